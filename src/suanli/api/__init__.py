@@ -1,0 +1,1 @@
+"""Layer 5: the REST API (FastAPI) over the service layer."""

@@ -1,0 +1,315 @@
+"""`suanli`: start the platform, submit and follow jobs, look at the fleet."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from platformdirs import user_data_dir
+from rich.console import Console
+from rich.table import Table
+
+from suanli import __version__
+from suanli.client.http import DEFAULT_SERVER, ApiError, ServerUnreachable, SuanliClient
+from suanli.cli.text import t
+from suanli.domain.errors import InvalidInput, SuanliError
+from suanli.domain.i18n import Lang, pick_lang, render
+from suanli.domain.spec import MAX_SPEC_BYTES
+from suanli.schemas.api import FleetResponse, JobResponse, TotalsResponse
+from suanli.schemas.specfile import parse_spec_text
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+app = typer.Typer(name="suanli", help="suanli 算力: unified multi-cloud AI compute scheduling.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class Ctx:
+    def __init__(self, server: str, lang: Lang) -> None:
+        self.server = server
+        self.lang = lang
+
+    def client(self) -> SuanliClient:
+        return SuanliClient(self.server, self.lang)
+
+
+def _default_lang() -> Lang:
+    return pick_lang(os.environ.get("SUANLI_LANG") or os.environ.get("LC_ALL") or os.environ.get("LANG"))
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    server: Annotated[str, typer.Option(envvar="SUANLI_SERVER", help="suanli server URL")] = DEFAULT_SERVER,
+    lang: Annotated[str | None, typer.Option(help="zh or en (default: SUANLI_LANG, then LANG)")] = None,
+) -> None:
+    """suanli 算力 — run AI jobs across clouds, regions and accelerators."""
+    chosen: Lang = pick_lang(lang) if lang else _default_lang()
+    ctx.obj = Ctx(server, chosen)
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def _fail(ctx: Ctx, exc: Exception) -> NoReturn:
+    """Print a clear message and exit: 2 for bad input (4xx), 1 when the server is the problem."""
+    if isinstance(exc, ApiError):
+        err.print(f"[red]{t('bad_input', ctx.lang)}:[/red] {_api_message(exc)}", markup=True)
+        raise typer.Exit(EXIT_BAD_INPUT if 400 <= exc.status < 500 else EXIT_FAILURE)
+    if isinstance(exc, ServerUnreachable):
+        err.print(render("server_unreachable", ctx.lang, url=exc.url, detail=exc.detail))
+        raise typer.Exit(EXIT_FAILURE)
+    if isinstance(exc, InvalidInput):
+        err.print(exc.message(ctx.lang), markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if isinstance(exc, SuanliError):
+        err.print(exc.message(ctx.lang), markup=False)
+        raise typer.Exit(EXIT_FAILURE)
+    raise exc
+
+
+def _api_message(exc: ApiError) -> str:
+    body = exc.body
+    head = f"{body.source}: {body.message}" if body.source else body.message
+    lines = [head] + [f"  {e.field or '(file)'}: {e.message}" for e in body.errors]
+    return "\n".join(lines)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@app.command()
+def up(
+    tctx: typer.Context,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port on 127.0.0.1")] = 8642,
+    data_dir: Annotated[Path | None, typer.Option(help="where the database and runs live")] = None,
+    fleet: Annotated[Path | None, typer.Option(help="fleet YAML (default: the demo fleet)")] = None,
+    interval: Annotated[float, typer.Option(min=0.05, max=60, help="control loop period, s")] = 0.5,
+) -> None:
+    """Start the platform: API, control loop and local engine, on the embedded default."""
+    ctx: Ctx = tctx.obj
+    # Imported here so client commands stay light; the CLI is the top layer, nothing cycles.
+    import uvicorn  # noqa: PLC0415 - heavy server imports only for `up`
+
+    from suanli.api.app import create_app  # noqa: PLC0415 - heavy server imports only for `up`
+    from suanli.service.bootstrap import open_platform  # noqa: PLC0415 - ditto
+
+    directory = data_dir or Path(os.environ.get("SUANLI_DATA_DIR") or user_data_dir("suanli"))
+    try:
+        platform = open_platform(directory.expanduser().resolve(), fleet)
+    except SuanliError as exc:
+        _fail(ctx, exc)
+    url = f"http://127.0.0.1:{port}"
+    err.print(t("server_up", ctx.lang, version=__version__, url=url, data_dir=platform.data_dir,
+                fleet=str(fleet) if fleet else t("demo_fleet", ctx.lang)))
+    uvicorn.run(create_app(platform, interval_s=interval), host="127.0.0.1", port=port,
+                log_level="warning")
+
+
+@app.command()
+def submit(
+    tctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="job spec YAML")],
+    cluster: Annotated[str | None, typer.Option(help="run on this cluster only")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Submit a job spec; it is validated here and again by the server."""
+    ctx: Ctx = tctx.obj
+    try:
+        text = _read_spec(file)
+        parse_spec_text(text, str(file))  # precise errors before anything is sent
+        with ctx.client() as client:
+            job = client.submit(text, cluster, source=str(file))
+    except (ApiError, ServerUnreachable, SuanliError) as exc:
+        _fail(ctx, exc)
+    if as_json:
+        _print_json(job.model_dump(mode="json"))
+        return
+    out.print(t("submitted", ctx.lang, id=job.id, name=job.name, status=job.status))
+
+
+def _read_spec(file: Path) -> bytes:
+    from suanli.domain.errors import FieldError  # noqa: PLC0415 - only on the error path
+
+    try:
+        size = file.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            return b"x" * (MAX_SPEC_BYTES + 1)  # the parser names the limit and the size
+        return file.read_bytes()
+    except OSError as exc:
+        raise InvalidInput("invalid_spec", errors=[FieldError(
+            "", "invalid_value", str(file), params={"detail": exc.strerror or str(exc)})],
+            source=str(file)) from None
+
+
+@app.command()
+def status(
+    tctx: typer.Context,
+    job_id: Annotated[str | None, typer.Argument(help="a job id; all jobs when left out")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one job (state history, placement and why) or the newest jobs."""
+    ctx: Ctx = tctx.obj
+    try:
+        with ctx.client() as client:
+            if job_id is None:
+                page = client.jobs(limit=limit)
+                if as_json:
+                    _print_json(page.model_dump(mode="json"))
+                    return
+                _print_job_list(ctx, page.jobs, page.total)
+                return
+            job = client.job(job_id)
+    except (ApiError, ServerUnreachable) as exc:
+        _fail(ctx, exc)
+    if as_json:
+        _print_json(job.model_dump(mode="json"))
+        return
+    _print_job(ctx, job)
+
+
+def _print_job_list(ctx: Ctx, jobs: list[Any], total: int) -> None:
+    lang = ctx.lang
+    table = Table(caption=t("jobs_total", lang, shown=len(jobs), total=total))
+    for col in ("job", "name", "status", "attempt", "accelerator", "where", "submitted_at"):
+        table.add_column(t(col, lang))
+    for j in jobs:
+        where = f"{j.cluster}/{j.pool}" if j.cluster else "-"
+        table.add_row(j.id, j.name, _status(j.status), str(j.attempt), j.accelerator or "-",
+                      where, _time(j.submitted_at))
+    out.print(table)
+
+
+def _print_job(ctx: Ctx, job: JobResponse) -> None:
+    lang = ctx.lang
+    out.print(f"[bold]{job.id}[/bold]  {job.name}  {_status(job.status)}"
+              + (f"  {t('exit_code', lang)}: {job.exit_code}" if job.exit_code is not None else ""))
+    if job.placement:
+        p = job.placement
+        out.print(f"{t('placement', lang)}: {p.cluster}/{p.pool} ({p.region}), "
+                  f"{len(p.nodes)} × {job.spec.get('resources', {}).get('accelerator', {}).get('count', 0)} "
+                  f"{p.accelerator or 'CPU'}, {p.price_per_hour_yuan} {t('price', lang)}")
+    history = Table(title=t("history", lang))
+    for col in ("time", "transition", "attempt", "reason"):
+        history.add_column(t(col, lang))
+    for e in job.history:
+        arrow = e.to_status if e.from_status in (None, e.to_status) else f"{e.from_status} → {e.to_status}"
+        history.add_row(_time(e.at), arrow, str(e.attempt), e.reason.message)
+    out.print(history)
+    if job.decision:
+        _print_decision(ctx, job)
+
+
+def _print_decision(ctx: Ctx, job: JobResponse) -> None:
+    lang = ctx.lang
+    d = job.decision
+    assert d is not None  # noqa: S101 - checked by the caller
+    table = Table(title=f"{t('explanation', lang)}: {d.summary.message}")
+    for col in ("pool", "price", "verdict", "reason"):
+        table.add_column(t(col, lang))
+    chosen = tuple(d.chosen) if d.chosen else None
+    for v in d.verdicts[:12]:
+        if (v.cluster, v.pool) == chosen:
+            verdict = f"[green]{t('chosen', lang)}[/green]"
+        elif v.feasible:
+            verdict = t("runner_up", lang)
+        else:
+            verdict = t("excluded", lang)
+        table.add_row(f"{v.cluster}/{v.pool}", v.price_per_hour_yuan or "-", verdict,
+                      v.reason.message if v.reason else "")
+    if len(d.verdicts) > 12:
+        table.caption = f"+{len(d.verdicts) - 12} (--json)"
+    out.print(table)
+
+
+def _status(s: str) -> str:
+    color = {"succeeded": "green", "failed": "red", "cancelled": "yellow", "running": "cyan"}.get(s)
+    return f"[{color}]{s}[/{color}]" if color else s
+
+
+def _time(value: Any) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+@app.command()
+def logs(
+    tctx: typer.Context,
+    job_id: Annotated[str, typer.Argument()],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing until the job ends")] = False,
+) -> None:
+    """Print a job's output (stdout and stderr of setup and run)."""
+    ctx: Ctx = tctx.obj
+    try:
+        with ctx.client() as client:
+            if follow:
+                for chunk in client.follow_logs(job_id):
+                    sys.stdout.buffer.write(chunk)
+                    sys.stdout.buffer.flush()
+            else:
+                data, _ = client.logs(job_id)
+                sys.stdout.buffer.write(data)
+    except (ApiError, ServerUnreachable) as exc:
+        _fail(ctx, exc)
+
+
+@app.command()
+def cancel(
+    tctx: typer.Context, job_id: Annotated[str, typer.Argument()], as_json: JsonOpt = False
+) -> None:
+    """Cancel a job: at once if it has not started, else the engine stops it."""
+    ctx: Ctx = tctx.obj
+    try:
+        with ctx.client() as client:
+            job = client.cancel(job_id)
+    except (ApiError, ServerUnreachable) as exc:
+        _fail(ctx, exc)
+    if as_json:
+        _print_json(job.model_dump(mode="json"))
+        return
+    out.print(t("cancel_sent", ctx.lang, id=job.id, status=job.status))
+
+
+@app.command()
+def fleet(tctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Fleet totals: PFLOPS (dense FP16), accelerators and domestic share, by region and provider."""
+    ctx: Ctx = tctx.obj
+    try:
+        with ctx.client() as client:
+            data = client.fleet()
+    except (ApiError, ServerUnreachable) as exc:
+        _fail(ctx, exc)
+    if as_json:
+        _print_json(data.model_dump(mode="json"))
+        return
+    _print_fleet(ctx, data)
+
+
+def _print_fleet(ctx: Ctx, data: FleetResponse) -> None:
+    lang = ctx.lang
+    for key, groups in (("region", data.by_region), ("provider", data.by_provider)):
+        table = Table(title=f"{t('fleet_title', lang)} · {t(key, lang)}")
+        for col in (key, "accelerators", "pflops", "domestic_share", "unrated"):
+            table.add_column(t(col, lang), justify="left" if col == key else "right")
+        for name, totals in groups.items():
+            label = f"{name} {data.providers.get(name, '')}".strip() if key == "provider" else name
+            table.add_row(label, *_totals_row(totals))
+        table.add_row(f"[bold]{t('total', lang)}[/bold]", *_totals_row(data.total))
+        out.print(table)
+
+
+def _totals_row(x: TotalsResponse) -> list[str]:
+    return [str(x.accelerators), f"{x.pflops_fp16:.2f}", f"{x.domestic_share:.1%}",
+            str(x.unrated_accelerators)]
+
+
+def run() -> None:
+    app()

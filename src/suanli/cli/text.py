@@ -1,0 +1,51 @@
+"""CLI labels in zh-CN and en (messages shared with the API live in suanli.domain.i18n)."""
+
+from __future__ import annotations
+
+from suanli.domain.i18n import Lang
+
+LABELS: dict[str, dict[Lang, str]] = {
+    "submitted": {"en": "Submitted {id} ({name}): {status}", "zh": "已提交 {id}（{name}）：{status}"},
+    "cancel_sent": {"en": "Cancel requested for {id}: {status}", "zh": "已请求取消 {id}：{status}"},
+    "job": {"en": "Job", "zh": "作业"},
+    "name": {"en": "Name", "zh": "名称"},
+    "status": {"en": "Status", "zh": "状态"},
+    "attempt": {"en": "Attempt", "zh": "尝试"},
+    "accelerator": {"en": "Accelerator", "zh": "加速卡"},
+    "where": {"en": "Cluster/Pool", "zh": "集群/资源池"},
+    "submitted_at": {"en": "Submitted", "zh": "提交时间"},
+    "updated_at": {"en": "Updated", "zh": "更新时间"},
+    "history": {"en": "History", "zh": "状态历史"},
+    "time": {"en": "Time", "zh": "时间"},
+    "transition": {"en": "Transition", "zh": "状态变化"},
+    "reason": {"en": "Reason", "zh": "原因"},
+    "placement": {"en": "Placement", "zh": "调度结果"},
+    "explanation": {"en": "Why this placement", "zh": "调度说明"},
+    "pool": {"en": "Pool", "zh": "资源池"},
+    "price": {"en": "Yuan/hour", "zh": "元/小时"},
+    "verdict": {"en": "Verdict", "zh": "结论"},
+    "chosen": {"en": "chosen", "zh": "选中"},
+    "runner_up": {"en": "runner-up", "zh": "备选"},
+    "excluded": {"en": "excluded", "zh": "排除"},
+    "exit_code": {"en": "Exit code", "zh": "退出码"},
+    "jobs_total": {"en": "{shown} of {total} jobs", "zh": "共 {total} 个作业，显示 {shown} 个"},
+    "fleet_title": {"en": "Fleet", "zh": "算力网络"},
+    "region": {"en": "Region", "zh": "地域"},
+    "provider": {"en": "Provider", "zh": "算力伙伴"},
+    "accelerators": {"en": "Accelerators", "zh": "加速卡数"},
+    "pflops": {"en": "PFLOPS (FP16 dense)", "zh": "算力 PFLOPS（FP16 稠密）"},
+    "domestic_share": {"en": "Domestic share", "zh": "国产占比"},
+    "unrated": {"en": "Unrated cards", "zh": "未标定算力卡数"},
+    "total": {"en": "Total", "zh": "合计"},
+    "server_up": {
+        "en": "suanli {version} serving on {url}  (data: {data_dir}; fleet: {fleet})",
+        "zh": "suanli {version} 已启动：{url}（数据目录：{data_dir}；算力网络：{fleet}）",
+    },
+    "demo_fleet": {"en": "built-in demo fleet", "zh": "内置演示算力网络"},
+    "bad_input": {"en": "error", "zh": "错误"},
+}
+
+
+def t(key: str, lang: Lang, **params: object) -> str:
+    entry = LABELS.get(key, {})
+    return (entry.get(lang) or entry.get("en") or key).format(**params)

@@ -1,0 +1,111 @@
+"""SuanliClient: typed calls to /api/v1, errors surfaced as ApiError with field details."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from suanli.schemas.api import (
+    AcceleratorResponse, ErrorBody, FleetResponse, JobListResponse, JobResponse, SubmitJobRequest,
+)
+
+DEFAULT_SERVER = "http://127.0.0.1:8642"
+
+
+class ApiError(Exception):
+    """The server said no; ``body`` carries its code, message and field errors."""
+
+    def __init__(self, status: int, body: ErrorBody) -> None:
+        self.status = status
+        self.body = body
+        super().__init__(body.message)
+
+
+class ServerUnreachable(Exception):
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        self.detail = detail
+        super().__init__(f"{url}: {detail}")
+
+
+class SuanliClient:
+    def __init__(self, server: str = DEFAULT_SERVER, lang: str = "en", timeout: float = 30.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.server = server.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.server + "/api/v1", timeout=timeout, transport=transport,
+            headers={"Accept-Language": "zh-CN" if lang == "zh" else "en"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SuanliClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(self.server, str(exc) or type(exc).__name__) from None
+        if response.status_code >= 400:
+            raise _api_error(response)
+        return response
+
+    def submit(self, spec_yaml: str, cluster: str | None = None, source: str | None = None) -> JobResponse:
+        body = SubmitJobRequest(spec_yaml=spec_yaml, cluster=cluster, source=source)
+        r = self._call("POST", "/jobs", json=body.model_dump(exclude_none=True))
+        return JobResponse.model_validate(r.json())
+
+    def submit_spec(self, spec: dict[str, Any], cluster: str | None = None) -> JobResponse:
+        body = SubmitJobRequest(spec=spec, cluster=cluster)
+        r = self._call("POST", "/jobs", json=body.model_dump(exclude_none=True))
+        return JobResponse.model_validate(r.json())
+
+    def job(self, job_id: str) -> JobResponse:
+        return JobResponse.model_validate(self._call("GET", f"/jobs/{job_id}").json())
+
+    def jobs(self, status: list[str] | None = None, limit: int = 50, offset: int = 0) -> JobListResponse:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if status:
+            params["status"] = status
+        return JobListResponse.model_validate(self._call("GET", "/jobs", params=params).json())
+
+    def cancel(self, job_id: str) -> JobResponse:
+        return JobResponse.model_validate(self._call("POST", f"/jobs/{job_id}/cancel").json())
+
+    def logs(self, job_id: str, offset: int = 0) -> tuple[bytes, int]:
+        r = self._call("GET", f"/jobs/{job_id}/logs", params={"offset": offset})
+        return r.content, int(r.headers.get("X-Next-Offset", offset + len(r.content)))
+
+    def follow_logs(self, job_id: str, offset: int = 0) -> Iterator[bytes]:
+        """Yield output as it is written, until the job ends."""
+        try:
+            with self._http.stream("GET", f"/jobs/{job_id}/logs",
+                                   params={"offset": offset, "follow": True},
+                                   timeout=httpx.Timeout(30.0, read=None)) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _api_error(response)
+                yield from response.iter_raw()
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(self.server, str(exc) or type(exc).__name__) from None
+
+    def fleet(self) -> FleetResponse:
+        return FleetResponse.model_validate(self._call("GET", "/fleet").json())
+
+    def accelerators(self) -> list[AcceleratorResponse]:
+        return [AcceleratorResponse.model_validate(a) for a in self._call("GET", "/accelerators").json()]
+
+
+def _api_error(response: httpx.Response) -> ApiError:
+    try:
+        body = ErrorBody.model_validate(response.json()["error"])
+    except (ValueError, KeyError, TypeError):
+        body = ErrorBody(code="http_error", message=f"HTTP {response.status_code}: {response.text[:200]}")
+    return ApiError(response.status_code, body)

@@ -1,0 +1,120 @@
+"""The one error tree of suanli; each error has a stable code and a translatable message.
+
+    SuanliError
+     ├── InvalidInput ........ bad spec, fleet file or request (field-level details)
+     │    └── InputTooLarge .. a body, file or spec over its size limit
+     ├── NotFound ............ no such job, cluster, ...
+     ├── Conflict ............ the request contradicts the current state
+     │    └── IllegalTransition
+     └── EngineFailure ....... an execution engine refused or failed
+
+Only ``suanli.api.errors`` maps these to HTTP statuses; the CLI maps them to exit codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from suanli.domain.i18n import Lang, render
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One precise complaint about one field: where, what was given, what is allowed."""
+
+    field: str
+    code: str
+    value: Any = None
+    allowed: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def message(self, lang: Lang = "en") -> str:
+        shown = _show(self.value)
+        params = {k: _localize(v, lang) for k, v in self.params.items()}
+        return render(self.code, lang, value=shown, allowed=self.allowed or "", **params)
+
+    def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "value": _jsonable(self.value),
+            "allowed": self.allowed,
+            "code": self.code,
+            "message": self.message(lang),
+        }
+
+
+def _localize(value: Any, lang: Lang) -> Any:
+    # Nested reasons (anything with a render(lang) method) are rendered in the reader's language.
+    render_fn = getattr(value, "render", None)
+    return render_fn(lang) if callable(render_fn) else value
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value if not isinstance(value, str) or len(value) <= 200 else value[:200]
+    return _show(value)
+
+
+class SuanliError(Exception):
+    """Base of every error suanli raises on purpose."""
+
+    code = "internal"
+
+    def __init__(self, code: str | None = None, /, **params: Any) -> None:
+        self.code = code or type(self).code
+        self.params = params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: Lang = "en") -> str:
+        return render(self.code, lang, **self.params)
+
+
+class InvalidInput(SuanliError):
+    """Input rejected at the edge; ``errors`` names every offending field."""
+
+    code = "invalid_request"
+
+    def __init__(
+        self,
+        code: str | None = None,
+        /,
+        errors: list[FieldError] | None = None,
+        source: str | None = None,
+        **params: Any,
+    ) -> None:
+        self.errors = errors or []
+        self.source = source
+        super().__init__(code, **params)
+
+    def message(self, lang: Lang = "en") -> str:
+        head = render(self.code, lang, **self.params)
+        if self.source:
+            head = f"{self.source}: {head}"
+        lines = [head] + [f"  {e.field or '(file)'}: {e.message(lang)}" for e in self.errors]
+        return "\n".join(lines)
+
+
+class InputTooLarge(InvalidInput):
+    code = "too_large"
+
+
+class NotFound(SuanliError):
+    code = "job_not_found"
+
+
+class Conflict(SuanliError):
+    code = "already_finished"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class EngineFailure(SuanliError):
+    code = "engine_error"

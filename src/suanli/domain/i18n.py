@@ -1,0 +1,230 @@
+"""User-facing messages in zh-CN and en, keyed by stable codes.
+
+Every message a tenant, provider or operator reads is looked up here, so the CLI, the
+API and the console say the same thing in the same two languages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+Lang = Literal["en", "zh"]
+
+MESSAGES: Mapping[str, Mapping[Lang, str]] = {
+    # spec and file validation
+    "yaml_syntax": {
+        "en": "not valid YAML: {detail}",
+        "zh": "不是合法的 YAML：{detail}",
+    },
+    "not_a_mapping": {
+        "en": "the file must hold a mapping of fields, got {kind}",
+        "zh": "文件内容必须是字段映射，实际为 {kind}",
+    },
+    "too_large": {
+        "en": "{what} is {size} bytes; at most {limit} bytes are allowed",
+        "zh": "{what}大小为 {size} 字节，最多允许 {limit} 字节",
+    },
+    "missing": {"en": "this field is required", "zh": "此字段为必填项"},
+    "extra_forbidden": {
+        "en": "unknown field; allowed here: {allowed}",
+        "zh": "未知字段；此处允许的字段：{allowed}",
+    },
+    "out_of_range": {
+        "en": "value {value} is out of range; allowed: {allowed}",
+        "zh": "取值 {value} 超出范围；允许：{allowed}",
+    },
+    "wrong_type": {
+        "en": "value {value} has the wrong type; expected {allowed}",
+        "zh": "取值 {value} 类型错误；应为 {allowed}",
+    },
+    "not_allowed": {
+        "en": "value {value} is not allowed; allowed: {allowed}",
+        "zh": "取值 {value} 不被允许；允许：{allowed}",
+    },
+    "invalid_value": {
+        "en": "value {value} is invalid: {detail}",
+        "zh": "取值 {value} 无效：{detail}",
+    },
+    "unknown_accelerator": {
+        "en": "unknown accelerator model {value}; known models: {allowed}",
+        "zh": "未知的加速卡型号 {value}；已知型号：{allowed}",
+    },
+    "unknown_region": {
+        "en": "unknown region {value}; regions in this fleet: {allowed}",
+        "zh": "未知地域 {value}；本算力网络中的地域：{allowed}",
+    },
+    "unknown_cluster": {
+        "en": "unknown cluster {value}; clusters in this fleet: {allowed}",
+        "zh": "未知集群 {value}；本算力网络中的集群：{allowed}",
+    },
+    "duplicate_name": {
+        "en": "name {value} is used twice; names must be unique",
+        "zh": "名称 {value} 重复；名称必须唯一",
+    },
+    "no_feasible_pool": {
+        "en": "no pool in the fleet can ever run this job: {detail}",
+        "zh": "算力网络中没有任何资源池能运行此作业：{detail}",
+    },
+    # request-level errors
+    "invalid_spec": {"en": "the job spec is invalid", "zh": "作业描述无效"},
+    "invalid_fleet": {"en": "the fleet file is invalid", "zh": "算力网络文件无效"},
+    "invalid_request": {"en": "the request is invalid", "zh": "请求无效"},
+    "job_not_found": {"en": "no job {job_id}", "zh": "作业 {job_id} 不存在"},
+    "illegal_transition": {
+        "en": "job {job_id} cannot go from {from_status} to {to_status}",
+        "zh": "作业 {job_id} 不能从 {from_status} 变为 {to_status}",
+    },
+    "already_finished": {
+        "en": "job {job_id} has already finished ({status})",
+        "zh": "作业 {job_id} 已结束（{status}）",
+    },
+    "engine_error": {
+        "en": "engine {engine} failed: {detail}",
+        "zh": "执行引擎 {engine} 出错：{detail}",
+    },
+    "server_unreachable": {
+        "en": "cannot reach the suanli server at {url}: {detail}. Start it with `suanli up`.",
+        "zh": "无法连接 suanli 服务 {url}：{detail}。请先运行 `suanli up`。",
+    },
+    "internal": {"en": "internal error", "zh": "内部错误"},
+    # placement reasons, stored on the job and shown by `suanli status`
+    "pool_model_mismatch": {
+        "en": "accelerator {model} is not among {wanted}",
+        "zh": "加速卡 {model} 不在所需型号 {wanted} 之中",
+    },
+    "pool_memory_too_small": {
+        "en": "{model} has {have} GB memory, job needs at least {need} GB",
+        "zh": "{model} 显存 {have} GB，作业至少需要 {need} GB",
+    },
+    "pool_memory_unknown": {
+        "en": "{model} memory is not known, job needs at least {need} GB",
+        "zh": "{model} 显存未知，作业至少需要 {need} GB",
+    },
+    "pool_tflops_too_low": {
+        "en": "{model} has {have} TFLOPS, job needs at least {need}",
+        "zh": "{model} 算力 {have} TFLOPS，作业至少需要 {need}",
+    },
+    "pool_tflops_unknown": {
+        "en": "{model} TFLOPS is not known, job needs at least {need}",
+        "zh": "{model} 算力未知，作业至少需要 {need} TFLOPS",
+    },
+    "pool_stack_mismatch": {
+        "en": "{model} runs {stack}, job supports {wanted}",
+        "zh": "{model} 使用 {stack} 软件栈，作业支持 {wanted}",
+    },
+    "pool_region_excluded": {
+        "en": "region {region} is not among {wanted}",
+        "zh": "地域 {region} 不在允许的 {wanted} 之中",
+    },
+    "pool_not_domestic": {
+        "en": "{model} is not a domestic accelerator and the job is domestic-only",
+        "zh": "{model} 不是国产加速卡，而作业要求仅用国产算力",
+    },
+    "pool_cluster_excluded": {
+        "en": "cluster {cluster} was not the one requested ({wanted})",
+        "zh": "集群 {cluster} 不是指定的集群（{wanted}）",
+    },
+    "pool_node_too_small": {
+        "en": "nodes have {have} {what}, job needs {need} per node",
+        "zh": "节点仅有 {have} {what}，作业每节点需要 {need}",
+    },
+    "pool_too_few_nodes": {
+        "en": "pool has {have} nodes, job needs {need}",
+        "zh": "资源池只有 {have} 个节点，作业需要 {need} 个",
+    },
+    "pool_busy": {
+        "en": "only {free} of {need} nodes have room now",
+        "zh": "当前仅 {free}/{need} 个节点有空闲资源",
+    },
+    "pool_cluster_unavailable": {
+        "en": "cluster {cluster} is unavailable",
+        "zh": "集群 {cluster} 不可用",
+    },
+    "placed_cheapest": {
+        "en": "cheapest feasible pool: {price} yuan/hour for the whole job",
+        "zh": "可行资源池中最便宜：整个作业每小时 {price} 元",
+    },
+    "waiting_for_capacity": {
+        "en": "waiting: {count} pools could run it but are full now",
+        "zh": "排队中：{count} 个资源池可运行此作业，但当前已满",
+    },
+    "unschedulable": {
+        "en": "no pool in the fleet can run this job",
+        "zh": "算力网络中没有资源池能运行此作业",
+    },
+    # lifecycle reasons
+    "reason_submitted": {"en": "submitted", "zh": "已提交"},
+    "reason_admitted": {"en": "admitted to the queue", "zh": "已进入队列"},
+    "reason_placed": {
+        "en": "placed on {cluster}/{pool} ({nodes} node(s) × {count} {model})",
+        "zh": "已调度到 {cluster}/{pool}（{nodes} 个节点 × {count} 张 {model}）",
+    },
+    "reason_dispatching": {
+        "en": "handed to engine {engine} as {key}",
+        "zh": "已交给执行引擎 {engine}，键 {key}",
+    },
+    "reason_running": {"en": "process started", "zh": "进程已启动"},
+    "reason_exit_ok": {"en": "exited with code 0", "zh": "退出码 0"},
+    "reason_exit_failed": {
+        "en": "exited with code {code}",
+        "zh": "退出码 {code}",
+    },
+    "reason_time_limit": {
+        "en": "hard time limit of {limit} reached; stopped",
+        "zh": "达到硬性时限 {limit}，已终止",
+    },
+    "reason_cancel_requested": {"en": "cancel requested by user", "zh": "用户请求取消"},
+    "reason_cancelled": {"en": "cancelled", "zh": "已取消"},
+    "reason_lost": {
+        "en": "the engine lost the run: {detail}",
+        "zh": "执行引擎丢失了此次运行：{detail}",
+    },
+    "reason_retry": {
+        "en": "attempt {attempt} of {max_attempts} will be placed again",
+        "zh": "将重新调度第 {attempt}/{max_attempts} 次尝试",
+    },
+    "reason_retries_exhausted": {
+        "en": "no attempts left ({max_attempts} allowed)",
+        "zh": "重试次数已用尽（允许 {max_attempts} 次）",
+    },
+    "reason_adopted": {
+        "en": "control plane restarted; run {key} re-adopted from engine {engine}",
+        "zh": "控制面重启；已从执行引擎 {engine} 重新接管运行 {key}",
+    },
+    "reason_dispatch_failed": {
+        "en": "engine refused the run: {detail}",
+        "zh": "执行引擎拒绝了运行：{detail}",
+    },
+}
+
+
+def render(code: str, lang: Lang = "en", /, **params: object) -> str:
+    """Return the message for ``code`` in ``lang``, with ``params`` filled in."""
+    entry = MESSAGES.get(code)
+    if entry is None:
+        return code if not params else f"{code}: {params}"
+    template = entry.get(lang) or entry["en"]
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
+
+
+def pick_lang(accept_language: str | None) -> Lang:
+    """Choose zh or en from an Accept-Language header or a LANG-style value."""
+    if not accept_language:
+        return "en"
+    best: tuple[float, Lang] = (-1.0, "en")
+    for part in accept_language.replace("_", "-").split(","):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        lang: Lang | None = "zh" if tag.lower().startswith("zh") else (
+            "en" if tag.lower().startswith("en") else None
+        )
+        if lang is not None and weight > best[0]:
+            best = (weight, lang)
+    return best[1]

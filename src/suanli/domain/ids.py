@@ -1,0 +1,22 @@
+"""Identifiers: short, URL-safe, sortable by creation for humans reading lists."""
+
+from __future__ import annotations
+
+import secrets
+from typing import NewType
+
+JobId = NewType("JobId", str)
+ClusterName = NewType("ClusterName", str)
+PoolName = NewType("PoolName", str)
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+
+
+def new_job_id() -> JobId:
+    """Return a fresh job id such as ``j-7f3k2a9q4m``."""
+    return JobId("j-" + "".join(secrets.choice(_ALPHABET) for _ in range(10)))
+
+
+def engine_key(job_id: JobId, attempt: int) -> str:
+    """The stable key an engine is told, so a restarted control plane re-adopts the run."""
+    return f"suanli-{job_id}-a{attempt}"

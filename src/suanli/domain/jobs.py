@@ -1,0 +1,129 @@
+"""A job: a spec plus its life (status, attempts, placement, the reasons for each step)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from suanli.domain.i18n import Lang, render
+from suanli.domain.ids import JobId
+from suanli.domain.spec import JobSpec
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    PLACED = "placed"
+    STARTING = "starting"
+    RUNNING = "running"
+    RECOVERING = "recovering"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL
+
+    @property
+    def holds_capacity(self) -> bool:
+        """Whether a job in this status occupies its placement's accelerators."""
+        return self in (JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING)
+
+
+TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why something happened, as a message code and its parameters (rendered per language)."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def render(self, lang: Lang = "en") -> str:
+        return render(self.code, lang, **self.params)
+
+
+@dataclass(frozen=True)
+class ReasonList:
+    """Several reasons, each with a label (e.g. ``cluster/pool``), rendered as one line."""
+
+    items: tuple[tuple[str, Reason], ...]
+    limit: int = 5
+
+    def render(self, lang: Lang = "en") -> str:
+        shown = [f"{label}: {reason.render(lang)}" for label, reason in self.items[: self.limit]]
+        more = len(self.items) - self.limit
+        if more > 0:
+            shown.append(f"(+{more})")
+        return "; ".join(shown)
+
+
+@dataclass(frozen=True)
+class NodeAssignment:
+    node: str
+    slots: tuple[int, ...]  # accelerator indices on that node
+
+
+@dataclass(frozen=True)
+class Placement:
+    cluster: str
+    pool: str
+    accelerator: str | None
+    nodes: tuple[NodeAssignment, ...]
+    price_per_hour: Decimal  # yuan per hour for the whole job
+
+
+@dataclass(frozen=True)
+class PoolVerdict:
+    """One line of a placement explanation: a pool and what the scheduler made of it."""
+
+    cluster: str
+    pool: str
+    feasible: bool
+    price_per_hour: Decimal | None = None
+    reason: Reason | None = None  # why it was excluded, or why it lost
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The scheduler's explanation for a job: the choice, the runners-up, the excluded."""
+
+    summary: Reason
+    verdicts: tuple[PoolVerdict, ...] = ()
+    chosen: tuple[str, str] | None = None  # (cluster, pool)
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One entry of a job's history: a transition (or a note, when from == to)."""
+
+    job_id: JobId
+    at: dt.datetime
+    from_status: JobStatus | None
+    to_status: JobStatus
+    reason: Reason
+    attempt: int = 0
+
+
+@dataclass(frozen=True)
+class Job:
+    id: JobId
+    spec: JobSpec
+    status: JobStatus
+    submitted_at: dt.datetime
+    updated_at: dt.datetime
+    attempt: int = 0  # number of attempts dispatched so far
+    placement: Placement | None = None
+    decision: Decision | None = None
+    pinned_cluster: str | None = None
+    cancel_requested: bool = False
+    engine_key: str | None = None
+    exit_code: int | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    version: int = 0

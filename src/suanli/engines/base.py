@@ -1,0 +1,95 @@
+"""The EngineAdapter protocol: how suanli hands a run to an engine and follows it.
+
+A Kubernetes Job/JobSet adapter fits the same five calls: ``launch`` creates a Job named
+by the key (labels carry job id and attempt; accelerators become extended resources such
+as ``nvidia.com/gpu`` or ``huawei.com/Ascend910``), ``status`` maps Job conditions,
+``cancel`` deletes with propagation, ``read_log`` reads pod logs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from suanli.domain.jobs import Placement, Reason
+from suanli.domain.spec import JobSpec
+
+
+class EngineFeature(StrEnum):
+    GANG = "gang"  # multi-node runs start all nodes together
+    CANCEL = "cancel"
+    LOGS = "logs"
+    TIME_LIMIT = "time_limit"  # the engine itself enforces the hard limit
+    REAL_GPUS = "real_gpus"
+
+
+class RunState(StrEnum):
+    PENDING = "pending"  # accepted, not started yet
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    LOST = "lost"  # the engine has no record of the run, or its process vanished
+
+    @property
+    def is_final(self) -> bool:
+        return self in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED, RunState.LOST)
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    state: RunState
+    exit_code: int | None = None
+    reason: Reason | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    """Everything an engine needs to start one attempt of one job."""
+
+    key: str  # stable: the same attempt always has the same key
+    job_id: str
+    attempt: int
+    spec: JobSpec
+    placement: Placement
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LogChunk:
+    data: bytes
+    next_offset: int
+
+
+class EngineAdapter(Protocol):
+    """One cluster's execution engine, as suanli drives it."""
+
+    name: str
+    features: frozenset[EngineFeature]
+
+    def launch(self, request: LaunchRequest) -> None:
+        """Start the run named ``request.key``; idempotent: a known key is never started twice.
+
+        Blocking, short. Raises EngineFailure when the engine refuses the run.
+        """
+        ...
+
+    def status(self, key: str) -> RunStatus:
+        """The run's state as the engine sees it; LOST when it has no record or lost it."""
+        ...
+
+    def cancel(self, key: str) -> None:
+        """Ask the engine to stop the run; idempotent; returns before the run has stopped."""
+        ...
+
+    def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:
+        """Return up to ``limit`` bytes of the run's combined output from ``offset``."""
+        ...
+
+    def ping(self) -> bool:
+        """Whether the engine answers now."""
+        ...

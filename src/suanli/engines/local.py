@@ -1,0 +1,205 @@
+"""The embedded default engine: real processes on this machine, accelerators as slots.
+
+Each run lives in ``ROOT/KEY/``; a detached runner (``local_runner``) supervises it, so
+the control plane can die and come back without losing or repeating the run. Pools whose
+cluster says ``options: {devices: nvidia}`` hand the run real GPUs by CUDA_VISIBLE_DEVICES;
+other pools are emulated and see no GPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from suanli.domain.clock import Clock
+from suanli.domain.errors import EngineFailure
+from suanli.domain.jobs import Reason
+from suanli.engines.base import EngineFeature, LaunchRequest, LogChunk, RunState, RunStatus
+from suanli.engines.gpus import Gpu
+from suanli.engines.local_runner import (
+    CANCEL, LAUNCH, LOCK, OUTPUT, RESULT, STARTED, write_json_atomic,
+)
+
+# A launched run whose runner has not taken its lock after this long never started.
+START_GRACE_S = 30.0
+
+
+class LocalEngine:
+    name = "local"
+    features = frozenset({EngineFeature.GANG, EngineFeature.CANCEL, EngineFeature.LOGS,
+                          EngineFeature.TIME_LIMIT})
+
+    def __init__(self, root: Path, clock: Clock, gpus: list[Gpu] | None = None) -> None:
+        self.root = root
+        self.clock = clock
+        self.gpus = gpus or []
+        if self.gpus:
+            self.features = self.features | {EngineFeature.REAL_GPUS}
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _dir(self, key: str) -> Path:
+        if not key or "/" in key or key.startswith("."):
+            raise EngineFailure(engine=self.name, detail=f"bad run key {key!r}")
+        return self.root / key
+
+    def launch(self, request: LaunchRequest) -> None:
+        run_dir = self._dir(request.key)
+        if (run_dir / STARTED).exists() or (run_dir / RESULT).exists():
+            return
+        if (run_dir / LAUNCH).exists() and self._runner_alive(run_dir):
+            return
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not (run_dir / LAUNCH).exists():
+            write_json_atomic(run_dir / LAUNCH, self._launch_file(request, run_dir))
+        self._spawn_runner(request.key, run_dir)
+
+    def _launch_file(self, request: LaunchRequest, run_dir: Path) -> dict[str, Any]:
+        spec, placement = request.spec, request.placement
+        slots = [s for n in placement.nodes for s in n.slots]
+        env = {
+            "PYTHONUNBUFFERED": "1",
+            "SUANLI_JOB_ID": request.job_id,
+            "SUANLI_JOB_NAME": spec.name,
+            "SUANLI_ATTEMPT": str(request.attempt),
+            "SUANLI_CLUSTER": placement.cluster,
+            "SUANLI_POOL": placement.pool,
+            "SUANLI_ACCELERATOR_MODEL": placement.accelerator or "",
+            "SUANLI_ACCELERATORS_PER_NODE": str(spec.accelerators_per_node),
+            "SUANLI_NODES": ",".join(n.node for n in placement.nodes),
+            "SUANLI_NUM_NODES": str(len(placement.nodes)),
+            "SUANLI_SLOTS": ",".join(str(s) for s in placement.nodes[0].slots) if placement.nodes else "",
+            "WORLD_SIZE": str(len(placement.nodes)),
+            "MASTER_ADDR": "127.0.0.1",
+            "CUDA_VISIBLE_DEVICES": self._visible_devices(slots),
+            **request.extra_env,
+            **spec.env,
+        }
+        return {
+            "key": request.key,
+            "setup": spec.setup or "",
+            "run": spec.run,
+            "env": env,
+            "nodes": len(placement.nodes),
+            "time_limit_s": spec.time_limit.total_seconds(),
+            "workdir": str(run_dir / "work"),
+        }
+
+    def _visible_devices(self, slots: list[int]) -> str:
+        # Emulated pools must not touch real devices; real pools get exactly their slots.
+        if not self.gpus:
+            return ""
+        indices = {g.index for g in self.gpus}
+        return ",".join(str(s) for s in slots if s in indices)
+
+    def _spawn_runner(self, key: str, run_dir: Path) -> None:
+        with (run_dir / "runner.out").open("ab") as out:
+            try:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "suanli.engines.local_runner", str(run_dir)],
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                    start_new_session=True, close_fds=True,
+                )
+            except OSError as exc:
+                raise EngineFailure(engine=self.name, detail=str(exc)) from exc
+        self._children[key] = proc
+
+    def status(self, key: str) -> RunStatus:
+        run_dir = self._dir(key)
+        self._reap(key)
+        if not (run_dir / LAUNCH).exists():
+            return RunStatus(RunState.LOST, reason=Reason("reason_lost", {"detail": "no such run"}))
+        result = self._result(run_dir)
+        if result is not None:
+            return result
+        started = _read_json(run_dir / STARTED)
+        if self._runner_alive(run_dir):
+            if started is None:
+                return RunStatus(RunState.PENDING)
+            return RunStatus(RunState.RUNNING, started_at=_parse_time(started.get("at")))
+        result = self._result(run_dir)  # it may have finished while we looked
+        if result is not None:
+            return result
+        if started is not None:
+            return RunStatus(RunState.LOST, reason=Reason(
+                "reason_lost", {"detail": "the run's supervisor died without an exit status"}))
+        age = self.clock.now().timestamp() - (run_dir / LAUNCH).stat().st_mtime
+        if age < START_GRACE_S:
+            return RunStatus(RunState.PENDING)
+        return RunStatus(RunState.LOST, reason=Reason(
+            "reason_lost", {"detail": "the run never started"}))
+
+    def _result(self, run_dir: Path) -> RunStatus | None:
+        data = _read_json(run_dir / RESULT)
+        if data is None:
+            return None
+        started = _read_json(run_dir / STARTED) or {}
+        state = RunState(data["state"])
+        reason = None
+        if data.get("reason") == "time_limit":
+            launch = _read_json(run_dir / LAUNCH) or {}
+            limit = dt.timedelta(seconds=round(float(launch.get("time_limit_s", 0))))
+            reason = Reason("reason_time_limit", {"limit": str(limit)})
+        elif data.get("reason") == "runner_error":
+            reason = Reason("reason_dispatch_failed", {"detail": str(data.get("detail", ""))})
+        return RunStatus(state, data.get("exit_code"), reason,
+                         _parse_time(started.get("at")), _parse_time(data.get("finished_at")))
+
+    def _runner_alive(self, run_dir: Path) -> bool:
+        lock_path = run_dir / LOCK
+        if not lock_path.exists():
+            return False
+        with lock_path.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+
+    def _reap(self, key: str) -> None:
+        proc = self._children.get(key)
+        if proc is not None and proc.poll() is not None:
+            del self._children[key]
+
+    def cancel(self, key: str) -> None:
+        run_dir = self._dir(key)
+        if not run_dir.exists():
+            return
+        (run_dir / CANCEL).touch()
+        started = _read_json(run_dir / STARTED)
+        if started and self._runner_alive(run_dir):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(started["pid"]), signal.SIGTERM)
+
+    def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:
+        path = self._dir(key) / OUTPUT
+        if not path.exists():
+            return LogChunk(b"", offset)
+        with path.open("rb") as f:
+            f.seek(max(offset, 0))
+            data = f.read(limit)
+        return LogChunk(data, max(offset, 0) + len(data))
+
+    def ping(self) -> bool:
+        return self.root.is_dir() and os.access(self.root, os.W_OK)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else None

@@ -1,0 +1,158 @@
+"""The local engine's per-run supervisor, started detached as ``python -m ...local_runner DIR``.
+
+It outlives the control plane: a ``kill -9`` of the server leaves it running, and the
+files it keeps in DIR (lock, started, output.log, result.json) let a restarted server
+re-adopt the run. It runs the job at most once per DIR, whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, TextIO
+
+from suanli.domain.clock import SystemClock
+
+LOCK, STARTED, RESULT, LAUNCH, CANCEL, OUTPUT = (
+    "runner.lock", "started.json", "result.json", "launch.json", "cancel", "output.log",
+)
+KILL_GRACE_S = 5.0
+POLL_S = 0.2
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+class Runner:
+    def __init__(self, run_dir: Path) -> None:
+        self.dir = run_dir
+        self.clock = SystemClock()
+        self.stopping = False  # set from the signal handler; a plain flag is signal-safe
+        self._pause = threading.Event()  # never set: waiting on it is a sleep
+        self.group: int | None = None
+        self._leader: subprocess.Popen[bytes] | None = None
+
+    def main(self) -> int:
+        lock = self._acquire_lock()
+        if lock is None:
+            return 0  # another runner owns this run
+        if (self.dir / STARTED).exists() or (self.dir / RESULT).exists():
+            return 0  # ran before: never start it twice
+        launch = json.loads((self.dir / LAUNCH).read_text())
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        write_json_atomic(self.dir / STARTED, {"pid": os.getpid(), "at": self._now()})
+        with (self.dir / OUTPUT).open("ab", buffering=0) as log:
+            try:
+                result = self._run(launch, log)
+            except OSError as exc:  # e.g. bash missing, workdir not creatable
+                log.write(f"\n[suanli] could not run the job: {exc}\n".encode())
+                self._kill_group([])
+                result = {"state": "failed", "exit_code": None, "reason": "runner_error",
+                          "detail": str(exc)}
+        result["finished_at"] = self._now()
+        write_json_atomic(self.dir / RESULT, result)
+        lock.close()
+        return 0
+
+    def _on_signal(self, _signum: int, _frame: object) -> None:
+        self.stopping = True
+
+    def _acquire_lock(self) -> TextIO | None:
+        handle = (self.dir / LOCK).open("a")
+        # The adapter probes the lock for a moment to see if we live; retry past such probes.
+        for _ in range(25):
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._pause.wait(0.1)
+                continue
+            return handle
+        handle.close()
+        return None
+
+    def _run(self, launch: dict[str, Any], log: Any) -> dict[str, Any]:
+        deadline = self.clock.monotonic() + float(launch["time_limit_s"])
+        workdir = Path(launch["workdir"])
+        workdir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **launch["env"]}
+        self._start_group()
+        if launch.get("setup"):
+            outcome = self._wait([self._spawn(launch["setup"], workdir, env, log)], deadline, log)
+            if outcome is not None:
+                return outcome
+        procs = []
+        for rank in range(int(launch["nodes"])):
+            rank_env = {**env, "SUANLI_NODE_RANK": str(rank), "NODE_RANK": str(rank)}
+            procs.append(self._spawn(launch["run"], workdir, rank_env, log))
+        outcome = self._wait(procs, deadline, log)
+        self._kill_group([])  # background processes the job left behind
+        return outcome or {"state": "succeeded", "exit_code": 0}
+
+    def _start_group(self) -> None:
+        # A do-nothing leader keeps the job's process group alive for the whole run, so every
+        # phase and node rank can join it and one killpg stops them all, grandchildren too.
+        self._leader = subprocess.Popen(
+            [sys.executable, "-c", "import signal; signal.pause()"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            process_group=0,
+        )
+        self.group = self._leader.pid
+        write_json_atomic(self.dir / STARTED,
+                          {"pid": os.getpid(), "group": self.group, "at": self._now()})
+
+    def _spawn(self, script: str, cwd: Path, env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            ["/bin/bash", "-c", script], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+            stdout=log, stderr=subprocess.STDOUT, process_group=self.group,
+        )
+
+    def _wait(self, procs: list[subprocess.Popen[bytes]], deadline: float, log: Any) -> dict[str, Any] | None:
+        """Wait for all; None when all exited 0, else the result to record."""
+        while True:
+            codes = [p.poll() for p in procs]
+            failed = [c for c in codes if c not in (None, 0)]
+            if failed:
+                self._kill_group(procs)
+                return {"state": "failed", "exit_code": failed[0]}
+            if all(c == 0 for c in codes):
+                return None
+            if self.stopping or (self.dir / CANCEL).exists():
+                log.write(b"\n[suanli] cancel requested; stopping the job\n")
+                self._kill_group(procs)
+                return {"state": "cancelled", "exit_code": None}
+            if self.clock.monotonic() >= deadline:
+                log.write(b"\n[suanli] hard time limit reached; stopping the job\n")
+                self._kill_group(procs)
+                return {"state": "failed", "exit_code": None, "reason": "time_limit"}
+            self._pause.wait(POLL_S)
+
+    def _kill_group(self, procs: list[subprocess.Popen[bytes]]) -> None:
+        if self.group is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.group, signal.SIGTERM)
+        end = self.clock.monotonic() + KILL_GRACE_S
+        while any(p.poll() is None for p in procs) and self.clock.monotonic() < end:
+            self._pause.wait(0.05)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.group, signal.SIGKILL)  # stragglers and their children
+        for p in [*procs, *([self._leader] if self._leader else [])]:
+            p.wait()
+
+    def _now(self) -> str:
+        return self.clock.now().isoformat()
+
+
+if __name__ == "__main__":
+    sys.exit(Runner(Path(sys.argv[1])).main())

@@ -1,0 +1,40 @@
+"""Engines by type name; each factory builds the adapter for one cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from suanli.domain.clock import Clock
+from suanli.domain.errors import EngineFailure
+from suanli.domain.fleet import Cluster
+from suanli.engines.base import EngineAdapter
+from suanli.engines.gpus import Gpu
+from suanli.engines.local import LocalEngine
+
+
+@dataclass(frozen=True)
+class EngineContext:
+    """What a factory may use: where to keep files, the clock, the machine's GPUs."""
+
+    data_dir: Path
+    clock: Clock
+    gpus: tuple[Gpu, ...] = ()
+
+
+def _local(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
+    options = dict(cluster.engine.options)
+    gpus = list(ctx.gpus) if options.get("devices") == "nvidia" else []
+    return LocalEngine(ctx.data_dir / "runs" / cluster.name, ctx.clock, gpus)
+
+
+ENGINES: dict[str, Callable[[Cluster, EngineContext], EngineAdapter]] = {"local": _local}
+
+
+def engine_for(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
+    factory = ENGINES.get(cluster.engine.type)
+    if factory is None:
+        raise EngineFailure(engine=cluster.engine.type,
+                            detail=f"no adapter yet for cluster {cluster.name}; available: {', '.join(ENGINES)}")
+    return factory(cluster, ctx)

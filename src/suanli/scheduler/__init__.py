@@ -1,0 +1,1 @@
+"""Layer 1: the decision core. Snapshots in, decisions (with reasons) out; no I/O."""

@@ -1,0 +1,81 @@
+"""What the scheduler sees: every pool's nodes with their free capacity, at one instant."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from suanli.domain.fleet import Cluster, Fleet, Pool
+from suanli.domain.jobs import Job
+
+
+@dataclass
+class NodeState:
+    name: str
+    free_slots: list[int]
+    free_cpus: int
+    free_memory_gb: int
+
+
+@dataclass
+class PoolState:
+    cluster: Cluster
+    pool: Pool
+    nodes: list[NodeState]
+    available: bool = True
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.cluster.name, self.pool.name)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The fleet's free capacity and the queue; policies may mutate a copy, never the store."""
+
+    now: dt.datetime
+    fleet: Fleet
+    pools: list[PoolState]
+    queue: list[Job] = field(default_factory=list)
+
+
+def build_snapshot(
+    now: dt.datetime,
+    fleet: Fleet,
+    holding: Iterable[Job],
+    queue: Iterable[Job],
+    unavailable_clusters: frozenset[str] = frozenset(),
+) -> Snapshot:
+    """Start from the fleet's full capacity and take away what ``holding`` jobs occupy."""
+    pools: dict[tuple[str, str], PoolState] = {}
+    for cluster, pool in fleet.pools():
+        nodes = [
+            NodeState(n, list(range(pool.accelerators_per_node)), pool.cpus_per_node,
+                      pool.memory_gb_per_node)
+            for n in pool.node_names()
+        ]
+        pools[(cluster.name, pool.name)] = PoolState(
+            cluster, pool, nodes, cluster.name not in unavailable_clusters
+        )
+    for job in holding:
+        placement = job.placement
+        if placement is None or not job.status.holds_capacity:
+            continue
+        state = pools.get((placement.cluster, placement.pool))
+        if state is None:  # the pool left the fleet; its jobs no longer count against it
+            continue
+        by_name = {n.name: n for n in state.nodes}
+        for assignment in placement.nodes:
+            node = by_name.get(assignment.node)
+            if node is None:
+                continue
+            node.free_slots = [s for s in node.free_slots if s not in assignment.slots]
+            node.free_cpus -= job.spec.resources.cpus
+            node.free_memory_gb -= job.spec.resources.memory_gb
+    return Snapshot(now, fleet, list(pools.values()), sorted(queue, key=queue_order))
+
+
+def queue_order(job: Job) -> tuple[int, dt.datetime, str]:
+    """Higher priority first, then first come, first served."""
+    return (-job.spec.priority, job.submitted_at, job.id)

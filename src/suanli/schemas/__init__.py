@@ -1,0 +1,1 @@
+"""Layer 1: text formats (spec, fleet and catalog files) and wire models of the API."""

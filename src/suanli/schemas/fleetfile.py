@@ -1,0 +1,125 @@
+"""Fleet files: providers -> clusters (region, engine) -> pools, checked against the catalog."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from suanli.domain.accelerators import Catalog
+from suanli.domain.errors import FieldError, InvalidInput
+from suanli.domain.fleet import Cluster, EngineRef, Fleet, Pool, Provider
+from suanli.schemas.catalogfile import AcceleratorEntry
+from suanli.schemas.validation import load_yaml_mapping, validate_model
+
+MAX_FLEET_BYTES = 4 * 1024 * 1024
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EngineEntry(_Strict):
+    type: Literal["local", "slurm", "ray", "kubernetes"]
+    endpoint: str | None = Field(default=None, max_length=1000)
+    options: dict[str, str] = Field(default_factory=dict, max_length=64)
+
+
+class PoolEntry(_Strict):
+    name: Name
+    accelerator: str | None = Field(default=None, max_length=64)
+    nodes: int = Field(ge=1, le=100_000)
+    accelerators_per_node: int = Field(default=0, ge=0, le=64)
+    cpus_per_node: int = Field(ge=1, le=4096)
+    memory_gb_per_node: int = Field(ge=1, le=65536)
+    price_per_accelerator_hour: Decimal = Field(ge=0, le=100_000, decimal_places=4)
+    green_share: Decimal = Field(default=Decimal(0), ge=0, le=1)
+
+
+class ClusterEntry(_Strict):
+    name: Name
+    region: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$")
+    engine: EngineEntry
+    pools: list[PoolEntry] = Field(min_length=1, max_length=1000)
+
+
+class ProviderEntry(_Strict):
+    name: Name
+    display_name: str = Field(default="", max_length=200)
+    clusters: list[ClusterEntry] = Field(min_length=1, max_length=1000)
+
+
+class FleetFile(_Strict):
+    accelerators: list[AcceleratorEntry] = Field(default_factory=list, max_length=1000)
+    providers: list[ProviderEntry] = Field(min_length=1, max_length=1000)
+
+
+def parse_fleet_text(text: str | bytes, catalog: Catalog, source: str = "<fleet>") -> Fleet:
+    """Parse a fleet file; accelerator ids must be in ``catalog`` or the file's own list."""
+    data = load_yaml_mapping(text, source, MAX_FLEET_BYTES, "fleet file")
+    parsed = validate_model(FleetFile, data, source, "invalid_fleet")
+    full = catalog.merged(e.to_domain() for e in parsed.accelerators)
+    errors = _check(parsed, full)
+    if errors:
+        raise InvalidInput("invalid_fleet", errors=errors, source=source)
+    return Fleet(tuple(_provider(p, full) for p in parsed.providers), full)
+
+
+def _check(parsed: FleetFile, catalog: Catalog) -> list[FieldError]:
+    errors: list[FieldError] = []
+    seen_clusters: set[str] = set()
+    for pi, prov in enumerate(parsed.providers):
+        for ci, cl in enumerate(prov.clusters):
+            where = f"providers[{pi}].clusters[{ci}]"
+            if cl.name in seen_clusters:
+                errors.append(FieldError(f"{where}.name", "duplicate_name", cl.name))
+            seen_clusters.add(cl.name)
+            seen_pools: set[str] = set()
+            for qi, pool in enumerate(cl.pools):
+                at = f"{where}.pools[{qi}]"
+                if pool.name in seen_pools:
+                    errors.append(FieldError(f"{at}.name", "duplicate_name", pool.name))
+                seen_pools.add(pool.name)
+                if pool.accelerator is not None and catalog.get(pool.accelerator) is None:
+                    errors.append(
+                        FieldError(f"{at}.accelerator", "unknown_accelerator", pool.accelerator,
+                                   ", ".join(catalog.ids()))
+                    )
+                if (pool.accelerator is None) != (pool.accelerators_per_node == 0):
+                    errors.append(
+                        FieldError(f"{at}.accelerators_per_node", "not_allowed",
+                                   pool.accelerators_per_node,
+                                   "0 exactly when the pool has no accelerator")
+                    )
+    return errors
+
+
+def _provider(p: ProviderEntry, catalog: Catalog) -> Provider:
+    return Provider(p.name, p.display_name or p.name, tuple(_cluster(p.name, c, catalog) for c in p.clusters))
+
+
+def _cluster(provider: str, c: ClusterEntry, catalog: Catalog) -> Cluster:
+    engine = EngineRef(c.engine.type, c.engine.endpoint, tuple(sorted(c.engine.options.items())))
+    pools = tuple(
+        Pool(
+            name=q.name,
+            accelerator=_canonical(catalog, q.accelerator),
+            nodes=q.nodes,
+            accelerators_per_node=q.accelerators_per_node,
+            cpus_per_node=q.cpus_per_node,
+            memory_gb_per_node=q.memory_gb_per_node,
+            price_per_accelerator_hour=q.price_per_accelerator_hour,
+            green_share=q.green_share,
+        )
+        for q in c.pools
+    )
+    return Cluster(c.name, provider, c.region, engine, pools)
+
+
+def _canonical(catalog: Catalog, name: str | None) -> str | None:
+    if name is None:
+        return None
+    entry = catalog.get(name)
+    return entry.model if entry else name

@@ -1,0 +1,34 @@
+"""Compose a platform from a data directory and a fleet (the embedded default's wiring)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from suanli.domain.clock import Clock, SystemClock
+from suanli.domain.fleet import Fleet
+from suanli.engines.gpus import detect_nvidia_gpus
+from suanli.engines.registry import EngineContext, engine_for
+from suanli.scheduler.policies import POLICIES
+from suanli.service.deps import Platform
+from suanli.service.fleet import demo_fleet, load_fleet, with_local_gpus
+from suanli.store.sql.database import open_database, sqlite_url
+from suanli.store.sql.repos import SqlJobStore
+
+
+def open_platform(
+    data_dir: Path,
+    fleet_file: Path | None = None,
+    clock: Clock | None = None,
+    database_url: str | None = None,
+    detect_gpus: bool = True,
+) -> Platform:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    clock = clock or SystemClock()
+    gpus = detect_nvidia_gpus() if detect_gpus else []
+    fleet: Fleet = load_fleet(fleet_file) if fleet_file else demo_fleet()
+    if gpus and fleet_file is None:
+        fleet = with_local_gpus(fleet, gpus)
+    ctx = EngineContext(data_dir, clock, tuple(gpus))
+    engines = {c.name: engine_for(c, ctx) for c in fleet.clusters()}
+    db = open_database(database_url or sqlite_url(data_dir / "suanli.db"))
+    return Platform(clock, SqlJobStore(db), fleet, engines, POLICIES["cheapest"], data_dir)

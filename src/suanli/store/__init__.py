@@ -1,0 +1,1 @@
+"""Layer 2: persistence behind repository protocols (SQLite by default, PostgreSQL later)."""

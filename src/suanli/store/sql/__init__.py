@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 implementation of the stores, with Alembic migrations."""

@@ -1,0 +1,131 @@
+"""Rows to domain objects and back (JSON columns for spec, placement and decision)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from suanli.domain.ids import JobId
+from suanli.domain.jobs import (
+    Decision, Job, JobEvent, JobStatus, NodeAssignment, Placement, PoolVerdict, Reason,
+)
+from suanli.domain.spec import JobSpec
+
+
+def job_to_row(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "name": job.spec.name,
+        "status": job.status.value,
+        "spec": job.spec.model_dump_json(exclude_none=True),
+        "pinned_cluster": job.pinned_cluster,
+        "attempt": job.attempt,
+        "placement": json.dumps(placement_to_dict(job.placement)) if job.placement else None,
+        "decision": json.dumps(decision_to_dict(job.decision)) if job.decision else None,
+        "cancel_requested": job.cancel_requested,
+        "engine_key": job.engine_key,
+        "exit_code": job.exit_code,
+        "submitted_at": job.submitted_at,
+        "updated_at": job.updated_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "version": job.version,
+    }
+
+
+def row_to_job(row: Any) -> Job:
+    return Job(
+        id=JobId(row.id),
+        spec=JobSpec.model_validate_json(row.spec),
+        status=JobStatus(row.status),
+        submitted_at=row.submitted_at,
+        updated_at=row.updated_at,
+        attempt=row.attempt,
+        placement=placement_from_dict(json.loads(row.placement)) if row.placement else None,
+        decision=decision_from_dict(json.loads(row.decision)) if row.decision else None,
+        pinned_cluster=row.pinned_cluster,
+        cancel_requested=bool(row.cancel_requested),
+        engine_key=row.engine_key,
+        exit_code=row.exit_code,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        version=row.version,
+    )
+
+
+def event_to_row(event: JobEvent) -> dict[str, Any]:
+    return {
+        "job_id": event.job_id,
+        "at": event.at,
+        "from_status": event.from_status.value if event.from_status else None,
+        "to_status": event.to_status.value,
+        "reason_code": event.reason.code,
+        "reason_params": json.dumps(event.reason.params, default=str),
+        "attempt": event.attempt,
+    }
+
+
+def row_to_event(row: Any) -> JobEvent:
+    return JobEvent(
+        job_id=JobId(row.job_id),
+        at=row.at,
+        from_status=JobStatus(row.from_status) if row.from_status else None,
+        to_status=JobStatus(row.to_status),
+        reason=Reason(row.reason_code, json.loads(row.reason_params)),
+        attempt=row.attempt,
+    )
+
+
+def placement_to_dict(p: Placement) -> dict[str, Any]:
+    return {
+        "cluster": p.cluster,
+        "pool": p.pool,
+        "accelerator": p.accelerator,
+        "nodes": [{"node": n.node, "slots": list(n.slots)} for n in p.nodes],
+        "price_per_hour": str(p.price_per_hour),
+    }
+
+
+def placement_from_dict(d: dict[str, Any]) -> Placement:
+    return Placement(
+        d["cluster"], d["pool"], d["accelerator"],
+        tuple(NodeAssignment(n["node"], tuple(n["slots"])) for n in d["nodes"]),
+        Decimal(d["price_per_hour"]),
+    )
+
+
+def decision_to_dict(d: Decision) -> dict[str, Any]:
+    return {
+        "summary": _reason(d.summary),
+        "chosen": list(d.chosen) if d.chosen else None,
+        "verdicts": [
+            {
+                "cluster": v.cluster,
+                "pool": v.pool,
+                "feasible": v.feasible,
+                "price_per_hour": str(v.price_per_hour) if v.price_per_hour is not None else None,
+                "reason": _reason(v.reason) if v.reason else None,
+            }
+            for v in d.verdicts
+        ],
+    }
+
+
+def decision_from_dict(d: dict[str, Any]) -> Decision:
+    return Decision(
+        summary=Reason(d["summary"]["code"], d["summary"]["params"]),
+        chosen=(d["chosen"][0], d["chosen"][1]) if d.get("chosen") else None,
+        verdicts=tuple(
+            PoolVerdict(
+                v["cluster"], v["pool"], v["feasible"],
+                Decimal(v["price_per_hour"]) if v["price_per_hour"] is not None else None,
+                Reason(v["reason"]["code"], v["reason"]["params"]) if v["reason"] else None,
+            )
+            for v in d["verdicts"]
+        ),
+    )
+
+
+def _reason(r: Reason) -> dict[str, Any]:
+    return {"code": r.code, "params": json.loads(json.dumps(r.params, default=str))}

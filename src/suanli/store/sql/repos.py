@@ -1,0 +1,77 @@
+"""SQL job store: guarded updates, history appended in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, func, insert, select, update
+
+from suanli.domain.ids import JobId
+from suanli.domain.jobs import TERMINAL, Job, JobEvent, JobStatus
+from suanli.store.base import Outcome
+from suanli.store.sql.codec import event_to_row, job_to_row, row_to_event, row_to_job
+from suanli.store.sql.tables import job_events, jobs
+
+
+class SqlJobStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def add(self, job: Job, events: Sequence[JobEvent]) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(insert(jobs).values(job_to_row(job)))
+            if events:
+                conn.execute(insert(job_events), [event_to_row(e) for e in events])
+
+    def get(self, job_id: JobId) -> Job | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+        return row_to_job(row) if row else None
+
+    def list(
+        self, statuses: Sequence[JobStatus] | None = None, limit: int = 100, offset: int = 0
+    ) -> list[Job]:
+        query = select(jobs).order_by(jobs.c.submitted_at.desc(), jobs.c.id.desc())
+        if statuses:
+            query = query.where(jobs.c.status.in_([s.value for s in statuses]))
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.limit(limit).offset(offset)).all()
+        return [row_to_job(r) for r in rows]
+
+    def count(self, statuses: Sequence[JobStatus] | None = None) -> int:
+        query = select(func.count()).select_from(jobs)
+        if statuses:
+            query = query.where(jobs.c.status.in_([s.value for s in statuses]))
+        with self._engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def active(self) -> list[Job]:
+        query = select(jobs).where(jobs.c.status.not_in([s.value for s in TERMINAL]))
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.order_by(jobs.c.submitted_at)).all()
+        return [row_to_job(r) for r in rows]
+
+    def save(self, before: Job, after: Job, events: Sequence[JobEvent]) -> Outcome:
+        values = job_to_row(after)
+        values["version"] = before.version + 1
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == before.id, jobs.c.version == before.version)
+                .values(values)
+            )
+            if result.rowcount != 1:
+                return Outcome.STALE
+            if events:
+                conn.execute(insert(job_events), [event_to_row(e) for e in events])
+        return Outcome.APPLIED
+
+    def add_events(self, events: Sequence[JobEvent]) -> None:
+        if events:
+            with self._engine.begin() as conn:
+                conn.execute(insert(job_events), [event_to_row(e) for e in events])
+
+    def events(self, job_id: JobId) -> list[JobEvent]:
+        query = select(job_events).where(job_events.c.job_id == job_id).order_by(job_events.c.id)
+        with self._engine.connect() as conn:
+            return [row_to_event(r) for r in conn.execute(query).all()]

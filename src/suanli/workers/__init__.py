@@ -1,0 +1,1 @@
+"""Layer 4: the long-running loops of the control plane."""

@@ -1,0 +1,56 @@
+"""The control loop: schedule -> dispatch -> reconcile, over and over, in one thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from suanli.service.deps import Platform
+from suanli.service.dispatch import dispatch_placed
+from suanli.service.reconcile import adopt_runs, check_engines, reconcile
+from suanli.service.scheduling import run_scheduling_cycle
+
+log = logging.getLogger("suanli.control")
+
+
+def tick(p: Platform) -> None:
+    """One pass of the loop; each step reads fresh state, so a step may fail alone."""
+    check_engines(p)
+    run_scheduling_cycle(p)
+    dispatch_placed(p)
+    reconcile(p)
+
+
+class ControlLoop:
+    def __init__(self, platform: Platform, interval_s: float = 0.5) -> None:
+        self.platform = platform
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        adopted = adopt_runs(self.platform)
+        if adopted:
+            log.info("re-adopted %d run(s) after restart", adopted)
+        self._thread = threading.Thread(target=self._run, name="suanli-control", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Run the next tick now (e.g. right after a submit) instead of at the next interval."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                tick(self.platform)
+            except Exception:  # noqa: BLE001 - the loop must outlive any one bad tick
+                log.exception("control loop tick failed")
+            self._wake.wait(self.interval_s)
+            self._wake.clear()
