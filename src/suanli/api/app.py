@@ -38,8 +38,10 @@ def create_app(platform: Platform, run_loop: bool = True, interval_s: float = 0.
         redoc_url=None,
         lifespan=lifespan,
         responses={
-            404: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
-            413: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
+            404: {"model": ErrorResponse},
+            409: {"model": ErrorResponse},
+            413: {"model": ErrorResponse},
+            422: {"model": ErrorResponse},
         },
     )
     app.state.platform = platform

@@ -7,12 +7,21 @@ from typing import Any
 from suanli.domain.fleet import Fleet, Totals, summarize
 from suanli.domain.i18n import Lang
 from suanli.domain.jobs import Decision, Job, JobEvent, Placement, Reason
+from suanli.scheduler.snapshot import Snapshot
 from suanli.schemas.api import (
-    ClusterResponse, DecisionResponse, EventResponse, FleetResponse, JobResponse, JobSummary,
-    NodeAssignmentResponse, PlacementResponse, PoolResponse, ReasonResponse, TotalsResponse,
+    ClusterResponse,
+    DecisionResponse,
+    EventResponse,
+    FleetResponse,
+    JobResponse,
+    JobSummary,
+    NodeAssignmentResponse,
+    PlacementResponse,
+    PoolResponse,
+    ReasonResponse,
+    TotalsResponse,
     VerdictResponse,
 )
-from suanli.scheduler.snapshot import Snapshot
 
 REDACTED = "***"
 
@@ -25,10 +34,17 @@ def job_to_summary(job: Job) -> JobSummary:
     pl = job.placement
     acc = job.spec.resources.accelerator
     return JobSummary(
-        id=job.id, name=job.spec.name, status=job.status.value, attempt=job.attempt,
-        accelerator=(pl.accelerator if pl else (" | ".join(acc.model) if acc and acc.model else None)),
-        cluster=pl.cluster if pl else None, pool=pl.pool if pl else None,
-        submitted_at=job.submitted_at, updated_at=job.updated_at,
+        id=job.id,
+        name=job.spec.name,
+        status=job.status.value,
+        attempt=job.attempt,
+        accelerator=(
+            pl.accelerator if pl else (" | ".join(acc.model) if acc and acc.model else None)
+        ),
+        cluster=pl.cluster if pl else None,
+        pool=pl.pool if pl else None,
+        submitted_at=job.submitted_at,
+        updated_at=job.updated_at,
     )
 
 
@@ -48,9 +64,13 @@ def job_to_response(job: Job, events: list[JobEvent], fleet: Fleet, lang: Lang) 
         placement=_placement(job.placement, fleet) if job.placement else None,
         decision=_decision(job.decision, lang) if job.decision else None,
         history=[
-            EventResponse(at=e.at, from_status=e.from_status.value if e.from_status else None,
-                          to_status=e.to_status.value, attempt=e.attempt,
-                          reason=reason_to_response(e.reason, lang))
+            EventResponse(
+                at=e.at,
+                from_status=e.from_status.value if e.from_status else None,
+                to_status=e.to_status.value,
+                attempt=e.attempt,
+                reason=reason_to_response(e.reason, lang),
+            )
             for e in events
         ],
     )
@@ -59,7 +79,9 @@ def job_to_response(job: Job, events: list[JobEvent], fleet: Fleet, lang: Lang) 
 def _placement(p: Placement, fleet: Fleet) -> PlacementResponse:
     cluster = fleet.cluster(p.cluster)
     return PlacementResponse(
-        cluster=p.cluster, pool=p.pool, region=cluster.region if cluster else None,
+        cluster=p.cluster,
+        pool=p.pool,
+        region=cluster.region if cluster else None,
         accelerator=p.accelerator,
         nodes=[NodeAssignmentResponse(node=n.node, slots=list(n.slots)) for n in p.nodes],
         price_per_hour_yuan=f"{p.price_per_hour:.2f}",
@@ -72,8 +94,12 @@ def _decision(d: Decision, lang: Lang) -> DecisionResponse:
         chosen=list(d.chosen) if d.chosen else None,
         verdicts=[
             VerdictResponse(
-                cluster=v.cluster, pool=v.pool, feasible=v.feasible,
-                price_per_hour_yuan=f"{v.price_per_hour:.2f}" if v.price_per_hour is not None else None,
+                cluster=v.cluster,
+                pool=v.pool,
+                feasible=v.feasible,
+                price_per_hour_yuan=f"{v.price_per_hour:.2f}"
+                if v.price_per_hour is not None
+                else None,
                 reason=reason_to_response(v.reason, lang) if v.reason else None,
             )
             for v in d.verdicts
@@ -83,8 +109,10 @@ def _decision(d: Decision, lang: Lang) -> DecisionResponse:
 
 def _totals(t: Totals) -> TotalsResponse:
     return TotalsResponse(
-        accelerators=t.accelerators, domestic_accelerators=t.domestic_accelerators,
-        domestic_share=round(t.domestic_share, 4), pflops_fp16=round(t.pflops, 3),
+        accelerators=t.accelerators,
+        domestic_accelerators=t.domestic_accelerators,
+        domestic_share=round(t.domestic_share, 4),
+        pflops_fp16=round(t.pflops, 3),
         unrated_accelerators=t.unrated_accelerators,
     )
 
@@ -97,16 +125,30 @@ def fleet_to_response(fleet: Fleet, snapshot: Snapshot, unavailable: set[str]) -
         pools = []
         for q in c.pools:
             model = fleet.catalog.get(q.accelerator) if q.accelerator else None
-            pools.append(PoolResponse(
-                name=q.name, accelerator=q.accelerator, domestic=model.domestic if model else None,
-                nodes=q.nodes, accelerators_per_node=q.accelerators_per_node,
-                cpus_per_node=q.cpus_per_node, memory_gb_per_node=q.memory_gb_per_node,
-                price_per_accelerator_hour_yuan=f"{q.price_per_accelerator_hour:.2f}",
-                green_share=str(q.green_share), free_accelerators=free.get((c.name, q.name), 0),
-            ))
-        clusters.append(ClusterResponse(name=c.name, provider=c.provider, region=c.region,
-                                        engine=c.engine.type, available=c.name not in unavailable,
-                                        pools=pools))
+            pools.append(
+                PoolResponse(
+                    name=q.name,
+                    accelerator=q.accelerator,
+                    domestic=model.domestic if model else None,
+                    nodes=q.nodes,
+                    accelerators_per_node=q.accelerators_per_node,
+                    cpus_per_node=q.cpus_per_node,
+                    memory_gb_per_node=q.memory_gb_per_node,
+                    price_per_accelerator_hour_yuan=f"{q.price_per_accelerator_hour:.2f}",
+                    green_share=str(q.green_share),
+                    free_accelerators=free.get((c.name, q.name), 0),
+                )
+            )
+        clusters.append(
+            ClusterResponse(
+                name=c.name,
+                provider=c.provider,
+                region=c.region,
+                engine=c.engine.type,
+                available=c.name not in unavailable,
+                pools=pools,
+            )
+        )
     return FleetResponse(
         providers={p.name: p.display_name for p in fleet.providers},
         clusters=clusters,

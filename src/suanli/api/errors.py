@@ -9,7 +9,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from suanli.domain.errors import (
-    Conflict, EngineFailure, FieldError, InputTooLarge, InvalidInput, NotFound, SuanliError,
+    Conflict,
+    EngineFailure,
+    FieldError,
+    InputTooLarge,
+    InvalidInput,
+    NotFound,
+    SuanliError,
 )
 from suanli.domain.i18n import Lang, pick_lang, render
 from suanli.schemas.api import ErrorBody, ErrorResponse, FieldErrorResponse
@@ -51,11 +57,17 @@ def install(app: FastAPI) -> None:
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type only
         errors = [
-            FieldError(field_path(e["loc"]), "invalid_value", e.get("input"),
-                       params={"detail": e.get("msg", "")})
+            FieldError(
+                field_path(e["loc"]),
+                "invalid_value",
+                e.get("input"),
+                params={"detail": e.get("msg", "")},
+            )
             for e in exc.errors()
         ]
-        return error_response(InvalidInput("invalid_request", errors=errors), request_lang(request))
+        return error_response(
+            InvalidInput("invalid_request", errors=errors), request_lang(request)
+        )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)

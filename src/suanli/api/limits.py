@@ -43,12 +43,26 @@ class BodyLimit:
             await self._refuse(send, exc.size, lang)
 
     async def _refuse(self, send: Send, size: int, lang: str) -> None:
-        message = render("too_large", "zh" if lang == "zh" else "en",
-                         what="request body", size=size, limit=self.limit)
-        body = json.dumps({"error": {"code": "too_large", "message": message, "errors": []}}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        message = render(
+            "too_large",
+            "zh" if lang == "zh" else "en",
+            what="request body",
+            size=size,
+            limit=self.limit,
+        )
+        body = json.dumps(
+            {"error": {"code": "too_large", "message": message, "errors": []}}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from suanli import __version__
-from suanli.client.http import DEFAULT_SERVER, ApiError, ServerUnreachable, SuanliClient
 from suanli.cli.text import t
+from suanli.client.http import DEFAULT_SERVER, ApiError, ServerUnreachable, SuanliClient
 from suanli.domain.errors import InvalidInput, SuanliError
 from suanli.domain.i18n import Lang, pick_lang, render
 from suanli.domain.spec import MAX_SPEC_BYTES
@@ -25,8 +25,13 @@ from suanli.schemas.specfile import parse_spec_text
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
 
-app = typer.Typer(name="suanli", help="suanli 算力: unified multi-cloud AI compute scheduling.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    name="suanli",
+    help="suanli 算力: unified multi-cloud AI compute scheduling.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -41,14 +46,20 @@ class Ctx:
 
 
 def _default_lang() -> Lang:
-    return pick_lang(os.environ.get("SUANLI_LANG") or os.environ.get("LC_ALL") or os.environ.get("LANG"))
+    return pick_lang(
+        os.environ.get("SUANLI_LANG") or os.environ.get("LC_ALL") or os.environ.get("LANG")
+    )
 
 
 @app.callback()
 def main(
     ctx: typer.Context,
-    server: Annotated[str, typer.Option(envvar="SUANLI_SERVER", help="suanli server URL")] = DEFAULT_SERVER,
-    lang: Annotated[str | None, typer.Option(help="zh or en (default: SUANLI_LANG, then LANG)")] = None,
+    server: Annotated[
+        str, typer.Option(envvar="SUANLI_SERVER", help="suanli server URL")
+    ] = DEFAULT_SERVER,
+    lang: Annotated[
+        str | None, typer.Option(help="zh or en (default: SUANLI_LANG, then LANG)")
+    ] = None,
 ) -> None:
     """suanli 算力 — run AI jobs across clouds, regions and accelerators."""
     chosen: Lang = pick_lang(lang) if lang else _default_lang()
@@ -91,8 +102,12 @@ def up(
     tctx: typer.Context,
     port: Annotated[int, typer.Option(min=1, max=65535, help="port on 127.0.0.1")] = 8642,
     data_dir: Annotated[Path | None, typer.Option(help="where the database and runs live")] = None,
-    fleet: Annotated[Path | None, typer.Option(help="fleet YAML (default: the demo fleet)")] = None,
-    interval: Annotated[float, typer.Option(min=0.05, max=60, help="control loop period, s")] = 0.5,
+    fleet: Annotated[
+        Path | None, typer.Option(help="fleet YAML (default: the demo fleet)")
+    ] = None,
+    interval: Annotated[
+        float, typer.Option(min=0.05, max=60, help="control loop period, s")
+    ] = 0.5,
 ) -> None:
     """Start the platform: API, control loop and local engine, on the embedded default."""
     ctx: Ctx = tctx.obj
@@ -108,10 +123,19 @@ def up(
     except SuanliError as exc:
         _fail(ctx, exc)
     url = f"http://127.0.0.1:{port}"
-    err.print(t("server_up", ctx.lang, version=__version__, url=url, data_dir=platform.data_dir,
-                fleet=str(fleet) if fleet else t("demo_fleet", ctx.lang)))
-    uvicorn.run(create_app(platform, interval_s=interval), host="127.0.0.1", port=port,
-                log_level="warning")
+    err.print(
+        t(
+            "server_up",
+            ctx.lang,
+            version=__version__,
+            url=url,
+            data_dir=platform.data_dir,
+            fleet=str(fleet) if fleet else t("demo_fleet", ctx.lang),
+        )
+    )
+    uvicorn.run(
+        create_app(platform, interval_s=interval), host="127.0.0.1", port=port, log_level="warning"
+    )
 
 
 @app.command()
@@ -127,7 +151,7 @@ def submit(
         text = _read_spec(file)
         parse_spec_text(text, str(file))  # precise errors before anything is sent
         with ctx.client() as client:
-            job = client.submit(text, cluster, source=str(file))
+            job = client.submit(text.decode("utf-8", errors="replace"), cluster, source=str(file))
     except (ApiError, ServerUnreachable, SuanliError) as exc:
         _fail(ctx, exc)
     if as_json:
@@ -145,9 +169,15 @@ def _read_spec(file: Path) -> bytes:
             return b"x" * (MAX_SPEC_BYTES + 1)  # the parser names the limit and the size
         return file.read_bytes()
     except OSError as exc:
-        raise InvalidInput("invalid_spec", errors=[FieldError(
-            "", "invalid_value", str(file), params={"detail": exc.strerror or str(exc)})],
-            source=str(file)) from None
+        raise InvalidInput(
+            "invalid_spec",
+            errors=[
+                FieldError(
+                    "", "invalid_value", str(file), params={"detail": exc.strerror or str(exc)}
+                )
+            ],
+            source=str(file),
+        ) from None
 
 
 @app.command()
@@ -184,25 +214,40 @@ def _print_job_list(ctx: Ctx, jobs: list[Any], total: int) -> None:
         table.add_column(t(col, lang))
     for j in jobs:
         where = f"{j.cluster}/{j.pool}" if j.cluster else "-"
-        table.add_row(j.id, j.name, _status(j.status), str(j.attempt), j.accelerator or "-",
-                      where, _time(j.submitted_at))
+        table.add_row(
+            j.id,
+            j.name,
+            _status(j.status),
+            str(j.attempt),
+            j.accelerator or "-",
+            where,
+            _time(j.submitted_at),
+        )
     out.print(table)
 
 
 def _print_job(ctx: Ctx, job: JobResponse) -> None:
     lang = ctx.lang
-    out.print(f"[bold]{job.id}[/bold]  {job.name}  {_status(job.status)}"
-              + (f"  {t('exit_code', lang)}: {job.exit_code}" if job.exit_code is not None else ""))
+    out.print(
+        f"[bold]{job.id}[/bold]  {job.name}  {_status(job.status)}"
+        + (f"  {t('exit_code', lang)}: {job.exit_code}" if job.exit_code is not None else "")
+    )
     if job.placement:
         p = job.placement
-        out.print(f"{t('placement', lang)}: {p.cluster}/{p.pool} ({p.region}), "
-                  f"{len(p.nodes)} × {job.spec.get('resources', {}).get('accelerator', {}).get('count', 0)} "
-                  f"{p.accelerator or 'CPU'}, {p.price_per_hour_yuan} {t('price', lang)}")
+        out.print(
+            f"{t('placement', lang)}: {p.cluster}/{p.pool} ({p.region}), "
+            f"{len(p.nodes)} × {job.spec.get('resources', {}).get('accelerator', {}).get('count', 0)} "
+            f"{p.accelerator or 'CPU'}, {p.price_per_hour_yuan} {t('price', lang)}"
+        )
     history = Table(title=t("history", lang))
     for col in ("time", "transition", "attempt", "reason"):
         history.add_column(t(col, lang))
     for e in job.history:
-        arrow = e.to_status if e.from_status in (None, e.to_status) else f"{e.from_status} → {e.to_status}"
+        arrow = (
+            e.to_status
+            if e.from_status in (None, e.to_status)
+            else f"{e.from_status} → {e.to_status}"
+        )
         history.add_row(_time(e.at), arrow, str(e.attempt), e.reason.message)
     out.print(history)
     if job.decision:
@@ -224,15 +269,21 @@ def _print_decision(ctx: Ctx, job: JobResponse) -> None:
             verdict = t("runner_up", lang)
         else:
             verdict = t("excluded", lang)
-        table.add_row(f"{v.cluster}/{v.pool}", v.price_per_hour_yuan or "-", verdict,
-                      v.reason.message if v.reason else "")
+        table.add_row(
+            f"{v.cluster}/{v.pool}",
+            v.price_per_hour_yuan or "-",
+            verdict,
+            v.reason.message if v.reason else "",
+        )
     if len(d.verdicts) > 12:
         table.caption = f"+{len(d.verdicts) - 12} (--json)"
     out.print(table)
 
 
 def _status(s: str) -> str:
-    color = {"succeeded": "green", "failed": "red", "cancelled": "yellow", "running": "cyan"}.get(s)
+    color = {"succeeded": "green", "failed": "red", "cancelled": "yellow", "running": "cyan"}.get(
+        s
+    )
     return f"[{color}]{s}[/{color}]" if color else s
 
 
@@ -244,7 +295,9 @@ def _time(value: Any) -> str:
 def logs(
     tctx: typer.Context,
     job_id: Annotated[str, typer.Argument()],
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing until the job ends")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="keep printing until the job ends")
+    ] = False,
 ) -> None:
     """Print a job's output (stdout and stderr of setup and run)."""
     ctx: Ctx = tctx.obj
@@ -307,8 +360,12 @@ def _print_fleet(ctx: Ctx, data: FleetResponse) -> None:
 
 
 def _totals_row(x: TotalsResponse) -> list[str]:
-    return [str(x.accelerators), f"{x.pflops_fp16:.2f}", f"{x.domestic_share:.1%}",
-            str(x.unrated_accelerators)]
+    return [
+        str(x.accelerators),
+        f"{x.pflops_fp16:.2f}",
+        f"{x.domestic_share:.1%}",
+        str(x.unrated_accelerators),
+    ]
 
 
 def run() -> None:

@@ -5,8 +5,14 @@ from __future__ import annotations
 from suanli.domain.i18n import Lang
 
 LABELS: dict[str, dict[Lang, str]] = {
-    "submitted": {"en": "Submitted {id} ({name}): {status}", "zh": "已提交 {id}（{name}）：{status}"},
-    "cancel_sent": {"en": "Cancel requested for {id}: {status}", "zh": "已请求取消 {id}：{status}"},
+    "submitted": {
+        "en": "Submitted {id} ({name}): {status}",
+        "zh": "已提交 {id}（{name}）：{status}",
+    },
+    "cancel_sent": {
+        "en": "Cancel requested for {id}: {status}",
+        "zh": "已请求取消 {id}：{status}",
+    },
     "job": {"en": "Job", "zh": "作业"},
     "name": {"en": "Name", "zh": "名称"},
     "status": {"en": "Status", "zh": "状态"},

@@ -8,7 +8,12 @@ from typing import Any
 import httpx
 
 from suanli.schemas.api import (
-    AcceleratorResponse, ErrorBody, FleetResponse, JobListResponse, JobResponse, SubmitJobRequest,
+    AcceleratorResponse,
+    ErrorBody,
+    FleetResponse,
+    JobListResponse,
+    JobResponse,
+    SubmitJobRequest,
 )
 
 DEFAULT_SERVER = "http://127.0.0.1:8642"
@@ -31,11 +36,18 @@ class ServerUnreachable(Exception):
 
 
 class SuanliClient:
-    def __init__(self, server: str = DEFAULT_SERVER, lang: str = "en", timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        server: str = DEFAULT_SERVER,
+        lang: str = "en",
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.server = server.rstrip("/")
         self._http = httpx.Client(
-            base_url=self.server + "/api/v1", timeout=timeout, transport=transport,
+            base_url=self.server + "/api/v1",
+            timeout=timeout,
+            transport=transport,
             headers={"Accept-Language": "zh-CN" if lang == "zh" else "en"},
         )
 
@@ -57,7 +69,9 @@ class SuanliClient:
             raise _api_error(response)
         return response
 
-    def submit(self, spec_yaml: str, cluster: str | None = None, source: str | None = None) -> JobResponse:
+    def submit(
+        self, spec_yaml: str, cluster: str | None = None, source: str | None = None
+    ) -> JobResponse:
         body = SubmitJobRequest(spec_yaml=spec_yaml, cluster=cluster, source=source)
         r = self._call("POST", "/jobs", json=body.model_dump(exclude_none=True))
         return JobResponse.model_validate(r.json())
@@ -70,7 +84,9 @@ class SuanliClient:
     def job(self, job_id: str) -> JobResponse:
         return JobResponse.model_validate(self._call("GET", f"/jobs/{job_id}").json())
 
-    def jobs(self, status: list[str] | None = None, limit: int = 50, offset: int = 0) -> JobListResponse:
+    def jobs(
+        self, status: list[str] | None = None, limit: int = 50, offset: int = 0
+    ) -> JobListResponse:
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if status:
             params["status"] = status
@@ -86,9 +102,12 @@ class SuanliClient:
     def follow_logs(self, job_id: str, offset: int = 0) -> Iterator[bytes]:
         """Yield output as it is written, until the job ends."""
         try:
-            with self._http.stream("GET", f"/jobs/{job_id}/logs",
-                                   params={"offset": offset, "follow": True},
-                                   timeout=httpx.Timeout(30.0, read=None)) as response:
+            with self._http.stream(
+                "GET",
+                f"/jobs/{job_id}/logs",
+                params={"offset": offset, "follow": True},
+                timeout=httpx.Timeout(30.0, read=None),
+            ) as response:
                 if response.status_code >= 400:
                     response.read()
                     raise _api_error(response)
@@ -100,12 +119,17 @@ class SuanliClient:
         return FleetResponse.model_validate(self._call("GET", "/fleet").json())
 
     def accelerators(self) -> list[AcceleratorResponse]:
-        return [AcceleratorResponse.model_validate(a) for a in self._call("GET", "/accelerators").json()]
+        return [
+            AcceleratorResponse.model_validate(a)
+            for a in self._call("GET", "/accelerators").json()
+        ]
 
 
 def _api_error(response: httpx.Response) -> ApiError:
     try:
         body = ErrorBody.model_validate(response.json()["error"])
     except (ValueError, KeyError, TypeError):
-        body = ErrorBody(code="http_error", message=f"HTTP {response.status_code}: {response.text[:200]}")
+        body = ErrorBody(
+            code="http_error", message=f"HTTP {response.status_code}: {response.text[:200]}"
+        )
     return ApiError(response.status_code, body)

@@ -13,7 +13,8 @@ Only ``suanli.api.errors`` maps these to HTTP statuses; the CLI maps them to exi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from suanli.domain.i18n import Lang, render
@@ -27,7 +28,7 @@ class FieldError:
     code: str
     value: Any = None
     allowed: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def message(self, lang: Lang = "en") -> str:
         shown = _show(self.value)
@@ -46,7 +47,7 @@ class FieldError:
 
 def _localize(value: Any, lang: Lang) -> Any:
     # Nested reasons (anything with a render(lang) method) are rendered in the reader's language.
-    render_fn = getattr(value, "render", None)
+    render_fn: Any = getattr(value, "render", None)
     return render_fn(lang) if callable(render_fn) else value
 
 

@@ -9,8 +9,19 @@ from decimal import Decimal
 from suanli.domain.accelerators import AcceleratorModel, Catalog
 
 REGIONS = (
-    "beijing", "tianjin", "hebei", "shanxi", "inner-mongolia", "ningxia",
-    "shanghai", "guangdong", "guizhou", "gansu", "anhui", "sichuan", "local",
+    "beijing",
+    "tianjin",
+    "hebei",
+    "shanxi",
+    "inner-mongolia",
+    "ningxia",
+    "shanghai",
+    "guangdong",
+    "guizhou",
+    "gansu",
+    "anhui",
+    "sichuan",
+    "local",
 )
 
 

@@ -222,8 +222,10 @@ def pick_lang(accept_language: str | None) -> Lang:
             weight = float(q) if q else 1.0
         except ValueError:
             weight = 0.0
-        lang: Lang | None = "zh" if tag.lower().startswith("zh") else (
-            "en" if tag.lower().startswith("en") else None
+        lang: Lang | None = (
+            "zh"
+            if tag.lower().startswith("zh")
+            else ("en" if tag.lower().startswith("en") else None)
         )
         if lang is not None and weight > best[0]:
             best = (weight, lang)

@@ -7,6 +7,7 @@ list without a limit), so a bad or hostile spec is refused before anything is st
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -22,7 +23,8 @@ MAX_SCRIPT_CHARS = 64 * 1024
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$", max_length=63)]
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
 Stack = Literal["cuda", "cann", "neuware", "dtk", "xpu", "maca", "musa", "corex", "tops", "cpu"]
-assert set(Stack.__args__) == set(STACKS)  # noqa: S101 - import-time consistency check
+if set(typing.get_args(Stack)) != set(STACKS):
+    raise RuntimeError("Stack literal and STACKS disagree")
 
 
 class _Strict(BaseModel):
@@ -63,11 +65,16 @@ class DataInput(_Strict):
     size_gb: float = Field(ge=0, le=10_000_000)
 
 
+RetryCause = Literal["lost", "failed"]
+
+
 class RetryPolicy(_Strict):
     """How often suanli starts the job again, and after what."""
 
     max_attempts: int = Field(default=3, ge=1, le=20)
-    when: list[Literal["lost", "failed"]] = Field(default_factory=lambda: ["lost"], max_length=2)
+    when: list[RetryCause] = Field(
+        default_factory=lambda: list[RetryCause](["lost"]), max_length=2
+    )
 
 
 class JobSpec(_Strict):

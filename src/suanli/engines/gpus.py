@@ -23,7 +23,10 @@ def detect_nvidia_gpus() -> list[Gpu]:
     try:
         out = subprocess.run(
             [tool, "--query-gpu=index,name,memory.total,uuid", "--format=csv,noheader,nounits"],
-            capture_output=True, text=True, timeout=20, check=True,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return []

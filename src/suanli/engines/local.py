@@ -25,7 +25,13 @@ from suanli.domain.jobs import Reason
 from suanli.engines.base import EngineFeature, LaunchRequest, LogChunk, RunState, RunStatus
 from suanli.engines.gpus import Gpu
 from suanli.engines.local_runner import (
-    CANCEL, LAUNCH, LOCK, OUTPUT, RESULT, STARTED, write_json_atomic,
+    CANCEL,
+    LAUNCH,
+    LOCK,
+    OUTPUT,
+    RESULT,
+    STARTED,
+    write_json_atomic,
 )
 
 # A launched run whose runner has not taken its lock after this long never started.
@@ -34,8 +40,9 @@ START_GRACE_S = 30.0
 
 class LocalEngine:
     name = "local"
-    features = frozenset({EngineFeature.GANG, EngineFeature.CANCEL, EngineFeature.LOGS,
-                          EngineFeature.TIME_LIMIT})
+    features = frozenset(
+        {EngineFeature.GANG, EngineFeature.CANCEL, EngineFeature.LOGS, EngineFeature.TIME_LIMIT}
+    )
 
     def __init__(self, root: Path, clock: Clock, gpus: list[Gpu] | None = None) -> None:
         self.root = root
@@ -76,7 +83,9 @@ class LocalEngine:
             "SUANLI_ACCELERATORS_PER_NODE": str(spec.accelerators_per_node),
             "SUANLI_NODES": ",".join(n.node for n in placement.nodes),
             "SUANLI_NUM_NODES": str(len(placement.nodes)),
-            "SUANLI_SLOTS": ",".join(str(s) for s in placement.nodes[0].slots) if placement.nodes else "",
+            "SUANLI_SLOTS": ",".join(str(s) for s in placement.nodes[0].slots)
+            if placement.nodes
+            else "",
             "WORLD_SIZE": str(len(placement.nodes)),
             "MASTER_ADDR": "127.0.0.1",
             "CUDA_VISIBLE_DEVICES": self._visible_devices(slots),
@@ -105,8 +114,11 @@ class LocalEngine:
             try:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "suanli.engines.local_runner", str(run_dir)],
-                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    start_new_session=True, close_fds=True,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    close_fds=True,
                 )
             except OSError as exc:
                 raise EngineFailure(engine=self.name, detail=str(exc)) from exc
@@ -116,7 +128,9 @@ class LocalEngine:
         run_dir = self._dir(key)
         self._reap(key)
         if not (run_dir / LAUNCH).exists():
-            return RunStatus(RunState.LOST, reason=Reason("reason_lost", {"detail": "no such run"}))
+            return RunStatus(
+                RunState.LOST, reason=Reason("reason_lost", {"detail": "no such run"})
+            )
         result = self._result(run_dir)
         if result is not None:
             return result
@@ -129,13 +143,18 @@ class LocalEngine:
         if result is not None:
             return result
         if started is not None:
-            return RunStatus(RunState.LOST, reason=Reason(
-                "reason_lost", {"detail": "the run's supervisor died without an exit status"}))
+            return RunStatus(
+                RunState.LOST,
+                reason=Reason(
+                    "reason_lost", {"detail": "the run's supervisor died without an exit status"}
+                ),
+            )
         age = self.clock.now().timestamp() - (run_dir / LAUNCH).stat().st_mtime
         if age < START_GRACE_S:
             return RunStatus(RunState.PENDING)
-        return RunStatus(RunState.LOST, reason=Reason(
-            "reason_lost", {"detail": "the run never started"}))
+        return RunStatus(
+            RunState.LOST, reason=Reason("reason_lost", {"detail": "the run never started"})
+        )
 
     def _result(self, run_dir: Path) -> RunStatus | None:
         data = _read_json(run_dir / RESULT)
@@ -150,8 +169,13 @@ class LocalEngine:
             reason = Reason("reason_time_limit", {"limit": str(limit)})
         elif data.get("reason") == "runner_error":
             reason = Reason("reason_dispatch_failed", {"detail": str(data.get("detail", ""))})
-        return RunStatus(state, data.get("exit_code"), reason,
-                         _parse_time(started.get("at")), _parse_time(data.get("finished_at")))
+        return RunStatus(
+            state,
+            data.get("exit_code"),
+            reason,
+            _parse_time(started.get("at")),
+            _parse_time(data.get("finished_at")),
+        )
 
     def _runner_alive(self, run_dir: Path) -> bool:
         lock_path = run_dir / LOCK

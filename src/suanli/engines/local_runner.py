@@ -21,7 +21,12 @@ from typing import Any, TextIO
 from suanli.domain.clock import SystemClock
 
 LOCK, STARTED, RESULT, LAUNCH, CANCEL, OUTPUT = (
-    "runner.lock", "started.json", "result.json", "launch.json", "cancel", "output.log",
+    "runner.lock",
+    "started.json",
+    "result.json",
+    "launch.json",
+    "cancel",
+    "output.log",
 )
 KILL_GRACE_S = 5.0
 POLL_S = 0.2
@@ -58,8 +63,12 @@ class Runner:
             except OSError as exc:  # e.g. bash missing, workdir not creatable
                 log.write(f"\n[suanli] could not run the job: {exc}\n".encode())
                 self._kill_group([])
-                result = {"state": "failed", "exit_code": None, "reason": "runner_error",
-                          "detail": str(exc)}
+                result = {
+                    "state": "failed",
+                    "exit_code": None,
+                    "reason": "runner_error",
+                    "detail": str(exc),
+                }
         result["finished_at"] = self._now()
         write_json_atomic(self.dir / RESULT, result)
         lock.close()
@@ -104,20 +113,32 @@ class Runner:
         # phase and node rank can join it and one killpg stops them all, grandchildren too.
         self._leader = subprocess.Popen(
             [sys.executable, "-c", "import signal; signal.pause()"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             process_group=0,
         )
         self.group = self._leader.pid
-        write_json_atomic(self.dir / STARTED,
-                          {"pid": os.getpid(), "group": self.group, "at": self._now()})
-
-    def _spawn(self, script: str, cwd: Path, env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            ["/bin/bash", "-c", script], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-            stdout=log, stderr=subprocess.STDOUT, process_group=self.group,
+        write_json_atomic(
+            self.dir / STARTED, {"pid": os.getpid(), "group": self.group, "at": self._now()}
         )
 
-    def _wait(self, procs: list[subprocess.Popen[bytes]], deadline: float, log: Any) -> dict[str, Any] | None:
+    def _spawn(
+        self, script: str, cwd: Path, env: dict[str, str], log: Any
+    ) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            ["/bin/bash", "-c", script],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            process_group=self.group,
+        )
+
+    def _wait(
+        self, procs: list[subprocess.Popen[bytes]], deadline: float, log: Any
+    ) -> dict[str, Any] | None:
         """Wait for all; None when all exited 0, else the result to record."""
         while True:
             codes = [p.poll() for p in procs]

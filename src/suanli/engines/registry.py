@@ -35,6 +35,8 @@ ENGINES: dict[str, Callable[[Cluster, EngineContext], EngineAdapter]] = {"local"
 def engine_for(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     factory = ENGINES.get(cluster.engine.type)
     if factory is None:
-        raise EngineFailure(engine=cluster.engine.type,
-                            detail=f"no adapter yet for cluster {cluster.name}; available: {', '.join(ENGINES)}")
+        raise EngineFailure(
+            engine=cluster.engine.type,
+            detail=f"no adapter yet for cluster {cluster.name}; available: {', '.join(ENGINES)}",
+        )
     return factory(cluster, ctx)

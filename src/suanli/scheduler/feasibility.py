@@ -17,8 +17,9 @@ def exclusion(
     if pinned is not None and cluster.name != pinned:
         return Reason("pool_cluster_excluded", {"cluster": cluster.name, "wanted": pinned})
     if spec.regions is not None and cluster.region not in spec.regions:
-        return Reason("pool_region_excluded",
-                      {"region": cluster.region, "wanted": ", ".join(spec.regions)})
+        return Reason(
+            "pool_region_excluded", {"region": cluster.region, "wanted": ", ".join(spec.regions)}
+        )
     model = catalog.get(pool.accelerator) if pool.accelerator else None
     reason = _accelerator_exclusion(spec, pool, model)
     if reason is not None:
@@ -43,34 +44,49 @@ def _accelerator_exclusion(
         return Reason("pool_model_mismatch", {"model": name, "wanted": _wanted(spec)})
     stacks = accepted_stacks(spec)
     if stacks is not None and model.stack not in stacks:
-        return Reason("pool_stack_mismatch",
-                      {"model": name, "stack": model.stack, "wanted": ", ".join(stacks)})
+        return Reason(
+            "pool_stack_mismatch",
+            {"model": name, "stack": model.stack, "wanted": ", ".join(stacks)},
+        )
     if want.min_memory_gb is not None:
         if model.memory is None:
             return Reason("pool_memory_unknown", {"model": name, "need": want.min_memory_gb})
         if model.memory < want.min_memory_gb:
-            return Reason("pool_memory_too_small",
-                          {"model": name, "have": model.memory, "need": want.min_memory_gb})
+            return Reason(
+                "pool_memory_too_small",
+                {"model": name, "have": model.memory, "need": want.min_memory_gb},
+            )
     if want.min_tflops is not None:
         if model.tflops is None:
             return Reason("pool_tflops_unknown", {"model": name, "need": want.min_tflops})
         if model.tflops < want.min_tflops:
-            return Reason("pool_tflops_too_low",
-                          {"model": name, "have": model.tflops, "need": want.min_tflops})
+            return Reason(
+                "pool_tflops_too_low",
+                {"model": name, "have": model.tflops, "need": want.min_tflops},
+            )
     return None
 
 
 def _shape_exclusion(spec: JobSpec, pool: Pool) -> Reason | None:
     res = spec.resources
     if spec.accelerators_per_node > pool.accelerators_per_node:
-        return Reason("pool_node_too_small", {"have": pool.accelerators_per_node,
-                                              "what": "accelerators", "need": spec.accelerators_per_node})
+        return Reason(
+            "pool_node_too_small",
+            {
+                "have": pool.accelerators_per_node,
+                "what": "accelerators",
+                "need": spec.accelerators_per_node,
+            },
+        )
     if res.cpus > pool.cpus_per_node:
-        return Reason("pool_node_too_small",
-                      {"have": pool.cpus_per_node, "what": "CPUs", "need": res.cpus})
+        return Reason(
+            "pool_node_too_small", {"have": pool.cpus_per_node, "what": "CPUs", "need": res.cpus}
+        )
     if res.memory_gb > pool.memory_gb_per_node:
-        return Reason("pool_node_too_small",
-                      {"have": pool.memory_gb_per_node, "what": "GB memory", "need": res.memory_gb})
+        return Reason(
+            "pool_node_too_small",
+            {"have": pool.memory_gb_per_node, "what": "GB memory", "need": res.memory_gb},
+        )
     if res.nodes > pool.nodes:
         return Reason("pool_too_few_nodes", {"have": pool.nodes, "need": res.nodes})
     return None
@@ -105,4 +121,3 @@ def job_price_per_hour(spec: JobSpec, pool: Pool) -> Decimal:
     """Yuan per hour for the whole job on ``pool`` (accelerators, or nodes for CPU pools)."""
     units = spec.total_accelerators if pool.accelerator else spec.resources.nodes
     return pool.price_per_accelerator_hour * units
-

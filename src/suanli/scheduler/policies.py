@@ -62,7 +62,9 @@ class CheapestFirst:
                 result.waiting.append(outcome)
         return result
 
-    def _place_one(self, job: Job, pools: list[PoolState], snap: Snapshot) -> PlaceJob | KeepWaiting:
+    def _place_one(
+        self, job: Job, pools: list[PoolState], snap: Snapshot
+    ) -> PlaceJob | KeepWaiting:
         spec = job.spec
         verdicts: list[PoolVerdict] = []
         candidates: list[tuple[Decimal, str, str, PoolState, list[NodeState]]] = []
@@ -80,14 +82,24 @@ class CheapestFirst:
             nodes = _fit(job, state)
             if nodes is None:
                 free = sum(1 for n in state.nodes if _node_fits(job, n))
-                verdicts.append(PoolVerdict(cl.name, pool.name, False, price, Reason(
-                    "pool_busy", {"free": free, "need": spec.resources.nodes})))
+                verdicts.append(
+                    PoolVerdict(
+                        cl.name,
+                        pool.name,
+                        False,
+                        price,
+                        Reason("pool_busy", {"free": free, "need": spec.resources.nodes}),
+                    )
+                )
                 continue
             candidates.append((price, cl.name, pool.name, state, nodes))
         if not candidates:
             never = feasible_ever == 0
-            summary = (Reason("unschedulable") if never
-                       else Reason("waiting_for_capacity", {"count": feasible_ever}))
+            summary = (
+                Reason("unschedulable")
+                if never
+                else Reason("waiting_for_capacity", {"count": feasible_ever})
+            )
             return KeepWaiting(job.id, Decision(summary, tuple(verdicts)), never)
         candidates.sort(key=lambda c: (c[0], c[1], c[2]))
         price, cluster, pool_name, state, nodes = candidates[0]
@@ -103,14 +115,19 @@ class CheapestFirst:
 
 
 def _copy(state: PoolState) -> PoolState:
-    nodes = [NodeState(n.name, list(n.free_slots), n.free_cpus, n.free_memory_gb) for n in state.nodes]
+    nodes = [
+        NodeState(n.name, list(n.free_slots), n.free_cpus, n.free_memory_gb) for n in state.nodes
+    ]
     return PoolState(state.cluster, state.pool, nodes, state.available)
 
 
 def _node_fits(job: Job, node: NodeState) -> bool:
     res = job.spec.resources
-    return (len(node.free_slots) >= job.spec.accelerators_per_node
-            and node.free_cpus >= res.cpus and node.free_memory_gb >= res.memory_gb)
+    return (
+        len(node.free_slots) >= job.spec.accelerators_per_node
+        and node.free_cpus >= res.cpus
+        and node.free_memory_gb >= res.memory_gb
+    )
 
 
 def _fit(job: Job, state: PoolState) -> list[NodeState] | None:
@@ -127,7 +144,7 @@ def _take(job: Job, nodes: list[NodeState]) -> tuple[NodeAssignment, ...]:
     out = []
     for node in nodes:
         slots = tuple(node.free_slots[: job.spec.accelerators_per_node])
-        node.free_slots = node.free_slots[len(slots):]
+        node.free_slots = node.free_slots[len(slots) :]
         node.free_cpus -= res.cpus
         node.free_memory_gb -= res.memory_gb
         out.append(NodeAssignment(node.name, slots))

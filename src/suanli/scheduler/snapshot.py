@@ -51,8 +51,12 @@ def build_snapshot(
     pools: dict[tuple[str, str], PoolState] = {}
     for cluster, pool in fleet.pools():
         nodes = [
-            NodeState(n, list(range(pool.accelerators_per_node)), pool.cpus_per_node,
-                      pool.memory_gb_per_node)
+            NodeState(
+                n,
+                list(range(pool.accelerators_per_node)),
+                pool.cpus_per_node,
+                pool.memory_gb_per_node,
+            )
             for n in pool.node_names()
         ]
         pools[(cluster.name, pool.name)] = PoolState(

@@ -84,20 +84,29 @@ def _check(parsed: FleetFile, catalog: Catalog) -> list[FieldError]:
                 seen_pools.add(pool.name)
                 if pool.accelerator is not None and catalog.get(pool.accelerator) is None:
                     errors.append(
-                        FieldError(f"{at}.accelerator", "unknown_accelerator", pool.accelerator,
-                                   ", ".join(catalog.ids()))
+                        FieldError(
+                            f"{at}.accelerator",
+                            "unknown_accelerator",
+                            pool.accelerator,
+                            ", ".join(catalog.ids()),
+                        )
                     )
                 if (pool.accelerator is None) != (pool.accelerators_per_node == 0):
                     errors.append(
-                        FieldError(f"{at}.accelerators_per_node", "not_allowed",
-                                   pool.accelerators_per_node,
-                                   "0 exactly when the pool has no accelerator")
+                        FieldError(
+                            f"{at}.accelerators_per_node",
+                            "not_allowed",
+                            pool.accelerators_per_node,
+                            "0 exactly when the pool has no accelerator",
+                        )
                     )
     return errors
 
 
 def _provider(p: ProviderEntry, catalog: Catalog) -> Provider:
-    return Provider(p.name, p.display_name or p.name, tuple(_cluster(p.name, c, catalog) for c in p.clusters))
+    return Provider(
+        p.name, p.display_name or p.name, tuple(_cluster(p.name, c, catalog) for c in p.clusters)
+    )
 
 
 def _cluster(provider: str, c: ClusterEntry, catalog: Catalog) -> Cluster:

@@ -16,8 +16,14 @@ from suanli.domain.errors import FieldError, InputTooLarge, InvalidInput
 M = TypeVar("M", bound=BaseModel)
 
 _TYPE_NAMES = {
-    "int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
-    "list": "a list", "dict": "a mapping", "model": "a mapping", "decimal": "a decimal number",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "str": "a string",
+    "list": "a list",
+    "dict": "a mapping",
+    "model": "a mapping",
+    "decimal": "a decimal number",
     "datetime": "a date-time with time zone (e.g. 2026-12-31T18:00:00+08:00)",
 }
 _PATTERN_HELP = {
@@ -34,7 +40,11 @@ def load_yaml_mapping(text: str | bytes, source: str, limit: int, what: str) -> 
     if len(raw) > limit:
         raise InputTooLarge(
             "too_large",
-            errors=[FieldError("", "too_large", params={"what": what, "size": len(raw), "limit": limit})],
+            errors=[
+                FieldError(
+                    "", "too_large", params={"what": what, "size": len(raw), "limit": limit}
+                )
+            ],
             source=source,
             what=what,
             size=len(raw),

@@ -27,8 +27,9 @@ def dispatch_placed(p: Platform) -> int:
         attempt = job.attempt + 1
         key = engine_key(job.id, attempt)
         reason = Reason("reason_dispatching", {"engine": engine.name, "key": key})
-        after, event = transition(job, S.STARTING, p.clock.now(), reason,
-                                  attempt=attempt, engine_key=key, exit_code=None)
+        after, event = transition(
+            job, S.STARTING, p.clock.now(), reason, attempt=attempt, engine_key=key, exit_code=None
+        )
         # The intent is durable before the side effect: a crash after this line leaves a
         # STARTING job whose key the reconciler launches (idempotently) or adopts.
         if p.jobs.save(job, after, [event]) is not Outcome.APPLIED:
@@ -47,8 +48,12 @@ def launch(p: Platform, engine: EngineAdapter, job: Job) -> bool:
     try:
         engine.launch(request)
     except SuanliError as exc:
-        after, event = transition(job, S.FAILED, p.clock.now(),
-                                  Reason("reason_dispatch_failed", {"detail": exc.message("en")}))
+        after, event = transition(
+            job,
+            S.FAILED,
+            p.clock.now(),
+            Reason("reason_dispatch_failed", {"detail": exc.message("en")}),
+        )
         p.jobs.save(job, after, [event])
         return False
     return True

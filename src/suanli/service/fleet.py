@@ -34,9 +34,15 @@ def load_fleet(path: Path, catalog: Catalog | None = None) -> Fleet:
         else:
             text = path.read_bytes()
     except OSError as exc:
-        raise InvalidInput("invalid_fleet", errors=[FieldError(
-            "", "invalid_value", str(path), params={"detail": exc.strerror or str(exc)})],
-            source=str(path)) from None
+        raise InvalidInput(
+            "invalid_fleet",
+            errors=[
+                FieldError(
+                    "", "invalid_value", str(path), params={"detail": exc.strerror or str(exc)}
+                )
+            ],
+            source=str(path),
+        ) from None
     return parse_fleet_text(text, catalog or builtin_catalog(), str(path))
 
 
@@ -51,13 +57,22 @@ def with_local_gpus(fleet: Fleet, gpus: list[Gpu]) -> Fleet:
         return fleet
     pools = tuple(
         Pool(
-            name=f"{model.lower()}-local", accelerator=model, nodes=1,
-            accelerators_per_node=max(g.index for g in found) + 1, cpus_per_node=16,
-            memory_gb_per_node=64, price_per_accelerator_hour=Decimal("0.00"),
+            name=f"{model.lower()}-local",
+            accelerator=model,
+            nodes=1,
+            accelerators_per_node=max(g.index for g in found) + 1,
+            cpus_per_node=16,
+            memory_gb_per_node=64,
+            price_per_accelerator_hour=Decimal("0.00"),
         )
         for model, found in sorted(by_model.items())
     )
-    cluster = Cluster("this-machine", "this-machine", "local",
-                      EngineRef("local", None, (("devices", "nvidia"),)), pools)
+    cluster = Cluster(
+        "this-machine",
+        "this-machine",
+        "local",
+        EngineRef("local", None, (("devices", "nvidia"),)),
+        pools,
+    )
     provider = Provider("this-machine", "This machine's GPUs", (cluster,))
     return dataclasses.replace(fleet, providers=(*fleet.providers, provider))

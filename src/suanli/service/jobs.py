@@ -27,14 +27,22 @@ def check_spec(spec: JobSpec, fleet: Fleet, pinned: str | None = None) -> list[F
     acc = spec.resources.accelerator
     for i, name in enumerate(acc.model or [] if acc else []):
         if fleet.catalog.get(name) is None:
-            errors.append(FieldError(f"resources.accelerator.model[{i}]", "unknown_accelerator", name, known))
+            errors.append(
+                FieldError(f"resources.accelerator.model[{i}]", "unknown_accelerator", name, known)
+            )
     regions = sorted(set(REGIONS) | set(fleet.regions()))
     for i, region in enumerate(spec.regions or []):
         if region not in regions:
-            errors.append(FieldError(f"regions[{i}]", "unknown_region", region, ", ".join(regions)))
+            errors.append(
+                FieldError(f"regions[{i}]", "unknown_region", region, ", ".join(regions))
+            )
     for i, data in enumerate(spec.inputs):
         if data.region not in regions:
-            errors.append(FieldError(f"inputs[{i}].region", "unknown_region", data.region, ", ".join(regions)))
+            errors.append(
+                FieldError(
+                    f"inputs[{i}].region", "unknown_region", data.region, ", ".join(regions)
+                )
+            )
     if pinned is not None and fleet.cluster(pinned) is None:
         names = ", ".join(c.name for c in fleet.clusters())
         errors.append(FieldError("cluster", "unknown_cluster", pinned, names))
@@ -46,7 +54,9 @@ def check_spec(spec: JobSpec, fleet: Fleet, pinned: str | None = None) -> list[F
         if reason is None:
             return []
         excluded.append((f"{cluster.name}/{pool.name}", reason))
-    return [FieldError("resources", "no_feasible_pool", params={"detail": ReasonList(tuple(excluded))})]
+    return [
+        FieldError("resources", "no_feasible_pool", params={"detail": ReasonList(tuple(excluded))})
+    ]
 
 
 def submit_job(p: Platform, spec: JobSpec, cluster: str | None = None) -> Job:
@@ -55,8 +65,14 @@ def submit_job(p: Platform, spec: JobSpec, cluster: str | None = None) -> Job:
     if errors:
         raise InvalidInput("invalid_spec", errors=errors)
     now = p.clock.now()
-    job = Job(id=new_job_id(), spec=spec, status=S.PENDING, submitted_at=now, updated_at=now,
-              pinned_cluster=cluster)
+    job = Job(
+        id=new_job_id(),
+        spec=spec,
+        status=S.PENDING,
+        submitted_at=now,
+        updated_at=now,
+        pinned_cluster=cluster,
+    )
     p.jobs.add(job, [JobEvent(job.id, now, None, S.PENDING, Reason("reason_submitted"))])
     return job
 
@@ -101,8 +117,9 @@ def cancel_job(p: Platform, job_id: str) -> Job:
             after = dataclasses.replace(job, cancel_requested=True, updated_at=now)
             events = [note(job, now, Reason("reason_cancel_requested"))]
         else:
-            after, event = transition(job, S.CANCELLED, now, Reason("reason_cancel_requested"),
-                                      cancel_requested=True)
+            after, event = transition(
+                job, S.CANCELLED, now, Reason("reason_cancel_requested"), cancel_requested=True
+            )
             events = [event]
         if p.jobs.save(job, after, events) is Outcome.APPLIED:
             if after.status is not S.CANCELLED:

@@ -68,7 +68,9 @@ def _apply(p: Platform, job: Job, status: RunStatus) -> bool:
     if status.state is RunState.PENDING:
         return False
     if current.status is S.STARTING and status.state is not RunState.LOST:
-        current, ev = transition(current, S.RUNNING, status.started_at or now, Reason("reason_running"))
+        current, ev = transition(
+            current, S.RUNNING, status.started_at or now, Reason("reason_running")
+        )
         events.append(ev)
     final = _final(current, status, now)
     if final is not None:
@@ -88,8 +90,9 @@ def _final(job: Job, status: RunStatus, now: dt.datetime) -> tuple[Job, list[Job
         after, ev = transition(job, S.SUCCEEDED, at, Reason("reason_exit_ok"), exit_code=0)
         return after, [ev]
     if state is RunState.CANCELLED or job.cancel_requested:
-        after, ev = transition(job, S.CANCELLED, at, Reason("reason_cancelled"),
-                               exit_code=status.exit_code)
+        after, ev = transition(
+            job, S.CANCELLED, at, Reason("reason_cancelled"), exit_code=status.exit_code
+        )
         return after, [ev]
     if state is RunState.FAILED:
         reason = status.reason or Reason("reason_exit_failed", {"code": status.exit_code})
@@ -104,16 +107,26 @@ def _final(job: Job, status: RunStatus, now: dt.datetime) -> tuple[Job, list[Job
     return after, [ev]
 
 
-def _retry_or_fail(job: Job, why: Reason, at: dt.datetime, exit_code: int | None) -> tuple[Job, list[JobEvent]]:
+def _retry_or_fail(
+    job: Job, why: Reason, at: dt.datetime, exit_code: int | None
+) -> tuple[Job, list[JobEvent]]:
     """RECOVERING -> QUEUED while attempts are left (placement cleared), else FAILED."""
     max_attempts = job.spec.retry.max_attempts
     recovering, ev1 = transition(job, S.RECOVERING, at, why, exit_code=exit_code)
     if job.attempt < max_attempts:
         queued, ev2 = transition(
-            recovering, S.QUEUED, at,
+            recovering,
+            S.QUEUED,
+            at,
             Reason("reason_retry", {"attempt": job.attempt + 1, "max_attempts": max_attempts}),
-            placement=None, engine_key=None)
+            placement=None,
+            engine_key=None,
+        )
         return dataclasses.replace(queued, started_at=None), [ev1, ev2]
-    failed, ev2 = transition(recovering, S.FAILED, at,
-                             Reason("reason_retries_exhausted", {"max_attempts": max_attempts}))
+    failed, ev2 = transition(
+        recovering,
+        S.FAILED,
+        at,
+        Reason("reason_retries_exhausted", {"max_attempts": max_attempts}),
+    )
     return failed, [ev1, ev2]

@@ -29,12 +29,13 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
     admitted = 0
     current: list[Job] = []
     for job in active:
-        if job.status is S.PENDING:
-            after, event = transition(job, S.QUEUED, now, Reason("reason_admitted"))
-            if p.jobs.save(job, after, [event]) is Outcome.APPLIED:
-                admitted += 1
-                job = dataclasses.replace(after, version=job.version + 1)
-        current.append(job)
+        if job.status is not S.PENDING:
+            current.append(job)
+            continue
+        after, event = transition(job, S.QUEUED, now, Reason("reason_admitted"))
+        if p.jobs.save(job, after, [event]) is Outcome.APPLIED:
+            admitted += 1
+            current.append(dataclasses.replace(after, version=job.version + 1))
     queue = [j for j in current if j.status is S.QUEUED]
     if not queue:
         return CycleReport(admitted=admitted)
@@ -48,10 +49,19 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
     for choice in result.placed:
         job = by_id[choice.job_id]
         pl = choice.placement
-        reason = Reason("reason_placed", {
-            "cluster": pl.cluster, "pool": pl.pool, "nodes": len(pl.nodes),
-            "count": job.spec.accelerators_per_node, "model": pl.accelerator or "CPU"})
-        after, event = transition(job, S.PLACED, now, reason, placement=pl, decision=choice.decision)
+        reason = Reason(
+            "reason_placed",
+            {
+                "cluster": pl.cluster,
+                "pool": pl.pool,
+                "nodes": len(pl.nodes),
+                "count": job.spec.accelerators_per_node,
+                "model": pl.accelerator or "CPU",
+            },
+        )
+        after, event = transition(
+            job, S.PLACED, now, reason, placement=pl, decision=choice.decision
+        )
         if p.jobs.save(job, after, [event]) is Outcome.APPLIED:
             placed += 1
     for wait in result.waiting:

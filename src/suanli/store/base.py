@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Protocol
@@ -28,7 +29,7 @@ class JobStore(Protocol):
 
     def list(
         self, statuses: Sequence[JobStatus] | None = None, limit: int = 100, offset: int = 0
-    ) -> list[Job]:
+    ) -> builtins.list[Job]:
         """Newest first, optionally filtered by status; bounded by ``limit``."""
         ...
 
@@ -36,7 +37,7 @@ class JobStore(Protocol):
         """How many jobs match the status filter."""
         ...
 
-    def active(self) -> list[Job]:
+    def active(self) -> builtins.list[Job]:
         """Every job not in a terminal status (for the scheduler and reconciler)."""
         ...
 
@@ -51,6 +52,6 @@ class JobStore(Protocol):
         """Append history notes that change no status."""
         ...
 
-    def events(self, job_id: JobId) -> list[JobEvent]:
+    def events(self, job_id: JobId) -> builtins.list[JobEvent]:
         """The job's history, oldest first."""
         ...

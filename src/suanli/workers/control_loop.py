@@ -50,7 +50,7 @@ class ControlLoop:
         while not self._stop.is_set():
             try:
                 tick(self.platform)
-            except Exception:  # noqa: BLE001 - the loop must outlive any one bad tick
+            except Exception:
                 log.exception("control loop tick failed")
             self._wake.wait(self.interval_s)
             self._wake.clear()

@@ -26,10 +26,15 @@ FOLLOW_POLL_S = 0.3
 def submit(body: SubmitJobRequest, p: PlatformDep, loop: LoopDep, lang: LangDep) -> JobResponse:
     source = body.source or "request"
     if (body.spec is None) == (body.spec_yaml is None):
-        raise InvalidInput("invalid_request", errors=[FieldError(
-            "spec", "not_allowed", None, "exactly one of spec or spec_yaml")])
-    spec = (parse_spec_text(body.spec_yaml, source) if body.spec_yaml is not None
-            else parse_spec_data(body.spec, source))
+        raise InvalidInput(
+            "invalid_request",
+            errors=[FieldError("spec", "not_allowed", None, "exactly one of spec or spec_yaml")],
+        )
+    spec = (
+        parse_spec_text(body.spec_yaml, source)
+        if body.spec_yaml is not None
+        else parse_spec_data(body.spec, source)
+    )
     try:
         job = job_service.submit_job(p, spec, body.cluster)
     except InvalidInput as exc:
@@ -48,8 +53,9 @@ def list_jobs(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> JobListResponse:
     page = job_service.list_jobs(p, status, limit, offset)
-    return JobListResponse(jobs=[job_to_summary(j) for j in page.jobs], total=page.total,
-                           limit=limit, offset=offset)
+    return JobListResponse(
+        jobs=[job_to_summary(j) for j in page.jobs], total=page.total, limit=limit, offset=offset
+    )
 
 
 @router.get("/{job_id}")
@@ -66,8 +72,9 @@ def cancel(job_id: str, p: PlatformDep, loop: LoopDep, lang: LangDep) -> JobResp
     return job_to_response(job, job_service.job_history(p, job_id), p.fleet, lang)
 
 
-@router.get("/{job_id}/logs", response_class=Response,
-            responses={200: {"content": {"text/plain": {}}}})
+@router.get(
+    "/{job_id}/logs", response_class=Response, responses={200: {"content": {"text/plain": {}}}}
+)
 def logs(
     job_id: str,
     p: PlatformDep,
@@ -78,8 +85,11 @@ def logs(
     job_service.get_job(p, job_id)  # 404 before any streaming starts
     if not follow:
         chunk = job_service.read_logs(p, job_id, offset)
-        return Response(chunk.data, media_type="text/plain; charset=utf-8",
-                        headers={"X-Next-Offset": str(chunk.next_offset)})
+        return Response(
+            chunk.data,
+            media_type="text/plain; charset=utf-8",
+            headers={"X-Next-Offset": str(chunk.next_offset)},
+        )
     return StreamingResponse(_follow(p, job_id, offset), media_type="text/plain; charset=utf-8")
 
 

@@ -8,7 +8,14 @@ from typing import Any
 
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import (
-    Decision, Job, JobEvent, JobStatus, NodeAssignment, Placement, PoolVerdict, Reason,
+    Decision,
+    Job,
+    JobEvent,
+    JobStatus,
+    NodeAssignment,
+    Placement,
+    PoolVerdict,
+    Reason,
 )
 from suanli.domain.spec import JobSpec
 
@@ -89,7 +96,9 @@ def placement_to_dict(p: Placement) -> dict[str, Any]:
 
 def placement_from_dict(d: dict[str, Any]) -> Placement:
     return Placement(
-        d["cluster"], d["pool"], d["accelerator"],
+        d["cluster"],
+        d["pool"],
+        d["accelerator"],
         tuple(NodeAssignment(n["node"], tuple(n["slots"])) for n in d["nodes"]),
         Decimal(d["price_per_hour"]),
     )
@@ -118,7 +127,9 @@ def decision_from_dict(d: dict[str, Any]) -> Decision:
         chosen=(d["chosen"][0], d["chosen"][1]) if d.get("chosen") else None,
         verdicts=tuple(
             PoolVerdict(
-                v["cluster"], v["pool"], v["feasible"],
+                v["cluster"],
+                v["pool"],
+                v["feasible"],
                 Decimal(v["price_per_hour"]) if v["price_per_hour"] is not None else None,
                 Reason(v["reason"]["code"], v["reason"]["params"]) if v["reason"] else None,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 
 from sqlalchemy import Engine, func, insert, select, update
@@ -30,7 +31,7 @@ class SqlJobStore:
 
     def list(
         self, statuses: Sequence[JobStatus] | None = None, limit: int = 100, offset: int = 0
-    ) -> list[Job]:
+    ) -> builtins.list[Job]:
         query = select(jobs).order_by(jobs.c.submitted_at.desc(), jobs.c.id.desc())
         if statuses:
             query = query.where(jobs.c.status.in_([s.value for s in statuses]))
@@ -45,7 +46,7 @@ class SqlJobStore:
         with self._engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def active(self) -> list[Job]:
+    def active(self) -> builtins.list[Job]:
         query = select(jobs).where(jobs.c.status.not_in([s.value for s in TERMINAL]))
         with self._engine.connect() as conn:
             rows = conn.execute(query.order_by(jobs.c.submitted_at)).all()
@@ -71,7 +72,7 @@ class SqlJobStore:
             with self._engine.begin() as conn:
                 conn.execute(insert(job_events), [event_to_row(e) for e in events])
 
-    def events(self, job_id: JobId) -> list[JobEvent]:
+    def events(self, job_id: JobId) -> builtins.list[JobEvent]:
         query = select(job_events).where(job_events.c.job_id == job_id).order_by(job_events.c.id)
         with self._engine.connect() as conn:
             return [row_to_event(r) for r in conn.execute(query).all()]
