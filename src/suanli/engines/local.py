@@ -14,7 +14,6 @@ import fcntl
 import json
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,7 @@ class LocalEngine:
         if self.gpus:
             self.features = self.features | {EngineFeature.REAL_GPUS}
         self.root.mkdir(parents=True, exist_ok=True)
-        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._children: set[int] = set()  # runner pids still to be reaped
 
     def _dir(self, key: str) -> Path:
         if not key or "/" in key or key.startswith("."):
@@ -110,23 +109,26 @@ class LocalEngine:
         return ",".join(str(s) for s in slots if s in indices)
 
     def _spawn_runner(self, key: str, run_dir: Path) -> None:
-        with (run_dir / "runner.out").open("ab") as out:
-            try:
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "suanli.engines.local_runner", str(run_dir)],
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    close_fds=True,
-                )
-            except OSError as exc:
-                raise EngineFailure(engine=self.name, detail=str(exc)) from exc
-        self._children[key] = proc
+        # posix_spawn, not Popen: the runner is meant to outlive us, and a Popen object would
+        # complain when collected while it still runs. Its own session keeps it out of our
+        # process group, so a signal to the server never reaches the job.
+        actions = [
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, str(run_dir / "runner.out"),
+             os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ]
+        argv = [sys.executable, "-m", "suanli.engines.local_runner", str(run_dir)]
+        try:
+            pid = os.posix_spawn(sys.executable, argv, dict(os.environ), file_actions=actions,
+                                 setsid=True)
+        except OSError as exc:
+            raise EngineFailure(engine=self.name, detail=f"{key}: {exc}") from exc
+        self._children.add(pid)
 
     def status(self, key: str) -> RunStatus:
         run_dir = self._dir(key)
-        self._reap(key)
+        self._reap()
         if not (run_dir / LAUNCH).exists():
             return RunStatus(
                 RunState.LOST, reason=Reason("reason_lost", {"detail": "no such run"})
@@ -189,10 +191,14 @@ class LocalEngine:
             fcntl.flock(handle, fcntl.LOCK_UN)
             return False
 
-    def _reap(self, key: str) -> None:
-        proc = self._children.get(key)
-        if proc is not None and proc.poll() is not None:
-            del self._children[key]
+    def _reap(self) -> None:
+        for pid in list(self._children):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self._children.discard(pid)
 
     def cancel(self, key: str) -> None:
         run_dir = self._dir(key)

@@ -1,0 +1,86 @@
+"""The SQL store on a real SQLite file: migrations, guarded writes, history."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from suanli.domain.jobs import JobEvent, JobStatus, NodeAssignment, Placement, Reason
+from suanli.domain.lifecycle import transition
+from suanli.store.base import Outcome
+from suanli.store.sql.database import open_database, sqlite_url
+from suanli.store.sql.repos import SqlJobStore
+from suanli.store.sql.tables import metadata
+from tests.builders import T0, make_job, make_spec
+
+S = JobStatus
+
+
+def store(tmp_path: Path) -> SqlJobStore:
+    return SqlJobStore(open_database(sqlite_url(tmp_path / "t.db")))
+
+
+def test_migrations_match_the_tables(tmp_path: Path) -> None:
+    engine = open_database(sqlite_url(tmp_path / "m.db"))
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_migrating_twice_is_harmless(tmp_path: Path) -> None:
+    open_database(sqlite_url(tmp_path / "m.db"))
+    open_database(sqlite_url(tmp_path / "m.db"))
+
+
+def test_job_round_trips_with_placement_and_history(tmp_path: Path) -> None:
+    jobs = store(tmp_path)
+    spec = make_spec(env={"TOKEN": "s3cret"}, budget_yuan="12.34")
+    job = make_job(spec, status=S.PENDING)
+    jobs.add(job, [JobEvent(job.id, T0, None, S.PENDING, Reason("reason_submitted"))])
+    queued, ev = transition(job, S.QUEUED, T0, Reason("reason_admitted"))
+    assert jobs.save(job, queued, [ev]) is Outcome.APPLIED
+    got = jobs.get(job.id)
+    assert got is not None
+    assert got.status is S.QUEUED
+    assert got.version == 1
+    assert got.spec == spec
+    assert got.submitted_at == T0  # timezone-aware UTC survives SQLite
+    placement = Placement("c", "p", "T4", (NodeAssignment("p-n0", (0, 1)),), spec.total_accelerators * 0 + 3)  # type: ignore[arg-type]
+    placed, ev2 = transition(got, S.PLACED, T0, Reason("reason_placed"), placement=placement)
+    assert jobs.save(got, placed, [ev2]) is Outcome.APPLIED
+    again = jobs.get(job.id)
+    assert again is not None
+    assert again.placement is not None
+    assert again.placement.nodes == (NodeAssignment("p-n0", (0, 1)),)
+    assert [e.to_status for e in jobs.events(job.id)] == [S.PENDING, S.QUEUED, S.PLACED]
+
+
+def test_stale_write_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    jobs = store(tmp_path)
+    job = make_job(status=S.QUEUED)
+    jobs.add(job, [])
+    placed, ev = transition(job, S.CANCELLED, T0, Reason("reason_cancelled"))
+    assert jobs.save(job, placed, [ev]) is Outcome.APPLIED
+    # A second writer still holding the old version loses, and its event is not written.
+    other, ev2 = transition(job, S.PLACED, T0, Reason("reason_placed"))
+    assert jobs.save(job, other, [ev2]) is Outcome.STALE
+    got = jobs.get(job.id)
+    assert got is not None
+    assert got.status is S.CANCELLED
+    assert [e.to_status for e in jobs.events(job.id)] == [S.CANCELLED]
+
+
+def test_listing_is_newest_first_filtered_and_bounded(tmp_path: Path) -> None:
+    jobs = store(tmp_path)
+    for i in range(5):
+        at = T0.replace(minute=i)
+        jobs.add(make_job(job_id=f"j-{i}", at=at,
+                          status=S.SUCCEEDED if i % 2 else S.QUEUED), [])
+    assert [j.id for j in jobs.list(limit=2)] == ["j-4", "j-3"]
+    assert [j.id for j in jobs.list([S.SUCCEEDED])] == ["j-3", "j-1"]
+    assert jobs.count([S.QUEUED]) == 3
+    assert {j.id for j in jobs.active()} == {"j-0", "j-2", "j-4"}
+    assert dataclasses.replace(jobs.list(offset=4)[0]).id == "j-0"
