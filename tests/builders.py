@@ -33,22 +33,44 @@ def make_job(
     at: dt.datetime = T0,
     **fields: Any,
 ) -> Job:
-    return Job(id=JobId(job_id), spec=spec or make_spec(), status=status, submitted_at=at,
-               updated_at=at, **fields)
+    return Job(
+        id=JobId(job_id),
+        spec=spec or make_spec(),
+        status=status,
+        submitted_at=at,
+        updated_at=at,
+        **fields,
+    )
 
 
-def make_pool(name: str, accelerator: str | None, nodes: int = 2, per_node: int = 8,
-              price: str = "10.00", cpus: int = 64, memory: int = 512) -> Pool:
-    return Pool(name=name, accelerator=accelerator, nodes=nodes,
-                accelerators_per_node=per_node if accelerator else 0, cpus_per_node=cpus,
-                memory_gb_per_node=memory, price_per_accelerator_hour=Decimal(price))
+def make_pool(
+    name: str,
+    accelerator: str | None,
+    nodes: int = 2,
+    per_node: int = 8,
+    price: str = "10.00",
+    cpus: int = 64,
+    memory: int = 512,
+) -> Pool:
+    return Pool(
+        name=name,
+        accelerator=accelerator,
+        nodes=nodes,
+        accelerators_per_node=per_node if accelerator else 0,
+        cpus_per_node=cpus,
+        memory_gb_per_node=memory,
+        price_per_accelerator_hour=Decimal(price),
+    )
 
 
 def make_fleet(*clusters: tuple[str, str, list[Pool]]) -> Fleet:
     """``clusters`` as (name, region, pools); one provider per cluster, local engine."""
     providers = tuple(
-        Provider(f"p-{name}", f"Provider {name}",
-                 (Cluster(name, f"p-{name}", region, EngineRef("local"), tuple(pools)),))
+        Provider(
+            f"p-{name}",
+            f"Provider {name}",
+            (Cluster(name, f"p-{name}", region, EngineRef("local"), tuple(pools)),),
+        )
         for name, region, pools in clusters
     )
     return Fleet(providers, CATALOG)

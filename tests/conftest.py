@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -37,6 +37,6 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
+def platform(tmp_path: Path) -> Platform:
     """A real platform (demo fleet, SQLite, local engine) in a temporary directory."""
-    yield open_platform(tmp_path / "data", detect_gpus=False)
+    return open_platform(tmp_path / "data", detect_gpus=False)

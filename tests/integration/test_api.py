@@ -35,8 +35,13 @@ def finished(api: TestClient, job_id: str) -> dict[str, Any] | None:
 def test_health_and_openapi(api: TestClient) -> None:
     assert api.get("/healthz").json()["status"] == "ok"
     doc = api.get("/api/v1/openapi.json").json()
-    assert {"/api/v1/jobs", "/api/v1/jobs/{job_id}", "/api/v1/jobs/{job_id}/logs",
-            "/api/v1/jobs/{job_id}/cancel", "/api/v1/fleet"} <= set(doc["paths"])
+    assert {
+        "/api/v1/jobs",
+        "/api/v1/jobs/{job_id}",
+        "/api/v1/jobs/{job_id}/logs",
+        "/api/v1/jobs/{job_id}/cancel",
+        "/api/v1/fleet",
+    } <= set(doc["paths"])
 
 
 def test_submit_run_and_read_logs(api: TestClient) -> None:
@@ -48,7 +53,13 @@ def test_submit_run_and_read_logs(api: TestClient) -> None:
     assert done["status"] == "succeeded"
     assert done["exit_code"] == 0
     assert [e["to_status"] for e in done["history"]] == [
-        "pending", "queued", "placed", "starting", "running", "succeeded"]
+        "pending",
+        "queued",
+        "placed",
+        "starting",
+        "running",
+        "succeeded",
+    ]
     assert done["placement"]["accelerator"] == "T4"
     assert done["decision"]["chosen"] == [done["placement"]["cluster"], done["placement"]["pool"]]
     logs = api.get(f"/api/v1/jobs/{job['id']}/logs")
@@ -83,8 +94,9 @@ def test_cancel_a_running_job(api: TestClient) -> None:
 
 def test_cancel_before_start_is_immediate(api: TestClient) -> None:
     # 16 T4 on one node never fits now but the job is valid for a 4-node... use a pinned gang
-    text = ("name: gang\nresources: {accelerator: {model: A100, count: 8}, nodes: 4}\n"
-            "run: sleep 30\n")
+    text = (
+        "name: gang\nresources: {accelerator: {model: A100, count: 8}, nodes: 4}\nrun: sleep 30\n"
+    )
     first = submit(api, text).json()
     second = submit(api, text).json()  # the A100 pool has 4 nodes: the second must wait
     wait_until(lambda: api.get(f"/api/v1/jobs/{first['id']}").json()["status"] == "running")
@@ -99,8 +111,11 @@ def test_cancel_before_start_is_immediate(api: TestClient) -> None:
 
 class TestErrors:
     def test_invalid_spec_is_422_with_fields_and_nothing_stored(self, api: TestClient) -> None:
-        r = submit(api, "name: x\nresources: {accelerator: {model: T4, count: -1}}\nrun: a\n",
-                   source="bad.yaml")
+        r = submit(
+            api,
+            "name: x\nresources: {accelerator: {model: T4, count: -1}}\nrun: a\n",
+            source="bad.yaml",
+        )
         assert r.status_code == 422
         err = r.json()["error"]
         assert err["code"] == "invalid_spec"
@@ -110,11 +125,17 @@ class TestErrors:
         assert api.get("/api/v1/jobs").json()["total"] == 0
 
     def test_messages_follow_accept_language(self, api: TestClient) -> None:
-        r = api.post("/api/v1/jobs", json={"spec_yaml": "name: [x"},
-                     headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
+        r = api.post(
+            "/api/v1/jobs",
+            json={"spec_yaml": "name: [x"},
+            headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"},
+        )
         assert r.json()["error"]["message"].startswith("不是合法的 YAML")
-        r2 = api.post("/api/v1/jobs", json={"spec_yaml": "name: x\nrun: a\nfoo: 1\n"},
-                      headers={"Accept-Language": "zh-CN"})
+        r2 = api.post(
+            "/api/v1/jobs",
+            json={"spec_yaml": "name: x\nrun: a\nfoo: 1\n"},
+            headers={"Accept-Language": "zh-CN"},
+        )
         assert r2.json()["error"]["message"] == "作业描述无效"
         assert r2.json()["error"]["errors"][0]["message"].startswith("未知字段")
 
@@ -129,14 +150,18 @@ class TestErrors:
         assert r.status_code == 422
 
     def test_structured_spec_is_validated_too(self, api: TestClient) -> None:
-        r = api.post("/api/v1/jobs", json={"spec": {"name": "a", "run": "x",
-                                                    "resources": {"nodes": 10000}}})
+        r = api.post(
+            "/api/v1/jobs", json={"spec": {"name": "a", "run": "x", "resources": {"nodes": 10000}}}
+        )
         assert r.status_code == 422
         assert r.json()["error"]["errors"][0]["field"] == "resources.nodes"
 
     def test_oversized_body_is_413(self, api: TestClient) -> None:
-        r = api.post("/api/v1/jobs", content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
-                     headers={"content-type": "application/json"})
+        r = api.post(
+            "/api/v1/jobs",
+            content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+            headers={"content-type": "application/json"},
+        )
         assert r.status_code == 413
         assert r.json()["error"]["code"] == "too_large"
 
@@ -156,10 +181,14 @@ class TestErrors:
 def test_fleet_totals_and_free_capacity(api: TestClient) -> None:
     fleet = api.get("/api/v1/fleet").json()
     assert fleet["total"]["accelerators"] == sum(
-        p["nodes"] * p["accelerators_per_node"] for c in fleet["clusters"] for p in c["pools"])
+        p["nodes"] * p["accelerators_per_node"] for c in fleet["clusters"] for p in c["pools"]
+    )
     assert set(fleet["by_region"]) >= {"beijing", "tianjin", "hebei", "inner-mongolia"}
-    assert all(p["free_accelerators"] == p["nodes"] * p["accelerators_per_node"]
-               for c in fleet["clusters"] for p in c["pools"])
+    assert all(
+        p["free_accelerators"] == p["nodes"] * p["accelerators_per_node"]
+        for c in fleet["clusters"]
+        for p in c["pools"]
+    )
     catalog = api.get("/api/v1/accelerators").json()
     assert any(a["model"] == "Ascend910B" and a["domestic"] for a in catalog)
 

@@ -48,7 +48,9 @@ def test_job_round_trips_with_placement_and_history(tmp_path: Path) -> None:
     assert got.version == 1
     assert got.spec == spec
     assert got.submitted_at == T0  # timezone-aware UTC survives SQLite
-    placement = Placement("c", "p", "T4", (NodeAssignment("p-n0", (0, 1)),), spec.total_accelerators * 0 + 3)  # type: ignore[arg-type]
+    placement = Placement(
+        "c", "p", "T4", (NodeAssignment("p-n0", (0, 1)),), spec.total_accelerators * 0 + 3
+    )  # type: ignore[arg-type]
     placed, ev2 = transition(got, S.PLACED, T0, Reason("reason_placed"), placement=placement)
     assert jobs.save(got, placed, [ev2]) is Outcome.APPLIED
     again = jobs.get(job.id)
@@ -77,8 +79,7 @@ def test_listing_is_newest_first_filtered_and_bounded(tmp_path: Path) -> None:
     jobs = store(tmp_path)
     for i in range(5):
         at = T0.replace(minute=i)
-        jobs.add(make_job(job_id=f"j-{i}", at=at,
-                          status=S.SUCCEEDED if i % 2 else S.QUEUED), [])
+        jobs.add(make_job(job_id=f"j-{i}", at=at, status=S.SUCCEEDED if i % 2 else S.QUEUED), [])
     assert [j.id for j in jobs.list(limit=2)] == ["j-4", "j-3"]
     assert [j.id for j in jobs.list([S.SUCCEEDED])] == ["j-3", "j-1"]
     assert jobs.count([S.QUEUED]) == 3

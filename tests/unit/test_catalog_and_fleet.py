@@ -6,16 +6,42 @@ import pytest
 
 from suanli.domain.errors import InvalidInput
 from suanli.domain.fleet import summarize
+from suanli.engines.gpus import Gpu, parse_nvidia_smi
 from suanli.schemas.fleetfile import parse_fleet_text
 from suanli.service.fleet import builtin_catalog, demo_fleet, with_local_gpus
-from suanli.engines.gpus import Gpu, parse_nvidia_smi
 
 REQUIRED = [
-    "V100", "T4", "A10", "A100", "A800", "H100", "H800", "H20", "L40S", "RTX4090",
-    "Ascend910B", "MLU370-X8", "MLU590", "K100", "R200", "P800", "C500", "S4000", "BI-V150", "T20",
+    "V100",
+    "T4",
+    "A10",
+    "A100",
+    "A800",
+    "H100",
+    "H800",
+    "H20",
+    "L40S",
+    "RTX4090",
+    "Ascend910B",
+    "MLU370-X8",
+    "MLU590",
+    "K100",
+    "R200",
+    "P800",
+    "C500",
+    "S4000",
+    "BI-V150",
+    "T20",
 ]
-DOMESTIC_VENDORS = {"Huawei", "Cambricon", "Hygon", "Kunlunxin", "MetaX", "Moore Threads",
-                    "Iluvatar CoreX", "Enflame"}
+DOMESTIC_VENDORS = {
+    "Huawei",
+    "Cambricon",
+    "Hygon",
+    "Kunlunxin",
+    "MetaX",
+    "Moore Threads",
+    "Iluvatar CoreX",
+    "Enflame",
+}
 
 
 class TestCatalog:
@@ -26,8 +52,12 @@ class TestCatalog:
     def test_every_figure_is_sourced_or_null(self, model: str) -> None:
         entry = builtin_catalog().get(model)
         assert entry is not None
-        for figure in (entry.fp16_tflops, entry.memory_gb, entry.memory_bandwidth_gbps,
-                       entry.interconnect):
+        for figure in (
+            entry.fp16_tflops,
+            entry.memory_gb,
+            entry.memory_bandwidth_gbps,
+            entry.interconnect,
+        ):
             assert (figure.value is None) == (figure.source is None), model
 
     def test_domestic_flag_follows_the_vendor(self) -> None:
@@ -85,27 +115,43 @@ class TestFleet:
     @pytest.mark.parametrize(
         ("change", "want_field", "want_code"),
         [
-            (("accelerator: A100", "accelerator: Z1"), "providers[0].clusters[0].pools[0].accelerator",
-             "unknown_accelerator"),
+            (
+                ("accelerator: A100", "accelerator: Z1"),
+                "providers[0].clusters[0].pools[0].accelerator",
+                "unknown_accelerator",
+            ),
             (("name: b,", "name: a,"), "providers[0].clusters[0].pools[1].name", "duplicate_name"),
             (("nodes: 2", "nodes: -2"), "providers[0].clusters[0].pools[0].nodes", "out_of_range"),
             (("type: local", "type: pbs"), "providers[0].clusters[0].engine.type", "not_allowed"),
-            (('"9.5"', '"-1"'), "providers[0].clusters[0].pools[0].price_per_accelerator_hour",
-             "out_of_range"),
+            (
+                ('"9.5"', '"-1"'),
+                "providers[0].clusters[0].pools[0].price_per_accelerator_hour",
+                "out_of_range",
+            ),
         ],
-        ids=["unknown-accelerator", "duplicate-pool", "negative-nodes", "unknown-engine",
-             "negative-price"],
+        ids=[
+            "unknown-accelerator",
+            "duplicate-pool",
+            "negative-nodes",
+            "unknown-engine",
+            "negative-price",
+        ],
     )
-    def test_bad_fleet_file_names_the_field(self, change: tuple[str, str], want_field: str,
-                                            want_code: str) -> None:
+    def test_bad_fleet_file_names_the_field(
+        self, change: tuple[str, str], want_field: str, want_code: str
+    ) -> None:
         with pytest.raises(InvalidInput) as info:
             parse_fleet_text(FLEET.replace(*change), builtin_catalog(), "fleet.yaml")
         assert [(e.field, e.code) for e in info.value.errors] == [(want_field, want_code)]
 
     def test_real_gpus_become_a_pool_of_their_model(self) -> None:
-        gpus = parse_nvidia_smi("0, NVIDIA H100 80GB HBM3, 81559, GPU-a\n1, NVIDIA H100 80GB HBM3, 81559, GPU-b\n")
-        assert gpus == [Gpu(0, "NVIDIA H100 80GB HBM3", 81559, "GPU-a"),
-                        Gpu(1, "NVIDIA H100 80GB HBM3", 81559, "GPU-b")]
+        gpus = parse_nvidia_smi(
+            "0, NVIDIA H100 80GB HBM3, 81559, GPU-a\n1, NVIDIA H100 80GB HBM3, 81559, GPU-b\n"
+        )
+        assert gpus == [
+            Gpu(0, "NVIDIA H100 80GB HBM3", 81559, "GPU-a"),
+            Gpu(1, "NVIDIA H100 80GB HBM3", 81559, "GPU-b"),
+        ]
         fleet = with_local_gpus(demo_fleet(), gpus)
         cluster = fleet.cluster("this-machine")
         assert cluster is not None

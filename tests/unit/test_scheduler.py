@@ -8,10 +8,22 @@ from suanli.scheduler.snapshot import build_snapshot
 from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
 
 FLEET = make_fleet(
-    ("bj", "beijing", [make_pool("a100", "A100", price="9.50"),
-                       make_pool("t4", "T4", nodes=2, per_node=4, price="1.60")]),
-    ("nm", "inner-mongolia", [make_pool("910b", "Ascend910B", price="8.00"),
-                              make_pool("cpu", None, nodes=4, price="0.90")]),
+    (
+        "bj",
+        "beijing",
+        [
+            make_pool("a100", "A100", price="9.50"),
+            make_pool("t4", "T4", nodes=2, per_node=4, price="1.60"),
+        ],
+    ),
+    (
+        "nm",
+        "inner-mongolia",
+        [
+            make_pool("910b", "Ascend910B", price="8.00"),
+            make_pool("cpu", None, nodes=4, price="0.90"),
+        ],
+    ),
 )
 
 
@@ -27,8 +39,10 @@ def verdicts(result, job_id="j-test"):  # type: ignore[no-untyped-def]
 
 class TestChoice:
     def test_cheapest_feasible_pool_wins(self) -> None:
-        spec = make_spec(resources={"accelerator": {"model": ["A100", "Ascend910B"], "count": 8}},
-                         stacks=["cuda", "cann"])
+        spec = make_spec(
+            resources={"accelerator": {"model": ["A100", "Ascend910B"], "count": 8}},
+            stacks=["cuda", "cann"],
+        )
         (placed,) = decide(make_job(spec)).placed
         assert (placed.placement.cluster, placed.placement.pool) == ("nm", "910b")
         assert str(placed.placement.price_per_hour) == "64.00"
@@ -49,11 +63,15 @@ class TestChoice:
         assert verdicts(result)[("nm", "910b")].reason.code == "pool_stack_mismatch"  # type: ignore[union-attr]
 
     def test_domestic_only_and_regions(self) -> None:
-        spec = make_spec(resources={"accelerator": {"model": ["A100", "Ascend910B"]}},
-                         domestic_only=True, regions=["beijing", "inner-mongolia"])
+        spec = make_spec(
+            resources={"accelerator": {"model": ["A100", "Ascend910B"]}},
+            domestic_only=True,
+            regions=["beijing", "inner-mongolia"],
+        )
         assert decide(make_job(spec)).placed[0].placement.pool == "910b"
-        spec2 = make_spec(resources={"accelerator": {"model": ["A100", "Ascend910B"]}},
-                          regions=["beijing"])
+        spec2 = make_spec(
+            resources={"accelerator": {"model": ["A100", "Ascend910B"]}}, regions=["beijing"]
+        )
         result = decide(make_job(spec2))
         assert result.placed[0].placement.pool == "a100"
         assert verdicts(result)[("nm", "910b")].reason.code == "pool_region_excluded"  # type: ignore[union-attr]
@@ -77,10 +95,12 @@ class TestCapacity:
         assert [n.node for n in placed.placement.nodes] == ["a100-n0", "a100-n1"]
         assert all(len(n.slots) == 8 for n in placed.placement.nodes)
         # One node busy: the gang waits rather than starting half.
-        busy = make_job(make_spec(resources={"accelerator": {"model": "A100", "count": 1}}),
-                        job_id="j-busy", status=JobStatus.RUNNING,
-                        placement=Placement("bj", "a100", "A100",
-                                            (NodeAssignment("a100-n0", (0,)),), 0))  # type: ignore[arg-type]
+        busy = make_job(
+            make_spec(resources={"accelerator": {"model": "A100", "count": 1}}),
+            job_id="j-busy",
+            status=JobStatus.RUNNING,
+            placement=Placement("bj", "a100", "A100", (NodeAssignment("a100-n0", (0,)),), 0),
+        )  # type: ignore[arg-type]
         result = decide(make_job(spec), holding=[busy])
         assert result.placed == []
         (wait,) = result.waiting
@@ -105,10 +125,17 @@ class TestCapacity:
         assert verdicts(result)[("nm", "910b")].reason.code == "pool_cluster_unavailable"  # type: ignore[union-attr]
 
     def test_priority_then_submission_order(self) -> None:
-        low = make_job(make_spec(resources={"accelerator": {"model": "A100", "count": 8}, "nodes": 2}),
-                       job_id="j-low")
-        high = make_job(make_spec(resources={"accelerator": {"model": "A100", "count": 8}, "nodes": 2},
-                                  priority=90), job_id="j-high", at=T0.replace(hour=10))
+        low = make_job(
+            make_spec(resources={"accelerator": {"model": "A100", "count": 8}, "nodes": 2}),
+            job_id="j-low",
+        )
+        high = make_job(
+            make_spec(
+                resources={"accelerator": {"model": "A100", "count": 8}, "nodes": 2}, priority=90
+            ),
+            job_id="j-high",
+            at=T0.replace(hour=10),
+        )
         result = decide(low, high)
         assert [p.job_id for p in result.placed] == ["j-high"]
 

@@ -44,7 +44,11 @@ class TestParse:
             (GOOD.replace("count: 1", "count: -1"), "resources.accelerator.count", "out_of_range"),
             (GOOD.replace("count: 1", "count: 0"), "resources.accelerator.count", "out_of_range"),
             (GOOD.replace("count: 1", "count: two"), "resources.accelerator.count", "wrong_type"),
-            (GOOD.replace("resources:\n", "resources:\n  nodes: 10000\n"), "resources.nodes", "out_of_range"),
+            (
+                GOOD.replace("resources:\n", "resources:\n  nodes: 10000\n"),
+                "resources.nodes",
+                "out_of_range",
+            ),
             (GOOD.replace("name: ok", "name: Bad Name!"), "name", "not_allowed"),
             (GOOD + "colour: blue\n", "colour", "extra_forbidden"),
             (GOOD.replace("run: echo hi\n", ""), "run", "missing"),
@@ -52,15 +56,30 @@ class TestParse:
             (GOOD + "stacks: [cuda, rocm]\n", "stacks[1]", "not_allowed"),
             (GOOD + "deadline: 2026-12-01 10:00:00\n", "deadline", "not_allowed"),
             (GOOD + "env: {'BAD-NAME': x}\n", "env.BAD-NAME", "not_allowed"),
-            (GOOD + "inputs: [{name: d, uri: 'not a uri', region: hebei, size_gb: 1}]\n",
-             "inputs[0].uri", "not_allowed"),
+            (
+                GOOD + "inputs: [{name: d, uri: 'not a uri', region: hebei, size_gb: 1}]\n",
+                "inputs[0].uri",
+                "not_allowed",
+            ),
             (GOOD + "budget_yuan: 1.005\n", "budget_yuan", "invalid_value"),
         ],
         ids=[
-            "malformed-yaml", "a-list-not-a-mapping", "empty-file", "negative-count",
-            "zero-count", "count-not-a-number", "ten-thousand-nodes", "bad-name",
-            "unknown-field", "missing-run", "unknown-objective", "unknown-stack",
-            "deadline-without-zone", "bad-env-name", "bad-uri", "fractional-fen",
+            "malformed-yaml",
+            "a-list-not-a-mapping",
+            "empty-file",
+            "negative-count",
+            "zero-count",
+            "count-not-a-number",
+            "ten-thousand-nodes",
+            "bad-name",
+            "unknown-field",
+            "missing-run",
+            "unknown-objective",
+            "unknown-stack",
+            "deadline-without-zone",
+            "bad-env-name",
+            "bad-uri",
+            "fractional-fen",
         ],
     )
     def test_bad_spec_names_the_field(self, text: str, want_field: str, want_code: str) -> None:
@@ -115,7 +134,9 @@ class TestAgainstFleet:
         spec = parse_spec_text(GOOD + "regions: [atlantis]\n")
         errors = check_spec(spec, demo_fleet(), pinned="nowhere")
         assert {(e.field, e.code) for e in errors} == {
-            ("regions[0]", "unknown_region"), ("cluster", "unknown_cluster")}
+            ("regions[0]", "unknown_region"),
+            ("cluster", "unknown_cluster"),
+        }
 
     def test_a_job_no_pool_could_ever_run_is_refused_with_reasons(self) -> None:
         spec = parse_spec_text(GOOD.replace("count: 1", "count: 16"))
