@@ -50,7 +50,7 @@ class LocalEngine:
         if self.gpus:
             self.features = self.features | {EngineFeature.REAL_GPUS}
         self.root.mkdir(parents=True, exist_ok=True)
-        self._children: set[int] = set()  # runner pids still to be reaped
+        self._children: dict[str, int] = {}  # runner pids by key, until reaped
 
     def _dir(self, key: str) -> Path:
         if not key or "/" in key or key.startswith("."):
@@ -61,8 +61,10 @@ class LocalEngine:
         run_dir = self._dir(request.key)
         if (run_dir / STARTED).exists() or (run_dir / RESULT).exists():
             return
-        if (run_dir / LAUNCH).exists() and self._runner_alive(run_dir):
-            return
+        if (run_dir / LAUNCH).exists() and (
+            request.key in self._children or self._runner_alive(run_dir)
+        ):
+            return  # a runner is up or coming up; a second one would only wait and leave
         run_dir.mkdir(parents=True, exist_ok=True)
         if not (run_dir / LAUNCH).exists():
             write_json_atomic(run_dir / LAUNCH, self._launch_file(request, run_dir))
@@ -114,17 +116,23 @@ class LocalEngine:
         # process group, so a signal to the server never reaches the job.
         actions = [
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-            (os.POSIX_SPAWN_OPEN, 1, str(run_dir / "runner.out"),
-             os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+            (
+                os.POSIX_SPAWN_OPEN,
+                1,
+                str(run_dir / "runner.out"),
+                os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                0o644,
+            ),
             (os.POSIX_SPAWN_DUP2, 1, 2),
         ]
         argv = [sys.executable, "-m", "suanli.engines.local_runner", str(run_dir)]
         try:
-            pid = os.posix_spawn(sys.executable, argv, dict(os.environ), file_actions=actions,
-                                 setsid=True)
+            pid = os.posix_spawn(
+                sys.executable, argv, dict(os.environ), file_actions=actions, setsid=True
+            )
         except OSError as exc:
             raise EngineFailure(engine=self.name, detail=f"{key}: {exc}") from exc
-        self._children.add(pid)
+        self._children[key] = pid
 
     def status(self, key: str) -> RunStatus:
         run_dir = self._dir(key)
@@ -192,13 +200,13 @@ class LocalEngine:
             return False
 
     def _reap(self) -> None:
-        for pid in list(self._children):
+        for key, pid in list(self._children.items()):
             try:
                 done, _ = os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 done = pid
             if done:
-                self._children.discard(pid)
+                del self._children[key]
 
     def cancel(self, key: str) -> None:
         run_dir = self._dir(key)
