@@ -108,6 +108,7 @@ def up(
     interval: Annotated[
         float, typer.Option(min=0.05, max=60, help="control loop period, s")
     ] = 0.5,
+    as_json: JsonOpt = False,
 ) -> None:
     """Start the platform: API, control loop and local engine, on the embedded default."""
     ctx: Ctx = tctx.obj
@@ -123,6 +124,17 @@ def up(
     except SuanliError as exc:
         _fail(ctx, exc)
     url = f"http://127.0.0.1:{port}"
+    if as_json:
+        _print_json(
+            {
+                "url": url,
+                "data_dir": str(platform.data_dir),
+                "pid": os.getpid(),
+                "fleet": str(fleet) if fleet else "demo",
+                "version": __version__,
+            }
+        )
+        sys.stdout.flush()
     err.print(
         t(
             "server_up",
@@ -298,20 +310,32 @@ def logs(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="keep printing until the job ends")
     ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Print a job's output (stdout and stderr of setup and run)."""
     ctx: Ctx = tctx.obj
     try:
         with ctx.client() as client:
             if follow:
+                offset = 0
                 for chunk in client.follow_logs(job_id):
-                    sys.stdout.buffer.write(chunk)
-                    sys.stdout.buffer.flush()
+                    offset += len(chunk)
+                    _write_log(job_id, chunk, offset, as_json)
             else:
-                data, _ = client.logs(job_id)
-                sys.stdout.buffer.write(data)
+                data, next_offset = client.logs(job_id)
+                _write_log(job_id, data, next_offset, as_json)
     except (ApiError, ServerUnreachable) as exc:
         _fail(ctx, exc)
+
+
+def _write_log(job_id: str, data: bytes, next_offset: int, as_json: bool) -> None:
+    if as_json:  # one JSON object per chunk (JSON lines when following)
+        text = data.decode("utf-8", errors="replace")
+        line = {"job_id": job_id, "text": text, "next_offset": next_offset}
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.buffer.write(data)
+    sys.stdout.flush()
 
 
 @app.command()

@@ -49,6 +49,15 @@ class Catalog:
     """All accelerator models known to the platform, looked up by id or alias."""
 
     models: Mapping[str, AcceleratorModel] = field(default_factory=dict)
+    _index: dict[str, AcceleratorModel] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Folded ids and aliases, so a lookup is one dict access in the scheduler's hot loop.
+        index: dict[str, AcceleratorModel] = {}
+        for entry in self.models.values():
+            for name in (*entry.aliases, entry.model):
+                index[_fold(name)] = entry
+        object.__setattr__(self, "_index", index)
 
     @classmethod
     def of(cls, entries: Iterable[AcceleratorModel]) -> Catalog:
@@ -62,13 +71,7 @@ class Catalog:
 
     def get(self, name: str) -> AcceleratorModel | None:
         """Find a model by id or alias, ignoring case, spaces, dashes and underscores."""
-        if name in self.models:
-            return self.models[name]
-        key = _fold(name)
-        for entry in self.models.values():
-            if _fold(entry.model) == key or any(_fold(a) == key for a in entry.aliases):
-                return entry
-        return None
+        return self.models.get(name) or self._index.get(_fold(name))
 
     def ids(self) -> list[str]:
         return sorted(self.models)

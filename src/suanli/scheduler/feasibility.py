@@ -21,14 +21,14 @@ def exclusion(
             "pool_region_excluded", {"region": cluster.region, "wanted": ", ".join(spec.regions)}
         )
     model = catalog.get(pool.accelerator) if pool.accelerator else None
-    reason = _accelerator_exclusion(spec, pool, model)
+    reason = _accelerator_exclusion(spec, pool, model, catalog)
     if reason is not None:
         return reason
     return _shape_exclusion(spec, pool)
 
 
 def _accelerator_exclusion(
-    spec: JobSpec, pool: Pool, model: AcceleratorModel | None
+    spec: JobSpec, pool: Pool, model: AcceleratorModel | None, catalog: Catalog
 ) -> Reason | None:
     want = spec.resources.accelerator
     name = model.model if model else "CPU"
@@ -40,7 +40,7 @@ def _accelerator_exclusion(
         return Reason("pool_model_mismatch", {"model": name, "wanted": _wanted(spec)})
     if spec.domestic_only and not model.domestic:
         return Reason("pool_not_domestic", {"model": name})
-    if want.model is not None and not _listed(model, want.model):
+    if want.model is not None and not _listed(model, want.model, catalog):
         return Reason("pool_model_mismatch", {"model": name, "wanted": _wanted(spec)})
     stacks = accepted_stacks(spec)
     if stacks is not None and model.stack not in stacks:
@@ -102,8 +102,8 @@ def accepted_stacks(spec: JobSpec) -> list[str] | None:
     return None
 
 
-def _listed(model: AcceleratorModel, names: list[str]) -> bool:
-    return any(Catalog.of([model]).get(n) is not None for n in names)
+def _listed(model: AcceleratorModel, names: list[str], catalog: Catalog) -> bool:
+    return any(catalog.get(n) is model for n in names)
 
 
 def _wanted(spec: JobSpec) -> str:
