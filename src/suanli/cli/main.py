@@ -116,10 +116,11 @@ def up(
     import uvicorn  # noqa: PLC0415 - heavy server imports only for `up`
 
     from suanli.api.app import create_app  # noqa: PLC0415 - heavy server imports only for `up`
-    from suanli.service.bootstrap import open_platform  # noqa: PLC0415 - ditto
+    from suanli.service.bootstrap import claim_data_dir, open_platform  # noqa: PLC0415 - ditto
 
     directory = data_dir or Path(os.environ.get("SUANLI_DATA_DIR") or user_data_dir("suanli"))
     try:
+        lock = claim_data_dir(directory.expanduser().resolve())
         platform = open_platform(directory.expanduser().resolve(), fleet)
     except SuanliError as exc:
         _fail(ctx, exc)
@@ -148,6 +149,7 @@ def up(
     uvicorn.run(
         create_app(platform, interval_s=interval), host="127.0.0.1", port=port, log_level="warning"
     )
+    lock.close()
 
 
 @app.command()

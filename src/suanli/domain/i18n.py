@@ -88,6 +88,10 @@ MESSAGES: Mapping[str, Mapping[Lang, str]] = {
         "zh": "无法连接 suanli 服务 {url}：{detail}。请先运行 `suanli up`。",
     },
     "internal": {"en": "internal error", "zh": "内部错误"},
+    "data_dir_in_use": {
+        "en": "another suanli server already uses {data_dir}; stop it or pass --data-dir",
+        "zh": "另一个 suanli 服务正在使用 {data_dir}；请先停止它或指定 --data-dir",
+    },
     # placement reasons, stored on the job and shown by `suanli status`
     "pool_model_mismatch": {
         "en": "accelerator {model} is not among {wanted}",

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
+from typing import TextIO
 
 from suanli.domain.clock import Clock, SystemClock
+from suanli.domain.errors import Conflict
 from suanli.domain.fleet import Fleet
 from suanli.engines.gpus import detect_nvidia_gpus
 from suanli.engines.registry import EngineContext, engine_for
@@ -32,3 +36,22 @@ def open_platform(
     engines = {c.name: engine_for(c, ctx) for c in fleet.clusters()}
     db = open_database(database_url or sqlite_url(data_dir / "suanli.db"))
     return Platform(clock, SqlJobStore(db), fleet, engines, POLICIES["cheapest"], data_dir)
+
+
+def claim_data_dir(data_dir: Path) -> TextIO:
+    """Hold an exclusive lock on ``data_dir`` for this server's life (one control plane per dir).
+
+    Keep the returned handle open; the lock goes with the process, even on ``kill -9``.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = (data_dir / "server.lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise Conflict("data_dir_in_use", data_dir=str(data_dir)) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
