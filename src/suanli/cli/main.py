@@ -21,6 +21,7 @@ from suanli.domain.i18n import Lang, pick_lang, render
 from suanli.domain.spec import MAX_SPEC_BYTES
 from suanli.schemas.api import FleetResponse, JobResponse, TotalsResponse
 from suanli.schemas.specfile import parse_spec_text
+from suanli.schemas.validation import read_bounded
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -175,23 +176,7 @@ def submit(
 
 
 def _read_spec(file: Path) -> bytes:
-    from suanli.domain.errors import FieldError  # noqa: PLC0415 - only on the error path
-
-    try:
-        size = file.stat().st_size
-        if size > MAX_SPEC_BYTES:
-            return b"x" * (MAX_SPEC_BYTES + 1)  # the parser names the limit and the size
-        return file.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(
-            "invalid_spec",
-            errors=[
-                FieldError(
-                    "", "invalid_value", str(file), params={"detail": exc.strerror or str(exc)}
-                )
-            ],
-            source=str(file),
-        ) from None
+    return read_bounded(file, MAX_SPEC_BYTES, "job spec", "invalid_spec")
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
@@ -34,22 +35,34 @@ _PATTERN_HELP = {
 }
 
 
+def read_bounded(path: Path, limit: int, what: str, code: str) -> bytes:
+    """Read a user's file of at most ``limit`` bytes, or raise InvalidInput naming it."""
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise _too_large(str(path), what, size, limit)
+        return path.read_bytes()
+    except OSError as exc:
+        detail = exc.strerror or str(exc)
+        raise InvalidInput(
+            code,
+            errors=[FieldError("", "invalid_value", str(path), params={"detail": detail})],
+            source=str(path),
+        ) from None
+
+
+def _too_large(source: str, what: str, size: int, limit: int) -> InputTooLarge:
+    params = {"what": what, "size": size, "limit": limit}
+    return InputTooLarge(
+        "too_large", errors=[FieldError("", "too_large", params=params)], source=source, **params
+    )
+
+
 def load_yaml_mapping(text: str | bytes, source: str, limit: int, what: str) -> dict[str, Any]:
     """Parse ``text`` as a YAML mapping no larger than ``limit`` bytes, or raise InvalidInput."""
     raw = text.encode() if isinstance(text, str) else text
     if len(raw) > limit:
-        raise InputTooLarge(
-            "too_large",
-            errors=[
-                FieldError(
-                    "", "too_large", params={"what": what, "size": len(raw), "limit": limit}
-                )
-            ],
-            source=source,
-            what=what,
-            size=len(raw),
-            limit=limit,
-        )
+        raise _too_large(source, what, len(raw), limit)
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:

@@ -8,11 +8,11 @@ from importlib import resources
 from pathlib import Path
 
 from suanli.domain.accelerators import Catalog
-from suanli.domain.errors import FieldError, InvalidInput
 from suanli.domain.fleet import Cluster, EngineRef, Fleet, Pool, Provider
 from suanli.engines.gpus import Gpu
 from suanli.schemas.catalogfile import parse_catalog_text
 from suanli.schemas.fleetfile import MAX_FLEET_BYTES, parse_fleet_text
+from suanli.schemas.validation import read_bounded
 
 
 def builtin_catalog() -> Catalog:
@@ -27,22 +27,7 @@ def demo_fleet(catalog: Catalog | None = None) -> Fleet:
 
 def load_fleet(path: Path, catalog: Catalog | None = None) -> Fleet:
     """Read and validate a fleet file; raise InvalidInput naming the file and field."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FLEET_BYTES:
-            text: bytes = b"x" * (MAX_FLEET_BYTES + 1)  # let the parser report the limit
-        else:
-            text = path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(
-            "invalid_fleet",
-            errors=[
-                FieldError(
-                    "", "invalid_value", str(path), params={"detail": exc.strerror or str(exc)}
-                )
-            ],
-            source=str(path),
-        ) from None
+    text = read_bounded(path, MAX_FLEET_BYTES, "fleet file", "invalid_fleet")
     return parse_fleet_text(text, catalog or builtin_catalog(), str(path))
 
 
