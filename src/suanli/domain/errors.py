@@ -97,7 +97,12 @@ class InvalidInput(SuanliError):
         head = render(self.code, lang, **self.params)
         if self.source:
             head = f"{self.source}: {head}"
-        lines = [head] + [f"  {e.field or '(file)'}: {e.message(lang)}" for e in self.errors]
+        body = render(self.code, lang, **self.params)
+        lines = [head] + [
+            f"  {e.field or '(file)'}: {e.message(lang)}"
+            for e in self.errors
+            if e.field or e.message(lang) != body  # a file-level error already said in the head
+        ]
         return "\n".join(lines)
 
 
