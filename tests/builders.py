@@ -12,6 +12,8 @@ from suanli.domain.jobs import Job, JobStatus
 from suanli.domain.spec import JobSpec
 from suanli.service.fleet import builtin_catalog
 
+# The statuses a job passes through when all goes well, in order.
+HAPPY_PATH = ["pending", "queued", "placed", "starting", "running", "succeeded"]
 T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 CATALOG = builtin_catalog()
 

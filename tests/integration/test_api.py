@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from suanli.api.app import create_app
 from suanli.service.bootstrap import open_platform
+from tests.builders import HAPPY_PATH
 from tests.conftest import wait_until
 
 HELLO = Path(__file__).parents[2] / "examples" / "hello.yaml"
@@ -52,14 +53,7 @@ def test_submit_run_and_read_logs(api: TestClient) -> None:
     done = wait_until(lambda: finished(api, job["id"]))
     assert done["status"] == "succeeded"
     assert done["exit_code"] == 0
-    assert [e["to_status"] for e in done["history"]] == [
-        "pending",
-        "queued",
-        "placed",
-        "starting",
-        "running",
-        "succeeded",
-    ]
+    assert [e["to_status"] for e in done["history"]] == HAPPY_PATH
     assert done["placement"]["accelerator"] == "T4"
     assert done["decision"]["chosen"] == [done["placement"]["cluster"], done["placement"]["pool"]]
     logs = api.get(f"/api/v1/jobs/{job['id']}/logs")

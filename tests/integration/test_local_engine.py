@@ -20,59 +20,13 @@ from suanli.engines.base import LaunchRequest, RunState, RunStatus
 from suanli.engines.local import LocalEngine
 from tests.builders import make_spec
 from tests.conftest import wait_until
+from tests.procs import alive as _alive
+from tests.procs import group_members as _group_members
+from tests.procs import is_runner as _is_runner
+from tests.procs import kill as _kill
+from tests.procs import pids as _pids
 
 RUN_TIMEOUT_S = 20.0
-
-
-# --- processes, as /proc sees them ------------------------------------------------------
-
-
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state, process group) of ``pid``, or None when it does not exist."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    fields = text[text.rindex(")") + 2 :].split()
-    return fields[0], int(fields[2])
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie waiting for its parent to reap it counts as gone)."""
-    stat = _stat(pid)
-    return stat is not None and stat[0] != "Z"
-
-
-def _pids() -> list[int]:
-    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
-
-
-def _group_members(group: int) -> list[int]:
-    """Live processes of the process group ``group``."""
-    found = []
-    for pid in _pids():
-        stat = _stat(pid)
-        if stat is not None and stat[1] == group and stat[0] != "Z":
-            found.append(pid)
-    return found
-
-
-def _runner_pids(run_dir: Path) -> list[int]:
-    """Live runner processes (``python -m suanli.engines.local_runner RUN_DIR``)."""
-    found = []
-    for pid in _pids():
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-        if b"suanli.engines.local_runner" in argv and str(run_dir).encode() in argv:
-            found.append(pid)
-    return found
-
-
-def _kill(pid: int, group: bool = False) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        (os.killpg if group else os.kill)(pid, signal.SIGKILL)
 
 
 def _started(engine: LocalEngine, key: str) -> dict[str, Any]:
@@ -100,7 +54,7 @@ def _stop_runs(engine: LocalEngine) -> None:
             group = json.loads((run_dir / "started.json").read_text()).get("group")
             if group and _group_members(int(group)):
                 groups.append(int(group))
-        runners += _runner_pids(run_dir)
+        runners += [p for p in _pids() if _is_runner(p, run_dir)]
     for pid in runners:
         _kill(pid)
     for group in groups:
@@ -375,7 +329,7 @@ class TestOnceOnly:
         engine.launch(request)
         assert _final(engine, "twice").state is RunState.SUCCEEDED
         engine.launch(request)  # after it finished, too
-        wait_until(lambda: not _runner_pids(engine.root / "twice"))
+        wait_until(lambda: not [p for p in _pids() if _is_runner(p, engine.root / "twice")])
 
         assert marker.read_text().splitlines() == ["ran"]
         assert engine.status("twice").state is RunState.SUCCEEDED
@@ -396,9 +350,9 @@ class TestOnceOnly:
         assert status.state is RunState.LOST
         assert status.reason is not None
         assert status.reason.code == "reason_lost"
-        # The job's own processes outlive their supervisor; the test cleans them up.
-        _kill(int(started["group"]), group=True)
-        wait_until(lambda: not _group_members(int(started["group"])))
+        # The job's own processes must not outlive the verdict: a retry could overlap them.
+        wait_until(lambda: not _group_members(int(started["group"])), timeout=10)
+        assert status.started_at is not None
         engine.launch(request)  # a lost key is never started again
         assert engine.status("doomed").state is RunState.LOST
         assert marker.read_text().splitlines() == ["ran"]

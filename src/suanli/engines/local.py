@@ -153,11 +153,14 @@ class LocalEngine:
         if result is not None:
             return result
         if started is not None:
+            # Its job processes may outlive it: stop them before anyone starts a retry.
+            _kill_orphaned_group(started.get("group"))
             return RunStatus(
                 RunState.LOST,
                 reason=Reason(
                     "reason_lost", {"detail": "the run's supervisor died without an exit status"}
                 ),
+                started_at=_parse_time(started.get("at")),
             )
         age = self.clock.now().timestamp() - (run_dir / LAUNCH).stat().st_mtime
         if age < START_GRACE_S:
@@ -229,6 +232,25 @@ class LocalEngine:
 
     def ping(self) -> bool:
         return self.root.is_dir() and os.access(self.root, os.W_OK)
+
+
+def _kill_orphaned_group(group: Any) -> None:
+    """SIGKILL a dead runner's job process group, if it is still ours.
+
+    The runner's do-nothing leader holds the group id for the run's life; while any member
+    lives, Linux does not hand that id to another process, so the check is the leader's
+    command line when it still exists.
+    """
+    if not isinstance(group, int) or group <= 1:
+        return
+    try:
+        cmdline = Path(f"/proc/{group}/cmdline").read_bytes()
+    except OSError:
+        cmdline = None  # leader gone; remaining members still carry the group id
+    if cmdline is not None and b"signal.pause()" not in cmdline:
+        return  # the id now belongs to someone else
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -1,0 +1,466 @@
+"""The real `suanli up` server as a process, driven by the real `suanli` CLI."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.builders import HAPPY_PATH
+from tests.conftest import wait_until
+from tests.procs import alive as _alive
+from tests.procs import group_members as _group_members
+from tests.procs import is_runner as _is_runner
+from tests.procs import kill as _kill
+
+pytestmark = pytest.mark.e2e
+
+SUANLI = Path(sys.executable).with_name("suanli")
+REPO = Path(__file__).resolve().parents[2]
+HELLO = REPO / "examples" / "hello.yaml"
+JOB_TIMEOUT_S = 30.0
+CLI_TIMEOUT_S = 60.0
+INTERVAL = ("--interval", "0.2")  # control loop period, s
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _kill_leftover_runs(data_dir: Path) -> None:
+    """Kill the runners and job process groups of runs that never finished, by PID."""
+    pids: list[int] = []
+    groups: list[int] = []
+    for started_file in data_dir.glob("runs/*/*/started.json"):
+        if (started_file.parent / "result.json").exists():
+            continue  # the runner finished and stopped its group itself
+        with contextlib.suppress(json.JSONDecodeError, FileNotFoundError):
+            started = json.loads(started_file.read_text())
+            if _alive(int(started["pid"])) and _is_runner(int(started["pid"])):
+                pids.append(int(started["pid"]))
+            if started.get("group") and _group_members(int(started["group"])):
+                groups.append(int(started["group"]))
+    for pid in pids:
+        _kill(pid)  # the runner first, or it would record the job's death as a failure
+    for group in groups:
+        _kill(group, group=True)
+    wait_until(
+        lambda: not any(map(_alive, pids)) and not any(map(_group_members, groups)), timeout=10
+    )
+
+
+# --- the server and the CLI -------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _child_env(url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env.update(
+        SUANLI_SERVER=url,
+        SUANLI_LANG="en",
+        NO_PROXY="127.0.0.1",
+        COLUMNS="250",  # rich wraps at 80 columns when it writes to a pipe
+    )
+    return env
+
+
+class Server:
+    """`suanli up` on a free port of 127.0.0.1 and a data directory; restartable."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.url = ""
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.stop()
+        self.starts += 1
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        log_path = self.data_dir.parent / f"server-{self.starts}.log"
+        with log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [SUANLI, "up", "--port", str(port), "--data-dir", str(self.data_dir), *INTERVAL],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=_child_env(self.url),
+            )
+        proc = self.proc
+
+        def healthy() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"suanli up exited: {log_path.read_text()}")
+            with contextlib.suppress(httpx.TransportError), self.http() as client:
+                return client.get("/healthz").status_code == 200
+            return False
+
+        wait_until(healthy, timeout=30)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.proc = None
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, trust_env=False, timeout=10)
+
+    def cli(self, *args: str, timeout: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(SUANLI), "--server", self.url, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=_child_env(self.url),
+            check=False,
+        )
+
+    def submit(self, spec_file: Path) -> dict[str, Any]:
+        done = self.cli("submit", str(spec_file), "--json")
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        """A job as the API returns it (faster to poll than the CLI)."""
+        with self.http() as client:
+            response = client.get(f"/api/v1/jobs/{job_id}")
+        response.raise_for_status()
+        return dict(response.json())
+
+    def wait_for(self, job_id: str, status: str, timeout: float = JOB_TIMEOUT_S) -> dict[str, Any]:
+        def probe() -> dict[str, Any] | None:
+            job = self.job(job_id)
+            return job if job["status"] == status else None
+
+        return wait_until(probe, timeout=timeout)
+
+    def jobs_total(self) -> int:
+        done = self.cli("status", "--json")
+        assert done.returncode == 0, done.stderr
+        return int(json.loads(done.stdout)["total"])
+
+
+@contextlib.contextmanager
+def _platform(data_dir: Path) -> Iterator[Server]:
+    server = Server(data_dir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        _kill_leftover_runs(data_dir)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the tests that do not kill it."""
+    with _platform(tmp_path_factory.mktemp("shared") / "data") as running:
+        yield running
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[Server]:
+    """A server of this test's own, which the test may kill and start again."""
+    with _platform(tmp_path / "data") as running:
+        yield running
+
+
+def _spec(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def _history(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(job["history"])
+
+
+def _transitions(job: dict[str, Any]) -> list[str]:
+    """The statuses a job went through, in order (notes, where from == to, left out)."""
+    return [e["to_status"] for e in _history(job) if e["from_status"] != e["to_status"]]
+
+
+def _reason_codes(job: dict[str, Any]) -> list[str]:
+    return [e["reason"]["code"] for e in _history(job)]
+
+
+def _run_dir(server: Server, job: dict[str, Any]) -> Path:
+    return server.data_dir / "runs" / job["placement"]["cluster"] / job["engine_key"]
+
+
+def _gated_job(path: Path, marker: Path, gate: Path, extra: str = "") -> Path:
+    """A job that records its start in ``marker`` and then waits (30 s at most) for ``gate``."""
+    return _spec(
+        path,
+        f"""\
+name: gated
+resources:
+  accelerator: {{model: T4, count: 1}}
+run: |
+  echo "attempt $SUANLI_ATTEMPT" >> '{marker}'
+  for i in $(seq 1 300); do [ -e '{gate}' ] && break; sleep 0.1; done
+  echo finished
+{extra}""",
+    )
+
+
+# --- tests ------------------------------------------------------------------------------
+
+
+class TestEverydayCommands:
+    def test_hello_succeeds_with_its_output_and_whole_history(self, server: Server) -> None:
+        submitted = server.cli("submit", str(HELLO))
+        assert submitted.returncode == 0, submitted.stderr
+        match = re.search(r"Submitted (j-\w+) \(hello\)", submitted.stdout)
+        assert match, submitted.stdout
+        job_id = match.group(1)
+
+        def succeeded() -> dict[str, Any] | None:
+            shown = server.cli("status", job_id, "--json")
+            assert shown.returncode == 0, shown.stderr
+            job = dict(json.loads(shown.stdout))
+            assert job["status"] not in ("failed", "cancelled"), job
+            return job if job["status"] == "succeeded" else None
+
+        job = wait_until(succeeded, timeout=JOB_TIMEOUT_S, every=0.2)
+
+        assert job["exit_code"] == 0
+        assert job["placement"]["accelerator"] == "T4"
+        assert _transitions(job) == HAPPY_PATH
+        assert _history(job)[0]["from_status"] is None
+        logs = server.cli("logs", job_id)
+        assert logs.returncode == 0, logs.stderr
+        assert f"hello from suanli: job {job_id}" in logs.stdout
+        assert "(T4, slots 0)" in logs.stdout
+
+    def test_logs_follow_ends_by_itself_when_the_job_finishes(
+        self, server: Server, tmp_path: Path
+    ) -> None:
+        spec = _spec(
+            tmp_path / "two-lines.yaml",
+            "name: two-lines\nresources: {accelerator: {model: T4, count: 1}}\n"
+            "run: echo one; sleep 1; echo two\n",
+        )
+        job_id = server.submit(spec)["id"]
+
+        follow = server.cli("logs", job_id, "-f", timeout=JOB_TIMEOUT_S)
+
+        assert follow.returncode == 0, follow.stderr
+        assert follow.stdout == "one\ntwo\n"
+        assert server.job(job_id)["status"] == "succeeded"
+
+    def test_fleet_json_has_totals(self, server: Server) -> None:
+        shown = server.cli("fleet", "--json")
+
+        assert shown.returncode == 0, shown.stderr
+        fleet = json.loads(shown.stdout)
+        total = fleet["total"]
+        assert total["accelerators"] > 0
+        assert total["pflops_fp16"] > 0
+        assert 0 < total["domestic_share"] < 1
+        assert sum(r["accelerators"] for r in fleet["by_region"].values()) == total["accelerators"]
+        assert (
+            sum(p["accelerators"] for p in fleet["by_provider"].values()) == total["accelerators"]
+        )
+        assert "tianjin" in fleet["by_region"]
+
+    def test_cancel_stops_a_running_job(self, server: Server, tmp_path: Path) -> None:
+        spec = _spec(
+            tmp_path / "long.yaml",
+            "name: long\nresources: {accelerator: {model: T4, count: 1}}\n"
+            "run: echo started; sleep 300\n",
+        )
+        job_id = server.submit(spec)["id"]
+        job = server.wait_for(job_id, "running")
+        run_dir = _run_dir(server, job)
+        wait_until(lambda: (run_dir / "output.log").read_bytes() == b"started\n")
+        group = int(json.loads((run_dir / "started.json").read_text())["group"])
+
+        cancelled = server.cli("cancel", job_id)
+
+        assert cancelled.returncode == 0, cancelled.stderr
+        assert f"Cancel requested for {job_id}" in cancelled.stdout
+        job = server.wait_for(job_id, "cancelled")
+        assert _transitions(job)[-2:] == ["running", "cancelled"]
+        assert "reason_cancel_requested" in _reason_codes(job)
+        assert _group_members(group) == []
+
+    def test_chinese_output_with_lang_zh(self, server: Server) -> None:
+        submitted = server.cli("--lang", "zh", "submit", str(HELLO))
+
+        assert submitted.returncode == 0, submitted.stderr
+        assert "已提交" in submitted.stdout
+        job_id = re.search(r"(j-\w+)", submitted.stdout)
+        assert job_id
+        server.wait_for(job_id.group(1), "succeeded")
+        shown = server.cli("--lang", "zh", "status", job_id.group(1))
+        assert shown.returncode == 0, shown.stderr
+        assert "状态历史" in shown.stdout
+        assert "退出码" in shown.stdout
+        fleet = server.cli("--lang", "zh", "fleet")
+        assert fleet.returncode == 0, fleet.stderr
+        assert "合计" in fleet.stdout
+        assert CJK.search(fleet.stdout)
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("text", "named"),
+        [
+            pytest.param("name: [oops\nrun: echo\n", "line 2", id="malformed-yaml-names-the-line"),
+            pytest.param(
+                "name: a\nresources: {accelerator: {model: Z9000, count: 1}}\nrun: echo\n",
+                "resources.accelerator.model",
+                id="unknown-accelerator-model",
+            ),
+            pytest.param(
+                "name: a\nresources: {accelerator: {model: T4, count: -1}}\nrun: echo\n",
+                "resources.accelerator.count",
+                id="negative-accelerator-count",
+            ),
+            pytest.param(
+                "name: a\nresources: {nodes: 10000}\nrun: echo\n",
+                "resources.nodes",
+                id="ten-thousand-nodes",
+            ),
+            pytest.param(
+                "name: a\nrun: echo\n# " + "x" * (1024 * 1024) + "\n",
+                "at most 262144 bytes",
+                id="one-megabyte-spec-file",
+            ),
+            pytest.param(
+                "name: a\nresources: {accelerator: {model: T4, count: 16}}\nrun: echo\n",
+                "resources: no pool",
+                id="valid-but-fits-no-pool",
+            ),
+        ],
+    )
+    def test_is_refused_with_exit_2_naming_the_field_and_stores_nothing(
+        self, server: Server, tmp_path: Path, text: str, named: str
+    ) -> None:
+        spec = _spec(tmp_path / "bad.yaml", text)
+        before = server.jobs_total()
+
+        done = server.cli("submit", str(spec))
+
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert named in done.stderr
+        assert str(spec) in done.stderr  # and the file
+        assert "Traceback" not in done.stderr
+        assert server.jobs_total() == before
+
+    def test_a_missing_file_is_refused_with_exit_2(self, server: Server, tmp_path: Path) -> None:
+        missing = tmp_path / "no-such-spec.yaml"
+        before = server.jobs_total()
+
+        done = server.cli("submit", str(missing))
+
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert str(missing) in done.stderr
+        assert "No such file or directory" in done.stderr
+        assert server.jobs_total() == before
+
+
+class TestOpenApi:
+    def test_the_server_serves_its_openapi_document(self, server: Server) -> None:
+        with server.http() as client:
+            response = client.get("/api/v1/openapi.json")
+
+        assert response.status_code == 200
+        document = response.json()
+        assert document["openapi"].startswith("3.")
+        assert document["info"]["title"] == "suanli"
+        assert {"/api/v1/jobs", "/api/v1/jobs/{job_id}", "/api/v1/fleet"} <= set(document["paths"])
+
+
+class TestServerCrash:
+    def test_a_killed_server_readopts_the_running_job_and_runs_it_once(
+        self, own_server: Server, tmp_path: Path
+    ) -> None:
+        marker, gate = tmp_path / "marker", tmp_path / "gate"
+        job_id = own_server.submit(_gated_job(tmp_path / "gated.yaml", marker, gate))["id"]
+        own_server.wait_for(job_id, "running")
+        wait_until(marker.exists)
+
+        own_server.kill9()
+        own_server.start()  # same data directory, new process
+        # The restarted server noted the adoption before it answered; now let the job end.
+        assert "reason_adopted" in _reason_codes(own_server.job(job_id))
+        gate.touch()
+
+        def succeeded() -> dict[str, Any] | None:
+            shown = own_server.cli("status", job_id, "--json")
+            assert shown.returncode == 0, shown.stderr
+            job = dict(json.loads(shown.stdout))
+            return job if job["status"] == "succeeded" else None
+
+        job = wait_until(succeeded, timeout=JOB_TIMEOUT_S, every=0.2)
+        assert marker.read_text().splitlines() == ["attempt 1"]
+        assert job["attempt"] == 1
+        assert _transitions(job)[-2:] == ["running", "succeeded"]
+        adopted = [e for e in _history(job) if e["reason"]["code"] == "reason_adopted"]
+        assert len(adopted) == 1
+        assert adopted[0]["reason"]["params"]["key"] == job["engine_key"]
+        assert "finished" in own_server.cli("logs", job_id).stdout
+
+    def test_a_killed_server_and_runner_fail_the_job_as_lost_without_running_it_twice(
+        self, own_server: Server, tmp_path: Path
+    ) -> None:
+        marker, gate = tmp_path / "marker", tmp_path / "gate"
+        spec = _gated_job(tmp_path / "gated.yaml", marker, gate, "retry: {max_attempts: 1}\n")
+        job_id = own_server.submit(spec)["id"]
+        job = own_server.wait_for(job_id, "running")
+        wait_until(marker.exists)
+        run_dir = _run_dir(own_server, job)
+        started = json.loads((run_dir / "started.json").read_text())
+        runner, group = int(started["pid"]), int(started["group"])
+
+        own_server.kill9()
+        _kill(runner)  # the runner before its job, or it would record the job's death
+        _kill(group, group=True)
+        wait_until(lambda: not _alive(runner) and not _group_members(group), timeout=10)
+        own_server.start()
+
+        job = own_server.wait_for(job_id, "failed")
+        assert "reason_lost" in _reason_codes(job)
+        assert _reason_codes(job)[-1] == "reason_retries_exhausted"
+        assert _transitions(job)[-3:] == ["running", "recovering", "failed"]
+        assert own_server.job(job_id)["attempt"] == 1
+        assert not (run_dir / "result.json").exists()
+        assert not list(run_dir.parent.glob(f"suanli-{job_id}-a2"))
+        assert marker.read_text().splitlines() == ["attempt 1"]
+
+
+# Regression: the CLI once stood in b"x" * (MAX_SPEC_BYTES + 1) for any file over the limit,
+# so the message claimed 262145 bytes whatever the file's real size.
+def test_an_oversized_spec_file_is_refused_naming_its_real_size(
+    server: Server, tmp_path: Path
+) -> None:
+    spec = _spec(tmp_path / "big.yaml", "name: a\nrun: echo\n# " + "x" * (1024 * 1024) + "\n")
+    size = spec.stat().st_size
+
+    done = server.cli("submit", str(spec))
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"job spec is {size} bytes" in done.stderr, done.stderr
