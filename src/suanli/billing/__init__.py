@@ -1,0 +1,1 @@
+"""Layer 1: pure money logic: pricing, metering, vouchers as policy, the ledger rules."""
