@@ -195,3 +195,16 @@ def test_listing_is_paginated(api: TestClient) -> None:
     assert len(page["jobs"]) == 2
     rest = api.get("/api/v1/jobs", params={"limit": 2, "offset": 2}).json()
     assert {j["id"] for j in page["jobs"] + rest["jobs"]} == set(ids)
+
+
+def test_every_example_runs_to_success(api: TestClient) -> None:
+    examples = sorted(HELLO.parent.glob("*.yaml"))
+    assert len(examples) >= 6
+    ids = {}
+    for path in examples:
+        r = submit(api, path.read_text(), source=path.name)
+        assert r.status_code == 201, (path.name, r.text)
+        ids[path.name] = r.json()["id"]
+    for name, job_id in ids.items():
+        done = wait_until(lambda job_id=job_id: finished(api, job_id), timeout=60)
+        assert done["status"] == "succeeded", (name, api.get(f"/api/v1/jobs/{job_id}/logs").text)
