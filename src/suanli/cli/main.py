@@ -148,7 +148,11 @@ def up(
         )
     )
     uvicorn.run(
-        create_app(platform, interval_s=interval), host="127.0.0.1", port=port, log_level="warning"
+        create_app(platform, interval_s=interval),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,  # open `logs -f` streams must not hold a Ctrl-C hostage
     )
     lock.close()
 
