@@ -26,7 +26,7 @@ from tests.procs import is_runner as _is_runner
 from tests.procs import kill as _kill
 from tests.procs import pids as _pids
 
-RUN_TIMEOUT_S = 20.0
+RUN_TIMEOUT_S = 60.0  # generous: only a failing test waits this long
 
 
 def _started(engine: LocalEngine, key: str) -> dict[str, Any]:
