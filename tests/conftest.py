@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from suanli.domain.clock import FixedClock, SystemClock
 from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
+from suanli.store.sql.database import normalize_url, sqlite_url
 
 T = TypeVar("T")
 
@@ -29,6 +32,30 @@ def wait_until(probe: Callable[[], T | None], timeout: float = 30.0, every: floa
         if clock.monotonic() > end:
             raise AssertionError(f"condition not met within {timeout} s")
         pause.wait(every)
+
+
+def postgres_url() -> str | None:
+    """The test PostgreSQL, if any; in CI its absence is an error, never a silent skip."""
+    url = os.environ.get("SUANLI_TEST_POSTGRES_URL")
+    if not url and os.environ.get("CI"):
+        raise RuntimeError("CI must run the PostgreSQL tests: SUANLI_TEST_POSTGRES_URL is unset")
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database of each kind (PostgreSQL: all tables dropped first)."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "test.db")
+    url = postgres_url()
+    if not url:
+        pytest.skip("SUANLI_TEST_POSTGRES_URL is unset (scripts/test sets it)")
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
 
 
 @pytest.fixture

@@ -22,6 +22,20 @@ def api(tmp_path: Path) -> Iterator[TestClient]:
     platform = open_platform(tmp_path / "data", detect_gpus=False)
     with TestClient(create_app(platform, interval_s=0.1)) as client:
         yield client
+    platform.close()
+
+
+def test_the_platform_runs_on_each_database(tmp_path: Path, database_url: str) -> None:
+    platform = open_platform(tmp_path / "data", database_url=database_url, detect_gpus=False)
+    try:
+        with TestClient(create_app(platform, interval_s=0.1)) as client:
+            job = submit(client, HELLO.read_text()).json()
+            done = wait_until(lambda: finished(client, job["id"]))
+            assert done["status"] == "succeeded"
+            assert [e["to_status"] for e in done["history"]] == HAPPY_PATH
+            assert "hello from suanli" in client.get(f"/api/v1/jobs/{job['id']}/logs").text
+    finally:
+        platform.close()
 
 
 def submit(api: TestClient, text: str, **extra: Any) -> Any:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from pathlib import Path
+from collections.abc import Iterator
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import Engine
 
 from suanli.domain.jobs import JobEvent, JobStatus, NodeAssignment, Placement, Reason
 from suanli.domain.lifecycle import transition
 from suanli.store.base import Outcome
-from suanli.store.sql.database import open_database, sqlite_url
+from suanli.store.sql.database import open_database
 from suanli.store.sql.repos import SqlJobStore
 from suanli.store.sql.tables import metadata
 from tests.builders import T0, make_job, make_spec
@@ -19,24 +22,33 @@ from tests.builders import T0, make_job, make_spec
 S = JobStatus
 
 
-def store(tmp_path: Path) -> SqlJobStore:
-    return SqlJobStore(open_database(sqlite_url(tmp_path / "t.db")))
+@contextlib.contextmanager
+def opened(url: str) -> Iterator[Engine]:
+    engine = open_database(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
-def test_migrations_match_the_tables(tmp_path: Path) -> None:
-    engine = open_database(sqlite_url(tmp_path / "m.db"))
-    with engine.connect() as conn:
+@pytest.fixture
+def jobs(database_url: str) -> Iterator[SqlJobStore]:
+    with opened(database_url) as engine:
+        yield SqlJobStore(engine)
+
+
+def test_migrations_match_the_tables(database_url: str) -> None:
+    with opened(database_url) as engine, engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
 
 
-def test_migrating_twice_is_harmless(tmp_path: Path) -> None:
-    open_database(sqlite_url(tmp_path / "m.db"))
-    open_database(sqlite_url(tmp_path / "m.db"))
+def test_migrating_twice_is_harmless(database_url: str) -> None:
+    with opened(database_url), opened(database_url):
+        pass
 
 
-def test_job_round_trips_with_placement_and_history(tmp_path: Path) -> None:
-    jobs = store(tmp_path)
+def test_job_round_trips_with_placement_and_history(jobs: SqlJobStore) -> None:
     spec = make_spec(env={"TOKEN": "s3cret"}, budget_yuan="12.34")
     job = make_job(spec, status=S.PENDING)
     jobs.add(job, [JobEvent(job.id, T0, None, S.PENDING, Reason("reason_submitted"))])
@@ -60,8 +72,7 @@ def test_job_round_trips_with_placement_and_history(tmp_path: Path) -> None:
     assert [e.to_status for e in jobs.events(job.id)] == [S.PENDING, S.QUEUED, S.PLACED]
 
 
-def test_stale_write_is_refused_and_writes_nothing(tmp_path: Path) -> None:
-    jobs = store(tmp_path)
+def test_stale_write_is_refused_and_writes_nothing(jobs: SqlJobStore) -> None:
     job = make_job(status=S.QUEUED)
     jobs.add(job, [])
     placed, ev = transition(job, S.CANCELLED, T0, Reason("reason_cancelled"))
@@ -75,8 +86,7 @@ def test_stale_write_is_refused_and_writes_nothing(tmp_path: Path) -> None:
     assert [e.to_status for e in jobs.events(job.id)] == [S.CANCELLED]
 
 
-def test_listing_is_newest_first_filtered_and_bounded(tmp_path: Path) -> None:
-    jobs = store(tmp_path)
+def test_listing_is_newest_first_filtered_and_bounded(jobs: SqlJobStore) -> None:
     for i in range(5):
         at = T0.replace(minute=i)
         jobs.add(make_job(job_id=f"j-{i}", at=at, status=S.SUCCEEDED if i % 2 else S.QUEUED), [])

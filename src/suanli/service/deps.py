@@ -24,3 +24,6 @@ class Platform:
 
     def engine(self, cluster: str) -> EngineAdapter | None:
         return self.engines.get(cluster)
+
+    def close(self) -> None:
+        self.jobs.close()

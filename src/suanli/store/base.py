@@ -55,3 +55,7 @@ class JobStore(Protocol):
     def events(self, job_id: JobId) -> builtins.list[JobEvent]:
         """The job's history, oldest first."""
         ...
+
+    def close(self) -> None:
+        """Release connections; the store is not used afterwards."""
+        ...

@@ -13,8 +13,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def open_database(url: str) -> Engine:
-    """Create an engine for ``url`` and apply every pending migration."""
-    engine = create_engine(url, pool_pre_ping=True)
+    """Create an engine for ``url`` (SQLite or PostgreSQL) and apply every pending migration."""
+    engine = create_engine(normalize_url(url), pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     migrate(engine)
@@ -27,6 +27,14 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def normalize_url(url: str) -> str:
+    """``postgresql://`` means the psycopg 3 driver (SQLAlchemy would look for psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 def sqlite_url(path: Path) -> str:

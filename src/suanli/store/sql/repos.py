@@ -76,3 +76,6 @@ class SqlJobStore:
         query = select(job_events).where(job_events.c.job_id == job_id).order_by(job_events.c.id)
         with self._engine.connect() as conn:
             return [row_to_event(r) for r in conn.execute(query).all()]
+
+    def close(self) -> None:
+        self._engine.dispose()
