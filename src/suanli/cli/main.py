@@ -109,6 +109,10 @@ def up(
     interval: Annotated[
         float, typer.Option(min=0.05, max=60, help="control loop period, s")
     ] = 0.5,
+    database_url: Annotated[
+        str | None,
+        typer.Option(envvar="SUANLI_DATABASE_URL", help="postgresql://... (default: SQLite)"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Start the platform: API, control loop and local engine, on the embedded default."""
@@ -122,7 +126,9 @@ def up(
     directory = data_dir or Path(os.environ.get("SUANLI_DATA_DIR") or user_data_dir("suanli"))
     try:
         lock = claim_data_dir(directory.expanduser().resolve())
-        platform = open_platform(directory.expanduser().resolve(), fleet)
+        platform = open_platform(
+            directory.expanduser().resolve(), fleet, database_url=database_url
+        )
     except SuanliError as exc:
         _fail(ctx, exc)
     url = f"http://127.0.0.1:{port}"
