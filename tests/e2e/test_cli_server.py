@@ -285,6 +285,31 @@ class TestEverydayCommands:
         )
         assert "tianjin" in fleet["by_region"]
 
+    def test_explain_shows_the_choice_the_runner_up_and_every_exclusion(
+        self, server: Server
+    ) -> None:
+        submitted = server.cli("submit", str(HELLO.with_name("train-8card.yaml")), "--json")
+        assert submitted.returncode == 0, submitted.stderr
+        job_id = json.loads(submitted.stdout)["id"]
+        decision = wait_until(lambda: json.loads(server.cli("explain", job_id, "--json").stdout))
+
+        verdicts = {f"{v['cluster']}/{v['pool']}": v for v in decision["verdicts"]}
+        chosen = "/".join(decision["chosen"])
+        assert verdicts[chosen]["feasible"]
+        feasible = sorted(
+            (v for v in verdicts.values() if v["feasible"]),
+            key=lambda v: float(v["price_per_hour_yuan"]),
+        )
+        assert f"{feasible[0]['cluster']}/{feasible[0]['pool']}" == chosen  # the cheapest
+        assert len(feasible) >= 2  # H100 and Ascend 910B pools both qualify
+        excluded = [v for v in verdicts.values() if not v["feasible"]]
+        assert excluded
+        assert all(v["reason"]["message"] for v in excluded)
+        table = server.cli("--lang", "zh", "explain", job_id)
+        assert table.returncode == 0
+        assert "排除" in table.stdout
+        server.cli("cancel", job_id)
+
     def test_cancel_stops_a_running_job(self, server: Server, tmp_path: Path) -> None:
         spec = _spec(
             tmp_path / "long.yaml",

@@ -263,7 +263,7 @@ def _print_job(ctx: Ctx, job: JobResponse) -> None:
         _print_decision(ctx, job)
 
 
-def _print_decision(ctx: Ctx, job: JobResponse) -> None:
+def _print_decision(ctx: Ctx, job: JobResponse, limit: int = 12) -> None:
     lang = ctx.lang
     d = job.decision
     assert d is not None  # noqa: S101 - checked by the caller
@@ -271,7 +271,7 @@ def _print_decision(ctx: Ctx, job: JobResponse) -> None:
     for col in ("pool", "price", "verdict", "reason"):
         table.add_column(t(col, lang))
     chosen = tuple(d.chosen) if d.chosen else None
-    for v in d.verdicts[:12]:
+    for v in d.verdicts[:limit]:
         if (v.cluster, v.pool) == chosen:
             verdict = f"[green]{t('chosen', lang)}[/green]"
         elif v.feasible:
@@ -284,9 +284,29 @@ def _print_decision(ctx: Ctx, job: JobResponse) -> None:
             verdict,
             v.reason.message if v.reason else "",
         )
-    if len(d.verdicts) > 12:
-        table.caption = f"+{len(d.verdicts) - 12} (--json)"
+    if len(d.verdicts) > limit:
+        table.caption = f"+{len(d.verdicts) - limit} (suanli explain {job.id})"
     out.print(table)
+
+
+@app.command()
+def explain(
+    tctx: typer.Context, job_id: Annotated[str, typer.Argument()], as_json: JsonOpt = False
+) -> None:
+    """Why a job was placed where it is (or why it waits): every pool and its verdict."""
+    ctx: Ctx = tctx.obj
+    try:
+        with ctx.client() as client:
+            job = client.job(job_id)
+    except (ApiError, ServerUnreachable) as exc:
+        _fail(ctx, exc)
+    if as_json:
+        _print_json(job.decision.model_dump(mode="json") if job.decision else None)
+        return
+    if job.decision is None:
+        out.print(t("no_decision", ctx.lang, id=job.id, status=job.status))
+        return
+    _print_decision(ctx, job, limit=len(job.decision.verdicts))
 
 
 def _status(s: str) -> str:

@@ -49,6 +49,10 @@ LABELS: dict[str, dict[Lang, str]] = {
     },
     "demo_fleet": {"en": "built-in demo fleet", "zh": "内置演示算力网络"},
     "bad_input": {"en": "error", "zh": "错误"},
+    "no_decision": {
+        "en": "{id} ({status}) has not been through a scheduling cycle yet",
+        "zh": "{id}（{status}）尚未经过调度",
+    },
 }
 
 
