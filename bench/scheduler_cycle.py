@@ -30,8 +30,15 @@ def fleet(pools: int, rng: random.Random) -> Fleet:
     clusters = []
     for c in range(max(1, pools // 10)):
         ps = tuple(
-            Pool(f"p{c}-{i}", rng.choice(MODELS), rng.randint(2, 16), 8, 128, 1024,
-                 Decimal(rng.randint(100, 2000)) / 100)
+            Pool(
+                f"p{c}-{i}",
+                rng.choice(MODELS),
+                rng.randint(2, 16),
+                8,
+                128,
+                1024,
+                Decimal(rng.randint(100, 2000)) / 100,
+            )
             for i in range(10)
         )
         clusters.append(Cluster(f"c{c}", f"prov{c % 7}", f"r{c % 6}", EngineRef("local"), ps))
@@ -41,12 +48,19 @@ def fleet(pools: int, rng: random.Random) -> Fleet:
 def queue(n: int, rng: random.Random) -> list[Job]:
     jobs = []
     for i in range(n):
-        spec = JobSpec.model_validate({
-            "name": f"j{i}", "run": "x",
-            "resources": {"accelerator": {"model": rng.sample(MODELS, 2),
-                                          "count": rng.choice([1, 2, 4, 8])},
-                          "nodes": rng.choice([1, 1, 1, 2])},
-        })
+        spec = JobSpec.model_validate(
+            {
+                "name": f"j{i}",
+                "run": "x",
+                "resources": {
+                    "accelerator": {
+                        "model": rng.sample(MODELS, 2),
+                        "count": rng.choice([1, 2, 4, 8]),
+                    },
+                    "nodes": rng.choice([1, 1, 1, 2]),
+                },
+            }
+        )
         jobs.append(Job(JobId(f"j-{i:07d}"), spec, JobStatus.QUEUED, T0, T0))
     return jobs
 
@@ -66,15 +80,20 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--pools", type=int, default=200)
     args = parser.parse_args()
-    sizes = [(args.jobs // 8, args.pools // 8), (args.jobs // 2, args.pools // 2),
-             (args.jobs, args.pools)]
+    sizes = [
+        (args.jobs // 8, args.pools // 8),
+        (args.jobs // 2, args.pools // 2),
+        (args.jobs, args.pools),
+    ]
     base = None
     for jobs, pools in sizes:
         seconds, placed = run(jobs, pools)
         per = seconds / jobs
         base = base or per
-        print(f"jobs={jobs:7d} pools={pools:5d} placed={placed:6d} cycle={seconds:8.3f}s "  # noqa: T201
-              f"decisions/s={jobs / seconds:10.0f} cost-per-decision-vs-smallest={per / base:5.2f}")
+        print(
+            f"jobs={jobs:7d} pools={pools:5d} placed={placed:6d} cycle={seconds:8.3f}s "
+            f"decisions/s={jobs / seconds:10.0f} cost-per-decision-vs-smallest={per / base:5.2f}"
+        )
 
 
 if __name__ == "__main__":
