@@ -18,10 +18,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from suanli.billing.messages import render_billing
 from suanli.billing.money import ZERO, exact, is_fen, total
 from suanli.domain.errors import Conflict, NotFound
-from suanli.domain.i18n import Lang
 
 
 class AccountKind(StrEnum):
@@ -76,10 +74,7 @@ def external(name: str = "bank") -> Account:
 
 
 class LedgerError(Conflict):
-    """A posting the ledger refuses; messages come from the billing table."""
-
-    def message(self, lang: Lang = "en") -> str:
-        return render_billing(self.code, lang, **self.params)
+    """A posting the ledger refuses (messages: the ``ledger.*`` codes in suanli.domain.i18n)."""
 
 
 class UnbalancedEntry(LedgerError):
@@ -100,9 +95,6 @@ class AlreadyReversed(LedgerError):
 
 class UnknownEntry(NotFound):
     code = "ledger.unknown_entry"
-
-    def message(self, lang: Lang = "en") -> str:
-        return render_billing(self.code, lang, **self.params)
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from suanli.billing.messages import render_billing
 from suanli.billing.money import ZERO, exact, floor_fen, is_fen, mul
 from suanli.billing.policy import Attribute, VoucherKind, VoucherPolicy
 from suanli.billing.pricing import BillLine
-from suanli.domain.i18n import Lang
+from suanli.domain.i18n import Lang, render
 
 
 @dataclass(frozen=True)
@@ -149,7 +148,7 @@ class Consideration:
             "limit": f"limit.{self.limit.value}" if self.limit else "",
             **self.params,
         }
-        return render_billing(f"voucher.{self.outcome.value}", lang, **params)
+        return render(f"voucher.{self.outcome.value}", lang, **params)
 
 
 @dataclass(frozen=True)
@@ -184,7 +183,7 @@ class Deduction:
         ordered = sorted(self.considered, key=lambda c: c.outcome is not Outcome.APPLIED)
         lines = [c.explain(self.gross, lang) for c in ordered]
         if self.chosen is None:
-            lines.insert(0, render_billing("voucher.none", lang, gross=fmt_yuan(self.gross)))
+            lines.insert(0, render("voucher.none", lang, gross=fmt_yuan(self.gross)))
         return lines
 
     def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
