@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from platformdirs import user_data_dir
@@ -23,6 +24,7 @@ from suanli.schemas.api import FleetResponse, JobResponse, TotalsResponse
 from suanli.schemas.specfile import parse_spec_text
 from suanli.schemas.validation import read_bounded
 
+T = TypeVar("T")
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
 
@@ -85,6 +87,15 @@ def _fail(ctx: Ctx, exc: Exception) -> NoReturn:
         err.print(exc.message(ctx.lang), markup=False)
         raise typer.Exit(EXIT_FAILURE)
     raise exc
+
+
+def _ask(ctx: Ctx, call: Callable[[SuanliClient], T]) -> T:
+    """One request to the server; failures become a clear message and an exit code."""
+    try:
+        with ctx.client() as client:
+            return call(client)
+    except (ApiError, ServerUnreachable) as exc:
+        _fail(ctx, exc)
 
 
 def _api_message(exc: ApiError) -> str:
@@ -295,11 +306,7 @@ def explain(
 ) -> None:
     """Why a job was placed where it is (or why it waits): every pool and its verdict."""
     ctx: Ctx = tctx.obj
-    try:
-        with ctx.client() as client:
-            job = client.job(job_id)
-    except (ApiError, ServerUnreachable) as exc:
-        _fail(ctx, exc)
+    job = _ask(ctx, lambda client: client.job(job_id))
     if as_json:
         _print_json(job.decision.model_dump(mode="json") if job.decision else None)
         return
@@ -361,11 +368,7 @@ def cancel(
 ) -> None:
     """Cancel a job: at once if it has not started, else the engine stops it."""
     ctx: Ctx = tctx.obj
-    try:
-        with ctx.client() as client:
-            job = client.cancel(job_id)
-    except (ApiError, ServerUnreachable) as exc:
-        _fail(ctx, exc)
+    job = _ask(ctx, lambda client: client.cancel(job_id))
     if as_json:
         _print_json(job.model_dump(mode="json"))
         return
@@ -376,11 +379,7 @@ def cancel(
 def fleet(tctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Fleet totals: PFLOPS (dense FP16), accelerators and domestic share, by region and provider."""
     ctx: Ctx = tctx.obj
-    try:
-        with ctx.client() as client:
-            data = client.fleet()
-    except (ApiError, ServerUnreachable) as exc:
-        _fail(ctx, exc)
+    data = _ask(ctx, lambda client: client.fleet())
     if as_json:
         _print_json(data.model_dump(mode="json"))
         return
