@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from suanli.domain.accelerators import AcceleratorModel, Figure
 from suanli.domain.fleet import Fleet, Totals, summarize
 from suanli.domain.i18n import Lang
 from suanli.domain.jobs import Decision, Job, JobEvent, Placement, Reason
 from suanli.scheduler.snapshot import Snapshot
 from suanli.schemas.api import (
+    AcceleratorResponse,
     ClusterResponse,
     DecisionResponse,
     EventResponse,
+    FigureResponse,
     FleetResponse,
     JobResponse,
     JobSummary,
@@ -155,4 +158,25 @@ def fleet_to_response(fleet: Fleet, snapshot: Snapshot, unavailable: set[str]) -
         total=_totals(summary.total),
         by_region={k: _totals(v) for k, v in summary.by_region.items()},
         by_provider={k: _totals(v) for k, v in summary.by_provider.items()},
+    )
+
+
+def _figure(f: Figure) -> FigureResponse:
+    return FigureResponse(value=f.value, source=f.source)
+
+
+def accelerator_to_response(a: AcceleratorModel) -> AcceleratorResponse:
+    return AcceleratorResponse(
+        model=a.model,
+        name=a.name,
+        vendor=a.vendor,
+        domestic=a.domestic,
+        china_market_variant=a.china_market_variant,
+        stack=a.stack,
+        frameworks=list(a.frameworks),
+        fp16_tflops=_figure(a.fp16_tflops),
+        memory_gb=_figure(a.memory_gb),
+        memory_bandwidth_gbps=_figure(a.memory_bandwidth_gbps),
+        interconnect=_figure(a.interconnect),
+        notes=a.notes,
     )
