@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from suanli import __version__
+from suanli.cli.sim import app as sim_app
 from suanli.cli.text import t
 from suanli.client.http import DEFAULT_SERVER, ApiError, ServerUnreachable, SuanliClient
 from suanli.domain.errors import InvalidInput, SuanliError
@@ -406,6 +407,9 @@ def _totals_row(x: TotalsResponse) -> list[str]:
         f"{x.domestic_share:.1%}",
         str(x.unrated_accelerators),
     ]
+
+
+app.add_typer(sim_app, name="sim")
 
 
 def run() -> None:

@@ -69,7 +69,19 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
     # request-level errors
     "invalid_spec": {"en": "the job spec is invalid", "zh": "作业描述无效"},
     "invalid_fleet": {"en": "the fleet file is invalid", "zh": "算力网络文件无效"},
+    "invalid_tenants": {"en": "the tenants file is invalid", "zh": "租户文件无效"},
+    "unknown_tenant": {
+        "en": "unknown tenant {value}; tenants on this platform: {allowed}",
+        "zh": "未知租户 {value}；本平台的租户：{allowed}",
+    },
+    "tenant_not_found": {"en": "no tenant {tenant}", "zh": "租户 {tenant} 不存在"},
+    "billing_unavailable": {
+        "en": "billing is not configured on this platform",
+        "zh": "本平台未配置计费",
+    },
     "invalid_request": {"en": "the request is invalid", "zh": "请求无效"},
+    "invalid_trace": {"en": "the trace file is invalid", "zh": "轨迹文件无效"},
+    "invalid_sim_args": {"en": "the simulation settings are invalid", "zh": "仿真参数无效"},
     "job_not_found": {"en": "no job {job_id}", "zh": "作业 {job_id} 不存在"},
     "illegal_transition": {
         "en": "job {job_id} cannot go from {from_status} to {to_status}",

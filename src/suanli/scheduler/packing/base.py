@@ -1,0 +1,72 @@
+"""The packing policy protocol, what every policy is built from, and the one-pod decision."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from suanli.scheduler.packing.fragmentation import FloatArray, TargetWorkload
+from suanli.scheduler.packing.state import ClusterState
+from suanli.scheduler.packing.types import Placement, PodRequest
+
+TIE_TOLERANCE = 1e-9
+"""Scores closer than this are equal: float noise must not decide between equal nodes."""
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What a policy may know besides the cluster: the expected workload and a seed."""
+
+    workload: TargetWorkload
+    seed: int = 0
+
+
+class PackingPolicy(Protocol):
+    """Chooses the node (and GPU slots) for one pod among the nodes where it fits now."""
+
+    name: str
+
+    def choose(
+        self, state: ClusterState, pod: PodRequest, candidates: NDArray[np.intp]
+    ) -> Placement:
+        """Return a placement of ``pod`` on one of ``candidates``.
+
+        ``candidates`` is non-empty and holds exactly the node indices where ``pod`` fits
+        now (``ClusterState.candidates``). Must not mutate ``state``; may keep caches keyed
+        by ``state.version``. Deterministic for a given seed and call sequence; no I/O.
+        """
+        ...
+
+
+PolicyFactory = Callable[[PolicyContext], PackingPolicy]
+TieBreak = Callable[[NDArray[np.intp]], FloatArray]
+"""Second score for the positions (into the candidates) that tie on the first."""
+
+
+def pack_one(state: ClusterState, pod: PodRequest, policy: PackingPolicy) -> Placement | None:
+    """Place ``pod`` where ``policy`` says and apply it to ``state``; None when nothing fits."""
+    candidates = state.candidates(pod)
+    if not candidates.size:
+        return None
+    placement = policy.choose(state, pod, candidates)
+    state.place(pod, placement)
+    return placement
+
+
+def pick_lowest(
+    scores: FloatArray, rng: np.random.Generator, *, then: TieBreak | None = None
+) -> int:
+    """Index of the lowest score; ties go to the lowest ``then``, remaining ties at random.
+
+    Random tie-breaking (seeded) is what the Kubernetes scheduler does among equal nodes;
+    always taking the first would bias every policy towards low node numbers.
+    """
+    tied = np.flatnonzero(scores <= scores.min() + TIE_TOLERANCE)
+    if then is not None and tied.size > 1:
+        sub = then(tied)
+        tied = tied[sub <= sub.min() + TIE_TOLERANCE]
+    return int(tied[0] if tied.size == 1 else rng.choice(tied))

@@ -1,0 +1,163 @@
+"""Fragmentation gradient descent: place each pod where expected fragmentation grows least.
+
+Scores are cached per pod shape and node and recomputed only for nodes whose
+``ClusterState.version`` moved since, so a replay of thousands of pods costs a few
+vectorised passes over the nodes that changed, not over the whole cluster every time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from suanli.scheduler.packing.base import PolicyContext, TieBreak, pick_lowest
+from suanli.scheduler.packing.fragmentation import FloatArray, FragmentationMeter
+from suanli.scheduler.packing.simple import leftover_score
+from suanli.scheduler.packing.state import ClusterState, IntArray
+from suanli.scheduler.packing.types import Placement, PodRequest, PodShape
+
+
+@dataclass
+class _ShapeScores:
+    """For one pod shape: per node, fragmentation growth and best GPU slot, and their version."""
+
+    version: IntArray
+    growth: FloatArray
+    slot: IntArray
+
+
+class _Tracker:
+    """Fragmentation of every node now, and per-shape growth caches, for one cluster state."""
+
+    def __init__(self, state: ClusterState, meter: FragmentationMeter) -> None:
+        self.state = state
+        self.meter = meter
+        n = len(state)
+        self._now = np.zeros(n)
+        self._now_version = np.full(n, -1, dtype=np.int64)
+        self._shapes: dict[PodShape, _ShapeScores] = {}
+
+    def growth(self, pod: PodRequest, nodes: NDArray[np.intp]) -> tuple[FloatArray, IntArray]:
+        """Fragmentation growth of placing ``pod`` on each of ``nodes``, and the GPU slot
+        a shared pod would take there (-1 when the slot is not a choice)."""
+        cache = self._shapes.get(pod.shape)
+        if cache is None:
+            n = len(self.state)
+            cache = _ShapeScores(np.full(n, -1, np.int64), np.zeros(n), np.full(n, -1, np.int64))
+            self._shapes[pod.shape] = cache
+        dirty = nodes[cache.version[nodes] != self.state.version[nodes]]
+        if dirty.size:
+            self._refresh_now(dirty)
+            after, slot = self._after(pod, dirty)
+            cache.growth[dirty] = after - self._now[dirty]
+            cache.slot[dirty] = slot
+            cache.version[dirty] = self.state.version[dirty]
+        return cache.growth[nodes], cache.slot[nodes]
+
+    def _refresh_now(self, nodes: NDArray[np.intp]) -> None:
+        stale = nodes[self._now_version[nodes] != self.state.version[nodes]]
+        if stale.size:
+            s = self.state
+            stats = self.meter.stats(s.gpu_free[stale])
+            self._now[stale] = self.meter.measure(
+                stats, s.cpu_free[stale], s.memory_free[stale], s.model[stale]
+            )
+            self._now_version[stale] = s.version[stale]
+
+    def _after(self, pod: PodRequest, nodes: NDArray[np.intp]) -> tuple[FloatArray, IntArray]:
+        s = self.state
+        cpu = s.cpu_free[nodes] - pod.cpu_milli
+        mem = s.memory_free[nodes] - pod.memory_mib
+        if pod.shares_gpu:
+            return self._after_share(pod, nodes, cpu, mem)
+        gpu = s.gpu_free[nodes].copy()
+        if pod.gpus:
+            # Whole GPUs: the tightest fitting slots, as ClusterState.tightest_slots picks.
+            masked = np.where(gpu >= pod.gpu_milli, gpu, np.iinfo(np.int64).max)
+            taken = np.argsort(masked, axis=1, kind="stable")[:, : pod.gpus]
+            np.put_along_axis(gpu, taken, np.take_along_axis(gpu, taken, 1) - pod.gpu_milli, 1)
+        after = self.meter.measure(self.meter.stats(gpu), cpu, mem, s.model[nodes])
+        return after, np.full(len(nodes), -1, dtype=np.int64)
+
+    def _after_share(
+        self, pod: PodRequest, nodes: NDArray[np.intp], cpu: IntArray, mem: IntArray
+    ) -> tuple[FloatArray, IntArray]:
+        # One choice per (node, distinct free value among its GPUs with room): GPUs with
+        # equal free room are interchangeable, and an empty 8-GPU node has one choice.
+        gpu = self.state.gpu_free[nodes]
+        n, slots = gpu.shape
+        earlier = np.tri(slots, k=-1, dtype=np.bool_)
+        repeated = ((gpu[:, :, None] == gpu[:, None, :]) & earlier).any(axis=2)
+        rows, cols = np.nonzero((gpu >= pod.gpu_milli) & ~repeated)
+        meter = self.meter
+        stats = meter.share_stats(meter.stats(gpu), rows, gpu[rows, cols], pod.gpu_milli)
+        after = np.full((n, slots), np.inf)
+        after[rows, cols] = meter.measure(
+            stats, cpu[rows], mem[rows], self.state.model[nodes][rows]
+        )
+        best = np.argmin(after, axis=1)
+        return after[np.arange(n), best], best.astype(np.int64)
+
+
+class Fgd:
+    """FGD as published: least growth of expected fragmentation, exact ties at random."""
+
+    name = "fgd"
+    memory_aware = False
+    fill_weight = 0.0
+
+    def __init__(self, ctx: PolicyContext) -> None:
+        self._ctx = ctx
+        self._rng = np.random.default_rng(ctx.seed)
+        self._tracker: _Tracker | None = None
+
+    def choose(
+        self, state: ClusterState, pod: PodRequest, candidates: NDArray[np.intp]
+    ) -> Placement:
+        growth, slots = self._tracker_for(state).growth(pod, candidates)
+        tie_break = self._tie_break(state, pod, candidates)
+        best = pick_lowest(growth, self._rng, then=tie_break)
+        node = int(candidates[best])
+        if pod.shares_gpu:
+            return Placement(node, (int(slots[best]),))
+        return Placement(node, state.tightest_slots(node, pod))
+
+    def _tie_break(
+        self, state: ClusterState, pod: PodRequest, candidates: NDArray[np.intp]
+    ) -> TieBreak | None:
+        """Scores among the tied best (lower wins); None leaves ties to chance."""
+        return None
+
+    def _tracker_for(self, state: ClusterState) -> _Tracker:
+        if self._tracker is None or self._tracker.state is not state:
+            meter = FragmentationMeter(
+                self._ctx.workload,
+                state.models,
+                memory=self.memory_aware,
+                fill_weight=self.fill_weight,
+            )
+            self._tracker = _Tracker(state, meter)
+        return self._tracker
+
+
+class SuanliDefault(Fgd):
+    """suanli's default: FGD's gradient over a blended, memory-aware fragmentation measure.
+
+    Half FGD's one-more-pod view, half the fill view (``fragmentation`` module): the fill
+    view sees GPUs stranded by CPU or memory running out before the GPUs do, and the
+    remainder a share leaves on its GPU, which FGD alone misses; on the openb trace it
+    lifts allocation by about 1.6 points. Equal blend on purpose, not fitted to one trace.
+    Nodes that still tie (equal states) go to the one with the least left over, which
+    keeps emptier nodes whole for the next large pod.
+    """
+
+    name = "default"
+    memory_aware = True
+    fill_weight = 0.5
+
+    def _tie_break(
+        self, state: ClusterState, pod: PodRequest, candidates: NDArray[np.intp]
+    ) -> TieBreak | None:
+        return lambda tied: leftover_score(state, pod, candidates[tied])

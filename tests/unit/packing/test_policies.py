@@ -1,0 +1,123 @@
+"""Every registered policy on small hand-made clusters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from suanli.scheduler.packing import POLICIES, Placement, PodRequest, pack_one
+from suanli.scheduler.packing.fragmentation import FragmentationMeter, TargetWorkload
+from tests.unit.packing.helpers import cluster, make_node, make_pod, make_policy
+
+ALL = sorted(POLICIES)
+MIX = [make_pod(milli=500), make_pod(milli=250), make_pod(gpus=1), make_pod(gpus=2)]
+
+
+def test_registry_has_the_required_policies() -> None:
+    assert {"random", "best-fit", "fgd", "default"} <= set(POLICIES)
+    for name in ALL:
+        assert make_policy(name).name == name
+
+
+def test_best_fit_picks_the_tightest_node() -> None:
+    state = cluster(
+        make_node("roomy", gpus=8), make_node("tight", gpus=2), make_node("mid", gpus=4)
+    )
+    placement = pack_one(state, make_pod(), make_policy("best-fit"))
+    assert placement is not None
+    assert state.names[placement.node] == "tight"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_multi_gpu_pod_never_straddles_nodes(name: str) -> None:
+    state = cluster(make_node("a", gpus=2), make_node("b", gpus=2), make_node("c", gpus=4))
+    placement = pack_one(state, make_pod(gpus=4), make_policy(name, MIX))
+    assert placement == Placement(2, (0, 1, 2, 3))
+    assert pack_one(state, make_pod(gpus=4), make_policy(name, MIX)) is None
+
+
+@pytest.mark.parametrize("name", ["best-fit", "fgd", "default"])
+def test_fractional_pods_share_one_gpu(name: str) -> None:
+    state = cluster(make_node("a", gpus=2))
+    policy = make_policy(name, MIX)
+    first = pack_one(state, make_pod(milli=500), policy)
+    second = pack_one(state, make_pod(milli=500), policy)
+    assert first is not None
+    assert second is not None
+    assert first.gpu_slots == second.gpu_slots
+    assert sorted(state.gpu_free[0].tolist()) == [0, 1000]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_gpu_spec_is_respected(name: str) -> None:
+    state = cluster(
+        make_node("t4", gpus=2, model="T4"), make_node("v100", gpus=8, model="V100M32")
+    )
+    pod = make_pod(spec=frozenset({"T4"}))
+    placement = pack_one(state, pod, make_policy(name, [pod]))
+    assert placement is not None
+    assert placement.node == 0
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_cpu_and_memory_limits_are_respected(name: str) -> None:
+    state = cluster(make_node("a", gpus=4, cpu=10_000, mem=20_000))
+    policy = make_policy(name, MIX)
+    assert pack_one(state, make_pod(cpu=6_000, mem=1_000), policy) is not None
+    assert pack_one(state, make_pod(cpu=6_000, mem=1_000), policy) is None  # CPU gone
+    assert pack_one(state, make_pod(cpu=1_000, mem=19_500), policy) is None  # memory gone
+    assert state.cpu_free[0] >= 0
+    assert state.memory_free[0] >= 0
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_cpu_only_pods_take_no_gpu(name: str) -> None:
+    state = cluster(make_node("a", gpus=2))
+    assert pack_one(state, make_pod(gpus=0, cpu=8_000), make_policy(name, MIX)) is not None
+    assert state.gpu_used_milli == 0
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_deterministic_for_a_seed(name: str) -> None:
+    def run(seed: int) -> list[Placement | None]:
+        state = cluster(*[make_node(f"n{i}", gpus=(2, 4, 8)[i % 3]) for i in range(12)])
+        policy = make_policy(name, MIX, seed=seed)
+        rng = np.random.default_rng(0)
+        return [pack_one(state, MIX[int(rng.integers(len(MIX)))], policy) for _ in range(40)]
+
+    assert run(7) == run(7)
+
+
+def test_default_sends_cpu_only_pods_to_cpu_nodes() -> None:
+    state = cluster(make_node("gpu"), make_node("cpu", gpus=0))
+    placement = pack_one(state, make_pod(gpus=0), make_policy("default", MIX))
+    assert placement is not None
+    assert state.names[placement.node] == "cpu"
+
+
+def test_fgd_keeps_a_whole_gpu_whole() -> None:
+    # A 500-milli share on an already half-used GPU leaves the other GPU free for whole-GPU pods.
+    state = cluster(make_node("a", gpus=2))
+    state.place(make_pod(milli=500), Placement(0, (1,)))
+    placement = pack_one(state, make_pod(milli=500), make_policy("fgd", MIX))
+    assert placement == Placement(0, (1,))
+
+
+def test_fragmentation_counts_gpus_a_shape_cannot_use() -> None:
+    workload = TargetWorkload.from_pods([make_pod(milli=600, cpu=1_000, mem=1)])
+    meter = FragmentationMeter(workload, ("G2",))
+    gpu = np.array([[1000, 500]])
+    frag = meter.measure(meter.stats(gpu), np.array([8_000]), np.array([10]), np.array([0]))
+    assert frag.tolist() == [500.0]  # the 500 left on the second GPU is too small
+    starved = meter.measure(meter.stats(gpu), np.array([500]), np.array([10]), np.array([0]))
+    assert starved.tolist() == [1500.0]  # no CPU: every idle GPU is stranded
+    fill = FragmentationMeter(workload, ("G2",), fill_weight=1.0)
+    filled = fill.measure(fill.stats(gpu), np.array([8_000]), np.array([10]), np.array([0]))
+    assert filled.tolist() == [900.0]  # one 600 fits: 400 + 500 stay idle
+
+
+def test_workload_frequencies_sum_to_one() -> None:
+    pods: list[PodRequest] = [make_pod(milli=500)] * 3 + [make_pod(gpus=0)]
+    workload = TargetWorkload.from_pods(pods)
+    assert sum(workload.weights) == pytest.approx(1.0)
+    assert workload.weights[0] == pytest.approx(0.75)
