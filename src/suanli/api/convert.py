@@ -39,6 +39,7 @@ def job_to_summary(job: Job) -> JobSummary:
     return JobSummary(
         id=job.id,
         name=job.spec.name,
+        tenant=job.tenant,
         status=job.status.value,
         attempt=job.attempt,
         accelerator=(

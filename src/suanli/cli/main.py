@@ -15,12 +15,14 @@ from rich.console import Console
 from rich.table import Table
 
 from suanli import __version__
+from suanli.cli.billing import bill, ledger_app, report, voucher_app
 from suanli.cli.sim import app as sim_app
 from suanli.cli.text import t
 from suanli.client.http import DEFAULT_SERVER, ApiError, ServerUnreachable, SuanliClient
 from suanli.domain.errors import InvalidInput, SuanliError
 from suanli.domain.i18n import Lang, pick_lang, render
 from suanli.domain.spec import MAX_SPEC_BYTES
+from suanli.domain.tenants import DEMO_TENANT
 from suanli.schemas.api import FleetResponse, JobResponse, TotalsResponse
 from suanli.schemas.specfile import parse_spec_text
 from suanli.schemas.validation import read_bounded
@@ -125,6 +127,9 @@ def up(
         str | None,
         typer.Option(envvar="SUANLI_DATABASE_URL", help="postgresql://... (default: SQLite)"),
     ] = None,
+    tenants: Annotated[
+        Path | None, typer.Option(help="tenants YAML (default: the demo tenants)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Start the platform: API, control loop and local engine, on the embedded default."""
@@ -139,7 +144,10 @@ def up(
     try:
         lock = claim_data_dir(directory.expanduser().resolve())
         platform = open_platform(
-            directory.expanduser().resolve(), fleet, database_url=database_url
+            directory.expanduser().resolve(),
+            fleet,
+            database_url=database_url,
+            tenants_file=tenants,
         )
     except SuanliError as exc:
         _fail(ctx, exc)
@@ -180,6 +188,7 @@ def submit(
     tctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="job spec YAML")],
     cluster: Annotated[str | None, typer.Option(help="run on this cluster only")] = None,
+    tenant: Annotated[str, typer.Option(help="the tenant the job is billed to")] = DEMO_TENANT,
     as_json: JsonOpt = False,
 ) -> None:
     """Submit a job spec; it is validated here and again by the server."""
@@ -188,7 +197,9 @@ def submit(
         text = _read_spec(file)
         parse_spec_text(text, str(file))  # precise errors before anything is sent
         with ctx.client() as client:
-            job = client.submit(text.decode("utf-8", errors="replace"), cluster, source=str(file))
+            job = client.submit(
+                text.decode("utf-8", errors="replace"), cluster, source=str(file), tenant=tenant
+            )
     except (ApiError, ServerUnreachable, SuanliError) as exc:
         _fail(ctx, exc)
     if as_json:
@@ -410,6 +421,10 @@ def _totals_row(x: TotalsResponse) -> list[str]:
 
 
 app.add_typer(sim_app, name="sim")
+app.command()(bill)
+app.command()(report)
+app.add_typer(voucher_app, name="voucher")
+app.add_typer(ledger_app, name="ledger")
 
 
 def run() -> None:

@@ -7,13 +7,19 @@ from typing import Any
 
 import httpx
 
+from suanli.domain.tenants import DEMO_TENANT
 from suanli.schemas.api import (
     AcceleratorResponse,
+    BillResponse,
     ErrorBody,
     FleetResponse,
     JobListResponse,
     JobResponse,
+    LedgerVerifyResponse,
+    QuoteResponse,
     SubmitJobRequest,
+    VoucherPolicyResponse,
+    VoucherReportResponse,
 )
 
 DEFAULT_SERVER = "http://127.0.0.1:8642"
@@ -70,9 +76,13 @@ class SuanliClient:
         return response
 
     def submit(
-        self, spec_yaml: str, cluster: str | None = None, source: str | None = None
+        self,
+        spec_yaml: str,
+        cluster: str | None = None,
+        source: str | None = None,
+        tenant: str = DEMO_TENANT,
     ) -> JobResponse:
-        body = SubmitJobRequest(spec_yaml=spec_yaml, cluster=cluster, source=source)
+        body = SubmitJobRequest(spec_yaml=spec_yaml, cluster=cluster, source=source, tenant=tenant)
         r = self._call("POST", "/jobs", json=body.model_dump(exclude_none=True))
         return JobResponse.model_validate(r.json())
 
@@ -123,6 +133,37 @@ class SuanliClient:
             AcceleratorResponse.model_validate(a)
             for a in self._call("GET", "/accelerators").json()
         ]
+
+    # --- billing --------------------------------------------------------------------------
+
+    def bill(self, tenant: str, month: str | None = None) -> BillResponse:
+        params = {"month": month} if month else {}
+        return BillResponse.model_validate(
+            self._call("GET", f"/bills/{tenant}", params=params).json()
+        )
+
+    def voucher_policies(self) -> list[VoucherPolicyResponse]:
+        return [
+            VoucherPolicyResponse.model_validate(p)
+            for p in self._call("GET", "/voucher-policies").json()
+        ]
+
+    def quote(self, amount: str, domestic: bool, tenant: str | None = None) -> QuoteResponse:
+        # Sent as given, so the server names a bad amount precisely (field, value, allowed).
+        body: dict[str, Any] = {"amount": amount, "domestic": domestic}
+        if tenant is not None:
+            body["tenant"] = tenant
+        r = self._call("POST", "/vouchers/quote", json=body)
+        return QuoteResponse.model_validate(r.json())
+
+    def verify_ledger(self) -> LedgerVerifyResponse:
+        return LedgerVerifyResponse.model_validate(self._call("GET", "/ledger/verify").json())
+
+    def voucher_report(self) -> VoucherReportResponse:
+        return VoucherReportResponse.model_validate(self._call("GET", "/reports/vouchers").json())
+
+    def voucher_report_csv(self) -> str:
+        return self._call("GET", "/reports/vouchers", params={"format": "csv"}).text
 
 
 def _api_error(response: httpx.Response) -> ApiError:

@@ -11,6 +11,7 @@ from typing import Any
 from suanli.domain.i18n import Lang, render
 from suanli.domain.ids import JobId
 from suanli.domain.spec import JobSpec
+from suanli.domain.tenants import DEMO_TENANT
 
 
 class JobStatus(StrEnum):
@@ -127,3 +128,4 @@ class Job:
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     version: int = 0
+    tenant: str = DEMO_TENANT  # the organisation the job belongs to and is billed to

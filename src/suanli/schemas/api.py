@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from suanli.domain.tenants import DEMO_TENANT, TENANT_PATTERN
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -20,6 +23,7 @@ class SubmitJobRequest(_Wire):
     spec: dict[str, Any] | None = None
     spec_yaml: str | None = Field(default=None, max_length=MAX_BODY_BYTES)
     cluster: str | None = Field(default=None, max_length=64)
+    tenant: str = Field(default=DEMO_TENANT, pattern=TENANT_PATTERN, description="billed tenant")
     source: str | None = Field(default=None, max_length=512, description="file name, for messages")
 
 
@@ -68,6 +72,7 @@ class DecisionResponse(_Wire):
 class JobSummary(_Wire):
     id: str
     name: str
+    tenant: str
     status: str
     attempt: int
     accelerator: str | None
@@ -172,3 +177,157 @@ class ErrorBody(_Wire):
 
 class ErrorResponse(_Wire):
     error: ErrorBody
+
+
+# --- billing: money is a string with two decimals, never a JSON number -------------------
+
+Yuan = Annotated[str, Field(pattern=r"^-?\d+\.\d{2}$", examples=["1000.00"])]
+
+
+class TenantResponse(_Wire):
+    name: str
+    display_name: str
+    attributes: dict[str, str | bool]
+
+
+class ConsiderationResponse(_Wire):
+    programme: str
+    version: int
+    outcome: str
+    offer: Yuan
+    why: str
+
+
+class DeductionResponse(_Wire):
+    """How vouchers treat one charge: the programme applied (at most one) and why the others not."""
+
+    gross: Yuan
+    programme: str | None
+    version: int | None
+    rate: str | None
+    cap_left: Yuan | None
+    pool_left: Yuan | None
+    deduction: Yuan
+    net: Yuan
+    explanation: list[str]
+    considered: list[ConsiderationResponse]
+
+
+class BillLineResponse(DeductionResponse):
+    key: str
+    job_id: str
+    attempt: int
+    provider: str
+    cluster: str
+    pool: str
+    region: str
+    accelerator: str
+    domestic: bool
+    accelerators: int
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    seconds: int
+    accelerator_hours: str
+    price_per_accelerator_hour: str
+    settled_at: dt.datetime
+    posted: bool
+
+
+class BillTotals(_Wire):
+    lines: int
+    gross: Yuan
+    deduction: Yuan
+    net: Yuan
+
+
+class BillResponse(_Wire):
+    tenant: str
+    display_name: str
+    month: str
+    lines: list[BillLineResponse]
+    totals: BillTotals
+
+
+class EligibilityResponse(_Wire):
+    attribute: str
+    allowed: list[str | bool]
+    cite: str
+
+
+class VoucherPolicyResponse(_Wire):
+    programme: str
+    version: int
+    kind: str
+    title: str
+    cite: str
+    illustrative: bool
+    annual_pool: Yuan | None
+    rate_domestic: str
+    rate_non_domestic: str
+    tenant_cap: Yuan | None
+    tenant_cap_scope: str
+    project_cap: Yuan | None
+    valid_from: dt.date
+    valid_to: dt.date
+    eligibility: list[EligibilityResponse]
+
+
+class QuoteRequest(_Wire):
+    amount: Decimal = Field(ge=0, le=10**12, decimal_places=2, allow_inf_nan=False)
+    domestic: bool
+    tenant: str | None = Field(default=None, pattern=TENANT_PATTERN)
+
+
+class QuoteResponse(DeductionResponse):
+    tenant: str | None
+    on: dt.date
+    domestic: bool
+
+
+class LedgerVerifyResponse(_Wire):
+    ok: bool
+    entries: int
+    postings: int
+    accounts: int
+    problems: list[str]
+
+
+class SpendResponse(_Wire):
+    lines: int
+    accelerator_hours: str
+    gross: Yuan
+    deduction: Yuan
+
+
+class ProgrammeSpendResponse(SpendResponse):
+    programme: str
+    month: str
+    tenant: str
+
+
+class RegionSpendResponse(_Wire):
+    region: str
+    domestic: SpendResponse
+    non_domestic: SpendResponse
+
+
+class PoolUseResponse(_Wire):
+    programme: str
+    year: int
+    annual_pool: Yuan | None
+    used: Yuan
+    left: Yuan | None
+
+
+class ComputeShareResponse(_Wire):
+    domestic: SpendResponse
+    non_domestic: SpendResponse
+    domestic_share_hours: str
+    domestic_share_yuan: str
+
+
+class VoucherReportResponse(_Wire):
+    voucher_spend: list[ProgrammeSpendResponse]
+    pools: list[PoolUseResponse]
+    compute: ComputeShareResponse
+    by_region: list[RegionSpendResponse]

@@ -7,16 +7,21 @@ import os
 from pathlib import Path
 from typing import TextIO
 
+from suanli.billing.policy import VoucherPolicy
 from suanli.domain.clock import Clock, SystemClock
 from suanli.domain.errors import Conflict
 from suanli.domain.fleet import Fleet
 from suanli.engines.gpus import detect_nvidia_gpus
 from suanli.engines.registry import EngineContext, engine_for
 from suanli.scheduler.policies import POLICIES
-from suanli.service.deps import Platform
+from suanli.schemas.tenantfile import demo_tenants, load_tenants_file
+from suanli.schemas.voucherfile import shipped_voucher_policies
+from suanli.service.deps import Billing, Platform
 from suanli.service.fleet import demo_fleet, load_fleet, with_local_gpus
+from suanli.store.sql.billing import SqlBillingStore, SqlLedgerStore
 from suanli.store.sql.database import open_database, sqlite_url
 from suanli.store.sql.repos import SqlJobStore
+from suanli.store.tenants import StaticTenantDirectory
 
 
 def open_platform(
@@ -25,6 +30,7 @@ def open_platform(
     clock: Clock | None = None,
     database_url: str | None = None,
     detect_gpus: bool = True,
+    tenants_file: Path | None = None,
 ) -> Platform:
     data_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
@@ -34,8 +40,28 @@ def open_platform(
         fleet = with_local_gpus(fleet, gpus)
     ctx = EngineContext(data_dir, clock, tuple(gpus))
     engines = {c.name: engine_for(c, ctx) for c in fleet.clusters()}
+    tenants = load_tenants_file(tenants_file) if tenants_file else demo_tenants()
     db = open_database(database_url or sqlite_url(data_dir / "suanli.db"))
-    return Platform(clock, SqlJobStore(db), fleet, engines, POLICIES["cheapest"], data_dir)
+    billing = Billing(
+        SqlBillingStore(db),
+        SqlLedgerStore(db),
+        StaticTenantDirectory(tenants),
+        shipped_policies(),
+    )
+    return Platform(
+        clock,
+        SqlJobStore(db),
+        fleet,
+        engines,
+        POLICIES["cheapest"],
+        data_dir,
+        billing=billing,
+    )
+
+
+def shipped_policies() -> tuple[VoucherPolicy, ...]:
+    """The voucher programmes shipped with suanli (illustrative examples left out)."""
+    return tuple(VoucherPolicy.from_terms(f) for f in shipped_voucher_policies())
 
 
 def claim_data_dir(data_dir: Path) -> TextIO:

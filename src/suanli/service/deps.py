@@ -1,15 +1,34 @@
-"""The composition of one running platform: clock, store, fleet, engines, policy."""
+"""The composition of one running platform: clock, store, fleet, engines, policy, billing."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
+from suanli.billing.money import ZERO
+from suanli.billing.policy import VoucherPolicy
 from suanli.domain.clock import Clock
 from suanli.domain.fleet import Fleet
 from suanli.engines.base import EngineAdapter
 from suanli.scheduler.policies import PlacementPolicy
-from suanli.store.base import JobStore
+from suanli.store.base import BillingStore, JobStore, LedgerStore, TenantDirectory
+
+
+@dataclass
+class Billing:
+    """Metering, settlement and the ledger: stores, tenants and the programmes in force."""
+
+    store: BillingStore
+    ledger: LedgerStore
+    tenants: TenantDirectory
+    policies: tuple[VoucherPolicy, ...]
+    platform_fee_rate: Decimal = ZERO
+
+    def policy(self, programme: str) -> VoucherPolicy | None:
+        """The newest version of ``programme`` in force here, or None."""
+        found = [p for p in self.policies if p.programme == programme]
+        return max(found, key=lambda p: p.version) if found else None
 
 
 @dataclass
@@ -21,6 +40,7 @@ class Platform:
     policy: PlacementPolicy
     data_dir: Path
     unavailable: set[str] = field(default_factory=set)  # clusters that do not answer
+    billing: Billing | None = None  # None: a platform that does not bill (e.g. a bare test)
 
     def engine(self, cluster: str) -> EngineAdapter | None:
         return self.engines.get(cluster)

@@ -12,6 +12,7 @@ from suanli.domain.ids import JobId, new_job_id
 from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason, ReasonList
 from suanli.domain.lifecycle import note, transition
 from suanli.domain.spec import JobSpec
+from suanli.domain.tenants import DEMO_TENANT
 from suanli.engines.base import LogChunk
 from suanli.scheduler.feasibility import exclusion
 from suanli.service.deps import Platform
@@ -59,9 +60,14 @@ def check_spec(spec: JobSpec, fleet: Fleet, pinned: str | None = None) -> list[F
     ]
 
 
-def submit_job(p: Platform, spec: JobSpec, cluster: str | None = None) -> Job:
+def submit_job(
+    p: Platform, spec: JobSpec, cluster: str | None = None, tenant: str = DEMO_TENANT
+) -> Job:
     """Validate ``spec`` against the fleet and store it PENDING; the control loop takes it on."""
     errors = check_spec(spec, p.fleet, cluster)
+    if p.billing is not None and p.billing.tenants.get(tenant) is None:
+        known = ", ".join(t.name for t in p.billing.tenants.all())
+        errors.append(FieldError("tenant", "unknown_tenant", tenant, known))
     if errors:
         raise InvalidInput("invalid_spec", errors=errors)
     now = p.clock.now()
@@ -72,6 +78,7 @@ def submit_job(p: Platform, spec: JobSpec, cluster: str | None = None) -> Job:
         submitted_at=now,
         updated_at=now,
         pinned_cluster=cluster,
+        tenant=tenant,
     )
     p.jobs.add(job, [JobEvent(job.id, now, None, S.PENDING, Reason("reason_submitted"))])
     return job

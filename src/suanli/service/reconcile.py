@@ -8,6 +8,7 @@ import datetime as dt
 from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason
 from suanli.domain.lifecycle import note, transition
 from suanli.engines.base import RunState, RunStatus
+from suanli.service.billing import meter_attempt
 from suanli.service.deps import Platform
 from suanli.service.dispatch import launch
 from suanli.service.jobs import request_engine_cancel
@@ -72,10 +73,13 @@ def _apply(p: Platform, job: Job, status: RunStatus) -> bool:
             current, S.RUNNING, status.started_at or now, Reason("reason_running")
         )
         events.append(ev)
+    ran = current  # the attempt as it ran (a retry below clears its start and placement)
     final = _final(current, status, now)
     if final is not None:
         current, more = final
         events.extend(more)
+        # Meter before the transition that ends the attempt is stored (idempotent by key).
+        meter_attempt(p, ran, more[0].at)
     if not events:
         return False
     return p.jobs.save(job, current, events) is Outcome.APPLIED

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from suanli.billing.ledger import Account, Entry, LedgerReport, Posted
+from suanli.billing.metering import UsageRecord
+from suanli.billing.pricing import BillLine
+from suanli.billing.vouchers import Deduction, VoucherUsage
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job, JobEvent, JobStatus
+from suanli.domain.tenants import Tenant
 
 
 class Outcome(StrEnum):
@@ -58,4 +66,99 @@ class JobStore(Protocol):
 
     def close(self) -> None:
         """Release connections; the store is not used afterwards."""
+        ...
+
+
+class TenantDirectory(Protocol):
+    """Who the tenants are and their eligibility attributes (a file now; issue 6: the DB)."""
+
+    def get(self, name: str) -> Tenant | None:
+        """The tenant called ``name``, or None."""
+        ...
+
+    def all(self) -> builtins.list[Tenant]:
+        """Every tenant, sorted by name."""
+        ...
+
+
+@dataclass(frozen=True)
+class MeteredUsage:
+    """A meter reading and the pool's hourly price when it was taken (priced later, exactly)."""
+
+    usage: UsageRecord
+    price_per_accelerator_hour: Decimal
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """A bill line and its voucher decision, stored before the ledger posting it implies.
+
+    ``entry_key`` is the idempotency key of that posting (None for a 0.00 line: nothing
+    to post). Amounts are read back, never recomputed, so a crash cannot change them.
+    """
+
+    line: BillLine
+    deduction: Deduction
+    settled_at: dt.datetime
+    entry_key: str | None
+
+
+class BillingStore(Protocol):
+    """Usage records (one per job attempt) and settlements (one per usage record)."""
+
+    def add_usage(self, usage: MeteredUsage, at: dt.datetime) -> bool:
+        """Insert the reading unless one exists for its key; True when this call inserted it.
+
+        Idempotent: a second call with the same key changes nothing (the first reading wins).
+        """
+        ...
+
+    def unmetered_jobs(self, limit: int = 1000) -> builtins.list[Job]:
+        """Finished jobs whose last attempt ran and has no usage record yet."""
+        ...
+
+    def unsettled(self, limit: int = 1000) -> builtins.list[MeteredUsage]:
+        """Usage records without a settlement, oldest end first."""
+        ...
+
+    def voucher_usage(self) -> VoucherUsage:
+        """How much of every pool and cap the stored settlements have used."""
+        ...
+
+    def add_settlement(self, settlement: Settlement) -> bool:
+        """Insert unless the usage record is already settled; True when this call inserted it."""
+        ...
+
+    def unposted(self, limit: int = 1000) -> builtins.list[Settlement]:
+        """Settlements whose ledger entry has not been posted yet."""
+        ...
+
+    def settlements(
+        self, tenant: str | None = None, month: str | None = None
+    ) -> builtins.list[Settlement]:
+        """Stored settlements, optionally of one tenant and one month, oldest first."""
+        ...
+
+
+class LedgerStore(Protocol):
+    """The stored double-entry ledger: append-only, one entry per idempotency key."""
+
+    def post(self, entry: Entry) -> Posted:
+        """Apply ``entry`` once, with its balances, in one transaction.
+
+        A repeated key with the same postings returns the stored entry (applied=False);
+        with different postings raises IdempotencyConflict. The database enforces the key.
+        """
+        ...
+
+    def has(self, key: str) -> bool:
+        """Whether an entry with idempotency key ``key`` was posted."""
+        ...
+
+    def balance(self, account: Account) -> Decimal:
+        """The stored running balance of ``account`` (0.00 if never posted to)."""
+        ...
+
+    def verify(self) -> LedgerReport:
+        """Re-derive every balance from the postings and check every rule (ledger verify)."""
         ...

@@ -1,10 +1,11 @@
-"""The control loop: schedule -> dispatch -> reconcile, over and over, in one thread."""
+"""The control loop: schedule -> dispatch -> reconcile -> settle, over and over, in one thread."""
 
 from __future__ import annotations
 
 import logging
 import threading
 
+from suanli.service.billing import settle
 from suanli.service.deps import Platform
 from suanli.service.dispatch import dispatch_placed
 from suanli.service.reconcile import adopt_runs, check_engines, reconcile
@@ -19,6 +20,7 @@ def tick(p: Platform) -> None:
     run_scheduling_cycle(p)
     dispatch_placed(p)
     reconcile(p)
+    settle(p)  # meters attempts that ended (also before a restart), settles, posts
 
 
 class ControlLoop:

@@ -36,7 +36,7 @@ def submit(body: SubmitJobRequest, p: PlatformDep, loop: LoopDep, lang: LangDep)
         else parse_spec_data(body.spec, source)
     )
     try:
-        job = job_service.submit_job(p, spec, body.cluster)
+        job = job_service.submit_job(p, spec, body.cluster, body.tenant)
     except InvalidInput as exc:
         exc.source = source
         raise

@@ -38,6 +38,7 @@ def job_to_row(job: Job) -> dict[str, Any]:
         "started_at": job.started_at,
         "finished_at": job.finished_at,
         "version": job.version,
+        "tenant": job.tenant,
     }
 
 
@@ -58,6 +59,7 @@ def row_to_job(row: Any) -> Job:
         started_at=row.started_at,
         finished_at=row.finished_at,
         version=row.version,
+        tenant=row.tenant,
     )
 
 

@@ -61,8 +61,10 @@ jobs = Table(
     Column("started_at", UtcDateTime),
     Column("finished_at", UtcDateTime),
     Column("version", Integer, nullable=False),
+    Column("tenant", String(64), nullable=False, server_default="demo"),  # 0002
     Index("ix_jobs_status", "status"),
     Index("ix_jobs_submitted_at", "submitted_at"),
+    Index("ix_jobs_tenant", "tenant"),
 )
 
 job_events = Table(

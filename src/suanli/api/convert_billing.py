@@ -1,0 +1,258 @@
+"""Billing values to wire models: amounts as two-decimal strings, texts in the reader's language."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from typing import Any
+
+from suanli.billing.ledger import LedgerReport
+from suanli.billing.money import ZERO, div
+from suanli.billing.policy import VoucherPolicy
+from suanli.billing.vouchers import Deduction
+from suanli.domain.i18n import Lang
+from suanli.domain.tenants import Tenant
+from suanli.schemas.api import (
+    BillLineResponse,
+    BillResponse,
+    BillTotals,
+    ComputeShareResponse,
+    ConsiderationResponse,
+    EligibilityResponse,
+    LedgerVerifyResponse,
+    PoolUseResponse,
+    ProgrammeSpendResponse,
+    QuoteResponse,
+    RegionSpendResponse,
+    SpendResponse,
+    TenantResponse,
+    VoucherPolicyResponse,
+    VoucherReportResponse,
+)
+from suanli.service.bills import Bill, Spend, VoucherReport
+from suanli.store.base import Settlement
+
+HOURS = Decimal("0.0001")
+
+
+def yuan(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+def opt_yuan(amount: Decimal | None) -> str | None:
+    return None if amount is None else yuan(amount)
+
+
+def hours(value: Decimal) -> str:
+    return f"{value.quantize(HOURS):f}"
+
+
+def deduction_fields(d: Deduction, lang: Lang) -> dict[str, Any]:
+    chosen = d.chosen
+    return {
+        "gross": yuan(d.gross),
+        "programme": d.programme,
+        "version": chosen.version if chosen else None,
+        "rate": f"{chosen.rate:f}" if chosen else None,
+        "cap_left": opt_yuan(chosen.company_left) if chosen else None,
+        "pool_left": opt_yuan(chosen.pool_left) if chosen else None,
+        "deduction": yuan(d.amount),
+        "net": yuan(d.net),
+        "explanation": d.explain(lang),
+        "considered": [
+            ConsiderationResponse(
+                programme=c.programme,
+                version=c.version,
+                outcome=c.outcome.value,
+                offer=yuan(c.offer),
+                why=c.explain(d.gross, lang),
+            )
+            for c in d.considered
+        ],
+    }
+
+
+def bill_line_to_response(s: Settlement, posted: bool, lang: Lang) -> BillLineResponse:
+    u, line = s.line.usage, s.line
+    return BillLineResponse(
+        **deduction_fields(s.deduction, lang),
+        key=line.key,
+        job_id=u.job_id,
+        attempt=u.attempt,
+        provider=u.provider,
+        cluster=u.cluster,
+        pool=u.pool,
+        region=u.region,
+        accelerator=u.accelerator,
+        domestic=u.domestic,
+        accelerators=u.accelerators,
+        started_at=u.started_at,
+        ended_at=u.ended_at,
+        seconds=u.seconds,
+        accelerator_hours=hours(line.accelerator_hours),
+        price_per_accelerator_hour=f"{line.price_per_accelerator_hour:f}",
+        settled_at=s.settled_at,
+        posted=posted,
+    )
+
+
+def bill_to_response(bill: Bill, posted: set[str], lang: Lang) -> BillResponse:
+    return BillResponse(
+        tenant=bill.tenant,
+        display_name=bill.display_name,
+        month=bill.month,
+        lines=[
+            bill_line_to_response(s, s.entry_key is None or s.entry_key in posted, lang)
+            for s in bill.settlements
+        ],
+        totals=BillTotals(
+            lines=len(bill.settlements),
+            gross=yuan(bill.gross),
+            deduction=yuan(bill.deduction),
+            net=yuan(bill.net),
+        ),
+    )
+
+
+def quote_to_response(d: Deduction, tenant: str | None, lang: Lang) -> QuoteResponse:
+    return QuoteResponse(
+        **deduction_fields(d, lang), tenant=tenant, on=d.charge.on, domestic=d.charge.domestic
+    )
+
+
+def policy_to_response(p: VoucherPolicy) -> VoucherPolicyResponse:
+    return VoucherPolicyResponse(
+        programme=p.programme,
+        version=p.version,
+        kind=p.kind.value,
+        title=p.title,
+        cite=p.cite,
+        illustrative=p.illustrative,
+        annual_pool=opt_yuan(p.annual_pool),
+        rate_domestic=f"{p.rate_domestic:f}",
+        rate_non_domestic=f"{p.rate_non_domestic:f}",
+        tenant_cap=opt_yuan(p.tenant_cap),
+        tenant_cap_scope=p.tenant_cap_scope.value,
+        project_cap=opt_yuan(p.project_cap),
+        valid_from=p.valid_from,
+        valid_to=p.valid_to,
+        eligibility=[
+            EligibilityResponse(attribute=r.attribute, allowed=list(r.allowed), cite=r.cite)
+            for r in p.eligibility
+        ],
+    )
+
+
+def tenant_to_response(t: Tenant) -> TenantResponse:
+    return TenantResponse(name=t.name, display_name=t.display_name, attributes=dict(t.attributes))
+
+
+def ledger_report_to_response(r: LedgerReport) -> LedgerVerifyResponse:
+    return LedgerVerifyResponse(**r.to_dict())
+
+
+def _spend(s: Spend) -> SpendResponse:
+    return SpendResponse(
+        lines=s.lines,
+        accelerator_hours=hours(s.accelerator_hours),
+        gross=yuan(s.gross),
+        deduction=yuan(s.deduction),
+    )
+
+
+def _share(part: Decimal, whole: Decimal) -> str:
+    return f"{div(part, whole).quantize(HOURS) if whole else ZERO.quantize(HOURS):f}"
+
+
+def report_to_response(r: VoucherReport) -> VoucherReportResponse:
+    dom, foreign = r.domestic(True), r.domestic(False)
+    regions = sorted({region for region, _ in r.by_region})
+    return VoucherReportResponse(
+        voucher_spend=[
+            ProgrammeSpendResponse(
+                **_spend(s).model_dump(), programme=prog, month=month, tenant=tenant
+            )
+            for (prog, month, tenant), s in r.by_programme.items()
+        ],
+        pools=[
+            PoolUseResponse(
+                programme=u.programme,
+                year=u.year,
+                annual_pool=opt_yuan(u.annual_pool),
+                used=yuan(u.used),
+                left=opt_yuan(u.annual_pool - u.used) if u.annual_pool is not None else None,
+            )
+            for u in r.pools
+        ],
+        compute=ComputeShareResponse(
+            domestic=_spend(dom),
+            non_domestic=_spend(foreign),
+            domestic_share_hours=_share(
+                dom.accelerator_hours, dom.accelerator_hours + foreign.accelerator_hours
+            ),
+            domestic_share_yuan=_share(dom.gross, dom.gross + foreign.gross),
+        ),
+        by_region=[
+            RegionSpendResponse(
+                region=region,
+                domestic=_spend(r.by_region.get((region, True), Spend())),
+                non_domestic=_spend(r.by_region.get((region, False), Spend())),
+            )
+            for region in regions
+        ],
+    )
+
+
+CSV_COLUMNS = [
+    "section",
+    "programme",
+    "month",
+    "tenant",
+    "region",
+    "domestic",
+    "lines",
+    "accelerator_hours",
+    "gross",
+    "deduction",
+]
+
+
+def report_to_csv(r: VoucherReportResponse) -> str:
+    """One flat table: voucher spend rows, then compute rows by region and kind."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for v in r.voucher_spend:
+        writer.writerow(
+            [
+                "voucher_spend",
+                v.programme,
+                v.month,
+                v.tenant,
+                "",
+                "",
+                v.lines,
+                v.accelerator_hours,
+                v.gross,
+                v.deduction,
+            ]
+        )
+    for g in r.by_region:
+        for flag, s in (("true", g.domestic), ("false", g.non_domestic)):
+            if s.lines:
+                writer.writerow(
+                    [
+                        "compute",
+                        "",
+                        "",
+                        "",
+                        g.region,
+                        flag,
+                        s.lines,
+                        s.accelerator_hours,
+                        s.gross,
+                        s.deduction,
+                    ]
+                )
+    return buf.getvalue()

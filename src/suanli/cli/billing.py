@@ -1,0 +1,307 @@
+"""`suanli bill | voucher | ledger | report`: invoices, voucher quotes, the ledger, reports."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from suanli.client.http import DEFAULT_SERVER, ApiError, ServerUnreachable, SuanliClient
+from suanli.domain.i18n import Lang, render
+from suanli.schemas.api import BillResponse, DeductionResponse, VoucherPolicyResponse
+
+T = TypeVar("T")
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+LABELS: dict[str, dict[Lang, str]] = {
+    "bill_title": {
+        "en": "Bill · {tenant} ({name}) · {month}",
+        "zh": "账单 · {tenant}（{name}）· {month}",
+    },
+    "line": {"en": "Job attempt", "zh": "作业尝试"},
+    "where": {"en": "Pool", "zh": "资源池"},
+    "hours": {"en": "Card-hours", "zh": "卡时"},
+    "gross": {"en": "Gross", "zh": "应付"},
+    "programme": {"en": "Programme", "zh": "政策"},
+    "rate": {"en": "Rate", "zh": "比例"},
+    "cap_left": {"en": "Cap left", "zh": "剩余上限"},
+    "deduction": {"en": "Voucher", "zh": "抵扣"},
+    "net": {"en": "Net", "zh": "实付"},
+    "why": {"en": "Why", "zh": "说明"},
+    "total": {"en": "Total ({lines} lines)", "zh": "合计（{lines} 行）"},
+    "no_lines": {"en": "no settled jobs in {month}", "zh": "{month} 没有已结算的作业"},
+    "policies_title": {"en": "Voucher programmes", "zh": "补贴券政策"},
+    "kind": {"en": "Kind", "zh": "类型"},
+    "pool": {"en": "Annual pool", "zh": "年度总额"},
+    "rates": {"en": "Domestic / other", "zh": "国产 / 非国产"},
+    "cap": {"en": "Company cap", "zh": "企业上限"},
+    "valid": {"en": "Valid", "zh": "有效期"},
+    "quote": {
+        "en": "Gross {gross} → voucher {deduction} → net {net}",
+        "zh": "应付 {gross} → 抵扣 {deduction} → 实付 {net}",
+    },
+    "ledger_ok": {
+        "en": "ledger verified: {entries} entries, {postings} postings, {accounts} accounts balance",
+        "zh": "账本校验通过：{entries} 笔分录、{postings} 条记账、{accounts} 个账户全部平衡",
+    },
+    "ledger_bad": {"en": "ledger verification FAILED:", "zh": "账本校验失败："},
+    "spend_title": {"en": "Voucher spend", "zh": "补贴券支出"},
+    "compute_title": {"en": "Compute by region", "zh": "各地域算力"},
+    "month": {"en": "Month", "zh": "月份"},
+    "tenant": {"en": "Tenant", "zh": "租户"},
+    "region": {"en": "Region", "zh": "地域"},
+    "domestic": {"en": "Domestic", "zh": "国产"},
+    "non_domestic": {"en": "Non-domestic", "zh": "非国产"},
+    "lines": {"en": "Lines", "zh": "行数"},
+    "share": {
+        "en": "Domestic share: {hours} of card-hours, {yuan} of yuan",
+        "zh": "国产占比：卡时 {hours}，金额 {yuan}",
+    },
+}
+
+
+def t(key: str, lang: Lang, **params: object) -> str:
+    entry = LABELS.get(key, {})
+    return (entry.get(lang) or entry.get("en") or key).format(**params)
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def _ctx(tctx: typer.Context) -> tuple[str, Lang]:
+    # The root callback puts the server URL and the reader's language on ctx.obj.
+    obj = tctx.find_root().obj
+    server = getattr(obj, "server", DEFAULT_SERVER)
+    lang: Lang = getattr(obj, "lang", "en")
+    return server, lang
+
+
+def _ask(tctx: typer.Context, call: Callable[[SuanliClient], T]) -> T:
+    server, lang = _ctx(tctx)
+    try:
+        with SuanliClient(server, lang) as client:
+            return call(client)
+    except (ApiError, ServerUnreachable) as exc:
+        _fail(lang, exc)
+
+
+def _fail(lang: Lang, exc: ApiError | ServerUnreachable) -> NoReturn:
+    """Exit 2 for bad input (4xx), 1 when the server is the problem."""
+    if isinstance(exc, ServerUnreachable):
+        err.print(render("server_unreachable", lang, url=exc.url, detail=exc.detail))
+        raise typer.Exit(EXIT_FAILURE)
+    body = exc.body
+    lines = [body.message] + [f"  {e.field or '(file)'}: {e.message}" for e in body.errors]
+    err.print("\n".join(lines), markup=False)
+    raise typer.Exit(EXIT_BAD_INPUT if 400 <= exc.status < 500 else EXIT_FAILURE)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def bill(
+    tctx: typer.Context,
+    tenant: Annotated[str, typer.Argument(help="the tenant billed")],
+    month: Annotated[
+        str | None, typer.Option(help="YYYY-MM, China time (default: this month)")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A tenant's bill for a month: a line per job attempt, vouchers and why."""
+    _, lang = _ctx(tctx)
+    data = _ask(tctx, lambda c: c.bill(tenant, month))
+    if as_json:
+        _print_json(data.model_dump(mode="json"))
+        return
+    _print_bill(data, lang)
+
+
+def _print_bill(data: BillResponse, lang: Lang) -> None:
+    table = Table(
+        title=t("bill_title", lang, tenant=data.tenant, name=data.display_name, month=data.month)
+    )
+    for col in ("line", "where", "hours", "gross", "programme", "rate", "cap_left"):
+        table.add_column(t(col, lang), justify="right" if col in ("hours", "gross") else "left")
+    for col in ("deduction", "net"):
+        table.add_column(t(col, lang), justify="right")
+    table.add_column(t("why", lang))
+    for x in data.lines:
+        table.add_row(
+            x.key,
+            f"{x.cluster}/{x.pool} ({x.accelerator} × {x.accelerators})",
+            x.accelerator_hours,
+            x.gross,
+            x.programme or "-",
+            _pct(x.rate),
+            x.cap_left or "-",
+            x.deduction,
+            x.net,
+            x.explanation[0] if x.explanation else "",
+        )
+    tot = data.totals
+    table.add_row(
+        f"[bold]{t('total', lang, lines=tot.lines)}[/bold]",
+        "",
+        "",
+        tot.gross,
+        "",
+        "",
+        "",
+        tot.deduction,
+        f"[bold]{tot.net}[/bold]",
+        "",
+    )
+    if not data.lines:
+        table.caption = t("no_lines", lang, month=data.month)
+    out.print(table)
+
+
+def _pct(rate: str | None) -> str:
+    if rate is None:
+        return "-"
+    text = f"{float(rate) * 100:.2f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+voucher_app = typer.Typer(
+    name="voucher", help="Voucher programmes and quotes.", no_args_is_help=True
+)
+
+
+@voucher_app.command("quote")
+def voucher_quote(
+    tctx: typer.Context,
+    amount: Annotated[
+        str, typer.Option(help="the bill line's gross amount in yuan, e.g. 1000.00")
+    ],
+    domestic: Annotated[
+        bool,
+        typer.Option("--domestic/--foreign", help="domestic or non-domestic accelerators"),
+    ] = True,
+    tenant: Annotated[
+        str | None, typer.Option(help="check this tenant's eligibility and caps")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What a compute bill line would net, with the explanation of every programme."""
+    _, lang = _ctx(tctx)
+    data = _ask(tctx, lambda c: c.quote(amount, domestic, tenant))
+    if as_json:
+        _print_json(data.model_dump(mode="json"))
+        return
+    _print_deduction(data, lang)
+
+
+def _print_deduction(d: DeductionResponse, lang: Lang) -> None:
+    out.print(t("quote", lang, gross=d.gross, deduction=d.deduction, net=d.net))
+    for line in d.explanation:
+        out.print(f"  • {line}", markup=False)
+
+
+@voucher_app.command("policies")
+def voucher_policies(tctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """The voucher programmes in force: rates, pools, caps, validity, eligibility."""
+    _, lang = _ctx(tctx)
+    data = _ask(tctx, lambda c: c.voucher_policies())
+    if as_json:
+        _print_json([p.model_dump(mode="json") for p in data])
+        return
+    _print_policies(data, lang)
+
+
+def _print_policies(data: list[VoucherPolicyResponse], lang: Lang) -> None:
+    table = Table(title=t("policies_title", lang))
+    for col in ("programme", "kind", "pool", "rates", "cap", "valid"):
+        table.add_column(t(col, lang))
+    for p in data:
+        table.add_row(
+            f"{p.programme} v{p.version}\n{p.title}",
+            p.kind,
+            p.annual_pool or "-",
+            f"{_pct(p.rate_domestic)} / {_pct(p.rate_non_domestic)}",
+            p.tenant_cap or "-",
+            f"{p.valid_from} … {p.valid_to}",
+        )
+    out.print(table)
+
+
+ledger_app = typer.Typer(name="ledger", help="The double-entry ledger.", no_args_is_help=True)
+
+
+@ledger_app.command("verify")
+def ledger_verify(tctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Prove every balance equals the sum of its postings and no key was applied twice."""
+    _, lang = _ctx(tctx)
+    data = _ask(tctx, lambda c: c.verify_ledger())
+    if as_json:
+        _print_json(data.model_dump(mode="json"))
+    elif data.ok:
+        out.print(
+            t(
+                "ledger_ok",
+                lang,
+                entries=data.entries,
+                postings=data.postings,
+                accounts=data.accounts,
+            )
+        )
+    else:
+        err.print(t("ledger_bad", lang))
+        for problem in data.problems:
+            err.print(f"  {problem}", markup=False)
+    if not data.ok:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def report(
+    tctx: typer.Context,
+    format: Annotated[str, typer.Option(help="table, json or csv")] = "table",
+) -> None:
+    """Operator report: voucher spend by programme, month and tenant; compute by region."""
+    _, lang = _ctx(tctx)
+    if format not in ("table", "json", "csv"):
+        err.print(render("not_allowed", lang, value=repr(format), allowed="table, json, csv"))
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if format == "csv":
+        sys.stdout.write(_ask(tctx, lambda c: c.voucher_report_csv()))
+        return
+    data = _ask(tctx, lambda c: c.voucher_report())
+    if format == "json":
+        _print_json(data.model_dump(mode="json"))
+        return
+    spend = Table(title=t("spend_title", lang))
+    for col in ("programme", "month", "tenant", "lines", "hours", "gross", "deduction"):
+        spend.add_column(t(col, lang))
+    for v in data.voucher_spend:
+        spend.add_row(
+            v.programme,
+            v.month,
+            v.tenant,
+            str(v.lines),
+            v.accelerator_hours,
+            v.gross,
+            v.deduction,
+        )
+    out.print(spend)
+    regions = Table(title=t("compute_title", lang))
+    for col in ("region", "domestic", "non_domestic"):
+        regions.add_column(t(col, lang))
+    for r in data.by_region:
+        regions.add_row(
+            r.region,
+            f"{r.domestic.accelerator_hours} h · ¥{r.domestic.gross}",
+            f"{r.non_domestic.accelerator_hours} h · ¥{r.non_domestic.gross}",
+        )
+    out.print(regions)
+    c = data.compute
+    out.print(t("share", lang, hours=c.domestic_share_hours, yuan=c.domestic_share_yuan))

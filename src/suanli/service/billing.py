@@ -1,0 +1,154 @@
+"""Meter finished attempts and settle them: price, vouchers, ledger — each step idempotent.
+
+Steps, each keyed by the attempt (``<job>/a<attempt>``), so a crash between any two and
+a restart bills every attempt exactly once:
+
+1. meter: a usage record per attempt that ran (engine start/end, accelerators, price);
+   reconcile writes it *before* the job transition that ends the attempt, and
+   :func:`meter_ended` catches up on attempts that ended before a restart;
+2. settle: price the record, decide the voucher (从优不重复), store amounts and the
+   explanation with the ledger key — before anything is posted;
+3. post: post each stored settlement (and the programme's pool opening) to the ledger
+   from the stored amounts; the ledger applies a key once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from suanli.billing.metering import UsageRecord
+from suanli.billing.money import div
+from suanli.billing.pricing import price_usage
+from suanli.billing.settlement import pool_opening_entry, settlement_entry
+from suanli.billing.vouchers import charge_for_line, decide
+from suanli.domain.jobs import Job
+from suanli.service.deps import Billing, Platform
+from suanli.store.base import MeteredUsage, Settlement
+
+log = logging.getLogger("suanli.billing")
+
+
+@dataclass(frozen=True)
+class SettleReport:
+    metered: int = 0
+    settled: int = 0
+    posted: int = 0
+
+
+def usage_of(p: Platform, job: Job, ended_at: dt.datetime) -> MeteredUsage | None:
+    """The meter reading of ``job``'s current attempt, ended at ``ended_at``; None if it never ran."""
+    pl = job.placement
+    if pl is None or job.started_at is None or job.attempt < 1:
+        return None
+    cluster = p.fleet.cluster(pl.cluster)
+    pool = next((q for q in cluster.pools if q.name == pl.pool), None) if cluster else None
+    per_node = job.spec.accelerators_per_node if pl.accelerator else 1
+    count = max(1, len(pl.nodes) * max(per_node, 1))
+    # The pool's price now; if the fleet no longer has the pool, the placement's snapshot.
+    price = (
+        pool.price_per_accelerator_hour
+        if pool is not None
+        else div(pl.price_per_hour, Decimal(count))
+    )
+    model = p.fleet.catalog.get(pl.accelerator) if pl.accelerator else None
+    usage = UsageRecord(
+        job_id=job.id,
+        attempt=job.attempt,
+        tenant=job.tenant,
+        provider=cluster.provider if cluster else "unknown",
+        cluster=pl.cluster,
+        pool=pl.pool,
+        region=cluster.region if cluster else "unknown",
+        accelerator=pl.accelerator or "CPU",
+        domestic=bool(model and model.domestic),
+        accelerators=count,
+        started_at=job.started_at,
+        ended_at=max(ended_at, job.started_at),
+    )
+    return MeteredUsage(usage, price)
+
+
+def meter_attempt(p: Platform, job: Job, ended_at: dt.datetime) -> bool:
+    """Store the usage of ``job``'s current attempt (idempotent); True when newly stored."""
+    if p.billing is None:
+        return False
+    usage = usage_of(p, job, ended_at)
+    if usage is None:
+        return False
+    return p.billing.store.add_usage(usage, p.clock.now())
+
+
+def meter_ended(p: Platform) -> int:
+    """Meter finished jobs whose last attempt has no usage record (e.g. ended while down)."""
+    if p.billing is None:
+        return 0
+    metered = 0
+    for job in p.billing.store.unmetered_jobs():
+        if job.finished_at is not None and meter_attempt(p, job, job.finished_at):
+            metered += 1
+    return metered
+
+
+def settle_usage(p: Platform) -> int:
+    """Price and decide every unsettled usage record; store each before any posting."""
+    b = p.billing
+    if b is None:
+        return 0
+    pending = b.store.unsettled()
+    if not pending:
+        return 0
+    counters = b.store.voucher_usage()
+    settled = 0
+    for m in pending:
+        line = price_usage(m.usage, m.price_per_accelerator_hour)
+        tenant = b.tenants.get(line.tenant)
+        attributes = tenant.attributes if tenant is not None else {}
+        deduction = decide(charge_for_line(line), attributes, b.policies, counters)
+        now = p.clock.now()
+        entry = settlement_entry(line, deduction, now, b.platform_fee_rate)
+        settlement = Settlement(line, deduction, now, entry.key if entry else None)
+        if b.store.add_settlement(settlement):
+            counters = counters.plus(deduction)
+            settled += 1
+        else:  # settled by someone else meanwhile: count what is stored, not what we decided
+            counters = b.store.voucher_usage()
+    return settled
+
+
+def post_settlements(p: Platform) -> int:
+    """Post every stored, unposted settlement to the ledger from its stored amounts."""
+    b = p.billing
+    if b is None:
+        return 0
+    posted = 0
+    for s in b.store.unposted():
+        entry = settlement_entry(s.line, s.deduction, s.settled_at, b.platform_fee_rate)
+        if entry is None or entry.key != s.entry_key:
+            log.error("settlement %s no longer yields entry %s", s.line.key, s.entry_key)
+            continue
+        _open_pool(b, s)
+        if b.ledger.post(entry).applied:
+            posted += 1
+    return posted
+
+
+def _open_pool(b: Billing, s: Settlement) -> None:
+    """Fund the programme's pool for the charge's year on first use (idempotent by key)."""
+    chosen = s.deduction.chosen
+    if chosen is None or chosen.pool_left is None:
+        return
+    policy = b.policy(chosen.programme)
+    if policy is None:
+        log.error("programme %s of %s is no longer loaded", chosen.programme, s.line.key)
+        return
+    opening = pool_opening_entry(policy, s.deduction.charge.on.year, s.settled_at)
+    if opening is not None:
+        b.ledger.post(opening)
+
+
+def settle(p: Platform) -> SettleReport:
+    """The control loop's billing step: meter (catch-up), settle, post."""
+    return SettleReport(meter_ended(p), settle_usage(p), post_settlements(p))

@@ -1,0 +1,179 @@
+"""Read billing: invoices per tenant and month, voucher quotes, the ledger check, reports."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from suanli.billing.ledger import LedgerReport
+from suanli.billing.metering import local_date, month_of
+from suanli.billing.money import ZERO, total
+from suanli.billing.policy import VoucherKind, VoucherPolicy
+from suanli.billing.pricing import BillLine
+from suanli.billing.vouchers import Charge, Deduction, VoucherUsage, decide
+from suanli.domain.errors import FieldError, InvalidInput, NotFound, SuanliError
+from suanli.domain.tenants import Tenant
+from suanli.service.deps import Billing, Platform
+from suanli.store.base import Settlement
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+QUOTE_KEY = "quote"
+
+
+def billing_of(p: Platform) -> Billing:
+    if p.billing is None:
+        raise SuanliError("billing_unavailable")
+    return p.billing
+
+
+def check_month(month: str | None, p: Platform) -> str:
+    """``YYYY-MM`` as given, or the current China-time month; refuse anything else."""
+    if month is None:
+        return month_of(p.clock.now())
+    if not MONTH.match(month):
+        raise InvalidInput(
+            "invalid_request", errors=[FieldError("month", "not_allowed", month, "YYYY-MM")]
+        )
+    return month
+
+
+@dataclass(frozen=True)
+class Bill:
+    tenant: str
+    display_name: str
+    month: str
+    settlements: list[Settlement]
+
+    @property
+    def gross(self) -> Decimal:
+        return total(s.deduction.gross for s in self.settlements)
+
+    @property
+    def deduction(self) -> Decimal:
+        return total(s.deduction.amount for s in self.settlements)
+
+    @property
+    def net(self) -> Decimal:
+        return total(s.deduction.net for s in self.settlements)
+
+
+def get_bill(p: Platform, tenant: str, month: str | None = None) -> Bill:
+    """The tenant's invoice for ``month``: one line per settled job attempt."""
+    b = billing_of(p)
+    chosen = check_month(month, p)
+    known = b.tenants.get(tenant)
+    lines = b.store.settlements(tenant, chosen)
+    if known is None and not lines and not b.store.settlements(tenant):
+        raise NotFound("tenant_not_found", tenant=tenant)
+    return Bill(tenant, known.display_name if known else tenant, chosen, lines)
+
+
+def is_posted(p: Platform, s: Settlement) -> bool:
+    """Whether the settlement's ledger entry is posted (True for a 0.00 line: nothing to post)."""
+    return s.entry_key is None or billing_of(p).ledger.has(s.entry_key)
+
+
+def list_tenants(p: Platform) -> list[Tenant]:
+    return billing_of(p).tenants.all()
+
+
+def list_policies(p: Platform) -> list[VoucherPolicy]:
+    return sorted(billing_of(p).policies, key=lambda x: (x.programme, x.version))
+
+
+def quote(p: Platform, amount: Decimal, domestic: bool, tenant: str | None = None) -> Deduction:
+    """What a compute bill line of ``amount`` would net today, with the explanation.
+
+    With a tenant: its attributes and the caps it has used. Without: a company that meets
+    every eligibility rule and has used nothing yet (pools as used so far).
+    """
+    b = billing_of(p)
+    if tenant is not None:
+        found = b.tenants.get(tenant)
+        if found is None:
+            raise NotFound("tenant_not_found", tenant=tenant)
+        attributes = dict(found.attributes)
+    else:
+        attributes = {r.attribute: r.allowed[0] for pol in b.policies for r in pol.eligibility}
+    charge = Charge(
+        QUOTE_KEY,
+        VoucherKind.COMPUTE,
+        tenant or "(quote)",
+        amount,
+        domestic,
+        local_date(p.clock.now()),
+    )
+    return decide(charge, attributes, b.policies, b.store.voucher_usage())
+
+
+def verify_ledger(p: Platform) -> LedgerReport:
+    return billing_of(p).ledger.verify()
+
+
+@dataclass
+class Spend:
+    lines: int = 0
+    accelerator_hours: Decimal = ZERO
+    gross: Decimal = ZERO
+    deduction: Decimal = ZERO
+
+    def add(self, line: BillLine, deduction: Decimal) -> None:
+        self.lines += 1
+        self.accelerator_hours += line.accelerator_hours
+        self.gross += line.gross
+        self.deduction += deduction
+
+
+@dataclass(frozen=True)
+class PoolUse:
+    programme: str
+    year: int
+    annual_pool: Decimal | None
+    used: Decimal
+
+
+@dataclass(frozen=True)
+class VoucherReport:
+    """Voucher spend by (programme, month, tenant); compute by (region, domestic)."""
+
+    by_programme: dict[tuple[str, str, str], Spend] = field(default_factory=dict)
+    by_region: dict[tuple[str, bool], Spend] = field(default_factory=dict)
+    pools: list[PoolUse] = field(default_factory=list)
+
+    def domestic(self, flag: bool) -> Spend:
+        out = Spend()
+        for (_, dom), s in self.by_region.items():
+            if dom is flag:
+                out.lines += s.lines
+                out.accelerator_hours += s.accelerator_hours
+                out.gross += s.gross
+                out.deduction += s.deduction
+        return out
+
+
+def voucher_report(p: Platform) -> VoucherReport:
+    """The operator's report over every settlement."""
+    b = billing_of(p)
+    by_programme: dict[tuple[str, str, str], Spend] = defaultdict(Spend)
+    by_region: dict[tuple[str, bool], Spend] = defaultdict(Spend)
+    for s in b.store.settlements():
+        line, d = s.line, s.deduction
+        if d.programme is not None:
+            by_programme[(d.programme, line.month, line.tenant)].add(line, d.amount)
+        by_region[(line.usage.region, line.domestic)].add(line, d.amount)
+    return VoucherReport(
+        dict(sorted(by_programme.items())),
+        dict(sorted(by_region.items())),
+        _pools(b.policies, b.store.voucher_usage()),
+    )
+
+
+def _pools(policies: tuple[VoucherPolicy, ...], usage: VoucherUsage) -> list[PoolUse]:
+    years = sorted(usage.pool_used)
+    kinds = {p.programme: p for p in policies}
+    return [
+        PoolUse(prog, year, kinds[prog].annual_pool if prog in kinds else None, used)
+        for (prog, year), used in ((k, usage.pool_used[k]) for k in years)
+    ]
