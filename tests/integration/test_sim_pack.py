@@ -20,7 +20,10 @@ TRACES = Path(
 OPENB = TRACES / "alibaba-gpu-v2023-openb"
 NODES = OPENB / "openb_node_list_all_node.csv"
 PODS = OPENB / "openb_pod_list_default.csv"
-needs_trace = pytest.mark.skipif(not PODS.exists(), reason=f"openb trace not found in {OPENB}")
+# CI always has shared/ beside the clone: there a missing trace fails instead of skipping.
+needs_trace = pytest.mark.skipif(
+    not PODS.exists() and not os.environ.get("CI"), reason=f"openb trace not found in {OPENB}"
+)
 
 
 @pytest.fixture(scope="module")
