@@ -298,9 +298,11 @@ class TestEverydayCommands:
         assert verdicts[chosen]["feasible"]
         feasible = sorted(
             (v for v in verdicts.values() if v["feasible"]),
-            key=lambda v: float(v["price_per_hour_yuan"]),
+            key=lambda v: v["estimate"]["finish_at"],
         )
-        assert f"{feasible[0]['cluster']}/{feasible[0]['pool']}" == chosen  # the cheapest
+        # train-8card's objective is time: the earliest expected finish wins (an H100 pool).
+        assert f"{feasible[0]['cluster']}/{feasible[0]['pool']}" == chosen
+        assert verdicts[chosen]["estimate"]["relative_throughput"] > 3
         assert len(feasible) >= 2  # H100 and Ascend 910B pools both qualify
         excluded = [v for v in verdicts.values() if not v["feasible"]]
         assert excluded

@@ -7,12 +7,13 @@ from typing import Any
 from suanli.domain.accelerators import AcceleratorModel, Figure
 from suanli.domain.fleet import Fleet, Totals, summarize
 from suanli.domain.i18n import Lang
-from suanli.domain.jobs import Decision, Job, JobEvent, Placement, Reason
+from suanli.domain.jobs import Decision, Estimate, Job, JobEvent, Placement, Reason
 from suanli.scheduler.snapshot import Snapshot
 from suanli.schemas.api import (
     AcceleratorResponse,
     ClusterResponse,
     DecisionResponse,
+    EstimateResponse,
     EventResponse,
     FigureResponse,
     FleetResponse,
@@ -105,9 +106,23 @@ def _decision(d: Decision, lang: Lang) -> DecisionResponse:
                 if v.price_per_hour is not None
                 else None,
                 reason=reason_to_response(v.reason, lang) if v.reason else None,
+                estimate=_estimate(v.estimate) if v.estimate else None,
             )
             for v in d.verdicts
         ],
+    )
+
+
+def _estimate(e: Estimate) -> EstimateResponse:
+    return EstimateResponse(
+        hours=round(e.hours, 4),
+        relative_throughput=round(e.relative_throughput, 4),
+        gross_yuan=f"{e.gross:.2f}",
+        voucher_yuan=f"{e.voucher:.2f}",
+        data_cost_yuan=f"{e.data_cost:.2f}",
+        transfer_hours=round(e.transfer_hours, 4),
+        net_yuan=f"{e.net:.2f}",
+        finish_at=e.finish_at,
     )
 
 

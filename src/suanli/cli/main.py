@@ -291,7 +291,7 @@ def _print_decision(ctx: Ctx, job: JobResponse, limit: int = 12) -> None:
     d = job.decision
     assert d is not None  # noqa: S101 - checked by the caller
     table = Table(title=f"{t('explanation', lang)}: {d.summary.message}")
-    for col in ("pool", "price", "verdict", "reason"):
+    for col in ("pool", "price", "est_net", "est_hours", "verdict", "reason"):
         table.add_column(t(col, lang))
     chosen = tuple(d.chosen) if d.chosen else None
     for v in d.verdicts[:limit]:
@@ -304,6 +304,8 @@ def _print_decision(ctx: Ctx, job: JobResponse, limit: int = 12) -> None:
         table.add_row(
             f"{v.cluster}/{v.pool}",
             v.price_per_hour_yuan or "-",
+            v.estimate.net_yuan if v.estimate else "-",
+            f"{v.estimate.hours + v.estimate.transfer_hours:.2f}" if v.estimate else "-",
             verdict,
             v.reason.message if v.reason else "",
         )

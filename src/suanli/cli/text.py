@@ -30,6 +30,8 @@ LABELS: dict[str, dict[Lang, str]] = {
     "pool": {"en": "Pool", "zh": "资源池"},
     "price": {"en": "Yuan/hour", "zh": "元/小时"},
     "verdict": {"en": "Verdict", "zh": "结论"},
+    "est_net": {"en": "Expected net ¥", "zh": "预计净费用 ¥"},
+    "est_hours": {"en": "Expected h", "zh": "预计小时"},
     "chosen": {"en": "chosen", "zh": "选中"},
     "runner_up": {"en": "runner-up", "zh": "备选"},
     "excluded": {"en": "excluded", "zh": "排除"},

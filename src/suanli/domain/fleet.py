@@ -72,9 +72,37 @@ class Provider:
 
 
 @dataclass(frozen=True)
+class Link:
+    """Moving data between two regions: what it costs and how fast it goes."""
+
+    price_per_gb: Decimal  # yuan
+    gbps: float  # sustained throughput, gigabits per second
+
+
+SAME_REGION = Link(Decimal(0), float("inf"))
+
+
+@dataclass(frozen=True)
+class Network:
+    """Inter-region data movement; pairs not listed use ``default`` (both directions alike)."""
+
+    default: Link = Link(Decimal("0.50"), 1.0)
+    links: tuple[tuple[str, str, Link], ...] = ()
+
+    def link(self, src: str, dst: str) -> Link:
+        if src == dst:
+            return SAME_REGION
+        for a, b, link in self.links:
+            if {a, b} == {src, dst}:
+                return link
+        return self.default
+
+
+@dataclass(frozen=True)
 class Fleet:
     providers: tuple[Provider, ...]
     catalog: Catalog = field(default_factory=Catalog)
+    network: Network = field(default_factory=Network)
 
     def clusters(self) -> Iterator[Cluster]:
         for p in self.providers:

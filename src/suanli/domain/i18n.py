@@ -75,6 +75,40 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "zh": "未知租户 {value}；本平台的租户：{allowed}",
     },
     "tenant_not_found": {"en": "no tenant {tenant}", "zh": "租户 {tenant} 不存在"},
+    "contract_not_found": {
+        "en": "no model contract {contract}",
+        "zh": "模型合同 {contract} 不存在",
+    },
+    "programme_not_found": {
+        "en": "no voucher programme {programme}; programmes in force: {allowed}",
+        "zh": "补贴券政策 {programme} 不存在；现行政策：{allowed}",
+    },
+    "model_not_domestic": {
+        "en": "the 模型券 covers only domestic (技术自主可控) base models, so only such contracts"
+        " are recorded: send domestic: true (CLI --domestic) and name the proof in evidence",
+        "zh": "模型券仅适用于技术自主可控的国产基座大模型，只记录此类合同：请设置 domestic: true"
+        "（命令行 --domestic），并在 evidence 中写明证明材料",
+    },
+    "completed_over_contract": {
+        "en": "{value} is more than the contract has left to complete: {allowed}",
+        "zh": "{value} 超过合同尚未完成的金额：{allowed}",
+    },
+    "redemption_differs": {
+        "en": "{contract} is already redeemed for {period} on {stored} completed, not {given}",
+        "zh": "合同 {contract} 的 {period} 期间已按完成金额 {stored} 兑付，而非 {given}",
+    },
+    "period_in_future": {
+        "en": "period {value} has not begun; redeem periods up to {allowed}",
+        "zh": "期间 {value} 尚未开始；只能兑付 {allowed} 及以前的期间",
+    },
+    "period_before_contract": {
+        "en": "period {value} is before the contract was signed ({allowed})",
+        "zh": "期间 {value} 早于合同签订日期（{allowed}）",
+    },
+    "amount_positive": {
+        "en": "{value} must be more than 0.00 yuan, in whole fen",
+        "zh": "{value} 必须大于 0.00 元，且精确到分",
+    },
     "billing_unavailable": {
         "en": "billing is not configured on this platform",
         "zh": "本平台未配置计费",
@@ -161,6 +195,22 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "en": "cheapest feasible pool: {price} yuan/hour for the whole job",
         "zh": "可行资源池中最便宜：整个作业每小时 {price} 元",
     },
+    "placed_lowest_cost": {
+        "en": "lowest expected cost: {net} yuan = {gross} for about {hours} h - {voucher} voucher + {data} data movement",
+        "zh": "预计成本最低：{net} 元 = 约 {hours} 小时费用 {gross} - 算力券 {voucher} + 数据迁移 {data}",
+    },
+    "placed_fastest": {
+        "en": "earliest expected finish: about {hours} h incl. data transfer, {net} yuan net",
+        "zh": "预计最早完成：约 {hours} 小时（含数据传输），净费用 {net} 元",
+    },
+    "pool_over_budget": {
+        "en": "expected cost {net} yuan is over the budget of {budget}",
+        "zh": "预计费用 {net} 元超出预算 {budget} 元",
+    },
+    "pool_misses_deadline": {
+        "en": "expected finish {finish} is after the deadline {deadline}",
+        "zh": "预计完成时间 {finish} 晚于截止时间 {deadline}",
+    },
     "waiting_for_capacity": {
         "en": "waiting: {count} pools could run it but are full now",
         "zh": "排队中：{count} 个资源池可运行此作业，但当前已满",
@@ -241,6 +291,10 @@ _BILLING: Mapping[str, Mapping[Lang, str]] = {
     "voucher.ineligible": {
         "en": "{programme} requires {attribute} to be {allowed} ({cite}); the company has {value}",
         "zh": "{programme} 要求 {attribute} 为 {allowed}（{cite}）；该企业为 {value}",
+    },
+    "voucher.not_claimed": {
+        "en": "{programme} must be claimed before use and the company has not claimed it",
+        "zh": "{programme} 须先申领后使用，该企业尚未申领",
     },
     "voucher.rate_zero": {
         "en": "{programme} does not cover {what} charges",

@@ -80,6 +80,20 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class Estimate:
+    """What running a job on one pool is expected to cost and when it would finish."""
+
+    hours: float  # run time on this pool's accelerator (estimate scaled by throughput)
+    relative_throughput: float  # vs the reference accelerator (A100); 1.0 when unknown
+    gross: Decimal  # price × hours, yuan
+    voucher: Decimal  # what the tenant's voucher programme would take off, yuan
+    data_cost: Decimal  # moving the inputs here, yuan
+    transfer_hours: float  # moving the inputs here
+    net: Decimal  # gross - voucher + data_cost
+    finish_at: dt.datetime  # if started now
+
+
+@dataclass(frozen=True)
 class PoolVerdict:
     """One line of a placement explanation: a pool and what the scheduler made of it."""
 
@@ -88,6 +102,7 @@ class PoolVerdict:
     feasible: bool
     price_per_hour: Decimal | None = None
     reason: Reason | None = None  # why it was excluded, or why it lost
+    estimate: Estimate | None = None
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from suanli.domain.ids import JobId
-from suanli.domain.jobs import Decision, Job, NodeAssignment, Placement, PoolVerdict, Reason
+from suanli.domain.jobs import (
+    Decision,
+    Estimate,
+    Job,
+    NodeAssignment,
+    Placement,
+    PoolVerdict,
+    Reason,
+)
+from suanli.scheduler.estimate import estimate
 from suanli.scheduler.feasibility import exclusion, job_price_per_hour
 from suanli.scheduler.snapshot import NodeState, PoolState, Snapshot
 
@@ -46,10 +55,35 @@ class PlacementPolicy(Protocol):
         ...
 
 
-class CheapestFirst:
-    """First policy: feasible pools only, the cheapest that has room now wins."""
+@dataclass
+class _Option:
+    """A pool that can take the job now, with what it would cost there."""
 
-    name = "cheapest"
+    price: Decimal
+    estimate: Estimate
+    state: PoolState
+    nodes: list[NodeState]
+
+    @property
+    def names(self) -> tuple[str, str]:
+        return (self.state.cluster.name, self.state.pool.name)
+
+
+class _Placer:
+    """The loop every placement policy shares; a policy says only how options rank.
+
+    Per job: every pool is excluded by the first hard rule it breaks (compatibility,
+    availability, budget, deadline), or becomes an option if its nodes have room now, or a
+    busy verdict; the best option wins and the rest are kept as runners-up with figures.
+    """
+
+    name = "base"
+
+    def rank(self, job: Job, option: _Option) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def summary(self, job: Job, option: _Option) -> Reason:
+        raise NotImplementedError
 
     def decide(self, snapshot: Snapshot) -> CycleResult:
         pools = [_copy(p) for p in snapshot.pools]
@@ -65,35 +99,30 @@ class CheapestFirst:
     def _place_one(
         self, job: Job, pools: list[PoolState], snap: Snapshot
     ) -> PlaceJob | KeepWaiting:
-        spec = job.spec
         verdicts: list[PoolVerdict] = []
-        candidates: list[tuple[Decimal, str, str, PoolState, list[NodeState]]] = []
+        options: list[_Option] = []
         feasible_ever = 0
         for state in pools:
             cl, pool = state.cluster, state.pool
-            reason = exclusion(spec, cl, pool, snap.fleet.catalog, job.pinned_cluster)
-            if reason is None and not state.available:
-                reason = Reason("pool_cluster_unavailable", {"cluster": cl.name})
+            price = job_price_per_hour(job.spec, pool)
+            domestic = _domestic(snap, pool.accelerator)
+            rate = snap.voucher_rates.get((job.tenant, domestic), Decimal(0))
+            est = estimate(job.spec, cl, pool, snap.fleet, snap.now, rate)
+            reason = exclusion(job.spec, cl, pool, snap.fleet.catalog, job.pinned_cluster)
+            if reason is None:
+                reason = _limits(job, est, state)
             if reason is not None:
                 verdicts.append(PoolVerdict(cl.name, pool.name, False, None, reason))
                 continue
             feasible_ever += 1
-            price = job_price_per_hour(spec, pool)
             nodes = _fit(job, state)
             if nodes is None:
                 free = sum(1 for n in state.nodes if _node_fits(job, n))
-                verdicts.append(
-                    PoolVerdict(
-                        cl.name,
-                        pool.name,
-                        False,
-                        price,
-                        Reason("pool_busy", {"free": free, "need": spec.resources.nodes}),
-                    )
-                )
+                busy = Reason("pool_busy", {"free": free, "need": job.spec.resources.nodes})
+                verdicts.append(PoolVerdict(cl.name, pool.name, False, price, busy, est))
                 continue
-            candidates.append((price, cl.name, pool.name, state, nodes))
-        if not candidates:
+            options.append(_Option(price, est, state, nodes))
+        if not options:
             never = feasible_ever == 0
             summary = (
                 Reason("unschedulable")
@@ -101,17 +130,85 @@ class CheapestFirst:
                 else Reason("waiting_for_capacity", {"count": feasible_ever})
             )
             return KeepWaiting(job.id, Decision(summary, tuple(verdicts)), never)
-        candidates.sort(key=lambda c: (c[0], c[1], c[2]))
-        price, cluster, pool_name, state, nodes = candidates[0]
-        assignments = _take(job, nodes)
-        ranked = [PoolVerdict(c[1], c[2], True, c[0]) for c in candidates]
-        decision = Decision(
-            Reason("placed_cheapest", {"price": f"{price:.2f}"}),
-            tuple(ranked + verdicts),
-            (cluster, pool_name),
+        options.sort(key=lambda o: self.rank(job, o))
+        best = options[0]
+        assignments = _take(job, best.nodes)
+        ranked = [
+            PoolVerdict(o.names[0], o.names[1], True, o.price, None, o.estimate) for o in options
+        ]
+        decision = Decision(self.summary(job, best), tuple(ranked + verdicts), best.names)
+        placement = Placement(
+            best.names[0], best.names[1], best.state.pool.accelerator, assignments, best.price
         )
-        placement = Placement(cluster, pool_name, state.pool.accelerator, assignments, price)
         return PlaceJob(job.id, placement, decision)
+
+
+class CheapestFirst(_Placer):
+    """First policy: feasible pools only, the lowest price per hour that has room now wins."""
+
+    name = "cheapest"
+
+    def rank(self, job: Job, option: _Option) -> tuple[Any, ...]:
+        return (option.price, *option.names)
+
+    def summary(self, job: Job, option: _Option) -> Reason:
+        return Reason("placed_cheapest", {"price": f"{option.price:.2f}"})
+
+
+class ObjectiveFirst(_Placer):
+    """suanli's default: the job's objective over expected figures, not list prices.
+
+    ``cost``: price × hours on that accelerator (hours scaled by relative throughput) -
+    the tenant's voucher there (domestic pools earn a higher rate) + moving the inputs.
+    ``time``: the earliest expected finish, data transfer included.
+    """
+
+    name = "default"
+
+    def rank(self, job: Job, option: _Option) -> tuple[Any, ...]:
+        e = option.estimate
+        if job.spec.objective == "time":
+            return (e.finish_at, e.net, *option.names)
+        return (e.net, e.finish_at, *option.names)
+
+    def summary(self, job: Job, option: _Option) -> Reason:
+        e = option.estimate
+        code = "placed_fastest" if job.spec.objective == "time" else "placed_lowest_cost"
+        return Reason(
+            code,
+            {
+                "net": f"{e.net:.2f}",
+                "gross": f"{e.gross:.2f}",
+                "voucher": f"{e.voucher:.2f}",
+                "data": f"{e.data_cost:.2f}",
+                "hours": f"{e.hours + e.transfer_hours:.2f}",
+            },
+        )
+
+
+def _domestic(snap: Snapshot, accelerator: str | None) -> bool:
+    model = snap.fleet.catalog.get(accelerator) if accelerator else None
+    return bool(model and model.domestic)
+
+
+def _limits(job: Job, est: Estimate, state: PoolState) -> Reason | None:
+    """The job's own limits: its budget and its deadline, against this pool's estimate."""
+    spec = job.spec
+    if state.available and spec.budget_yuan is not None and est.net > spec.budget_yuan:
+        return Reason(
+            "pool_over_budget", {"net": f"{est.net:.2f}", "budget": f"{spec.budget_yuan:.2f}"}
+        )
+    if state.available and spec.deadline is not None and est.finish_at > spec.deadline:
+        return Reason(
+            "pool_misses_deadline",
+            {
+                "finish": est.finish_at.isoformat(timespec="minutes"),
+                "deadline": spec.deadline.isoformat(timespec="minutes"),
+            },
+        )
+    if not state.available:
+        return Reason("pool_cluster_unavailable", {"cluster": state.cluster.name})
+    return None
 
 
 def _copy(state: PoolState) -> PoolState:
@@ -151,4 +248,7 @@ def _take(job: Job, nodes: list[NodeState]) -> tuple[NodeAssignment, ...]:
     return tuple(out)
 
 
-POLICIES: dict[str, PlacementPolicy] = {CheapestFirst.name: CheapestFirst()}
+POLICIES: dict[str, PlacementPolicy] = {
+    CheapestFirst.name: CheapestFirst(),
+    ObjectiveFirst.name: ObjectiveFirst(),
+}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from suanli.domain.fleet import Cluster, Fleet, Pool
 from suanli.domain.jobs import Job
@@ -38,6 +39,9 @@ class Snapshot:
     fleet: Fleet
     pools: list[PoolState]
     queue: list[Job] = field(default_factory=list)
+    # The share of a bill each tenant's best voucher programme would take off, by
+    # (tenant, domestic pool?): computed by the service from the policy files and caps left.
+    voucher_rates: Mapping[tuple[str, bool], Decimal] = field(default_factory=dict)
 
 
 def build_snapshot(
@@ -46,6 +50,7 @@ def build_snapshot(
     holding: Iterable[Job],
     queue: Iterable[Job],
     unavailable_clusters: frozenset[str] = frozenset(),
+    voucher_rates: Mapping[tuple[str, bool], Decimal] | None = None,
 ) -> Snapshot:
     """Start from the fleet's full capacity and take away what ``holding`` jobs occupy."""
     pools: dict[tuple[str, str], PoolState] = {}
@@ -77,7 +82,9 @@ def build_snapshot(
             node.free_slots = [s for s in node.free_slots if s not in assignment.slots]
             node.free_cpus -= job.spec.resources.cpus
             node.free_memory_gb -= job.spec.resources.memory_gb
-    return Snapshot(now, fleet, list(pools.values()), sorted(queue, key=queue_order))
+    return Snapshot(
+        now, fleet, list(pools.values()), sorted(queue, key=queue_order), voucher_rates or {}
+    )
 
 
 def queue_order(job: Job) -> tuple[int, dt.datetime, str]:

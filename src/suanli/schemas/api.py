@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,12 +55,24 @@ class PlacementResponse(_Wire):
     price_per_hour_yuan: str
 
 
+class EstimateResponse(_Wire):
+    hours: float
+    relative_throughput: float
+    gross_yuan: str
+    voucher_yuan: str
+    data_cost_yuan: str
+    transfer_hours: float
+    net_yuan: str
+    finish_at: dt.datetime
+
+
 class VerdictResponse(_Wire):
     cluster: str
     pool: str
     feasible: bool
     price_per_hour_yuan: str | None
     reason: ReasonResponse | None
+    estimate: EstimateResponse | None = None
 
 
 class DecisionResponse(_Wire):
@@ -238,6 +250,22 @@ class BillTotals(_Wire):
     gross: Yuan
     deduction: Yuan
     net: Yuan
+    model_voucher: Yuan = "0.00"  # 模型券 paid to the tenant for this month's contract periods
+
+
+class ModelRedemptionResponse(DeductionResponse):
+    """One period of a model contract: completed, the 模型券 paid, and why."""
+
+    contract_id: str
+    tenant: str
+    vendor: str
+    model: str
+    kind: str
+    period: str
+    completed: Yuan
+    contract_amount: Yuan
+    settled_at: dt.datetime
+    posted: bool
 
 
 class BillResponse(_Wire):
@@ -246,6 +274,7 @@ class BillResponse(_Wire):
     month: str
     lines: list[BillLineResponse]
     totals: BillTotals
+    model_vouchers: list[ModelRedemptionResponse] = Field(default_factory=list)
 
 
 class EligibilityResponse(_Wire):
@@ -331,3 +360,88 @@ class VoucherReportResponse(_Wire):
     pools: list[PoolUseResponse]
     compute: ComputeShareResponse
     by_region: list[RegionSpendResponse]
+
+
+ContractKind = Literal[
+    "private_deployment", "cloud_deployment", "api_calls", "all_in_one", "all_in_one_model_part"
+]
+Amount = Annotated[Decimal, Field(gt=0, le=10**12, decimal_places=2, allow_inf_nan=False)]
+
+
+class ContractRequest(_Wire):
+    """A model contract to record; only domestic (技术自主可控) base models qualify."""
+
+    tenant: str = Field(pattern=TENANT_PATTERN)
+    vendor: str = Field(min_length=1, max_length=200)
+    model: str = Field(min_length=1, max_length=200)
+    kind: ContractKind = Field(description="all_in_one: the model part of an all-in-one machine")
+    domestic: bool = Field(
+        default=False,
+        description="the model is a domestic (技术自主可控) base model; evidence must show it",
+    )
+    amount: Amount
+    evidence: str = Field(min_length=1, max_length=2000)
+    signed: dt.date | None = None
+
+
+class ContractResponse(_Wire):
+    contract_id: str
+    tenant: str
+    vendor: str
+    model: str
+    kind: str
+    domestic: bool
+    amount: Yuan
+    signed: dt.date
+    evidence: str
+    completed: Yuan
+    left: Yuan
+    model_voucher: Yuan
+
+
+class RedeemRequest(_Wire):
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])
+    completed: Amount
+
+
+class ProgrammeStandingResponse(_Wire):
+    """A tenant under one programme today: eligible or why not, claim, cap and pool left."""
+
+    programme: str
+    version: int
+    kind: str
+    title: str
+    eligible: bool
+    why_not: str | None
+    claim_required: bool
+    claimed_at: dt.datetime | None
+    tenant_cap: Yuan | None
+    cap_scope: str
+    cap_period: str
+    used: Yuan
+    cap_left: Yuan | None
+    year: int
+    annual_pool: Yuan | None
+    pool_used: Yuan
+    pool_left: Yuan | None
+
+
+class VoucherStandingResponse(_Wire):
+    tenant: str
+    display_name: str
+    on: dt.date
+    programmes: list[ProgrammeStandingResponse]
+
+
+class ClaimRequest(_Wire):
+    tenant: str = Field(pattern=TENANT_PATTERN)
+    programme: str = Field(min_length=1, max_length=64)
+
+
+class ClaimResponse(_Wire):
+    tenant: str
+    programme: str
+    claimed_at: dt.datetime
+    recorded_by: str
+    new: bool
+    claim_required: bool

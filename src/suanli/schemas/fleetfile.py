@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from suanli.domain.accelerators import Catalog
 from suanli.domain.errors import FieldError, InvalidInput
-from suanli.domain.fleet import Cluster, EngineRef, Fleet, Pool, Provider
+from suanli.domain.fleet import Cluster, EngineRef, Fleet, Link, Network, Pool, Provider
 from suanli.schemas.catalogfile import AcceleratorEntry
 from suanli.schemas.validation import load_yaml_mapping, validate_model
 
@@ -51,8 +51,27 @@ class ProviderEntry(_Strict):
     clusters: list[ClusterEntry] = Field(min_length=1, max_length=1000)
 
 
+class LinkEntry(_Strict):
+    price_per_gb: Decimal = Field(ge=0, le=10_000, decimal_places=4)
+    gbps: float = Field(gt=0, le=100_000)
+
+
+class RegionLinkEntry(LinkEntry):
+    between: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,40}$")]] = Field(
+        min_length=2, max_length=2
+    )
+
+
+class NetworkEntry(_Strict):
+    """Data movement between regions: a default, and pairs that differ (both directions)."""
+
+    default: LinkEntry = LinkEntry(price_per_gb=Decimal("0.50"), gbps=1.0)
+    links: list[RegionLinkEntry] = Field(default_factory=list, max_length=10_000)
+
+
 class FleetFile(_Strict):
     accelerators: list[AcceleratorEntry] = Field(default_factory=list, max_length=1000)
+    network: NetworkEntry = NetworkEntry()
     providers: list[ProviderEntry] = Field(min_length=1, max_length=1000)
 
 
@@ -64,7 +83,14 @@ def parse_fleet_text(text: str | bytes, catalog: Catalog, source: str = "<fleet>
     errors = _check(parsed, full)
     if errors:
         raise InvalidInput("invalid_fleet", errors=errors, source=source)
-    return Fleet(tuple(_provider(p, full) for p in parsed.providers), full)
+    network = Network(
+        Link(parsed.network.default.price_per_gb, parsed.network.default.gbps),
+        tuple(
+            (e.between[0], e.between[1], Link(e.price_per_gb, e.gbps))
+            for e in parsed.network.links
+        ),
+    )
+    return Fleet(tuple(_provider(p, full) for p in parsed.providers), full, network)
 
 
 def _check(parsed: FleetFile, catalog: Catalog) -> list[FieldError]:

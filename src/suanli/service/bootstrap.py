@@ -19,6 +19,7 @@ from suanli.schemas.voucherfile import shipped_voucher_policies
 from suanli.service.deps import Billing, Platform
 from suanli.service.fleet import demo_fleet, load_fleet, with_local_gpus
 from suanli.store.sql.billing import SqlBillingStore, SqlLedgerStore
+from suanli.store.sql.contracts import SqlContractStore
 from suanli.store.sql.database import open_database, sqlite_url
 from suanli.store.sql.repos import SqlJobStore
 from suanli.store.tenants import StaticTenantDirectory
@@ -47,13 +48,14 @@ def open_platform(
         SqlLedgerStore(db),
         StaticTenantDirectory(tenants),
         shipped_policies(),
+        contracts=SqlContractStore(db),
     )
     return Platform(
         clock,
         SqlJobStore(db),
         fleet,
         engines,
-        POLICIES["cheapest"],
+        POLICIES["default"],
         data_dir,
         billing=billing,
     )

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from decimal import Decimal
 
+from suanli.domain.errors import SuanliError
 from suanli.domain.jobs import Job, JobStatus, Reason
 from suanli.domain.lifecycle import transition
 from suanli.scheduler.snapshot import build_snapshot
+from suanli.service.bills import quote
 from suanli.service.deps import Platform
 from suanli.store.base import Outcome
 
@@ -19,6 +22,29 @@ class CycleReport:
     admitted: int = 0
     placed: int = 0
     waiting: int = 0
+
+
+# A bill of this size is quoted to learn each tenant's effective voucher rate (caps included).
+RATE_SAMPLE = Decimal("10000.00")
+
+
+def voucher_rates(p: Platform, tenants: set[str]) -> dict[tuple[str, bool], Decimal]:
+    """The share of a bill each tenant's best programme would take off, domestic or not.
+
+    The rate folds in eligibility, validity, pools and caps left, so placement prices a pool
+    as the tenant will really pay for it; without billing, every rate is zero.
+    """
+    if p.billing is None:
+        return {}
+    rates: dict[tuple[str, bool], Decimal] = {}
+    for tenant in sorted(tenants):
+        for domestic in (True, False):
+            try:
+                deduction = quote(p, RATE_SAMPLE, domestic, tenant)
+            except SuanliError:
+                continue  # unknown tenant: no voucher, priced at gross
+            rates[(tenant, domestic)] = deduction.amount / RATE_SAMPLE
+    return rates
 
 
 def run_scheduling_cycle(p: Platform) -> CycleReport:
@@ -40,7 +66,14 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
     if not queue:
         return CycleReport(admitted=admitted)
     # 2. Snapshot of free capacity.
-    snapshot = build_snapshot(now, p.fleet, current, queue, frozenset(p.unavailable))
+    snapshot = build_snapshot(
+        now,
+        p.fleet,
+        current,
+        queue,
+        frozenset(p.unavailable),
+        voucher_rates(p, {j.tenant for j in queue}),
+    )
     # 3. Decide.
     result = p.policy.decide(snapshot)
     # 4. Apply: each placement is its own guarded write; a stale one waits for the next cycle.

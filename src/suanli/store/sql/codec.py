@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import (
     Decision,
+    Estimate,
     Job,
     JobEvent,
     JobStatus,
@@ -117,6 +119,7 @@ def decision_to_dict(d: Decision) -> dict[str, Any]:
                 "feasible": v.feasible,
                 "price_per_hour": str(v.price_per_hour) if v.price_per_hour is not None else None,
                 "reason": _reason(v.reason) if v.reason else None,
+                "estimate": _estimate_to_dict(v.estimate) if v.estimate else None,
             }
             for v in d.verdicts
         ],
@@ -134,9 +137,36 @@ def decision_from_dict(d: dict[str, Any]) -> Decision:
                 v["feasible"],
                 Decimal(v["price_per_hour"]) if v["price_per_hour"] is not None else None,
                 Reason(v["reason"]["code"], v["reason"]["params"]) if v["reason"] else None,
+                _estimate_from_dict(v["estimate"]) if v.get("estimate") else None,
             )
             for v in d["verdicts"]
         ),
+    )
+
+
+def _estimate_to_dict(e: Estimate) -> dict[str, Any]:
+    return {
+        "hours": e.hours,
+        "relative_throughput": e.relative_throughput,
+        "gross": str(e.gross),
+        "voucher": str(e.voucher),
+        "data_cost": str(e.data_cost),
+        "transfer_hours": e.transfer_hours,
+        "net": str(e.net),
+        "finish_at": e.finish_at.isoformat(),
+    }
+
+
+def _estimate_from_dict(d: dict[str, Any]) -> Estimate:
+    return Estimate(
+        hours=d["hours"],
+        relative_throughput=d["relative_throughput"],
+        gross=Decimal(d["gross"]),
+        voucher=Decimal(d["voucher"]),
+        data_cost=Decimal(d["data_cost"]),
+        transfer_hours=d["transfer_hours"],
+        net=Decimal(d["net"]),
+        finish_at=dt.datetime.fromisoformat(d["finish_at"]),
     )
 
 
