@@ -1,7 +1,7 @@
-"""Benchmark: one scheduling cycle of the `cheapest` policy over a synthetic fleet and queue.
+"""Benchmark: one scheduling cycle of each placement policy over a synthetic fleet and queue.
 
-Prints decisions per second for growing sizes, and each size's cost per decision relative
-to the smallest run in the same process (a ratio near 1 means per-decision cost stays flat).
+Prints decisions per second for growing sizes and both policies (`default`, `cheapest`), and
+each run's cost per decision relative to the smallest `cheapest` run in the same process.
 
     .venv/bin/python bench/scheduler_cycle.py [--jobs 2000] [--pools 200]
 """
@@ -18,7 +18,7 @@ from suanli.domain.fleet import Cluster, EngineRef, Fleet, Pool, Provider
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job, JobStatus
 from suanli.domain.spec import JobSpec
-from suanli.scheduler.policies import CheapestFirst
+from suanli.scheduler.policies import POLICIES
 from suanli.scheduler.snapshot import build_snapshot
 from suanli.service.fleet import builtin_catalog
 
@@ -65,12 +65,12 @@ def queue(n: int, rng: random.Random) -> list[Job]:
     return jobs
 
 
-def run(jobs: int, pools: int) -> tuple[float, int]:
+def run(jobs: int, pools: int, policy: str) -> tuple[float, int]:
     rng = random.Random(42)
     f, q = fleet(pools, rng), queue(jobs, rng)
     clock = SystemClock()
     start = clock.monotonic()
-    result = CheapestFirst().decide(build_snapshot(T0, f, [], q))
+    result = POLICIES[policy].decide(build_snapshot(T0, f, [], q))
     seconds = clock.monotonic() - start
     return seconds, len(result.placed)
 
@@ -86,14 +86,16 @@ def main() -> None:
         (args.jobs, args.pools),
     ]
     base = None
-    for jobs, pools in sizes:
-        seconds, placed = run(jobs, pools)
-        per = seconds / jobs
-        base = base or per
-        print(
-            f"jobs={jobs:7d} pools={pools:5d} placed={placed:6d} cycle={seconds:8.3f}s "
-            f"decisions/s={jobs / seconds:10.0f} cost-per-decision-vs-smallest={per / base:5.2f}"
-        )
+    for policy in ("cheapest", "default"):
+        for jobs, pools in sizes:
+            seconds, placed = run(jobs, pools, policy)
+            per = seconds / jobs
+            base = base or per
+            print(
+                f"{policy:9s} jobs={jobs:6d} pools={pools:4d} placed={placed:6d} "
+                f"cycle={seconds:7.3f}s decisions/s={jobs / seconds:8.0f} "
+                f"cost-per-decision-vs-smallest={per / base:5.2f}"
+            )
 
 
 if __name__ == "__main__":

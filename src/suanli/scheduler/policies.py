@@ -104,13 +104,15 @@ class _Placer:
         feasible_ever = 0
         for state in pools:
             cl, pool = state.cluster, state.pool
+            reason = exclusion(job.spec, cl, pool, snap.fleet.catalog, job.pinned_cluster)
+            if reason is not None:
+                verdicts.append(PoolVerdict(cl.name, pool.name, False, None, reason))
+                continue
             price = job_price_per_hour(job.spec, pool)
             domestic = _domestic(snap, pool.accelerator)
             rate = snap.voucher_rates.get((job.tenant, domestic), Decimal(0))
             est = estimate(job.spec, cl, pool, snap.fleet, snap.now, rate)
-            reason = exclusion(job.spec, cl, pool, snap.fleet.catalog, job.pinned_cluster)
-            if reason is None:
-                reason = _limits(job, est, state)
+            reason = _limits(job, est, state)
             if reason is not None:
                 verdicts.append(PoolVerdict(cl.name, pool.name, False, None, reason))
                 continue
