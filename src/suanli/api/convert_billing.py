@@ -21,6 +21,7 @@ from suanli.schemas.api import (
     ConsiderationResponse,
     EligibilityResponse,
     LedgerVerifyResponse,
+    ModelRedemptionResponse,
     PoolUseResponse,
     ProgrammeSpendResponse,
     QuoteResponse,
@@ -31,7 +32,7 @@ from suanli.schemas.api import (
     VoucherReportResponse,
 )
 from suanli.service.bills import Bill, Spend, VoucherReport
-from suanli.store.base import Settlement
+from suanli.store.base import Redemption, Settlement
 
 HOURS = Decimal("0.0001")
 
@@ -111,7 +112,29 @@ def bill_to_response(bill: Bill, posted: set[str], lang: Lang) -> BillResponse:
             gross=yuan(bill.gross),
             deduction=yuan(bill.deduction),
             net=yuan(bill.net),
+            model_voucher=yuan(bill.model_voucher),
         ),
+        model_vouchers=[
+            redemption_to_response(r, r.entry_key is None or r.entry_key in posted, lang)
+            for r in bill.redemptions
+        ],
+    )
+
+
+def redemption_to_response(r: Redemption, posted: bool, lang: Lang) -> ModelRedemptionResponse:
+    c = r.contract
+    return ModelRedemptionResponse(
+        **deduction_fields(r.deduction, lang),
+        contract_id=c.contract_id,
+        tenant=c.tenant,
+        vendor=c.vendor,
+        model=c.model,
+        kind=c.use.value,
+        period=r.period,
+        completed=yuan(r.completed),
+        contract_amount=yuan(c.amount),
+        settled_at=r.settled_at,
+        posted=posted,
     )
 
 

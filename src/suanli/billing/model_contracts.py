@@ -10,7 +10,7 @@ in that period, so a contract can never be subsidised on more than its own amoun
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -85,7 +85,8 @@ def redeem_model_contract(
     company_attributes: Mapping[str, Attribute],
     policies: Iterable[VoucherPolicy],
     usage: VoucherUsage,
+    claimed: Collection[str] = (),
 ) -> Deduction:
     """How much the model voucher pays for ``period`` of ``contract``, with the reasons."""
     charge = model_charge(contract, period, completed_to_date, completed_before, on)
-    return decide(charge, company_attributes, policies, usage)
+    return decide(charge, company_attributes, policies, usage, claimed)

@@ -76,6 +76,8 @@ class PolicyTerms(Protocol):
     def eligibility(self) -> Sequence[EligibilityTerms]: ...
     @property
     def stacks(self) -> bool: ...
+    @property
+    def claim_required(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,9 @@ class VoucherPolicy:
     cite: str = ""
     illustrative: bool = False
     stacks: bool = False
+    # 即领即享: by default a programme is usable without a recorded claim; a programme whose
+    # file says ``claim_required: true`` deducts only for companies that claimed it.
+    claim_required: bool = False
 
     def __post_init__(self) -> None:
         for rate in (self.rate_domestic, self.rate_non_domestic):
@@ -149,6 +154,7 @@ class VoucherPolicy:
             cite=terms.cite,
             illustrative=terms.illustrative,
             stacks=terms.stacks,
+            claim_required=terms.claim_required,
         )
 
     def rate_for(self, domestic: bool) -> Decimal:

@@ -9,7 +9,7 @@ how much of each cap and pool is already used (:class:`VoucherUsage`); the answe
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
@@ -52,6 +52,7 @@ class Outcome(StrEnum):
     NOT_YET_VALID = "not_yet_valid"
     EXPIRED = "expired"
     INELIGIBLE = "ineligible"
+    NOT_CLAIMED = "not_claimed"
     RATE_ZERO = "rate_zero"
     NO_PROJECT = "no_project"
     POOL_DRY = "pool_dry"
@@ -230,16 +231,18 @@ def decide(
     company_attributes: Mapping[str, Attribute],
     policies: Iterable[VoucherPolicy],
     usage: VoucherUsage,
+    claimed: Collection[str] = (),
 ) -> Deduction:
     """Weigh every policy against ``charge`` and apply the single most favourable one.
 
     Ties go to the programme id that sorts first, so the same inputs always give the same
     answer. The result never deducts more than rate x gross (to the fen, rounded down),
-    the company's cap left, the project's cap left or the pool left.
+    the company's cap left, the project's cap left or the pool left. ``claimed``: the
+    programmes the company has claimed (only read for a ``claim_required`` programme).
     """
     attributes = {**company_attributes, **charge.attributes}
     ordered = sorted(policies, key=lambda p: (p.programme, p.version))
-    verdicts = [consider(p, charge, attributes, usage) for p in ordered]
+    verdicts = [consider(p, charge, attributes, usage, claimed) for p in ordered]
     return Deduction(charge, _pick_best(verdicts))
 
 
@@ -262,9 +265,10 @@ def consider(
     charge: Charge,
     attributes: Mapping[str, Attribute],
     usage: VoucherUsage,
+    claimed: Collection[str] = (),
 ) -> Consideration:
     """One policy's verdict on one charge, checked in the order a reader would ask."""
-    refused = _refusal(policy, charge, attributes)
+    refused = _refusal(policy, charge, attributes, claimed)
     if refused is not None:
         return refused
     rate = policy.rate_for(charge.domestic)
@@ -289,7 +293,10 @@ def consider(
 
 
 def _refusal(
-    policy: VoucherPolicy, charge: Charge, attributes: Mapping[str, Attribute]
+    policy: VoucherPolicy,
+    charge: Charge,
+    attributes: Mapping[str, Attribute],
+    claimed: Collection[str] = (),
 ) -> Consideration | None:
     """Reasons that do not depend on money left: kind, dates, eligibility, coverage."""
 
@@ -318,6 +325,9 @@ def _refusal(
                 cite=rule.cite or policy.cite,
                 value=_show(attributes.get(rule.attribute, "—")),
             )
+    # 3b. a programme that must be claimed first (claim_required) needs the company's claim
+    if policy.claim_required and policy.programme not in claimed:
+        return no(Outcome.NOT_CLAIMED)
     # 4. a zero rate (e.g. a model voucher for a non-domestic model) covers nothing
     if policy.rate_for(charge.domestic) == 0:
         what = "what.domestic" if charge.domestic else "what.non_domestic"

@@ -13,7 +13,12 @@ from rich.table import Table
 
 from suanli.client.http import DEFAULT_SERVER, ApiError, ServerUnreachable, SuanliClient
 from suanli.domain.i18n import Lang, render
-from suanli.schemas.api import BillResponse, DeductionResponse, VoucherPolicyResponse
+from suanli.schemas.api import (
+    BillResponse,
+    DeductionResponse,
+    ModelRedemptionResponse,
+    VoucherPolicyResponse,
+)
 
 T = TypeVar("T")
 EXIT_BAD_INPUT = 2
@@ -62,6 +67,38 @@ LABELS: dict[str, dict[Lang, str]] = {
     "domestic": {"en": "Domestic", "zh": "国产"},
     "non_domestic": {"en": "Non-domestic", "zh": "非国产"},
     "lines": {"en": "Lines", "zh": "行数"},
+    "model_title": {"en": "Model vouchers (模型券)", "zh": "模型券"},
+    "model_total": {
+        "en": "Model vouchers paid this month: {amount}",
+        "zh": "本月模型券兑付：{amount}",
+    },
+    "contract": {"en": "Contract", "zh": "合同"},
+    "period": {"en": "Period", "zh": "期间"},
+    "completed": {"en": "Completed", "zh": "完成金额"},
+    "standing_title": {
+        "en": "Vouchers · {tenant} ({name}) · {on}",
+        "zh": "补贴券 · {tenant}（{name}）· {on}",
+    },
+    "eligible": {"en": "Eligible", "zh": "符合条件"},
+    "yes": {"en": "yes", "zh": "是"},
+    "no": {"en": "no", "zh": "否"},
+    "claim": {"en": "Claim", "zh": "申领"},
+    "claim_needed": {"en": "required, not claimed", "zh": "须申领，尚未申领"},
+    "claim_free": {"en": "not needed (即领即享)", "zh": "无需申领（即领即享）"},
+    "used": {"en": "Used", "zh": "已用"},
+    "pool_left": {"en": "Pool left ({year})", "zh": "年度剩余（{year}）"},
+    "claimed": {
+        "en": "recorded: {tenant} claimed {programme} at {at}",
+        "zh": "已记录：{tenant} 于 {at} 申领 {programme}",
+    },
+    "claimed_before": {
+        "en": "already recorded: {tenant} claimed {programme} at {at} (nothing changed)",
+        "zh": "已有记录：{tenant} 于 {at} 申领 {programme}（未作更改）",
+    },
+    "claim_note": {
+        "en": "{programme} needs no claim (即领即享): deductions apply at once either way",
+        "zh": "{programme} 即领即享：无论是否申领，抵扣均立即生效",
+    },
     "share": {
         "en": "Domestic share: {hours} of card-hours, {yuan} of yuan",
         "zh": "国产占比：卡时 {hours}，金额 {yuan}",
@@ -164,6 +201,29 @@ def _print_bill(data: BillResponse, lang: Lang) -> None:
     if not data.lines:
         table.caption = t("no_lines", lang, month=data.month)
     out.print(table)
+    if data.model_vouchers:
+        print_redemptions(data.model_vouchers, lang)
+        out.print(t("model_total", lang, amount=data.totals.model_voucher))
+
+
+def print_redemptions(rows: list[ModelRedemptionResponse], lang: Lang) -> None:
+    """模型券 per contract period: completed, voucher paid, and why."""
+    table = Table(title=t("model_title", lang))
+    for col in ("contract", "period", "completed", "programme", "rate", "cap_left", "deduction"):
+        table.add_column(t(col, lang))
+    table.add_column(t("why", lang))
+    for r in rows:
+        table.add_row(
+            f"{r.contract_id}\n{r.vendor} · {r.model} ({r.kind})",
+            r.period,
+            r.completed,
+            r.programme or "-",
+            _pct(r.rate),
+            r.cap_left or "-",
+            r.deduction,
+            "\n".join(r.explanation),
+        )
+    out.print(table)
 
 
 def _pct(rate: str | None) -> str:
@@ -233,6 +293,62 @@ def _print_policies(data: list[VoucherPolicyResponse], lang: Lang) -> None:
             f"{p.valid_from} … {p.valid_to}",
         )
     out.print(table)
+
+
+@voucher_app.command("show")
+def voucher_show(
+    tctx: typer.Context,
+    tenant: Annotated[str, typer.Argument(help="the tenant")],
+    as_json: JsonOpt = False,
+) -> None:
+    """A tenant under every programme: eligibility (or the failing rule), cap, pool left."""
+    _, lang = _ctx(tctx)
+    data = _ask(tctx, lambda c: c.voucher_standing(tenant))
+    if as_json:
+        _print_json(data.model_dump(mode="json"))
+        return
+    table = Table(
+        title=t("standing_title", lang, tenant=data.tenant, name=data.display_name, on=data.on)
+    )
+    year = data.on.year
+    for col in ("programme", "eligible", "claim", "cap", "used", "cap_left"):
+        table.add_column(t(col, lang))
+    table.add_column(t("pool_left", lang, year=year))
+    for x in data.programmes:
+        if x.claimed_at is not None:
+            claim = f"{x.claimed_at:%Y-%m-%d %H:%M}"
+        else:
+            claim = t("claim_needed" if x.claim_required else "claim_free", lang)
+        table.add_row(
+            f"{x.programme} v{x.version}",
+            t("yes", lang) if x.eligible else f"{t('no', lang)}: {x.why_not}",
+            claim,
+            f"{x.tenant_cap or '-'} ({x.cap_period})",
+            x.used,
+            x.cap_left or "-",
+            x.pool_left or "-",
+        )
+    out.print(table)
+
+
+@voucher_app.command("issue")
+def voucher_issue(
+    tctx: typer.Context,
+    tenant: Annotated[str, typer.Option(help="the tenant that claimed the voucher")],
+    programme: Annotated[str, typer.Option(help="the programme claimed")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a tenant's claim (申领) of a programme; repeating it changes nothing."""
+    _, lang = _ctx(tctx)
+    data = _ask(tctx, lambda c: c.claim_voucher(tenant, programme))
+    if as_json:
+        _print_json(data.model_dump(mode="json"))
+        return
+    at = f"{data.claimed_at:%Y-%m-%d %H:%M:%S %Z}"
+    key = "claimed" if data.new else "claimed_before"
+    out.print(t(key, lang, tenant=data.tenant, programme=data.programme, at=at))
+    if not data.claim_required:
+        out.print(t("claim_note", lang, programme=data.programme))
 
 
 ledger_app = typer.Typer(name="ledger", help="The double-entry ledger.", no_args_is_help=True)

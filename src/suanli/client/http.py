@@ -11,15 +11,19 @@ from suanli.domain.tenants import DEMO_TENANT
 from suanli.schemas.api import (
     AcceleratorResponse,
     BillResponse,
+    ClaimResponse,
+    ContractResponse,
     ErrorBody,
     FleetResponse,
     JobListResponse,
     JobResponse,
     LedgerVerifyResponse,
+    ModelRedemptionResponse,
     QuoteResponse,
     SubmitJobRequest,
     VoucherPolicyResponse,
     VoucherReportResponse,
+    VoucherStandingResponse,
 )
 
 DEFAULT_SERVER = "http://127.0.0.1:8642"
@@ -164,6 +168,35 @@ class SuanliClient:
 
     def voucher_report_csv(self) -> str:
         return self._call("GET", "/reports/vouchers", params={"format": "csv"}).text
+
+    # --- model contracts, voucher standing and claims -------------------------------------
+
+    def add_contract(self, body: dict[str, Any]) -> ContractResponse:
+        # Amounts are sent as given, so the server names a bad one precisely.
+        return ContractResponse.model_validate(self._call("POST", "/contracts", json=body).json())
+
+    def contracts(self, tenant: str | None = None) -> list[ContractResponse]:
+        params = {"tenant": tenant} if tenant else {}
+        return [
+            ContractResponse.model_validate(c)
+            for c in self._call("GET", "/contracts", params=params).json()
+        ]
+
+    def redeem(self, contract_id: str, period: str, completed: str) -> ModelRedemptionResponse:
+        body = {"period": period, "completed": completed}
+        r = self._call("POST", f"/contracts/{contract_id}/redemptions", json=body)
+        return ModelRedemptionResponse.model_validate(r.json())
+
+    def voucher_standing(self, tenant: str) -> VoucherStandingResponse:
+        return VoucherStandingResponse.model_validate(
+            self._call("GET", f"/vouchers/{tenant}").json()
+        )
+
+    def claim_voucher(self, tenant: str, programme: str) -> ClaimResponse:
+        body = {"tenant": tenant, "programme": programme}
+        return ClaimResponse.model_validate(
+            self._call("POST", "/voucher-claims", json=body).json()
+        )
 
 
 def _api_error(response: httpx.Response) -> ApiError:

@@ -67,6 +67,8 @@ class VoucherPolicyFile(_Strict):
     valid_to: dt.date
     eligibility: list[EligibilityEntry] = Field(default_factory=list, max_length=50)
     stacks: Literal[False] = False
+    # 即领即享 (claimed and usable at once) is the default: no recorded claim is needed.
+    claim_required: bool = False
     notes: str = Field(default="", max_length=4000)
 
 

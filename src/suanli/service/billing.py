@@ -22,8 +22,12 @@ from decimal import Decimal
 from suanli.billing.metering import UsageRecord
 from suanli.billing.money import div
 from suanli.billing.pricing import price_usage
-from suanli.billing.settlement import pool_opening_entry, settlement_entry
-from suanli.billing.vouchers import charge_for_line, decide
+from suanli.billing.settlement import (
+    model_redemption_entry,
+    pool_opening_entry,
+    settlement_entry,
+)
+from suanli.billing.vouchers import Deduction, charge_for_line, decide
 from suanli.domain.jobs import Job
 from suanli.service.deps import Billing, Platform
 from suanli.store.base import MeteredUsage, Settlement
@@ -101,12 +105,14 @@ def settle_usage(p: Platform) -> int:
     if not pending:
         return 0
     counters = b.store.voucher_usage()
+    claims = claimed_by_tenant(b)
     settled = 0
     for m in pending:
         line = price_usage(m.usage, m.price_per_accelerator_hour)
         tenant = b.tenants.get(line.tenant)
         attributes = tenant.attributes if tenant is not None else {}
-        deduction = decide(charge_for_line(line), attributes, b.policies, counters)
+        claimed = claims.get(line.tenant, frozenset())
+        deduction = decide(charge_for_line(line), attributes, b.policies, counters, claimed)
         now = p.clock.now()
         entry = settlement_entry(line, deduction, now, b.platform_fee_rate)
         settlement = Settlement(line, deduction, now, entry.key if entry else None)
@@ -129,26 +135,55 @@ def post_settlements(p: Platform) -> int:
         if entry is None or entry.key != s.entry_key:
             log.error("settlement %s no longer yields entry %s", s.line.key, s.entry_key)
             continue
-        _open_pool(b, s)
+        _open_pool(b, s.deduction, s.settled_at)
         if b.ledger.post(entry).applied:
             posted += 1
     return posted
 
 
-def _open_pool(b: Billing, s: Settlement) -> None:
+def post_redemptions(p: Platform) -> int:
+    """Post every stored, unposted 模型券 redemption from its stored decision."""
+    b = p.billing
+    if b is None or b.contracts is None:
+        return 0
+    posted = 0
+    for r in b.contracts.unposted_redemptions():
+        entry = model_redemption_entry(r.deduction, r.settled_at)
+        if entry is None or entry.key != r.entry_key:
+            log.error(
+                "redemption %s no longer yields entry %s", r.deduction.charge.key, r.entry_key
+            )
+            continue
+        _open_pool(b, r.deduction, r.settled_at)
+        if b.ledger.post(entry).applied:
+            posted += 1
+    return posted
+
+
+def claimed_by_tenant(b: Billing) -> dict[str, frozenset[str]]:
+    """The programmes each tenant has claimed (read only when some programme needs a claim)."""
+    if b.contracts is None or not any(x.claim_required for x in b.policies):
+        return {}
+    out: dict[str, set[str]] = {}
+    for c in b.contracts.claims():
+        out.setdefault(c.tenant, set()).add(c.programme)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _open_pool(b: Billing, deduction: Deduction, at: dt.datetime) -> None:
     """Fund the programme's pool for the charge's year on first use (idempotent by key)."""
-    chosen = s.deduction.chosen
+    chosen = deduction.chosen
     if chosen is None or chosen.pool_left is None:
         return
     policy = b.policy(chosen.programme)
     if policy is None:
-        log.error("programme %s of %s is no longer loaded", chosen.programme, s.line.key)
+        log.error("programme %s of %s is no longer loaded", chosen.programme, deduction.charge.key)
         return
-    opening = pool_opening_entry(policy, s.deduction.charge.on.year, s.settled_at)
+    opening = pool_opening_entry(policy, deduction.charge.on.year, at)
     if opening is not None:
         b.ledger.post(opening)
 
 
 def settle(p: Platform) -> SettleReport:
-    """The control loop's billing step: meter (catch-up), settle, post."""
-    return SettleReport(meter_ended(p), settle_usage(p), post_settlements(p))
+    """The control loop's billing step: meter (catch-up), settle, post (bills, redemptions)."""
+    return SettleReport(meter_ended(p), settle_usage(p), post_settlements(p) + post_redemptions(p))

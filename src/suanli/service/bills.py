@@ -15,8 +15,9 @@ from suanli.billing.pricing import BillLine
 from suanli.billing.vouchers import Charge, Deduction, VoucherUsage, decide
 from suanli.domain.errors import FieldError, InvalidInput, NotFound, SuanliError
 from suanli.domain.tenants import Tenant
+from suanli.service.billing import claimed_by_tenant
 from suanli.service.deps import Billing, Platform
-from suanli.store.base import Settlement
+from suanli.store.base import Redemption, Settlement
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 QUOTE_KEY = "quote"
@@ -45,6 +46,7 @@ class Bill:
     display_name: str
     month: str
     settlements: list[Settlement]
+    redemptions: list[Redemption] = field(default_factory=list)  # 模型券 for the month
 
     @property
     def gross(self) -> Decimal:
@@ -58,6 +60,11 @@ class Bill:
     def net(self) -> Decimal:
         return total(s.deduction.net for s in self.settlements)
 
+    @property
+    def model_voucher(self) -> Decimal:
+        """What the 模型券 paid the tenant for contract periods of this month."""
+        return total(r.deduction.amount for r in self.redemptions)
+
 
 def get_bill(p: Platform, tenant: str, month: str | None = None) -> Bill:
     """The tenant's invoice for ``month``: one line per settled job attempt."""
@@ -67,7 +74,8 @@ def get_bill(p: Platform, tenant: str, month: str | None = None) -> Bill:
     lines = b.store.settlements(tenant, chosen)
     if known is None and not lines and not b.store.settlements(tenant):
         raise NotFound("tenant_not_found", tenant=tenant)
-    return Bill(tenant, known.display_name if known else tenant, chosen, lines)
+    redemptions = b.contracts.redemptions(tenant=tenant, period=chosen) if b.contracts else []
+    return Bill(tenant, known.display_name if known else tenant, chosen, lines, redemptions)
 
 
 def is_posted(p: Platform, s: Settlement) -> bool:
@@ -105,7 +113,11 @@ def quote(p: Platform, amount: Decimal, domestic: bool, tenant: str | None = Non
         domestic,
         local_date(p.clock.now()),
     )
-    return decide(charge, attributes, b.policies, b.store.voucher_usage())
+    if tenant is None:  # the ideal company: it has claimed whatever needs a claim
+        claimed: frozenset[str] = frozenset(x.programme for x in b.policies)
+    else:
+        claimed = claimed_by_tenant(b).get(tenant, frozenset())
+    return decide(charge, attributes, b.policies, b.store.voucher_usage(), claimed)
 
 
 def verify_ledger(p: Platform) -> LedgerReport:
@@ -123,6 +135,12 @@ class Spend:
         self.lines += 1
         self.accelerator_hours += line.accelerator_hours
         self.gross += line.gross
+        self.deduction += deduction
+
+    def add_amount(self, gross: Decimal, deduction: Decimal) -> None:
+        """A charge without accelerator time (a model-contract period)."""
+        self.lines += 1
+        self.gross += gross
         self.deduction += deduction
 
 
@@ -163,6 +181,10 @@ def voucher_report(p: Platform) -> VoucherReport:
         if d.programme is not None:
             by_programme[(d.programme, line.month, line.tenant)].add(line, d.amount)
         by_region[(line.usage.region, line.domestic)].add(line, d.amount)
+    for r in b.contracts.redemptions() if b.contracts else []:
+        if r.deduction.programme is not None:
+            key = (r.deduction.programme, r.period, r.contract.tenant)
+            by_programme[key].add_amount(r.deduction.gross, r.deduction.amount)
     return VoucherReport(
         dict(sorted(by_programme.items())),
         dict(sorted(by_region.items())),

@@ -12,7 +12,13 @@ from suanli.domain.clock import Clock
 from suanli.domain.fleet import Fleet
 from suanli.engines.base import EngineAdapter
 from suanli.scheduler.policies import PlacementPolicy
-from suanli.store.base import BillingStore, JobStore, LedgerStore, TenantDirectory
+from suanli.store.base import (
+    BillingStore,
+    ContractStore,
+    JobStore,
+    LedgerStore,
+    TenantDirectory,
+)
 
 
 @dataclass
@@ -24,6 +30,7 @@ class Billing:
     tenants: TenantDirectory
     policies: tuple[VoucherPolicy, ...]
     platform_fee_rate: Decimal = ZERO
+    contracts: ContractStore | None = None  # model contracts and voucher claims (None: none kept)
 
     def policy(self, programme: str) -> VoucherPolicy | None:
         """The newest version of ``programme`` in force here, or None."""

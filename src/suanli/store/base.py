@@ -12,6 +12,7 @@ from typing import Protocol
 
 from suanli.billing.ledger import Account, Entry, LedgerReport, Posted
 from suanli.billing.metering import UsageRecord
+from suanli.billing.model_contracts import ModelContract
 from suanli.billing.pricing import BillLine
 from suanli.billing.vouchers import Deduction, VoucherUsage
 from suanli.domain.ids import JobId
@@ -138,6 +139,69 @@ class BillingStore(Protocol):
     ) -> builtins.list[Settlement]:
         """Stored settlements, optionally of one tenant and one month, oldest first."""
         ...
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """One period of a model contract: the 模型券 decision, stored before its posting.
+
+    ``completed`` is what the company completed (paid and delivered) in ``period``;
+    ``entry_key`` the posting's idempotency key (None when the voucher pays 0.00).
+    """
+
+    contract: ModelContract
+    period: str  # YYYY-MM, China time
+    completed: Decimal
+    deduction: Deduction
+    settled_at: dt.datetime
+    entry_key: str | None
+
+
+@dataclass(frozen=True)
+class VoucherClaim:
+    """A company's claim of a programme (申领), as the operator recorded it."""
+
+    tenant: str
+    programme: str
+    claimed_at: dt.datetime
+    recorded_by: str
+
+
+class ContractStore(Protocol):
+    """Model contracts, their per-period redemptions and voucher claims."""
+
+    def add_contract(self, contract: ModelContract, at: dt.datetime) -> None:
+        """Record a new contract (its id is new: the service draws it)."""
+        ...
+
+    def contract(self, contract_id: str) -> ModelContract | None: ...
+
+    def contracts(self, tenant: str | None = None) -> builtins.list[ModelContract]:
+        """Contracts, optionally of one tenant, oldest signature first."""
+        ...
+
+    def add_redemption(self, redemption: Redemption) -> bool:
+        """Insert unless the contract's period is redeemed; True when this call inserted it."""
+        ...
+
+    def redemptions(
+        self,
+        contract_id: str | None = None,
+        tenant: str | None = None,
+        period: str | None = None,
+    ) -> builtins.list[Redemption]:
+        """Stored redemptions, filtered, oldest period first."""
+        ...
+
+    def unposted_redemptions(self) -> builtins.list[Redemption]:
+        """Redemptions whose ledger entry has not been posted yet."""
+        ...
+
+    def add_claim(self, claim: VoucherClaim) -> bool:
+        """Record a claim unless one exists for (tenant, programme); True when inserted."""
+        ...
+
+    def claims(self, tenant: str | None = None) -> builtins.list[VoucherClaim]: ...
 
 
 class LedgerStore(Protocol):

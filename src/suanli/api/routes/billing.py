@@ -4,28 +4,43 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Response, status
 
 from suanli.api.convert_billing import (
     bill_to_response,
     ledger_report_to_response,
     policy_to_response,
     quote_to_response,
+    redemption_to_response,
     report_to_csv,
     report_to_response,
     tenant_to_response,
 )
+from suanli.api.convert_contracts import (
+    claim_to_response,
+    contract_to_response,
+    model_use,
+    standing_to_response,
+)
 from suanli.api.deps import LangDep, PlatformDep
+from suanli.billing.metering import local_date
 from suanli.schemas.api import (
     BillResponse,
+    ClaimRequest,
+    ClaimResponse,
+    ContractRequest,
+    ContractResponse,
     LedgerVerifyResponse,
+    ModelRedemptionResponse,
     QuoteRequest,
     QuoteResponse,
+    RedeemRequest,
     TenantResponse,
     VoucherPolicyResponse,
     VoucherReportResponse,
+    VoucherStandingResponse,
 )
-from suanli.service import bills
+from suanli.service import bills, contracts
 
 router = APIRouter(tags=["billing"])
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])]
@@ -41,6 +56,9 @@ def get_bill(tenant: str, p: PlatformDep, lang: LangDep, month: Month = None) ->
     """The tenant's invoice for a month (China time; default: this month)."""
     bill = bills.get_bill(p, tenant, month)
     posted = {s.entry_key for s in bill.settlements if s.entry_key and bills.is_posted(p, s)}
+    posted |= {
+        x.entry_key for x in bill.redemptions if x.entry_key and contracts.redemption_posted(p, x)
+    }
     return bill_to_response(bill, posted, lang)
 
 
@@ -74,3 +92,51 @@ def voucher_report(
     if format == "csv":
         return Response(report_to_csv(report), media_type="text/csv; charset=utf-8")
     return report
+
+
+@router.post("/contracts", status_code=status.HTTP_201_CREATED)
+def add_contract(body: ContractRequest, p: PlatformDep) -> ContractResponse:
+    """Record a model contract (模型券); only domestic base models are accepted."""
+    contract = contracts.add_contract(
+        p,
+        body.tenant,
+        body.vendor,
+        body.model,
+        model_use(body.kind),
+        body.domestic,
+        body.amount,
+        body.evidence,
+        body.signed,
+    )
+    return contract_to_response(contract)
+
+
+@router.get("/contracts")
+def list_contracts(p: PlatformDep, tenant: str | None = None) -> list[ContractResponse]:
+    return [contract_to_response(v.contract, v) for v in contracts.contract_views(p, tenant)]
+
+
+@router.post("/contracts/{contract_id}/redemptions")
+def redeem_contract(
+    contract_id: str, body: RedeemRequest, p: PlatformDep, lang: LangDep
+) -> ModelRedemptionResponse:
+    """Redeem one period of a contract: 50 % of what was completed, within caps and pool."""
+    r = contracts.redeem(p, contract_id, body.period, body.completed)
+    return redemption_to_response(r, contracts.redemption_posted(p, r), lang)
+
+
+@router.get("/vouchers/{tenant}")
+def voucher_standing(tenant: str, p: PlatformDep, lang: LangDep) -> VoucherStandingResponse:
+    """The tenant under every programme: eligibility, claim, cap used and left, pool left."""
+    standings = contracts.standing(p, tenant)
+    known = bills.billing_of(p).tenants.get(tenant)
+    assert known is not None  # noqa: S101 - standing() raised NotFound otherwise
+    return standing_to_response(known, local_date(p.clock.now()), standings, lang)
+
+
+@router.post("/voucher-claims")
+def claim_voucher(body: ClaimRequest, p: PlatformDep) -> ClaimResponse:
+    """Record a tenant's claim (申领) of a programme; repeating it changes nothing."""
+    claim, new = contracts.claim(p, body.tenant, body.programme)
+    policy = bills.billing_of(p).policy(body.programme)
+    return claim_to_response(claim, new, bool(policy and policy.claim_required))

@@ -44,6 +44,7 @@ from suanli.store.sql.billing_tables import (
     usage_records,
 )
 from suanli.store.sql.codec import row_to_job
+from suanli.store.sql.contract_tables import model_redemptions
 from suanli.store.sql.tables import jobs
 
 POST_RETRIES = 5
@@ -55,7 +56,7 @@ class SqlBillingStore:
 
     def add_usage(self, usage: MeteredUsage, at: dt.datetime) -> bool:
         row = usage_to_row(usage, at)
-        return _insert_once(self._engine, usage_records, row, usage_records.c.key == row["key"])
+        return insert_once(self._engine, usage_records, row, usage_records.c.key == row["key"])
 
     def unmetered_jobs(self, limit: int = 1000) -> builtins.list[Job]:
         metered = exists().where(
@@ -100,18 +101,29 @@ class SqlBillingStore:
         pool: dict[tuple[str, int], Decimal] = defaultdict(lambda: ZERO)
         company: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
         project: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+        # 模型券 redemptions draw on their programme's pool and company cap as well.
+        model = select(
+            model_redemptions.c.programme,
+            model_redemptions.c.on_date,
+            model_redemptions.c.tenant,
+            model_redemptions.c.cap_period,
+            model_redemptions.c.deduction,
+        ).where(model_redemptions.c.programme.is_not(None))
         with self._engine.connect() as conn:
             for r in conn.execute(query).all():
                 pool[(r.programme, r.on_date.year)] += r.deduction
                 company[(r.programme, r.tenant, r.cap_period)] += r.deduction
                 if r.project is not None:
                     project[(r.programme, r.project)] += r.deduction
+            for m in conn.execute(model).all():
+                pool[(m.programme, m.on_date.year)] += m.deduction
+                company[(m.programme, m.tenant, m.cap_period)] += m.deduction
         return VoucherUsage(dict(pool), dict(company), dict(project))
 
     def add_settlement(self, settlement: Settlement) -> bool:
         row = settlement_to_row(settlement)
         where = settlements.c.usage_key == row["usage_key"]
-        return _insert_once(self._engine, settlements, row, where)
+        return insert_once(self._engine, settlements, row, where)
 
     def unposted(self, limit: int = 1000) -> builtins.list[Settlement]:
         posted = exists().where(ledger_entries.c.key == settlements.c.entry_key)
@@ -208,7 +220,7 @@ class SqlLedgerStore:
         )
 
 
-def _insert_once(engine: Engine, table: Any, row: dict[str, Any], where: Any) -> bool:
+def insert_once(engine: Engine, table: Any, row: dict[str, Any], where: Any) -> bool:
     """Insert ``row`` unless a row matching ``where`` exists; True when this call inserted."""
     with engine.connect() as conn:
         if conn.execute(select(table).where(where)).first() is not None:

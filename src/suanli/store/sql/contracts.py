@@ -1,0 +1,168 @@
+"""SQL store of model contracts, their redemptions and voucher claims (idempotent inserts)."""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import Engine, and_, exists, insert, select
+
+from suanli.billing.model_contracts import ModelContract, ModelUse
+from suanli.store.base import Redemption, VoucherClaim
+from suanli.store.sql.billing import insert_once
+from suanli.store.sql.billing_codec import deduction_from_dict, deduction_to_dict
+from suanli.store.sql.billing_tables import ledger_entries
+from suanli.store.sql.contract_tables import model_contracts, model_redemptions, voucher_claims
+
+
+class SqlContractStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def add_contract(self, contract: ModelContract, at: dt.datetime) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(insert(model_contracts).values(_contract_row(contract, at)))
+
+    def contract(self, contract_id: str) -> ModelContract | None:
+        query = select(model_contracts).where(model_contracts.c.id == contract_id)
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _row_contract(row)
+
+    def contracts(self, tenant: str | None = None) -> builtins.list[ModelContract]:
+        query = select(model_contracts).order_by(
+            model_contracts.c.signed_on, model_contracts.c.recorded_at, model_contracts.c.id
+        )
+        if tenant is not None:
+            query = query.where(model_contracts.c.tenant == tenant)
+        with self._engine.connect() as conn:
+            return [_row_contract(r) for r in conn.execute(query).all()]
+
+    def add_redemption(self, redemption: Redemption) -> bool:
+        row = _redemption_row(redemption)
+        where = and_(
+            model_redemptions.c.contract_id == row["contract_id"],
+            model_redemptions.c.period == row["period"],
+        )
+        return insert_once(self._engine, model_redemptions, row, where)
+
+    def redemptions(
+        self,
+        contract_id: str | None = None,
+        tenant: str | None = None,
+        period: str | None = None,
+    ) -> builtins.list[Redemption]:
+        conditions = []
+        if contract_id is not None:
+            conditions.append(model_redemptions.c.contract_id == contract_id)
+        if tenant is not None:
+            conditions.append(model_redemptions.c.tenant == tenant)
+        if period is not None:
+            conditions.append(model_redemptions.c.period == period)
+        return self._redemptions(and_(True, *conditions))
+
+    def unposted_redemptions(self) -> builtins.list[Redemption]:
+        posted = exists().where(ledger_entries.c.key == model_redemptions.c.entry_key)
+        return self._redemptions(and_(model_redemptions.c.entry_key.is_not(None), ~posted))
+
+    def _redemptions(self, where: Any) -> builtins.list[Redemption]:
+        query = (
+            select(
+                model_redemptions.c.period,
+                model_redemptions.c.completed,
+                model_redemptions.c.decision,
+                model_redemptions.c.settled_at,
+                model_redemptions.c.entry_key,
+                *model_contracts.c,
+            )
+            .join(model_contracts, model_contracts.c.id == model_redemptions.c.contract_id)
+            .where(where)
+            .order_by(model_redemptions.c.period, model_redemptions.c.key)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            Redemption(
+                _row_contract(r),
+                r.period,
+                r.completed,
+                deduction_from_dict(json.loads(r.decision)),
+                r.settled_at,
+                r.entry_key,
+            )
+            for r in rows
+        ]
+
+    def add_claim(self, claim: VoucherClaim) -> bool:
+        row = {
+            "tenant": claim.tenant,
+            "programme": claim.programme,
+            "claimed_at": claim.claimed_at,
+            "recorded_by": claim.recorded_by,
+        }
+        where = and_(
+            voucher_claims.c.tenant == claim.tenant,
+            voucher_claims.c.programme == claim.programme,
+        )
+        return insert_once(self._engine, voucher_claims, row, where)
+
+    def claims(self, tenant: str | None = None) -> builtins.list[VoucherClaim]:
+        query = select(voucher_claims).order_by(
+            voucher_claims.c.tenant, voucher_claims.c.programme
+        )
+        if tenant is not None:
+            query = query.where(voucher_claims.c.tenant == tenant)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [VoucherClaim(r.tenant, r.programme, r.claimed_at, r.recorded_by) for r in rows]
+
+
+def _contract_row(c: ModelContract, at: dt.datetime) -> dict[str, Any]:
+    return {
+        "id": c.contract_id,
+        "tenant": c.tenant,
+        "vendor": c.vendor,
+        "model": c.model,
+        "use": c.use.value,
+        "domestic": c.domestic_base_model,
+        "amount": c.amount,
+        "signed_on": c.signed_on,
+        "evidence": c.evidence,
+        "recorded_at": at,
+    }
+
+
+def _row_contract(row: Any) -> ModelContract:
+    return ModelContract(
+        contract_id=row.id,
+        tenant=row.tenant,
+        vendor=row.vendor,
+        model=row.model,
+        use=ModelUse(row.use),
+        domestic_base_model=bool(row.domestic),
+        amount=row.amount,
+        signed_on=row.signed_on,
+        evidence=row.evidence,
+    )
+
+
+def _redemption_row(r: Redemption) -> dict[str, Any]:
+    d, chosen = r.deduction, r.deduction.chosen
+    return {
+        "key": d.charge.key,
+        "contract_id": r.contract.contract_id,
+        "tenant": r.contract.tenant,
+        "period": r.period,
+        "on_date": d.charge.on,
+        "completed": r.completed,
+        "gross": d.gross,
+        "deduction": d.amount,
+        "programme": d.programme,
+        "programme_version": chosen.version if chosen else None,
+        "cap_period": chosen.cap_period if chosen else None,
+        "decision": json.dumps(deduction_to_dict(d), ensure_ascii=False, sort_keys=True),
+        "settled_at": r.settled_at,
+        "entry_key": r.entry_key,
+    }
