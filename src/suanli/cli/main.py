@@ -17,6 +17,7 @@ from rich.table import Table
 from suanli import __version__
 from suanli.cli.billing import bill, ledger_app, report, voucher_app
 from suanli.cli.contracts import contract_app
+from suanli.cli.purchases import purchase_app
 from suanli.cli.sim import app as sim_app
 from suanli.cli.text import t
 from suanli.client.http import DEFAULT_SERVER, ApiError, ServerUnreachable, SuanliClient
@@ -429,6 +430,7 @@ app.command()(report)
 app.add_typer(voucher_app, name="voucher")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(contract_app, name="contract")
+app.add_typer(purchase_app, name="purchase")
 
 
 def run() -> None:

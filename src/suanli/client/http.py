@@ -19,8 +19,10 @@ from suanli.schemas.api import (
     JobResponse,
     LedgerVerifyResponse,
     ModelRedemptionResponse,
+    PurchaseResponse,
     QuoteResponse,
     SubmitJobRequest,
+    SubsidyResponse,
     VoucherPolicyResponse,
     VoucherReportResponse,
     VoucherStandingResponse,
@@ -197,6 +199,22 @@ class SuanliClient:
         return ClaimResponse.model_validate(
             self._call("POST", "/voucher-claims", json=body).json()
         )
+
+    # --- providers' server purchases and their subsidies ---------------------------------
+
+    def add_purchase(self, body: dict[str, Any]) -> PurchaseResponse:
+        return PurchaseResponse.model_validate(self._call("POST", "/purchases", json=body).json())
+
+    def purchases(self, provider: str | None = None) -> list[PurchaseResponse]:
+        params = {"provider": provider} if provider else {}
+        return [
+            PurchaseResponse.model_validate(x)
+            for x in self._call("GET", "/purchases", params=params).json()
+        ]
+
+    def subsidise(self, purchase_id: str) -> SubsidyResponse:
+        r = self._call("POST", f"/purchases/{purchase_id}/subsidy")
+        return SubsidyResponse.model_validate(r.json())
 
 
 def _api_error(response: httpx.Response) -> ApiError:

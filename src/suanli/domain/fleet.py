@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from suanli.domain.accelerators import AcceleratorModel, Catalog
+from suanli.domain.tenants import Attribute
 
 REGIONS = (
     "beijing",
@@ -69,6 +70,11 @@ class Provider:
     name: str
     display_name: str
     clusters: tuple[Cluster, ...]
+    # What subsidy programmes check of the provider (e.g. registered_zone), like a tenant's.
+    attributes: Mapping[str, Attribute] = field(default_factory=dict)
+
+    def cluster(self, name: str) -> Cluster | None:
+        return next((c for c in self.clusters if c.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,9 @@ class Fleet:
 
     def cluster(self, name: str) -> Cluster | None:
         return next((c for c in self.clusters() if c.name == name), None)
+
+    def provider(self, name: str) -> Provider | None:
+        return next((p for p in self.providers if p.name == name), None)
 
     def pools(self) -> Iterator[tuple[Cluster, Pool]]:
         for c in self.clusters():

@@ -89,6 +89,33 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "zh": "模型券仅适用于技术自主可控的国产基座大模型，只记录此类合同：请设置 domestic: true"
         "（命令行 --domestic），并在 evidence 中写明证明材料",
     },
+    "unknown_provider": {
+        "en": "unknown provider {value}; providers in this fleet: {allowed}",
+        "zh": "未知算力服务商 {value}；本算力网络中的服务商：{allowed}",
+    },
+    "accelerator_not_domestic": {
+        "en": "{value} is not a domestic AI chip; the provider subsidy covers only domestic"
+        " AI-chip servers (国产智算芯片服务器): {allowed}",
+        "zh": "{value} 不是国产智算芯片；算力服务商补贴仅适用于国产智算芯片服务器：{allowed}",
+    },
+    "cluster_of_other_provider": {
+        "en": "cluster {value} belongs to provider {owner}, so these servers are not listed"
+        " there; this provider's clusters: {allowed}",
+        "zh": "集群 {value} 属于服务商 {owner}，这些服务器并未在该集群上架；本服务商的集群：{allowed}",
+    },
+    "cluster_without_accelerator": {
+        "en": "cluster {value} has no {model} pool, so these servers are not listed there;"
+        " its accelerators: {allowed}",
+        "zh": "集群 {value} 没有 {model} 资源池，这些服务器并未在该集群上架；其加速卡：{allowed}",
+    },
+    "project_of_other_provider": {
+        "en": "project {value} is already a project of provider {allowed}",
+        "zh": "项目 {value} 已属于服务商 {allowed}",
+    },
+    "purchase_not_found": {
+        "en": "no server purchase {purchase}",
+        "zh": "服务器采购 {purchase} 不存在",
+    },
     "completed_over_contract": {
         "en": "{value} is more than the contract has left to complete: {allowed}",
         "zh": "{value} 超过合同尚未完成的金额：{allowed}",

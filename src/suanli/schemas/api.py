@@ -445,3 +445,51 @@ class ClaimResponse(_Wire):
     recorded_by: str
     new: bool
     claim_required: bool
+
+
+class PurchaseRequest(_Wire):
+    """A provider's purchase of domestic AI-chip servers (provider subsidy, seed 004 §2)."""
+
+    provider: str = Field(min_length=1, max_length=64, description="a provider of the fleet")
+    project: str = Field(min_length=1, max_length=200, description="the subsidised project")
+    accelerator: str = Field(
+        min_length=1, max_length=64, description="a domestic accelerator model of the catalog"
+    )
+    servers: int = Field(ge=1, le=1_000_000)
+    amount: Amount = Field(description="yuan: the domestic AI-chip server part of the contract")
+    evidence: str = Field(min_length=1, max_length=2000)
+    listed_cluster: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the provider's cluster the servers are listed on; omitted: not listed",
+    )
+    signed: dt.date | None = None
+
+
+class PurchaseResponse(_Wire):
+    purchase_id: str
+    provider: str
+    project: str
+    accelerator: str
+    servers: int
+    amount: Yuan
+    listed_cluster: str | None
+    listed: bool
+    signed: dt.date
+    evidence: str
+    subsidised: bool
+    subsidy: Yuan
+
+
+class SubsidyResponse(DeductionResponse):
+    """The provider subsidy of one purchase: amount, subsidy, project cap left, and why."""
+
+    purchase_id: str
+    provider: str
+    project: str
+    accelerator: str
+    servers: int
+    listed_cluster: str | None
+    project_cap_left: Yuan | None
+    settled_at: dt.datetime
+    posted: bool

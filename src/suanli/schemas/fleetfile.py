@@ -11,6 +11,7 @@ from suanli.domain.accelerators import Catalog
 from suanli.domain.errors import FieldError, InvalidInput
 from suanli.domain.fleet import Cluster, EngineRef, Fleet, Link, Network, Pool, Provider
 from suanli.schemas.catalogfile import AcceleratorEntry
+from suanli.schemas.tenantfile import AttributeName, AttributeValue
 from suanli.schemas.validation import load_yaml_mapping, validate_model
 
 MAX_FLEET_BYTES = 4 * 1024 * 1024
@@ -49,6 +50,8 @@ class ProviderEntry(_Strict):
     name: Name
     display_name: str = Field(default="", max_length=200)
     clusters: list[ClusterEntry] = Field(min_length=1, max_length=1000)
+    # What subsidy programmes check of the provider (registered_zone, ...), as for tenants.
+    attributes: dict[AttributeName, AttributeValue] = Field(default_factory=dict, max_length=100)
 
 
 class LinkEntry(_Strict):
@@ -131,7 +134,10 @@ def _check(parsed: FleetFile, catalog: Catalog) -> list[FieldError]:
 
 def _provider(p: ProviderEntry, catalog: Catalog) -> Provider:
     return Provider(
-        p.name, p.display_name or p.name, tuple(_cluster(p.name, c, catalog) for c in p.clusters)
+        p.name,
+        p.display_name or p.name,
+        tuple(_cluster(p.name, c, catalog) for c in p.clusters),
+        dict(sorted(p.attributes.items())),
     )
 
 

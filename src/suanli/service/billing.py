@@ -25,6 +25,7 @@ from suanli.billing.pricing import price_usage
 from suanli.billing.settlement import (
     model_redemption_entry,
     pool_opening_entry,
+    provider_subsidy_entry,
     settlement_entry,
 )
 from suanli.billing.vouchers import Deduction, charge_for_line, decide
@@ -160,6 +161,23 @@ def post_redemptions(p: Platform) -> int:
     return posted
 
 
+def post_subsidies(p: Platform) -> int:
+    """Post every stored, unposted provider subsidy from its stored decision."""
+    b = p.billing
+    if b is None or b.purchases is None:
+        return 0
+    posted = 0
+    for s in b.purchases.unposted_subsidies():
+        entry = provider_subsidy_entry(s.deduction, s.settled_at)
+        if entry is None or entry.key != s.entry_key:
+            log.error("subsidy %s no longer yields entry %s", s.deduction.charge.key, s.entry_key)
+            continue
+        _open_pool(b, s.deduction, s.settled_at)
+        if b.ledger.post(entry).applied:
+            posted += 1
+    return posted
+
+
 def claimed_by_tenant(b: Billing) -> dict[str, frozenset[str]]:
     """The programmes each tenant has claimed (read only when some programme needs a claim)."""
     if b.contracts is None or not any(x.claim_required for x in b.policies):
@@ -185,5 +203,7 @@ def _open_pool(b: Billing, deduction: Deduction, at: dt.datetime) -> None:
 
 
 def settle(p: Platform) -> SettleReport:
-    """The control loop's billing step: meter (catch-up), settle, post (bills, redemptions)."""
-    return SettleReport(meter_ended(p), settle_usage(p), post_settlements(p) + post_redemptions(p))
+    """The control loop's billing step: meter, settle, post (bills, redemptions, subsidies)."""
+    metered, settled = meter_ended(p), settle_usage(p)  # in this order, before posting
+    posted = post_settlements(p) + post_redemptions(p) + post_subsidies(p)
+    return SettleReport(metered, settled, posted)

@@ -138,7 +138,7 @@ class Spend:
         self.deduction += deduction
 
     def add_amount(self, gross: Decimal, deduction: Decimal) -> None:
-        """A charge without accelerator time (a model-contract period)."""
+        """A charge without accelerator time (a model-contract period, a server purchase)."""
         self.lines += 1
         self.gross += gross
         self.deduction += deduction
@@ -185,6 +185,12 @@ def voucher_report(p: Platform) -> VoucherReport:
         if r.deduction.programme is not None:
             key = (r.deduction.programme, r.period, r.contract.tenant)
             by_programme[key].add_amount(r.deduction.gross, r.deduction.amount)
+    # Provider subsidies: by the purchase contract's month, the provider in the tenant column.
+    for x in b.purchases.subsidies() if b.purchases else []:
+        if x.deduction.programme is not None:
+            on = x.record.purchase.contract_on
+            key = (x.deduction.programme, on.isoformat()[:7], x.record.purchase.provider)
+            by_programme[key].add_amount(x.deduction.gross, x.deduction.amount)
     return VoucherReport(
         dict(sorted(by_programme.items())),
         dict(sorted(by_region.items())),

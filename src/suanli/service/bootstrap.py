@@ -21,6 +21,7 @@ from suanli.service.fleet import demo_fleet, load_fleet, with_local_gpus
 from suanli.store.sql.billing import SqlBillingStore, SqlLedgerStore
 from suanli.store.sql.contracts import SqlContractStore
 from suanli.store.sql.database import open_database, sqlite_url
+from suanli.store.sql.purchases import SqlPurchaseStore
 from suanli.store.sql.repos import SqlJobStore
 from suanli.store.tenants import StaticTenantDirectory
 
@@ -49,6 +50,7 @@ def open_platform(
         StaticTenantDirectory(tenants),
         shipped_policies(),
         contracts=SqlContractStore(db),
+        purchases=SqlPurchaseStore(db),
     )
     return Platform(
         clock,

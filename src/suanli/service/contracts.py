@@ -30,7 +30,7 @@ from suanli.store.base import ContractStore, Redemption, VoucherClaim
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # Facts of a charge, not of the company: checked per contract, not in a tenant's standing.
-CHARGE_FACTS = frozenset({"model_use"})
+CHARGE_FACTS = frozenset({"model_use", "listed_on_platform"})
 OPERATOR = "operator"
 
 

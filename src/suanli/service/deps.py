@@ -17,6 +17,7 @@ from suanli.store.base import (
     ContractStore,
     JobStore,
     LedgerStore,
+    PurchaseStore,
     TenantDirectory,
 )
 
@@ -31,6 +32,7 @@ class Billing:
     policies: tuple[VoucherPolicy, ...]
     platform_fee_rate: Decimal = ZERO
     contracts: ContractStore | None = None  # model contracts and voucher claims (None: none kept)
+    purchases: PurchaseStore | None = None  # providers' server purchases (None: none kept)
 
     def policy(self, programme: str) -> VoucherPolicy | None:
         """The newest version of ``programme`` in force here, or None."""

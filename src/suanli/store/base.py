@@ -14,6 +14,7 @@ from suanli.billing.ledger import Account, Entry, LedgerReport, Posted
 from suanli.billing.metering import UsageRecord
 from suanli.billing.model_contracts import ModelContract
 from suanli.billing.pricing import BillLine
+from suanli.billing.server_purchases import ServerPurchase
 from suanli.billing.vouchers import Deduction, VoucherUsage
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job, JobEvent, JobStatus
@@ -202,6 +203,62 @@ class ContractStore(Protocol):
         ...
 
     def claims(self, tenant: str | None = None) -> builtins.list[VoucherClaim]: ...
+
+
+@dataclass(frozen=True)
+class PurchaseRecord:
+    """A provider's purchase of domestic AI-chip servers, as recorded (seed 004 §2).
+
+    ``listed_cluster``: the fleet cluster (of that provider) the servers are listed on;
+    None while they are not listed on the platform.
+    """
+
+    purchase: ServerPurchase
+    accelerator: str  # catalog model id, domestic
+    servers: int
+    listed_cluster: str | None
+    recorded_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Subsidy:
+    """The provider subsidy decided for one purchase, stored before its posting.
+
+    ``entry_key``: the posting's idempotency key (None when the subsidy is 0.00).
+    """
+
+    record: PurchaseRecord
+    deduction: Deduction
+    settled_at: dt.datetime
+    entry_key: str | None
+
+
+class PurchaseStore(Protocol):
+    """Providers' server purchases and the subsidy decided for each (at most one)."""
+
+    def add_purchase(self, record: PurchaseRecord) -> None:
+        """Record a new purchase (its id is new: the service draws it)."""
+        ...
+
+    def purchase(self, purchase_id: str) -> PurchaseRecord | None: ...
+
+    def purchases(
+        self, provider: str | None = None, project: str | None = None
+    ) -> builtins.list[PurchaseRecord]:
+        """Purchases, optionally of one provider or project, oldest contract first."""
+        ...
+
+    def add_subsidy(self, subsidy: Subsidy) -> bool:
+        """Insert unless the purchase has a subsidy; True when this call inserted it."""
+        ...
+
+    def subsidy(self, purchase_id: str) -> Subsidy | None: ...
+
+    def subsidies(self, provider: str | None = None) -> builtins.list[Subsidy]: ...
+
+    def unposted_subsidies(self) -> builtins.list[Subsidy]:
+        """Subsidies whose ledger entry has not been posted yet."""
+        ...
 
 
 class LedgerStore(Protocol):

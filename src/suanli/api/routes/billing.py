@@ -22,6 +22,7 @@ from suanli.api.convert_contracts import (
     model_use,
     standing_to_response,
 )
+from suanli.api.convert_purchases import purchase_to_response, subsidy_to_response
 from suanli.api.deps import LangDep, PlatformDep
 from suanli.billing.metering import local_date
 from suanli.schemas.api import (
@@ -32,15 +33,18 @@ from suanli.schemas.api import (
     ContractResponse,
     LedgerVerifyResponse,
     ModelRedemptionResponse,
+    PurchaseRequest,
+    PurchaseResponse,
     QuoteRequest,
     QuoteResponse,
     RedeemRequest,
+    SubsidyResponse,
     TenantResponse,
     VoucherPolicyResponse,
     VoucherReportResponse,
     VoucherStandingResponse,
 )
-from suanli.service import bills, contracts
+from suanli.service import bills, contracts, purchases
 
 router = APIRouter(tags=["billing"])
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])]
@@ -140,3 +144,32 @@ def claim_voucher(body: ClaimRequest, p: PlatformDep) -> ClaimResponse:
     claim, new = contracts.claim(p, body.tenant, body.programme)
     policy = bills.billing_of(p).policy(body.programme)
     return claim_to_response(claim, new, bool(policy and policy.claim_required))
+
+
+@router.post("/purchases", status_code=status.HTTP_201_CREATED)
+def add_purchase(body: PurchaseRequest, p: PlatformDep) -> PurchaseResponse:
+    """Record a provider's purchase of domestic AI-chip servers (provider subsidy)."""
+    record = purchases.add_purchase(
+        p,
+        body.provider,
+        body.project,
+        body.accelerator,
+        body.servers,
+        body.amount,
+        body.evidence,
+        body.listed_cluster,
+        body.signed,
+    )
+    return purchase_to_response(record)
+
+
+@router.get("/purchases")
+def list_purchases(p: PlatformDep, provider: str | None = None) -> list[PurchaseResponse]:
+    return [purchase_to_response(v.record, v) for v in purchases.list_purchases(p, provider)]
+
+
+@router.post("/purchases/{purchase_id}/subsidy")
+def subsidise_purchase(purchase_id: str, p: PlatformDep, lang: LangDep) -> SubsidyResponse:
+    """The provider subsidy: ≤ 10 % of the amount, ≤ the project cap left; once per purchase."""
+    s = purchases.subsidise(p, purchase_id)
+    return subsidy_to_response(s, purchases.subsidy_posted(p, s), lang)

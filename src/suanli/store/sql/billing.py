@@ -45,6 +45,7 @@ from suanli.store.sql.billing_tables import (
 )
 from suanli.store.sql.codec import row_to_job
 from suanli.store.sql.contract_tables import model_redemptions
+from suanli.store.sql.purchase_tables import provider_subsidies
 from suanli.store.sql.tables import jobs
 
 POST_RETRIES = 5
@@ -109,6 +110,15 @@ class SqlBillingStore:
             model_redemptions.c.cap_period,
             model_redemptions.c.deduction,
         ).where(model_redemptions.c.programme.is_not(None))
+        # Provider subsidies draw on their programme's project cap (and pool, cap if any).
+        subsidy = select(
+            provider_subsidies.c.programme,
+            provider_subsidies.c.on_date,
+            provider_subsidies.c.provider,
+            provider_subsidies.c.cap_period,
+            provider_subsidies.c.project,
+            provider_subsidies.c.deduction,
+        ).where(provider_subsidies.c.programme.is_not(None))
         with self._engine.connect() as conn:
             for r in conn.execute(query).all():
                 pool[(r.programme, r.on_date.year)] += r.deduction
@@ -118,6 +128,10 @@ class SqlBillingStore:
             for m in conn.execute(model).all():
                 pool[(m.programme, m.on_date.year)] += m.deduction
                 company[(m.programme, m.tenant, m.cap_period)] += m.deduction
+            for q in conn.execute(subsidy).all():
+                pool[(q.programme, q.on_date.year)] += q.deduction
+                company[(q.programme, q.provider, q.cap_period)] += q.deduction
+                project[(q.programme, q.project)] += q.deduction
         return VoucherUsage(dict(pool), dict(company), dict(project))
 
     def add_settlement(self, settlement: Settlement) -> bool:
