@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import wait_until
+from tests.e2e.server import JOB_TIMEOUT_S, SUANLI, Server, kill_leftover_runs
 
 pytestmark = pytest.mark.e2e
 
-SUANLI = Path(sys.executable).with_name("suanli")
-JOB_TIMEOUT_S = 90.0
-CLI_TIMEOUT_S = 60.0
 FLEET = """
 providers:
   - name: etown-test
@@ -42,76 +33,6 @@ time_limit_hours: 0.1
 """
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _env(url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env.update(SUANLI_SERVER=url, SUANLI_LANG="en", NO_PROXY="127.0.0.1", COLUMNS="250")
-    return env
-
-
-class Server:
-    """`suanli up --fleet FILE` on a free port; killable and restartable on the same data."""
-
-    def __init__(self, data_dir: Path, fleet: Path) -> None:
-        self.data_dir, self.fleet = data_dir, fleet
-        self.url = ""
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        self.url = f"http://127.0.0.1:{_free_port()}"
-        log_path = self.data_dir.parent / f"server-{self.starts}.log"
-        port = self.url.rsplit(":", 1)[1]
-        args = ["up", "--port", port, "--data-dir", str(self.data_dir), "--interval", "0.2"]
-        with log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                [str(SUANLI), *args, "--fleet", str(self.fleet)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=_env(self.url),
-            )
-        proc = self.proc
-
-        def healthy() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(f"suanli up exited: {log_path.read_text()}")
-            with contextlib.suppress(httpx.TransportError), self.http() as client:
-                return client.get("/healthz").status_code == 200
-            return False
-
-        wait_until(healthy, timeout=30)
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-    def http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, trust_env=False, timeout=10)
-
-    def run(self, argv: list[str], *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*argv, "--server", self.url, *args],
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT_S,
-            env=_env(self.url),
-            check=False,
-        )
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     fleet = tmp_path / "fleet.yaml"
@@ -122,6 +43,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         yield running
     finally:
         running.stop()
+        kill_leftover_runs(running.data_dir)
 
 
 def test_a_server_killed_as_a_job_ends_bills_it_exactly_once(

@@ -8,7 +8,8 @@ import pytest
 
 from suanli.billing.metering import month_of
 from suanli.domain.clock import SystemClock
-from tests.e2e.test_billing_cli import SUANLI, Server, server
+from tests.e2e.server import SUANLI, Server
+from tests.e2e.test_billing_cli import server
 
 pytestmark = pytest.mark.e2e
 __all__ = ["server"]  # the fixture, shared with the billing CLI tests

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_billing_cli import SUANLI, Server
+from tests.e2e.server import SUANLI, Server, kill_leftover_runs
 
 pytestmark = pytest.mark.e2e
 
@@ -44,6 +44,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         yield running
     finally:
         running.stop()
+        kill_leftover_runs(running.data_dir)
 
 
 def test_purchases_are_added_listed_and_subsidised_from_the_cli(server: Server) -> None:
