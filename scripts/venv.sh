@@ -30,3 +30,5 @@ if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT$2" >&2
   touch "$stamp"
 fi
+# The console's JavaScript libraries (htmx, ECharts), fetched from npm once.
+bash "$ROOT/scripts/web-assets.sh" || echo "warning: console assets not fetched; the console runs without charts" >&2

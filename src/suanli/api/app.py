@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from suanli import __version__
 from suanli.api import errors
 from suanli.api.limits import BodyLimit
-from suanli.api.routes import billing, fleet, jobs
+from suanli.api.routes import billing, fleet, jobs, operations
 from suanli.schemas.api import MAX_BODY_BYTES, ErrorResponse
 from suanli.service.deps import Platform
 from suanli.workers.control_loop import ControlLoop
@@ -47,6 +47,7 @@ def create_app(platform: Platform, run_loop: bool = True, interval_s: float = 0.
     app.state.platform = platform
     app.state.loop = loop
     errors.install(app)
+    app.include_router(operations.router, prefix="/api/v1")  # before jobs: /jobs/{id}/cost
     app.include_router(jobs.router, prefix="/api/v1")
     app.include_router(fleet.router, prefix="/api/v1")
     app.include_router(billing.router, prefix="/api/v1")

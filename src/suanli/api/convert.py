@@ -126,19 +126,28 @@ def _estimate(e: Estimate) -> EstimateResponse:
     )
 
 
-def _totals(t: Totals) -> TotalsResponse:
+def _totals(t: Totals, free: Totals | None = None) -> TotalsResponse:
     return TotalsResponse(
         accelerators=t.accelerators,
         domestic_accelerators=t.domestic_accelerators,
         domestic_share=round(t.domestic_share, 4),
         pflops_fp16=round(t.pflops, 3),
         unrated_accelerators=t.unrated_accelerators,
+        free_accelerators=free.accelerators if free else 0,
+        free_pflops_fp16=round(free.pflops, 3) if free else 0.0,
     )
 
 
 def fleet_to_response(fleet: Fleet, snapshot: Snapshot, unavailable: set[str]) -> FleetResponse:
     free = {s.key: sum(len(n.free_slots) for n in s.nodes) for s in snapshot.pools}
     summary = summarize(fleet)
+    free_total, free_region, free_provider = Totals(), dict[str, Totals](), dict[str, Totals]()
+    for c, q in fleet.pools():
+        model = fleet.catalog.get(q.accelerator) if q.accelerator else None
+        n = free.get((c.name, q.name), 0)
+        free_total = free_total.plus(n, model)
+        free_region[c.region] = free_region.get(c.region, Totals()).plus(n, model)
+        free_provider[c.provider] = free_provider.get(c.provider, Totals()).plus(n, model)
     clusters = []
     for c in fleet.clusters():
         pools = []
@@ -171,9 +180,9 @@ def fleet_to_response(fleet: Fleet, snapshot: Snapshot, unavailable: set[str]) -
     return FleetResponse(
         providers={p.name: p.display_name for p in fleet.providers},
         clusters=clusters,
-        total=_totals(summary.total),
-        by_region={k: _totals(v) for k, v in summary.by_region.items()},
-        by_provider={k: _totals(v) for k, v in summary.by_provider.items()},
+        total=_totals(summary.total, free_total),
+        by_region={k: _totals(v, free_region.get(k)) for k, v in summary.by_region.items()},
+        by_provider={k: _totals(v, free_provider.get(k)) for k, v in summary.by_provider.items()},
     )
 
 

@@ -105,7 +105,7 @@ def bill_to_response(bill: Bill, posted: set[str], lang: Lang) -> BillResponse:
         month=bill.month,
         lines=[
             bill_line_to_response(s, s.entry_key is None or s.entry_key in posted, lang)
-            for s in bill.settlements
+            for s in bill.listed
         ],
         totals=BillTotals(
             lines=len(bill.settlements),

@@ -139,8 +139,8 @@ def up(
     # Imported here so client commands stay light; the CLI is the top layer, nothing cycles.
     import uvicorn  # noqa: PLC0415 - heavy server imports only for `up`
 
-    from suanli.api.app import create_app  # noqa: PLC0415 - heavy server imports only for `up`
     from suanli.service.bootstrap import claim_data_dir, open_platform  # noqa: PLC0415 - ditto
+    from suanli.web.app import create_app  # noqa: PLC0415 - heavy server imports only for `up`
 
     directory = data_dir or Path(os.environ.get("SUANLI_DATA_DIR") or user_data_dir("suanli"))
     try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+from suanli.domain.i18n_console import CONSOLE
+
 Lang = Literal["en", "zh"]
 
 _CORE: Mapping[str, Mapping[Lang, str]] = {
@@ -75,6 +77,7 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "zh": "未知租户 {value}；本平台的租户：{allowed}",
     },
     "tenant_not_found": {"en": "no tenant {tenant}", "zh": "租户 {tenant} 不存在"},
+    "provider_not_found": {"en": "no provider {provider}", "zh": "算力伙伴 {provider} 不存在"},
     "contract_not_found": {
         "en": "no model contract {contract}",
         "zh": "模型合同 {contract} 不存在",
@@ -386,7 +389,7 @@ _BILLING: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-MESSAGES: Mapping[str, Mapping[Lang, str]] = {**_CORE, **_BILLING}
+MESSAGES: Mapping[str, Mapping[Lang, str]] = {**_CORE, **_BILLING, **CONSOLE}
 
 
 def render(code: str, lang: Lang = "en", /, **params: object) -> str:

@@ -120,6 +120,8 @@ class TotalsResponse(_Wire):
     domestic_share: float
     pflops_fp16: float
     unrated_accelerators: int
+    free_accelerators: int = 0
+    free_pflops_fp16: float = 0.0
 
 
 class PoolResponse(_Wire):

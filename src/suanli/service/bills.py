@@ -47,6 +47,14 @@ class Bill:
     month: str
     settlements: list[Settlement]
     redemptions: list[Redemption] = field(default_factory=list)  # 模型券 for the month
+    page: tuple[int, int] | None = None  # (offset, limit) of the lines to list; totals cover all
+
+    @property
+    def listed(self) -> list[Settlement]:
+        if self.page is None:
+            return self.settlements
+        offset, limit = self.page
+        return self.settlements[offset : offset + limit]
 
     @property
     def gross(self) -> Decimal:

@@ -98,9 +98,23 @@ class JobPage:
 
 
 def list_jobs(
-    p: Platform, statuses: Sequence[JobStatus] | None = None, limit: int = 50, offset: int = 0
+    p: Platform,
+    statuses: Sequence[JobStatus] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    tenant: str | None = None,
+    provider: str | None = None,
+    cluster: str | None = None,
 ) -> JobPage:
-    return JobPage(p.jobs.list(statuses, limit, offset), p.jobs.count(statuses))
+    clusters = None
+    if provider is not None or cluster is not None:
+        clusters = [
+            c.name
+            for c in p.fleet.clusters()
+            if (provider is None or c.provider == provider) and (cluster in (None, c.name))
+        ]
+    found = p.jobs.list(statuses, limit, offset, tenant=tenant, clusters=clusters)
+    return JobPage(found, p.jobs.count(statuses, tenant=tenant, clusters=clusters))
 
 
 def job_history(p: Platform, job_id: str) -> list[JobEvent]:

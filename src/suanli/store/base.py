@@ -38,13 +38,25 @@ class JobStore(Protocol):
         ...
 
     def list(
-        self, statuses: Sequence[JobStatus] | None = None, limit: int = 100, offset: int = 0
+        self,
+        statuses: Sequence[JobStatus] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        *,
+        tenant: str | None = None,
+        clusters: Sequence[str] | None = None,
     ) -> builtins.list[Job]:
-        """Newest first, optionally filtered by status; bounded by ``limit``."""
+        """Newest first, optionally filtered by status, tenant and placed cluster; bounded."""
         ...
 
-    def count(self, statuses: Sequence[JobStatus] | None = None) -> int:
-        """How many jobs match the status filter."""
+    def count(
+        self,
+        statuses: Sequence[JobStatus] | None = None,
+        *,
+        tenant: str | None = None,
+        clusters: Sequence[str] | None = None,
+    ) -> int:
+        """How many jobs match the filters."""
         ...
 
     def active(self) -> builtins.list[Job]:
@@ -139,6 +151,24 @@ class BillingStore(Protocol):
         self, tenant: str | None = None, month: str | None = None
     ) -> builtins.list[Settlement]:
         """Stored settlements, optionally of one tenant and one month, oldest first."""
+        ...
+
+    def settlement_page(
+        self,
+        *,
+        job_id: str | None = None,
+        provider: str | None = None,
+        month: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[builtins.list[Settlement], int]:
+        """One page of settlements of a job or a provider (newest first) and how many match."""
+        ...
+
+    def usage_between(
+        self, start: dt.datetime, end: dt.datetime, provider: str | None = None
+    ) -> builtins.list[UsageRecord]:
+        """Metered attempts that overlap [start, end), optionally on one provider's clusters."""
         ...
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
@@ -51,15 +52,33 @@ Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples
 
 
 @router.get("/tenants")
-def list_tenants(p: PlatformDep) -> list[TenantResponse]:
-    return [tenant_to_response(t) for t in bills.list_tenants(p)]
+def list_tenants(
+    p: PlatformDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[TenantResponse]:
+    """Tenants by name, one page."""
+    found = bills.list_tenants(p)
+    return [tenant_to_response(t) for t in found[offset : offset + limit]]
 
 
 @router.get("/bills/{tenant}")
-def get_bill(tenant: str, p: PlatformDep, lang: LangDep, month: Month = None) -> BillResponse:
-    """The tenant's invoice for a month (China time; default: this month)."""
+def get_bill(
+    tenant: str,
+    p: PlatformDep,
+    lang: LangDep,
+    month: Month = None,
+    limit: Annotated[int | None, Query(ge=1, le=500)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> BillResponse:
+    """The tenant's invoice for a month (China time; default: this month).
+
+    Totals cover the whole month; with ``limit`` only that page of lines is listed.
+    """
     bill = bills.get_bill(p, tenant, month)
-    posted = {s.entry_key for s in bill.settlements if s.entry_key and bills.is_posted(p, s)}
+    if limit is not None:
+        bill = dataclasses.replace(bill, page=(offset, limit))
+    posted = {s.entry_key for s in bill.listed if s.entry_key and bills.is_posted(p, s)}
     posted |= {
         x.entry_key for x in bill.redemptions if x.entry_key and contracts.redemption_posted(p, x)
     }

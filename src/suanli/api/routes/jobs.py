@@ -51,8 +51,14 @@ def list_jobs(
     status: Annotated[list[JobStatus] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    tenant: Annotated[str | None, Query(max_length=64)] = None,
+    provider: Annotated[
+        str | None, Query(max_length=64, description="placed on its clusters")
+    ] = None,
+    cluster: Annotated[str | None, Query(max_length=64)] = None,
 ) -> JobListResponse:
-    page = job_service.list_jobs(p, status, limit, offset)
+    """Newest first; filters combine (status any-of, tenant, placed on a provider or cluster)."""
+    page = job_service.list_jobs(p, status, limit, offset, tenant, provider, cluster)
     return JobListResponse(
         jobs=[job_to_summary(j) for j in page.jobs], total=page.total, limit=limit, offset=offset
     )

@@ -8,7 +8,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, exists, insert, select, update
+from sqlalchemy import Connection, Engine, and_, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from suanli.billing.ledger import (
@@ -22,6 +22,7 @@ from suanli.billing.ledger import (
     UnknownEntry,
     verify_ledger,
 )
+from suanli.billing.metering import UsageRecord
 from suanli.billing.money import ZERO, total
 from suanli.billing.vouchers import VoucherUsage
 from suanli.domain.jobs import TERMINAL, Job
@@ -153,7 +154,48 @@ class SqlBillingStore:
             conditions.append(settlements.c.month == month)
         return self._settlements(and_(True, *conditions))
 
-    def _settlements(self, where: Any, limit: int | None = None) -> builtins.list[Settlement]:
+    def settlement_page(
+        self,
+        *,
+        job_id: str | None = None,
+        provider: str | None = None,
+        month: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[builtins.list[Settlement], int]:
+        conditions = []
+        if job_id is not None:
+            conditions.append(usage_records.c.job_id == job_id)
+        if provider is not None:
+            conditions.append(usage_records.c.provider == provider)
+        if month is not None:
+            conditions.append(settlements.c.month == month)
+        where = and_(True, *conditions)
+        counted = (
+            select(func.count())
+            .select_from(settlements)
+            .join(usage_records, usage_records.c.key == settlements.c.usage_key)
+            .where(where)
+        )
+        with self._engine.connect() as conn:
+            total = int(conn.execute(counted).scalar_one())
+        return self._settlements(where, limit, offset, newest_first=True), total
+
+    def usage_between(
+        self, start: dt.datetime, end: dt.datetime, provider: str | None = None
+    ) -> builtins.list[UsageRecord]:
+        query = select(usage_records).where(
+            usage_records.c.started_at < end, usage_records.c.ended_at >= start
+        )
+        if provider is not None:
+            query = query.where(usage_records.c.provider == provider)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [row_to_usage(r).usage for r in rows]
+
+    def _settlements(
+        self, where: Any, limit: int | None = None, offset: int = 0, newest_first: bool = False
+    ) -> builtins.list[Settlement]:
         query = (
             select(
                 settlements.c.decision,
@@ -163,10 +205,16 @@ class SqlBillingStore:
             )
             .join(usage_records, usage_records.c.key == settlements.c.usage_key)
             .where(where)
-            .order_by(usage_records.c.ended_at, usage_records.c.key)
+            .order_by(
+                *(
+                    (usage_records.c.ended_at.desc(), usage_records.c.key.desc())
+                    if newest_first
+                    else (usage_records.c.ended_at, usage_records.c.key)
+                )
+            )
         )
         if limit is not None:
-            query = query.limit(limit)
+            query = query.limit(limit).offset(offset)
         with self._engine.connect() as conn:
             rows = conn.execute(query).all()
         return [row_to_settlement(r, r) for r in rows]

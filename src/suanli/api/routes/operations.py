@@ -1,0 +1,111 @@
+"""/api/v1 operations: the queue and why jobs wait, utilisation, provider settlements, job cost."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from suanli.api.convert import reason_to_response
+from suanli.api.convert_billing import bill_line_to_response, yuan
+from suanli.api.deps import LangDep, PlatformDep
+from suanli.billing.money import total
+from suanli.domain.i18n import Lang
+from suanli.schemas.api import BillLineResponse
+from suanli.schemas.operations import (
+    JobCostResponse,
+    QueueResponse,
+    SettlementPageResponse,
+    UtilisationPointResponse,
+    UtilisationResponse,
+    WaitingReasonResponse,
+)
+from suanli.service import bills, operations
+from suanli.service import jobs as job_service
+from suanli.service.deps import Platform
+from suanli.store.base import Settlement
+
+router = APIRouter(tags=["operations"])
+Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])]
+
+
+@router.get("/queue")
+def queue(p: PlatformDep, lang: LangDep) -> QueueResponse:
+    """Active jobs by status, and the scheduler's reasons for the waiting ones."""
+    q = operations.queue_summary(p)
+    return QueueResponse(
+        depth=q.depth,
+        waiting=q.waiting,
+        reasons=[
+            WaitingReasonResponse(
+                code=r.code,
+                jobs=r.jobs,
+                message=r.example.render(lang),
+                example=reason_to_response(r.example, lang),
+            )
+            for r in q.reasons
+        ],
+        oldest_waiting_since=q.oldest_waiting_since,
+    )
+
+
+@router.get("/utilisation")
+def utilisation(
+    p: PlatformDep,
+    provider: str | None = None,
+    hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24,
+    points: Annotated[int, Query(ge=1, le=operations.MAX_POINTS)] = 48,
+) -> UtilisationResponse:
+    """Accelerators in use over the last ``hours`` (whole fleet, or one provider's pools)."""
+    u = operations.utilisation(p, provider, hours, points)
+    return UtilisationResponse(
+        provider=u.provider,
+        capacity=u.capacity,
+        start=u.start,
+        step_s=u.step_s,
+        points=[
+            UtilisationPointResponse(
+                at=x.at, busy_accelerators=x.busy_accelerators, utilisation=x.utilisation
+            )
+            for x in u.points
+        ],
+    )
+
+
+@router.get("/providers/{provider}/settlements")
+def provider_settlements(
+    provider: str,
+    p: PlatformDep,
+    lang: LangDep,
+    month: Month = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> SettlementPageResponse:
+    """Settled attempts on the provider's capacity in a month, newest first, one page."""
+    page = operations.provider_settlements(p, provider, month, limit, offset)
+    return SettlementPageResponse(
+        provider=provider,
+        month=bills.check_month(month, p),
+        lines=[_line(p, s, lang) for s in page.settlements],
+        total=page.total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/jobs/{job_id}/cost")
+def job_cost(job_id: str, p: PlatformDep, lang: LangDep) -> JobCostResponse:
+    """What the job's settled attempts cost: gross, voucher deduction, net."""
+    job_service.get_job(p, job_id)
+    found = operations.job_settlements(p, job_id)
+    return JobCostResponse(
+        job_id=job_id,
+        lines=[_line(p, s, lang) for s in found],
+        gross=yuan(total(s.deduction.gross for s in found)),
+        deduction=yuan(total(s.deduction.amount for s in found)),
+        net=yuan(total(s.deduction.net for s in found)),
+    )
+
+
+def _line(p: Platform, s: Settlement, lang: Lang) -> BillLineResponse:
+    return bill_line_to_response(s, bills.is_posted(p, s), lang)

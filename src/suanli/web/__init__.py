@@ -1,0 +1,1 @@
+"""The operations console: server-rendered pages (Jinja2 + htmx) over the REST API."""

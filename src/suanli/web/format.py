@@ -1,0 +1,75 @@
+"""How the console shows numbers, money and regions (money stays a decimal string)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from suanli.domain.fleet import REGIONS
+from suanli.domain.i18n import MESSAGES, Lang, render
+from suanli.schemas.api import FleetResponse, TotalsResponse
+
+# Where each region sits on a coarse grid of northern and western China (column, row), so
+# the operator's region grid reads like a map: Beijing-Tianjin-Hebei east, the western hubs
+# west. Regions not listed go to the last row.
+GRID: dict[str, tuple[int, int]] = {
+    "inner-mongolia": (2, 1),
+    "beijing": (4, 1),
+    "ningxia": (1, 2),
+    "shanxi": (3, 2),
+    "hebei": (4, 2),
+    "tianjin": (5, 2),
+    "gansu": (1, 3),
+    "shanghai": (5, 3),
+    "anhui": (4, 3),
+    "sichuan": (2, 4),
+    "guizhou": (3, 4),
+    "guangdong": (4, 4),
+}
+
+
+def yuan(amount: str | Decimal | None) -> str:
+    """¥ and two decimals with thousands separators; the API's string is exact already."""
+    if amount is None:
+        return "—"
+    try:
+        value = Decimal(amount)
+    except InvalidOperation:
+        return str(amount)
+    return f"¥{value:,.2f}"
+
+
+def pct(share: float | str) -> str:
+    return f"{float(share) * 100:.1f}%"
+
+
+def num(value: float, places: int = 1) -> str:
+    return f"{value:,.{places}f}"
+
+
+def region_name(region: str, lang: Lang) -> str:
+    code = f"region.{region}"
+    return render(code, lang) if code in MESSAGES else region
+
+
+@dataclass(frozen=True)
+class RegionCell:
+    region: str
+    column: int
+    row: int
+    totals: TotalsResponse | None  # None: a region of the map with no capacity in this fleet
+
+
+def region_grid(fleet: FleetResponse) -> list[RegionCell]:
+    """Every region with capacity plus the named corridor regions, placed on the grid."""
+    shown = [r for r in REGIONS if r in GRID or r in fleet.by_region]
+    cells = []
+    spare = 1
+    for region in shown:
+        if region in GRID:
+            column, row = GRID[region]
+        else:
+            column, row = spare, 5
+            spare += 1
+        cells.append(RegionCell(region, column, row, fleet.by_region.get(region)))
+    return cells

@@ -1,0 +1,320 @@
+"""The console's pages: each asks the API (through ApiCaller) and renders a template."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from suanli.domain.i18n import Lang, pick_lang, render
+from suanli.schemas.api import (
+    BillResponse,
+    FleetResponse,
+    JobListResponse,
+    JobResponse,
+    TenantResponse,
+    VoucherReportResponse,
+)
+from suanli.schemas.operations import (
+    JobCostResponse,
+    QueueResponse,
+    SettlementPageResponse,
+    UtilisationResponse,
+)
+from suanli.web import format as fmt
+from suanli.web.caller import ApiCaller, ApiFailure
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+LANG_COOKIE = "suanli_lang"
+PAGE = 20
+STATUSES = (
+    "pending",
+    "queued",
+    "placed",
+    "starting",
+    "running",
+    "recovering",
+    "succeeded",
+    "failed",
+    "cancelled",
+)
+VENDOR = Path(__file__).with_name("static") / "vendor"
+
+
+def _lang(request: Request) -> Lang:
+    asked = request.query_params.get("lang")
+    if asked in ("zh", "en"):
+        return "zh" if asked == "zh" else "en"
+    cookie = request.cookies.get(LANG_COOKIE)
+    if cookie in ("zh", "en"):
+        return "zh" if cookie == "zh" else "en"
+    return pick_lang(request.headers.get("accept-language"))
+
+
+@dataclass
+class View:
+    """One page view: the reader's language and the API as seen by the reader."""
+
+    request: Request
+    lang: Lang
+    api: ApiCaller
+
+    def page(self, template: str, code: int = 200, **context: Any) -> HTMLResponse:
+        response = templates.TemplateResponse(
+            self.request, template, {**self._base(), **context}, status_code=code
+        )
+        if self.request.query_params.get("lang") in ("zh", "en"):
+            response.set_cookie(LANG_COOKIE, self.lang, max_age=365 * 86400, samesite="lax")
+        return response
+
+    def _base(self) -> dict[str, Any]:
+        lang = self.lang
+
+        def t(code: str, **params: Any) -> str:
+            return render(code, lang, **params)
+
+        other: Lang = "en" if lang == "zh" else "zh"
+        query = {k: v for k, v in self.request.query_params.items() if k != "lang"}
+        return {
+            "lang": lang,
+            "html_lang": "zh-CN" if lang == "zh" else "en",
+            "t": t,
+            "switch_url": f"{self.request.url.path}?{urlencode({**query, 'lang': other})}",
+            "yuan": fmt.yuan,
+            "pct": fmt.pct,
+            "num": fmt.num,
+            "region_name": lambda r: fmt.region_name(r, lang),
+            "status_name": lambda s: render(f"status.{s}", lang),
+            "charts": (VENDOR / "echarts.min.js").exists(),
+            "htmx": (VENDOR / "htmx.min.js").exists(),
+            "path": self.request.url.path,
+        }
+
+
+async def _view(request: Request) -> AsyncIterator[View]:
+    lang = _lang(request)
+    api = ApiCaller(request, lang)
+    try:
+        yield View(request, lang, api)
+    finally:
+        await api.close()
+
+
+ViewDep = Annotated[View, Depends(_view)]
+Page = Annotated[int, Query(ge=1, le=1_000_000)]
+
+
+def _failure(v: View, exc: ApiFailure) -> HTMLResponse:
+    return v.page("error.html", code=exc.status, error=exc.body)
+
+
+def pager(page: int, total: int, request: Request, key: str = "page") -> dict[str, Any]:
+    """Links and figures for one page of ``PAGE`` rows out of ``total``."""
+    query = dict(request.query_params)
+
+    def link(n: int) -> str:
+        return f"{request.url.path}?{urlencode({**query, key: n})}"
+
+    last_page = max(1, -(-total // PAGE))
+    return {
+        "first": min(total, (page - 1) * PAGE + 1),
+        "last": min(total, page * PAGE),
+        "total": total,
+        "prev": link(page - 1) if page > 1 else None,
+        "next": link(page + 1) if page < last_page else None,
+    }
+
+
+@router.get("", response_class=HTMLResponse)
+async def home(v: ViewDep) -> Response:
+    try:
+        tenants, fleet = await asyncio.gather(
+            v.api.get("/tenants", list[TenantResponse], limit=PAGE),
+            v.api.get("/fleet", FleetResponse),
+        )
+    except ApiFailure as exc:
+        return _failure(v, exc)
+    return v.page("home.html", role=None, tenants=tenants, fleet=fleet)
+
+
+# --- tenant ---------------------------------------------------------------------------------
+
+
+@router.get("/tenant/{tenant}", response_class=HTMLResponse)
+async def tenant_home(tenant: str) -> Response:
+    return RedirectResponse(f"/console/tenant/{tenant}/jobs")
+
+
+@router.get("/tenant/{tenant}/jobs", response_class=HTMLResponse)
+async def tenant_jobs(
+    tenant: str, v: ViewDep, page: Page = 1, status: str | None = None
+) -> Response:
+    chosen = status if status in STATUSES else None
+    try:
+        jobs = await v.api.get(
+            "/jobs",
+            JobListResponse,
+            tenant=tenant,
+            status=chosen,
+            limit=PAGE,
+            offset=(page - 1) * PAGE,
+        )
+    except ApiFailure as exc:
+        return _failure(v, exc)
+    return v.page(
+        "jobs.html",
+        role="tenant",
+        who=tenant,
+        jobs=jobs,
+        statuses=STATUSES,
+        status=chosen,
+        pager=pager(page, jobs.total, v.request),
+    )
+
+
+@router.get("/tenant/{tenant}/submit", response_class=HTMLResponse)
+async def submit_page(tenant: str, v: ViewDep) -> Response:
+    example = resources.files("suanli.web").joinpath("example.yaml").read_text("utf-8")
+    return v.page("submit.html", role="tenant", who=tenant, example=example)
+
+
+@router.get("/tenant/{tenant}/bills", response_class=HTMLResponse)
+async def bills_page(
+    tenant: str, v: ViewDep, page: Page = 1, month: str | None = None
+) -> Response:
+    try:
+        bill = await v.api.get(
+            f"/bills/{tenant}", BillResponse, month=month, limit=PAGE, offset=(page - 1) * PAGE
+        )
+    except ApiFailure as exc:
+        return _failure(v, exc)
+    return v.page(
+        "bills.html",
+        role="tenant",
+        who=tenant,
+        bill=bill,
+        pager=pager(page, bill.totals.lines, v.request),
+    )
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+async def job_page(job_id: str, v: ViewDep) -> Response:
+    try:
+        job, cost = await asyncio.gather(
+            v.api.get(f"/jobs/{job_id}", JobResponse),
+            v.api.get(f"/jobs/{job_id}/cost", JobCostResponse),
+        )
+    except ApiFailure as exc:
+        return _failure(v, exc)
+    return v.page("job.html", role="tenant", who=job.tenant, job=job, cost=cost)
+
+
+@router.get("/jobs/{job_id}/panel", response_class=HTMLResponse)
+async def job_panel(job_id: str, v: ViewDep) -> Response:
+    """The live part of the job page (status, history, placement, cost), polled by htmx."""
+    try:
+        job, cost = await asyncio.gather(
+            v.api.get(f"/jobs/{job_id}", JobResponse),
+            v.api.get(f"/jobs/{job_id}/cost", JobCostResponse),
+        )
+    except ApiFailure as exc:
+        return _failure(v, exc)
+    return v.page("_job_panel.html", job=job, cost=cost)
+
+
+# --- provider -------------------------------------------------------------------------------
+
+
+@router.get("/provider/{provider}", response_class=HTMLResponse)
+async def provider_page(
+    provider: str, v: ViewDep, page: Page = 1, spage: Page = 1, month: str | None = None
+) -> Response:
+    try:
+        fleet, use, jobs, settled = await asyncio.gather(
+            v.api.get("/fleet", FleetResponse),
+            v.api.get("/utilisation", UtilisationResponse, provider=provider),
+            v.api.get(
+                "/jobs", JobListResponse, provider=provider, limit=PAGE, offset=(page - 1) * PAGE
+            ),
+            v.api.get(
+                f"/providers/{provider}/settlements",
+                SettlementPageResponse,
+                month=month,
+                limit=PAGE,
+                offset=(spage - 1) * PAGE,
+            ),
+        )
+    except ApiFailure as exc:
+        return _failure(v, exc)
+    return v.page(
+        "provider.html",
+        role="provider",
+        who=provider,
+        fleet=fleet,
+        clusters=[c for c in fleet.clusters if c.provider == provider],
+        totals=fleet.by_provider.get(provider),
+        use=use,
+        jobs=jobs,
+        pager=pager(page, jobs.total, v.request),
+        settled=settled,
+        spager=pager(spage, settled.total, v.request, "spage"),
+    )
+
+
+# --- operator -------------------------------------------------------------------------------
+
+
+@router.get("/operator", response_class=HTMLResponse)
+async def operator_page(v: ViewDep, tpage: Page = 1) -> Response:
+    try:
+        fleet, queue, report, use, tenants = await asyncio.gather(
+            v.api.get("/fleet", FleetResponse),
+            v.api.get("/queue", QueueResponse),
+            v.api.get("/reports/vouchers", VoucherReportResponse),
+            v.api.get("/utilisation", UtilisationResponse),
+            # one more than a page: whether a next page exists, without counting them all
+            v.api.get("/tenants", list[TenantResponse], limit=PAGE + 1, offset=(tpage - 1) * PAGE),
+        )
+    except ApiFailure as exc:
+        return _failure(v, exc)
+    return v.page(
+        "operator.html",
+        role="operator",
+        who=None,
+        fleet=fleet,
+        regions=fmt.region_grid(fleet),
+        queue=queue,
+        report=report,
+        use=use,
+        tenants=tenants[:PAGE],
+        tpager=pager(tpage, (tpage - 1) * PAGE + len(tenants), v.request, "tpage"),
+    )
+
+
+@router.get("/operator/jobs", response_class=HTMLResponse)
+async def operator_jobs(v: ViewDep, page: Page = 1, status: str | None = None) -> Response:
+    chosen = status if status in STATUSES else None
+    try:
+        jobs = await v.api.get(
+            "/jobs", JobListResponse, status=chosen, limit=PAGE, offset=(page - 1) * PAGE
+        )
+    except ApiFailure as exc:
+        return _failure(v, exc)
+    return v.page(
+        "jobs.html",
+        role="operator",
+        who=None,
+        jobs=jobs,
+        statuses=STATUSES,
+        status=chosen,
+        pager=pager(page, jobs.total, v.request),
+    )
