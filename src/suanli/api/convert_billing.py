@@ -31,7 +31,7 @@ from suanli.schemas.api import (
     VoucherPolicyResponse,
     VoucherReportResponse,
 )
-from suanli.service.bills import Bill, Spend, VoucherReport
+from suanli.service.bills import Bill, BillPage, PoolUse, Spend, VoucherReport
 from suanli.store.base import Redemption, Settlement
 
 HOURS = Decimal("0.0001")
@@ -98,6 +98,19 @@ def bill_line_to_response(s: Settlement, posted: bool, lang: Lang) -> BillLineRe
     )
 
 
+def bill_page_to_response(page: BillPage, posted: set[str], lang: Lang) -> BillResponse:
+    whole = bill_to_response(page.bill, posted, lang)
+    totals = whole.totals.model_copy(
+        update={
+            "lines": page.lines,
+            "gross": yuan(page.gross),
+            "deduction": yuan(page.deduction),
+            "net": yuan(page.net),
+        }
+    )
+    return whole.model_copy(update={"totals": totals})
+
+
 def bill_to_response(bill: Bill, posted: set[str], lang: Lang) -> BillResponse:
     return BillResponse(
         tenant=bill.tenant,
@@ -105,7 +118,7 @@ def bill_to_response(bill: Bill, posted: set[str], lang: Lang) -> BillResponse:
         month=bill.month,
         lines=[
             bill_line_to_response(s, s.entry_key is None or s.entry_key in posted, lang)
-            for s in bill.listed
+            for s in bill.settlements
         ],
         totals=BillTotals(
             lines=len(bill.settlements),
@@ -188,6 +201,16 @@ def _share(part: Decimal, whole: Decimal) -> str:
     return f"{div(part, whole).quantize(HOURS) if whole else ZERO.quantize(HOURS):f}"
 
 
+def pool_use_to_response(u: PoolUse) -> PoolUseResponse:
+    return PoolUseResponse(
+        programme=u.programme,
+        year=u.year,
+        annual_pool=opt_yuan(u.annual_pool),
+        used=yuan(u.used),
+        left=opt_yuan(u.annual_pool - u.used) if u.annual_pool is not None else None,
+    )
+
+
 def report_to_response(r: VoucherReport) -> VoucherReportResponse:
     dom, foreign = r.domestic(True), r.domestic(False)
     regions = sorted({region for region, _ in r.by_region})
@@ -198,16 +221,7 @@ def report_to_response(r: VoucherReport) -> VoucherReportResponse:
             )
             for (prog, month, tenant), s in r.by_programme.items()
         ],
-        pools=[
-            PoolUseResponse(
-                programme=u.programme,
-                year=u.year,
-                annual_pool=opt_yuan(u.annual_pool),
-                used=yuan(u.used),
-                left=opt_yuan(u.annual_pool - u.used) if u.annual_pool is not None else None,
-            )
-            for u in r.pools
-        ],
+        pools=[pool_use_to_response(u) for u in r.pools],
         compute=ComputeShareResponse(
             domestic=_spend(dom),
             non_domestic=_spend(foreign),

@@ -66,6 +66,7 @@ CONSOLE: Mapping[str, Mapping[Literal["en", "zh"], str]] = {
     "ui.cluster": {"en": "Cluster", "zh": "集群"},
     "ui.region": {"en": "Region", "zh": "地域"},
     "ui.price_hour": {"en": "Price / card-hour", "zh": "单价（元/卡时）"},
+    "ui.job_price_hour": {"en": "Price / hour (all cards)", "zh": "每小时价格（全部加速卡）"},
     "ui.estimate": {"en": "Estimate (net)", "zh": "预估（净额）"},
     "ui.verdict": {"en": "Verdict", "zh": "结论"},
     "ui.chosen": {"en": "chosen", "zh": "已选中"},
@@ -111,6 +112,10 @@ CONSOLE: Mapping[str, Mapping[Literal["en", "zh"], str]] = {
     "ui.waiting_reasons": {"en": "Why jobs wait", "zh": "等待原因"},
     "ui.oldest_waiting": {"en": "Oldest waiting since", "zh": "最早等待自"},
     "ui.voucher_pools": {"en": "Voucher pool spend", "zh": "算力券资金池支出"},
+    "ui.voucher_report": {
+        "en": "Full voucher report (CSV: by programme, month, tenant, region)",
+        "zh": "完整算力券报表（CSV：按项目、月份、租户、地域）",
+    },
     "ui.pool_total": {"en": "Annual pool", "zh": "年度资金池"},
     "ui.used": {"en": "Used", "zh": "已用"},
     "ui.left": {"en": "Left", "zh": "剩余"},

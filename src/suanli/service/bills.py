@@ -47,14 +47,6 @@ class Bill:
     month: str
     settlements: list[Settlement]
     redemptions: list[Redemption] = field(default_factory=list)  # 模型券 for the month
-    page: tuple[int, int] | None = None  # (offset, limit) of the lines to list; totals cover all
-
-    @property
-    def listed(self) -> list[Settlement]:
-        if self.page is None:
-            return self.settlements
-        offset, limit = self.page
-        return self.settlements[offset : offset + limit]
 
     @property
     def gross(self) -> Decimal:
@@ -72,6 +64,39 @@ class Bill:
     def model_voucher(self) -> Decimal:
         """What the 模型券 paid the tenant for contract periods of this month."""
         return total(r.deduction.amount for r in self.redemptions)
+
+
+@dataclass(frozen=True)
+class BillPage:
+    """One page of a bill's lines with the totals of the whole month."""
+
+    bill: Bill  # its settlements: this page only
+    lines: int
+    gross: Decimal
+    deduction: Decimal
+    net: Decimal
+
+
+def get_bill_page(
+    p: Platform, tenant: str, month: str | None, limit: int, offset: int
+) -> BillPage:
+    """A month's bill without reading every line: one page, totals summed by the store."""
+    b = billing_of(p)
+    chosen = check_month(month, p)
+    known = b.tenants.get(tenant)
+    found, count = b.store.settlement_page(tenant=tenant, month=chosen, limit=limit, offset=offset)
+    if known is None and not count and not b.store.settlement_page(tenant=tenant, limit=1)[1]:
+        raise NotFound("tenant_not_found", tenant=tenant)
+    redemptions = b.contracts.redemptions(tenant=tenant, period=chosen) if b.contracts else []
+    bill = Bill(tenant, known.display_name if known else tenant, chosen, found, redemptions)
+    gross, deduction, net = b.store.settlement_totals(tenant, chosen)
+    return BillPage(bill, count, gross, deduction, net)
+
+
+def pool_use(p: Platform) -> list[PoolUse]:
+    """Every programme's annual pool and what was drawn on it, from the stored aggregates."""
+    b = billing_of(p)
+    return _pools(b.policies, b.store.voucher_usage())
 
 
 def get_bill(p: Platform, tenant: str, month: str | None = None) -> Bill:

@@ -158,11 +158,16 @@ class BillingStore(Protocol):
         *,
         job_id: str | None = None,
         provider: str | None = None,
+        tenant: str | None = None,
         month: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> tuple[builtins.list[Settlement], int]:
-        """One page of settlements of a job or a provider (newest first) and how many match."""
+        """One page of matching settlements (newest first) and how many match."""
+        ...
+
+    def settlement_totals(self, tenant: str, month: str) -> tuple[Decimal, Decimal, Decimal]:
+        """Gross, deduction and net over the tenant's settlements of a month (exact sums)."""
         ...
 
     def usage_between(

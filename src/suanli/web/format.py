@@ -7,7 +7,12 @@ from decimal import Decimal, InvalidOperation
 
 from suanli.domain.fleet import REGIONS
 from suanli.domain.i18n import MESSAGES, Lang, render
-from suanli.schemas.api import FleetResponse, TotalsResponse
+from suanli.schemas.api import (
+    FleetResponse,
+    PoolUseResponse,
+    TotalsResponse,
+    VoucherPolicyResponse,
+)
 
 # Where each region sits on a coarse grid of northern and western China (column, row), so
 # the operator's region grid reads like a map: Beijing-Tianjin-Hebei east, the western hubs
@@ -20,12 +25,15 @@ GRID: dict[str, tuple[int, int]] = {
     "hebei": (4, 2),
     "tianjin": (5, 2),
     "gansu": (1, 3),
-    "shanghai": (5, 3),
+    "sichuan": (2, 3),
+    "guizhou": (3, 3),
     "anhui": (4, 3),
-    "sichuan": (2, 4),
-    "guizhou": (3, 4),
+    "shanghai": (5, 3),
     "guangdong": (4, 4),
 }
+# The Beijing-Tianjin-Hebei / western corridor is always drawn; other regions when they
+# hold capacity.
+CORRIDOR = frozenset({"beijing", "tianjin", "hebei", "shanxi", "inner-mongolia", "ningxia"})
 
 
 def yuan(amount: str | Decimal | None) -> str:
@@ -62,7 +70,7 @@ class RegionCell:
 
 def region_grid(fleet: FleetResponse) -> list[RegionCell]:
     """Every region with capacity plus the named corridor regions, placed on the grid."""
-    shown = [r for r in REGIONS if r in GRID or r in fleet.by_region]
+    shown = [r for r in REGIONS if r in CORRIDOR or r in fleet.by_region]
     cells = []
     spare = 1
     for region in shown:
@@ -73,3 +81,24 @@ def region_grid(fleet: FleetResponse) -> list[RegionCell]:
             spare += 1
         cells.append(RegionCell(region, column, row, fleet.by_region.get(region)))
     return cells
+
+
+def pool_rows(
+    spent: list[PoolUseResponse], policies: list[VoucherPolicyResponse], year: int
+) -> list[PoolUseResponse]:
+    """Every programme with an annual pool: what was drawn on it, or none yet this year."""
+    rows = list(spent)
+    seen = {r.programme for r in rows}
+    for x in policies:
+        if x.annual_pool is not None and x.programme not in seen:
+            rows.append(
+                PoolUseResponse(
+                    programme=x.programme,
+                    year=year,
+                    annual_pool=x.annual_pool,
+                    used="0.00",
+                    left=x.annual_pool,
+                )
+            )
+            seen.add(x.programme)
+    return rows

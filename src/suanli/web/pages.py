@@ -20,8 +20,9 @@ from suanli.schemas.api import (
     FleetResponse,
     JobListResponse,
     JobResponse,
+    PoolUseResponse,
     TenantResponse,
-    VoucherReportResponse,
+    VoucherPolicyResponse,
 )
 from suanli.schemas.operations import (
     JobCostResponse,
@@ -276,10 +277,11 @@ async def provider_page(
 @router.get("/operator", response_class=HTMLResponse)
 async def operator_page(v: ViewDep, tpage: Page = 1) -> Response:
     try:
-        fleet, queue, report, use, tenants = await asyncio.gather(
+        fleet, queue, spent, policies, use, tenants = await asyncio.gather(
             v.api.get("/fleet", FleetResponse),
             v.api.get("/queue", QueueResponse),
-            v.api.get("/reports/vouchers", VoucherReportResponse),
+            v.api.get("/voucher-pools", list[PoolUseResponse]),
+            v.api.get("/voucher-policies", list[VoucherPolicyResponse]),
             v.api.get("/utilisation", UtilisationResponse),
             # one more than a page: whether a next page exists, without counting them all
             v.api.get("/tenants", list[TenantResponse], limit=PAGE + 1, offset=(tpage - 1) * PAGE),
@@ -293,7 +295,7 @@ async def operator_page(v: ViewDep, tpage: Page = 1) -> Response:
         fleet=fleet,
         regions=fmt.region_grid(fleet),
         queue=queue,
-        report=report,
+        pools=fmt.pool_rows(spent, policies, use.start.year),
         use=use,
         tenants=tenants[:PAGE],
         tpager=pager(tpage, (tpage - 1) * PAGE + len(tenants), v.request, "tpage"),

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
 from suanli.api.convert_billing import (
+    bill_page_to_response,
     bill_to_response,
     ledger_report_to_response,
     policy_to_response,
+    pool_use_to_response,
     quote_to_response,
     redemption_to_response,
     report_to_csv,
@@ -34,6 +35,7 @@ from suanli.schemas.api import (
     ContractResponse,
     LedgerVerifyResponse,
     ModelRedemptionResponse,
+    PoolUseResponse,
     PurchaseRequest,
     PurchaseResponse,
     QuoteRequest,
@@ -75,13 +77,14 @@ def get_bill(
 
     Totals cover the whole month; with ``limit`` only that page of lines is listed.
     """
-    bill = bills.get_bill(p, tenant, month)
-    if limit is not None:
-        bill = dataclasses.replace(bill, page=(offset, limit))
-    posted = {s.entry_key for s in bill.listed if s.entry_key and bills.is_posted(p, s)}
+    page = bills.get_bill_page(p, tenant, month, limit, offset) if limit is not None else None
+    bill = page.bill if page is not None else bills.get_bill(p, tenant, month)
+    posted = {s.entry_key for s in bill.settlements if s.entry_key and bills.is_posted(p, s)}
     posted |= {
         x.entry_key for x in bill.redemptions if x.entry_key and contracts.redemption_posted(p, x)
     }
+    if page is not None:
+        return bill_page_to_response(page, posted, lang)
     return bill_to_response(bill, posted, lang)
 
 
@@ -95,6 +98,12 @@ def quote(body: QuoteRequest, p: PlatformDep, lang: LangDep) -> QuoteResponse:
     """What a compute bill line of ``amount`` would net today, and why."""
     deduction = bills.quote(p, body.amount, body.domestic, body.tenant)
     return quote_to_response(deduction, body.tenant, lang)
+
+
+@router.get("/voucher-pools")
+def voucher_pools(p: PlatformDep) -> list[PoolUseResponse]:
+    """Each programme's annual pool, used and left (the pool part of the voucher report)."""
+    return [pool_use_to_response(x) for x in bills.pool_use(p)]
 
 
 @router.get("/ledger/verify")

@@ -159,6 +159,7 @@ class SqlBillingStore:
         *,
         job_id: str | None = None,
         provider: str | None = None,
+        tenant: str | None = None,
         month: str | None = None,
         limit: int = 100,
         offset: int = 0,
@@ -168,6 +169,8 @@ class SqlBillingStore:
             conditions.append(usage_records.c.job_id == job_id)
         if provider is not None:
             conditions.append(usage_records.c.provider == provider)
+        if tenant is not None:
+            conditions.append(settlements.c.tenant == tenant)
         if month is not None:
             conditions.append(settlements.c.month == month)
         where = and_(True, *conditions)
@@ -180,6 +183,19 @@ class SqlBillingStore:
         with self._engine.connect() as conn:
             total = int(conn.execute(counted).scalar_one())
         return self._settlements(where, limit, offset, newest_first=True), total
+
+    def settlement_totals(self, tenant: str, month: str) -> tuple[Decimal, Decimal, Decimal]:
+        # Summed here from the exact amount columns (text on SQLite), never the JSON decision.
+        query = select(settlements.c.gross, settlements.c.deduction, settlements.c.net).where(
+            settlements.c.tenant == tenant, settlements.c.month == month
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return (
+            total(r.gross for r in rows),
+            total(r.deduction for r in rows),
+            total(r.net for r in rows),
+        )
 
     def usage_between(
         self, start: dt.datetime, end: dt.datetime, provider: str | None = None

@@ -131,10 +131,10 @@ function charts(root) {
     const chart = echarts.init(el, null, { renderer: "svg" });
     chart.setOption({
       animation: false,
-      grid: { left: 44, right: 16, top: 24, bottom: 28 },
+      grid: { left: 48, right: 16, top: 36, bottom: 28 },
       tooltip: { trigger: "axis" },
       xAxis: { type: "category", data: times.map((t) => label.format(t)), boundaryGap: false },
-      yAxis: { type: "value", min: 0, max: Number(el.dataset.capacity) || null, name: el.dataset.label },
+      yAxis: { type: "value", min: 0, minInterval: 1, name: el.dataset.label },
       series: [{ type: "line", data: points, areaStyle: { opacity: 0.18 }, smooth: true, showSymbol: false, color: "#2457d6" }],
     });
     window.addEventListener("resize", () => chart.resize());
