@@ -46,8 +46,8 @@ LABELS: dict[str, dict[Lang, str]] = {
     "unrated": {"en": "Unrated cards", "zh": "未标定算力卡数"},
     "total": {"en": "Total", "zh": "合计"},
     "server_up": {
-        "en": "suanli {version} serving on {url}  (data: {data_dir}; fleet: {fleet})",
-        "zh": "suanli {version} 已启动：{url}（数据目录：{data_dir}；算力网络：{fleet}）",
+        "en": "suanli {version} serving on {url}  (console: {url}/console; data: {data_dir}; fleet: {fleet})",
+        "zh": "suanli {version} 已启动：{url}（控制台：{url}/console；数据目录：{data_dir}；算力网络：{fleet}）",
     },
     "demo_fleet": {"en": "built-in demo fleet", "zh": "内置演示算力网络"},
     "bad_input": {"en": "error", "zh": "错误"},

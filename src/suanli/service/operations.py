@@ -112,8 +112,8 @@ def utilisation(
         [
             UtilisationPoint(
                 start + dt.timedelta(seconds=i * step_s),
-                round(b, 3),
-                round(b / capacity, 4) if capacity else 0.0,
+                round(b, 6),
+                round(b / capacity, 6) if capacity else 0.0,
             )
             for i, b in enumerate(busy)
         ],

@@ -157,27 +157,52 @@ async def tenant_home(tenant: str) -> Response:
 
 @router.get("/tenant/{tenant}/jobs", response_class=HTMLResponse)
 async def tenant_jobs(
-    tenant: str, v: ViewDep, page: Page = 1, status: str | None = None
+    tenant: str,
+    v: ViewDep,
+    page: Page = 1,
+    status: str | None = None,
+    provider: str | None = None,
+) -> Response:
+    return await _jobs(v, "tenant", tenant, page, status, tenant, provider)
+
+
+async def _jobs(
+    v: View,
+    role: str,
+    who: str | None,
+    page: int,
+    status: str | None,
+    tenant: str | None,
+    provider: str | None,
 ) -> Response:
     chosen = status if status in STATUSES else None
     try:
-        jobs = await v.api.get(
-            "/jobs",
-            JobListResponse,
-            tenant=tenant,
-            status=chosen,
-            limit=PAGE,
-            offset=(page - 1) * PAGE,
+        jobs, fleet, tenants = await asyncio.gather(
+            v.api.get(
+                "/jobs",
+                JobListResponse,
+                tenant=tenant,
+                provider=provider or None,
+                status=chosen,
+                limit=PAGE,
+                offset=(page - 1) * PAGE,
+            ),
+            v.api.get("/fleet", FleetResponse),
+            v.api.get("/tenants", list[TenantResponse], limit=100),
         )
     except ApiFailure as exc:
         return _failure(v, exc)
     return v.page(
         "jobs.html",
-        role="tenant",
-        who=tenant,
+        role=role,
+        who=who,
         jobs=jobs,
         statuses=STATUSES,
         status=chosen,
+        providers=fleet.providers,
+        provider=provider,
+        tenants=tenants if role == "operator" else None,
+        tenant=tenant,
         pager=pager(page, jobs.total, v.request),
     )
 
@@ -303,20 +328,11 @@ async def operator_page(v: ViewDep, tpage: Page = 1) -> Response:
 
 
 @router.get("/operator/jobs", response_class=HTMLResponse)
-async def operator_jobs(v: ViewDep, page: Page = 1, status: str | None = None) -> Response:
-    chosen = status if status in STATUSES else None
-    try:
-        jobs = await v.api.get(
-            "/jobs", JobListResponse, status=chosen, limit=PAGE, offset=(page - 1) * PAGE
-        )
-    except ApiFailure as exc:
-        return _failure(v, exc)
-    return v.page(
-        "jobs.html",
-        role="operator",
-        who=None,
-        jobs=jobs,
-        statuses=STATUSES,
-        status=chosen,
-        pager=pager(page, jobs.total, v.request),
-    )
+async def operator_jobs(
+    v: ViewDep,
+    page: Page = 1,
+    status: str | None = None,
+    tenant: str | None = None,
+    provider: str | None = None,
+) -> Response:
+    return await _jobs(v, "operator", None, page, status, tenant or None, provider)
