@@ -13,6 +13,13 @@ class _Wire(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ProviderResponse(_Wire):
+    name: str
+    display_name: str
+    clusters: list[str]
+    regions: list[str]
+
+
 class WaitingReasonResponse(_Wire):
     code: str
     jobs: int

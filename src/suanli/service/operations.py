@@ -97,12 +97,15 @@ def utilisation(
     start = end - dt.timedelta(seconds=step_s * points)
     busy = [0.0] * points
     for begun, ended, count in _runs(p, provider, start, end, pools):
-        for i in range(points):
-            lo = start + dt.timedelta(seconds=i * step_s)
-            hi = lo + dt.timedelta(seconds=step_s)
-            overlap = (min(hi, ended) - max(lo, begun)).total_seconds()
+        # Seconds from the window's start; only the intervals the run overlaps are visited.
+        a = max(0.0, (begun - start).total_seconds())
+        b = min(float(step_s * points), (ended - start).total_seconds())
+        i = int(a // step_s)
+        while i < points and i * step_s < b:
+            overlap = min(b, (i + 1) * step_s) - max(a, i * step_s)
             if overlap > 0:
                 busy[i] += count * overlap / step_s
+            i += 1
     capacity = sum(pools.values())
     return Utilisation(
         provider,

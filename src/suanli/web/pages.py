@@ -26,6 +26,7 @@ from suanli.schemas.api import (
 )
 from suanli.schemas.operations import (
     JobCostResponse,
+    ProviderResponse,
     QueueResponse,
     SettlementPageResponse,
     UtilisationResponse,
@@ -177,7 +178,7 @@ async def _jobs(
 ) -> Response:
     chosen = status if status in STATUSES else None
     try:
-        jobs, fleet, tenants = await asyncio.gather(
+        jobs, providers, tenants = await asyncio.gather(
             v.api.get(
                 "/jobs",
                 JobListResponse,
@@ -187,7 +188,7 @@ async def _jobs(
                 limit=PAGE,
                 offset=(page - 1) * PAGE,
             ),
-            v.api.get("/fleet", FleetResponse),
+            v.api.get("/providers", list[ProviderResponse]),
             v.api.get("/tenants", list[TenantResponse], limit=100),
         )
     except ApiFailure as exc:
@@ -199,7 +200,7 @@ async def _jobs(
         jobs=jobs,
         statuses=STATUSES,
         status=chosen,
-        providers=fleet.providers,
+        providers={x.name: x.display_name for x in providers},
         provider=provider,
         tenants=tenants if role == "operator" else None,
         tenant=tenant,

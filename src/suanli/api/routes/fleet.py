@@ -8,6 +8,7 @@ from suanli.api.convert import accelerator_to_response, fleet_to_response
 from suanli.api.deps import PlatformDep
 from suanli.scheduler.snapshot import build_snapshot
 from suanli.schemas.api import AcceleratorResponse, FleetResponse
+from suanli.schemas.operations import ProviderResponse
 
 router = APIRouter(tags=["fleet"])
 
@@ -18,6 +19,20 @@ def get_fleet(p: PlatformDep) -> FleetResponse:
         p.clock.now(), p.fleet, p.jobs.active(), [], frozenset(p.unavailable)
     )
     return fleet_to_response(p.fleet, snapshot, p.unavailable)
+
+
+@router.get("/providers")
+def list_providers(p: PlatformDep) -> list[ProviderResponse]:
+    """The fleet's providers, their names and regions (no capacity figures: see /fleet)."""
+    return [
+        ProviderResponse(
+            name=x.name,
+            display_name=x.display_name,
+            clusters=[c.name for c in x.clusters],
+            regions=sorted({c.region for c in x.clusters}),
+        )
+        for x in p.fleet.providers
+    ]
 
 
 @router.get("/accelerators")

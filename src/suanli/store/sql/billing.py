@@ -8,7 +8,19 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, exists, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Numeric,
+    and_,
+    cast,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from suanli.billing.ledger import (
@@ -185,17 +197,20 @@ class SqlBillingStore:
         return self._settlements(where, limit, offset, newest_first=True), total
 
     def settlement_totals(self, tenant: str, month: str) -> tuple[Decimal, Decimal, Decimal]:
-        # Summed here from the exact amount columns (text on SQLite), never the JSON decision.
-        query = select(settlements.c.gross, settlements.c.deduction, settlements.c.net).where(
-            settlements.c.tenant == tenant, settlements.c.month == month
-        )
+        # Summed by the database in whole fen (integers: exact on every backend), never as
+        # floats and without reading every line back.
+        def fen(column: Any) -> Any:
+            return func.coalesce(
+                func.sum(cast(func.round(cast(column, Numeric(20, 2)) * 100), BigInteger)), 0
+            )
+
+        query = select(
+            fen(settlements.c.gross), fen(settlements.c.deduction), fen(settlements.c.net)
+        ).where(settlements.c.tenant == tenant, settlements.c.month == month)
         with self._engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return (
-            total(r.gross for r in rows),
-            total(r.deduction for r in rows),
-            total(r.net for r in rows),
-        )
+            row = conn.execute(query).one()
+        gross, deduction, net = (Decimal(int(x)) / 100 for x in row)
+        return gross, deduction, net
 
     def usage_between(
         self, start: dt.datetime, end: dt.datetime, provider: str | None = None

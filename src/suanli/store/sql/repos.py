@@ -57,7 +57,10 @@ class SqlJobStore:
             return int(conn.execute(query).scalar_one())
 
     def active(self) -> builtins.list[Job]:
-        query = select(jobs).where(jobs.c.status.not_in([s.value for s in TERMINAL]))
+        # IN over the live statuses, not NOT IN over the finished ones: the status index
+        # then reads only the active rows, however many jobs have finished.
+        live = [s.value for s in JobStatus if s not in TERMINAL]
+        query = select(jobs).where(jobs.c.status.in_(live))
         with self._engine.connect() as conn:
             rows = conn.execute(query.order_by(jobs.c.submitted_at)).all()
         return [row_to_job(r) for r in rows]
