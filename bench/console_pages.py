@@ -158,11 +158,13 @@ def main() -> None:
         start = CLOCK.monotonic()
         if p.jobs.count() >= args.jobs:
             sample = next(j.id for j in p.jobs.list([S.SUCCEEDED], 1, tenant="demo"))
+            how = f"reused {args.data_dir}"
         else:
             sample = fill(p, args.jobs - p.jobs.count(), args.seed)
+            how = f"filled in {CLOCK.monotonic() - start:.1f} s"
         print(
-            f"filled {p.jobs.count()} jobs in {CLOCK.monotonic() - start:.1f} s "
-            f"({p.jobs.count([S.QUEUED])} waiting, {p.jobs.count([S.RUNNING])} running)"
+            f"{p.jobs.count()} jobs ({how}): {p.jobs.count([S.QUEUED])} waiting, "
+            f"{p.jobs.count([S.RUNNING])} running"
         )
         port = _free_port()
         server = uvicorn.Server(
