@@ -6,7 +6,7 @@
 # adapter asks for them by default: {"H100": 8, "Ascend910B": 8} (see README, "Ray engine").
 # The head runs as `setsid ray start --block`; its PID (the session id of every Ray process it
 # starts) goes to $STATE/ray-head.pid and ray-down.sh stops exactly that session.
-# Writes SUANLI_TEST_RAY_ADDRESS=... (the Jobs API) to $STATE/env.
+# Writes SUANLI_TEST_RAY_ADDRESS=... (the Jobs API) and SUANLI_TEST_RAY_CLI=... to $STATE/env.
 # Tunables: SUANLI_CI_DIR (/var/tmp/suanli-ci)  SUANLI_RAY_SPEC (ray[default]==2.60.0)
 #   SUANLI_RAY_PORT (6379, GCS)  SUANLI_RAY_DASHBOARD_PORT (8265, Jobs API)  SUANLI_RAY_CPUS (2)
 #   SUANLI_RAY_RESOURCES ('{"H100": 8, "Ascend910B": 8}')
@@ -88,5 +88,5 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 api_ok || die "the Ray Jobs API did not answer on 127.0.0.1:$DPORT"
-echo "SUANLI_TEST_RAY_ADDRESS=http://127.0.0.1:$DPORT" >"$STATE/env"
+printf 'SUANLI_TEST_RAY_ADDRESS=%s\nSUANLI_TEST_RAY_CLI=%s\n' "http://127.0.0.1:$DPORT" "$VENV/bin/ray" >"$STATE/env"
 log "ready: Jobs API http://127.0.0.1:$DPORT, resources $RESOURCES, $CPUS CPUs (env: $STATE/env)"
