@@ -12,6 +12,7 @@ from suanli.domain.fleet import Cluster
 from suanli.engines.base import EngineAdapter
 from suanli.engines.gpus import Gpu
 from suanli.engines.local import LocalEngine
+from suanli.engines.slurm import SlurmEngine, SlurmOptions
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,16 @@ def _local(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     return LocalEngine(ctx.data_dir / "runs" / cluster.name, ctx.clock, gpus)
 
 
-ENGINES: dict[str, Callable[[Cluster, EngineContext], EngineAdapter]] = {"local": _local}
+def _slurm(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
+    options = SlurmOptions.parse(dict(cluster.engine.options))
+    root = Path(options.run_dir) if options.run_dir else ctx.data_dir / "runs" / cluster.name
+    return SlurmEngine(root, ctx.clock, options)
+
+
+ENGINES: dict[str, Callable[[Cluster, EngineContext], EngineAdapter]] = {
+    "local": _local,
+    "slurm": _slurm,
+}
 
 
 def engine_for(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
