@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -46,10 +47,20 @@ class SlurmCluster:
             return None
         return pid if alive(pid) else None
 
-    def kill_controller(self) -> None:
-        """kill -9 slurmctld: jobs keep running on the nodes, nothing answers for them."""
+    def kill_controller(self, saved_after: dt.datetime | None = None) -> None:
+        """kill -9 slurmctld: jobs keep running on the nodes, nothing answers for them.
+
+        First waits until slurmctld has saved its job state after ``saved_after`` (a job's
+        start): it saves a few seconds after a change, and one killed before that forgets the
+        jobs it just started (it then finds them running on the nodes and kills them as
+        duplicates). Start times are whole seconds, hence the extra second.
+        """
         pid = self.controller_pid()
         assert pid is not None, "slurmctld is not running"
+        if saved_after is not None:
+            since = saved_after.timestamp() + 1
+            saved = self.state_dir / "state" / "job_state"
+            wait_until(lambda: saved.stat().st_mtime > since, timeout=60, every=0.2)
         os.kill(pid, signal.SIGKILL)
         wait_until(lambda: not alive(pid), timeout=10)
 
