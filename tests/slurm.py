@@ -79,6 +79,30 @@ class SlurmCluster:
         )
 
 
+def fleet_yaml(cluster: SlurmCluster, local_nodes: int = 2) -> str:
+    """Slurm in Beijing (cheaper), the local engine in Tianjin; both have H100 pools."""
+    return f"""
+providers:
+  - name: hpc-center
+    clusters:
+      - name: slurm-bj
+        region: beijing
+        engine: {{type: slurm, options: {{conf: "{cluster.conf}"}}}}
+        pools:
+          - {{name: h100, accelerator: H100, nodes: {cluster.nodes},
+             accelerators_per_node: {cluster.gpus_per_node}, cpus_per_node: 16,
+             memory_gb_per_node: 16, price_per_accelerator_hour: "5.00"}}
+  - name: fallback
+    clusters:
+      - name: local-tj
+        region: tianjin
+        engine: {{type: local}}
+        pools:
+          - {{name: h100, accelerator: H100, nodes: {local_nodes}, accelerators_per_node: 4,
+             cpus_per_node: 16, memory_gb_per_node: 16, price_per_accelerator_hour: "20.00"}}
+"""
+
+
 def slurm_cluster() -> SlurmCluster:
     """The cluster from scripts/slurm-up.sh's env; skipped locally without it, never in CI."""
     conf = os.environ.get("SUANLI_TEST_SLURM_CONF")

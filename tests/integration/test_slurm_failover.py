@@ -19,35 +19,11 @@ from suanli.service.jobs import cancel_job, get_job, job_history, submit_job
 from suanli.workers.control_loop import tick
 from tests.conftest import wait_until
 from tests.e2e.server import kill_leftover_runs
-from tests.slurm import SlurmCluster, slurm_cluster
+from tests.slurm import SlurmCluster, fleet_yaml, slurm_cluster
 
 S = JobStatus
 TIMEOUT_S = 90.0  # generous: only a failing test waits this long
 GRACE_S = 2.0
-
-
-def fleet_yaml(cluster: SlurmCluster, local_nodes: int = 2) -> str:
-    """Slurm in Beijing (cheaper), the local engine in Tianjin; both have H100 pools."""
-    return f"""
-providers:
-  - name: hpc-center
-    clusters:
-      - name: slurm-bj
-        region: beijing
-        engine: {{type: slurm, options: {{conf: "{cluster.conf}"}}}}
-        pools:
-          - {{name: h100, accelerator: H100, nodes: {cluster.nodes},
-             accelerators_per_node: {cluster.gpus_per_node}, cpus_per_node: 16,
-             memory_gb_per_node: 16, price_per_accelerator_hour: "5.00"}}
-  - name: fallback
-    clusters:
-      - name: local-tj
-        region: tianjin
-        engine: {{type: local}}
-        pools:
-          - {{name: h100, accelerator: H100, nodes: {local_nodes}, accelerators_per_node: 4,
-             cpus_per_node: 16, memory_gb_per_node: 16, price_per_accelerator_hour: "20.00"}}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +36,11 @@ def cluster() -> Iterator[SlurmCluster]:
 def make_platform(tmp_path: Path, cluster: SlurmCluster, local_nodes: int = 2) -> Platform:
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(fleet_yaml(cluster, local_nodes))
-    return open_platform(
-        tmp_path / "data", fleet, detect_gpus=False, cluster_grace_s=GRACE_S
-    )
+    return open_platform(tmp_path / "data", fleet, detect_gpus=False, cluster_grace_s=GRACE_S)
 
 
 @pytest.fixture
-def platform_factory(
-    tmp_path: Path, cluster: SlurmCluster
-) -> Iterator[Callable[[int], Platform]]:
+def platform_factory(tmp_path: Path, cluster: SlurmCluster) -> Iterator[Callable[[int], Platform]]:
     made: list[Platform] = []
 
     def make(local_nodes: int = 2) -> Platform:
@@ -139,7 +111,9 @@ def test_slurmctld_dies_mid_run_and_the_job_finishes_elsewhere_once(
     assert ("recovering", "reason_cluster_down", 1) in history
     assert ("succeeded", "reason_exit_ok", 2) in history
     assert history[-1][1] == "reason_stray_run_cancelled"
-    placed = [e.reason.params["cluster"] for e in job_history(p, job.id) if e.to_status is S.PLACED]
+    placed = [
+        e.reason.params["cluster"] for e in job_history(p, job.id) if e.to_status is S.PLACED
+    ]
     assert placed == ["slurm-bj", "local-tj"]
 
 
