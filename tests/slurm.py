@@ -38,7 +38,11 @@ class SlurmCluster:
     def jobs_named(self, key: str) -> list[tuple[str, str]]:
         """(job id, state) of every job Slurm has by this name, finished ones included."""
         out = self.cli("squeue", "-h", "-t", "all", "--name", key, "-o", "%i|%T")
-        return [tuple(line.split("|", 1)) for line in out.splitlines() if line]  # type: ignore[misc]
+        return [
+            (job_id, state)
+            for job_id, _, state in (line.partition("|") for line in out.splitlines())
+            if job_id
+        ]
 
     def controller_pid(self) -> int | None:
         try:

@@ -160,7 +160,7 @@ class SlurmEngine:
 
     def launch(self, request: LaunchRequest) -> None:
         run_dir = self._dir(request.key)
-        if self._find(request.key) is not None:
+        if request.key in self._table or self._find(request.key) is not None:
             return  # Slurm knows this key: never submit it twice
         (run_dir / "work").mkdir(parents=True, exist_ok=True)
         script = render_batch_script(request, run_dir, self.options)

@@ -47,40 +47,49 @@ def check_engines(p: Platform) -> None:
 
 
 def sweep_cluster(p: Platform, cluster: str) -> tuple[int, int]:
-    """Reconcile the suanli runs still live on ``cluster``; returns (re-adopted, cancelled).
+    """Reconcile ``cluster`` after it answers again; returns (re-adopted, cancelled).
 
-    Runs of jobs this control plane does not know are left alone (another control plane's).
+    1. Jobs given up on here and not placed again get their run back if the engine still
+       has it (running, or even finished meanwhile: the reconciler then records its end).
+    2. Runs the engine still has live whose job moved on (placed again, or ended) are
+       cancelled. Runs of jobs this control plane does not know are left alone.
     Raises EngineFailure when the engine stops answering meanwhile.
     """
     engine = p.engine(cluster)
-    source = inventory_source(engine) if engine is not None else None
-    if engine is None or source is None:
+    if engine is None:
         return 0, 0
     adopted = cancelled = 0
     now = p.clock.now()
+    # 1. Re-adopt.
+    for job in p.jobs.list([S.QUEUED], limit=100_000):
+        if job.placement is None or job.placement.cluster != cluster or job.engine_key is None:
+            continue
+        if job.cancel_requested:
+            continue
+        status = engine.status(job.engine_key)
+        if status.state in (RunState.LOST, RunState.CANCELLED):
+            continue  # gone: the job waits for its next placement
+        reason = Reason(
+            "reason_cluster_back_readopted", {"cluster": cluster, "key": job.engine_key}
+        )
+        after, event = transition(job, S.RUNNING, status.started_at or now, reason)
+        if p.jobs.save(job, after, [event]) is Outcome.APPLIED:
+            adopted += 1
+    # 2. Cancel what runs there for nobody.
+    source = inventory_source(engine)
+    if source is None:
+        return adopted, cancelled
     for key in source.live_runs():
         parsed = parse_engine_key(key)
-        job = p.jobs.get(parsed[0]) if parsed else None
-        if job is None:
+        owner = p.jobs.get(parsed[0]) if parsed else None
+        if owner is None:
             continue
-        current = (
-            job.engine_key == key
-            and job.placement is not None
-            and job.placement.cluster == cluster
-        )
-        if current and job.status in (S.STARTING, S.RUNNING):
-            continue  # never given up: the reconciler follows it as before
-        if current and job.status is S.QUEUED and not job.cancel_requested:
-            status = engine.status(key)
-            if status.state in (RunState.PENDING, RunState.RUNNING):
-                reason = Reason("reason_cluster_back_readopted", {"cluster": cluster, "key": key})
-                after, event = transition(job, S.RUNNING, status.started_at or now, reason)
-                if p.jobs.save(job, after, [event]) is Outcome.APPLIED:
-                    adopted += 1
-                    continue
+        here = owner.placement.cluster if owner.placement is not None else None
+        if owner.engine_key == key and here == cluster and owner.status in (S.STARTING, S.RUNNING):
+            continue  # the job's current run: the reconciler follows it
         engine.cancel(key)
         reason = Reason("reason_stray_run_cancelled", {"cluster": cluster, "key": key})
-        p.jobs.add_events([note(job, now, reason)])
+        p.jobs.add_events([note(owner, now, reason)])
         cancelled += 1
     return adopted, cancelled
 
