@@ -83,8 +83,21 @@ class SlurmCluster:
         )
 
 
-def fleet_yaml(cluster: SlurmCluster, local_nodes: int = 2) -> str:
-    """Slurm in Beijing (cheaper), the local engine in Tianjin; both have H100 pools."""
+def fleet_yaml(cluster: SlurmCluster, local_nodes: int = 2, ray_url: str | None = None) -> str:
+    """Slurm in Beijing (cheaper) and a fallback in Tianjin (local engine, or Ray at ray_url).
+
+    Both have H100 pools; the fallback cluster is called ``fallback-tj`` either way.
+    """
+    if ray_url:
+        fallback = f"""engine: {{type: ray, endpoint: "{ray_url}"}}
+        pools:
+          - {{name: h100, accelerator: H100, nodes: 1, accelerators_per_node: 8,
+             cpus_per_node: 2, memory_gb_per_node: 4, price_per_accelerator_hour: "20.00"}}"""
+    else:
+        fallback = f"""engine: {{type: local}}
+        pools:
+          - {{name: h100, accelerator: H100, nodes: {local_nodes}, accelerators_per_node: 4,
+             cpus_per_node: 16, memory_gb_per_node: 16, price_per_accelerator_hour: "20.00"}}"""
     return f"""
 providers:
   - name: hpc-center
@@ -98,12 +111,9 @@ providers:
              memory_gb_per_node: 16, price_per_accelerator_hour: "5.00"}}
   - name: fallback
     clusters:
-      - name: local-tj
+      - name: fallback-tj
         region: tianjin
-        engine: {{type: local}}
-        pools:
-          - {{name: h100, accelerator: H100, nodes: {local_nodes}, accelerators_per_node: 4,
-             cpus_per_node: 16, memory_gb_per_node: 16, price_per_accelerator_hour: "20.00"}}
+        {fallback}
 """
 
 

@@ -1,7 +1,8 @@
 """Cluster health with a real Slurm: slurmctld dies mid-run, the job moves on, Slurm comes back.
 
 The platform's control loop is driven tick by tick (the same tick the server runs), over a
-fleet of the test Slurm (cheap, preferred) and the local engine (dear, the fallback).
+fleet of the test Slurm (cheap, preferred) and a dearer fallback: the local engine, or the
+test Ray head (scripts/ray-up.sh).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from suanli.service.jobs import cancel_job, get_job, job_history, submit_job
 from suanli.workers.control_loop import tick
 from tests.conftest import wait_until
 from tests.e2e.server import kill_leftover_runs
+from tests.rayhead import require_ray
 from tests.slurm import SlurmCluster, fleet_yaml, slurm_cluster
 
 S = JobStatus
@@ -33,18 +35,20 @@ def cluster() -> Iterator[SlurmCluster]:
     found.start_controller()  # whatever a failed test left behind
 
 
-def make_platform(tmp_path: Path, cluster: SlurmCluster, local_nodes: int = 2) -> Platform:
+def make_platform(
+    tmp_path: Path, cluster: SlurmCluster, local_nodes: int = 2, ray_url: str | None = None
+) -> Platform:
     fleet = tmp_path / "fleet.yaml"
-    fleet.write_text(fleet_yaml(cluster, local_nodes))
+    fleet.write_text(fleet_yaml(cluster, local_nodes, ray_url))
     return open_platform(tmp_path / "data", fleet, detect_gpus=False, cluster_grace_s=GRACE_S)
 
 
 @pytest.fixture
-def platform_factory(tmp_path: Path, cluster: SlurmCluster) -> Iterator[Callable[[int], Platform]]:
+def platform_factory(tmp_path: Path, cluster: SlurmCluster) -> Iterator[Callable[..., Platform]]:
     made: list[Platform] = []
 
-    def make(local_nodes: int = 2) -> Platform:
-        p = make_platform(tmp_path, cluster, local_nodes)
+    def make(local_nodes: int = 2, ray_url: str | None = None) -> Platform:
+        p = make_platform(tmp_path, cluster, local_nodes, ray_url)
         made.append(p)
         return p
 
@@ -83,10 +87,14 @@ def spec(flag: Path, nodes: int = 1) -> JobSpec:
     )
 
 
+@pytest.mark.parametrize("fallback", ["local", "ray"])
 def test_slurmctld_dies_mid_run_and_the_job_finishes_elsewhere_once(
-    platform_factory: Callable[[int], Platform], cluster: SlurmCluster, tmp_path: Path
+    platform_factory: Callable[..., Platform],
+    cluster: SlurmCluster,
+    tmp_path: Path,
+    fallback: str,
 ) -> None:
-    p = platform_factory(2)
+    p = platform_factory(2, require_ray() if fallback == "ray" else None)
     job = submit_job(p, spec(tmp_path / "never"))
     first = drive(p, job.id, lambda j: j.status is S.RUNNING)
     assert first.placement is not None
@@ -98,7 +106,7 @@ def test_slurmctld_dies_mid_run_and_the_job_finishes_elsewhere_once(
     done = drive(p, job.id, lambda j: j.status.is_terminal)
     assert done.status is S.SUCCEEDED
     assert done.placement is not None
-    assert done.placement.cluster == "local-tj"
+    assert done.placement.cluster == "fallback-tj"
     assert done.attempt == 2
 
     # Slurm comes back: the run it still has was replaced, so suanli cancels it.
@@ -114,11 +122,11 @@ def test_slurmctld_dies_mid_run_and_the_job_finishes_elsewhere_once(
     placed = [
         e.reason.params["cluster"] for e in job_history(p, job.id) if e.to_status is S.PLACED
     ]
-    assert placed == ["slurm-bj", "local-tj"]
+    assert placed == ["slurm-bj", "fallback-tj"]
 
 
 def test_a_gang_job_not_yet_placed_again_is_readopted_when_slurm_returns(
-    platform_factory: Callable[[int], Platform], cluster: SlurmCluster, tmp_path: Path
+    platform_factory: Callable[..., Platform], cluster: SlurmCluster, tmp_path: Path
 ) -> None:
     p = platform_factory(1)  # the local pool has one node: a 2-node gang fits only on Slurm
     flag = tmp_path / "finish"

@@ -60,3 +60,7 @@ class Platform:
 
     def close(self) -> None:
         self.jobs.close()
+        for engine in self.engines.values():
+            close_engine = getattr(engine, "close", None)  # engines holding connections
+            if callable(close_engine):
+                close_engine()
