@@ -161,7 +161,10 @@ def decide(view: QueueView, policy: QueuePolicy, explain: bool = True) -> Plan:
             reason = (
                 Reason("preempt_reclaim", {"tenant": w.tenant})
                 if _is_borrowed(w, ledger, rooms)
-                else Reason("preempt_outranked", {"ran": round(now - (w.started or now))})
+                else Reason(
+                    "preempt_outranked",
+                    {"ran": round(now - (w.started if w.started is not None else now))},
+                )
             )
             plan.preempts.append(Preempt(w, reason))
     _place(plan, admitted, view.pools, explain)
@@ -175,7 +178,7 @@ def _pinned(w: Work, policy: QueuePolicy, now: float, borrowed: bool) -> bool:
         return False  # reclaimable whatever the policy
     if not policy.preemptive:
         return True
-    return now - (w.started or now) < policy.settings.min_run_s
+    return now - (w.started if w.started is not None else now) < policy.settings.min_run_s
 
 
 def _is_borrowed(w: Work, ledger: _Ledger, rooms: Mapping[str, _PoolRoom]) -> bool:
