@@ -119,6 +119,13 @@ def latency(conf: str, jobs: int, interval: float) -> None:
                     PAUSE.wait(POLL_S)
                 plain.append(CLOCK.monotonic() - start)
                 slurm(conf, "scancel", job_id)
+                # Both sides start from an idle cluster: wait until Slurm has cleaned up.
+                state = ""
+                while state != "CANCELLED":
+                    PAUSE.wait(POLL_S)
+                    state = slurm(
+                        conf, "squeue", "-h", "-t", "all", "-j", job_id, "-o", "%T"
+                    ).strip()
 
                 start = CLOCK.monotonic()
                 sid = client.post("/api/v1/jobs", json={"spec_yaml": SLEEP_SPEC}).json()["id"]
