@@ -12,6 +12,7 @@ from suanli.domain.clock import Clock
 from suanli.domain.fleet import Fleet
 from suanli.engines.base import EngineAdapter
 from suanli.scheduler.policies import PlacementPolicy
+from suanli.store.access import AccessStore, AuditLog
 from suanli.store.base import (
     BillingStore,
     ContractStore,
@@ -20,6 +21,7 @@ from suanli.store.base import (
     PurchaseStore,
     TenantDirectory,
 )
+from suanli.store.leader import Leadership, SoleLeader
 
 
 @dataclass
@@ -50,6 +52,9 @@ class Platform:
     data_dir: Path
     unavailable: set[str] = field(default_factory=set)  # clusters that do not answer
     billing: Billing | None = None  # None: a platform that does not bill (e.g. a bare test)
+    access: AccessStore | None = None  # organisations, users, tokens (None: no one gets in)
+    audit: AuditLog | None = None  # state-changing requests (None: not kept)
+    leadership: Leadership = field(default_factory=SoleLeader)  # one control loop
 
     def engine(self, cluster: str) -> EngineAdapter | None:
         return self.engines.get(cluster)
