@@ -187,3 +187,17 @@ def test_spec_and_request_size_limits(api: TestClient, platform: Platform) -> No
     )
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "too_large"
+
+
+def test_the_console_cookie_reads_and_writes_only_from_its_own_origin(
+    api: TestClient, platform: Platform
+) -> None:
+    member = token_for(platform, "m", Role.TENANT_MEMBER, "demo")
+    api.cookies.set("suanli_token", member)
+    assert api.get("/api/v1/whoami").json()["user"] == "m"
+    evil = api.post(
+        "/api/v1/jobs", json={"spec": SPEC}, headers={"Origin": "https://evil.example"}
+    )
+    assert evil.status_code == 403
+    own = api.post("/api/v1/jobs", json={"spec": SPEC}, headers={"Origin": "http://testserver"})
+    assert own.status_code == 201, own.text

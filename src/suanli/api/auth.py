@@ -8,7 +8,9 @@ moment it is added. A route is open to the operator only unless it says otherwis
     def list_things(caller: CallerDep) -> ...:
 
 Per-object rules (whose job, whose bill) are the services' business and take the caller.
-The token's scope is checked here: ``read`` for GET and HEAD, ``write`` for the rest
+The token comes as ``Authorization: Bearer`` or, for the web console, in the
+``suanli_token`` cookie (set it HttpOnly, SameSite=Strict; a cookie-borne write from another
+origin is refused). The token's scope is checked here: ``read`` for GET and HEAD, ``write`` for the rest
 (``open_to(..., scope=Scope.READ)`` for a POST that changes nothing, such as a quote).
 """
 
@@ -18,6 +20,7 @@ import threading
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
@@ -31,6 +34,7 @@ from suanli.service.deps import Platform
 F = TypeVar("F", bound=Callable[..., Any])
 AUDIENCE = "__suanli_audience__"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOKEN_COOKIE = "suanli_token"  # noqa: S105 - a cookie's name: the web console's token
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,10 @@ def authorise(
     if audience.public:
         return None
     tokens: TokenCache = request.app.state.tokens
-    principal = tokens.principal(credentials.credentials if credentials else None)
+    text = credentials.credentials if credentials else request.cookies.get(TOKEN_COOKIE)
+    if credentials is None and text and request.method not in READ_METHODS:
+        _same_origin(request)
+    principal = tokens.principal(text)
     request.state.principal = principal  # for the audit log
     request.app.state.rate.take(principal.token_id)
     action = f"{request.method} {route_template(request.scope)}"
@@ -136,6 +143,13 @@ def route_template(scope: MutableMapping[str, Any]) -> str:
     names = {str(v): k for k, v in params.items()}
     path = str(scope.get("path", ""))
     return "/".join("{" + names[part] + "}" if part in names else part for part in path.split("/"))
+
+
+def _same_origin(request: Request) -> None:
+    # A cookie rides along on any request the browser makes: a write must come from our page.
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+        raise Forbidden("access.cross_origin", origin=origin)
 
 
 def _caller(principal: Annotated[Principal | None, Depends(authorise)]) -> Principal:

@@ -138,8 +138,11 @@ def up(
         float, typer.Option(min=0.1, help="requests a second per API token (this process)")
     ] = ApiLimits.rate_per_token,
     max_active_jobs: Annotated[
-        int, typer.Option(min=1, help="unfinished jobs a tenant may have at once")
+        int, typer.Option(min=0, help="unfinished jobs a tenant may have at once (0: no limit)")
     ] = ApiLimits.max_active_jobs,
+    api_only: Annotated[
+        bool, typer.Option("--api-only", help="serve the API; never run the control loop")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Start the platform: API, control loop and local engine, on the embedded default."""
@@ -190,7 +193,7 @@ def up(
     err.print(t("operator_token", ctx.lang, path=token_file))
     limits = ApiLimits(rate_limit, max(rate_limit * 2, 10.0), max_active_jobs)
     uvicorn.run(
-        create_app(platform, interval_s=interval, limits=limits),
+        create_app(platform, run_loop=not api_only, interval_s=interval, limits=limits),
         host="127.0.0.1",
         port=port,
         log_level="warning",

@@ -403,6 +403,10 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
         "en": "this token may only read (scopes: {scopes}); {action} needs the write scope",
         "zh": "此令牌只能读取（权限范围：{scopes}）；{action} 需要 write 权限",
     },
+    "access.cross_origin": {
+        "en": "a write from {origin} with the console's cookie is refused",
+        "zh": "拒绝来自 {origin} 的携带控制台 Cookie 的写请求",
+    },
     "access.org_not_found": {"en": "no organisation {name}", "zh": "组织 {name} 不存在"},
     "access.user_not_found": {"en": "no user {name}", "zh": "用户 {name} 不存在"},
     "access.token_not_found": {"en": "no API token {name}", "zh": "API 令牌 {name} 不存在"},

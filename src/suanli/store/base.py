@@ -57,6 +57,10 @@ class JobStore(Protocol):
         """How many jobs match the filters."""
         ...
 
+    def active_count(self, tenant: str, up_to: int) -> int:
+        """Unfinished jobs of ``tenant``, counted up to ``up_to`` (a bounded cost)."""
+        ...
+
     def active(self) -> builtins.list[Job]:
         """Every job not in a terminal status (for the scheduler and reconciler)."""
         ...

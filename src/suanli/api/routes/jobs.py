@@ -54,7 +54,7 @@ def submit(
         raise
     if loop is not None:
         loop.wake()
-    return job_to_response(job, p.jobs.events(job.id), p.fleet, lang)
+    return job_to_response(job, job_service.first_events(job), p.fleet, lang)
 
 
 @router.get("")

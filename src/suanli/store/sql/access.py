@@ -116,7 +116,7 @@ class SqlAuditLog:
             "remote": event.remote[:64],
         }
         with self._engine.begin() as conn:
-            conn.execute(insert(audit_events).values(row))
+            conn.execute(audit_events.insert(), row)
 
     def events(
         self,

@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Select, func, insert, select, update
+from sqlalchemy import Engine, Select, bindparam, func, insert, select, update
 
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import TERMINAL, Job, JobEvent, JobStatus
@@ -21,7 +21,7 @@ class SqlJobStore:
 
     def add(self, job: Job, events: Sequence[JobEvent]) -> None:
         with self._engine.begin() as conn:
-            conn.execute(insert(jobs).values(job_to_row(job)))
+            conn.execute(jobs.insert(), job_to_row(job))  # one compiled statement, reused
             if events:
                 conn.execute(insert(job_events), [event_to_row(e) for e in events])
 
@@ -53,6 +53,11 @@ class SqlJobStore:
         query = _filtered(select(func.count()).select_from(jobs), statuses, tenant, clusters)
         with self._engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def active_count(self, tenant: str, up_to: int) -> int:
+        with self._engine.connect() as conn:
+            found = conn.execute(_ACTIVE_OF_TENANT, {"tenant": tenant, "up_to": up_to})
+            return int(found.scalar_one())
 
     def active(self) -> builtins.list[Job]:
         query = select(jobs).where(jobs.c.status.not_in([s.value for s in TERMINAL]))
@@ -102,3 +107,15 @@ def _filtered(
     if clusters is not None:
         query = query.where(jobs.c.cluster.in_(list(clusters)))
     return query
+
+
+# Built once: the submit path asks it on every request.
+_ACTIVE_OF_TENANT = select(func.count()).select_from(
+    select(jobs.c.id)
+    .where(
+        jobs.c.tenant == bindparam("tenant"),
+        jobs.c.status.not_in([s.value for s in TERMINAL]),
+    )
+    .limit(bindparam("up_to"))
+    .subquery()
+)
