@@ -143,6 +143,15 @@ def up(
     api_only: Annotated[
         bool, typer.Option("--api-only", help="serve the API; never run the control loop")
     ] = False,
+    cluster_grace: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=86400,
+            envvar="SUANLI_CLUSTER_GRACE",
+            help="seconds a cluster may not answer before its jobs are placed elsewhere",
+        ),
+    ] = 60.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Start the platform: API, control loop and local engine, on the embedded default."""
@@ -163,6 +172,7 @@ def up(
             fleet,
             database_url=database_url,
             tenants_file=tenants,
+            cluster_grace_s=cluster_grace,
         )
         token_file, _ = ensure_operator_token(platform, platform.data_dir)
     except SuanliError as exc:

@@ -7,6 +7,7 @@
      ├── Conflict ............ the request contradicts the current state
      │    └── IllegalTransition
      ├── EngineFailure ....... an execution engine refused or failed
+     │    └── EngineUnavailable  it did not answer (may work again later)
      ├── Unauthenticated ..... no valid token
      ├── Forbidden ........... a valid token that may not do this
      └── TooManyRequests ..... a rate or concurrency limit
@@ -127,6 +128,12 @@ class IllegalTransition(Conflict):
 
 class EngineFailure(SuanliError):
     code = "engine_error"
+
+
+class EngineUnavailable(EngineFailure):
+    """The engine did not answer: nothing was refused, the same call may work later."""
+
+    code = "engine_unavailable"
 
 
 class Unauthenticated(SuanliError):
