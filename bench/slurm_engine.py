@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient
 
 from suanli.api.app import create_app
 from suanli.domain.clock import SystemClock
+from suanli.service.access import ensure_operator_token
 from suanli.service.bootstrap import open_platform
 
 CLOCK = SystemClock()
@@ -101,7 +102,9 @@ def latency(conf: str, jobs: int, interval: float) -> None:
         fleet_file = Path(tmp) / "fleet.yaml"
         fleet_file.write_text(fleet(conf, local=False))
         platform = open_platform(Path(tmp) / "data", fleet_file, detect_gpus=False)
+        token_file, _ = ensure_operator_token(platform, platform.data_dir)
         with TestClient(create_app(platform, interval_s=interval)) as client:
+            client.headers["Authorization"] = f"Bearer {token_file.read_text().strip()}"
             for _ in range(jobs):
                 # Side by side: one plain sbatch, then one through suanli, alternating.
                 start = CLOCK.monotonic()
@@ -153,7 +156,9 @@ def many(conf: str, jobs: int, interval: float) -> None:
         fleet_file = Path(tmp) / "fleet.yaml"
         fleet_file.write_text(fleet(conf, local=False))
         platform = open_platform(Path(tmp) / "data", fleet_file, detect_gpus=False)
+        token_file, _ = ensure_operator_token(platform, platform.data_dir)
         with TestClient(create_app(platform, interval_s=interval)) as client:
+            client.headers["Authorization"] = f"Bearer {token_file.read_text().strip()}"
             start = CLOCK.monotonic()
             ids = [
                 client.post("/api/v1/jobs", json={"spec_yaml": QUICK_SPEC}).json()["id"]
@@ -215,7 +220,9 @@ def recovery(conf: str, grace: float, interval: float) -> None:
         platform = open_platform(
             Path(tmp) / "data", fleet_file, detect_gpus=False, cluster_grace_s=grace
         )
+        token_file, _ = ensure_operator_token(platform, platform.data_dir)
         with TestClient(create_app(platform, interval_s=interval)) as client:
+            client.headers["Authorization"] = f"Bearer {token_file.read_text().strip()}"
             job_id = client.post("/api/v1/jobs", json={"spec_yaml": HOLD_SPEC}).json()["id"]
             job = wait_status(client, job_id, {"running"})
             if job["placement"]["cluster"] != "slurm-bench":
