@@ -10,7 +10,9 @@ generator (raw HTTP/1.1 keep-alive connections, spread over the processes round-
 The servers run ``--api-only`` (no control loop: the figure is the API and its database
 path, not the scheduling of the jobs submitted), with per-token rate limits and the
 per-tenant job limit switched off. Every request carries a real token (authentication,
-audit and JSON validation all run). Prints submissions/s, p50/p99 latency and the ratio.
+audit and JSON validation all run). Prints submissions/s, p50/p99 latency and the ratio,
+and the API processes' own CPU per submission (from /proc), which a shared machine's load
+does not distort: 1000 / that = what one dedicated core would sustain.
 
     .venv/bin/python bench/api_load.py [--seconds 10] [--connections 32] [--database-url URL]
 """
@@ -46,6 +48,11 @@ class Figures:
     errors: int
     seconds: float
     latencies: list[float]
+    server_cpu_s: float = 0.0  # CPU the API processes used in the measured window
+
+    @property
+    def cpu_ms_per_submission(self) -> float:
+        return self.server_cpu_s * 1000 / max(self.ok, 1)
 
     @property
     def rate(self) -> float:
@@ -109,6 +116,15 @@ def wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit("server did not come up")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of ``pids`` so far (from /proc; the machine may be shared)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def request_bytes(token: str) -> bytes:
     body = json.dumps({"spec_yaml": SPEC}).encode()
     head = (
@@ -145,16 +161,24 @@ async def one_connection(
 
 
 async def drive(
-    ports: list[int], token: str, connections: int, seconds: float, warm: float, figures: Figures
+    ports: list[int], pids: list[int], token: str, args: argparse.Namespace, figures: Figures
 ) -> None:
     payload = request_bytes(token)
     now = CLOCK.monotonic()
-    warm_until, until = now + warm, now + warm + seconds
+    warm_until, until = now + args.warmup, now + args.warmup + args.seconds
+
+    async def measure_cpu() -> None:
+        await asyncio.sleep(warm_until - CLOCK.monotonic())
+        start = cpu_seconds(pids)
+        await asyncio.sleep(until - CLOCK.monotonic())
+        figures.server_cpu_s = cpu_seconds(pids) - start
+
     await asyncio.gather(
+        measure_cpu(),
         *(
             one_connection(ports[i % len(ports)], payload, until, warm_until, figures)
-            for i in range(connections)
-        )
+            for i in range(args.connections)
+        ),
     )
 
 
@@ -166,16 +190,8 @@ def run(label: str, count: int, database_url: str | None, args: argparse.Namespa
         try:
             token = (data_dir / "operator.token").read_text().strip()
             figures = Figures(label, count, 0, 0, args.seconds, [])
-            asyncio.run(
-                drive(
-                    [p for p, _ in servers],
-                    token,
-                    args.connections,
-                    args.seconds,
-                    args.warmup,
-                    figures,
-                )
-            )
+            ports, pids = [p for p, _ in servers], [proc.pid for _, proc in servers]
+            asyncio.run(drive(ports, pids, token, args, figures))
             return figures
         finally:
             for _, proc in servers:
@@ -192,7 +208,9 @@ def report(f: Figures) -> None:
     print(
         f"{f.label:<28} {f.processes} proc  {f.rate:8.0f} submissions/s  "
         f"p50 {f.quantile(0.5) * 1000:6.1f} ms  p99 {f.quantile(0.99) * 1000:6.1f} ms  "
-        f"({f.ok} ok, {f.errors} not 201, {f.seconds:.0f} s)"
+        f"({f.ok} ok, {f.errors} not 201, {f.seconds:.0f} s)\n"
+        f"{'':<28} server CPU {f.cpu_ms_per_submission:.2f} ms per submission -> "
+        f"{1000 / max(f.cpu_ms_per_submission, 1e-9):.0f} submissions/s per dedicated core"
     )
 
 
@@ -206,7 +224,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("SUANLI_TEST_POSTGRES_URL"))
     args = parser.parse_args()
     print(
-        f"loopback, {os.cpu_count()} CPUs, {args.connections} connections, {args.seconds:.0f} s each"
+        f"loopback, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}), "
+        f"{args.connections} connections, {args.seconds:.0f} s each"
     )
     sqlite = run("sqlite (embedded default)", 1, None, args)
     report(sqlite)
