@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from suanli.api.auth import TOKEN_COOKIE
+from suanli.domain.access import Role
 from suanli.service.bootstrap import open_platform
 from suanli.web.app import create_app
+from tests.access import bearer, operator_token, signed_in, token_for
 from tests.conftest import wait_until
 
 ONE_T4 = (
@@ -37,6 +40,7 @@ def ran(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, list[st
     platform = open_platform(tmp_path / "data", database_url=database_url, detect_gpus=False)
     try:
         with TestClient(create_app(platform, interval_s=0.1)) as client:
+            signed_in(client, platform)
             ids = [
                 _submit(client, ONE_T4.format(name="a", count=1))["id"],
                 _submit(client, ONE_T4.format(name="b", count=2), "etown-robotics")["id"],
@@ -95,6 +99,7 @@ def test_queue_says_why_jobs_wait(tmp_path: Path) -> None:
     try:
         # No control loop: the submitted jobs stay pending with their first reason.
         with TestClient(create_app(platform, run_loop=False)) as client:
+            signed_in(client, platform)
             for name in ("w1", "w2"):
                 _submit(client, ONE_T4.format(name=name, count=1))
             queue = client.get("/api/v1/queue", headers={"Accept-Language": "zh-CN"}).json()
@@ -111,6 +116,8 @@ def test_console_pages_language_and_pagination(tmp_path: Path) -> None:
     platform = open_platform(tmp_path / "data", detect_gpus=False)
     try:
         with TestClient(create_app(platform, run_loop=False)) as client:
+            signed_in(client, platform)
+            client.cookies.set(TOKEN_COOKIE, operator_token(platform))
             for i in range(23):
                 _submit(client, ONE_T4.format(name=f"p{i}", count=1))
             zh = client.get("/console/tenant/demo/jobs", headers={"Accept-Language": "zh-CN"})
@@ -126,5 +133,77 @@ def test_console_pages_language_and_pagination(tmp_path: Path) -> None:
             missing = client.get("/console/jobs/j-nothere")
             assert missing.status_code == 404
             assert "j-nothere" in missing.text
+    finally:
+        platform.close()
+
+
+def test_each_role_sees_its_own_part_of_the_console_api(
+    ran: tuple[TestClient, list[str]],
+) -> None:
+    client, (a, b, big) = ran
+    platform = client.app.state.platform  # type: ignore[attr-defined]
+    demo = bearer(token_for(platform, "demo-member", Role.TENANT_MEMBER, "demo"))
+    owner = client.get(f"/api/v1/jobs/{big}").json()["placement"]["cluster"]
+    provider = next(
+        c["provider"] for c in client.get("/api/v1/fleet").json()["clusters"] if c["name"] == owner
+    )
+    host = bearer(token_for(platform, "host-admin", Role.PROVIDER_ADMIN, provider))
+
+    mine = client.get("/api/v1/jobs", headers=demo).json()
+    assert {j["id"] for j in mine["jobs"]} == {a, big}
+    # a tenant filtering for another tenant gets nothing, not the other's jobs
+    assert (
+        client.get("/api/v1/jobs", params={"tenant": "etown-robotics"}, headers=demo).json()[
+            "total"
+        ]
+        == 0
+    )
+    assert client.get(f"/api/v1/jobs/{big}/cost", headers=demo).status_code == 200
+    assert client.get(f"/api/v1/jobs/{b}/cost", headers=demo).status_code == 404
+    assert client.get("/api/v1/bills/etown-robotics", headers=demo).status_code == 404
+    for path in ("/api/v1/queue", "/api/v1/voucher-pools", "/api/v1/utilisation"):
+        assert client.get(path, headers=demo).status_code == 403, path
+
+    assert client.get(f"/api/v1/providers/{provider}/settlements", headers=host).status_code == 200
+    assert client.get("/api/v1/providers/nobody/settlements", headers=host).status_code == 404
+    use = client.get("/api/v1/utilisation", headers=host).json()
+    assert use["provider"] == provider  # its own capacity, asked or not
+    assert client.get(f"/api/v1/jobs/{big}/cost", headers=host).status_code == 403
+    assert client.get("/api/v1/queue", headers=host).status_code == 403
+
+
+def test_console_pages_need_a_signed_in_reader(tmp_path: Path) -> None:
+    platform = open_platform(tmp_path / "data", detect_gpus=False)
+    try:
+        with TestClient(create_app(platform, run_loop=False)) as client:
+            gone = client.get("/console/operator?page=2", follow_redirects=False)
+            assert gone.status_code == 303
+            assert (
+                gone.headers["location"]
+                == "/console/sign-in?next=%2Fconsole%2Foperator%3Fpage%3D2"
+            )
+            bad = client.post("/console/sign-in", data={"token": "sl_x_y", "next": "/console"})
+            assert bad.status_code == 401
+            assert TOKEN_COOKIE not in client.cookies
+            token = token_for(platform, "demo-member", Role.TENANT_MEMBER, "demo")
+            ok = client.post(
+                "/console/sign-in",
+                data={"token": token, "next": "https://elsewhere.example/"},
+                follow_redirects=False,
+            )
+            assert ok.status_code == 303
+            assert ok.headers["location"] == "/console"  # never off the console
+            cookie = ok.headers["set-cookie"]
+            assert "HttpOnly" in cookie
+            assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
+            home = client.get("/console", follow_redirects=False)
+            assert home.headers["location"] == "/console/tenant/demo/jobs"
+            assert client.get("/console/tenant/demo/jobs").status_code == 200
+            other = client.get("/console/tenant/etown-robotics/bills")
+            assert other.status_code == 404
+            assert client.get("/console/operator").status_code == 403
+            client.post("/console/sign-out", follow_redirects=False)
+            assert TOKEN_COOKIE not in client.cookies
+            assert client.get("/console", follow_redirects=False).status_code == 303
     finally:
         platform.close()

@@ -405,7 +405,106 @@ _BILLING: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-MESSAGES: Mapping[str, Mapping[Lang, str]] = {**_CORE, **_BILLING, **CONSOLE}
+_QUEUE: Mapping[str, Mapping[Lang, str]] = {
+    "queue_behind_head": {
+        "en": "waiting behind an earlier job of {tenant} (no backfill)",
+        "zh": "排在 {tenant} 更早的作业之后（未启用回填）",
+    },
+    "queue_quota_full": {
+        "en": "{tenant} uses {used} of its quota of {quota} accelerators; this job needs {need}",
+        "zh": "{tenant} 已用 {used} 张，配额 {quota} 张；此作业需要 {need} 张",
+    },
+    "queue_cohort_full": {
+        "en": "{tenant} uses {used} of its quota of {quota}, and cohort {cohort} has no idle "
+        "quota to lend for {need} more",
+        "zh": "{tenant} 已用 {used} 张，配额 {quota} 张；资源组 {cohort} 没有可借出的空闲配额（需 {need} 张）",
+    },
+    "queue_too_large": {
+        "en": "needs {need} accelerators at once; the largest pool it may use has {have}",
+        "zh": "需同时使用 {need} 张加速卡；可用的最大资源池只有 {have} 张",
+    },
+    "queue_no_pool": {
+        "en": "no pool that {tenant} may use can run this job",
+        "zh": "{tenant} 可使用的资源池均无法运行此作业",
+    },
+    "queue_no_capacity": {
+        "en": "waiting for {need} accelerators; {free} free for it now after jobs ranked ahead",
+        "zh": "等待 {need} 张加速卡；排在前面的作业之后，当前可用 {free} 张",
+    },
+    "queue_awaiting_nodes": {
+        "en": "admitted to {pool}; waiting for {need} accelerators on whole nodes to be freed",
+        "zh": "已获准使用 {pool}；等待整节点上的 {need} 张加速卡释放",
+    },
+    "preempt_reclaim": {
+        "en": "preempted: {tenant} ran on borrowed quota that its owner needs back",
+        "zh": "被抢占：{tenant} 借用的配额被所有者收回",
+    },
+    "preempt_outranked": {
+        "en": "preempted after {ran} s: jobs with less service so far need the accelerators",
+        "zh": "运行 {ran} 秒后被抢占：已获服务更少的作业需要这些加速卡",
+    },
+    "invalid_scenario": {"en": "the scenario file is invalid", "zh": "仿真场景文件无效"},
+    "invalid_throughput": {"en": "the throughput table is invalid", "zh": "吞吐率表无效"},
+}
+
+
+_ACCESS: Mapping[str, Mapping[Lang, str]] = {
+    "access.unauthenticated": {
+        "en": "no API token: send 'Authorization: Bearer TOKEN' (see suanli login)",
+        "zh": "缺少 API 令牌：请发送 'Authorization: Bearer 令牌'（见 suanli login）",
+    },
+    "access.bad_token": {
+        "en": "the API token is unknown, revoked or expired",
+        "zh": "API 令牌无效、已吊销或已过期",
+    },
+    "access.forbidden": {
+        "en": "{user} ({role}) may not {action}",
+        "zh": "{user}（{role}）无权执行 {action}",
+    },
+    "access.read_only": {
+        "en": "this token may only read (scopes: {scopes}); {action} needs the write scope",
+        "zh": "此令牌只能读取（权限范围：{scopes}）；{action} 需要 write 权限",
+    },
+    "access.cross_origin": {
+        "en": "a write from {origin} with the console's cookie is refused",
+        "zh": "拒绝来自 {origin} 的携带控制台 Cookie 的写请求",
+    },
+    "access.org_not_found": {"en": "no organisation {name}", "zh": "组织 {name} 不存在"},
+    "access.user_not_found": {"en": "no user {name}", "zh": "用户 {name} 不存在"},
+    "access.token_not_found": {"en": "no API token {name}", "zh": "API 令牌 {name} 不存在"},
+    "access.exists": {"en": "{what} {name} already exists", "zh": "{what} {name} 已存在"},
+    "access.role_kind": {
+        "en": "role {value} needs an organisation of kind {allowed}",
+        "zh": "角色 {value} 需要类型为 {allowed} 的组织",
+    },
+    "access.unknown_party": {
+        "en": "{value} is not a {kind} on this platform; known: {allowed}",
+        "zh": "{value} 不是本平台的{kind}；已知：{allowed}",
+    },
+    "access.scope_escalation": {
+        "en": "a token cannot have scopes its creator lacks: {value}",
+        "zh": "令牌的权限范围不能超出创建者的权限：{value}",
+    },
+    "http.bad_request": {
+        "en": "the request could not be read: {detail}",
+        "zh": "无法读取请求：{detail}",
+    },
+    "http.not_found": {"en": "no such path", "zh": "路径不存在"},
+    "http.method_not_allowed": {
+        "en": "this method is not allowed on this path",
+        "zh": "此路径不支持该请求方法",
+    },
+    "quota.rate": {
+        "en": "more than {rate} requests per second with this token; retry in {retry_after} s",
+        "zh": "此令牌每秒请求超过 {rate} 次；请 {retry_after} 秒后重试",
+    },
+    "quota.active_jobs": {
+        "en": "tenant {tenant} already has {active} active jobs; at most {limit} at once",
+        "zh": "租户 {tenant} 已有 {active} 个未结束的作业；同时最多 {limit} 个",
+    },
+}
+
+MESSAGES: Mapping[str, Mapping[Lang, str]] = {**_CORE, **_BILLING, **_QUEUE, **_ACCESS, **CONSOLE}
 
 
 def render(code: str, lang: Lang = "en", /, **params: object) -> str:

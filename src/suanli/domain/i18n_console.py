@@ -133,6 +133,15 @@ CONSOLE: Mapping[str, Mapping[Literal["en", "zh"], str]] = {
     "ui.language": {"en": "中文", "zh": "English"},
     "ui.times_in": {"en": "Times in your zone", "zh": "时间为您所在时区"},
     "ui.api": {"en": "API", "zh": "接口文档"},
+    "ui.sign_in": {"en": "Sign in", "zh": "登录"},
+    "ui.sign_out": {"en": "Sign out", "zh": "退出登录"},
+    "ui.token": {"en": "API token", "zh": "API 令牌"},
+    "ui.sign_in_help": {
+        "en": "Paste an API token (suanli token create; the operator's is operator.token in "
+        "the server's data directory).",
+        "zh": "粘贴 API 令牌（suanli token create 创建；运营方令牌见服务器数据目录中的 "
+        "operator.token）。",
+    },
     "region.beijing": {"en": "Beijing", "zh": "北京"},
     "region.tianjin": {"en": "Tianjin", "zh": "天津"},
     "region.hebei": {"en": "Hebei", "zh": "河北"},

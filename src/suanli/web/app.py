@@ -3,24 +3,39 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from suanli.api.app import create_app as create_api
+from suanli.api.auth import public
+from suanli.api.limits import ApiLimits
 from suanli.service.deps import Platform
 from suanli.web import pages
 
 STATIC = Path(__file__).with_name("static")
 
 
-def create_app(platform: Platform, run_loop: bool = True, interval_s: float = 0.5) -> FastAPI:
-    app = create_api(platform, run_loop, interval_s)
+def create_app(
+    platform: Platform,
+    run_loop: bool = True,
+    interval_s: float = 0.5,
+    limits: ApiLimits | None = None,
+) -> FastAPI:
+    app = create_api(platform, run_loop, interval_s, limits)
     app.include_router(pages.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 
+    @app.exception_handler(pages.SignInNeeded)
+    async def sign_in(request: Request, _exc: pages.SignInNeeded) -> RedirectResponse:
+        # A page asked without a valid token: to the sign-in page, and back afterwards.
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/console/sign-in?next={quote(back, safe='')}", 303)
+
     @app.get("/", include_in_schema=False)
+    @public
     def root() -> RedirectResponse:
         return RedirectResponse("/console")
 

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from suanli.api.auth import TOKEN_COOKIE, TokenCache, public
+from suanli.domain.access import Principal
+from suanli.domain.errors import Unauthenticated
 from suanli.domain.i18n import Lang, pick_lang, render
 from suanli.schemas.api import (
     BillResponse,
@@ -62,13 +65,26 @@ def _lang(request: Request) -> Lang:
     return pick_lang(request.headers.get("accept-language"))
 
 
+class SignInNeeded(Exception):
+    """A page was asked without a valid token: the application redirects to sign-in."""
+
+
+def _signed_in(request: Request) -> Principal:
+    tokens: TokenCache = request.app.state.tokens
+    try:
+        return tokens.principal(request.cookies.get(TOKEN_COOKIE))
+    except Unauthenticated as exc:
+        raise SignInNeeded from exc
+
+
 @dataclass
 class View:
-    """One page view: the reader's language and the API as seen by the reader."""
+    """One page view: the reader, its language and the API as seen by the reader."""
 
     request: Request
     lang: Lang
     api: ApiCaller
+    viewer: Principal | None = None
 
     def page(self, template: str, code: int = 200, **context: Any) -> HTMLResponse:
         response = templates.TemplateResponse(
@@ -99,14 +115,17 @@ class View:
             "charts": (VENDOR / "echarts.min.js").exists(),
             "htmx": (VENDOR / "htmx.min.js").exists(),
             "path": self.request.url.path,
+            "viewer": self.viewer,
         }
 
 
 async def _view(request: Request) -> AsyncIterator[View]:
+    # Every page needs a signed-in reader; the API then checks what that reader may see.
+    viewer = _signed_in(request)
     lang = _lang(request)
     api = ApiCaller(request, lang)
     try:
-        yield View(request, lang, api)
+        yield View(request, lang, api, viewer)
     finally:
         await api.close()
 
@@ -137,7 +156,13 @@ def pager(page: int, total: int, request: Request, key: str = "page") -> dict[st
 
 
 @router.get("", response_class=HTMLResponse)
+@public
 async def home(v: ViewDep) -> Response:
+    viewer = v.viewer
+    if viewer is not None and viewer.tenant is not None:
+        return RedirectResponse(f"/console/tenant/{viewer.tenant}/jobs", 303)
+    if viewer is not None and viewer.provider is not None:
+        return RedirectResponse(f"/console/provider/{viewer.provider}", 303)
     try:
         tenants, fleet = await asyncio.gather(
             v.api.get("/tenants", list[TenantResponse], limit=PAGE),
@@ -152,11 +177,13 @@ async def home(v: ViewDep) -> Response:
 
 
 @router.get("/tenant/{tenant}", response_class=HTMLResponse)
-async def tenant_home(tenant: str) -> Response:
+@public
+async def tenant_home(tenant: str, _v: ViewDep) -> Response:
     return RedirectResponse(f"/console/tenant/{tenant}/jobs")
 
 
 @router.get("/tenant/{tenant}/jobs", response_class=HTMLResponse)
+@public
 async def tenant_jobs(
     tenant: str,
     v: ViewDep,
@@ -209,12 +236,14 @@ async def _jobs(
 
 
 @router.get("/tenant/{tenant}/submit", response_class=HTMLResponse)
+@public
 async def submit_page(tenant: str, v: ViewDep) -> Response:
     example = resources.files("suanli.web").joinpath("example.yaml").read_text("utf-8")
     return v.page("submit.html", role="tenant", who=tenant, example=example)
 
 
 @router.get("/tenant/{tenant}/bills", response_class=HTMLResponse)
+@public
 async def bills_page(
     tenant: str, v: ViewDep, page: Page = 1, month: str | None = None
 ) -> Response:
@@ -234,6 +263,7 @@ async def bills_page(
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
+@public
 async def job_page(job_id: str, v: ViewDep) -> Response:
     try:
         job, cost = await asyncio.gather(
@@ -246,6 +276,7 @@ async def job_page(job_id: str, v: ViewDep) -> Response:
 
 
 @router.get("/jobs/{job_id}/panel", response_class=HTMLResponse)
+@public
 async def job_panel(job_id: str, v: ViewDep) -> Response:
     """The live part of the job page (status, history, placement, cost), polled by htmx."""
     try:
@@ -262,6 +293,7 @@ async def job_panel(job_id: str, v: ViewDep) -> Response:
 
 
 @router.get("/provider/{provider}", response_class=HTMLResponse)
+@public
 async def provider_page(
     provider: str, v: ViewDep, page: Page = 1, spage: Page = 1, month: str | None = None
 ) -> Response:
@@ -301,6 +333,7 @@ async def provider_page(
 
 
 @router.get("/operator", response_class=HTMLResponse)
+@public
 async def operator_page(v: ViewDep, tpage: Page = 1) -> Response:
     try:
         fleet, queue, spent, policies, use, tenants = await asyncio.gather(
@@ -329,6 +362,7 @@ async def operator_page(v: ViewDep, tpage: Page = 1) -> Response:
 
 
 @router.get("/operator/jobs", response_class=HTMLResponse)
+@public
 async def operator_jobs(
     v: ViewDep,
     page: Page = 1,
@@ -337,3 +371,55 @@ async def operator_jobs(
     provider: str | None = None,
 ) -> Response:
     return await _jobs(v, "operator", None, page, status, tenant or None, provider)
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+@public
+async def sign_in_page(request: Request, next: str = "/console") -> Response:
+    return await _sign_in_form(request, next)
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+@public
+async def sign_in(request: Request) -> Response:
+    """Check the pasted token and keep it in an HttpOnly, SameSite=Strict cookie."""
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    token = (form.get("token") or [""])[0].strip()
+    back = _local((form.get("next") or ["/console"])[0])
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+        return await _sign_in_form(request, back, "access.cross_origin", 403, origin=origin)
+    tokens: TokenCache = request.app.state.tokens
+    try:
+        tokens.principal(token)
+    except Unauthenticated as exc:
+        return await _sign_in_form(request, back, exc.code, 401)
+    response = RedirectResponse(back, 303)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", path="/")
+    return response
+
+
+@router.post("/sign-out")
+@public
+async def sign_out() -> Response:
+    response = RedirectResponse("/console/sign-in", 303)
+    response.delete_cookie(TOKEN_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+def _local(path: str) -> str:
+    """Only back into the console: never a redirect to another site."""
+    return path if path.startswith("/console") and "//" not in path else "/console"
+
+
+async def _sign_in_form(
+    request: Request, back: str, error: str | None = None, code: int = 200, **params: Any
+) -> HTMLResponse:
+    lang = _lang(request)
+    view = View(request, lang, ApiCaller(request, lang))
+    await view.api.close()  # the form asks the API nothing
+    message = render(error, lang, **params) if error else None
+    return view.page("sign_in.html", code=code, role=None, next=_local(back), error=message)

@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from suanli.api.auth import CallerDep, open_to
 from suanli.api.convert import reason_to_response
 from suanli.api.convert_billing import bill_line_to_response, yuan
 from suanli.api.deps import LangDep, PlatformDep
 from suanli.billing.money import total
+from suanli.domain.access import TENANT_ROLES, Role
 from suanli.domain.i18n import Lang
 from suanli.schemas.api import BillLineResponse
 from suanli.schemas.operations import (
@@ -20,7 +22,7 @@ from suanli.schemas.operations import (
     UtilisationResponse,
     WaitingReasonResponse,
 )
-from suanli.service import bills, operations
+from suanli.service import access, bills, operations
 from suanli.service import jobs as job_service
 from suanli.service.deps import Platform
 from suanli.store.base import Settlement
@@ -29,7 +31,7 @@ router = APIRouter(tags=["operations"])
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])]
 
 
-@router.get("/queue")
+@router.get("/queue")  # the operator's: it names every tenant's waiting jobs
 def queue(p: PlatformDep, lang: LangDep) -> QueueResponse:
     """Active jobs by status, and the scheduler's reasons for the waiting ones."""
     q = operations.queue_summary(p)
@@ -50,13 +52,18 @@ def queue(p: PlatformDep, lang: LangDep) -> QueueResponse:
 
 
 @router.get("/utilisation")
+@open_to(Role.PROVIDER_ADMIN)
 def utilisation(
     p: PlatformDep,
+    caller: CallerDep,
     provider: str | None = None,
     hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24,
     points: Annotated[int, Query(ge=1, le=operations.MAX_POINTS)] = 48,
 ) -> UtilisationResponse:
     """Accelerators in use over the last ``hours`` (whole fleet, or one provider's pools)."""
+    if provider is not None:
+        access.require_provider(caller, provider)
+    provider = provider if caller.is_operator else caller.provider
     u = operations.utilisation(p, provider, hours, points)
     return UtilisationResponse(
         provider=u.provider,
@@ -73,15 +80,18 @@ def utilisation(
 
 
 @router.get("/providers/{provider}/settlements")
+@open_to(Role.PROVIDER_ADMIN)
 def provider_settlements(
     provider: str,
     p: PlatformDep,
     lang: LangDep,
+    caller: CallerDep,
     month: Month = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> SettlementPageResponse:
     """Settled attempts on the provider's capacity in a month, newest first, one page."""
+    access.require_provider(caller, provider)
     page = operations.provider_settlements(p, provider, month, limit, offset)
     return SettlementPageResponse(
         provider=provider,
@@ -94,9 +104,10 @@ def provider_settlements(
 
 
 @router.get("/jobs/{job_id}/cost")
-def job_cost(job_id: str, p: PlatformDep, lang: LangDep) -> JobCostResponse:
-    """What the job's settled attempts cost: gross, voucher deduction, net."""
-    job_service.get_job(p, job_id)
+@open_to(*TENANT_ROLES)
+def job_cost(job_id: str, p: PlatformDep, lang: LangDep, caller: CallerDep) -> JobCostResponse:
+    """What the job's settled attempts cost: gross, voucher deduction, net (its tenant's)."""
+    job_service.owned_job(p, caller, job_id, "read the job's cost")
     found = operations.job_settlements(p, job_id)
     return JobCostResponse(
         job_id=job_id,

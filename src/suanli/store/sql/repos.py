@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Select, func, insert, or_, select, update
+from sqlalchemy import Engine, Select, bindparam, func, insert, select, update
 
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import TERMINAL, Job, JobEvent, JobStatus
@@ -21,7 +21,7 @@ class SqlJobStore:
 
     def add(self, job: Job, events: Sequence[JobEvent]) -> None:
         with self._engine.begin() as conn:
-            conn.execute(insert(jobs).values(job_to_row(job)))
+            conn.execute(jobs.insert(), job_to_row(job))  # one compiled statement, reused
             if events:
                 conn.execute(insert(job_events), [event_to_row(e) for e in events])
 
@@ -35,12 +35,11 @@ class SqlJobStore:
         statuses: Sequence[JobStatus] | None = None,
         limit: int = 100,
         offset: int = 0,
-        *,
         tenant: str | None = None,
         clusters: Sequence[str] | None = None,
     ) -> builtins.list[Job]:
-        query = _filtered(select(jobs), statuses, tenant, clusters)
-        query = query.order_by(jobs.c.submitted_at.desc(), jobs.c.id.desc())
+        query = select(jobs).order_by(jobs.c.submitted_at.desc(), jobs.c.id.desc())
+        query = _filtered(query, statuses, tenant, clusters)
         with self._engine.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).all()
         return [row_to_job(r) for r in rows]
@@ -48,13 +47,17 @@ class SqlJobStore:
     def count(
         self,
         statuses: Sequence[JobStatus] | None = None,
-        *,
         tenant: str | None = None,
         clusters: Sequence[str] | None = None,
     ) -> int:
         query = _filtered(select(func.count()).select_from(jobs), statuses, tenant, clusters)
         with self._engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def active_count(self, tenant: str, up_to: int) -> int:
+        with self._engine.connect() as conn:
+            found = conn.execute(_ACTIVE_OF_TENANT, {"tenant": tenant, "up_to": up_to})
+            return int(found.scalar_one())
 
     def active(self) -> builtins.list[Job]:
         # IN over the live statuses, not NOT IN over the finished ones: the status index
@@ -105,10 +108,17 @@ def _filtered(
     if tenant is not None:
         query = query.where(jobs.c.tenant == tenant)
     if clusters is not None:
-        # The placement is a JSON column written by codec.placement_to_dict with json.dumps'
-        # default separators; matching its text avoids a migration while other branches add
-        # theirs. A `cluster` column (indexed) is the lasting fix.
-        query = query.where(
-            or_(False, *(jobs.c.placement.like(f'{{"cluster": "{c}", %') for c in clusters))
-        )
+        query = query.where(jobs.c.cluster.in_(list(clusters)))
     return query
+
+
+# Built once: the submit path asks it on every request.
+_ACTIVE_OF_TENANT = select(func.count()).select_from(
+    select(jobs.c.id)
+    .where(
+        jobs.c.tenant == bindparam("tenant"),
+        jobs.c.status.not_in([s.value for s in TERMINAL]),
+    )
+    .limit(bindparam("up_to"))
+    .subquery()
+)
