@@ -16,7 +16,14 @@ MS = int(JOB_TIMEOUT_S * 1000)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def _page(browser: Any, server: Server, lang: str = "en-US", zone: str = "Asia/Shanghai") -> Any:
+def _page(
+    browser: Any,
+    server: Server,
+    lang: str = "en-US",
+    zone: str = "Asia/Shanghai",
+    token: str | None = None,
+) -> Any:
+    """A browser tab signed in with ``token`` (default: the operator's, from the data dir)."""
     context = browser.new_context(
         base_url=server.url,
         locale=lang,
@@ -24,11 +31,37 @@ def _page(browser: Any, server: Server, lang: str = "en-US", zone: str = "Asia/S
         viewport={"width": 1360, "height": 900},
         extra_http_headers={"Accept-Language": lang},
     )
-    return context.new_page()
+    page = context.new_page()
+    page.goto("/console/sign-in")
+    page.fill("#token", token or (server.data_dir / "operator.token").read_text().strip())
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/console(/|$)"))
+    assert "sign-in" not in page.url
+    return page
 
 
-def test_submit_watch_logs_placement_and_cost(browser: Any, server: Server, shots: Path) -> None:
-    page = _page(browser, server)
+@pytest.fixture(scope="module")
+def tenant_token(server: Server) -> str:
+    """A member of the demo tenant, made through the API as a person would."""
+    with server.http() as client:
+        orgs = {o["name"] for o in client.get("/api/v1/organisations").json()}
+        if "demo" not in orgs:
+            r = client.post("/api/v1/organisations", json={"name": "demo", "kind": "tenant"})
+            assert r.status_code == 201, r.text
+        r = client.post(
+            "/api/v1/users",
+            json={"name": "demo-web", "organisation": "demo", "role": "tenant_member"},
+        )
+        assert r.status_code == 201, r.text
+        r = client.post("/api/v1/tokens", json={"user": "demo-web"})
+        assert r.status_code == 201, r.text
+        return str(r.json()["token"])
+
+
+def test_submit_watch_logs_placement_and_cost(
+    browser: Any, server: Server, shots: Path, tenant_token: str
+) -> None:
+    page = _page(browser, server, token=tenant_token)
     page.goto("/console/tenant/demo/submit")
     page.click("#load-example")
     page.screenshot(path=str(shots / "tenant-submit.png"), full_page=True)
@@ -69,7 +102,7 @@ def test_submit_watch_logs_placement_and_cost(browser: Any, server: Server, shot
 
 
 def test_bad_spec_gets_the_cli_messages(
-    browser: Any, server: Server, shots: Path, tmp_path: Path
+    browser: Any, server: Server, shots: Path, tmp_path: Path, tenant_token: str
 ) -> None:
     bad = "name: Bad Name\nresources:\n  accelerator: {model: H999, count: 1}\nrun: echo\n"
     spec = tmp_path / "bad.yaml"
@@ -79,7 +112,7 @@ def test_bad_spec_gets_the_cli_messages(
     cli_lines = [line.strip() for line in cli.stderr.splitlines() if line.startswith("  ")]
     assert cli_lines  # one "field: message" line per error
 
-    page = _page(browser, server)
+    page = _page(browser, server, token=tenant_token)
     page.goto("/console/tenant/demo/submit")
     page.fill("#spec-yaml", bad)
     page.click("#submit-button")
@@ -152,4 +185,28 @@ def test_every_role_page_opens(browser: Any, server: Server, shots: Path, lang: 
     for region in names[tag]:
         assert region in grid
     assert page.locator("#use-chart svg").count() == 1  # ECharts drew the utilisation chart
+    page.context.close()
+
+
+def test_a_tenant_sees_only_its_own(browser: Any, server: Server, tenant_token: str) -> None:
+    anonymous = browser.new_context(base_url=server.url).new_page()
+    anonymous.goto("/console/operator")
+    assert "/console/sign-in" in anonymous.url  # no page without signing in
+    anonymous.context.close()
+
+    page = _page(browser, server, token=tenant_token)
+    page.goto("/console")
+    assert page.url.endswith("/console/tenant/demo/jobs")  # its own home
+    assert page.inner_text("#viewer") == "demo-web"
+    for url in ("/console/operator", "/console/operator/jobs", "/console/provider/tj-cloud"):
+        response = page.goto(url)
+        assert response is not None
+        assert response.status == 403, url
+    response = page.goto("/console/tenant/etown-robotics/bills")
+    assert response is not None
+    assert response.status == 404  # another tenant's bill: not even said to exist
+    page.click("#sign-out")
+    page.wait_for_url(re.compile(r"/console/sign-in"))
+    page.goto("/console/tenant/demo/jobs")
+    assert "/console/sign-in" in page.url
     page.context.close()

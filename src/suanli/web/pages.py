@@ -20,6 +20,7 @@ from suanli.domain.errors import Unauthenticated
 from suanli.domain.i18n import Lang, pick_lang, render
 from suanli.schemas.api import (
     BillResponse,
+    ErrorBody,
     FleetResponse,
     JobListResponse,
     JobResponse,
@@ -136,6 +137,17 @@ Page = Annotated[int, Query(ge=1, le=1_000_000)]
 
 def _failure(v: View, exc: ApiFailure) -> HTMLResponse:
     return v.page("error.html", code=exc.status, error=exc.body)
+
+
+def _not_for_you(v: View) -> HTMLResponse:
+    """Another role's page: said plainly, as the API would (the API refuses its data too)."""
+    who = v.viewer
+    assert who is not None  # noqa: S101 - every page's view has a signed-in reader
+    path = v.request.url.path
+    message = render("access.forbidden", v.lang, user=who.user, role=who.role.value, action=path)
+    return v.page(
+        "error.html", code=403, error=ErrorBody(code="access.forbidden", message=message)
+    )
 
 
 def pager(page: int, total: int, request: Request, key: str = "page") -> dict[str, Any]:
@@ -335,6 +347,8 @@ async def provider_page(
 @router.get("/operator", response_class=HTMLResponse)
 @public
 async def operator_page(v: ViewDep, tpage: Page = 1) -> Response:
+    if v.viewer is None or not v.viewer.is_operator:
+        return _not_for_you(v)
     try:
         fleet, queue, spent, policies, use, tenants = await asyncio.gather(
             v.api.get("/fleet", FleetResponse),
@@ -370,6 +384,8 @@ async def operator_jobs(
     tenant: str | None = None,
     provider: str | None = None,
 ) -> Response:
+    if v.viewer is None or not v.viewer.is_operator:
+        return _not_for_you(v)
     return await _jobs(v, "operator", None, page, status, tenant or None, provider)
 
 
