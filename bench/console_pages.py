@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from suanli.api.auth import TOKEN_COOKIE
 from suanli.domain.clock import SystemClock
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import (
@@ -38,6 +39,7 @@ from suanli.domain.jobs import (
     Reason,
 )
 from suanli.schemas.specfile import parse_spec_data
+from suanli.service.access import ensure_operator_token
 from suanli.service.billing import settle
 from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
@@ -132,9 +134,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def measure(url: str, pages: dict[str, str], rounds: int) -> dict[str, list[float]]:
+def measure(url: str, pages: dict[str, str], rounds: int, token: str) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in pages}
-    with httpx.Client(base_url=url, trust_env=False, timeout=30) as client:
+    # Signed in as the console is: the operator's token in the console's cookie.
+    cookies = {TOKEN_COOKIE: token}
+    with httpx.Client(base_url=url, trust_env=False, timeout=30, cookies=cookies) as client:
         for path in pages.values():  # warm up (template compilation, caches)
             client.get(path).raise_for_status()
         for _ in range(rounds):
@@ -166,6 +170,7 @@ def main() -> None:
             f"{p.jobs.count()} jobs ({how}): {p.jobs.count([S.QUEUED])} waiting, "
             f"{p.jobs.count([S.RUNNING])} running"
         )
+        token_file, _ = ensure_operator_token(p, p.data_dir)
         port = _free_port()
         server = uvicorn.Server(
             uvicorn.Config(
@@ -191,7 +196,9 @@ def main() -> None:
             "operator jobs": "/console/operator/jobs",
         }
         try:
-            times = measure(f"http://127.0.0.1:{port}", pages, args.rounds)
+            times = measure(
+                f"http://127.0.0.1:{port}", pages, args.rounds, token_file.read_text().strip()
+            )
         finally:
             server.should_exit = True
             thread.join(timeout=10)
