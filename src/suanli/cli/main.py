@@ -132,6 +132,15 @@ def up(
     tenants: Annotated[
         Path | None, typer.Option(help="tenants YAML (default: the demo tenants)")
     ] = None,
+    cluster_grace: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=86400,
+            envvar="SUANLI_CLUSTER_GRACE",
+            help="seconds a cluster may not answer before its jobs are placed elsewhere",
+        ),
+    ] = 60.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Start the platform: API, control loop and local engine, on the embedded default."""
@@ -150,6 +159,7 @@ def up(
             fleet,
             database_url=database_url,
             tenants_file=tenants,
+            cluster_grace_s=cluster_grace,
         )
     except SuanliError as exc:
         _fail(ctx, exc)

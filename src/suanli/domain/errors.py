@@ -7,6 +7,7 @@
      ├── Conflict ............ the request contradicts the current state
      │    └── IllegalTransition
      └── EngineFailure ....... an execution engine refused or failed
+          └── EngineUnavailable  it did not answer (may work again later)
 
 Only ``suanli.api.errors`` maps these to HTTP statuses; the CLI maps them to exit codes.
 """
@@ -124,3 +125,9 @@ class IllegalTransition(Conflict):
 
 class EngineFailure(SuanliError):
     code = "engine_error"
+
+
+class EngineUnavailable(EngineFailure):
+    """The engine did not answer: nothing was refused, the same call may work later."""
+
+    code = "engine_unavailable"

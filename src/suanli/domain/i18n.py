@@ -156,6 +156,10 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "en": "engine {engine} failed: {detail}",
         "zh": "执行引擎 {engine} 出错：{detail}",
     },
+    "engine_unavailable": {
+        "en": "engine {engine} does not answer: {detail}",
+        "zh": "执行引擎 {engine} 无响应：{detail}",
+    },
     "server_unreachable": {
         "en": "cannot reach the suanli server at {url}: {detail}. Start it with `suanli up`.",
         "zh": "无法连接 suanli 服务 {url}：{detail}。请先运行 `suanli up`。",
@@ -288,6 +292,18 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
     "reason_dispatch_failed": {
         "en": "engine refused the run: {detail}",
         "zh": "执行引擎拒绝了运行：{detail}",
+    },
+    "reason_cluster_down": {
+        "en": "cluster {cluster} has not answered for {seconds} s; run {key} given up",
+        "zh": "集群 {cluster} 已 {seconds} 秒无响应；放弃运行 {key}",
+    },
+    "reason_cluster_back_readopted": {
+        "en": "cluster {cluster} answers again; run {key} still runs there and is re-adopted",
+        "zh": "集群 {cluster} 已恢复响应；运行 {key} 仍在运行，已重新接管",
+    },
+    "reason_stray_run_cancelled": {
+        "en": "cluster {cluster} answers again; run {key} was replaced, so it was cancelled",
+        "zh": "集群 {cluster} 已恢复响应；运行 {key} 已被替代，已取消",
     },
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import os
 from pathlib import Path
@@ -33,6 +34,7 @@ def open_platform(
     database_url: str | None = None,
     detect_gpus: bool = True,
     tenants_file: Path | None = None,
+    cluster_grace_s: float = 60.0,
 ) -> Platform:
     data_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
@@ -60,6 +62,7 @@ def open_platform(
         POLICIES["default"],
         data_dir,
         billing=billing,
+        cluster_grace=dt.timedelta(seconds=cluster_grace_s),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -49,6 +50,9 @@ class Platform:
     policy: PlacementPolicy
     data_dir: Path
     unavailable: set[str] = field(default_factory=set)  # clusters that do not answer
+    down_since: dict[str, dt.datetime] = field(default_factory=dict)  # first seen not answering
+    # How long a cluster may not answer before its runs are given up and placed elsewhere.
+    cluster_grace: dt.timedelta = dt.timedelta(seconds=60)
     billing: Billing | None = None  # None: a platform that does not bill (e.g. a bare test)
 
     def engine(self, cluster: str) -> EngineAdapter | None:
@@ -56,3 +60,7 @@ class Platform:
 
     def close(self) -> None:
         self.jobs.close()
+        for engine in self.engines.values():
+            close_engine = getattr(engine, "close", None)  # engines holding connections
+            if callable(close_engine):
+                close_engine()
