@@ -83,7 +83,7 @@ def _spec(run: str) -> str:
 class Bench:
     def __init__(self, ray_url: str, ray_cli: str, client: TestClient, tmp: Path) -> None:
         self.ray_url, self.ray_cli, self.client, self.tmp = ray_url, ray_cli, client, tmp
-        self.ray = RayEngine(ray_url)
+        self.ray = RayEngine(ray_url, CLOCK)
         self.http = httpx.Client(base_url=ray_url, timeout=30)
 
     # 1. latency, one method at a time --------------------------------------------------
