@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import signal
 import statistics
@@ -28,6 +29,7 @@ from fastapi.testclient import TestClient
 
 from suanli.api.app import create_app
 from suanli.domain.clock import SystemClock
+from suanli.service.access import ensure_operator_token
 from suanli.service.bootstrap import open_platform
 
 CLOCK = SystemClock()
@@ -101,7 +103,9 @@ def latency(conf: str, jobs: int, interval: float) -> None:
         fleet_file = Path(tmp) / "fleet.yaml"
         fleet_file.write_text(fleet(conf, local=False))
         platform = open_platform(Path(tmp) / "data", fleet_file, detect_gpus=False)
+        token_file, _ = ensure_operator_token(platform, platform.data_dir)
         with TestClient(create_app(platform, interval_s=interval)) as client:
+            client.headers["Authorization"] = f"Bearer {token_file.read_text().strip()}"
             for _ in range(jobs):
                 # Side by side: one plain sbatch, then one through suanli, alternating.
                 start = CLOCK.monotonic()
@@ -119,6 +123,13 @@ def latency(conf: str, jobs: int, interval: float) -> None:
                     PAUSE.wait(POLL_S)
                 plain.append(CLOCK.monotonic() - start)
                 slurm(conf, "scancel", job_id)
+                # Both sides start from an idle cluster: wait until Slurm has cleaned up.
+                state = ""
+                while state != "CANCELLED":
+                    PAUSE.wait(POLL_S)
+                    state = slurm(
+                        conf, "squeue", "-h", "-t", "all", "-j", job_id, "-o", "%T"
+                    ).strip()
 
                 start = CLOCK.monotonic()
                 sid = client.post("/api/v1/jobs", json={"spec_yaml": SLEEP_SPEC}).json()["id"]
@@ -146,7 +157,9 @@ def many(conf: str, jobs: int, interval: float) -> None:
         fleet_file = Path(tmp) / "fleet.yaml"
         fleet_file.write_text(fleet(conf, local=False))
         platform = open_platform(Path(tmp) / "data", fleet_file, detect_gpus=False)
+        token_file, _ = ensure_operator_token(platform, platform.data_dir)
         with TestClient(create_app(platform, interval_s=interval)) as client:
+            client.headers["Authorization"] = f"Bearer {token_file.read_text().strip()}"
             start = CLOCK.monotonic()
             ids = [
                 client.post("/api/v1/jobs", json={"spec_yaml": QUICK_SPEC}).json()["id"]
@@ -208,15 +221,17 @@ def recovery(conf: str, grace: float, interval: float) -> None:
         platform = open_platform(
             Path(tmp) / "data", fleet_file, detect_gpus=False, cluster_grace_s=grace
         )
+        token_file, _ = ensure_operator_token(platform, platform.data_dir)
         with TestClient(create_app(platform, interval_s=interval)) as client:
+            client.headers["Authorization"] = f"Bearer {token_file.read_text().strip()}"
             job_id = client.post("/api/v1/jobs", json={"spec_yaml": HOLD_SPEC}).json()["id"]
             job = wait_status(client, job_id, {"running"})
             if job["placement"]["cluster"] != "slurm-bench":
                 raise SystemExit(f"expected a Slurm placement, got {job['placement']}")
             # Let slurmctld save the running job first (it does a few seconds after a change).
-            started = CLOCK.now().timestamp()
+            started = dt.datetime.fromisoformat(job["started_at"]).timestamp()
             saved = state_dir / "state" / "job_state"
-            while saved.stat().st_mtime <= started + 1:
+            while saved.stat().st_mtime <= started + 1:  # start times are whole seconds
                 PAUSE.wait(0.1)
             t0 = CLOCK.monotonic()
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
@@ -227,6 +242,8 @@ def recovery(conf: str, grace: float, interval: float) -> None:
                 return job["status"] == "running" and pl.get("cluster") == "local-bench"
 
             while not moved():
+                if CLOCK.monotonic() - t0 > grace + 300:
+                    raise SystemExit("the job never ran elsewhere")
                 PAUSE.wait(POLL_S)
             took = CLOCK.monotonic() - t0
             subprocess.run(

@@ -75,7 +75,10 @@ class TestRuns:
         assert (status.state, status.exit_code) == (RunState.SUCCEEDED, 0)
         assert status.started_at is not None
         assert status.finished_at is not None
-        assert f"id={req.job_id} gpus=0,1" in _log(engine, req.key)
+        line = next(x for x in _log(engine, req.key).splitlines() if x.startswith("id="))
+        ident, gpus = line.split()
+        assert ident == f"id={req.job_id}"
+        assert len(set(gpus.removeprefix("gpus=").split(","))) == 2  # two of the node's GPUs
 
     def test_a_known_key_is_never_submitted_twice(
         self, engine: SlurmEngine, cluster: SlurmCluster

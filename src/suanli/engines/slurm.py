@@ -38,6 +38,8 @@ from suanli.engines.base import (
 KEY_PREFIX = "suanli-"  # every key starts so (suanli.domain.ids.engine_key)
 COMMAND_TIMEOUT_S = 30.0
 PING_TIMEOUT_S = 5.0
+# A command that succeeded this recently answers a ping (the control loop pings every tick).
+PING_FRESH_S = 1.0
 OUTPUT = "output.log"
 SCRIPT = "job.sbatch"
 ACTIVE = frozenset({"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "STOPPED"})
@@ -155,24 +157,44 @@ class SlurmEngine:
         self.root.mkdir(parents=True, exist_ok=True)
         self._table: dict[str, SlurmJob] = {}
         self._table_at = -math.inf
+        self._answered_at = -math.inf
+        self._loaded = False  # whether _table has been read from Slurm since we started
 
     # --- the protocol -------------------------------------------------------------------
 
     def launch(self, request: LaunchRequest) -> None:
         run_dir = self._dir(request.key)
-        if request.key in self._table or self._find(request.key) is not None:
-            return  # Slurm knows this key: never submit it twice
+        # Never submit a key Slurm knows. Once the table has been read from Slurm, it holds
+        # every key (ours are added as we submit them), so only the first launch asks Slurm.
+        if request.key in self._table:
+            return
+        if not self._loaded and self._find(request.key) is not None:
+            return
         (run_dir / "work").mkdir(parents=True, exist_ok=True)
         script = render_batch_script(request, run_dir, self.options)
         (run_dir / SCRIPT).write_text(script)
-        self._run(["sbatch", "--parsable", str(run_dir / SCRIPT)], "sbatch")
-        self._table_at = -math.inf  # the next status call must see the new job
+        out = self._run(["sbatch", "--parsable", str(run_dir / SCRIPT)], "sbatch")
+        job_id = out.strip().split(";")[0]
+        self._table[request.key] = SlurmJob(
+            int(job_id) if job_id.isdigit() else 0,
+            "PENDING",
+            None,
+            None,
+            None,
+            "",
+            "",
+            request.key,
+        )
+        self._table_at = -math.inf  # the next status call asks Slurm how it is doing
 
     def status(self, key: str) -> RunStatus:
         self._dir(key)
         if self.clock.monotonic() - self._table_at > self.options.cache_s:
+            # scontrol ping fails at once when slurmctld is gone; squeue would retry for ~10 s.
+            self._run(["scontrol", "ping"], "scontrol", timeout=PING_TIMEOUT_S)
             self._table = self._queue()
             self._table_at = self.clock.monotonic()
+            self._loaded = True
         job = self._table.get(key)
         if job is None:
             return RunStatus(
@@ -196,6 +218,8 @@ class SlurmEngine:
         return LogChunk(data, max(offset, 0) + len(data))
 
     def ping(self) -> bool:
+        if self.clock.monotonic() - self._answered_at < PING_FRESH_S:
+            return True
         try:
             self._run(["scontrol", "ping"], "scontrol", timeout=PING_TIMEOUT_S)
         except EngineFailure:
@@ -264,12 +288,15 @@ class SlurmEngine:
                 check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
+            self._answered_at = -math.inf
             raise EngineUnavailable(engine=self.name, detail=f"{what}: {exc}") from exc
         if done.returncode != 0:
             detail = f"{what}: {(done.stderr or done.stdout).strip()[:500]}"
-            if _unreachable(done.stderr):
+            if _unreachable(done.stderr) or argv[-1] == "ping":
+                self._answered_at = -math.inf  # the next ping asks again
                 raise EngineUnavailable(engine=self.name, detail=detail)
             raise EngineFailure(engine=self.name, detail=detail)
+        self._answered_at = self.clock.monotonic()
         return done.stdout
 
 

@@ -13,6 +13,7 @@ from suanli.domain.clock import Clock
 from suanli.domain.fleet import Fleet
 from suanli.engines.base import EngineAdapter
 from suanli.scheduler.policies import PlacementPolicy
+from suanli.store.access import AccessStore, AuditLog
 from suanli.store.base import (
     BillingStore,
     ContractStore,
@@ -21,6 +22,7 @@ from suanli.store.base import (
     PurchaseStore,
     TenantDirectory,
 )
+from suanli.store.leader import Leadership, SoleLeader
 
 
 @dataclass
@@ -54,6 +56,9 @@ class Platform:
     # How long a cluster may not answer before its runs are given up and placed elsewhere.
     cluster_grace: dt.timedelta = dt.timedelta(seconds=60)
     billing: Billing | None = None  # None: a platform that does not bill (e.g. a bare test)
+    access: AccessStore | None = None  # organisations, users, tokens (None: no one gets in)
+    audit: AuditLog | None = None  # state-changing requests (None: not kept)
+    leadership: Leadership = field(default_factory=SoleLeader)  # one control loop
 
     def engine(self, cluster: str) -> EngineAdapter | None:
         return self.engines.get(cluster)
