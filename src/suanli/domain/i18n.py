@@ -211,8 +211,8 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "zh": "资源池只有 {have} 个节点，作业需要 {need} 个",
     },
     "pool_busy": {
-        "en": "only {free} of {need} nodes have room now",
-        "zh": "当前仅 {free}/{need} 个节点有空闲资源",
+        "en": "full now: the job needs {need} node(s) with enough free accelerators, CPUs and memory",
+        "zh": "当前已满：作业需要 {need} 个加速卡、CPU 和内存都足够空闲的节点",
     },
     "pool_cluster_unavailable": {
         "en": "cluster {cluster} is unavailable",

@@ -129,6 +129,8 @@ def field_error(model: type[BaseModel], err: Any) -> FieldError:
         allowed = f"at most {hi} {unit}" if hi is not None else f"at least {lo} {unit}"
         shown = f"{len(value)} {unit}" if hasattr(value, "__len__") else value
         return FieldError(path, "out_of_range", shown, allowed)
+    if kind == "not_allowed":  # a validator's own refusal, saying what is allowed
+        return FieldError(path, "not_allowed", value, str(ctx.get("allowed", "")))
     if kind in {"literal_error", "enum"}:
         return FieldError(path, "not_allowed", value, str(ctx.get("expected", "")))
     if kind == "string_pattern_mismatch":

@@ -110,7 +110,7 @@ class Fgd:
 
     def __init__(self, ctx: PolicyContext) -> None:
         self._ctx = ctx
-        self._rng = np.random.default_rng(ctx.seed)
+        self._rng = np.random.default_rng(ctx.seed) if ctx.random_ties else None
         self._tracker: _Tracker | None = None
 
     def choose(
