@@ -120,7 +120,7 @@ class Verdicts(Sequence[PoolVerdict]):
 
     __slots__ = ("_len", "_parts")
 
-    def __init__(self, *parts: tuple[tuple[PoolVerdict, ...], int, int]) -> None:
+    def __init__(self, *parts: tuple[Sequence[PoolVerdict], int, int]) -> None:
         self._parts = tuple((lines, start, stop) for lines, start, stop in parts if stop > start)
         self._len = sum(stop - start for _, start, stop in self._parts)
 
@@ -129,8 +129,11 @@ class Verdicts(Sequence[PoolVerdict]):
 
     def __iter__(self) -> Iterator[PoolVerdict]:
         for lines, start, stop in self._parts:
-            for i in range(start, stop):
-                yield lines[i]
+            if start == 0 and stop == len(lines):
+                yield from lines
+            else:
+                for i in range(start, stop):
+                    yield lines[i]
 
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
@@ -153,6 +156,37 @@ class Verdicts(Sequence[PoolVerdict]):
 
     def __repr__(self) -> str:
         return f"Verdicts({list(self)!r})"
+
+
+class ExcludedPools(Sequence[PoolVerdict]):
+    """The lines of pools excluded by one and the same reason, made when read."""
+
+    __slots__ = ("_names", "_reason")
+
+    def __init__(self, reason: Reason, names: Sequence[tuple[str, str]]) -> None:
+        self._reason = reason
+        self._names = names
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        cluster, pool = self._names[index]
+        return PoolVerdict(cluster, pool, False, None, self._reason)
+
+    def __iter__(self) -> Iterator[PoolVerdict]:
+        for cluster, pool in self._names:
+            yield PoolVerdict(cluster, pool, False, None, self._reason)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
 
 
 @dataclass(frozen=True)

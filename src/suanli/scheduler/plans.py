@@ -9,12 +9,12 @@ shape per pool shape, the estimate per pool and cost-relevant part of the spec.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from suanli.domain.jobs import Estimate, Job, PoolVerdict, Reason
+from suanli.domain.jobs import Estimate, ExcludedPools, Job, PoolVerdict, Reason, Verdicts
 from suanli.domain.spec import JobSpec
 from suanli.scheduler.estimate import estimate
 from suanli.scheduler.feasibility import (
@@ -36,10 +36,7 @@ class Option:
     state: PoolState
     price: Decimal
     estimate: Estimate
-
-    @property
-    def names(self) -> tuple[str, str]:
-        return (self.state.cluster.name, self.state.pool.name)
+    names: tuple[str, str]  # (cluster, pool)
 
 
 @dataclass(frozen=True)
@@ -51,7 +48,7 @@ class Plan:
     """
 
     ranked: tuple[Option, ...]
-    excluded: tuple[PoolVerdict, ...]
+    excluded: Sequence[PoolVerdict]
     runner_up: tuple[PoolVerdict, ...]
     busy: tuple[PoolVerdict, ...]
 
@@ -100,22 +97,47 @@ class _Group:
     """
 
     pools: tuple[tuple[int, PoolState], ...]
+    names: tuple[tuple[str, str], ...]
 
     @property
     def first(self) -> PoolState:
         return self.pools[0][1]
 
 
+@dataclass(frozen=True)
+class _Costing:
+    """Pools ranked for one costing: (group, option, runner-up line, busy line) in rank
+    order, and by group the lines of pools with too few nodes or over a limit."""
+
+    ranked: list[tuple[int, Option, PoolVerdict, PoolVerdict]]
+    excluded: dict[int, tuple[PoolVerdict, ...]]
+
+
+def _rule_key(spec: JobSpec) -> Hashable:
+    """What the rules of region, accelerator and node shape read of a spec."""
+    return (
+        _accelerator_key(spec),
+        None if spec.regions is None else tuple(spec.regions),
+        spec.accelerators_per_node,
+        spec.resources.cpus,
+        spec.resources.memory_gb,
+    )
+
+
 class Planner:
-    """Builds plans for the jobs of one snapshot, with caches shared by all of them."""
+    """Builds plans for the jobs of one snapshot, with caches shared by all of them.
+
+    ``rank`` may read of a job only its objective: jobs that share a costing share the
+    rank order of their pools.
+    """
 
     def __init__(self, snapshot: Snapshot, rank: Rank) -> None:
         self.snapshot = snapshot
         self.rank = rank
         self._rule: dict[tuple[Hashable, int], Reason | None] = {}
-        self._group_lines: dict[tuple[int, int], tuple[PoolVerdict, ...]] = {}
         self._lines: dict[tuple[int, int], PoolVerdict] = {}
-        self._figures: dict[tuple[Hashable, int], tuple[Estimate, PoolVerdict, PoolVerdict]] = {}
+        self._costings: dict[Hashable, _Costing] = {}
+        self._figures: dict[tuple[Hashable, int], tuple[Option, PoolVerdict, PoolVerdict]] = {}
         self._domestic = [_domestic(snapshot, s.pool.accelerator) for s in snapshot.pools]
         groups: dict[Hashable, list[tuple[int, PoolState]]] = {}
         for index, state in enumerate(snapshot.pools):
@@ -128,38 +150,115 @@ class Planner:
                 q.memory_gb_per_node,
             )
             groups.setdefault(key, []).append((index, state))
-        self._groups = [_Group(tuple(g)) for g in groups.values()]
+        self._groups = [_Group(tuple(g), tuple(_names(s) for _, s in g)) for g in groups.values()]
 
     def plan(self, job: Job) -> Plan:
-        """The plan of ``job``: pools in the order ``feasibility.exclusion`` checks rules."""
+        """The plan of ``job``: for each pool, the rules in ``feasibility.exclusion``'s order.
+
+        Rules of region, accelerator and node shape are settled per group of pools; the
+        gang's node count, the figures, the budget and deadline, and the rank order per
+        *costing* (what the estimate and the rank read), shared by kinds that differ only
+        in which accelerators they accept.
+        """
+        if job.pinned_cluster is not None:
+            return self._plan_pinned(job)
+        spec = job.spec
+        rule_key = _rule_key(spec)
+        passing: set[int] = set()
+        excluded_groups: list[ExcludedPools] = []
+        for g, group in enumerate(self._groups):
+            reason = self._group_rule(spec, rule_key, g, group)
+            if reason is None:
+                passing.add(g)
+            else:
+                excluded_groups.append(ExcludedPools(reason, group.names))
+        costing = self._costing(job)
+        chosen = [e for e in costing.ranked if e[0] in passing]
+        excluded = tuple(line for g in sorted(passing) for line in costing.excluded.get(g, ()))
+        parts = [(lines, 0, len(lines)) for lines in [excluded, *excluded_groups]]
+        return Plan(
+            tuple(e[1] for e in chosen),
+            Verdicts(*parts),
+            tuple(e[2] for e in chosen),
+            tuple(e[3] for e in chosen),
+        )
+
+    def _costing(self, job: Job) -> _Costing:
+        """Every pool with nodes enough, priced and ranked for ``job``; the others' lines."""
+        spec = job.spec
+        need = spec.resources.nodes
+        cost_key = (
+            spec.estimated_hours,
+            spec.accelerator_units,
+            need,
+            tuple((d.region, d.size_gb) for d in spec.inputs),
+        )
+        key = (job.tenant, cost_key, spec.budget_yuan, spec.deadline, spec.objective)
+        found = self._costings.get(key)
+        if found is not None:
+            return found
+        limited = spec.budget_yuan is not None or spec.deadline is not None
+        ranked: list[tuple[int, Option, PoolVerdict, PoolVerdict]] = []
+        excluded: dict[int, list[PoolVerdict]] = {}
+        for g, group in enumerate(self._groups):
+            for index, state in group.pools:
+                if need > state.pool.nodes:
+                    why = nodes_exclusion(spec, state.pool)
+                    assert why is not None  # noqa: S101 - the condition above
+                    excluded.setdefault(g, []).append(self._line(why, index, state))
+                    continue
+                option, runner_up, busy = self._figures_of(job, cost_key, index, state)
+                if limited or not state.available:
+                    why = _limits(job, option.estimate, state)
+                    if why is not None:
+                        line = PoolVerdict(
+                            *option.names, False, option.price, why, option.estimate
+                        )
+                        excluded.setdefault(g, []).append(line)
+                        continue
+                ranked.append((g, option, runner_up, busy))
+        rank = self.rank
+        ranked.sort(key=lambda e: rank(job, e[1]))
+        found = _Costing(ranked, {g: tuple(lines) for g, lines in excluded.items()})
+        self._costings[key] = found
+        return found
+
+    def _plan_pinned(self, job: Job) -> Plan:
+        """A job held to one cluster (a retry): pool by pool, every rule in order."""
+        spec = job.spec
+        rule_key = _rule_key(spec)
         options: list[tuple[Option, PoolVerdict, PoolVerdict]] = []
         excluded: list[PoolVerdict] = []
-        spec = job.spec
+        cost_key = (
+            spec.estimated_hours,
+            spec.accelerator_units,
+            spec.resources.nodes,
+            tuple((d.region, d.size_gb) for d in spec.inputs),
+        )
         for g, group in enumerate(self._groups):
-            reason = self._group_rule(spec, g, group)
-            if reason is not None and job.pinned_cluster is None:
-                excluded.extend(self._lines_of(reason, g, group))
-                continue
+            reason = self._group_rule(spec, rule_key, g, group)
             for index, state in group.pools:
-                pinned = job.pinned_cluster
-                if pinned is not None and state.cluster.name != pinned:
-                    why: Reason | None = Reason(
-                        "pool_cluster_excluded", {"cluster": state.cluster.name, "wanted": pinned}
+                why = (
+                    Reason(
+                        "pool_cluster_excluded",
+                        {"cluster": state.cluster.name, "wanted": job.pinned_cluster},
                     )
-                else:
-                    why = reason or nodes_exclusion(spec, state.pool)
+                    if state.cluster.name != job.pinned_cluster
+                    else reason or nodes_exclusion(spec, state.pool)
+                )
                 if why is not None:
                     excluded.append(self._line(why, index, state))
                     continue
-                est, runner_up, busy = self._figures_of(job, index, state)
-                why = _limits(job, est, state)
+                option, runner_up, busy = self._figures_of(job, cost_key, index, state)
+                why = _limits(job, option.estimate, state)
                 if why is not None:
-                    line = PoolVerdict(*runner_up.key, False, runner_up.price_per_hour, why, est)
-                    excluded.append(line)
+                    excluded.append(
+                        PoolVerdict(*option.names, False, option.price, why, option.estimate)
+                    )
                     continue
-                option = Option(index, state, runner_up.price_per_hour or Decimal(0), est)
                 options.append((option, runner_up, busy))
-        options.sort(key=lambda o: self.rank(job, o[0]))
+        rank = self.rank
+        options.sort(key=lambda o: rank(job, o[0]))
         return Plan(
             tuple(o[0] for o in options),
             tuple(excluded),
@@ -167,18 +266,11 @@ class Planner:
             tuple(o[2] for o in options),
         )
 
-    def _group_rule(self, spec: JobSpec, g: int, group: _Group) -> Reason | None:
+    def _group_rule(
+        self, spec: JobSpec, rule_key: Hashable, g: int, group: _Group
+    ) -> Reason | None:
         """The first rule but the node count that ``group``'s pools break (cached)."""
-        key = (
-            (
-                _accelerator_key(spec),
-                None if spec.regions is None else tuple(spec.regions),
-                spec.accelerators_per_node,
-                spec.resources.cpus,
-                spec.resources.memory_gb,
-            ),
-            g,
-        )
+        key = (rule_key, g)
         if key in self._rule:
             return self._rule[key]
         state = group.first
@@ -196,15 +288,6 @@ class Planner:
         self._rule[key] = reason
         return reason
 
-    def _lines_of(self, reason: Reason, g: int, group: _Group) -> tuple[PoolVerdict, ...]:
-        # Reasons come from the cache, shared by every kind that fails the group alike.
-        key = (id(reason), g)
-        lines = self._group_lines.get(key)
-        if lines is None or lines[0].reason is not reason:
-            lines = tuple(PoolVerdict(*_names(s), False, None, reason) for _, s in group.pools)
-            self._group_lines[key] = lines
-        return lines
-
     def _line(self, reason: Reason, index: int, state: PoolState) -> PoolVerdict:
         key = (id(reason), index)
         line = self._lines.get(key)
@@ -214,34 +297,33 @@ class Planner:
         return line
 
     def _figures_of(
-        self, job: Job, index: int, state: PoolState
-    ) -> tuple[Estimate, PoolVerdict, PoolVerdict]:
-        """The estimate on one pool, and the lines that show it as runner-up and as full."""
-        spec = job.spec
+        self, job: Job, cost_key: Hashable, index: int, state: PoolState
+    ) -> tuple[Option, PoolVerdict, PoolVerdict]:
+        """The option of one pool, and the lines that show it as runner-up and as full.
+
+        ``cost_key`` holds what the estimate reads of the spec; the voucher rate is the
+        tenant's on this pool's side of the domestic line.
+        """
         snap = self.snapshot
-        rate = snap.voucher_rates.get((job.tenant, self._domestic[index]), Decimal(0))
-        key = (
-            (
-                rate,
-                spec.estimated_hours,
-                spec.accelerator_units,
-                spec.resources.nodes,
-                tuple((d.region, d.size_gb) for d in spec.inputs),
-            ),
-            index,
-        )
+        rate = snap.voucher_rates.get((job.tenant, self._domestic[index]), _ZERO)
+        key = ((rate, cost_key), index)
         figures = self._figures.get(key)
         if figures is None:
+            spec = job.spec
             est = estimate(spec, state.cluster, state.pool, snap.fleet, snap.now, rate)
             price = job_price_per_hour(spec, state.pool)
             busy = Reason("pool_busy", {"need": spec.resources.nodes})
+            names = _names(state)
             figures = (
-                est,
-                PoolVerdict(*_names(state), True, price, None, est),
-                PoolVerdict(*_names(state), False, price, busy, est),
+                Option(index, state, price, est, names),
+                PoolVerdict(*names, True, price, None, est),
+                PoolVerdict(*names, False, price, busy, est),
             )
             self._figures[key] = figures
         return figures
+
+
+_ZERO = Decimal(0)
 
 
 def _names(state: PoolState) -> tuple[str, str]:

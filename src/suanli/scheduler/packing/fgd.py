@@ -124,6 +124,13 @@ class Fgd:
             return Placement(node, (int(slots[best]),))
         return Placement(node, state.tightest_slots(node, pod))
 
+    def growth(
+        self, state: ClusterState, pod: PodRequest, nodes: NDArray[np.intp]
+    ) -> tuple[FloatArray, IntArray]:
+        """What ``choose`` ranks by: fragmentation growth of ``pod`` on each of ``nodes``,
+        and the GPU slot a shared pod would take there (-1 when the slot is no choice)."""
+        return self._tracker_for(state).growth(pod, nodes)
+
     def _tie_break(
         self, state: ClusterState, pod: PodRequest, candidates: NDArray[np.intp]
     ) -> TieBreak | None:
