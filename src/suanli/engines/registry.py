@@ -12,6 +12,7 @@ from suanli.domain.fleet import Cluster
 from suanli.engines.base import EngineAdapter
 from suanli.engines.gpus import Gpu
 from suanli.engines.local import LocalEngine
+from suanli.engines.ray import RayEngine
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,24 @@ def _local(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     return LocalEngine(ctx.data_dir / "runs" / cluster.name, ctx.clock, gpus)
 
 
-ENGINES: dict[str, Callable[[Cluster, EngineContext], EngineAdapter]] = {"local": _local}
+def _ray(cluster: Cluster, _ctx: EngineContext) -> EngineAdapter:
+    options = dict(cluster.engine.options)
+    unknown = sorted(set(options) - {"resource_prefix", "request_gpus"})
+    if not cluster.engine.endpoint or unknown:
+        raise EngineFailure(
+            engine="ray",
+            detail=f"cluster {cluster.name}: engine.endpoint must be the Ray Jobs API address "
+            "(e.g. http://head:8265); options may be resource_prefix, request_gpus"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
+        )
+    request_gpus = options.get("request_gpus", "false").lower() in ("true", "yes", "1")
+    return RayEngine(cluster.engine.endpoint, options.get("resource_prefix", ""), request_gpus)
+
+
+ENGINES: dict[str, Callable[[Cluster, EngineContext], EngineAdapter]] = {
+    "local": _local,
+    "ray": _ray,
+}
 
 
 def engine_for(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:

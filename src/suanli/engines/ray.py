@@ -1,0 +1,324 @@
+"""Ray clusters through the Ray Jobs REST API: one Ray job per attempt, named by its key.
+
+Why REST over httpx and not the Ray Jobs SDK (``ray.job_submission.JobSubmissionClient``):
+the SDK is a thin client of these same documented endpoints (docs.ray.io, "Ray Jobs REST
+API"), but it ships inside the whole ``ray`` wheel (hundreds of MB, its own pins of grpcio,
+protobuf, pydantic ...) and must match the cluster's Ray and Python versions. The control
+plane only needs five HTTP calls, and httpx is already a dependency; so suanli's own venv
+stays free of Ray, and one suanli talks to clusters of different Ray versions.
+
+Mapping (see README, "Ray engine"):
+- submission id = the suanli key, so ``launch`` is idempotent (Ray itself refuses a second
+  job with a known submission id) and a restarted control plane finds its runs again;
+- accelerators = a Ray custom resource named after the catalog model (``H100``,
+  ``Ascend910B``), with an optional per-cluster prefix, reserved for the entrypoint together
+  with the spec's CPUs and memory;
+- the hard time limit is enforced on the node by ``timeout`` around the entrypoint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from suanli.domain.errors import EngineFailure
+from suanli.domain.jobs import Reason
+from suanli.engines.base import EngineFeature, LaunchRequest, LogChunk, RunState, RunStatus
+
+# The entrypoint: ``timeout`` enforces the hard limit (exit 124, or 137 after the grace);
+# the scripts travel in the environment so the entrypoint stays short (Ray prints it in the
+# job's log) and are unset before the job's own processes start.
+ENTRYPOINT = (
+    "exec timeout --kill-after={grace}s {limit}s bash -c '"
+    "s=$SUANLI_RAY_SETUP; r=$SUANLI_RAY_RUN; unset SUANLI_RAY_SETUP SUANLI_RAY_RUN; "
+    'if [ -n "$s" ]; then bash -c "$s" || exit; fi; exec bash -c "$r"\''
+)
+KILL_GRACE_S = 10
+TIMEOUT_EXITS = (124, 137)
+# Ray's error types that say the run never got to run the user's command: the engine refused.
+_REFUSED = {
+    "RUNTIME_ENV_SETUP_FAILURE",
+    "JOB_SUPERVISOR_ACTOR_START_TIMEOUT",
+    "JOB_SUPERVISOR_ACTOR_START_FAILURE",
+    "JOB_SUPERVISOR_ACTOR_UNSCHEDULABLE",
+    "JOB_ENTRYPOINT_COMMAND_START_ERROR",
+}
+# ... and those that say Ray lost a run that was under way (node death, supervisor crash).
+_LOST = {"JOB_SUPERVISOR_ACTOR_DIED", "JOB_SUPERVISOR_ACTOR_UNKNOWN_FAILURE"}
+_MAX_DETAIL = 300
+
+
+@dataclass(frozen=True)
+class Capacity:
+    total: float
+    free: float
+
+
+@dataclass(frozen=True)
+class RayInventory:
+    """What the cluster reports now: alive nodes, CPUs and each accelerator model's units."""
+
+    nodes: int
+    cpus: Capacity
+    accelerators: dict[str, Capacity]  # by catalog model id
+
+
+class RayEngine:
+    name = "ray"
+    features = frozenset({EngineFeature.CANCEL, EngineFeature.LOGS, EngineFeature.TIME_LIMIT})
+
+    def __init__(
+        self,
+        endpoint: str,
+        resource_prefix: str = "",
+        request_gpus: bool = False,
+        timeout_s: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """``endpoint``: the Jobs API (the dashboard address, e.g. ``http://head:8265``).
+
+        ``resource_prefix`` goes before the model id in the custom resource's name;
+        ``request_gpus`` also reserves Ray GPUs (CUDA pools on real GPU nodes, so Ray sets
+        CUDA_VISIBLE_DEVICES for the run).
+        """
+        self.endpoint = endpoint.rstrip("/")
+        self.resource_prefix = resource_prefix
+        self.request_gpus = request_gpus
+        self._http = httpx.Client(base_url=self.endpoint, timeout=timeout_s, transport=transport)
+
+    # 1. launch -------------------------------------------------------------------------
+    def launch(self, request: LaunchRequest) -> None:
+        if request.spec.resources.nodes > 1:
+            raise EngineFailure(
+                engine=self.name,
+                detail=(
+                    f"{request.key}: a Ray job reserves one node for its entrypoint; "
+                    f"{request.spec.resources.nodes}-node gangs are not supported on Ray"
+                ),
+            )
+        if self._info(request.key) is not None:
+            return  # known id: submitted before (maybe by a control plane that died)
+        response = self._call("POST", "/api/jobs/", json=self.submission(request))
+        if response.status_code == 200:
+            return
+        text = response.text
+        if "already exists" in text:
+            return  # a concurrent launch of the same key won; Ray keeps ids unique
+        raise EngineFailure(engine=self.name, detail=f"{request.key}: {_last_line(text)}")
+
+    def submission(self, request: LaunchRequest) -> dict[str, Any]:
+        """The Jobs API body for ``request`` (POST /api/jobs/)."""
+        spec, placement = request.spec, request.placement
+        resources: dict[str, float] = {}
+        gpus = 0
+        if placement.accelerator and spec.accelerators_per_node:
+            resources[self.resource_name(placement.accelerator)] = spec.accelerators_per_node
+            gpus = spec.accelerators_per_node if self.request_gpus else 0
+        env = {
+            "PYTHONUNBUFFERED": "1",
+            "SUANLI_JOB_ID": request.job_id,
+            "SUANLI_JOB_NAME": spec.name,
+            "SUANLI_ATTEMPT": str(request.attempt),
+            "SUANLI_CLUSTER": placement.cluster,
+            "SUANLI_POOL": placement.pool,
+            "SUANLI_ACCELERATOR_MODEL": placement.accelerator or "",
+            "SUANLI_ACCELERATORS_PER_NODE": str(spec.accelerators_per_node),
+            "SUANLI_NUM_NODES": "1",
+            **request.extra_env,
+            **spec.env,
+            "SUANLI_RAY_SETUP": spec.setup or "",
+            "SUANLI_RAY_RUN": spec.run,
+        }
+        limit_s = max(1, math.ceil(spec.time_limit.total_seconds()))
+        body: dict[str, Any] = {
+            "entrypoint": ENTRYPOINT.format(grace=KILL_GRACE_S, limit=limit_s),
+            "submission_id": request.key,
+            "runtime_env": {"env_vars": env},
+            "metadata": {
+                "suanli_key": request.key,
+                "suanli_job_id": request.job_id,
+                "suanli_attempt": str(request.attempt),
+                "suanli_time_limit_s": str(limit_s),
+            },
+            "entrypoint_num_cpus": spec.resources.cpus,
+            "entrypoint_resources": resources,
+        }
+        if gpus:
+            body["entrypoint_num_gpus"] = gpus
+        if spec.resources.memory_gb:
+            body["entrypoint_memory"] = spec.resources.memory_gb * 1024**3
+        return body
+
+    def resource_name(self, model: str) -> str:
+        return f"{self.resource_prefix}{model}"
+
+    # 2. follow -------------------------------------------------------------------------
+    def status(self, key: str) -> RunStatus:
+        info = self._info(key)
+        if info is None:
+            return RunStatus(
+                RunState.LOST, reason=Reason("reason_lost", {"detail": "Ray has no such job"})
+            )
+        return run_status(info)
+
+    def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:
+        # The Jobs API returns the whole log; offsets are bytes of its UTF-8 text.
+        response = self._call("GET", f"/api/jobs/{key}/logs")
+        offset = max(offset, 0)
+        if response.status_code == 404:
+            return LogChunk(b"", offset)
+        data = str(self._json(response, key).get("logs") or "").encode()
+        chunk = data[offset : offset + limit]
+        return LogChunk(chunk, offset + len(chunk))
+
+    # 3. stop ---------------------------------------------------------------------------
+    def cancel(self, key: str) -> None:
+        response = self._call("POST", f"/api/jobs/{key}/stop")
+        if response.status_code not in (200, 404):
+            raise EngineFailure(engine=self.name, detail=f"{key}: {_last_line(response.text)}")
+
+    # 4. the cluster --------------------------------------------------------------------
+    def ping(self) -> bool:
+        try:
+            return self._http.get("/api/version", timeout=3.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def inventory(self) -> RayInventory:
+        """Alive nodes and their resources (State API), minus what is in use (cluster status)."""
+        nodes = self._json(self._call("GET", "/api/v0/nodes?limit=10000"), "nodes")
+        rows = nodes.get("data", {}).get("result", {}).get("result", [])
+        totals: dict[str, float] = {}
+        alive = [r for r in rows if r.get("state") == "ALIVE"]
+        for row in alive:
+            for name, amount in (row.get("resources_total") or {}).items():
+                totals[name] = totals.get(name, 0.0) + float(amount)
+        usage = self._usage()
+
+        def capacity(name: str) -> Capacity:
+            total = totals.get(name, 0.0)
+            used = usage.get(name, usage.get(_dashboard_key(name), 0.0))
+            return Capacity(total, max(total - used, 0.0))
+
+        accelerators = {
+            name.removeprefix(self.resource_prefix): capacity(name)
+            for name in totals
+            if name.startswith(self.resource_prefix) and _is_accelerator(name)
+        }
+        return RayInventory(len(alive), capacity("CPU"), accelerators)
+
+    def _usage(self) -> dict[str, float]:
+        # [used, total] per resource; the dashboard camel-cases names that hold "_".
+        data = self._json(self._call("GET", "/api/cluster_status"), "cluster status")
+        report = data.get("data", {}).get("clusterStatus", {}).get("loadMetricsReport", {})
+        usage = report.get("usage") or {}
+        return {str(k): float(v[0]) for k, v in usage.items() if isinstance(v, list) and v}
+
+    def list_jobs(self) -> list[dict[str, Any]]:
+        """Every job Ray knows (its own accounting), as the Jobs API lists them."""
+        jobs = self._json(self._call("GET", "/api/jobs/"), "jobs").get("data")
+        return [j for j in jobs if isinstance(j, dict)] if isinstance(jobs, list) else []
+
+    def close(self) -> None:
+        self._http.close()
+
+    # plumbing --------------------------------------------------------------------------
+    def _info(self, key: str) -> dict[str, Any] | None:
+        response = self._call("GET", f"/api/jobs/{key}")
+        if response.status_code == 404:
+            return None
+        return self._json(response, key)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise EngineFailure(
+                engine=self.name, detail=f"{self.endpoint} did not answer: {exc}"
+            ) from exc
+
+    def _json(self, response: httpx.Response, what: str) -> dict[str, Any]:
+        if response.status_code != 200:
+            raise EngineFailure(
+                engine=self.name,
+                detail=f"{what}: HTTP {response.status_code}: {_last_line(response.text)}",
+            )
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise EngineFailure(engine=self.name, detail=f"{what}: not JSON") from exc
+        return data if isinstance(data, dict) else {"data": data}
+
+
+def run_status(info: dict[str, Any]) -> RunStatus:
+    """Ray's job info (GET /api/jobs/ID) as a suanli run status."""
+    state = str(info.get("status", ""))
+    started, finished = _ms(info.get("start_time")), _ms(info.get("end_time"))
+    if state == "PENDING":
+        return RunStatus(RunState.PENDING)
+    if state == "RUNNING":
+        # Ray's start_time is when it accepted the job, pending included: let the
+        # reconciler stamp the start when it first sees the run going.
+        return RunStatus(RunState.RUNNING)
+    if state == "SUCCEEDED":
+        return RunStatus(RunState.SUCCEEDED, 0, None, started, finished)
+    if state == "STOPPED":
+        return RunStatus(RunState.CANCELLED, None, None, started, finished)
+    if state != "FAILED":
+        detail = f"unknown Ray job status {state!r}"
+        return RunStatus(RunState.LOST, reason=Reason("reason_lost", {"detail": detail}))
+    error = str(info.get("error_type") or "")
+    message = _last_line(str(info.get("message") or ""))
+    if error in _LOST:
+        return RunStatus(
+            RunState.LOST, None, Reason("reason_lost", {"detail": message}), started, finished
+        )
+    if error in _REFUSED:
+        reason = Reason("reason_dispatch_failed", {"detail": message})
+        return RunStatus(RunState.FAILED, None, reason, started, finished)
+    code = info.get("driver_exit_code")
+    exit_code = int(code) if isinstance(code, int) else None
+    if exit_code in TIMEOUT_EXITS and _ran_out(info, started, finished):
+        limit = dt.timedelta(seconds=int((info.get("metadata") or {})["suanli_time_limit_s"]))
+        reason = Reason("reason_time_limit", {"limit": str(limit)})
+        return RunStatus(RunState.FAILED, exit_code, reason, started, finished)
+    return RunStatus(RunState.FAILED, exit_code, None, started, finished)
+
+
+def _ran_out(info: dict[str, Any], started: dt.datetime | None, end: dt.datetime | None) -> bool:
+    """Whether the run lasted its whole time limit (so ``timeout`` ended it, not the job)."""
+    limit = (info.get("metadata") or {}).get("suanli_time_limit_s")
+    if started is None or end is None or not str(limit or "").isdigit():
+        return False
+    return (end - started).total_seconds() >= int(str(limit))
+
+
+def _ms(value: Any) -> dt.datetime | None:
+    if not isinstance(value, int | float) or value <= 0:
+        return None
+    return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+
+
+def _last_line(text: str) -> str:
+    """The gist of a Ray error body (often a whole traceback): its last non-empty line."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip(" .")]
+    return (lines[-1] if lines else text.strip())[:_MAX_DETAIL]
+
+
+_RAY_BUILTIN = {"CPU", "GPU", "TPU", "memory", "object_store_memory", ""}
+_RAY_BUILTIN_PREFIXES = ("node:", "accelerator_type:")
+
+
+def _is_accelerator(name: str) -> bool:
+    return name not in _RAY_BUILTIN and not name.startswith(_RAY_BUILTIN_PREFIXES)
+
+
+def _dashboard_key(name: str) -> str:
+    # The dashboard's cluster status renames snake_case keys to camelCase ("GPU_H100" ->
+    # "GPUH100"); names without "_" (suanli's default) come through unchanged.
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)

@@ -1,0 +1,238 @@
+"""RayEngine against a real Ray head: run, logs, exit codes, limits, cancel, resources, keys."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from suanli.domain.errors import EngineFailure
+from suanli.domain.jobs import Placement
+from suanli.engines.base import LaunchRequest, RunState, RunStatus
+from suanli.engines.ray import RayEngine
+from tests.builders import make_spec
+from tests.conftest import wait_until
+from tests.rayhead import RayRuns, ray_runs
+
+pytestmark = pytest.mark.ray
+
+RUN_TIMEOUT_S = 90.0  # generous: only a failing test waits this long
+
+
+@pytest.fixture
+def ray() -> Iterator[RayRuns]:
+    yield from ray_runs()
+
+
+def _request(key: str, model: str | None = "H100", count: int = 1, **spec: Any) -> LaunchRequest:
+    resources: dict[str, Any] = {"cpus": 1, "memory_gb": 0}
+    if model:
+        resources["accelerator"] = {"model": model, "count": count}
+    placement = Placement("ray-1", "h100", model, (), Decimal("1.00"))
+    return LaunchRequest(key, "j-ray", 1, make_spec(resources=resources, **spec), placement)
+
+
+def _final(engine: RayEngine, key: str) -> RunStatus:
+    def probe() -> RunStatus | None:
+        status = engine.status(key)
+        return status if status.state.is_final else None
+
+    return wait_until(probe, timeout=RUN_TIMEOUT_S, every=0.2)
+
+
+def _log(engine: RayEngine, key: str) -> str:
+    return engine.read_log(key, 0).data.decode()
+
+
+def _gated(started: Path, gate: Path, then: str = "echo finished") -> str:
+    """A run script that marks its start and waits (60 s at most) for ``gate``."""
+    return (
+        f"echo started >> '{started}'\n"
+        f"for i in $(seq 1 600); do [ -e '{gate}' ] && break; sleep 0.1; done\n{then}\n"
+    )
+
+
+class TestRunsOnRay:
+    def test_a_job_runs_and_succeeds_with_its_environment_and_logs(self, ray: RayRuns) -> None:
+        key = ray.key("ok")
+        request = _request(
+            key,
+            setup="echo setting up",
+            run='echo "hello from $SUANLI_JOB_ID on $SUANLI_ACCELERATOR_MODEL x$SUANLI_ACCELERATORS_PER_NODE"\n'
+            'echo "scripts visible: ${SUANLI_RAY_RUN:-no}"\necho "$GREETING"',
+            env={"GREETING": "你好"},
+        )
+
+        ray.engine.launch(request)
+        status = _final(ray.engine, key)
+
+        assert status.state is RunState.SUCCEEDED
+        assert status.exit_code == 0
+        assert status.started_at is not None
+        assert status.finished_at is not None
+        assert status.started_at <= status.finished_at
+        log = _log(ray.engine, key)
+        assert log.index("setting up") < log.index("hello from j-ray on H100 x1")
+        assert "scripts visible: no" in log
+        assert "你好" in log
+
+    def test_logs_are_read_from_a_byte_offset(self, ray: RayRuns) -> None:
+        key = ray.key("log")
+        ray.engine.launch(_request(key, model=None, run="echo first-line; echo 第二行"))
+        _final(ray.engine, key)
+
+        whole = ray.engine.read_log(key, 0)
+        at = whole.data.index("第二行".encode())
+        rest = ray.engine.read_log(key, at)
+        tail = ray.engine.read_log(key, whole.next_offset)
+        two = ray.engine.read_log(key, at, limit=3)
+
+        assert whole.next_offset == len(whole.data)
+        assert rest.data.decode().startswith("第二行")
+        assert rest.next_offset == whole.next_offset
+        assert tail.data == b""
+        assert tail.next_offset == whole.next_offset
+        assert two.data == "第".encode()
+        assert two.next_offset == at + 3
+
+    def test_a_failing_job_reports_its_exit_code(self, ray: RayRuns) -> None:
+        key = ray.key("exit3")
+        ray.engine.launch(_request(key, run="echo about to fail; exit 3"))
+
+        status = _final(ray.engine, key)
+
+        assert status.state is RunState.FAILED
+        assert status.exit_code == 3
+        assert status.reason is None  # the job's own failure: retry policy "failed" applies
+        assert "about to fail" in _log(ray.engine, key)
+
+    def test_a_failing_setup_stops_before_the_run(self, ray: RayRuns) -> None:
+        key = ray.key("setup")
+        ray.engine.launch(_request(key, setup="echo broken setup; exit 5", run="echo ran"))
+
+        status = _final(ray.engine, key)
+
+        assert (status.state, status.exit_code) == (RunState.FAILED, 5)
+        assert "ran\n" not in _log(ray.engine, key)
+
+    def test_the_hard_time_limit_stops_the_job(self, ray: RayRuns) -> None:
+        key = ray.key("limit")
+        ray.engine.launch(_request(key, run="echo long job; sleep 120", time_limit_hours=0.0005))
+
+        status = _final(ray.engine, key)
+
+        assert status.state is RunState.FAILED
+        assert status.reason is not None
+        assert status.reason.code == "reason_time_limit"
+        assert status.reason.params == {"limit": "0:00:02"}
+
+
+class TestCancel:
+    def test_cancel_stops_a_running_job(self, ray: RayRuns, tmp_path: Path) -> None:
+        key = ray.key("cancel")
+        started = tmp_path / "started"
+        ray.engine.launch(_request(key, run=_gated(started, tmp_path / "never")))
+        wait_until(started.exists, timeout=RUN_TIMEOUT_S)
+        assert ray.engine.status(key).state is RunState.RUNNING
+
+        ray.engine.cancel(key)
+        ray.engine.cancel(key)  # idempotent
+
+        status = _final(ray.engine, key)
+        assert status.state is RunState.CANCELLED
+        assert "finished" not in _log(ray.engine, key)
+
+    def test_cancelling_an_unknown_key_is_a_no_op(self, ray: RayRuns) -> None:
+        ray.engine.cancel(ray.key("ghost"))
+
+
+class TestKeysAndResources:
+    def test_launching_a_known_key_again_never_starts_a_second_run(
+        self, ray: RayRuns, tmp_path: Path
+    ) -> None:
+        key = ray.key("once")
+        started, gate = tmp_path / "started", tmp_path / "gate"
+        request = _request(key, run=_gated(started, gate))
+
+        ray.engine.launch(request)
+        ray.engine.launch(request)  # e.g. the reconciler while the run is still pending
+        wait_until(started.exists, timeout=RUN_TIMEOUT_S)
+        ray.engine.launch(request)  # e.g. a restarted control plane
+        gate.touch()
+        assert _final(ray.engine, key).state is RunState.SUCCEEDED
+        ray.engine.launch(request)  # and after the run ended
+
+        assert started.read_text().splitlines() == ["started"]
+        assert [j["submission_id"] for j in ray.engine.list_jobs()].count(key) == 1
+        assert ray.engine.status(key).state is RunState.SUCCEEDED
+
+    def test_accelerators_are_reserved_as_the_models_custom_resource(
+        self, ray: RayRuns, tmp_path: Path
+    ) -> None:
+        total = ray.engine.inventory().accelerators["H100"].total
+        key = ray.key("h100x3")
+        started, gate = tmp_path / "started", tmp_path / "gate"
+        ray.engine.launch(_request(key, count=3, run=_gated(started, gate)))
+        wait_until(started.exists, timeout=RUN_TIMEOUT_S)
+
+        while_running = wait_until(
+            lambda: ray.engine.inventory().accelerators["H100"].free <= total - 3 or None,
+            timeout=RUN_TIMEOUT_S,
+        )
+        gate.touch()
+        assert _final(ray.engine, key).state is RunState.SUCCEEDED
+        assert while_running
+
+    def test_more_accelerators_than_the_cluster_has_never_start(self, ray: RayRuns) -> None:
+        total = int(ray.engine.inventory().accelerators["H100"].total)
+        too_big, fits = ray.key("too-big"), ray.key("fits")
+
+        ray.engine.launch(_request(too_big, count=total + 1, run="echo should not run"))
+        ray.engine.launch(_request(fits, count=total, run="echo fits"))
+
+        assert _final(ray.engine, fits).state is RunState.SUCCEEDED
+        assert ray.engine.status(too_big).state is RunState.PENDING
+
+    def test_inventory_lists_each_model_with_total_and_free(self, ray: RayRuns) -> None:
+        inventory = ray.engine.inventory()
+
+        assert inventory.nodes >= 1
+        assert inventory.cpus.total >= 1
+        assert {"H100", "Ascend910B"} <= set(inventory.accelerators)
+        for capacity in inventory.accelerators.values():
+            assert 0 <= capacity.free <= capacity.total
+
+    def test_an_unknown_key_is_lost(self, ray: RayRuns) -> None:
+        status = ray.engine.status(ray.key("unknown"))
+
+        assert status.state is RunState.LOST
+        assert status.reason is not None
+        assert status.reason.code == "reason_lost"
+        assert ray.engine.read_log(ray.key("unknown"), 0).data == b""
+
+    def test_a_multi_node_gang_is_refused_before_submitting(self, ray: RayRuns) -> None:
+        key = ray.key("gang")
+        request = _request(key)
+        spec = make_spec(resources={"nodes": 2, "accelerator": {"model": "H100", "count": 8}})
+        with pytest.raises(EngineFailure, match="2-node"):
+            ray.engine.launch(LaunchRequest(key, "j-ray", 1, spec, request.placement))
+        assert ray.engine.status(key).state is RunState.LOST
+
+
+class TestUnreachable:
+    def test_a_cluster_that_does_not_answer_is_down_not_lost(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]  # closed again before use: nothing listens there
+        engine = RayEngine(f"http://127.0.0.1:{port}", timeout_s=2)
+
+        assert engine.ping() is False
+        # A run on a cluster that does not answer is not known lost: no retry elsewhere yet.
+        with pytest.raises(EngineFailure, match="did not answer"):
+            engine.status("suanli-j-x-a1")
+        with pytest.raises(EngineFailure, match="did not answer"):
+            engine.launch(_request("suanli-j-x-a1"))

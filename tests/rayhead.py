@@ -1,0 +1,58 @@
+"""The real Ray head the Ray tests run against (scripts/ray-up.sh; scripts/test starts it)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from suanli.engines.ray import RayEngine
+
+
+def ray_address() -> str | None:
+    """The Ray Jobs API, if any; in CI its absence is an error, never a silent skip."""
+    url = os.environ.get("SUANLI_TEST_RAY_ADDRESS")
+    if not url and os.environ.get("CI"):
+        raise RuntimeError("CI must run the Ray tests: SUANLI_TEST_RAY_ADDRESS is unset")
+    return url
+
+
+def require_ray() -> str:
+    url = ray_address()
+    if not url:
+        pytest.skip("SUANLI_TEST_RAY_ADDRESS is unset (scripts/test sets it, as root)")
+    return url
+
+
+def unique_key(label: str = "t") -> str:
+    """A run key no earlier test run used: the head keeps every job it ever ran."""
+    return f"suanli-test-{label}-{uuid.uuid4().hex[:12]}"
+
+
+class RayRuns:
+    """A RayEngine that stops, at the end of a test, every run the test left going."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = RayEngine(url)
+        self.keys: list[str] = []
+
+    def key(self, label: str = "t") -> str:
+        key = unique_key(label)
+        self.keys.append(key)
+        return key
+
+    def stop_all(self) -> None:
+        for key in self.keys:
+            if not self.engine.status(key).state.is_final:
+                self.engine.cancel(key)
+        self.engine.close()
+
+
+def ray_runs() -> Iterator[RayRuns]:
+    runs = RayRuns(require_ray())
+    try:
+        yield runs
+    finally:
+        runs.stop_all()
