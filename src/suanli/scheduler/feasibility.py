@@ -82,18 +82,19 @@ def node_exclusion(spec: JobSpec, pool: Pool) -> Reason | None:
             "pool_node_too_small",
             {
                 "have": pool.accelerators_per_node,
-                "what": "accelerators",
+                "what": "what.accelerators",
                 "need": spec.accelerators_per_node,
             },
         )
     if res.cpus > pool.cpus_per_node:
         return Reason(
-            "pool_node_too_small", {"have": pool.cpus_per_node, "what": "CPUs", "need": res.cpus}
+            "pool_node_too_small",
+            {"have": pool.cpus_per_node, "what": "what.cpus", "need": res.cpus},
         )
     if res.memory_gb > pool.memory_gb_per_node:
         return Reason(
             "pool_node_too_small",
-            {"have": pool.memory_gb_per_node, "what": "GB memory", "need": res.memory_gb},
+            {"have": pool.memory_gb_per_node, "what": "what.memory_gb", "need": res.memory_gb},
         )
     return None
 

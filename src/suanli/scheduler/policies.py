@@ -6,6 +6,7 @@ import contextlib
 import gc
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol
 
 from suanli.domain.ids import JobId
@@ -213,7 +214,7 @@ class CheapestFirst(_Placer):
         return (option.price, *option.names)
 
     def summary(self, job: Job, option: Option) -> Reason:
-        return Reason("placed_cheapest", {"price": f"{option.price:.2f}"})
+        return Reason("placed_cheapest", {"price": _yuan(option.price, option.price > 0)})
 
 
 class ObjectiveFirst(_Placer):
@@ -235,16 +236,27 @@ class ObjectiveFirst(_Placer):
     def summary(self, job: Job, option: Option) -> Reason:
         e = option.estimate
         code = "placed_fastest" if job.spec.objective == "time" else "placed_lowest_cost"
+        owed = option.price > 0 and e.hours > 0
         return Reason(
             code,
             {
-                "net": f"{e.net:.2f}",
-                "gross": f"{e.gross:.2f}",
+                "net": _yuan(e.net, owed and not e.voucher and not e.data_cost),
+                "gross": _yuan(e.gross, owed),
                 "voucher": f"{e.voucher:.2f}",
                 "data": f"{e.data_cost:.2f}",
-                "hours": f"{e.hours + e.transfer_hours:.2f}",
+                "hours": _hours(e.hours + e.transfer_hours),
             },
         )
+
+
+def _yuan(amount: Decimal, owed: bool) -> str:
+    """Yuan to the fen; an amount owed that rounds to 0.00 is said to be below one fen."""
+    return "amount.below_fen" if owed and amount == 0 else f"{amount:.2f}"
+
+
+def _hours(hours: float) -> str:
+    # A share of a card for a few seconds is still work: show it rather than "0.00 h".
+    return f"{hours:.2f}" if hours >= 0.01 or hours == 0 else f"{hours:.4f}"
 
 
 POLICIES: dict[str, PlacementPolicy] = {
