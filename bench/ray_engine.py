@@ -35,6 +35,7 @@ from fastapi.testclient import TestClient
 from suanli.api.app import create_app
 from suanli.domain.clock import SystemClock
 from suanli.engines.ray import RayEngine
+from suanli.service.access import ensure_operator_token
 from suanli.service.bootstrap import open_platform
 
 CLOCK = SystemClock()
@@ -204,7 +205,9 @@ def main() -> None:
         tmp = Path(tmp_name)
         (tmp / "fleet.yaml").write_text(FLEET.format(url=ray_url))
         platform = open_platform(tmp / "data", tmp / "fleet.yaml", detect_gpus=False)
+        token_file, _ = ensure_operator_token(platform, platform.data_dir)
         with TestClient(create_app(platform, interval_s=args.interval)) as client:
+            client.headers["Authorization"] = f"Bearer {token_file.read_text().strip()}"
             bench = Bench(ray_url, args.ray_cli, client, tmp)
             if args.samples:
                 report_latency(bench.latency(args.samples), args.interval)

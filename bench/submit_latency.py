@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from suanli.api.app import create_app
 from suanli.domain.clock import SystemClock
+from suanli.service.access import ensure_operator_token
 from suanli.service.bootstrap import open_platform
 
 SPEC = "name: tick\nresources: {accelerator: {model: T4}}\nrun: echo tick\n"
@@ -39,7 +40,9 @@ def through_suanli(jobs: int, interval: float) -> tuple[list[float], list[float]
     to_running, to_done = [], []
     with tempfile.TemporaryDirectory() as tmp:
         platform = open_platform(Path(tmp), detect_gpus=False)
+        token_file, _ = ensure_operator_token(platform, platform.data_dir)
         with TestClient(create_app(platform, interval_s=interval)) as client:
+            client.headers["Authorization"] = f"Bearer {token_file.read_text().strip()}"
             for _ in range(jobs):
                 start = CLOCK.monotonic()
                 job_id = client.post("/api/v1/jobs", json={"spec_yaml": SPEC}).json()["id"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -50,12 +51,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url = postgres_url()
     if not url:
         pytest.skip("SUANLI_TEST_POSTGRES_URL is unset (scripts/test sets it)")
+    reset_postgres(url)
+    return url
+
+
+def reset_postgres(url: str) -> None:
+    """Drop every table: the URL's schema (``?options=-csearch_path%3DNAME``, default public)."""
+    found = re.search(r"search_path(?:%3D|=)([a-z_][a-z0-9_]*)", url)
+    schema = found.group(1) if found else "public"
     engine = create_engine(normalize_url(url))
     with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
-    return url
 
 
 @pytest.fixture

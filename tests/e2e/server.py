@@ -54,8 +54,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _child_env(url: str) -> dict[str, str]:
+def _child_env(url: str, data_dir: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env.pop("SUANLI_TOKEN", None)
+    if data_dir is not None:
+        env["SUANLI_DATA_DIR"] = str(data_dir)  # where the CLI finds the operator token
+    env["SUANLI_CREDENTIALS"] = str(data_dir.parent / "credentials.json") if data_dir else ""
     env.update(
         SUANLI_SERVER=url,
         SUANLI_LANG="en",
@@ -68,9 +72,12 @@ def _child_env(url: str) -> dict[str, str]:
 class Server:
     """`suanli up` on a free port of 127.0.0.1 and a data directory; restartable."""
 
-    def __init__(self, data_dir: Path, fleet: Path | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, fleet: Path | None = None, args: tuple[str, ...] = ()
+    ) -> None:
         self.data_dir = data_dir
         self.fleet = fleet
+        self.args = args  # more `suanli up` options, e.g. ("--database-url", URL)
         self.url = ""
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -80,7 +87,7 @@ class Server:
         self.starts += 1
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
-        log_path = self.data_dir.parent / f"server-{self.starts}.log"
+        log_path = self.data_dir.parent / f"server-{self.starts}-{port}.log"
         with log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 [
@@ -92,11 +99,12 @@ class Server:
                     str(self.data_dir),
                     *INTERVAL,
                     *(["--fleet", str(self.fleet)] if self.fleet else []),
+                    *self.args,
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=_child_env(self.url),
+                env=_child_env(self.url, self.data_dir),
             )
         proc = self.proc
 
@@ -123,7 +131,14 @@ class Server:
         self.proc = None
 
     def http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, trust_env=False, timeout=10)
+        """An HTTP client with the operator token the server wrote into its data dir."""
+        token_file = self.data_dir / "operator.token"
+        headers = (
+            {"Authorization": f"Bearer {token_file.read_text().strip()}"}
+            if token_file.exists()
+            else {}
+        )
+        return httpx.Client(base_url=self.url, trust_env=False, timeout=10, headers=headers)
 
     def run(self, argv: list[str], *args: str) -> subprocess.CompletedProcess[str]:
         """``argv`` (a CLI) with this server's address, then ``args``."""
@@ -132,17 +147,20 @@ class Server:
             capture_output=True,
             text=True,
             timeout=CLI_TIMEOUT_S,
-            env=_child_env(self.url),
+            env=_child_env(self.url, self.data_dir),
             check=False,
         )
 
-    def cli(self, *args: str, timeout: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, timeout: float = CLI_TIMEOUT_S, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """The CLI on this machine (the operator token found in the data dir); ``env`` on top."""
         return subprocess.run(
             [str(SUANLI), "--server", self.url, *args],
             capture_output=True,
             text=True,
             timeout=timeout,
-            env=_child_env(self.url),
+            env={**_child_env(self.url, self.data_dir), **(env or {})},
             check=False,
         )
 

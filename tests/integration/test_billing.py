@@ -17,6 +17,7 @@ from suanli.service.deps import Platform
 from suanli.service.dispatch import dispatch_placed
 from suanli.service.reconcile import check_engines, reconcile
 from suanli.service.scheduling import run_scheduling_cycle
+from tests.access import signed_in
 from tests.conftest import wait_until
 
 COMPUTE = "beijing-etown-compute-2024"
@@ -70,6 +71,7 @@ def api(tmp_path: Path, fleet_file: Path, database_url: str) -> Iterator[TestCli
     platform = open_test_platform(tmp_path, fleet_file, database_url)
     try:
         with TestClient(create_app(platform, interval_s=0.1)) as client:
+            signed_in(client, platform)
             yield client
     finally:
         platform.close()

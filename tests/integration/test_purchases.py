@@ -18,6 +18,7 @@ from suanli.service import purchases as purchase_service
 from suanli.service.billing import settle
 from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
+from tests.access import signed_in
 
 SUBSIDY = "beijing-etown-provider-subsidy-2024"
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
@@ -42,6 +43,7 @@ def platform_db(tmp_path: Path, database_url: str) -> Iterator[Platform]:
 @pytest.fixture
 def api(platform_db: Platform) -> Iterator[TestClient]:
     with TestClient(create_app(platform_db, run_loop=False)) as client:
+        signed_in(client, platform_db)
         yield client
 
 

@@ -5,18 +5,27 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from suanli import __version__
 from suanli.api import errors
-from suanli.api.limits import BodyLimit
+from suanli.api.audit import AuditTrail
+from suanli.api.auth import TokenCache, authorise, public
+from suanli.api.limits import ApiLimits, BodyLimit, RateLimit
+from suanli.api.routes import access as access_routes
 from suanli.api.routes import billing, fleet, jobs
 from suanli.schemas.api import MAX_BODY_BYTES, ErrorResponse
 from suanli.service.deps import Platform
 from suanli.workers.control_loop import ControlLoop
 
 
-def create_app(platform: Platform, run_loop: bool = True, interval_s: float = 0.5) -> FastAPI:
+def create_app(
+    platform: Platform,
+    run_loop: bool = True,
+    interval_s: float = 0.5,
+    limits: ApiLimits | None = None,
+) -> FastAPI:
+    limits = limits or ApiLimits()
     loop = ControlLoop(platform, interval_s) if run_loop else None
 
     @asynccontextmanager
@@ -37,23 +46,40 @@ def create_app(platform: Platform, run_loop: bool = True, interval_s: float = 0.
         docs_url="/api/v1/docs",
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(authorise)],  # every route: see suanli.api.auth
         responses={
+            400: {"model": ErrorResponse},
+            401: {"model": ErrorResponse},
+            403: {"model": ErrorResponse},
             404: {"model": ErrorResponse},
             409: {"model": ErrorResponse},
             413: {"model": ErrorResponse},
             422: {"model": ErrorResponse},
+            429: {"model": ErrorResponse},
         },
     )
     app.state.platform = platform
     app.state.loop = loop
+    app.state.tokens = TokenCache(platform)
+    app.state.rate = RateLimit(limits.rate_per_token, limits.burst, platform.clock.monotonic)
+    app.state.max_active_jobs = limits.max_active_jobs
     errors.install(app)
     app.include_router(jobs.router, prefix="/api/v1")
     app.include_router(fleet.router, prefix="/api/v1")
     app.include_router(billing.router, prefix="/api/v1")
+    app.include_router(access_routes.router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])
+    @public
     def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+        """Alive; ``scheduler`` says whether this process runs the control loop now."""
+        leading = loop is not None and loop.leading
+        return {
+            "status": "ok",
+            "version": __version__,
+            "scheduler": "active" if leading else "standby",
+        }
 
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(AuditTrail, platform=platform)  # outermost: sees every answer
     return app

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from suanli.domain.errors import (
     Conflict,
     EngineFailure,
     FieldError,
+    Forbidden,
     InputTooLarge,
     InvalidInput,
     NotFound,
     SuanliError,
+    TooManyRequests,
+    Unauthenticated,
 )
 from suanli.domain.i18n import Lang, pick_lang, render
 from suanli.schemas.api import ErrorBody, ErrorResponse, FieldErrorResponse
@@ -29,7 +34,13 @@ STATUS: list[tuple[type[SuanliError], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (EngineFailure, 502),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (TooManyRequests, 429),
 ]
+
+
+HTTP_CODES = {400: "http.bad_request", 404: "http.not_found", 405: "http.method_not_allowed"}
 
 
 def request_lang(request: Request) -> Lang:
@@ -46,7 +57,14 @@ def error_response(exc: SuanliError, lang: Lang) -> JSONResponse:
         source=getattr(exc, "source", None),
         errors=[FieldErrorResponse(**e.to_dict(lang)) for e in errors],
     )
-    return JSONResponse(ErrorResponse(error=body).model_dump(mode="json"), status_code=status)
+    headers: dict[str, str] = {}
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TooManyRequests) and exc.retry_after_s is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+    return JSONResponse(
+        ErrorResponse(error=body).model_dump(mode="json"), status_code=status, headers=headers
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -74,6 +92,19 @@ def install(app: FastAPI) -> None:
         body = ErrorBody(code="internal", message=render("internal", request_lang(request)))
         return JSONResponse(ErrorResponse(error=body).model_dump(mode="json"), status_code=500)
 
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette's own refusals (no such path, method, unreadable body) in our error shape.
+        assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type only
+        code = HTTP_CODES.get(exc.status_code, "invalid_request")
+        lang = request_lang(request)
+        body = ErrorBody(code=code, message=render(code, lang, detail=exc.detail))
+        return JSONResponse(
+            ErrorResponse(error=body).model_dump(mode="json"),
+            status_code=exc.status_code,
+            headers=dict(exc.headers or {}),
+        )
+
+    app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(SuanliError, on_suanli)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(Exception, on_unexpected)

@@ -1,11 +1,15 @@
-"""Refuse oversized request bodies before anything reads them."""
+"""Limits at the edge: oversized request bodies, requests per second per token."""
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from suanli.domain.errors import TooManyRequests
 from suanli.domain.i18n import pick_lang, render
 
 
@@ -69,3 +73,44 @@ class BodyLimit:
 class _TooLarge(Exception):
     def __init__(self, size: int) -> None:
         self.size = size
+
+
+class RateLimit:
+    """Per-token token buckets: ``rate`` requests a second, bursts of up to ``burst``.
+
+    Counted per API process: with N processes behind one address a token may reach N×rate.
+    """
+
+    def __init__(self, rate: float, burst: float, monotonic: Callable[[], float]) -> None:
+        self.rate = rate
+        self.burst = max(burst, 1.0)
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
+
+    def take(self, key: str) -> None:
+        now = self._monotonic()
+        with self._lock:
+            tokens, at = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - at) * self.rate)
+            if tokens < 1.0:
+                self._buckets[key] = (tokens, now)
+                wait = (1.0 - tokens) / self.rate
+                raise TooManyRequests(
+                    "quota.rate",
+                    retry_after_s=wait,
+                    rate=f"{self.rate:g}",
+                    retry_after=f"{wait:.2f}",
+                )
+            if len(self._buckets) > 100_000:
+                self._buckets.clear()
+            self._buckets[key] = (tokens - 1.0, now)
+
+
+@dataclass(frozen=True)
+class ApiLimits:
+    """What one API process allows (``suanli up`` options)."""
+
+    rate_per_token: float = 50.0  # requests a second per token, per process
+    burst: float = 100.0
+    max_active_jobs: int = 1000  # unfinished jobs per tenant

@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from suanli import __version__
+from suanli.api.limits import ApiLimits
+from suanli.cli.access import audit, login, org_app, token_app, user_app, whoami
 from suanli.cli.billing import bill, ledger_app, report, voucher_app
 from suanli.cli.contracts import contract_app
 from suanli.cli.purchases import purchase_app
@@ -132,6 +134,24 @@ def up(
     tenants: Annotated[
         Path | None, typer.Option(help="tenants YAML (default: the demo tenants)")
     ] = None,
+    rate_limit: Annotated[
+        float, typer.Option(min=0.1, help="requests a second per API token (this process)")
+    ] = ApiLimits.rate_per_token,
+    max_active_jobs: Annotated[
+        int, typer.Option(min=0, help="unfinished jobs a tenant may have at once (0: no limit)")
+    ] = ApiLimits.max_active_jobs,
+    api_only: Annotated[
+        bool, typer.Option("--api-only", help="serve the API; never run the control loop")
+    ] = False,
+    cluster_grace: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=86400,
+            envvar="SUANLI_CLUSTER_GRACE",
+            help="seconds a cluster may not answer before its jobs are placed elsewhere",
+        ),
+    ] = 60.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Start the platform: API, control loop and local engine, on the embedded default."""
@@ -140,17 +160,21 @@ def up(
     import uvicorn  # noqa: PLC0415 - heavy server imports only for `up`
 
     from suanli.api.app import create_app  # noqa: PLC0415 - heavy server imports only for `up`
+    from suanli.service.access import ensure_operator_token  # noqa: PLC0415 - ditto
     from suanli.service.bootstrap import claim_data_dir, open_platform  # noqa: PLC0415 - ditto
 
     directory = data_dir or Path(os.environ.get("SUANLI_DATA_DIR") or user_data_dir("suanli"))
     try:
-        lock = claim_data_dir(directory.expanduser().resolve())
+        # Over PostgreSQL several servers may share a directory: one runs the control loop.
+        lock = claim_data_dir(directory.expanduser().resolve(), shared=bool(database_url))
         platform = open_platform(
             directory.expanduser().resolve(),
             fleet,
             database_url=database_url,
             tenants_file=tenants,
+            cluster_grace_s=cluster_grace,
         )
+        token_file, _ = ensure_operator_token(platform, platform.data_dir)
     except SuanliError as exc:
         _fail(ctx, exc)
     url = f"http://127.0.0.1:{port}"
@@ -162,6 +186,7 @@ def up(
                 "pid": os.getpid(),
                 "fleet": str(fleet) if fleet else "demo",
                 "version": __version__,
+                "operator_token_file": str(token_file),
             }
         )
         sys.stdout.flush()
@@ -175,8 +200,10 @@ def up(
             fleet=str(fleet) if fleet else t("demo_fleet", ctx.lang),
         )
     )
+    err.print(t("operator_token", ctx.lang, path=token_file))
+    limits = ApiLimits(rate_limit, max(rate_limit * 2, 10.0), max_active_jobs)
     uvicorn.run(
-        create_app(platform, interval_s=interval),
+        create_app(platform, run_loop=not api_only, interval_s=interval, limits=limits),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -190,7 +217,10 @@ def submit(
     tctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="job spec YAML")],
     cluster: Annotated[str | None, typer.Option(help="run on this cluster only")] = None,
-    tenant: Annotated[str, typer.Option(help="the tenant the job is billed to")] = DEMO_TENANT,
+    tenant: Annotated[
+        str | None,
+        typer.Option(help=f"the tenant billed (default: yours; the operator's: {DEMO_TENANT})"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Submit a job spec; it is validated here and again by the server."""
@@ -431,6 +461,12 @@ app.add_typer(voucher_app, name="voucher")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(contract_app, name="contract")
 app.add_typer(purchase_app, name="purchase")
+app.command()(login)
+app.command()(whoami)
+app.command()(audit)
+app.add_typer(token_app, name="token")
+app.add_typer(user_app, name="user")
+app.add_typer(org_app, name="org")
 
 
 def run() -> None:

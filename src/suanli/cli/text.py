@@ -50,6 +50,10 @@ LABELS: dict[str, dict[Lang, str]] = {
         "zh": "suanli {version} 已启动：{url}（数据目录：{data_dir}；算力网络：{fleet}）",
     },
     "demo_fleet": {"en": "built-in demo fleet", "zh": "内置演示算力网络"},
+    "operator_token": {
+        "en": "operator API token: {path} (mode 0600; the CLI on this machine uses it)",
+        "zh": "运营方 API 令牌：{path}（权限 0600；本机 CLI 自动使用）",
+    },
     "bad_input": {"en": "error", "zh": "错误"},
     "no_decision": {
         "en": "{id} ({status}) has not been through a scheduling cycle yet",

@@ -7,7 +7,15 @@ from typing import Any
 
 import httpx
 
-from suanli.domain.tenants import DEMO_TENANT
+from suanli.client.credentials import token_for
+from suanli.schemas.access import (
+    AuditEventResponse,
+    IssuedTokenResponse,
+    OrganisationResponse,
+    TokenResponse,
+    UserResponse,
+    WhoAmIResponse,
+)
 from suanli.schemas.api import (
     AcceleratorResponse,
     BillResponse,
@@ -54,13 +62,19 @@ class SuanliClient:
         lang: str = "en",
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        token: str | None = None,
     ) -> None:
+        """``token``: the API token (default: found by ``suanli.client.credentials``)."""
         self.server = server.rstrip("/")
+        headers = {"Accept-Language": "zh-CN" if lang == "zh" else "en"}
+        token = token if token is not None else token_for(self.server)
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(
             base_url=self.server + "/api/v1",
             timeout=timeout,
             transport=transport,
-            headers={"Accept-Language": "zh-CN" if lang == "zh" else "en"},
+            headers=headers,
         )
 
     def close(self) -> None:
@@ -86,7 +100,7 @@ class SuanliClient:
         spec_yaml: str,
         cluster: str | None = None,
         source: str | None = None,
-        tenant: str = DEMO_TENANT,
+        tenant: str | None = None,
     ) -> JobResponse:
         body = SubmitJobRequest(spec_yaml=spec_yaml, cluster=cluster, source=source, tenant=tenant)
         r = self._call("POST", "/jobs", json=body.model_dump(exclude_none=True))
@@ -215,6 +229,63 @@ class SuanliClient:
     def subsidise(self, purchase_id: str) -> SubsidyResponse:
         r = self._call("POST", f"/purchases/{purchase_id}/subsidy")
         return SubsidyResponse.model_validate(r.json())
+
+    # --- access: who am I, organisations, users, tokens, the audit log -------------------
+
+    def whoami(self) -> WhoAmIResponse:
+        return WhoAmIResponse.model_validate(self._call("GET", "/whoami").json())
+
+    def organisations(self) -> list[OrganisationResponse]:
+        rows = self._call("GET", "/organisations").json()
+        return [OrganisationResponse.model_validate(x) for x in rows]
+
+    def add_organisation(self, name: str, kind: str) -> OrganisationResponse:
+        r = self._call("POST", "/organisations", json={"name": name, "kind": kind})
+        return OrganisationResponse.model_validate(r.json())
+
+    def users(self, organisation: str | None = None) -> list[UserResponse]:
+        params = {"organisation": organisation} if organisation else {}
+        rows = self._call("GET", "/users", params=params).json()
+        return [UserResponse.model_validate(x) for x in rows]
+
+    def add_user(self, name: str, organisation: str, role: str) -> UserResponse:
+        body = {"name": name, "organisation": organisation, "role": role}
+        return UserResponse.model_validate(self._call("POST", "/users", json=body).json())
+
+    def tokens(self, user: str | None = None) -> list[TokenResponse]:
+        params = {"user": user} if user else {}
+        rows = self._call("GET", "/tokens", params=params).json()
+        return [TokenResponse.model_validate(x) for x in rows]
+
+    def create_token(
+        self,
+        user: str | None = None,
+        scopes: list[str] | None = None,
+        days: int = 90,
+        description: str = "",
+    ) -> IssuedTokenResponse:
+        body: dict[str, Any] = {"days": days, "description": description}
+        if user:
+            body["user"] = user
+        if scopes:
+            body["scopes"] = scopes
+        r = self._call("POST", "/tokens", json=body)
+        return IssuedTokenResponse.model_validate(r.json())
+
+    def revoke_token(self, token_id: str) -> TokenResponse:
+        r = self._call("POST", f"/tokens/{token_id}/revoke")
+        return TokenResponse.model_validate(r.json())
+
+    def audit(
+        self, actor: str | None = None, organisation: str | None = None, limit: int = 100
+    ) -> list[AuditEventResponse]:
+        params: dict[str, Any] = {"limit": limit}
+        if actor:
+            params["actor"] = actor
+        if organisation:
+            params["organisation"] = organisation
+        rows = self._call("GET", "/audit", params=params).json()
+        return [AuditEventResponse.model_validate(x) for x in rows]
 
 
 def _api_error(response: httpx.Response) -> ApiError:

@@ -6,7 +6,11 @@
      ├── NotFound ............ no such job, cluster, ...
      ├── Conflict ............ the request contradicts the current state
      │    └── IllegalTransition
-     └── EngineFailure ....... an execution engine refused or failed
+     ├── EngineFailure ....... an execution engine refused or failed
+     │    └── EngineUnavailable  it did not answer (may work again later)
+     ├── Unauthenticated ..... no valid token
+     ├── Forbidden ........... a valid token that may not do this
+     └── TooManyRequests ..... a rate or concurrency limit
 
 Only ``suanli.api.errors`` maps these to HTTP statuses; the CLI maps them to exit codes.
 """
@@ -124,3 +128,33 @@ class IllegalTransition(Conflict):
 
 class EngineFailure(SuanliError):
     code = "engine_error"
+
+
+class EngineUnavailable(EngineFailure):
+    """The engine did not answer: nothing was refused, the same call may work later."""
+
+    code = "engine_unavailable"
+
+
+class Unauthenticated(SuanliError):
+    """No token, or one that is unknown, revoked or expired."""
+
+    code = "access.unauthenticated"
+
+
+class Forbidden(SuanliError):
+    """The caller is known but may not do this."""
+
+    code = "access.forbidden"
+
+
+class TooManyRequests(SuanliError):
+    """A rate or concurrency limit; ``retry_after_s`` when waiting helps."""
+
+    code = "quota.rate"
+
+    def __init__(
+        self, code: str | None = None, /, retry_after_s: float | None = None, **params: Any
+    ) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(code, **params)

@@ -169,6 +169,10 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "en": "engine {engine} failed: {detail}",
         "zh": "执行引擎 {engine} 出错：{detail}",
     },
+    "engine_unavailable": {
+        "en": "engine {engine} does not answer: {detail}",
+        "zh": "执行引擎 {engine} 无响应：{detail}",
+    },
     "server_unreachable": {
         "en": "cannot reach the suanli server at {url}: {detail}. Start it with `suanli up`.",
         "zh": "无法连接 suanli 服务 {url}：{detail}。请先运行 `suanli up`。",
@@ -302,6 +306,18 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "en": "engine refused the run: {detail}",
         "zh": "执行引擎拒绝了运行：{detail}",
     },
+    "reason_cluster_down": {
+        "en": "cluster {cluster} has not answered for {seconds} s; run {key} given up",
+        "zh": "集群 {cluster} 已 {seconds} 秒无响应；放弃运行 {key}",
+    },
+    "reason_cluster_back_readopted": {
+        "en": "cluster {cluster} answers again; run {key} still runs there and is re-adopted",
+        "zh": "集群 {cluster} 已恢复响应；运行 {key} 仍在运行，已重新接管",
+    },
+    "reason_stray_run_cancelled": {
+        "en": "cluster {cluster} answers again; run {key} was replaced, so it was cancelled",
+        "zh": "集群 {cluster} 已恢复响应；运行 {key} 已被替代，已取消",
+    },
 }
 
 
@@ -399,7 +415,63 @@ _BILLING: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-MESSAGES: Mapping[str, Mapping[Lang, str]] = {**_CORE, **_BILLING}
+_ACCESS: Mapping[str, Mapping[Lang, str]] = {
+    "access.unauthenticated": {
+        "en": "no API token: send 'Authorization: Bearer TOKEN' (see suanli login)",
+        "zh": "缺少 API 令牌：请发送 'Authorization: Bearer 令牌'（见 suanli login）",
+    },
+    "access.bad_token": {
+        "en": "the API token is unknown, revoked or expired",
+        "zh": "API 令牌无效、已吊销或已过期",
+    },
+    "access.forbidden": {
+        "en": "{user} ({role}) may not {action}",
+        "zh": "{user}（{role}）无权执行 {action}",
+    },
+    "access.read_only": {
+        "en": "this token may only read (scopes: {scopes}); {action} needs the write scope",
+        "zh": "此令牌只能读取（权限范围：{scopes}）；{action} 需要 write 权限",
+    },
+    "access.cross_origin": {
+        "en": "a write from {origin} with the console's cookie is refused",
+        "zh": "拒绝来自 {origin} 的携带控制台 Cookie 的写请求",
+    },
+    "access.org_not_found": {"en": "no organisation {name}", "zh": "组织 {name} 不存在"},
+    "access.user_not_found": {"en": "no user {name}", "zh": "用户 {name} 不存在"},
+    "access.token_not_found": {"en": "no API token {name}", "zh": "API 令牌 {name} 不存在"},
+    "access.exists": {"en": "{what} {name} already exists", "zh": "{what} {name} 已存在"},
+    "access.role_kind": {
+        "en": "role {value} needs an organisation of kind {allowed}",
+        "zh": "角色 {value} 需要类型为 {allowed} 的组织",
+    },
+    "access.unknown_party": {
+        "en": "{value} is not a {kind} on this platform; known: {allowed}",
+        "zh": "{value} 不是本平台的{kind}；已知：{allowed}",
+    },
+    "access.scope_escalation": {
+        "en": "a token cannot have scopes its creator lacks: {value}",
+        "zh": "令牌的权限范围不能超出创建者的权限：{value}",
+    },
+    "http.bad_request": {
+        "en": "the request could not be read: {detail}",
+        "zh": "无法读取请求：{detail}",
+    },
+    "http.not_found": {"en": "no such path", "zh": "路径不存在"},
+    "http.method_not_allowed": {
+        "en": "this method is not allowed on this path",
+        "zh": "此路径不支持该请求方法",
+    },
+    "quota.rate": {
+        "en": "more than {rate} requests per second with this token; retry in {retry_after} s",
+        "zh": "此令牌每秒请求超过 {rate} 次；请 {retry_after} 秒后重试",
+    },
+    "quota.active_jobs": {
+        "en": "tenant {tenant} already has {active} active jobs; at most {limit} at once",
+        "zh": "租户 {tenant} 已有 {active} 个未结束的作业；同时最多 {limit} 个",
+    },
+}
+
+MESSAGES: Mapping[str, Mapping[Lang, str]] = {**_CORE, **_BILLING, **_ACCESS}
 
 
 def render(code: str, lang: Lang = "en", /, **params: object) -> str:

@@ -20,3 +20,11 @@ def new_job_id() -> JobId:
 def engine_key(job_id: JobId, attempt: int) -> str:
     """The stable key an engine is told, so a restarted control plane re-adopts the run."""
     return f"suanli-{job_id}-a{attempt}"
+
+
+def parse_engine_key(key: str) -> tuple[JobId, int] | None:
+    """The job id and attempt an engine key names, or None when it is no suanli key."""
+    head, sep, attempt = key.rpartition("-a")
+    if not sep or not head.startswith("suanli-j-") or not attempt.isdigit():
+        return None
+    return JobId(head.removeprefix("suanli-")), int(attempt)

@@ -13,7 +13,9 @@ S = JobStatus
 
 ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
     S.PENDING: frozenset({S.QUEUED, S.FAILED, S.CANCELLED}),
-    S.QUEUED: frozenset({S.PLACED, S.FAILED, S.CANCELLED}),
+    # QUEUED -> RUNNING: a run given up on when its cluster stopped answering is found still
+    # running when the cluster comes back, before the job was placed again: re-adopted.
+    S.QUEUED: frozenset({S.PLACED, S.FAILED, S.CANCELLED, S.RUNNING}),
     # PLACED -> QUEUED: the placement was withdrawn before anything reached an engine.
     S.PLACED: frozenset({S.STARTING, S.QUEUED, S.FAILED, S.CANCELLED}),
     S.STARTING: frozenset({S.RUNNING, S.FAILED, S.CANCELLED, S.RECOVERING}),

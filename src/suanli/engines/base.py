@@ -3,7 +3,9 @@
 A Kubernetes Job/JobSet adapter fits the same five calls: ``launch`` creates a Job named
 by the key (labels carry job id and attempt; accelerators become extended resources such
 as ``nvidia.com/gpu`` or ``huawei.com/Ascend910``), ``status`` maps Job conditions,
-``cancel`` deletes with propagation, ``read_log`` reads pod logs.
+``cancel`` deletes with propagation, ``read_log`` reads pod logs. The optional calls fit too:
+``inventory`` sums node allocatable minus pod requests (extended resources as accelerators),
+``live_runs`` lists Jobs by the suanli label.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from suanli.domain.jobs import Placement, Reason
 from suanli.domain.spec import JobSpec
@@ -23,6 +25,7 @@ class EngineFeature(StrEnum):
     LOGS = "logs"
     TIME_LIMIT = "time_limit"  # the engine itself enforces the hard limit
     REAL_GPUS = "real_gpus"
+    INVENTORY = "inventory"  # the engine reports its nodes and free capacity (InventorySource)
 
 
 class RunState(StrEnum):
@@ -93,3 +96,62 @@ class EngineAdapter(Protocol):
     def ping(self) -> bool:
         """Whether the engine answers now."""
         ...
+
+
+@dataclass(frozen=True)
+class NodeInventory:
+    """One node as its engine reports it: totals and what is free now.
+
+    ``accelerators`` are keyed by the engine's own name for the kind (Slurm GRES type such
+    as ``h100``, a Ray custom resource, a Kubernetes extended resource).
+    """
+
+    name: str
+    state: str  # the engine's word for it (idle, mixed, drained, Ready, ...)
+    available: bool  # accepts new work
+    cpus: int
+    free_cpus: int
+    memory_mb: int
+    free_memory_mb: int
+    accelerators: dict[str, int] = field(default_factory=dict)
+    free_accelerators: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """A cluster's capacity as read from the cluster itself, at one instant."""
+
+    nodes: tuple[NodeInventory, ...]
+    at: dt.datetime
+
+    def free_accelerators(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for node in self.nodes:
+            if node.available:
+                for kind, count in node.free_accelerators.items():
+                    totals[kind] = totals.get(kind, 0) + count
+        return totals
+
+
+@runtime_checkable
+class InventorySource(Protocol):
+    """Optional engine calls (declared by EngineFeature.INVENTORY): what the cluster holds."""
+
+    def inventory(self) -> Inventory:
+        """Nodes, accelerators and free capacity now. Blocking, short; raises EngineFailure."""
+        ...
+
+    def live_runs(self) -> list[str]:
+        """Keys of the suanli runs the engine still has pending or running.
+
+        Lets the control plane find runs it gave up on (their cluster stopped answering) when
+        the cluster comes back. Blocking, short; raises EngineFailure.
+        """
+        ...
+
+
+def inventory_source(engine: EngineAdapter) -> InventorySource | None:
+    """The engine's optional inventory calls, when it declares them."""
+    if EngineFeature.INVENTORY in engine.features and isinstance(engine, InventorySource):
+        return engine
+    return None

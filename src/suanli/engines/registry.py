@@ -13,6 +13,7 @@ from suanli.engines.base import EngineAdapter
 from suanli.engines.gpus import Gpu
 from suanli.engines.local import LocalEngine
 from suanli.engines.ray import RayEngine
+from suanli.engines.slurm import SlurmEngine, SlurmOptions
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ def _local(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     options = dict(cluster.engine.options)
     gpus = list(ctx.gpus) if options.get("devices") == "nvidia" else []
     return LocalEngine(ctx.data_dir / "runs" / cluster.name, ctx.clock, gpus)
+
+
+def _slurm(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
+    options = SlurmOptions.parse(dict(cluster.engine.options))
+    root = Path(options.run_dir) if options.run_dir else ctx.data_dir / "runs" / cluster.name
+    return SlurmEngine(root, ctx.clock, options)
 
 
 def _ray(cluster: Cluster, _ctx: EngineContext) -> EngineAdapter:
@@ -47,6 +54,7 @@ def _ray(cluster: Cluster, _ctx: EngineContext) -> EngineAdapter:
 ENGINES: dict[str, Callable[[Cluster, EngineContext], EngineAdapter]] = {
     "local": _local,
     "ray": _ray,
+    "slurm": _slurm,
 }
 
 

@@ -23,7 +23,11 @@ class SubmitJobRequest(_Wire):
     spec: dict[str, Any] | None = None
     spec_yaml: str | None = Field(default=None, max_length=MAX_BODY_BYTES)
     cluster: str | None = Field(default=None, max_length=64)
-    tenant: str = Field(default=DEMO_TENANT, pattern=TENANT_PATTERN, description="billed tenant")
+    tenant: str | None = Field(
+        default=None,
+        pattern=TENANT_PATTERN,
+        description=f"billed tenant (default: the caller's; the operator's: {DEMO_TENANT})",
+    )
     source: str | None = Field(default=None, max_length=512, description="file name, for messages")
 
 

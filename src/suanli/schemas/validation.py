@@ -61,13 +61,17 @@ def _too_large(source: str, what: str, size: int, limit: int) -> InputTooLarge:
     )
 
 
+# libyaml's safe loader when PyYAML was built with it: the same documents, ~10x faster.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml_mapping(text: str | bytes, source: str, limit: int, what: str) -> dict[str, Any]:
     """Parse ``text`` as a YAML mapping no larger than ``limit`` bytes, or raise InvalidInput."""
     raw = text.encode() if isinstance(text, str) else text
     if len(raw) > limit:
         raise _too_large(source, what, len(raw), limit)
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=_SafeLoader)  # noqa: S506 - a safe loader, C when built
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

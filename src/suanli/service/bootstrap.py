@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import os
 from pathlib import Path
@@ -18,9 +19,12 @@ from suanli.schemas.tenantfile import demo_tenants, load_tenants_file
 from suanli.schemas.voucherfile import shipped_voucher_policies
 from suanli.service.deps import Billing, Platform
 from suanli.service.fleet import demo_fleet, load_fleet, with_local_gpus
+from suanli.store.leader import SoleLeader
+from suanli.store.sql.access import SqlAccessStore, SqlAuditLog
 from suanli.store.sql.billing import SqlBillingStore, SqlLedgerStore
 from suanli.store.sql.contracts import SqlContractStore
 from suanli.store.sql.database import open_database, sqlite_url
+from suanli.store.sql.leader import leadership_for
 from suanli.store.sql.purchases import SqlPurchaseStore
 from suanli.store.sql.repos import SqlJobStore
 from suanli.store.tenants import StaticTenantDirectory
@@ -33,6 +37,7 @@ def open_platform(
     database_url: str | None = None,
     detect_gpus: bool = True,
     tenants_file: Path | None = None,
+    cluster_grace_s: float = 60.0,
 ) -> Platform:
     data_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
@@ -60,6 +65,10 @@ def open_platform(
         POLICIES["default"],
         data_dir,
         billing=billing,
+        access=SqlAccessStore(db),
+        audit=SqlAuditLog(db),
+        leadership=leadership_for(db) or SoleLeader(),
+        cluster_grace=dt.timedelta(seconds=cluster_grace_s),
     )
 
 
@@ -68,20 +77,23 @@ def shipped_policies() -> tuple[VoucherPolicy, ...]:
     return tuple(VoucherPolicy.from_terms(f) for f in shipped_voucher_policies())
 
 
-def claim_data_dir(data_dir: Path) -> TextIO:
-    """Hold an exclusive lock on ``data_dir`` for this server's life (one control plane per dir).
+def claim_data_dir(data_dir: Path, shared: bool = False) -> TextIO:
+    """Hold a lock on ``data_dir`` for this server's life (one control plane per dir).
 
-    Keep the returned handle open; the lock goes with the process, even on ``kill -9``.
+    ``shared``: several servers over one PostgreSQL database may share the directory (the
+    database's advisory lock picks the one that runs the control loop); SQLite takes it
+    alone. Keep the returned handle open; the lock goes with the process, even on ``kill -9``.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     handle = (data_dir / "server.lock").open("a+")
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
         raise Conflict("data_dir_in_use", data_dir=str(data_dir)) from None
-    handle.seek(0)
-    handle.truncate()
+    if not shared:
+        handle.seek(0)
+        handle.truncate()
     handle.write(f"{os.getpid()}\n")
     handle.flush()
     return handle

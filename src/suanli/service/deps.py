@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,7 @@ from suanli.domain.clock import Clock
 from suanli.domain.fleet import Fleet
 from suanli.engines.base import EngineAdapter
 from suanli.scheduler.policies import PlacementPolicy
+from suanli.store.access import AccessStore, AuditLog
 from suanli.store.base import (
     BillingStore,
     ContractStore,
@@ -20,6 +22,7 @@ from suanli.store.base import (
     PurchaseStore,
     TenantDirectory,
 )
+from suanli.store.leader import Leadership, SoleLeader
 
 
 @dataclass
@@ -49,10 +52,20 @@ class Platform:
     policy: PlacementPolicy
     data_dir: Path
     unavailable: set[str] = field(default_factory=set)  # clusters that do not answer
+    down_since: dict[str, dt.datetime] = field(default_factory=dict)  # first seen not answering
+    # How long a cluster may not answer before its runs are given up and placed elsewhere.
+    cluster_grace: dt.timedelta = dt.timedelta(seconds=60)
     billing: Billing | None = None  # None: a platform that does not bill (e.g. a bare test)
+    access: AccessStore | None = None  # organisations, users, tokens (None: no one gets in)
+    audit: AuditLog | None = None  # state-changing requests (None: not kept)
+    leadership: Leadership = field(default_factory=SoleLeader)  # one control loop
 
     def engine(self, cluster: str) -> EngineAdapter | None:
         return self.engines.get(cluster)
 
     def close(self) -> None:
         self.jobs.close()
+        for engine in self.engines.values():
+            close_engine = getattr(engine, "close", None)  # engines holding connections
+            if callable(close_engine):
+                close_engine()

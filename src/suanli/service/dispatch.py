@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from suanli.domain.errors import SuanliError
+from suanli.domain.errors import EngineUnavailable, SuanliError
 from suanli.domain.ids import engine_key
 from suanli.domain.jobs import Job, JobStatus, Reason
 from suanli.domain.lifecycle import transition
@@ -56,6 +56,10 @@ def launch(p: Platform, engine: EngineAdapter, job: Job) -> bool:
     )
     try:
         engine.launch(request)
+    except EngineUnavailable:
+        # Nothing was refused: the job stays STARTING; the reconciler launches it when the
+        # engine answers again, or gives it up with its cluster after the grace period.
+        return False
     except SuanliError as exc:
         after, event = transition(
             job,

@@ -6,7 +6,15 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from suanli.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from suanli.domain.access import Principal
+from suanli.domain.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+)
 from suanli.domain.fleet import REGIONS, Fleet
 from suanli.domain.ids import JobId, new_job_id
 from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason, ReasonList
@@ -80,8 +88,13 @@ def submit_job(
         pinned_cluster=cluster,
         tenant=tenant,
     )
-    p.jobs.add(job, [JobEvent(job.id, now, None, S.PENDING, Reason("reason_submitted"))])
+    p.jobs.add(job, first_events(job))
     return job
+
+
+def first_events(job: Job) -> list[JobEvent]:
+    """A submitted job's history: its submission (no need to read it back)."""
+    return [JobEvent(job.id, job.submitted_at, None, S.PENDING, Reason("reason_submitted"))]
 
 
 def get_job(p: Platform, job_id: str) -> Job:
@@ -98,9 +111,82 @@ class JobPage:
 
 
 def list_jobs(
-    p: Platform, statuses: Sequence[JobStatus] | None = None, limit: int = 50, offset: int = 0
+    p: Platform,
+    statuses: Sequence[JobStatus] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    caller: Principal | None = None,
 ) -> JobPage:
-    return JobPage(p.jobs.list(statuses, limit, offset), p.jobs.count(statuses))
+    """The jobs ``caller`` may see (all of them when no caller is given: the platform itself)."""
+    tenant, clusters = _view(p, caller)
+    return JobPage(
+        p.jobs.list(statuses, limit, offset, tenant, clusters),
+        p.jobs.count(statuses, tenant, clusters),
+    )
+
+
+def _view(p: Platform, caller: Principal | None) -> tuple[str | None, list[str] | None]:
+    """(tenant, clusters) filters of what ``caller`` sees: a tenant its jobs, a provider the
+    jobs on its clusters, the operator everything."""
+    if caller is None or caller.is_operator:
+        return None, None
+    if caller.tenant is not None:
+        return caller.tenant, None
+    provider = p.fleet.provider(caller.provider or "")
+    return None, [c.name for c in provider.clusters] if provider else []
+
+
+def visible_job(p: Platform, caller: Principal, job_id: str) -> Job:
+    """The job, if ``caller`` may see it; NotFound otherwise (never saying it exists)."""
+    job = get_job(p, job_id)
+    if caller.is_operator or (caller.tenant is not None and job.tenant == caller.tenant):
+        return job
+    if caller.provider is not None and job.placement is not None:
+        cluster = p.fleet.cluster(job.placement.cluster)
+        if cluster is not None and cluster.provider == caller.provider:
+            return job
+    raise NotFound("job_not_found", job_id=job_id)
+
+
+def owned_job(p: Platform, caller: Principal, job_id: str, action: str) -> Job:
+    """The job, if ``caller`` may act on it or read its logs: its tenant or the operator."""
+    job = visible_job(p, caller, job_id)
+    if not (caller.is_operator or job.tenant == caller.tenant):
+        raise Forbidden(
+            "access.forbidden", user=caller.user, role=caller.role.value, action=action
+        )
+    return job
+
+
+def submitting_tenant(caller: Principal, asked: str | None) -> str:
+    """Whom a submission is billed to: the caller's tenant; the operator names any."""
+    if caller.is_operator:
+        return asked or DEMO_TENANT
+    if caller.tenant is None:
+        raise Forbidden(
+            "access.forbidden", user=caller.user, role=caller.role.value, action="submit jobs"
+        )
+    if asked is not None and asked != caller.tenant:
+        raise Forbidden(
+            "access.forbidden",
+            user=caller.user,
+            role=caller.role.value,
+            action=f"submit jobs for {asked}",
+        )
+    return caller.tenant
+
+
+def check_active_limit(p: Platform, tenant: str, limit: int) -> None:
+    """At most ``limit`` unfinished jobs per tenant (0: no limit), checked at submit.
+
+    Counted up to the limit only, so the check costs the same however busy the tenant is.
+    Submissions racing on several API processes may overshoot by one per process.
+    """
+    if limit <= 0:
+        return
+    active = p.jobs.active_count(tenant, limit)
+    if active >= limit:
+        raise TooManyRequests("quota.active_jobs", tenant=tenant, active=active, limit=limit)
 
 
 def job_history(p: Platform, job_id: str) -> list[JobEvent]:

@@ -1,13 +1,22 @@
-"""Follow runs on their engines and move jobs along the lifecycle to match."""
+"""Follow runs on their engines and move jobs along the lifecycle to match.
+
+Cluster health: a cluster whose engine does not answer is unavailable (its pools leave
+placement); its runs are left alone for ``Platform.cluster_grace``, then given up (their jobs
+go RECOVERING -> QUEUED and are placed elsewhere). When it answers again, what still runs
+there is reconciled: the current run of a job not yet placed again is re-adopted; a run whose
+job moved on (placed again, or finished) is cancelled, so a job never runs twice.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 
+from suanli.domain.errors import EngineFailure
+from suanli.domain.ids import parse_engine_key
 from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason
 from suanli.domain.lifecycle import note, transition
-from suanli.engines.base import RunState, RunStatus
+from suanli.engines.base import RunState, RunStatus, inventory_source
 from suanli.service.billing import meter_attempt
 from suanli.service.deps import Platform
 from suanli.service.dispatch import launch
@@ -18,24 +27,130 @@ S = JobStatus
 
 
 def check_engines(p: Platform) -> None:
-    """Mark clusters whose engine does not answer as unavailable (excluded from placement)."""
+    """Mark clusters whose engine does not answer as unavailable (excluded from placement).
+
+    A cluster that answers again is reconciled first (sweep_cluster), then available again.
+    """
+    now = p.clock.now()
     for name, engine in p.engines.items():
         if engine.ping():
-            p.unavailable.discard(name)
+            if name in p.unavailable:
+                try:
+                    sweep_cluster(p, name)
+                except EngineFailure:
+                    continue  # it answered a ping but not the sweep: still unavailable
+                p.unavailable.discard(name)
+                p.down_since.pop(name, None)
         else:
             p.unavailable.add(name)
+            p.down_since.setdefault(name, now)
+
+
+def sweep_cluster(p: Platform, cluster: str) -> tuple[int, int]:
+    """Reconcile ``cluster`` after it answers again; returns (re-adopted, cancelled).
+
+    1. Jobs given up on here and not placed again get their run back if the engine still
+       has it (running, or even finished meanwhile: the reconciler then records its end).
+    2. Runs the engine still has live whose job moved on (placed again, or ended) are
+       cancelled. Runs of jobs this control plane does not know are left alone.
+    Raises EngineFailure when the engine stops answering meanwhile.
+    """
+    engine = p.engine(cluster)
+    if engine is None:
+        return 0, 0
+    adopted = cancelled = 0
+    now = p.clock.now()
+    # 1. Re-adopt.
+    for job in p.jobs.list([S.QUEUED], limit=100_000):
+        if job.placement is None or job.placement.cluster != cluster or job.engine_key is None:
+            continue
+        if job.cancel_requested:
+            continue
+        status = engine.status(job.engine_key)
+        if status.state in (RunState.LOST, RunState.CANCELLED):
+            continue  # gone: the job waits for its next placement
+        reason = Reason(
+            "reason_cluster_back_readopted", {"cluster": cluster, "key": job.engine_key}
+        )
+        after, event = transition(job, S.RUNNING, status.started_at or now, reason)
+        if p.jobs.save(job, after, [event]) is Outcome.APPLIED:
+            adopted += 1
+    # 2. Cancel what runs there for nobody.
+    source = inventory_source(engine)
+    if source is None:
+        return adopted, cancelled
+    for key in source.live_runs():
+        parsed = parse_engine_key(key)
+        owner = p.jobs.get(parsed[0]) if parsed else None
+        if owner is None:
+            continue
+        here = owner.placement.cluster if owner.placement is not None else None
+        if owner.engine_key == key and here == cluster and owner.status in (S.STARTING, S.RUNNING):
+            continue  # the job's current run: the reconciler follows it
+        engine.cancel(key)
+        reason = Reason("reason_stray_run_cancelled", {"cluster": cluster, "key": key})
+        p.jobs.add_events([note(owner, now, reason)])
+        cancelled += 1
+    return adopted, cancelled
+
+
+def give_up_unanswered(p: Platform) -> int:
+    """Recover the runs on clusters silent for longer than the grace; returns how many."""
+    now = p.clock.now()
+    expired = {
+        name for name in p.unavailable if now - p.down_since.get(name, now) >= p.cluster_grace
+    }
+    if not expired:
+        return 0
+    given_up = 0
+    for job in p.jobs.list([S.STARTING, S.RUNNING], limit=100_000):
+        if job.placement is None or job.placement.cluster not in expired:
+            continue
+        seconds = int((now - p.down_since[job.placement.cluster]).total_seconds())
+        why = Reason(
+            "reason_cluster_down",
+            {"cluster": job.placement.cluster, "seconds": seconds, "key": job.engine_key},
+        )
+        if job.cancel_requested or "lost" not in job.spec.retry.when:
+            final = S.CANCELLED if job.cancel_requested else S.FAILED
+            after, event = transition(job, final, now, why)
+            events = [event]
+        else:
+            # Placement and key stay on the queued job: if the run turns out alive when the
+            # cluster answers again before the job is placed elsewhere, it is re-adopted.
+            after, events = _retry_or_fail(job, why, now, None, keep_placement=True)
+        if job.started_at is not None:
+            meter_attempt(p, job, now)  # billed up to the moment it was given up
+        if p.jobs.save(job, after, events) is Outcome.APPLIED:
+            given_up += 1
+    return given_up
 
 
 def adopt_runs(p: Platform) -> int:
-    """After a restart: note in each live job's history that its run was re-adopted."""
+    """After a restart: note in each live job's history that its run was re-adopted.
+
+    Clusters that answer are swept first: runs given up before the restart are cancelled.
+    """
+    for name, cluster_engine in p.engines.items():
+        try:
+            if not cluster_engine.ping():
+                raise EngineFailure(engine=cluster_engine.name, detail="no answer")
+            sweep_cluster(p, name)
+        except EngineFailure:
+            p.unavailable.add(name)
+            p.down_since.setdefault(name, p.clock.now())
     adopted = 0
     for job in p.jobs.list([S.STARTING, S.RUNNING], limit=100_000):
         if job.placement is None or job.engine_key is None:
             continue
         engine = p.engine(job.placement.cluster)
-        if engine is None:
+        if engine is None or job.placement.cluster in p.unavailable:
             continue
-        if engine.status(job.engine_key).state in (RunState.PENDING, RunState.RUNNING):
+        try:
+            state = engine.status(job.engine_key).state
+        except EngineFailure:
+            continue
+        if state in (RunState.PENDING, RunState.RUNNING):
             reason = Reason("reason_adopted", {"key": job.engine_key, "engine": engine.name})
             p.jobs.add_events([note(job, p.clock.now(), reason)])
             adopted += 1
@@ -43,17 +158,23 @@ def adopt_runs(p: Platform) -> int:
 
 
 def reconcile(p: Platform) -> int:
-    """Poll every dispatched run once; returns how many jobs changed."""
-    changed = 0
+    """Poll every dispatched run once; returns how many jobs changed.
+
+    Runs on unavailable clusters are not polled; past the grace they are given up.
+    """
+    changed = give_up_unanswered(p)
     for job in p.jobs.list([S.STARTING, S.RUNNING], limit=100_000):
         if job.placement is None or job.engine_key is None:
             continue
         engine = p.engine(job.placement.cluster)
-        if engine is None:
+        if engine is None or job.placement.cluster in p.unavailable:
             continue
-        if job.cancel_requested:
-            request_engine_cancel(p, job)
-        status = engine.status(job.engine_key)
+        try:
+            if job.cancel_requested:
+                request_engine_cancel(p, job)
+            status = engine.status(job.engine_key)
+        except EngineFailure:
+            continue  # e.g. it stopped answering since the last ping; tried again next tick
         if status.state is RunState.PENDING and job.status is S.STARTING:
             launch(p, engine, job)  # idempotent: starts it only if the engine never did
             continue
@@ -112,7 +233,11 @@ def _final(job: Job, status: RunStatus, now: dt.datetime) -> tuple[Job, list[Job
 
 
 def _retry_or_fail(
-    job: Job, why: Reason, at: dt.datetime, exit_code: int | None
+    job: Job,
+    why: Reason,
+    at: dt.datetime,
+    exit_code: int | None,
+    keep_placement: bool = False,
 ) -> tuple[Job, list[JobEvent]]:
     """RECOVERING -> QUEUED while attempts are left (placement cleared), else FAILED."""
     max_attempts = job.spec.retry.max_attempts
@@ -123,8 +248,8 @@ def _retry_or_fail(
             S.QUEUED,
             at,
             Reason("reason_retry", {"attempt": job.attempt + 1, "max_attempts": max_attempts}),
-            placement=None,
-            engine_key=None,
+            placement=job.placement if keep_placement else None,
+            engine_key=job.engine_key if keep_placement else None,
         )
         return dataclasses.replace(queued, started_at=None), [ev1, ev2]
     failed, ev2 = transition(

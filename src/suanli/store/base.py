@@ -38,13 +38,27 @@ class JobStore(Protocol):
         ...
 
     def list(
-        self, statuses: Sequence[JobStatus] | None = None, limit: int = 100, offset: int = 0
+        self,
+        statuses: Sequence[JobStatus] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        tenant: str | None = None,
+        clusters: Sequence[str] | None = None,
     ) -> builtins.list[Job]:
-        """Newest first, optionally filtered by status; bounded by ``limit``."""
+        """Newest first, optionally filtered by status, tenant and placed cluster."""
         ...
 
-    def count(self, statuses: Sequence[JobStatus] | None = None) -> int:
-        """How many jobs match the status filter."""
+    def count(
+        self,
+        statuses: Sequence[JobStatus] | None = None,
+        tenant: str | None = None,
+        clusters: Sequence[str] | None = None,
+    ) -> int:
+        """How many jobs match the filters."""
+        ...
+
+    def active_count(self, tenant: str, up_to: int) -> int:
+        """Unfinished jobs of ``tenant``, counted up to ``up_to`` (a bounded cost)."""
         ...
 
     def active(self) -> builtins.list[Job]:

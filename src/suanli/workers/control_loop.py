@@ -1,4 +1,8 @@
-"""The control loop: schedule -> dispatch -> reconcile -> settle, over and over, in one thread."""
+"""The control loop: schedule -> dispatch -> reconcile -> settle, over and over, in one thread.
+
+Several API processes may share one database; only the one holding the platform's
+leadership (a PostgreSQL advisory lock) runs ticks, the others wait to take over.
+"""
 
 from __future__ import annotations
 
@@ -27,14 +31,13 @@ class ControlLoop:
     def __init__(self, platform: Platform, interval_s: float = 0.5) -> None:
         self.platform = platform
         self.interval_s = interval_s
+        self.leading = False
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        adopted = adopt_runs(self.platform)
-        if adopted:
-            log.info("re-adopted %d run(s) after restart", adopted)
+        self._lead()  # at once, so a single process is active before its first request
         self._thread = threading.Thread(target=self._run, name="suanli-control", daemon=True)
         self._thread.start()
 
@@ -47,11 +50,29 @@ class ControlLoop:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self.platform.leadership.release()
+        self.leading = False
+
+    def _lead(self) -> bool:
+        """Whether this process leads now; on taking over, adopt the runs the last one left."""
+        try:
+            holds = self.platform.leadership.acquire()
+        except Exception:
+            log.exception("leadership check failed")
+            holds = False
+        if holds and not self.leading:
+            adopted = adopt_runs(self.platform)
+            log.info("control loop active here; re-adopted %d run(s)", adopted)
+        if not holds and self.leading:
+            log.warning("leadership lost: control loop on standby")
+        self.leading = holds
+        return holds
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                tick(self.platform)
+                if self._lead():
+                    tick(self.platform)
             except Exception:
                 log.exception("control loop tick failed")
             self._wake.wait(self.interval_s)

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
+from suanli.api.auth import CallerDep, open_to
 from suanli.api.convert_billing import (
     bill_to_response,
     ledger_report_to_response,
@@ -25,6 +26,7 @@ from suanli.api.convert_contracts import (
 from suanli.api.convert_purchases import purchase_to_response, subsidy_to_response
 from suanli.api.deps import LangDep, PlatformDep
 from suanli.billing.metering import local_date
+from suanli.domain.access import EVERYONE, TENANT_ROLES, Role, Scope
 from suanli.schemas.api import (
     BillResponse,
     ClaimRequest,
@@ -44,20 +46,25 @@ from suanli.schemas.api import (
     VoucherReportResponse,
     VoucherStandingResponse,
 )
-from suanli.service import bills, contracts, purchases
+from suanli.service import access, bills, contracts, purchases
 
 router = APIRouter(tags=["billing"])
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])]
 
 
 @router.get("/tenants")
-def list_tenants(p: PlatformDep) -> list[TenantResponse]:
-    return [tenant_to_response(t) for t in bills.list_tenants(p)]
+@open_to(*TENANT_ROLES)
+def list_tenants(p: PlatformDep, caller: CallerDep) -> list[TenantResponse]:
+    return [tenant_to_response(t) for t in bills.list_tenants(p) if caller.sees_tenant(t.name)]
 
 
 @router.get("/bills/{tenant}")
-def get_bill(tenant: str, p: PlatformDep, lang: LangDep, month: Month = None) -> BillResponse:
+@open_to(*TENANT_ROLES)
+def get_bill(
+    tenant: str, p: PlatformDep, lang: LangDep, caller: CallerDep, month: Month = None
+) -> BillResponse:
     """The tenant's invoice for a month (China time; default: this month)."""
+    access.require_tenant(caller, tenant)
     bill = bills.get_bill(p, tenant, month)
     posted = {s.entry_key for s in bill.settlements if s.entry_key and bills.is_posted(p, s)}
     posted |= {
@@ -67,13 +74,17 @@ def get_bill(tenant: str, p: PlatformDep, lang: LangDep, month: Month = None) ->
 
 
 @router.get("/voucher-policies")
+@open_to(*EVERYONE)
 def list_policies(p: PlatformDep) -> list[VoucherPolicyResponse]:
     return [policy_to_response(x) for x in bills.list_policies(p)]
 
 
 @router.post("/vouchers/quote")
-def quote(body: QuoteRequest, p: PlatformDep, lang: LangDep) -> QuoteResponse:
+@open_to(*EVERYONE, scope=Scope.READ)
+def quote(body: QuoteRequest, p: PlatformDep, lang: LangDep, caller: CallerDep) -> QuoteResponse:
     """What a compute bill line of ``amount`` would net today, and why."""
+    if body.tenant is not None:
+        access.require_tenant(caller, body.tenant)
     deduction = bills.quote(p, body.amount, body.domestic, body.tenant)
     return quote_to_response(deduction, body.tenant, lang)
 
@@ -116,7 +127,13 @@ def add_contract(body: ContractRequest, p: PlatformDep) -> ContractResponse:
 
 
 @router.get("/contracts")
-def list_contracts(p: PlatformDep, tenant: str | None = None) -> list[ContractResponse]:
+@open_to(*TENANT_ROLES)
+def list_contracts(
+    p: PlatformDep, caller: CallerDep, tenant: str | None = None
+) -> list[ContractResponse]:
+    if tenant is not None:
+        access.require_tenant(caller, tenant)
+    tenant = tenant if caller.is_operator else caller.tenant
     return [contract_to_response(v.contract, v) for v in contracts.contract_views(p, tenant)]
 
 
@@ -130,8 +147,12 @@ def redeem_contract(
 
 
 @router.get("/vouchers/{tenant}")
-def voucher_standing(tenant: str, p: PlatformDep, lang: LangDep) -> VoucherStandingResponse:
+@open_to(*TENANT_ROLES)
+def voucher_standing(
+    tenant: str, p: PlatformDep, lang: LangDep, caller: CallerDep
+) -> VoucherStandingResponse:
     """The tenant under every programme: eligibility, claim, cap used and left, pool left."""
+    access.require_tenant(caller, tenant)
     standings = contracts.standing(p, tenant)
     known = bills.billing_of(p).tenants.get(tenant)
     assert known is not None  # noqa: S101 - standing() raised NotFound otherwise
@@ -164,7 +185,13 @@ def add_purchase(body: PurchaseRequest, p: PlatformDep) -> PurchaseResponse:
 
 
 @router.get("/purchases")
-def list_purchases(p: PlatformDep, provider: str | None = None) -> list[PurchaseResponse]:
+@open_to(Role.PROVIDER_ADMIN)
+def list_purchases(
+    p: PlatformDep, caller: CallerDep, provider: str | None = None
+) -> list[PurchaseResponse]:
+    if provider is not None:
+        access.require_provider(caller, provider)
+    provider = provider if caller.is_operator else caller.provider
     return [purchase_to_response(v.record, v) for v in purchases.list_purchases(p, provider)]
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter
 
+from suanli.api.auth import CallerDep, open_to
 from suanli.api.convert import accelerator_to_response, fleet_to_response
 from suanli.api.deps import PlatformDep
+from suanli.domain.access import EVERYONE
 from suanli.scheduler.snapshot import build_snapshot
 from suanli.schemas.api import AcceleratorResponse, FleetResponse
 
@@ -13,13 +17,20 @@ router = APIRouter(tags=["fleet"])
 
 
 @router.get("/fleet")
-def get_fleet(p: PlatformDep) -> FleetResponse:
+@open_to(*EVERYONE)
+def get_fleet(p: PlatformDep, caller: CallerDep) -> FleetResponse:
+    """The fleet's capacity and prices; a provider sees its own clusters only."""
     snapshot = build_snapshot(
         p.clock.now(), p.fleet, p.jobs.active(), [], frozenset(p.unavailable)
     )
-    return fleet_to_response(p.fleet, snapshot, p.unavailable)
+    fleet = p.fleet
+    if caller.provider is not None:
+        own = tuple(x for x in fleet.providers if x.name == caller.provider)
+        fleet = replace(fleet, providers=own)
+    return fleet_to_response(fleet, snapshot, p.unavailable)
 
 
 @router.get("/accelerators")
+@open_to(*EVERYONE)
 def list_accelerators(p: PlatformDep) -> list[AcceleratorResponse]:
     return [accelerator_to_response(a) for a in p.fleet.catalog]

@@ -6,11 +6,13 @@ import threading
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from suanli.api.auth import CallerDep, open_to
 from suanli.api.convert import job_to_response, job_to_summary
 from suanli.api.deps import LangDep, LoopDep, PlatformDep
+from suanli.domain.access import EVERYONE, TENANT_ROLES
 from suanli.domain.errors import FieldError, InvalidInput
 from suanli.domain.jobs import JobStatus
 from suanli.schemas.api import JobListResponse, JobResponse, SubmitJobRequest
@@ -23,7 +25,16 @@ FOLLOW_POLL_S = 0.3
 
 
 @router.post("", status_code=201)
-def submit(body: SubmitJobRequest, p: PlatformDep, loop: LoopDep, lang: LangDep) -> JobResponse:
+@open_to(*TENANT_ROLES)
+def submit(
+    body: SubmitJobRequest,
+    request: Request,
+    p: PlatformDep,
+    loop: LoopDep,
+    lang: LangDep,
+    caller: CallerDep,
+) -> JobResponse:
+    tenant = job_service.submitting_tenant(caller, body.tenant)
     source = body.source or "request"
     if (body.spec is None) == (body.spec_yaml is None):
         raise InvalidInput(
@@ -35,37 +46,45 @@ def submit(body: SubmitJobRequest, p: PlatformDep, loop: LoopDep, lang: LangDep)
         if body.spec_yaml is not None
         else parse_spec_data(body.spec, source)
     )
+    job_service.check_active_limit(p, tenant, request.app.state.max_active_jobs)
     try:
-        job = job_service.submit_job(p, spec, body.cluster, body.tenant)
+        job = job_service.submit_job(p, spec, body.cluster, tenant)
     except InvalidInput as exc:
         exc.source = source
         raise
     if loop is not None:
         loop.wake()
-    return job_to_response(job, p.jobs.events(job.id), p.fleet, lang)
+    return job_to_response(job, job_service.first_events(job), p.fleet, lang)
 
 
 @router.get("")
+@open_to(*EVERYONE)
 def list_jobs(
     p: PlatformDep,
+    caller: CallerDep,
     status: Annotated[list[JobStatus] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> JobListResponse:
-    page = job_service.list_jobs(p, status, limit, offset)
+    page = job_service.list_jobs(p, status, limit, offset, caller)
     return JobListResponse(
         jobs=[job_to_summary(j) for j in page.jobs], total=page.total, limit=limit, offset=offset
     )
 
 
 @router.get("/{job_id}")
-def get_job(job_id: str, p: PlatformDep, lang: LangDep) -> JobResponse:
-    job = job_service.get_job(p, job_id)
+@open_to(*EVERYONE)
+def get_job(job_id: str, p: PlatformDep, lang: LangDep, caller: CallerDep) -> JobResponse:
+    job = job_service.visible_job(p, caller, job_id)
     return job_to_response(job, job_service.job_history(p, job_id), p.fleet, lang)
 
 
 @router.post("/{job_id}/cancel")
-def cancel(job_id: str, p: PlatformDep, loop: LoopDep, lang: LangDep) -> JobResponse:
+@open_to(*TENANT_ROLES)
+def cancel(
+    job_id: str, p: PlatformDep, loop: LoopDep, lang: LangDep, caller: CallerDep
+) -> JobResponse:
+    job_service.owned_job(p, caller, job_id, "cancel this job")
     job = job_service.cancel_job(p, job_id)
     if loop is not None:
         loop.wake()
@@ -75,14 +94,16 @@ def cancel(job_id: str, p: PlatformDep, loop: LoopDep, lang: LangDep) -> JobResp
 @router.get(
     "/{job_id}/logs", response_class=Response, responses={200: {"content": {"text/plain": {}}}}
 )
+@open_to(*TENANT_ROLES)
 def logs(
     job_id: str,
     p: PlatformDep,
+    caller: CallerDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     follow: bool = False,
 ) -> Response:
     """The run's output from ``offset``; with ``follow`` the stream stays open until the job ends."""
-    job_service.get_job(p, job_id)  # 404 before any streaming starts
+    job_service.owned_job(p, caller, job_id, "read this job's logs")  # before any streaming
     if not follow:
         chunk = job_service.read_logs(p, job_id, offset)
         return Response(

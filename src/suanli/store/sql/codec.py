@@ -41,6 +41,7 @@ def job_to_row(job: Job) -> dict[str, Any]:
         "finished_at": job.finished_at,
         "version": job.version,
         "tenant": job.tenant,
+        "cluster": job.placement.cluster if job.placement else None,
     }
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, Select, bindparam, func, insert, select, update
 
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import TERMINAL, Job, JobEvent, JobStatus
@@ -20,7 +21,7 @@ class SqlJobStore:
 
     def add(self, job: Job, events: Sequence[JobEvent]) -> None:
         with self._engine.begin() as conn:
-            conn.execute(insert(jobs).values(job_to_row(job)))
+            conn.execute(jobs.insert(), job_to_row(job))  # one compiled statement, reused
             if events:
                 conn.execute(insert(job_events), [event_to_row(e) for e in events])
 
@@ -30,21 +31,33 @@ class SqlJobStore:
         return row_to_job(row) if row else None
 
     def list(
-        self, statuses: Sequence[JobStatus] | None = None, limit: int = 100, offset: int = 0
+        self,
+        statuses: Sequence[JobStatus] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        tenant: str | None = None,
+        clusters: Sequence[str] | None = None,
     ) -> builtins.list[Job]:
         query = select(jobs).order_by(jobs.c.submitted_at.desc(), jobs.c.id.desc())
-        if statuses:
-            query = query.where(jobs.c.status.in_([s.value for s in statuses]))
+        query = _filtered(query, statuses, tenant, clusters)
         with self._engine.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).all()
         return [row_to_job(r) for r in rows]
 
-    def count(self, statuses: Sequence[JobStatus] | None = None) -> int:
-        query = select(func.count()).select_from(jobs)
-        if statuses:
-            query = query.where(jobs.c.status.in_([s.value for s in statuses]))
+    def count(
+        self,
+        statuses: Sequence[JobStatus] | None = None,
+        tenant: str | None = None,
+        clusters: Sequence[str] | None = None,
+    ) -> int:
+        query = _filtered(select(func.count()).select_from(jobs), statuses, tenant, clusters)
         with self._engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def active_count(self, tenant: str, up_to: int) -> int:
+        with self._engine.connect() as conn:
+            found = conn.execute(_ACTIVE_OF_TENANT, {"tenant": tenant, "up_to": up_to})
+            return int(found.scalar_one())
 
     def active(self) -> builtins.list[Job]:
         query = select(jobs).where(jobs.c.status.not_in([s.value for s in TERMINAL]))
@@ -79,3 +92,30 @@ class SqlJobStore:
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+def _filtered(
+    query: Select[Any],
+    statuses: Sequence[JobStatus] | None,
+    tenant: str | None,
+    clusters: Sequence[str] | None,
+) -> Select[Any]:
+    if statuses:
+        query = query.where(jobs.c.status.in_([s.value for s in statuses]))
+    if tenant is not None:
+        query = query.where(jobs.c.tenant == tenant)
+    if clusters is not None:
+        query = query.where(jobs.c.cluster.in_(list(clusters)))
+    return query
+
+
+# Built once: the submit path asks it on every request.
+_ACTIVE_OF_TENANT = select(func.count()).select_from(
+    select(jobs.c.id)
+    .where(
+        jobs.c.tenant == bindparam("tenant"),
+        jobs.c.status.not_in([s.value for s in TERMINAL]),
+    )
+    .limit(bindparam("up_to"))
+    .subquery()
+)

@@ -62,9 +62,11 @@ jobs = Table(
     Column("finished_at", UtcDateTime),
     Column("version", Integer, nullable=False),
     Column("tenant", String(64), nullable=False, server_default="demo"),  # 0002
+    Column("cluster", String(64)),  # 0005: where the job is placed (providers' views)
     Index("ix_jobs_status", "status"),
     Index("ix_jobs_submitted_at", "submitted_at"),
     Index("ix_jobs_tenant", "tenant"),
+    Index("ix_jobs_cluster", "cluster"),
 )
 
 job_events = Table(

@@ -1,0 +1,185 @@
+"""The one authentication and authorisation dependency every route goes through.
+
+``create_app`` installs ``authorise`` on the whole application, so a route is covered the
+moment it is added. A route is open to the operator only unless it says otherwise:
+
+    @router.get("/things")
+    @open_to(*EVERYONE)                 # or open_to(Role.TENANT_MEMBER, ...), or @public
+    def list_things(caller: CallerDep) -> ...:
+
+Per-object rules (whose job, whose bill) are the services' business and take the caller.
+The token comes as ``Authorization: Bearer`` or, for the web console, in the
+``suanli_token`` cookie (set it HttpOnly, SameSite=Strict; a cookie-borne write from another
+origin is refused). The token's scope is checked here: ``read`` for GET and HEAD, ``write`` for the rest
+(``open_to(..., scope=Scope.READ)`` for a POST that changes nothing, such as a quote).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from suanli.domain.access import ApiToken, Principal, Role, Scope, User, split_token
+from suanli.domain.errors import Forbidden, Unauthenticated
+from suanli.service import access
+from suanli.service.deps import Platform
+
+F = TypeVar("F", bound=Callable[..., Any])
+AUDIENCE = "__suanli_audience__"
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOKEN_COOKIE = "suanli_token"  # noqa: S105 - a cookie's name: the web console's token
+
+
+@dataclass(frozen=True)
+class Audience:
+    roles: frozenset[Role]
+    scope: Scope | None = None  # None: by method
+    public: bool = False
+
+
+OPERATOR_ONLY = Audience(frozenset({Role.OPERATOR}))
+PUBLIC = Audience(frozenset(), public=True)
+
+
+def open_to(*roles: Role, scope: Scope | None = None) -> Callable[[F], F]:
+    """Let ``roles`` (and always the operator) call this route."""
+
+    def mark(endpoint: F) -> F:
+        setattr(endpoint, AUDIENCE, Audience(frozenset(roles) | {Role.OPERATOR}, scope))
+        return endpoint
+
+    return mark
+
+
+def public(endpoint: F) -> F:
+    """No token needed (health checks)."""
+    setattr(endpoint, AUDIENCE, PUBLIC)
+    return endpoint
+
+
+class TokenCache:
+    """Tokens looked up in the last ``ttl_s`` seconds, so a request costs no extra query.
+
+    The secret is checked against the stored hash on every request; a revocation reaches
+    this process at once and every other API process within ``ttl_s``.
+    """
+
+    def __init__(self, platform: Platform, ttl_s: float = 2.0) -> None:
+        self.platform = platform
+        self.ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._found: dict[str, tuple[float, tuple[ApiToken, User] | None]] = {}
+
+    def principal(self, text: str | None) -> Principal:
+        if not text:
+            raise Unauthenticated("access.unauthenticated")
+        parts = split_token(text)
+        if parts is None:
+            raise Unauthenticated("access.bad_token")
+        found = self._lookup(parts[0])
+        if found is None or not access.verify(found[0], parts[1], self.platform.clock.now()):
+            raise Unauthenticated("access.bad_token")
+        return access.principal_of(*found)
+
+    def forget(self, token_id: str) -> None:
+        with self._lock:
+            self._found.pop(token_id, None)
+
+    def _lookup(self, token_id: str) -> tuple[ApiToken, User] | None:
+        now = self.platform.clock.monotonic()
+        with self._lock:
+            hit = self._found.get(token_id)
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]
+        found = access.store(self.platform).token(token_id)
+        with self._lock:
+            if len(self._found) > 10_000:
+                self._found.clear()  # bounded: unknown ids must not grow it forever
+            self._found[token_id] = (now, found)
+        return found
+
+
+_bearer = HTTPBearer(auto_error=False, description="an API token: suanli token create")
+
+
+def authorise(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """Authenticate the request and check the route's audience and the token's scope."""
+    route = request.scope.get("route")
+    audience: Audience = getattr(getattr(route, "endpoint", None), AUDIENCE, OPERATOR_ONLY)
+    if audience.public:
+        return None
+    tokens: TokenCache = request.app.state.tokens
+    text = credentials.credentials if credentials else request.cookies.get(TOKEN_COOKIE)
+    if credentials is None and text and request.method not in READ_METHODS:
+        _same_origin(request)
+    principal = tokens.principal(text)
+    request.state.principal = principal  # for the audit log
+    request.app.state.rate.take(principal.token_id)
+    action = f"{request.method} {route_template(request.scope)}"
+    needed = audience.scope or (Scope.READ if request.method in READ_METHODS else Scope.WRITE)
+    if needed not in principal.scopes:
+        scopes = ",".join(sorted(s.value for s in principal.scopes))
+        raise Forbidden("access.read_only", scopes=scopes, action=action)
+    if principal.role not in audience.roles:
+        raise Forbidden(
+            "access.forbidden", user=principal.user, role=principal.role.value, action=action
+        )
+    return principal
+
+
+def route_template(scope: MutableMapping[str, Any]) -> str:
+    """The matched route's path with its parameters named: ``/api/v1/jobs/{job_id}``."""
+    params: dict[str, Any] = scope.get("path_params") or {}
+    names = {str(v): k for k, v in params.items()}
+    path = str(scope.get("path", ""))
+    return "/".join("{" + names[part] + "}" if part in names else part for part in path.split("/"))
+
+
+def _same_origin(request: Request) -> None:
+    # A cookie rides along on any request the browser makes: a write must come from our page.
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+        raise Forbidden("access.cross_origin", origin=origin)
+
+
+def _caller(principal: Annotated[Principal | None, Depends(authorise)]) -> Principal:
+    if principal is None:  # a public route asked for its caller: there is none
+        raise Unauthenticated("access.unauthenticated")
+    return principal
+
+
+CallerDep = Annotated[Principal, Depends(_caller)]
+
+
+def audiences(app: FastAPI) -> list[tuple[str, str, Audience]]:
+    """(method, path, audience) of every API route of ``app``, for tests and documentation."""
+    found: list[tuple[set[str], str, Any]] = []
+    try:  # FastAPI ≥ 0.16x keeps included routers nested; this walks them
+        from fastapi.routing import iter_route_contexts  # noqa: PLC0415 - newer FastAPI only
+
+        found.extend(
+            (set(c.methods or ()), str(c.path or ""), c.endpoint)
+            for c in iter_route_contexts(app.routes)
+        )
+    except ImportError:
+        found.extend(
+            (set(r.methods or ()), r.path, r.endpoint)
+            for r in app.routes
+            if isinstance(r, APIRoute)
+        )
+    return [
+        (method, path, getattr(endpoint, AUDIENCE, OPERATOR_ONLY))
+        for methods, path, endpoint in found
+        if path.startswith("/api/v1/") and not path.endswith(("/openapi.json", "/docs"))
+        for method in sorted(methods - {"HEAD"})
+    ]

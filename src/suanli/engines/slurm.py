@@ -1,0 +1,467 @@
+"""Slurm clusters through the Slurm CLI (sbatch, squeue, sinfo, scancel).
+
+Why the CLI and not slurmrestd: every Slurm site has the CLI on its login nodes, it needs no
+JWT set-up or extra daemon, and its output formats have been stable for years, while the
+REST API version changes with each Slurm release (v0.0.38 on 22.05, gone in 24.x).
+
+The run's key is the Slurm job name (and comment), so the control plane never keeps Slurm
+job ids: a restarted control plane finds its runs by name, and a key Slurm already knows is
+never submitted again. Output goes to ``ROOT/KEY/output.log`` (ROOT on a file system the
+control plane and the compute nodes share, as at any Slurm site).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+import shlex
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from suanli.domain.clock import Clock
+from suanli.domain.errors import EngineFailure, EngineUnavailable
+from suanli.domain.jobs import Reason
+from suanli.engines.base import (
+    EngineFeature,
+    Inventory,
+    LaunchRequest,
+    LogChunk,
+    NodeInventory,
+    RunState,
+    RunStatus,
+)
+
+KEY_PREFIX = "suanli-"  # every key starts so (suanli.domain.ids.engine_key)
+COMMAND_TIMEOUT_S = 30.0
+PING_TIMEOUT_S = 5.0
+# A command that succeeded this recently answers a ping (the control loop pings every tick).
+PING_FRESH_S = 1.0
+OUTPUT = "output.log"
+SCRIPT = "job.sbatch"
+ACTIVE = frozenset({"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "STOPPED"})
+# Slurm's own words -> ours. Node failures and preemption lose the run: suanli decides retries
+# (jobs are submitted --no-requeue, so Slurm never starts one again by itself).
+STATES: Mapping[str, RunState] = {
+    "PENDING": RunState.PENDING,
+    "CONFIGURING": RunState.PENDING,
+    "REQUEUED": RunState.PENDING,
+    "REQUEUE_HOLD": RunState.PENDING,
+    "REQUEUE_FED": RunState.PENDING,
+    "RESV_DEL_HOLD": RunState.PENDING,
+    "RUNNING": RunState.RUNNING,
+    "COMPLETING": RunState.RUNNING,
+    "SUSPENDED": RunState.RUNNING,
+    "STOPPED": RunState.RUNNING,
+    "RESIZING": RunState.RUNNING,
+    "SIGNALING": RunState.RUNNING,
+    "STAGE_OUT": RunState.RUNNING,
+    "COMPLETED": RunState.SUCCEEDED,
+    "FAILED": RunState.FAILED,
+    "OUT_OF_MEMORY": RunState.FAILED,
+    "TIMEOUT": RunState.FAILED,
+    "DEADLINE": RunState.FAILED,
+    "SPECIAL_EXIT": RunState.FAILED,
+    "CANCELLED": RunState.CANCELLED,
+    "NODE_FAIL": RunState.LOST,
+    "BOOT_FAIL": RunState.LOST,
+    "PREEMPTED": RunState.LOST,
+    "REVOKED": RunState.LOST,
+}
+# squeue fields, the job name last (it is the only one that may hold the separator).
+QUEUE_FORMAT = "JobID:|,State:|,exit_code:|,StartTime:|,EndTime:|,TimeLimit:|,Reason:|,Name:"
+NODE_FORMAT = "NodeList:|,StateLong:|,CPUsState:|,Memory:|,AllocMem:|,Gres:|,GresUsed:"
+GRES = re.compile(r"(?P<name>[A-Za-z0-9_]+):(?:(?P<type>[A-Za-z0-9_.-]+):)?(?P<count>\d+)")
+
+
+@dataclass(frozen=True)
+class SlurmOptions:
+    """A cluster's ``engine.options`` in a fleet file, all optional."""
+
+    conf: str | None = None  # SLURM_CONF for every command (else the commands' default)
+    partition: str | None = None
+    account: str | None = None
+    gres: str = "gpu"  # the GRES name accelerators are configured under
+    gres_types: tuple[tuple[str, str], ...] = ()  # catalog model -> GRES type (default: lower)
+    bin_dir: str | None = None  # where sbatch & co. live (else PATH)
+    run_dir: str | None = None  # shared directory for scripts and output (else the data dir)
+    cache_s: float = 1.0  # one squeue answers every status call for this long
+
+    @classmethod
+    def parse(cls, options: Mapping[str, str]) -> SlurmOptions:
+        types = tuple(
+            sorted((k.split(".", 1)[1], v) for k, v in options.items() if k.startswith("gres."))
+        )
+        known = {"conf", "partition", "account", "gres", "bin_dir", "run_dir", "cache_s"}
+        unknown = sorted(k for k in options if k not in known and not k.startswith("gres."))
+        if unknown:
+            raise EngineFailure(
+                engine="slurm",
+                detail=f"unknown option(s) {', '.join(unknown)}; allowed: "
+                f"{', '.join(sorted(known))}, gres.MODEL",
+            )
+        try:
+            cache_s = float(options.get("cache_s", "1.0"))
+        except ValueError:
+            raise EngineFailure(
+                engine="slurm", detail=f"cache_s must be a number, not {options['cache_s']!r}"
+            ) from None
+        return cls(
+            conf=options.get("conf"),
+            partition=options.get("partition"),
+            account=options.get("account"),
+            gres=options.get("gres", "gpu"),
+            gres_types=types,
+            bin_dir=options.get("bin_dir"),
+            run_dir=options.get("run_dir"),
+            cache_s=cache_s,
+        )
+
+    def gres_type(self, model: str) -> str:
+        return dict(self.gres_types).get(model, model.lower())
+
+
+@dataclass(frozen=True)
+class SlurmJob:
+    """One line of squeue."""
+
+    job_id: int
+    state: str
+    exit_code: int | None
+    start: dt.datetime | None
+    end: dt.datetime | None
+    limit: str
+    reason: str
+    name: str
+
+
+class SlurmEngine:
+    name = "slurm"
+    features = frozenset(
+        {
+            EngineFeature.GANG,
+            EngineFeature.CANCEL,
+            EngineFeature.LOGS,
+            EngineFeature.TIME_LIMIT,
+            EngineFeature.INVENTORY,
+        }
+    )
+
+    def __init__(self, root: Path, clock: Clock, options: SlurmOptions | None = None) -> None:
+        self.root = root
+        self.clock = clock
+        self.options = options or SlurmOptions()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._table: dict[str, SlurmJob] = {}
+        self._table_at = -math.inf
+        self._answered_at = -math.inf
+        self._loaded = False  # whether _table has been read from Slurm since we started
+
+    # --- the protocol -------------------------------------------------------------------
+
+    def launch(self, request: LaunchRequest) -> None:
+        run_dir = self._dir(request.key)
+        # Never submit a key Slurm knows. Once the table has been read from Slurm, it holds
+        # every key (ours are added as we submit them), so only the first launch asks Slurm.
+        if request.key in self._table:
+            return
+        if not self._loaded and self._find(request.key) is not None:
+            return
+        (run_dir / "work").mkdir(parents=True, exist_ok=True)
+        script = render_batch_script(request, run_dir, self.options)
+        (run_dir / SCRIPT).write_text(script)
+        out = self._run(["sbatch", "--parsable", str(run_dir / SCRIPT)], "sbatch")
+        job_id = out.strip().split(";")[0]
+        self._table[request.key] = SlurmJob(
+            int(job_id) if job_id.isdigit() else 0,
+            "PENDING",
+            None,
+            None,
+            None,
+            "",
+            "",
+            request.key,
+        )
+        self._table_at = -math.inf  # the next status call asks Slurm how it is doing
+
+    def status(self, key: str) -> RunStatus:
+        self._dir(key)
+        if self.clock.monotonic() - self._table_at > self.options.cache_s:
+            self._table = self._queue()
+            self._table_at = self.clock.monotonic()
+            self._loaded = True
+        job = self._table.get(key)
+        if job is None:
+            return RunStatus(
+                RunState.LOST,
+                reason=Reason("reason_lost", {"detail": "Slurm has no job by this name"}),
+            )
+        return _status(job)
+
+    def cancel(self, key: str) -> None:
+        self._dir(key)
+        self._run(["scancel", "--name", key], "scancel")
+        self._table_at = -math.inf
+
+    def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:
+        path = self._dir(key) / OUTPUT
+        if not path.exists():
+            return LogChunk(b"", offset)
+        with path.open("rb") as f:
+            f.seek(max(offset, 0))
+            data = f.read(limit)
+        return LogChunk(data, max(offset, 0) + len(data))
+
+    def ping(self) -> bool:
+        if self.clock.monotonic() - self._answered_at < PING_FRESH_S:
+            return True
+        try:
+            self._run(["scontrol", "ping"], "scontrol", timeout=PING_TIMEOUT_S)
+        except EngineFailure:
+            return False
+        return True
+
+    # --- inventory ----------------------------------------------------------------------
+
+    def inventory(self) -> Inventory:
+        out = self._run(["sinfo", "--noheader", "--Node", "--Format", NODE_FORMAT], "sinfo")
+        nodes: dict[str, NodeInventory] = {}
+        for line in out.splitlines():
+            node = _node(line)
+            if node is not None:
+                nodes[node.name] = node  # one line per node and partition: keep one
+        return Inventory(tuple(nodes[n] for n in sorted(nodes)), self.clock.now())
+
+    def live_runs(self) -> list[str]:
+        return sorted(
+            name
+            for name, job in self._queue().items()
+            if name.startswith(KEY_PREFIX) and job.state in ACTIVE
+        )
+
+    # --- Slurm --------------------------------------------------------------------------
+
+    def _dir(self, key: str) -> Path:
+        if not key.startswith(KEY_PREFIX) or not re.fullmatch(r"[A-Za-z0-9._-]{1,120}", key):
+            raise EngineFailure(engine=self.name, detail=f"bad run key {key!r}")
+        return self.root / key
+
+    def _find(self, key: str) -> SlurmJob | None:
+        out = self._run(
+            ["squeue", "--noheader", "--states=all", "--name", key, "--Format", QUEUE_FORMAT],
+            "squeue",
+        )
+        jobs = [j for j in map(_job, out.splitlines()) if j is not None and j.name == key]
+        return max(jobs, key=lambda j: j.job_id) if jobs else None
+
+    def _queue(self) -> dict[str, SlurmJob]:
+        out = self._run(
+            ["squeue", "--noheader", "--states=all", "--Format", QUEUE_FORMAT], "squeue"
+        )
+        table: dict[str, SlurmJob] = {}
+        for job in map(_job, out.splitlines()):
+            # Should a name appear twice (someone else's sbatch), the newest job speaks for it.
+            if job is not None and (job.name not in table or table[job.name].job_id < job.job_id):
+                table[job.name] = job
+        return table
+
+    def _run(self, argv: list[str], what: str, timeout: float = COMMAND_TIMEOUT_S) -> str:
+        env = dict(os.environ)
+        if self.options.conf:
+            env["SLURM_CONF"] = self.options.conf
+        env.pop("SLURM_JWT", None)  # the CLI would authenticate with it instead of munge
+        if self.options.bin_dir:
+            argv = [str(Path(self.options.bin_dir) / argv[0]), *argv[1:]]
+        try:
+            done = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise EngineUnavailable(engine=self.name, detail=f"{what}: {exc}") from exc
+        if done.returncode != 0:
+            detail = f"{what}: {(done.stderr or done.stdout).strip()[:500]}"
+            if _unreachable(done.stderr) or argv[-1] == "ping":
+                raise EngineUnavailable(engine=self.name, detail=detail)
+            raise EngineFailure(engine=self.name, detail=detail)
+        self._answered_at = self.clock.monotonic()
+        return done.stdout
+
+
+def render_batch_script(request: LaunchRequest, run_dir: Path, options: SlurmOptions) -> str:
+    """The sbatch script for one attempt: resources as #SBATCH lines, then the job's commands.
+
+    Every node runs ``setup`` then ``run`` once (srun, one task per node) with its rank, so a
+    gang of N nodes starts all together or not at all: Slurm allocates all N at once.
+    """
+    spec, placement = request.spec, request.placement
+    nodes = max(len(placement.nodes), spec.resources.nodes)
+    minutes = max(1, math.ceil(spec.time_limit.total_seconds() / 60))  # Slurm counts minutes
+    lines = [
+        "#!/bin/bash",
+        f"#SBATCH --job-name={request.key}",
+        f"#SBATCH --comment={request.key}",
+        f"#SBATCH --output={run_dir / OUTPUT}",
+        "#SBATCH --open-mode=append",
+        f"#SBATCH --chdir={run_dir / 'work'}",
+        f"#SBATCH --nodes={nodes}",
+        "#SBATCH --ntasks-per-node=1",
+        f"#SBATCH --cpus-per-task={spec.resources.cpus}",
+        f"#SBATCH --time={minutes}",
+        "#SBATCH --no-requeue",
+    ]
+    if spec.resources.memory_gb > 0:
+        lines.append(f"#SBATCH --mem={spec.resources.memory_gb}G")
+    if placement.accelerator and spec.accelerators_per_node:
+        kind = options.gres_type(placement.accelerator)
+        lines.append(f"#SBATCH --gres={options.gres}:{kind}:{spec.accelerators_per_node}")
+    if options.partition:
+        lines.append(f"#SBATCH --partition={options.partition}")
+    if options.account:
+        lines.append(f"#SBATCH --account={options.account}")
+    env = {
+        "PYTHONUNBUFFERED": "1",
+        "SUANLI_JOB_ID": request.job_id,
+        "SUANLI_JOB_NAME": spec.name,
+        "SUANLI_ATTEMPT": str(request.attempt),
+        "SUANLI_CLUSTER": placement.cluster,
+        "SUANLI_POOL": placement.pool,
+        "SUANLI_ACCELERATOR_MODEL": placement.accelerator or "",
+        "SUANLI_ACCELERATORS_PER_NODE": str(spec.accelerators_per_node),
+        "SUANLI_NUM_NODES": str(nodes),
+        **request.extra_env,
+        **spec.env,
+        "SUANLI_SETUP": spec.setup or "",
+        "SUANLI_RUN": spec.run,
+    }
+    lines.append("")
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
+    lines += [
+        'export WORLD_SIZE="$SLURM_NNODES"',
+        'export MASTER_ADDR="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"',
+        'export SUANLI_NODES="$SLURM_JOB_NODELIST"',
+        f"node={shlex.quote(NODE_SCRIPT)}",
+    ]
+    if nodes > 1:
+        lines.append('exec srun --ntasks-per-node=1 --kill-on-bad-exit=1 /bin/bash -c "$node"')
+    else:
+        lines.append('exec /bin/bash -c "$node"')
+    return "\n".join(lines) + "\n"
+
+
+# What runs on each node: its rank, the setup once, then the job (exit status passed on).
+NODE_SCRIPT = (
+    'export SUANLI_NODE_RANK="${SLURM_NODEID:-0}" NODE_RANK="${SLURM_NODEID:-0}"; '
+    'if [ -n "$SUANLI_SETUP" ]; then /bin/bash -c "$SUANLI_SETUP" || exit $?; fi; '
+    'exec /bin/bash -c "$SUANLI_RUN"'
+)
+
+
+def _status(job: SlurmJob) -> RunStatus:
+    state = STATES.get(job.state)
+    if state is None:
+        return RunStatus(
+            RunState.LOST,
+            reason=Reason("reason_lost", {"detail": f"unknown Slurm state {job.state}"}),
+        )
+    reason: Reason | None = None
+    if job.state == "TIMEOUT":
+        reason = Reason("reason_time_limit", {"limit": job.limit})
+    elif state is RunState.LOST:
+        reason = Reason("reason_lost", {"detail": f"Slurm {job.state} ({job.reason})"})
+    elif job.state in ("OUT_OF_MEMORY", "DEADLINE", "SPECIAL_EXIT"):
+        reason = Reason("reason_exit_failed", {"code": f"{job.exit_code} ({job.state})"})
+    exit_code = job.exit_code if state in (RunState.SUCCEEDED, RunState.FAILED) else None
+    started = job.start if state is not RunState.PENDING else None
+    finished = job.end if state.is_final else None
+    return RunStatus(state, exit_code, reason, started, finished)
+
+
+def _job(line: str) -> SlurmJob | None:
+    parts = line.split("|", 7)
+    if len(parts) != 8 or not parts[0].strip().isdigit():
+        return None
+    job_id, state, code, start, end, limit, reason, name = (p.strip() for p in parts)
+    return SlurmJob(
+        int(job_id),
+        state.split()[0] if state else "",
+        _exit_code(code),
+        _time(start),
+        _time(end),
+        limit,
+        reason,
+        name,
+    )
+
+
+def _exit_code(raw: str) -> int | None:
+    """squeue prints the wait status: the exit code is its high byte, a signal its low bits."""
+    if not raw.isdigit():
+        return None
+    status = int(raw)
+    return status >> 8 if status & 0x7F == 0 else 128 + (status & 0x7F)
+
+
+def _time(raw: str) -> dt.datetime | None:
+    """Slurm prints local time without a zone; Unknown/N/A when there is none."""
+    try:
+        return dt.datetime.fromisoformat(raw).astimezone(dt.UTC)
+    except ValueError:
+        return None
+
+
+def _node(line: str) -> NodeInventory | None:
+    parts = [p.strip() for p in line.split("|")]
+    if len(parts) < 7 or not parts[0]:
+        return None
+    name, state, cpus, memory, alloc_mem, gres, gres_used = parts[:7]
+    # CPUsState is allocated/idle/other/total.
+    cpu_counts = [int(c) if c.isdigit() else 0 for c in cpus.split("/")]
+    total_cpus = cpu_counts[3] if len(cpu_counts) == 4 else 0
+    idle_cpus = cpu_counts[1] if len(cpu_counts) == 4 else 0
+    total = _gres(gres)
+    used = _gres(gres_used)
+    free = {kind: max(0, count - used.get(kind, 0)) for kind, count in total.items()}
+    flags = state.rstrip("*~#!%$@^-")
+    available = flags in ("idle", "mixed", "allocated", "completing") and "drain" not in state
+    mem = int(memory) if memory.isdigit() else 0
+    used_mem = int(alloc_mem) if alloc_mem.isdigit() else 0
+    return NodeInventory(
+        name, state, available, total_cpus, idle_cpus, mem, max(0, mem - used_mem), total, free
+    )
+
+
+def _gres(text: str) -> dict[str, int]:
+    """``gpu:h100:4(S:0-1),gpu:a100:2`` -> {"h100": 4, "a100": 2} (untyped: by GRES name)."""
+    found: dict[str, int] = {}
+    for part in re.sub(r"\([^)]*\)", "", text).split(","):
+        m = GRES.fullmatch(part.strip())
+        if m:
+            kind = m["type"] or m["name"]
+            found[kind] = found.get(kind, 0) + int(m["count"])
+    return found
+
+
+def _unreachable(stderr: str) -> bool:
+    """Whether the CLI failed because the controller does not answer (not a refusal)."""
+    text = stderr.lower()
+    return any(
+        s in text
+        for s in (
+            "unable to contact slurm controller",
+            "connection refused",
+            "slurm_persist_conn_open",
+            "socket timed out",
+            "communication connection failure",
+            "slurmctld not responding",
+            "is down",
+        )
+    )

@@ -1,0 +1,85 @@
+"""Wire models of organisations, users, API tokens and the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from suanli.domain.access import NAME_PATTERN
+
+RoleName = Literal["tenant_member", "tenant_admin", "provider_admin", "operator"]
+KindName = Literal["tenant", "provider", "platform"]
+ScopeName = Literal["read", "write"]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WhoAmIResponse(_Wire):
+    user: str
+    role: RoleName
+    organisation: str
+    token_id: str
+    scopes: list[ScopeName]
+
+
+class OrganisationRequest(_Wire):
+    name: str = Field(pattern=NAME_PATTERN, description="a tenant's or a provider's name")
+    kind: KindName
+
+
+class OrganisationResponse(_Wire):
+    name: str
+    kind: KindName
+    created_at: dt.datetime
+
+
+class UserRequest(_Wire):
+    name: str = Field(pattern=NAME_PATTERN)
+    organisation: str = Field(pattern=NAME_PATTERN)
+    role: RoleName
+
+
+class UserResponse(_Wire):
+    name: str
+    organisation: str
+    role: RoleName
+    created_at: dt.datetime
+
+
+class TokenRequest(_Wire):
+    user: str | None = Field(default=None, pattern=NAME_PATTERN, description="default: yourself")
+    scopes: list[ScopeName] = Field(default=["read", "write"], min_length=1, max_length=2)
+    days: int = Field(default=90, ge=1, le=3650, description="valid for this many days")
+    description: str = Field(default="", max_length=200)
+
+
+class TokenResponse(_Wire):
+    id: str
+    user: str
+    scopes: list[ScopeName]
+    description: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class IssuedTokenResponse(_Wire):
+    token: str = Field(description="the secret: shown once, stored only as a hash")
+    info: TokenResponse
+
+
+class AuditEventResponse(_Wire):
+    id: int
+    at: dt.datetime
+    actor: str
+    role: str
+    organisation: str
+    token_id: str
+    action: str
+    target: str
+    status: int
+    remote: str
