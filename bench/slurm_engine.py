@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import signal
 import statistics
@@ -228,9 +229,9 @@ def recovery(conf: str, grace: float, interval: float) -> None:
             if job["placement"]["cluster"] != "slurm-bench":
                 raise SystemExit(f"expected a Slurm placement, got {job['placement']}")
             # Let slurmctld save the running job first (it does a few seconds after a change).
-            started = CLOCK.now().timestamp()
+            started = dt.datetime.fromisoformat(job["started_at"]).timestamp()
             saved = state_dir / "state" / "job_state"
-            while saved.stat().st_mtime <= started + 1:
+            while saved.stat().st_mtime <= started + 1:  # start times are whole seconds
                 PAUSE.wait(0.1)
             t0 = CLOCK.monotonic()
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
@@ -241,6 +242,8 @@ def recovery(conf: str, grace: float, interval: float) -> None:
                 return job["status"] == "running" and pl.get("cluster") == "local-bench"
 
             while not moved():
+                if CLOCK.monotonic() - t0 > grace + 300:
+                    raise SystemExit("the job never ran elsewhere")
                 PAUSE.wait(POLL_S)
             took = CLOCK.monotonic() - t0
             subprocess.run(

@@ -190,6 +190,8 @@ class SlurmEngine:
     def status(self, key: str) -> RunStatus:
         self._dir(key)
         if self.clock.monotonic() - self._table_at > self.options.cache_s:
+            # scontrol ping fails at once when slurmctld is gone; squeue would retry for ~10 s.
+            self._run(["scontrol", "ping"], "scontrol", timeout=PING_TIMEOUT_S)
             self._table = self._queue()
             self._table_at = self.clock.monotonic()
             self._loaded = True
@@ -286,10 +288,12 @@ class SlurmEngine:
                 check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
+            self._answered_at = -math.inf
             raise EngineUnavailable(engine=self.name, detail=f"{what}: {exc}") from exc
         if done.returncode != 0:
             detail = f"{what}: {(done.stderr or done.stdout).strip()[:500]}"
             if _unreachable(done.stderr) or argv[-1] == "ping":
+                self._answered_at = -math.inf  # the next ping asks again
                 raise EngineUnavailable(engine=self.name, detail=detail)
             raise EngineFailure(engine=self.name, detail=detail)
         self._answered_at = self.clock.monotonic()
