@@ -25,6 +25,19 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "en": "{what} is {size} bytes; at most {limit} bytes are allowed",
         "zh": "{what}大小为 {size} 字节，最多允许 {limit} 字节",
     },
+    # what is too large: said in the reader's language (see schemas.validation._too_large)
+    "what.job_spec": {"en": "job spec", "zh": "作业描述文件"},
+    "what.fleet_file": {"en": "fleet file", "zh": "算力网络配置文件"},
+    "what.tenants_file": {"en": "tenants file", "zh": "租户文件"},
+    "what.voucher_policy_file": {"en": "voucher policy file", "zh": "算力券政策文件"},
+    "what.catalog_file": {"en": "catalog file", "zh": "加速卡目录文件"},
+    "what.request_body": {"en": "request body", "zh": "请求体"},
+    "what.the_node_list": {"en": "the node list", "zh": "节点列表"},
+    "what.the_pod_list": {"en": "the pod list", "zh": "Pod 列表"},
+    "what.accelerators": {"en": "accelerators", "zh": "张加速卡"},
+    "what.cpus": {"en": "CPUs", "zh": "个 CPU"},
+    "what.memory_gb": {"en": "GB memory", "zh": "GB 内存"},
+    "amount.below_fen": {"en": "< 0.01", "zh": "不足 0.01"},
     "missing": {"en": "this field is required", "zh": "此字段为必填项"},
     "extra_forbidden": {
         "en": "unknown field; allowed here: {allowed}",
@@ -215,8 +228,8 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "zh": "资源池只有 {have} 个节点，作业需要 {need} 个",
     },
     "pool_busy": {
-        "en": "only {free} of {need} nodes have room now",
-        "zh": "当前仅 {free}/{need} 个节点有空闲资源",
+        "en": "full now: the job needs {need} node(s) with enough free accelerators, CPUs and memory",
+        "zh": "当前已满：作业需要 {need} 个加速卡、CPU 和内存都足够空闲的节点",
     },
     "pool_cluster_unavailable": {
         "en": "cluster {cluster} is unavailable",
@@ -402,6 +415,49 @@ _BILLING: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
+_QUEUE: Mapping[str, Mapping[Lang, str]] = {
+    "queue_behind_head": {
+        "en": "waiting behind an earlier job of {tenant} (no backfill)",
+        "zh": "排在 {tenant} 更早的作业之后（未启用回填）",
+    },
+    "queue_quota_full": {
+        "en": "{tenant} uses {used} of its quota of {quota} accelerators; this job needs {need}",
+        "zh": "{tenant} 已用 {used} 张，配额 {quota} 张；此作业需要 {need} 张",
+    },
+    "queue_cohort_full": {
+        "en": "{tenant} uses {used} of its quota of {quota}, and cohort {cohort} has no idle "
+        "quota to lend for {need} more",
+        "zh": "{tenant} 已用 {used} 张，配额 {quota} 张；资源组 {cohort} 没有可借出的空闲配额（需 {need} 张）",
+    },
+    "queue_too_large": {
+        "en": "needs {need} accelerators at once; the largest pool it may use has {have}",
+        "zh": "需同时使用 {need} 张加速卡；可用的最大资源池只有 {have} 张",
+    },
+    "queue_no_pool": {
+        "en": "no pool that {tenant} may use can run this job",
+        "zh": "{tenant} 可使用的资源池均无法运行此作业",
+    },
+    "queue_no_capacity": {
+        "en": "waiting for {need} accelerators; {free} free for it now after jobs ranked ahead",
+        "zh": "等待 {need} 张加速卡；排在前面的作业之后，当前可用 {free} 张",
+    },
+    "queue_awaiting_nodes": {
+        "en": "admitted to {pool}; waiting for {need} accelerators on whole nodes to be freed",
+        "zh": "已获准使用 {pool}；等待整节点上的 {need} 张加速卡释放",
+    },
+    "preempt_reclaim": {
+        "en": "preempted: {tenant} ran on borrowed quota that its owner needs back",
+        "zh": "被抢占：{tenant} 借用的配额被所有者收回",
+    },
+    "preempt_outranked": {
+        "en": "preempted after {ran} s: jobs with less service so far need the accelerators",
+        "zh": "运行 {ran} 秒后被抢占：已获服务更少的作业需要这些加速卡",
+    },
+    "invalid_scenario": {"en": "the scenario file is invalid", "zh": "仿真场景文件无效"},
+    "invalid_throughput": {"en": "the throughput table is invalid", "zh": "吞吐率表无效"},
+}
+
+
 _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     "access.unauthenticated": {
         "en": "no API token: send 'Authorization: Bearer TOKEN' (see suanli login)",
@@ -458,7 +514,7 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-MESSAGES: Mapping[str, Mapping[Lang, str]] = {**_CORE, **_BILLING, **_ACCESS}
+MESSAGES: Mapping[str, Mapping[Lang, str]] = {**_CORE, **_BILLING, **_QUEUE, **_ACCESS}
 
 
 def render(code: str, lang: Lang = "en", /, **params: object) -> str:

@@ -10,6 +10,9 @@ TENANT_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 
 Attribute = str | bool
 
+ANY = "*"
+"""A quota key that covers every accelerator model."""
+
 
 @dataclass(frozen=True)
 class Tenant:
@@ -19,3 +22,28 @@ class Tenant:
     name: str
     display_name: str = ""
     attributes: Mapping[str, Attribute] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TenantTerms:
+    """A tenant's share of the fleet: weight, nominal quota per model, cohort, borrowing.
+
+    ``quota`` maps an accelerator model (or ``*`` for any) to accelerators the tenant is
+    guaranteed; a tenant with no quota at all is unlimited (the fleet is its only bound).
+    Inside a cohort, a tenant that may ``borrow`` uses quota its peers leave idle, and gives
+    it back (its borrowed work is preempted) when a peer asks for its own quota.
+    """
+
+    name: str
+    weight: float = 1.0
+    quota: Mapping[str, int] = field(default_factory=dict)
+    cohort: str | None = None
+    borrow: bool = False
+    pools: frozenset[str] | None = None  # pools its work may use; None = any
+
+    def nominal(self, model: str) -> int | None:
+        if not self.quota:
+            return None
+        if model in self.quota:
+            return self.quota[model]
+        return self.quota.get(ANY, 0)

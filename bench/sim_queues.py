@@ -1,0 +1,93 @@
+"""Queueing targets of issue 8, each measured side by side in one run (prints figures and ratios).
+
+    python bench/sim_queues.py [--traces DIR] [--only philly|cohort|gavel|speed]
+
+- philly: Helios window, isolated VCs (examples/sim/philly-helios.yaml): FIFO, oracle SJF
+  and SRTF (--estimates exact) and suanli's default with no estimates; Helios' figures beside.
+- cohort: the same fleet as one cohort with borrowing (philly-helios-cohort.yaml) vs FIFO
+  isolated: average queueing ratio.
+- gavel: 36 V100 + 36 P100 + 36 K80 with the seed=0 msr traces: default vs
+  heterogeneity-agnostic FIFO.
+- speed: the whole Philly trace (82,247 jobs) under the default policy, wall seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from suanli.domain.clock import SystemClock
+from suanli.sim.replay import Replay
+from suanli.sim.scenario import load_scenario, setup_for, windowed
+from suanli.sim.traces import read_trace
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "sim"
+HELIOS = {"fifo": (86_072, 56_531), "sjf": (34_272, 4_731), "srtf": (30_683, 1_138)}
+
+
+def run(scenario: str, fmt: str, path: Path, policy: str, estimates: str = "none") -> dict:
+    scen = load_scenario(EXAMPLES / scenario)
+    trace = read_trace(fmt, path)
+    jobs = windowed(scen, trace.jobs)
+    out = Replay(setup_for(scen, trace), policy, estimates, SystemClock()).run(jobs).to_dict()
+    out.pop("per_tenant")
+    print(json.dumps({"scenario": scenario, "estimates": estimates, **out}), flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--traces", type=Path, default=ROOT.parent / "shared" / "traces")
+    ap.add_argument("--only", choices=["philly", "cohort", "gavel", "speed"])
+    args = ap.parse_args()
+    philly = args.traces / "sia-sosp23" / "traces" / "philly.csv"
+    if args.only in (None, "philly", "cohort"):
+        fifo = run("philly-helios.yaml", "philly", philly, "fifo")
+    if args.only in (None, "philly"):
+        sjf = run("philly-helios.yaml", "philly", philly, "sjf", "exact")
+        srtf = run("philly-helios.yaml", "philly", philly, "srtf", "exact")
+        default = run("philly-helios.yaml", "philly", philly, "default")
+        for name, r in (("fifo", fifo), ("sjf", sjf), ("srtf", srtf)):
+            jct, queue = HELIOS[name]
+            print(
+                f"{name}: avg JCT {r['avg_jct_s']:,.0f} s (Helios {jct:,}), "
+                f"avg queue {r['avg_queue_s']:,.0f} s (Helios {queue:,})"
+            )
+        print(
+            f"default: avg JCT {default['avg_jct_s']:,.0f} s, queue {default['avg_queue_s']:,.0f}"
+            f" s, worst tenant {default['worst_tenant']} "
+            f"{default['worst_tenant_avg_queue_s']:,.0f} s"
+        )
+        print(
+            f"ratio default/sjf-oracle avg JCT = {default['avg_jct_s'] / sjf['avg_jct_s']:.3f}"
+            " (target <= 1)"
+        )
+        print(
+            f"ratio default/fifo avg JCT = {default['avg_jct_s'] / fifo['avg_jct_s']:.3f}"
+            " (target <= 0.4)"
+        )
+    if args.only in (None, "cohort"):
+        cohort = run("philly-helios-cohort.yaml", "philly", philly, "default")
+        print(
+            f"ratio cohort-default/fifo-isolated avg queue = "
+            f"{cohort['avg_queue_s'] / max(fifo['avg_queue_s'], 1e-9):.4f} (target <= 0.05)"
+        )
+    if args.only in (None, "gavel"):
+        folder = args.traces / "gavel-osdi20" / "traces" / "msr" / "seed=0"
+        agnostic = run("gavel-36x3.yaml", "gavel", folder, "fifo-agnostic")
+        aware = run("gavel-36x3.yaml", "gavel", folder, "default")
+        print(
+            f"ratio fifo-agnostic/default avg JCT = "
+            f"{agnostic['avg_jct_s'] / aware['avg_jct_s']:.2f} (target >= 2)"
+        )
+    if args.only in (None, "speed"):
+        start = time.monotonic()
+        r = run("philly-helios-cohort.yaml", "philly", philly, "default")
+        print(f"whole window under default: {r['jobs']} jobs in {time.monotonic() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""What queueing sees: work (queued or running), pools of nodes, tenants' terms, a plan.
+
+Times are seconds on the driver's clock (the live server's wall clock or the simulator's),
+so the same decision code serves both. Work is measured in accelerators; service is
+measured in *normalised accelerator-seconds*: seconds × accelerators × the pool's dense
+TFLOPS over the reference card's, so a 910B-second and a T4-second do not count the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from suanli.domain.jobs import Reason
+from suanli.domain.tenants import TenantTerms
+
+
+@dataclass(slots=True)
+class Work:
+    """One job as the queue sees it; the driver owns and updates these between decisions."""
+
+    id: str
+    tenant: str
+    accelerators: int  # the whole gang: all or nothing
+    submitted: float
+    priority: int = 0
+    job_class: str | None = None  # for the throughput table (e.g. "ResNet-50 (batch size 64)")
+    models: frozenset[str] | None = None  # accelerator models it accepts; None = any
+    estimate_s: float | None = None  # expected run time on the reference card, if anyone knows
+    attained: float = 0.0  # normalised accelerator-seconds served so far (all attempts)
+    progress_s: float = 0.0  # reference-card seconds of work done (for remaining estimates)
+    queued_since: float = 0.0  # when it last entered the queue (submission or preemption)
+    preemptible: bool = True
+    # Set while it runs (or is being stopped):
+    pool: str | None = None
+    nodes: tuple[tuple[int, int], ...] = ()  # (node index, accelerators) in ``pool``
+    started: float | None = None  # start of the current attempt
+    speed: float = 1.0  # the pool's relative speed while running (service accrues at it)
+    stopping: bool = False  # asked to stop; its accelerators return when the engine confirms
+    borrowed: bool = False  # runs on its cohort's idle quota (reclaimable)
+
+    @property
+    def running(self) -> bool:
+        return self.pool is not None
+
+    @property
+    def remaining_s(self) -> float | None:
+        if self.estimate_s is None:
+            return None
+        return max(self.estimate_s - self.progress_s, 0.0)
+
+
+@dataclass(slots=True)
+class PoolView:
+    """A homogeneous pool: nodes with free accelerators now (after running and stopping work)."""
+
+    name: str
+    model: str
+    per_node: int
+    free: list[int]  # free accelerators per node, by node index
+    speed: float = 1.0  # dense TFLOPS relative to the reference card (service normalisation)
+
+    @property
+    def capacity(self) -> int:
+        return self.per_node * len(self.free)
+
+    @property
+    def free_total(self) -> int:
+        return sum(self.free)
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """Knobs of a queue policy that drivers and scenario files may set."""
+
+    grace_s: float = 30.0  # how long a preempted job has to stop (checkpoint) before its
+    # accelerators are taken back
+    min_run_s: float = 600.0  # a job runs this long before it may be preempted (no thrashing)
+    backfill: bool = True  # later jobs may start when an earlier one is blocked
+    aging_s: float = 4 * 3600.0  # each this long in the queue lifts a job one service level
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """One decision's input: pools, running work, waiting work and the tenants' terms."""
+
+    now: float
+    pools: Sequence[PoolView]
+    running: Sequence[Work]
+    waiting: Sequence[Work]
+    tenants: Mapping[str, TenantTerms] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Start:
+    work: Work
+    pool: str
+    nodes: tuple[tuple[int, int], ...]
+    borrowed: bool = False
+
+
+@dataclass(frozen=True)
+class Preempt:
+    work: Work
+    reason: Reason
+
+
+@dataclass
+class Plan:
+    """What to do now: start these, ask these to stop, and why each other job waits."""
+
+    starts: list[Start] = field(default_factory=list)
+    preempts: list[Preempt] = field(default_factory=list)
+    waits: dict[str, Reason] = field(default_factory=dict)

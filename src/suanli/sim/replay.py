@@ -1,0 +1,548 @@
+"""Trace replay on a simulated clock, through the live scheduler's queueing core.
+
+Event-driven: arrivals, finishes, stops (a preempted job's engine confirming, after the
+grace period) and wake-ups (a job's service level changing). After the events of one
+instant, each *domain* they touched (tenants and pools that share capacity, through
+pools or a cohort) gets one ``suanli.scheduler.queueing.decide`` and the plan is applied,
+as the live scheduling cycle applies it. The simulated engine alone knows how much work a
+job has: its run time on a pool is ``work / rate(job class, model)``.
+
+Money goes through the billing core: each attempt is metered when it ends and priced at
+its pool's price (``billing.pricing.gross_for``), and each tenant's month of compute on
+domestic and other pools is put to the voucher programmes (``billing.vouchers.decide``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from suanli.billing.policy import VoucherKind, VoucherPolicy
+from suanli.billing.pricing import gross_for
+from suanli.billing.vouchers import Charge, VoucherUsage
+from suanli.billing.vouchers import decide as voucher_decide
+from suanli.domain.clock import Clock
+from suanli.domain.errors import FieldError, InvalidInput
+from suanli.domain.fleet import Fleet
+from suanli.domain.tenants import Attribute, TenantTerms
+from suanli.domain.throughput import UNIFORM, ThroughputTable
+from suanli.scheduler.queueing import (
+    QUEUE_POLICIES,
+    PoolView,
+    QueuePolicy,
+    QueueSettings,
+    QueueView,
+    Work,
+    decide,
+    make_policy,
+)
+from suanli.sim.traces import TraceJob
+
+ESTIMATES = ("none", "exact")
+SAMPLE_S = 600.0  # time-series resolution (simulated seconds)
+REFERENCE_MODEL = "A100"
+
+
+def restart_overhead(accelerators: int) -> float:
+    """Seconds lost restoring a checkpoint when a preempted job restarts (as Helios models)."""
+    if accelerators <= 1:
+        return 7.0
+    return 30.0 if accelerators <= 8 else 60.0
+
+
+@dataclass
+class ReplayReport:
+    """One replay's figures; ``to_dict`` is the ``--json`` output."""
+
+    policy: str
+    jobs: int
+    finished: int
+    rejected: int
+    dropped: int
+    avg_jct_s: float
+    p50_jct_s: float
+    p99_jct_s: float
+    avg_queue_s: float
+    avg_wait_s: float
+    makespan_s: float
+    utilization: float
+    cost_yuan: Decimal
+    voucher_yuan: Decimal
+    domestic_share: float
+    preemptions: int
+    worst_tenant: str | None
+    worst_tenant_avg_queue_s: float
+    decisions: int
+    seconds: float
+    per_tenant: dict[str, dict[str, float]] = field(default_factory=dict)
+    series: dict[str, list[float]] = field(default_factory=dict)
+    jcts: list[float] = field(default_factory=list)
+
+    def to_dict(self, full: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            k: v for k, v in self.__dict__.items() if k not in ("series", "jcts", "per_tenant")
+        }
+        out["cost_yuan"] = f"{self.cost_yuan:.2f}"
+        out["voucher_yuan"] = f"{self.voucher_yuan:.2f}"
+        out["per_tenant"] = self.per_tenant
+        if full:
+            out["series"] = self.series
+        return out
+
+
+def check_replay_args(policy: str, estimates: str) -> None:
+    errors = []
+    if policy not in QUEUE_POLICIES:
+        errors.append(FieldError("policy", "not_allowed", policy, ", ".join(QUEUE_POLICIES)))
+    if estimates not in ESTIMATES:
+        errors.append(FieldError("estimates", "not_allowed", estimates, ", ".join(ESTIMATES)))
+    if errors:
+        raise InvalidInput("invalid_sim_args", errors=errors, source="suanli sim replay")
+
+
+@dataclass(slots=True)
+class _Job:
+    trace: TraceJob
+    work: Work
+    best_rate: float
+    done: float = 0.0  # work units done
+    mark: float = 0.0  # accounting done up to here
+    resume_at: float = 0.0  # restart overhead ends
+    token: int = 0  # invalidates a stale finish
+    first_start: float | None = None
+    end: float | None = None
+    ran: float = 0.0  # seconds holding accelerators
+    attempt_start: float = 0.0
+    domain: int = 0
+
+
+@dataclass
+class _Domain:
+    pools: list[PoolView]
+    tenants: dict[str, TenantTerms]
+    running: dict[str, Work] = field(default_factory=dict)
+    waiting: dict[str, Work] = field(default_factory=dict)
+    busy: int = 0
+    borrowed: int = 0  # running jobs on borrowed quota (reclaimable)
+
+    @property
+    def capacity(self) -> int:
+        return sum(p.capacity for p in self.pools)
+
+
+@dataclass(frozen=True)
+class ReplaySetup:
+    fleet: Fleet
+    tenants: Mapping[str, TenantTerms]
+    settings: QueueSettings = field(default_factory=QueueSettings)
+    throughput: ThroughputTable | None = None  # the engine's truth (and the aware policies')
+    attributes: Mapping[str, Mapping[str, Attribute]] = field(default_factory=dict)
+    vouchers: Sequence[VoucherPolicy] = ()
+    billing_start: dt.date = dt.date(2025, 1, 1)
+
+
+class Replay:
+    """One replay of ``jobs`` under ``policy``; ``run`` returns the report."""
+
+    def __init__(
+        self, setup: ReplaySetup, policy: str, estimates: str = "none", clock: Clock | None = None
+    ) -> None:
+        check_replay_args(policy, estimates)
+        self.setup = setup
+        self.truth = setup.throughput or UNIFORM
+        self.policy: QueuePolicy = make_policy(policy, setup.settings, setup.throughput)
+        self.estimates = estimates
+        self.clock = clock
+        self.pools: dict[str, PoolView] = {}
+        self.price: dict[str, Decimal] = {}
+        self.domestic: dict[str, bool] = {}
+        catalog = setup.fleet.catalog
+        ref = catalog.get(REFERENCE_MODEL)
+        for _, pool in setup.fleet.pools():
+            if pool.accelerator is None:
+                continue
+            model = catalog.get(pool.accelerator)
+            speed = (
+                model.tflops / ref.tflops
+                if model is not None and model.tflops and ref is not None and ref.tflops
+                else 1.0
+            )
+            self.pools[pool.name] = PoolView(
+                pool.name,
+                pool.accelerator,
+                pool.accelerators_per_node,
+                [pool.accelerators_per_node] * pool.nodes,
+                speed,
+            )
+            self.price[pool.name] = pool.price_per_accelerator_hour
+            self.domestic[pool.name] = bool(model and model.domestic)
+        self.domains, self.domain_of = self._partition()
+
+    # -- set-up --------------------------------------------------------------------------
+
+    def _allowed_pools(self, terms: TenantTerms) -> list[str]:
+        return [p for p in self.pools if terms.pools is None or p in terms.pools]
+
+    def _partition(self) -> tuple[list[_Domain], dict[str, int]]:
+        """Tenants and pools that share capacity form one domain (union-find)."""
+        parent: dict[str, str] = {}
+
+        def find(x: str) -> str:
+            while parent.setdefault(x, x) != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        def union(a: str, b: str) -> None:
+            parent[find(a)] = find(b)
+
+        tenants = dict(self.setup.tenants) or {"*": TenantTerms("*")}
+        for name, terms in tenants.items():
+            for pool in self._allowed_pools(terms):
+                union("t:" + name, "p:" + pool)
+            if terms.cohort is not None:
+                union("t:" + name, "c:" + terms.cohort)
+        groups: dict[str, int] = {}
+        domains: list[_Domain] = []
+        domain_of: dict[str, int] = {}
+        for name, terms in tenants.items():
+            root = find("t:" + name)
+            if root not in groups:
+                groups[root] = len(domains)
+                pools = [p for q, p in self.pools.items() if find("p:" + q) == root]
+                domains.append(_Domain(pools, {}))
+            d = groups[root]
+            domain_of[name] = d
+            if self.setup.tenants:
+                domains[d].tenants[name] = terms
+        return domains, domain_of
+
+    def _bound(self, tenant: str, job: TraceJob) -> int:
+        """The most accelerators ``tenant`` could ever hold at once (pools and quota)."""
+        terms = self.setup.tenants.get(tenant, TenantTerms(tenant))
+        capacity = max((self.pools[p].capacity for p in self._allowed_pools(terms)), default=0)
+        if not terms.quota:
+            return capacity
+        quota = sum(terms.quota.values())
+        if terms.borrow and terms.cohort is not None:
+            quota = sum(
+                sum(t.quota.values())
+                for t in self.setup.tenants.values()
+                if t.cohort == terms.cohort
+            )
+        return min(capacity, quota)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self, trace_jobs: Iterable[TraceJob]) -> ReplayReport:
+        started_wall = self.clock.monotonic() if self.clock else 0.0
+        arrivals: list[_Job] = []
+        dropped = rejected = 0
+        bound_cache: dict[tuple[str, int], bool] = {}
+        for tj in trace_jobs:
+            tenant = tj.tenant if self.setup.tenants else "*"
+            if tenant not in self.domain_of:
+                dropped += 1
+                continue
+            key = (tenant, tj.accelerators)
+            if key not in bound_cache:
+                bound_cache[key] = tj.accelerators <= self._bound(tenant, tj)
+            if not bound_cache[key]:
+                rejected += 1
+                continue
+            best = max(
+                (self.truth.rate(tj.job_class, p.model) for p in self.pools.values()), default=1.0
+            )
+            est = tj.work / best if self.estimates == "exact" else None
+            work = Work(
+                tj.id,
+                tj.tenant,
+                tj.accelerators,
+                tj.submit,
+                tj.priority,
+                tj.job_class,
+                tj.models,
+                est,
+                queued_since=tj.submit,
+            )
+            arrivals.append(_Job(tj, work, best, domain=self.domain_of[tenant]))
+        self.jobs = {j.work.id: j for j in arrivals}
+        self.events: list[tuple[float, int, int, str, int]] = []
+        self.seq = 0
+        self.preemptions = 0
+        self.decisions = 0
+        self.busy = 0  # accelerators held now
+        self.capacity = sum(p.capacity for p in self.pools.values())
+        self.usage: dict[tuple[str, str, tuple[int, int]], float] = defaultdict(float)
+        self.series: dict[str, list[float]] = {"t": [], "queued": [], "utilization": []}
+        self.next_sample = arrivals[0].trace.submit if arrivals else 0.0
+        self.t0 = self.next_sample
+        self.busy_integral = 0.0
+        self.last_t = self.t0
+        queued = 0
+        i, n = 0, len(arrivals)
+        while i < n or self.events:
+            t = arrivals[i].trace.submit if i < n else math.inf
+            if self.events and self.events[0][0] < t:
+                t = self.events[0][0]
+            self._advance(t, queued)
+            dirty: set[int] = set()
+            while i < n and arrivals[i].trace.submit == t:
+                job = arrivals[i]
+                job.mark = t
+                self.domains[job.domain].waiting[job.work.id] = job.work
+                self._wake_later(job, t)
+                dirty.add(job.domain)
+                i += 1
+            while self.events and self.events[0][0] == t:
+                _, _, kind, ident, token = heapq.heappop(self.events)
+                d = self._event(kind, ident, token, t)
+                if d is not None:
+                    dirty.add(d)
+            for d in sorted(dirty):
+                self._cycle(d, t)
+            queued = sum(len(dm.waiting) for dm in self.domains)
+        return self._report(arrivals, dropped, rejected, started_wall)
+
+    def _push(self, t: float, kind: int, ident: str, token: int) -> None:
+        self.seq += 1
+        heapq.heappush(self.events, (t, self.seq, kind, ident, token))
+
+    def _advance(self, t: float, queued: int) -> None:
+        if t > self.last_t:
+            self.busy_integral += self.busy * (t - self.last_t)
+            self.last_t = t
+        while self.next_sample <= t and self.capacity:
+            self.series["t"].append(self.next_sample - self.t0)
+            self.series["queued"].append(float(queued))
+            self.series["utilization"].append(self.busy / self.capacity)
+            self.next_sample += SAMPLE_S
+
+    def _event(self, kind: int, ident: str, token: int, t: float) -> int | None:
+        job = self.jobs[ident]
+        if token != job.token:
+            return None
+        if kind == _WAKE:
+            self._account(job, t)
+            self._wake_later(job, t)
+            dom = self.domains[job.domain]
+            return job.domain if dom.waiting and dom.running else None
+        w = job.work
+        dom = self.domains[job.domain]
+        self._account(job, t)
+        self._meter(job, t)
+        self._release(w, t)
+        dom.running.pop(w.id, None)
+        if kind == _FINISH:
+            job.end = t
+        else:  # _STOPPED: back to the queue with its history
+            w.stopping = False
+            w.queued_since = t
+            dom.waiting[w.id] = w
+            job.token += 1
+            self._wake_later(job, t)
+        return job.domain
+
+    def _account(self, job: _Job, t: float) -> None:
+        """Bring a running job's service, progress and usage up to ``t``."""
+        w = job.work
+        if w.pool is None or t <= job.mark:
+            return
+        span = t - job.mark
+        if not w.stopping:
+            w.attained += w.accelerators * w.speed * span
+            productive = t - max(job.mark, job.resume_at)
+            if productive > 0:
+                rate = self.truth.rate(w.job_class, self.pools[w.pool].model)
+                job.done = min(job.done + rate * productive, job.trace.work)
+                w.progress_s = job.done / job.best_rate
+        job.ran += span
+        job.mark = t
+
+    def _release(self, w: Work, t: float) -> None:
+        if w.pool is None:
+            return
+        pool = self.pools[w.pool]
+        for node, count in w.nodes:
+            pool.free[node] += count
+        self.busy -= w.accelerators
+        dom = self.domains[self.jobs[w.id].domain]
+        dom.busy -= w.accelerators
+        dom.borrowed -= w.borrowed
+        w.pool, w.nodes, w.started, w.borrowed = None, (), None, False
+
+    def _cycle(self, d: int, t: float) -> None:
+        dom = self.domains[d]
+        if not dom.waiting:
+            return
+        if not self.policy.preemptive and dom.busy >= dom.capacity and not dom.borrowed:
+            return  # full, and nothing to reclaim: no plan could start anything
+        running = list(dom.running.values())
+        if self.policy.tracks_progress:
+            for w in running:
+                self._account(self.jobs[w.id], t)
+        self.decisions += 1
+        plan = decide(
+            QueueView(t, dom.pools, running, list(dom.waiting.values()), dom.tenants),
+            self.policy,
+            explain=False,
+        )
+        for p in plan.preempts:
+            w = p.work
+            job = self.jobs[w.id]
+            self._account(job, t)
+            w.stopping = True
+            job.token += 1
+            self.preemptions += 1
+            self._push(t + self.policy.settings.grace_s, _STOPPED, w.id, job.token)
+        for s in plan.starts:
+            w = s.work
+            job = self.jobs[w.id]
+            pool = self.pools[s.pool]
+            for node, count in s.nodes:
+                pool.free[node] -= count
+            self.busy += w.accelerators
+            dom.busy += w.accelerators
+            dom.borrowed += s.borrowed
+            del dom.waiting[w.id]
+            dom.running[w.id] = w
+            w.pool, w.nodes, w.started, w.speed, w.borrowed = (
+                s.pool,
+                s.nodes,
+                t,
+                pool.speed,
+                s.borrowed,
+            )
+            job.mark = t
+            job.attempt_start = t
+            overhead = restart_overhead(w.accelerators) if job.first_start is not None else 0.0
+            if job.first_start is None:
+                job.first_start = t
+            job.resume_at = t + overhead
+            job.token += 1
+            rate = self.truth.rate(w.job_class, pool.model)
+            finish = t + overhead + (job.trace.work - job.done) / rate
+            self._push(finish, _FINISH, w.id, job.token)
+            self._wake_later(job, t)
+
+    def _wake_later(self, job: _Job, t: float) -> None:
+        """The next instant this job's rank changes on its own (a level crossed, aged, or
+        its minimum run over): a wake-up then, tied to this attempt by the token."""
+        if not self.policy.preemptive:
+            return
+        w = job.work
+        nxt = self.policy.next_change(w, t)
+        if w.started is not None:
+            free_at = w.started + self.policy.settings.min_run_s
+            if free_at > t:
+                nxt = free_at if nxt is None else min(nxt, free_at)
+        if nxt is not None:
+            # +1 s: a level a hair away is crossed by then, whatever the float rounding
+            self._push(max(nxt, t) + 1.0, _WAKE, w.id, job.token)
+
+    def _meter(self, job: _Job, t: float) -> None:
+        """Record the attempt's accelerator-seconds against its tenant, pool and month."""
+        w = job.work
+        start = job.attempt_start
+        if w.pool is None:
+            return
+        when = self.setup.billing_start + dt.timedelta(seconds=t - self.t0)
+        self.usage[(w.tenant, w.pool, (when.year, when.month))] += (t - start) * w.accelerators
+
+    # -- figures -------------------------------------------------------------------------
+
+    def _report(
+        self, arrivals: list[_Job], dropped: int, rejected: int, started_wall: float
+    ) -> ReplayReport:
+        done = [j for j in arrivals if j.end is not None]
+        jct = np.array([(j.end or 0.0) - j.trace.submit for j in done], dtype=np.float64)
+        queue = np.array([(j.first_start or 0.0) - j.trace.submit for j in done], dtype=np.float64)
+        wait = np.array([(j.end or 0.0) - j.trace.submit - j.ran for j in done], dtype=np.float64)
+        end = max((j.end or 0.0 for j in done), default=self.t0)
+        makespan = end - self.t0 if done else 0.0
+        per_tenant: dict[str, list[float]] = defaultdict(list)
+        for j, q in zip(done, queue, strict=True):
+            per_tenant[j.trace.tenant].append(float(q))
+        tenants = {
+            t: {"jobs": float(len(v)), "avg_queue_s": float(np.mean(v))}
+            for t, v in sorted(per_tenant.items())
+        }
+        worst = max(tenants, key=lambda t: tenants[t]["avg_queue_s"], default=None)
+        cost, voucher, domestic_share = self._money()
+        return ReplayReport(
+            policy=self.policy.name,
+            jobs=len(arrivals),
+            finished=len(done),
+            rejected=rejected,
+            dropped=dropped,
+            avg_jct_s=_r(jct.mean()) if len(jct) else 0.0,
+            p50_jct_s=_r(np.percentile(jct, 50)) if len(jct) else 0.0,
+            p99_jct_s=_r(np.percentile(jct, 99)) if len(jct) else 0.0,
+            avg_queue_s=_r(queue.mean()) if len(queue) else 0.0,
+            avg_wait_s=_r(wait.mean()) if len(wait) else 0.0,
+            makespan_s=_r(makespan),
+            utilization=round(self.busy_integral / (self.capacity * makespan), 4)
+            if makespan and self.capacity
+            else 0.0,
+            cost_yuan=cost,
+            voucher_yuan=voucher,
+            domestic_share=domestic_share,
+            preemptions=self.preemptions,
+            worst_tenant=worst,
+            worst_tenant_avg_queue_s=_r(tenants[worst]["avg_queue_s"]) if worst else 0.0,
+            decisions=self.decisions,
+            seconds=round((self.clock.monotonic() - started_wall) if self.clock else 0.0, 3),
+            per_tenant=tenants,
+            series=self.series,
+            jcts=[float(x) for x in jct],
+        )
+
+    def _money(self) -> tuple[Decimal, Decimal, float]:
+        """Gross through the pricing core; vouchers per tenant and month through the
+        voucher core (the most favourable programme, caps and pools carried along)."""
+        lines: dict[tuple[str, bool, tuple[int, int]], Decimal] = defaultdict(Decimal)
+        total = domestic = 0.0
+        for (tenant, pool, period), seconds in sorted(self.usage.items()):
+            gross = gross_for(round(seconds), self.price[pool])
+            lines[(tenant, self.domestic[pool], period)] += gross
+            total += seconds
+            domestic += seconds if self.domestic[pool] else 0.0
+        usage = VoucherUsage()
+        voucher = Decimal(0)
+        for (tenant, is_domestic, (year, month)), gross in sorted(lines.items()):
+            if not self.setup.vouchers or gross <= 0:
+                continue
+            charge = Charge(
+                f"sim-{tenant}-{year}-{month}-{int(is_domestic)}",
+                VoucherKind.COMPUTE,
+                tenant,
+                gross,
+                is_domestic,
+                dt.date(year, month, 1),
+            )
+            deduction = voucher_decide(
+                charge,
+                self.setup.attributes.get(tenant, {}),
+                self.setup.vouchers,
+                usage,
+                [p.programme for p in self.setup.vouchers],
+            )
+            usage = usage.plus(deduction)
+            voucher += deduction.amount
+        cost = sum(lines.values(), Decimal(0))
+        return cost, voucher, round(domestic / total, 4) if total else 0.0
+
+
+_FINISH, _STOPPED, _WAKE = 0, 1, 2
+
+
+def _r(x: float) -> float:
+    return round(float(x), 1)

@@ -1,0 +1,36 @@
+"""From a scenario file (and a trace's own throughput matrix) to a replay set-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from suanli.scheduler.queueing import QueueSettings
+from suanli.schemas.simfile import Scenario, load_scenario_file
+from suanli.service.bootstrap import shipped_policies
+from suanli.service.fleet import builtin_catalog
+from suanli.sim.replay import ReplaySetup
+from suanli.sim.traces import Trace, TraceJob
+
+
+def load_scenario(path: Path) -> Scenario:
+    return load_scenario_file(path, builtin_catalog())
+
+
+def setup_for(scenario: Scenario, trace: Trace) -> ReplaySetup:
+    q = scenario.queue
+    return ReplaySetup(
+        fleet=scenario.fleet,
+        tenants=scenario.tenants,
+        settings=QueueSettings(q.grace_s, q.min_run_s, q.backfill, q.aging_s),
+        throughput=scenario.throughput or trace.throughput,
+        attributes=scenario.attributes,
+        vouchers=shipped_policies(),
+        billing_start=scenario.billing_start,
+    )
+
+
+def windowed(scenario: Scenario, jobs: list[TraceJob]) -> list[TraceJob]:
+    """The jobs submitted inside the scenario's window (both ends included)."""
+    lo = scenario.since if scenario.since is not None else float("-inf")
+    hi = scenario.until if scenario.until is not None else float("inf")
+    return [j for j in jobs if lo <= j.submit <= hi]
