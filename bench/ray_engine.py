@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import tempfile
@@ -83,7 +84,7 @@ def _spec(run: str) -> str:
 class Bench:
     def __init__(self, ray_url: str, ray_cli: str, client: TestClient, tmp: Path) -> None:
         self.ray_url, self.ray_cli, self.client, self.tmp = ray_url, ray_cli, client, tmp
-        self.ray = RayEngine(ray_url)
+        self.ray = RayEngine(ray_url, CLOCK)
         self.http = httpx.Client(base_url=ray_url, timeout=30)
 
     # 1. latency, one method at a time --------------------------------------------------
@@ -91,9 +92,15 @@ class Bench:
         start = CLOCK.now().timestamp()
         body = {"spec_yaml": _spec(STAMP.format(path=stamp))}
         job_id = self.client.post("/api/v1/jobs", json=body).json()["id"]
-        started = _wait(lambda: _stamp(stamp))
-        _wait(lambda: self.client.get(f"/api/v1/jobs/{job_id}").json()["status"] in FINAL)
-        return float(started) - start
+        job = _wait(lambda: self._suanli_final(job_id))
+        started = _stamp(stamp)
+        if job["status"] != "succeeded" or started is None:
+            raise RuntimeError(f"{job_id}: {job['status']}")
+        return started - start
+
+    def _suanli_final(self, job_id: str) -> dict[str, Any] | None:
+        job: dict[str, Any] = self.client.get(f"/api/v1/jobs/{job_id}").json()
+        return job if job["status"] in FINAL else None
 
     def via_ray_cli(self, stamp: Path) -> float:
         key = f"bench-cli-{uuid.uuid4().hex[:10]}"
@@ -102,7 +109,7 @@ class Bench:
             [
                 self.ray_cli, "job", "submit", "--no-wait", "--submission-id", key,
                 "--entrypoint-num-cpus", "1", "--entrypoint-resources", '{"H100": 1}',
-                "--", STAMP.format(path=stamp),
+                "--", "bash", "-c", STAMP.format(path=stamp),
             ],
             check=True,
             capture_output=True,
@@ -114,7 +121,7 @@ class Bench:
         key = f"bench-rest-{uuid.uuid4().hex[:10]}"
         start = CLOCK.now().timestamp()
         body = {
-            "entrypoint": STAMP.format(path=stamp),
+            "entrypoint": shlex.join(["bash", "-c", STAMP.format(path=stamp)]),
             "submission_id": key,
             "entrypoint_num_cpus": 1,
             "entrypoint_resources": {"H100": 1},
@@ -123,9 +130,15 @@ class Bench:
         return self._finish(key, stamp, start)
 
     def _finish(self, key: str, stamp: Path, start: float) -> float:
-        started = _wait(lambda: _stamp(stamp))
-        _wait(lambda: self.http.get(f"/api/jobs/{key}").json()["status"] in RAY_FINAL)
-        return float(started) - start
+        info = _wait(lambda: self._ray_final(key))
+        started = _stamp(stamp)
+        if info["status"] != "SUCCEEDED" or started is None:
+            raise RuntimeError(f"{key}: {info['status']}: {info.get('message')}")
+        return started - start
+
+    def _ray_final(self, key: str) -> dict[str, Any] | None:
+        info: dict[str, Any] = self.http.get(f"/api/jobs/{key}").json()
+        return info if info["status"] in RAY_FINAL else None
 
     def latency(self, samples: int) -> dict[str, list[float]]:
         methods = {
@@ -134,9 +147,9 @@ class Bench:
             "Ray Jobs API POST (SDK)": self.via_ray_rest,
         }
         out: dict[str, list[float]] = {name: [] for name in methods}
-        for i in range(samples):
+        for _ in range(samples):
             for name, method in methods.items():
-                out[name].append(method(self.tmp / f"stamp-{len(out[name])}-{i}-{id(method)}"))
+                out[name].append(method(self.tmp / f"stamp-{uuid.uuid4().hex}"))
         return out
 
     # 2. volume -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from suanli.domain.clock import SystemClock
 from suanli.engines.ray import RayEngine
 
 
@@ -35,7 +36,7 @@ class RayRuns:
     """A RayEngine that stops, at the end of a test, every run the test left going."""
 
     def __init__(self, url: str) -> None:
-        self.engine = RayEngine(url)
+        self.engine = RayEngine(url, SystemClock())
         self.keys: list[str] = []
 
     def key(self, label: str = "t") -> str:

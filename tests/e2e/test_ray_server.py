@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from suanli.domain.clock import SystemClock
 from suanli.engines.base import RunState
 from suanli.engines.ray import RayEngine
 from tests.builders import HAPPY_PATH
@@ -40,7 +41,7 @@ def ray_url() -> str:
 @pytest.fixture
 def engine(ray_url: str) -> Iterator[RayEngine]:
     """suanli's adapter, used here to read Ray's own view of the jobs."""
-    ray = RayEngine(ray_url)
+    ray = RayEngine(ray_url, SystemClock())
     yield ray
     ray.close()
 

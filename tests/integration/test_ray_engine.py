@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from suanli.domain.clock import SystemClock
 from suanli.domain.errors import EngineFailure
 from suanli.domain.jobs import Placement
-from suanli.engines.base import LaunchRequest, RunState, RunStatus
+from suanli.engines.base import Inventory, LaunchRequest, RunState, RunStatus, inventory_source
 from suanli.engines.ray import RayEngine
 from tests.builders import make_spec
 from tests.conftest import wait_until
@@ -42,6 +43,10 @@ def _final(engine: RayEngine, key: str) -> RunStatus:
         return status if status.state.is_final else None
 
     return wait_until(probe, timeout=RUN_TIMEOUT_S, every=0.2)
+
+
+def _total(inventory: Inventory, kind: str) -> int:
+    return sum(n.accelerators.get(kind, 0) for n in inventory.nodes if n.available)
 
 
 def _log(engine: RayEngine, key: str) -> str:
@@ -173,14 +178,14 @@ class TestKeysAndResources:
     def test_accelerators_are_reserved_as_the_models_custom_resource(
         self, ray: RayRuns, tmp_path: Path
     ) -> None:
-        total = ray.engine.inventory().accelerators["H100"].total
+        total = _total(ray.engine.inventory(), "H100")
         key = ray.key("h100x3")
         started, gate = tmp_path / "started", tmp_path / "gate"
         ray.engine.launch(_request(key, count=3, run=_gated(started, gate)))
         wait_until(started.exists, timeout=RUN_TIMEOUT_S)
 
         while_running = wait_until(
-            lambda: ray.engine.inventory().accelerators["H100"].free <= total - 3 or None,
+            lambda: ray.engine.inventory().free_accelerators()["H100"] <= total - 3 or None,
             timeout=RUN_TIMEOUT_S,
         )
         gate.touch()
@@ -188,23 +193,42 @@ class TestKeysAndResources:
         assert while_running
 
     def test_more_accelerators_than_the_cluster_has_never_start(self, ray: RayRuns) -> None:
-        total = int(ray.engine.inventory().accelerators["H100"].total)
+        most = max(n.accelerators.get("H100", 0) for n in ray.engine.inventory().nodes)
         too_big, fits = ray.key("too-big"), ray.key("fits")
 
-        ray.engine.launch(_request(too_big, count=total + 1, run="echo should not run"))
-        ray.engine.launch(_request(fits, count=total, run="echo fits"))
+        ray.engine.launch(_request(too_big, count=most + 1, run="echo should not run"))
+        ray.engine.launch(_request(fits, count=most, run="echo fits"))
 
         assert _final(ray.engine, fits).state is RunState.SUCCEEDED
         assert ray.engine.status(too_big).state is RunState.PENDING
 
-    def test_inventory_lists_each_model_with_total_and_free(self, ray: RayRuns) -> None:
+    def test_inventory_lists_each_node_with_models_total_and_free(self, ray: RayRuns) -> None:
         inventory = ray.engine.inventory()
 
-        assert inventory.nodes >= 1
-        assert inventory.cpus.total >= 1
-        assert {"H100", "Ascend910B"} <= set(inventory.accelerators)
-        for capacity in inventory.accelerators.values():
-            assert 0 <= capacity.free <= capacity.total
+        assert inventory_source(ray.engine) is ray.engine  # declared and implemented
+        alive = [n for n in inventory.nodes if n.available]
+        assert alive
+        assert all(n.state == "ALIVE" and n.cpus >= 1 and n.memory_mb > 0 for n in alive)
+        assert {"H100", "Ascend910B"} <= set(inventory.free_accelerators())
+        for node in alive:
+            assert set(node.accelerators) == set(node.free_accelerators)
+            assert "CPU" not in node.accelerators
+            assert all(0 <= node.free_accelerators[k] <= v for k, v in node.accelerators.items())
+
+    def test_live_runs_lists_the_suanli_runs_ray_still_has(
+        self, ray: RayRuns, tmp_path: Path
+    ) -> None:
+        key = ray.key("live")
+        started, gate = tmp_path / "started", tmp_path / "gate"
+        ray.engine.launch(_request(key, run=_gated(started, gate)))
+        wait_until(started.exists, timeout=RUN_TIMEOUT_S)
+
+        while_running = ray.engine.live_runs()
+        gate.touch()
+        _final(ray.engine, key)
+
+        assert key in while_running
+        assert key not in ray.engine.live_runs()
 
     def test_an_unknown_key_is_lost(self, ray: RayRuns) -> None:
         status = ray.engine.status(ray.key("unknown"))
@@ -228,7 +252,7 @@ class TestUnreachable:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]  # closed again before use: nothing listens there
-        engine = RayEngine(f"http://127.0.0.1:{port}", timeout_s=2)
+        engine = RayEngine(f"http://127.0.0.1:{port}", SystemClock(), timeout_s=2)
 
         assert engine.ping() is False
         # A run on a cluster that does not answer is not known lost: no retry elsewhere yet.

@@ -107,7 +107,7 @@ class TestCapacity:
         assert isinstance(wait, KeepWaiting)
         assert not wait.never
         assert wait.decision.summary.code == "waiting_for_capacity"
-        assert verdicts(result)[("bj", "a100")].reason.params == {"free": 1, "need": 2}  # type: ignore[union-attr]
+        assert verdicts(result)[("bj", "a100")].reason.params == {"need": 2}  # type: ignore[union-attr]
 
     def test_jobs_in_one_cycle_do_not_share_slots(self) -> None:
         spec = make_spec(resources={"accelerator": {"model": "T4", "count": 3}})

@@ -50,7 +50,7 @@ class BodyLimit:
         message = render(
             "too_large",
             "zh" if lang == "zh" else "en",
-            what="request body",
+            what="what.request_body",
             size=size,
             limit=self.limit,
         )

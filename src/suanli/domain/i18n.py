@@ -27,6 +27,19 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "en": "{what} is {size} bytes; at most {limit} bytes are allowed",
         "zh": "{what}大小为 {size} 字节，最多允许 {limit} 字节",
     },
+    # what is too large: said in the reader's language (see schemas.validation._too_large)
+    "what.job_spec": {"en": "job spec", "zh": "作业描述文件"},
+    "what.fleet_file": {"en": "fleet file", "zh": "算力网络配置文件"},
+    "what.tenants_file": {"en": "tenants file", "zh": "租户文件"},
+    "what.voucher_policy_file": {"en": "voucher policy file", "zh": "算力券政策文件"},
+    "what.catalog_file": {"en": "catalog file", "zh": "加速卡目录文件"},
+    "what.request_body": {"en": "request body", "zh": "请求体"},
+    "what.the_node_list": {"en": "the node list", "zh": "节点列表"},
+    "what.the_pod_list": {"en": "the pod list", "zh": "Pod 列表"},
+    "what.accelerators": {"en": "accelerators", "zh": "张加速卡"},
+    "what.cpus": {"en": "CPUs", "zh": "个 CPU"},
+    "what.memory_gb": {"en": "GB memory", "zh": "GB 内存"},
+    "amount.below_fen": {"en": "< 0.01", "zh": "不足 0.01"},
     "missing": {"en": "this field is required", "zh": "此字段为必填项"},
     "extra_forbidden": {
         "en": "unknown field; allowed here: {allowed}",
@@ -218,8 +231,8 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "zh": "资源池只有 {have} 个节点，作业需要 {need} 个",
     },
     "pool_busy": {
-        "en": "only {free} of {need} nodes have room now",
-        "zh": "当前仅 {free}/{need} 个节点有空闲资源",
+        "en": "full now: the job needs {need} node(s) with enough free accelerators, CPUs and memory",
+        "zh": "当前已满：作业需要 {need} 个加速卡、CPU 和内存都足够空闲的节点",
     },
     "pool_cluster_unavailable": {
         "en": "cluster {cluster} is unavailable",

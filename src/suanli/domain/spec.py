@@ -11,7 +11,8 @@ import typing
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic_core import PydanticCustomError
 
 from suanli.domain.accelerators import STACKS
 
@@ -19,6 +20,11 @@ MAX_SPEC_BYTES = 256 * 1024
 MAX_NODES = 256
 MAX_ACCELERATORS_PER_NODE = 16
 MAX_SCRIPT_CHARS = 64 * 1024
+MILLI = 1000  # one whole accelerator in shares of a thousandth
+COUNT_ALLOWED = (
+    f"a whole number from 1 to {MAX_ACCELERATORS_PER_NODE}, "
+    "or a share of one accelerator from 0.001 to 0.999 in steps of 0.001"
+)
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$", max_length=63)]
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
@@ -32,12 +38,17 @@ class _Strict(BaseModel):
 
 
 class AcceleratorRequest(_Strict):
-    """Which accelerators, per node: exact model, any-of list, or minimums."""
+    """Which accelerators, per node: exact model, any-of list, or minimums.
+
+    ``count`` below 1 asks for a share of one accelerator (HAMi-style sharing): ``0.5`` is
+    half its compute and half its device memory, on one accelerator that other shares
+    may use too. A count of 1 or more is whole accelerators.
+    """
 
     model: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         default=None, max_length=32
     )
-    count: int = Field(default=1, ge=1, le=MAX_ACCELERATORS_PER_NODE)
+    count: float = Field(default=1, gt=0, le=MAX_ACCELERATORS_PER_NODE)
     min_memory_gb: float | None = Field(default=None, gt=0, le=4096)
     min_tflops: float | None = Field(default=None, gt=0, le=100_000)
 
@@ -45,6 +56,29 @@ class AcceleratorRequest(_Strict):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("count")
+    @classmethod
+    def _whole_or_share(cls, value: float) -> float:
+        whole = value >= 1 and value == int(value)
+        share = value < 1 and abs(value * MILLI - round(value * MILLI)) < 1e-9
+        if not (whole or share):
+            raise PydanticCustomError("not_allowed", "not allowed", {"allowed": COUNT_ALLOWED})
+        return int(value) if whole else round(value * MILLI) / MILLI
+
+    @field_serializer("count")
+    def _count_out(self, value: float) -> int | float:
+        return int(value) if value >= 1 else value
+
+    @property
+    def share_milli(self) -> int:
+        """Thousandths of one accelerator each node's accelerators give: 1000 when whole."""
+        return MILLI if self.count >= 1 else round(self.count * MILLI)
+
+    @property
+    def whole(self) -> int:
+        """Accelerators each node hands to the job, a shared one counted as one."""
+        return int(self.count) if self.count >= 1 else 1
 
 
 class Resources(_Strict):
@@ -108,12 +142,28 @@ class JobSpec(_Strict):
 
     @property
     def accelerators_per_node(self) -> int:
+        """Accelerator slots the job takes on each node (a shared one counts as one)."""
         acc = self.resources.accelerator
-        return acc.count if acc else 0
+        return acc.whole if acc else 0
+
+    @property
+    def share_milli(self) -> int:
+        """Thousandths of each accelerator the job takes: 1000 unless it asks for a share."""
+        acc = self.resources.accelerator
+        return acc.share_milli if acc else 0
+
+    @property
+    def is_fractional(self) -> bool:
+        return 0 < self.share_milli < MILLI
 
     @property
     def total_accelerators(self) -> int:
         return self.accelerators_per_node * self.resources.nodes
+
+    @property
+    def accelerator_units(self) -> Decimal:
+        """Accelerators priced for the whole job: a share counts as its fraction of one."""
+        return Decimal(self.share_milli * self.total_accelerators) / MILLI
 
     @property
     def time_limit(self) -> dt.timedelta:

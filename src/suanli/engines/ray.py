@@ -20,14 +20,22 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from suanli.domain.clock import Clock
 from suanli.domain.errors import EngineFailure
 from suanli.domain.jobs import Reason
-from suanli.engines.base import EngineFeature, LaunchRequest, LogChunk, RunState, RunStatus
+from suanli.engines.base import (
+    EngineFeature,
+    Inventory,
+    LaunchRequest,
+    LogChunk,
+    NodeInventory,
+    RunState,
+    RunStatus,
+)
 
 # The entrypoint: ``timeout`` enforces the hard limit (exit 124, or 137 after the grace);
 # the scripts travel in the environment so the entrypoint stays short (Ray prints it in the
@@ -52,28 +60,21 @@ _LOST = {"JOB_SUPERVISOR_ACTOR_DIED", "JOB_SUPERVISOR_ACTOR_UNKNOWN_FAILURE"}
 _MAX_DETAIL = 300
 
 
-@dataclass(frozen=True)
-class Capacity:
-    total: float
-    free: float
-
-
-@dataclass(frozen=True)
-class RayInventory:
-    """What the cluster reports now: alive nodes, CPUs and each accelerator model's units."""
-
-    nodes: int
-    cpus: Capacity
-    accelerators: dict[str, Capacity]  # by catalog model id
-
-
 class RayEngine:
     name = "ray"
-    features = frozenset({EngineFeature.CANCEL, EngineFeature.LOGS, EngineFeature.TIME_LIMIT})
+    features = frozenset(
+        {
+            EngineFeature.CANCEL,
+            EngineFeature.LOGS,
+            EngineFeature.TIME_LIMIT,
+            EngineFeature.INVENTORY,
+        }
+    )
 
     def __init__(
         self,
         endpoint: str,
+        clock: Clock,
         resource_prefix: str = "",
         request_gpus: bool = False,
         timeout_s: float = 10.0,
@@ -86,6 +87,7 @@ class RayEngine:
         CUDA_VISIBLE_DEVICES for the run).
         """
         self.endpoint = endpoint.rstrip("/")
+        self.clock = clock
         self.resource_prefix = resource_prefix
         self.request_gpus = request_gpus
         self._http = httpx.Client(base_url=self.endpoint, timeout=timeout_s, transport=transport)
@@ -188,35 +190,34 @@ class RayEngine:
         except httpx.HTTPError:
             return False
 
-    def inventory(self) -> RayInventory:
-        """Alive nodes and their resources (State API), minus what is in use (cluster status)."""
+    def inventory(self) -> Inventory:
+        """Every node Ray knows with its resources (State API) less what is in use on it.
+
+        Accelerators are keyed by their Ray resource name (the prefix, then the catalog
+        model id). Blocking, short; raises EngineFailure.
+        """
         nodes = self._json(self._call("GET", "/api/v0/nodes?limit=10000"), "nodes")
         rows = nodes.get("data", {}).get("result", {}).get("result", [])
-        totals: dict[str, float] = {}
-        alive = [r for r in rows if r.get("state") == "ALIVE"]
-        for row in alive:
-            for name, amount in (row.get("resources_total") or {}).items():
-                totals[name] = totals.get(name, 0.0) + float(amount)
-        usage = self._usage()
+        # [used, total] per resource and node; this view camel-cases names that hold "_".
+        status = self._json(self._call("GET", "/api/cluster_status"), "cluster status")
+        report = status.get("data", {}).get("clusterStatus", {}).get("loadMetricsReport", {})
+        used_by_node = report.get("usageByNode") or {}
+        return Inventory(
+            tuple(
+                _node(row, used_by_node.get(str(row.get("node_id"))) or {}, self.resource_prefix)
+                for row in rows
+            ),
+            self.clock.now(),
+        )
 
-        def capacity(name: str) -> Capacity:
-            total = totals.get(name, 0.0)
-            used = usage.get(name, usage.get(_dashboard_key(name), 0.0))
-            return Capacity(total, max(total - used, 0.0))
-
-        accelerators = {
-            name.removeprefix(self.resource_prefix): capacity(name)
-            for name in totals
-            if name.startswith(self.resource_prefix) and _is_accelerator(name)
-        }
-        return RayInventory(len(alive), capacity("CPU"), accelerators)
-
-    def _usage(self) -> dict[str, float]:
-        # [used, total] per resource; the dashboard camel-cases names that hold "_".
-        data = self._json(self._call("GET", "/api/cluster_status"), "cluster status")
-        report = data.get("data", {}).get("clusterStatus", {}).get("loadMetricsReport", {})
-        usage = report.get("usage") or {}
-        return {str(k): float(v[0]) for k, v in usage.items() if isinstance(v, list) and v}
+    def live_runs(self) -> list[str]:
+        """Keys of the suanli runs Ray has pending or running (its own job list)."""
+        return sorted(
+            str(job["submission_id"])
+            for job in self.list_jobs()
+            if job.get("status") in ("PENDING", "RUNNING")
+            and str(job.get("submission_id") or "").startswith("suanli-")
+        )
 
     def list_jobs(self) -> list[dict[str, Any]]:
         """Every job Ray knows (its own accounting), as the Jobs API lists them."""
@@ -311,6 +312,30 @@ def _last_line(text: str) -> str:
 
 _RAY_BUILTIN = {"CPU", "GPU", "TPU", "memory", "object_store_memory", ""}
 _RAY_BUILTIN_PREFIXES = ("node:", "accelerator_type:")
+
+
+def _node(row: dict[str, Any], used: dict[str, Any], prefix: str) -> NodeInventory:
+    """One row of the State API's node list, with its [used, total] usage row."""
+    total = {str(k): float(v) for k, v in (row.get("resources_total") or {}).items()}
+
+    def free(name: str) -> float:
+        pair = used.get(name) or used.get(_dashboard_key(name)) or [0.0]
+        return max(total.get(name, 0.0) - float(pair[0]), 0.0)
+
+    accelerators = [n for n in total if n.startswith(prefix) and _is_accelerator(n)]
+    state = str(row.get("state") or "UNKNOWN")
+    mib = 1024**2
+    return NodeInventory(
+        name=str(row.get("node_name") or row.get("node_id") or "?"),
+        state=state,
+        available=state == "ALIVE",
+        cpus=int(total.get("CPU", 0)),
+        free_cpus=int(free("CPU")),
+        memory_mb=int(total.get("memory", 0) / mib),
+        free_memory_mb=int(free("memory") / mib),
+        accelerators={name: int(total[name]) for name in accelerators},
+        free_accelerators={name: int(free(name)) for name in accelerators},
+    )
 
 
 def _is_accelerator(name: str) -> bool:

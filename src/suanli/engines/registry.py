@@ -37,7 +37,7 @@ def _slurm(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     return SlurmEngine(root, ctx.clock, options)
 
 
-def _ray(cluster: Cluster, _ctx: EngineContext) -> EngineAdapter:
+def _ray(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     options = dict(cluster.engine.options)
     unknown = sorted(set(options) - {"resource_prefix", "request_gpus"})
     if not cluster.engine.endpoint or unknown:
@@ -48,7 +48,9 @@ def _ray(cluster: Cluster, _ctx: EngineContext) -> EngineAdapter:
             + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
         )
     request_gpus = options.get("request_gpus", "false").lower() in ("true", "yes", "1")
-    return RayEngine(cluster.engine.endpoint, options.get("resource_prefix", ""), request_gpus)
+    return RayEngine(
+        cluster.engine.endpoint, ctx.clock, options.get("resource_prefix", ""), request_gpus
+    )
 
 
 ENGINES: dict[str, Callable[[Cluster, EngineContext], EngineAdapter]] = {

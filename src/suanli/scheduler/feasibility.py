@@ -20,16 +20,18 @@ def exclusion(
         return Reason(
             "pool_region_excluded", {"region": cluster.region, "wanted": ", ".join(spec.regions)}
         )
-    model = catalog.get(pool.accelerator) if pool.accelerator else None
-    reason = _accelerator_exclusion(spec, pool, model, catalog)
+    reason = accelerator_exclusion(spec, pool, catalog)
     if reason is not None:
         return reason
-    return _shape_exclusion(spec, pool)
+    return shape_exclusion(spec, pool)
 
 
-def _accelerator_exclusion(
-    spec: JobSpec, pool: Pool, model: AcceleratorModel | None, catalog: Catalog
-) -> Reason | None:
+def accelerator_exclusion(spec: JobSpec, pool: Pool, catalog: Catalog) -> Reason | None:
+    """The first accelerator rule ``pool`` breaks: model, domestic-only, stack, minimums.
+
+    Reads only the pool's model and the spec's accelerator, stacks and domestic-only.
+    """
+    model = catalog.get(pool.accelerator) if pool.accelerator else None
     want = spec.resources.accelerator
     name = model.model if model else "CPU"
     if want is None:
@@ -67,28 +69,40 @@ def _accelerator_exclusion(
     return None
 
 
-def _shape_exclusion(spec: JobSpec, pool: Pool) -> Reason | None:
+def shape_exclusion(spec: JobSpec, pool: Pool) -> Reason | None:
+    """Whether a node of ``pool`` can ever hold one rank, and the pool enough nodes."""
+    return node_exclusion(spec, pool) or nodes_exclusion(spec, pool)
+
+
+def node_exclusion(spec: JobSpec, pool: Pool) -> Reason | None:
+    """Whether a node of ``pool`` can ever hold one rank of the job."""
     res = spec.resources
     if spec.accelerators_per_node > pool.accelerators_per_node:
         return Reason(
             "pool_node_too_small",
             {
                 "have": pool.accelerators_per_node,
-                "what": "accelerators",
+                "what": "what.accelerators",
                 "need": spec.accelerators_per_node,
             },
         )
     if res.cpus > pool.cpus_per_node:
         return Reason(
-            "pool_node_too_small", {"have": pool.cpus_per_node, "what": "CPUs", "need": res.cpus}
+            "pool_node_too_small",
+            {"have": pool.cpus_per_node, "what": "what.cpus", "need": res.cpus},
         )
     if res.memory_gb > pool.memory_gb_per_node:
         return Reason(
             "pool_node_too_small",
-            {"have": pool.memory_gb_per_node, "what": "GB memory", "need": res.memory_gb},
+            {"have": pool.memory_gb_per_node, "what": "what.memory_gb", "need": res.memory_gb},
         )
-    if res.nodes > pool.nodes:
-        return Reason("pool_too_few_nodes", {"have": pool.nodes, "need": res.nodes})
+    return None
+
+
+def nodes_exclusion(spec: JobSpec, pool: Pool) -> Reason | None:
+    """Whether ``pool`` has nodes enough for the gang."""
+    if spec.resources.nodes > pool.nodes:
+        return Reason("pool_too_few_nodes", {"have": pool.nodes, "need": spec.resources.nodes})
     return None
 
 
@@ -119,5 +133,5 @@ def _wanted(spec: JobSpec) -> str:
 
 def job_price_per_hour(spec: JobSpec, pool: Pool) -> Decimal:
     """Yuan per hour for the whole job on ``pool`` (accelerators, or nodes for CPU pools)."""
-    units = spec.total_accelerators if pool.accelerator else spec.resources.nodes
+    units = spec.accelerator_units if pool.accelerator else Decimal(spec.resources.nodes)
     return pool.price_per_accelerator_hour * units

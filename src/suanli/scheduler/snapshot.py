@@ -1,4 +1,8 @@
-"""What the scheduler sees: every pool's nodes with their free capacity, at one instant."""
+"""What the scheduler sees: every pool's nodes with their free capacity, at one instant.
+
+Each accelerator of a node is free by thousandths (``MILLI`` = idle): a job asking for a
+share of one accelerator takes part of one slot, other shares may fill the rest.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,25 @@ from decimal import Decimal
 
 from suanli.domain.fleet import Cluster, Fleet, Pool
 from suanli.domain.jobs import Job
+from suanli.domain.spec import MILLI
 
 
 @dataclass
 class NodeState:
     name: str
-    free_slots: list[int]
+    free_milli: list[int]  # per accelerator slot, thousandths of it still free
     free_cpus: int
     free_memory_gb: int
+
+    @property
+    def free_slots(self) -> list[int]:
+        """The slots no job uses at all."""
+        return [i for i, m in enumerate(self.free_milli) if m >= MILLI]
+
+    @property
+    def free_accelerators(self) -> float:
+        """Idle accelerators on this node, shares included (e.g. 3.5)."""
+        return sum(self.free_milli) / MILLI
 
 
 @dataclass
@@ -42,6 +57,9 @@ class Snapshot:
     # The share of a bill each tenant's best voucher programme would take off, by
     # (tenant, domestic pool?): computed by the service from the policy files and caps left.
     voucher_rates: Mapping[tuple[str, bool], Decimal] = field(default_factory=dict)
+    # A replay may ask node choices to break exact ties at random with this seed; the live
+    # scheduler leaves it None and takes the first of equal nodes.
+    seed: int | None = None
 
 
 def build_snapshot(
@@ -58,7 +76,7 @@ def build_snapshot(
         nodes = [
             NodeState(
                 n,
-                list(range(pool.accelerators_per_node)),
+                [MILLI] * pool.accelerators_per_node,
                 pool.cpus_per_node,
                 pool.memory_gb_per_node,
             )
@@ -75,11 +93,14 @@ def build_snapshot(
         if state is None:  # the pool left the fleet; its jobs no longer count against it
             continue
         by_name = {n.name: n for n in state.nodes}
+        share = job.spec.share_milli
         for assignment in placement.nodes:
             node = by_name.get(assignment.node)
             if node is None:
                 continue
-            node.free_slots = [s for s in node.free_slots if s not in assignment.slots]
+            for slot in assignment.slots:
+                if 0 <= slot < len(node.free_milli):
+                    node.free_milli[slot] = max(0, node.free_milli[slot] - share)
             node.free_cpus -= job.spec.resources.cpus
             node.free_memory_gb -= job.spec.resources.memory_gb
     return Snapshot(

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from suanli.domain.errors import FieldError, InputTooLarge, InvalidInput
+from suanli.domain.i18n import MESSAGES
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -52,7 +53,9 @@ def read_bounded(path: Path, limit: int, what: str, code: str) -> bytes:
 
 
 def _too_large(source: str, what: str, size: int, limit: int) -> InputTooLarge:
-    params = {"what": what, "size": size, "limit": limit}
+    # A known kind of file is named by its message code, so zh readers read it in zh.
+    code = "what." + what.replace(" ", "_")
+    params = {"what": code if code in MESSAGES else what, "size": size, "limit": limit}
     return InputTooLarge(
         "too_large", errors=[FieldError("", "too_large", params=params)], source=source, **params
     )
@@ -133,6 +136,8 @@ def field_error(model: type[BaseModel], err: Any) -> FieldError:
         allowed = f"at most {hi} {unit}" if hi is not None else f"at least {lo} {unit}"
         shown = f"{len(value)} {unit}" if hasattr(value, "__len__") else value
         return FieldError(path, "out_of_range", shown, allowed)
+    if kind == "not_allowed":  # a validator's own refusal, saying what is allowed
+        return FieldError(path, "not_allowed", value, str(ctx.get("allowed", "")))
     if kind in {"literal_error", "enum"}:
         return FieldError(path, "not_allowed", value, str(ctx.get("expected", "")))
     if kind == "string_pattern_mismatch":

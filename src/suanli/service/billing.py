@@ -53,8 +53,10 @@ def usage_of(p: Platform, job: Job, ended_at: dt.datetime) -> MeteredUsage | Non
     per_node = job.spec.accelerators_per_node if pl.accelerator else 1
     count = max(1, len(pl.nodes) * max(per_node, 1))
     # The pool's price now; if the fleet no longer has the pool, the placement's snapshot.
+    # A job sharing an accelerator (count 0.5) pays its share of the card's price.
+    share = Decimal(job.spec.share_milli) / 1000 if job.spec.is_fractional else Decimal(1)
     price = (
-        pool.price_per_accelerator_hour
+        pool.price_per_accelerator_hour * share
         if pool is not None
         else div(pl.price_per_hour, Decimal(count))
     )

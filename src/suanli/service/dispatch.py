@@ -9,6 +9,7 @@ from suanli.domain.ids import engine_key
 from suanli.domain.jobs import Job, JobStatus, Reason
 from suanli.domain.lifecycle import transition
 from suanli.engines.base import EngineAdapter, LaunchRequest
+from suanli.engines.sharing import share_env
 from suanli.service.deps import Platform
 from suanli.store.base import Outcome
 
@@ -44,7 +45,15 @@ def launch(p: Platform, engine: EngineAdapter, job: Job) -> bool:
     """Launch ``job``'s current attempt; on refusal, fail it with the engine's words."""
     if job.placement is None or job.engine_key is None:
         return False
-    request = LaunchRequest(job.engine_key, job.id, job.attempt, job.spec, job.placement)
+    model = p.fleet.catalog.get(job.placement.accelerator) if job.placement.accelerator else None
+    request = LaunchRequest(
+        job.engine_key,
+        job.id,
+        job.attempt,
+        job.spec,
+        job.placement,
+        share_env(job.spec, model.memory if model else None),
+    )
     try:
         engine.launch(request)
     except EngineUnavailable:

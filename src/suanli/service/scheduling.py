@@ -88,7 +88,9 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
                 "cluster": pl.cluster,
                 "pool": pl.pool,
                 "nodes": len(pl.nodes),
-                "count": job.spec.accelerators_per_node,
+                "count": job.spec.resources.accelerator.count
+                if job.spec.resources.accelerator
+                else 0,
                 "model": pl.accelerator or "CPU",
             },
         )

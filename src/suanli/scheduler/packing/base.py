@@ -23,6 +23,9 @@ class PolicyContext:
 
     workload: TargetWorkload
     seed: int = 0
+    # Replays break exact ties at random (as the Kubernetes scheduler does); the live
+    # scheduler takes the lowest node index, so a placement reads the same every time.
+    random_ties: bool = True
 
 
 class PackingPolicy(Protocol):
@@ -58,9 +61,10 @@ def pack_one(state: ClusterState, pod: PodRequest, policy: PackingPolicy) -> Pla
 
 
 def pick_lowest(
-    scores: FloatArray, rng: np.random.Generator, *, then: TieBreak | None = None
+    scores: FloatArray, rng: np.random.Generator | None, *, then: TieBreak | None = None
 ) -> int:
-    """Index of the lowest score; ties go to the lowest ``then``, remaining ties at random.
+    """Index of the lowest score; ties go to the lowest ``then``, remaining ties at random
+    (to the first of them without ``rng``).
 
     Random tie-breaking (seeded) is what the Kubernetes scheduler does among equal nodes;
     always taking the first would bias every policy towards low node numbers.
@@ -69,4 +73,4 @@ def pick_lowest(
     if then is not None and tied.size > 1:
         sub = then(tied)
         tied = tied[sub <= sub.min() + TIE_TOLERANCE]
-    return int(tied[0] if tied.size == 1 else rng.choice(tied))
+    return int(tied[0] if tied.size == 1 or rng is None else rng.choice(tied))

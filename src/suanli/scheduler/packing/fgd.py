@@ -110,7 +110,7 @@ class Fgd:
 
     def __init__(self, ctx: PolicyContext) -> None:
         self._ctx = ctx
-        self._rng = np.random.default_rng(ctx.seed)
+        self._rng = np.random.default_rng(ctx.seed) if ctx.random_ties else None
         self._tracker: _Tracker | None = None
 
     def choose(
@@ -123,6 +123,13 @@ class Fgd:
         if pod.shares_gpu:
             return Placement(node, (int(slots[best]),))
         return Placement(node, state.tightest_slots(node, pod))
+
+    def growth(
+        self, state: ClusterState, pod: PodRequest, nodes: NDArray[np.intp]
+    ) -> tuple[FloatArray, IntArray]:
+        """What ``choose`` ranks by: fragmentation growth of ``pod`` on each of ``nodes``,
+        and the GPU slot a shared pod would take there (-1 when the slot is no choice)."""
+        return self._tracker_for(state).growth(pod, nodes)
 
     def _tie_break(
         self, state: ClusterState, pod: PodRequest, candidates: NDArray[np.intp]

@@ -51,7 +51,7 @@ class BestFit:
     name = "best-fit"
 
     def __init__(self, ctx: PolicyContext) -> None:
-        self._rng = np.random.default_rng(ctx.seed)
+        self._rng = np.random.default_rng(ctx.seed) if ctx.random_ties else None
 
     def choose(
         self, state: ClusterState, pod: PodRequest, candidates: NDArray[np.intp]

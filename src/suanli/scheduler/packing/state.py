@@ -50,6 +50,14 @@ class ClusterState:
         """Allocated GPU share over all GPUs (0 for a cluster without GPUs)."""
         return self.gpu_used_milli / self.gpu_total_milli if self.gpu_total_milli else 0.0
 
+    def set_free(self, node: int, gpu: Sequence[int], cpu: int, memory: int) -> None:
+        """Start ``node`` from what is free on it now (jobs already hold the rest)."""
+        self.gpu_free[node, : len(gpu)] = gpu
+        self.cpu_free[node] = cpu
+        self.memory_free[node] = memory
+        self.gpu_used_milli = self.gpu_total_milli - int(self.gpu_free.sum())
+        self.version[node] += 1
+
     def model_mask(self, gpu_spec: frozenset[str]) -> BoolArray:
         """Nodes whose GPU model a pod with ``gpu_spec`` accepts (empty: any GPU node)."""
         mask = self._spec_masks.get(gpu_spec)

@@ -1,0 +1,278 @@
+"""Which nodes of a pool a job gets: the packing core (``scheduler.packing``) behind the live
+scheduler.
+
+A job asks each of its ``nodes`` nodes for the same thing, a *node request* (accelerator
+slots and the share of each, CPUs, memory). A gang takes distinct nodes, all in one pool or
+none. Within a pool the nodes are chosen one rank at a time by a packing policy (suanli's
+``default``, fragmentation-aware) against the workload the queue says is coming, so the
+pool stays able to serve the next requests: a whole 8-card node is not cut for a 1-card job
+while a half-used one can take it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from suanli.domain.jobs import Job, NodeAssignment
+from suanli.scheduler.packing import (
+    MILLI,
+    POLICIES,
+    ClusterState,
+    NodeSpec,
+    PackingPolicy,
+    PodRequest,
+    PodShape,
+    PolicyContext,
+    TargetWorkload,
+)
+from suanli.scheduler.packing.base import TIE_TOLERANCE
+from suanli.scheduler.packing.fgd import SuanliDefault
+from suanli.scheduler.snapshot import PoolState
+
+DEFAULT_PACKING = "default"
+MIB_PER_GB = 1024
+CPU_MILLI = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRequest:
+    """What a job needs on each of its nodes, and how many such nodes (a gang)."""
+
+    accelerators: int  # slots; a shared accelerator counts as one
+    share_milli: int  # thousandths of each slot: 1000 for whole accelerators
+    cpus: int
+    memory_gb: int
+    nodes: int
+
+    @classmethod
+    def of(cls, job: Job) -> NodeRequest:
+        spec = job.spec
+        res = spec.resources
+        return cls(
+            spec.accelerators_per_node, spec.share_milli, res.cpus, res.memory_gb, res.nodes
+        )
+
+    def pod(self) -> PodRequest:
+        """One rank of the job as the packing core sees it (any GPU model of the pool)."""
+        return PodRequest(
+            "",
+            self.cpus * CPU_MILLI,
+            self.memory_gb * MIB_PER_GB,
+            self.accelerators,
+            self.share_milli if self.accelerators else 0,
+        )
+
+
+def expected_workload(queue: Iterable[Job]) -> TargetWorkload:
+    """The mix of node requests the queue holds: what the pools should stay able to serve."""
+    # Count by the few fields a node request reads first: 100,000 queued jobs come in a
+    # few dozen shapes.
+    by_fields: Counter[tuple[float, int, int]] = Counter()
+    for job in queue:
+        res = job.spec.resources
+        acc = res.accelerator
+        by_fields[(acc.count if acc else 0, res.cpus, res.memory_gb)] += res.nodes
+    counts: Counter[PodShape] = Counter()
+    for (count, cpus, memory), n in by_fields.items():
+        if count >= 1:
+            request = NodeRequest(int(count), MILLI, cpus, memory, 1)
+        else:  # a share of one accelerator, or none
+            request = NodeRequest(1 if count else 0, round(count * MILLI), cpus, memory, 1)
+        counts[request.pod().shape] += n
+    total = sum(counts.values())
+    if not total:
+        return TargetWorkload((), ())
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], repr(kv[0])))
+    return TargetWorkload(tuple(s for s, _ in ordered), tuple(c / total for _, c in ordered))
+
+
+class Growths:
+    """Fragmentation growth and GPU slot by pod and node state, for the pools of one
+    accelerator model in one cycle: pods and node states are numbered once, so a lookup
+    hashes two integers instead of a node's every GPU."""
+
+    def __init__(self) -> None:
+        self.scores: dict[tuple[int, int], tuple[float, int]] = {}
+        self._states: dict[tuple[tuple[int, ...], int, int], int] = {}
+        self._pods: dict[PodRequest, int] = {}
+
+    def state(self, gpu: list[int], cpu: int, memory: int) -> int:
+        key = (tuple(gpu), cpu, memory)
+        found = self._states.get(key)
+        if found is None:
+            found = self._states[key] = len(self._states)
+        return found
+
+    def pod(self, pod: PodRequest) -> int:
+        found = self._pods.get(pod)
+        if found is None:
+            found = self._pods[pod] = len(self._pods)
+        return found
+
+
+class PoolNodes:
+    """The free capacity of one pool's nodes during one cycle, and the policy that packs them.
+
+    Built from the snapshot (never changing it); ``take`` only ever removes capacity, so a
+    request that does not fit now will not fit later in the same cycle.
+
+    With the ``default`` policy and no seed, nodes are chosen exactly as
+    ``packing.SuanliDefault.choose`` would (least fragmentation growth, then least left
+    over, then the first node), but over plain Python lists with the growth remembered per
+    node state: pools have tens of nodes, which NumPy handles no faster than Python, and
+    nodes of one pool keep passing through the same states. The packing core computes
+    every growth it has not seen. Other policies run through the packing core as they are.
+    """
+
+    def __init__(
+        self,
+        state: PoolState,
+        workload: TargetWorkload,
+        packing: str = DEFAULT_PACKING,
+        seed: int | None = None,
+        memo: Growths | None = None,
+    ) -> None:
+        """``memo`` may be shared by pools of one accelerator model in one cycle: the
+        growth of a node state depends only on the state, the model and the workload."""
+        pool = state.pool
+        specs = [
+            NodeSpec(
+                n.name,
+                pool.cpus_per_node * CPU_MILLI,
+                pool.memory_gb_per_node * MIB_PER_GB,
+                pool.accelerators_per_node,
+                pool.accelerator or "",
+            )
+            for n in state.nodes
+        ]
+        self.names = [n.name for n in state.nodes]
+        self.cluster = ClusterState(specs)
+        width = self.cluster.gpu_free.shape[1]
+        self._gpu = [
+            list(n.free_milli[:width]) + [0] * (width - len(n.free_milli)) for n in state.nodes
+        ]
+        self._cpu = [n.free_cpus * CPU_MILLI for n in state.nodes]
+        self._memory = [n.free_memory_gb * MIB_PER_GB for n in state.nodes]
+        for i in range(len(state.nodes)):
+            self.cluster.set_free(i, self._gpu[i], self._cpu[i], self._memory[i])
+        ctx = PolicyContext(workload, seed or 0, random_ties=seed is not None)
+        self.policy: PackingPolicy = POLICIES[packing](ctx)
+        self._mirror = isinstance(self.policy, SuanliDefault) and seed is None
+        self._stale: set[int] = set()  # nodes whose ClusterState row lags the lists
+        self._memo = Growths() if memo is None else memo
+        self._state = [
+            self._memo.state(self._gpu[i], self._cpu[i], self._memory[i])
+            for i in range(len(self._gpu))
+        ]
+        self._cpu_scale = max(1, int(self.cluster.cpu_capacity.max()))
+        self._gpu_scale = max(1, int(self.cluster.gpu_count.max())) * MILLI
+        self._pods: dict[NodeRequest, tuple[PodRequest, int]] = {}
+
+    def room(self, request: NodeRequest) -> int:
+        """How many nodes could take one rank of ``request`` now."""
+        return len(self._candidates(self._pod(request)[0]))
+
+    def take(self, request: NodeRequest) -> tuple[NodeAssignment, ...] | None:
+        """Place every rank on its own node, or nothing when fewer nodes have room."""
+        pod, pod_id = self._pod(request)
+        candidates = self._candidates(pod)
+        if len(candidates) < request.nodes:
+            return None
+        # Ranks of a gang never share a node, and a rank on one node does not change what
+        # fits on another: the nodes with room now are enough for the whole gang.
+        chosen: list[tuple[int, tuple[int, ...]]] = []
+        for _ in range(request.nodes):
+            node, slots = self._choose(pod, pod_id, candidates)
+            self._place(pod, node, slots)
+            chosen.append((node, slots))
+            candidates.remove(node)
+        chosen.sort()
+        return tuple(NodeAssignment(self.names[n], slots) for n, slots in chosen)
+
+    def _pod(self, request: NodeRequest) -> tuple[PodRequest, int]:
+        found = self._pods.get(request)
+        if found is None:
+            pod = request.pod()
+            found = self._pods[request] = (pod, self._memo.pod(pod))
+        return found
+
+    def _candidates(self, pod: PodRequest) -> list[int]:
+        cpu, memory, gpus, milli = pod.cpu_milli, pod.memory_mib, pod.gpus, pod.gpu_milli
+        cpus, memories = self._cpu, self._memory
+        fits = [i for i in range(len(cpus)) if cpus[i] >= cpu and memories[i] >= memory]
+        if not gpus:
+            return fits
+        if milli >= MILLI:  # whole GPUs: slots with nothing taken
+            return [i for i in fits if self._gpu[i].count(MILLI) >= gpus]
+        return [i for i in fits if max(self._gpu[i]) >= milli]  # a share: one GPU with room
+
+    def _choose(
+        self, pod: PodRequest, pod_id: int, candidates: list[int]
+    ) -> tuple[int, tuple[int, ...]]:
+        if not self._mirror:
+            self._sync(candidates)
+            placement = self.policy.choose(self.cluster, pod, np.array(candidates, dtype=np.intp))
+            return placement.node, placement.gpu_slots
+        # Nodes in the same state score the same, and ties go to the first node: score
+        # only the first node of each state (most nodes of a pool share a few states).
+        known, state = self._memo.scores, self._state
+        firsts: dict[int, int] = {}
+        for n in candidates:
+            firsts.setdefault(state[n], n)
+        candidates = list(firsts.values())
+        scores = [
+            known.get((pod_id, state[n])) or self._growth_of(pod, pod_id, n) for n in candidates
+        ]
+        low = min([g for g, _ in scores]) + TIE_TOLERANCE
+        tied = [k for k, (g, _) in enumerate(scores) if g <= low]
+        if len(tied) > 1:  # the policy's tie-break: least left over after the pod
+            left = [self._leftover(pod, candidates[k]) for k in tied]
+            low = min(left) + TIE_TOLERANCE
+            tied = [k for k, x in zip(tied, left, strict=True) if x <= low]
+        best = tied[0]
+        node = candidates[best]
+        if pod.shares_gpu:
+            return node, (scores[best][1],)
+        return node, self._tightest(pod, node)
+
+    def _growth_of(self, pod: PodRequest, pod_id: int, node: int) -> tuple[float, int]:
+        """Ask the packing core for a growth not seen yet, and remember it."""
+        self._sync([node])
+        assert isinstance(self.policy, SuanliDefault)  # noqa: S101 - set with _mirror
+        growth, slot = self.policy.growth(self.cluster, pod, np.array([node], dtype=np.intp))
+        found = self._memo.scores[(pod_id, self._state[node])] = (float(growth[0]), int(slot[0]))
+        return found
+
+    def _leftover(self, pod: PodRequest, node: int) -> float:
+        # packing.simple.leftover_score, for one node, in the same float operations.
+        cpu_left = self._cpu[node] - pod.cpu_milli
+        gpu_left = sum(self._gpu[node]) - pod.gpu_request_milli
+        return 0.5 * cpu_left / self._cpu_scale + 0.5 * gpu_left / self._gpu_scale
+
+    def _tightest(self, pod: PodRequest, node: int) -> tuple[int, ...]:
+        # ClusterState.tightest_slots: the fullest GPUs that still fit, lowest slot first.
+        if not pod.gpus:
+            return ()
+        free = self._gpu[node]
+        fitting = sorted(
+            (s for s, m in enumerate(free) if m >= pod.gpu_milli), key=free.__getitem__
+        )
+        return tuple(fitting[: pod.gpus])
+
+    def _place(self, pod: PodRequest, node: int, slots: tuple[int, ...]) -> None:
+        self._cpu[node] -= pod.cpu_milli
+        self._memory[node] -= pod.memory_mib
+        for s in slots:
+            self._gpu[node][s] -= pod.gpu_milli
+        self._state[node] = self._memo.state(self._gpu[node], self._cpu[node], self._memory[node])
+        self._stale.add(node)
+
+    def _sync(self, nodes: list[int]) -> None:
+        for n in nodes:
+            if n in self._stale:
+                self.cluster.set_free(n, self._gpu[n], self._cpu[n], self._memory[n])
+                self._stale.discard(n)

@@ -1,0 +1,355 @@
+"""What a job could get from the fleet regardless of load: its plan.
+
+A plan is the list of pools that pass every hard rule, each with its price and estimate, in
+the policy's rank order, and for every other pool the first rule that excludes it. Nothing
+in it depends on what is free now, so one plan serves every job of the same kind in a
+cycle, and it is computed from small caches: the accelerator rules per model, the node
+shape per pool shape, the estimate per pool and cost-relevant part of the spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from suanli.domain.jobs import Estimate, ExcludedPools, Job, PoolVerdict, Reason, Verdicts
+from suanli.domain.spec import JobSpec
+from suanli.scheduler.estimate import estimate
+from suanli.scheduler.feasibility import (
+    accelerator_exclusion,
+    job_price_per_hour,
+    node_exclusion,
+    nodes_exclusion,
+)
+from suanli.scheduler.snapshot import PoolState, Snapshot
+
+Rank = Callable[[Job, "Option"], tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A pool that passes every hard rule for a job, with what the job would cost there."""
+
+    index: int  # into the snapshot's pools
+    state: PoolState
+    price: Decimal
+    estimate: Estimate
+    names: tuple[str, str]  # (cluster, pool)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A job's pools in rank order, and the excluded ones with their first failed rule.
+
+    ``runner_up[i]`` and ``busy[i]`` are the verdict lines of ``ranked[i]`` when it lost on
+    rank and when it had no room; decisions take slices of them.
+    """
+
+    ranked: tuple[Option, ...]
+    excluded: Sequence[PoolVerdict]
+    runner_up: tuple[PoolVerdict, ...]
+    busy: tuple[PoolVerdict, ...]
+
+
+def kind_of(job: Job) -> Hashable:
+    """Everything a plan reads of a job: jobs of one kind share one plan in a cycle.
+
+    Must list every field that the hard rules, the estimate or the ranking read; the
+    property test against per-job planning (tests/unit/test_fast_cycle.py) guards it.
+    """
+    spec = job.spec
+    res = spec.resources
+    acc = res.accelerator
+    return (
+        job.tenant,
+        job.pinned_cluster,
+        _accelerator_key(spec),
+        acc.count if acc else 0,
+        res.nodes,
+        res.cpus,
+        res.memory_gb,
+        None if spec.regions is None else tuple(spec.regions),
+        tuple((d.region, d.size_gb) for d in spec.inputs),
+        spec.estimated_hours,
+        spec.budget_yuan,
+        spec.deadline,
+        spec.objective,
+    )
+
+
+def _accelerator_key(spec: JobSpec) -> Hashable:
+    acc = spec.resources.accelerator
+    stacks = None if spec.stacks is None else tuple(spec.stacks)
+    if acc is None:
+        return (None, stacks, spec.domestic_only)
+    model = None if acc.model is None else tuple(acc.model)
+    return (model, acc.min_memory_gb, acc.min_tflops, stacks, spec.domestic_only)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Pools alike for every hard rule but the gang's node count: region, model, node shape.
+
+    A kind of job passes or fails the rules of a whole group at once, which is what keeps
+    planning over 1,000 pools in a millisecond or two.
+    """
+
+    pools: tuple[tuple[int, PoolState], ...]
+    names: tuple[tuple[str, str], ...]
+
+    @property
+    def first(self) -> PoolState:
+        return self.pools[0][1]
+
+
+@dataclass(frozen=True)
+class _Costing:
+    """Pools ranked for one costing: (group, option, runner-up line, busy line) in rank
+    order, and by group the lines of pools with too few nodes or over a limit."""
+
+    ranked: list[tuple[int, Option, PoolVerdict, PoolVerdict]]
+    excluded: dict[int, tuple[PoolVerdict, ...]]
+
+
+def _rule_key(spec: JobSpec) -> Hashable:
+    """What the rules of region, accelerator and node shape read of a spec."""
+    return (
+        _accelerator_key(spec),
+        None if spec.regions is None else tuple(spec.regions),
+        spec.accelerators_per_node,
+        spec.resources.cpus,
+        spec.resources.memory_gb,
+    )
+
+
+class Planner:
+    """Builds plans for the jobs of one snapshot, with caches shared by all of them.
+
+    ``rank`` may read of a job only its objective: jobs that share a costing share the
+    rank order of their pools.
+    """
+
+    def __init__(self, snapshot: Snapshot, rank: Rank) -> None:
+        self.snapshot = snapshot
+        self.rank = rank
+        self._rule: dict[tuple[Hashable, int], Reason | None] = {}
+        self._lines: dict[tuple[int, int], PoolVerdict] = {}
+        self._costings: dict[Hashable, _Costing] = {}
+        self._figures: dict[tuple[Hashable, int], tuple[Option, PoolVerdict, PoolVerdict]] = {}
+        self._domestic = [_domestic(snapshot, s.pool.accelerator) for s in snapshot.pools]
+        groups: dict[Hashable, list[tuple[int, PoolState]]] = {}
+        for index, state in enumerate(snapshot.pools):
+            q = state.pool
+            key = (
+                state.cluster.region,
+                q.accelerator,
+                q.accelerators_per_node,
+                q.cpus_per_node,
+                q.memory_gb_per_node,
+            )
+            groups.setdefault(key, []).append((index, state))
+        self._groups = [_Group(tuple(g), tuple(_names(s) for _, s in g)) for g in groups.values()]
+
+    def plan(self, job: Job) -> Plan:
+        """The plan of ``job``: for each pool, the rules in ``feasibility.exclusion``'s order.
+
+        Rules of region, accelerator and node shape are settled per group of pools; the
+        gang's node count, the figures, the budget and deadline, and the rank order per
+        *costing* (what the estimate and the rank read), shared by kinds that differ only
+        in which accelerators they accept.
+        """
+        if job.pinned_cluster is not None:
+            return self._plan_pinned(job)
+        spec = job.spec
+        rule_key = _rule_key(spec)
+        passing: set[int] = set()
+        excluded_groups: list[ExcludedPools] = []
+        for g, group in enumerate(self._groups):
+            reason = self._group_rule(spec, rule_key, g, group)
+            if reason is None:
+                passing.add(g)
+            else:
+                excluded_groups.append(ExcludedPools(reason, group.names))
+        costing = self._costing(job)
+        chosen = [e for e in costing.ranked if e[0] in passing]
+        excluded = tuple(line for g in sorted(passing) for line in costing.excluded.get(g, ()))
+        parts = [(lines, 0, len(lines)) for lines in [excluded, *excluded_groups]]
+        return Plan(
+            tuple(e[1] for e in chosen),
+            Verdicts(*parts),
+            tuple(e[2] for e in chosen),
+            tuple(e[3] for e in chosen),
+        )
+
+    def _costing(self, job: Job) -> _Costing:
+        """Every pool with nodes enough, priced and ranked for ``job``; the others' lines."""
+        spec = job.spec
+        need = spec.resources.nodes
+        cost_key = (
+            spec.estimated_hours,
+            spec.accelerator_units,
+            need,
+            tuple((d.region, d.size_gb) for d in spec.inputs),
+        )
+        key = (job.tenant, cost_key, spec.budget_yuan, spec.deadline, spec.objective)
+        found = self._costings.get(key)
+        if found is not None:
+            return found
+        limited = spec.budget_yuan is not None or spec.deadline is not None
+        ranked: list[tuple[int, Option, PoolVerdict, PoolVerdict]] = []
+        excluded: dict[int, list[PoolVerdict]] = {}
+        for g, group in enumerate(self._groups):
+            for index, state in group.pools:
+                if need > state.pool.nodes:
+                    why = nodes_exclusion(spec, state.pool)
+                    assert why is not None  # noqa: S101 - the condition above
+                    excluded.setdefault(g, []).append(self._line(why, index, state))
+                    continue
+                option, runner_up, busy = self._figures_of(job, cost_key, index, state)
+                if limited or not state.available:
+                    why = _limits(job, option.estimate, state)
+                    if why is not None:
+                        line = PoolVerdict(
+                            *option.names, False, option.price, why, option.estimate
+                        )
+                        excluded.setdefault(g, []).append(line)
+                        continue
+                ranked.append((g, option, runner_up, busy))
+        rank = self.rank
+        ranked.sort(key=lambda e: rank(job, e[1]))
+        found = _Costing(ranked, {g: tuple(lines) for g, lines in excluded.items()})
+        self._costings[key] = found
+        return found
+
+    def _plan_pinned(self, job: Job) -> Plan:
+        """A job held to one cluster (a retry): pool by pool, every rule in order."""
+        spec = job.spec
+        rule_key = _rule_key(spec)
+        options: list[tuple[Option, PoolVerdict, PoolVerdict]] = []
+        excluded: list[PoolVerdict] = []
+        cost_key = (
+            spec.estimated_hours,
+            spec.accelerator_units,
+            spec.resources.nodes,
+            tuple((d.region, d.size_gb) for d in spec.inputs),
+        )
+        for g, group in enumerate(self._groups):
+            reason = self._group_rule(spec, rule_key, g, group)
+            for index, state in group.pools:
+                why = (
+                    Reason(
+                        "pool_cluster_excluded",
+                        {"cluster": state.cluster.name, "wanted": job.pinned_cluster},
+                    )
+                    if state.cluster.name != job.pinned_cluster
+                    else reason or nodes_exclusion(spec, state.pool)
+                )
+                if why is not None:
+                    excluded.append(self._line(why, index, state))
+                    continue
+                option, runner_up, busy = self._figures_of(job, cost_key, index, state)
+                why = _limits(job, option.estimate, state)
+                if why is not None:
+                    excluded.append(
+                        PoolVerdict(*option.names, False, option.price, why, option.estimate)
+                    )
+                    continue
+                options.append((option, runner_up, busy))
+        rank = self.rank
+        options.sort(key=lambda o: rank(job, o[0]))
+        return Plan(
+            tuple(o[0] for o in options),
+            tuple(excluded),
+            tuple(o[1] for o in options),
+            tuple(o[2] for o in options),
+        )
+
+    def _group_rule(
+        self, spec: JobSpec, rule_key: Hashable, g: int, group: _Group
+    ) -> Reason | None:
+        """The first rule but the node count that ``group``'s pools break (cached)."""
+        key = (rule_key, g)
+        if key in self._rule:
+            return self._rule[key]
+        state = group.first
+        reason: Reason | None = None
+        if spec.regions is not None and state.cluster.region not in spec.regions:
+            reason = Reason(
+                "pool_region_excluded",
+                {"region": state.cluster.region, "wanted": ", ".join(spec.regions)},
+            )
+        else:
+            catalog = self.snapshot.fleet.catalog
+            reason = accelerator_exclusion(spec, state.pool, catalog) or node_exclusion(
+                spec, state.pool
+            )
+        self._rule[key] = reason
+        return reason
+
+    def _line(self, reason: Reason, index: int, state: PoolState) -> PoolVerdict:
+        key = (id(reason), index)
+        line = self._lines.get(key)
+        if line is None or line.reason is not reason:
+            line = PoolVerdict(*_names(state), False, None, reason)
+            self._lines[key] = line
+        return line
+
+    def _figures_of(
+        self, job: Job, cost_key: Hashable, index: int, state: PoolState
+    ) -> tuple[Option, PoolVerdict, PoolVerdict]:
+        """The option of one pool, and the lines that show it as runner-up and as full.
+
+        ``cost_key`` holds what the estimate reads of the spec; the voucher rate is the
+        tenant's on this pool's side of the domestic line.
+        """
+        snap = self.snapshot
+        rate = snap.voucher_rates.get((job.tenant, self._domestic[index]), _ZERO)
+        key = ((rate, cost_key), index)
+        figures = self._figures.get(key)
+        if figures is None:
+            spec = job.spec
+            est = estimate(spec, state.cluster, state.pool, snap.fleet, snap.now, rate)
+            price = job_price_per_hour(spec, state.pool)
+            busy = Reason("pool_busy", {"need": spec.resources.nodes})
+            names = _names(state)
+            figures = (
+                Option(index, state, price, est, names),
+                PoolVerdict(*names, True, price, None, est),
+                PoolVerdict(*names, False, price, busy, est),
+            )
+            self._figures[key] = figures
+        return figures
+
+
+_ZERO = Decimal(0)
+
+
+def _names(state: PoolState) -> tuple[str, str]:
+    return (state.cluster.name, state.pool.name)
+
+
+def _domestic(snap: Snapshot, accelerator: str | None) -> bool:
+    model = snap.fleet.catalog.get(accelerator) if accelerator else None
+    return bool(model and model.domestic)
+
+
+def _limits(job: Job, est: Estimate, state: PoolState) -> Reason | None:
+    """The job's own limits: its budget and its deadline, against this pool's estimate."""
+    spec = job.spec
+    if state.available and spec.budget_yuan is not None and est.net > spec.budget_yuan:
+        return Reason(
+            "pool_over_budget", {"net": f"{est.net:.2f}", "budget": f"{spec.budget_yuan:.2f}"}
+        )
+    if state.available and spec.deadline is not None and est.finish_at > spec.deadline:
+        return Reason(
+            "pool_misses_deadline",
+            {
+                "finish": est.finish_at.isoformat(timespec="minutes"),
+                "deadline": spec.deadline.isoformat(timespec="minutes"),
+            },
+        )
+    if not state.available:
+        return Reason("pool_cluster_unavailable", {"cluster": state.cluster.name})
+    return None
