@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from suanli.domain.jobs import Placement, Reason
@@ -66,6 +67,32 @@ class LaunchRequest:
 class LogChunk:
     data: bytes
     next_offset: int
+
+
+def job_env(request: LaunchRequest, num_nodes: int) -> dict[str, str]:
+    """The variables every engine gives a run; engines add their own, then the job's env."""
+    spec, placement = request.spec, request.placement
+    return {
+        "PYTHONUNBUFFERED": "1",
+        "SUANLI_JOB_ID": request.job_id,
+        "SUANLI_JOB_NAME": spec.name,
+        "SUANLI_ATTEMPT": str(request.attempt),
+        "SUANLI_CLUSTER": placement.cluster,
+        "SUANLI_POOL": placement.pool,
+        "SUANLI_ACCELERATOR_MODEL": placement.accelerator or "",
+        "SUANLI_ACCELERATORS_PER_NODE": str(spec.accelerators_per_node),
+        "SUANLI_NUM_NODES": str(num_nodes),
+    }
+
+
+def read_log_file(path: Path, offset: int, limit: int) -> LogChunk:
+    """Up to ``limit`` bytes of a run's output file from ``offset`` (empty until it exists)."""
+    if not path.exists():
+        return LogChunk(b"", offset)
+    with path.open("rb") as f:
+        f.seek(max(offset, 0))
+        data = f.read(limit)
+    return LogChunk(data, max(offset, 0) + len(data))
 
 
 class EngineAdapter(Protocol):

@@ -21,7 +21,15 @@ from typing import Any
 from suanli.domain.clock import Clock
 from suanli.domain.errors import EngineFailure
 from suanli.domain.jobs import Reason
-from suanli.engines.base import EngineFeature, LaunchRequest, LogChunk, RunState, RunStatus
+from suanli.engines.base import (
+    EngineFeature,
+    LaunchRequest,
+    LogChunk,
+    RunState,
+    RunStatus,
+    job_env,
+    read_log_file,
+)
 from suanli.engines.gpus import Gpu
 from suanli.engines.local_runner import (
     CANCEL,
@@ -74,16 +82,8 @@ class LocalEngine:
         spec, placement = request.spec, request.placement
         slots = [s for n in placement.nodes for s in n.slots]
         env = {
-            "PYTHONUNBUFFERED": "1",
-            "SUANLI_JOB_ID": request.job_id,
-            "SUANLI_JOB_NAME": spec.name,
-            "SUANLI_ATTEMPT": str(request.attempt),
-            "SUANLI_CLUSTER": placement.cluster,
-            "SUANLI_POOL": placement.pool,
-            "SUANLI_ACCELERATOR_MODEL": placement.accelerator or "",
-            "SUANLI_ACCELERATORS_PER_NODE": str(spec.accelerators_per_node),
+            **job_env(request, len(placement.nodes)),
             "SUANLI_NODES": ",".join(n.node for n in placement.nodes),
-            "SUANLI_NUM_NODES": str(len(placement.nodes)),
             "SUANLI_SLOTS": ",".join(str(s) for s in placement.nodes[0].slots)
             if placement.nodes
             else "",
@@ -222,13 +222,7 @@ class LocalEngine:
                 os.kill(int(started["pid"]), signal.SIGTERM)
 
     def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:
-        path = self._dir(key) / OUTPUT
-        if not path.exists():
-            return LogChunk(b"", offset)
-        with path.open("rb") as f:
-            f.seek(max(offset, 0))
-            data = f.read(limit)
-        return LogChunk(data, max(offset, 0) + len(data))
+        return read_log_file(self._dir(key) / OUTPUT, offset, limit)
 
     def ping(self) -> bool:
         return self.root.is_dir() and os.access(self.root, os.W_OK)

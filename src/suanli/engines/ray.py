@@ -35,6 +35,7 @@ from suanli.engines.base import (
     NodeInventory,
     RunState,
     RunStatus,
+    job_env,
 )
 
 # The entrypoint: ``timeout`` enforces the hard limit (exit 124, or 137 after the grace);
@@ -121,15 +122,7 @@ class RayEngine:
             resources[self.resource_name(placement.accelerator)] = spec.accelerators_per_node
             gpus = spec.accelerators_per_node if self.request_gpus else 0
         env = {
-            "PYTHONUNBUFFERED": "1",
-            "SUANLI_JOB_ID": request.job_id,
-            "SUANLI_JOB_NAME": spec.name,
-            "SUANLI_ATTEMPT": str(request.attempt),
-            "SUANLI_CLUSTER": placement.cluster,
-            "SUANLI_POOL": placement.pool,
-            "SUANLI_ACCELERATOR_MODEL": placement.accelerator or "",
-            "SUANLI_ACCELERATORS_PER_NODE": str(spec.accelerators_per_node),
-            "SUANLI_NUM_NODES": "1",
+            **job_env(request, 1),
             **request.extra_env,
             **spec.env,
             "SUANLI_RAY_SETUP": spec.setup or "",

@@ -33,6 +33,8 @@ from suanli.engines.base import (
     NodeInventory,
     RunState,
     RunStatus,
+    job_env,
+    read_log_file,
 )
 
 KEY_PREFIX = "suanli-"  # every key starts so (suanli.domain.ids.engine_key)
@@ -209,13 +211,7 @@ class SlurmEngine:
         self._table_at = -math.inf
 
     def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:
-        path = self._dir(key) / OUTPUT
-        if not path.exists():
-            return LogChunk(b"", offset)
-        with path.open("rb") as f:
-            f.seek(max(offset, 0))
-            data = f.read(limit)
-        return LogChunk(data, max(offset, 0) + len(data))
+        return read_log_file(self._dir(key) / OUTPUT, offset, limit)
 
     def ping(self) -> bool:
         if self.clock.monotonic() - self._answered_at < PING_FRESH_S:
@@ -332,15 +328,7 @@ def render_batch_script(request: LaunchRequest, run_dir: Path, options: SlurmOpt
     if options.account:
         lines.append(f"#SBATCH --account={options.account}")
     env = {
-        "PYTHONUNBUFFERED": "1",
-        "SUANLI_JOB_ID": request.job_id,
-        "SUANLI_JOB_NAME": spec.name,
-        "SUANLI_ATTEMPT": str(request.attempt),
-        "SUANLI_CLUSTER": placement.cluster,
-        "SUANLI_POOL": placement.pool,
-        "SUANLI_ACCELERATOR_MODEL": placement.accelerator or "",
-        "SUANLI_ACCELERATORS_PER_NODE": str(spec.accelerators_per_node),
-        "SUANLI_NUM_NODES": str(nodes),
+        **job_env(request, nodes),
         **request.extra_env,
         **spec.env,
         "SUANLI_SETUP": spec.setup or "",
