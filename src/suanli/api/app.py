@@ -16,6 +16,7 @@ from suanli.api.routes import access as access_routes
 from suanli.api.routes import billing, fleet, jobs, operations
 from suanli.schemas.api import MAX_BODY_BYTES, ErrorResponse
 from suanli.service.deps import Platform
+from suanli.service.submissions import SubmitQueue
 from suanli.workers.control_loop import ControlLoop
 
 
@@ -27,6 +28,7 @@ def create_app(
 ) -> FastAPI:
     limits = limits or ApiLimits()
     loop = ControlLoop(platform, interval_s) if run_loop else None
+    submissions = SubmitQueue(platform.jobs, limits.max_active_jobs)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -35,6 +37,7 @@ def create_app(
         try:
             yield
         finally:
+            submissions.close()
             if loop is not None:
                 loop.stop()
 
@@ -62,7 +65,7 @@ def create_app(
     app.state.loop = loop
     app.state.tokens = TokenCache(platform)
     app.state.rate = RateLimit(limits.rate_per_token, limits.burst, platform.clock.monotonic)
-    app.state.max_active_jobs = limits.max_active_jobs
+    app.state.submissions = submissions
     errors.install(app)
     app.include_router(operations.router, prefix="/api/v1")  # before jobs: /jobs/{id}/cost
     app.include_router(jobs.router, prefix="/api/v1")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import Future
 from typing import Any
 
 import anyio
@@ -13,6 +15,7 @@ from suanli.service import access
 from suanli.service.deps import Platform
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+STORED_WITH_CHANGE = "suanli_audit_stored_with_change"
 
 
 class AuditTrail:
@@ -37,11 +40,32 @@ class AuditTrail:
         try:
             await self.app(scope, receive, watching_send)
         finally:
-            event = _event(self.platform, scope, status)
-            await anyio.to_thread.run_sync(access.record, self.platform, event)
+            if not await _stored_with_its_change(scope):
+                event = audit_event(self.platform, scope, status)
+                await anyio.to_thread.run_sync(access.record, self.platform, event)
 
 
-def _event(platform: Platform, scope: Scope, status: int) -> AuditEvent:
+def record_with_change(scope: Scope, stored: Future[None]) -> None:
+    """Say that the route stores this request's audit row itself, with the change it makes
+    (in the same transaction), once ``stored`` is done; if that fails, this writer does."""
+    scope.setdefault("state", {})[STORED_WITH_CHANGE] = stored
+
+
+async def _stored_with_its_change(scope: Scope) -> bool:
+    stored: Future[None] | None = (scope.get("state") or {}).get(STORED_WITH_CHANGE)
+    if stored is None:
+        return False
+    try:
+        if not stored.done():  # the request was cut short: wait for the write
+            await asyncio.wrap_future(stored)
+        stored.result()
+    except Exception:  # noqa: BLE001 - not stored: the row is written here instead
+        return False
+    return True
+
+
+def audit_event(platform: Platform, scope: Scope, status: int) -> AuditEvent:
+    """The audit row of the request ``scope`` answered with ``status``."""
     state: dict[str, Any] = scope.get("state") or {}
     who: Principal | None = state.get("principal")
     path = str(scope.get("path", ""))

@@ -14,7 +14,10 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
 def new_job_id() -> JobId:
     """Return a fresh job id such as ``j-7f3k2a9q4m``."""
-    return JobId("j-" + "".join(secrets.choice(_ALPHABET) for _ in range(10)))
+    # One draw of 50 random bits, 5 per character (32 letters: exactly uniform). A draw per
+    # character would cost ten system calls, which showed on the submit path.
+    bits = int.from_bytes(secrets.token_bytes(7)) & ((1 << 50) - 1)
+    return JobId("j-" + "".join(_ALPHABET[(bits >> (5 * i)) & 31] for i in range(10)))
 
 
 def engine_key(job_id: JobId, attempt: int) -> str:

@@ -13,7 +13,6 @@ from suanli.domain.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
-    TooManyRequests,
 )
 from suanli.domain.fleet import REGIONS, Fleet
 from suanli.domain.ids import JobId, new_job_id
@@ -72,6 +71,15 @@ def submit_job(
     p: Platform, spec: JobSpec, cluster: str | None = None, tenant: str = DEMO_TENANT
 ) -> Job:
     """Validate ``spec`` against the fleet and store it PENDING; the control loop takes it on."""
+    job = new_job(p, spec, cluster, tenant)
+    p.jobs.add(job, first_events(job))
+    return job
+
+
+def new_job(
+    p: Platform, spec: JobSpec, cluster: str | None = None, tenant: str = DEMO_TENANT
+) -> Job:
+    """Validate ``spec`` against the fleet: the PENDING job to store (not stored yet)."""
     errors = check_spec(spec, p.fleet, cluster)
     if p.billing is not None and p.billing.tenants.get(tenant) is None:
         known = ", ".join(t.name for t in p.billing.tenants.all())
@@ -79,7 +87,7 @@ def submit_job(
     if errors:
         raise InvalidInput("invalid_spec", errors=errors)
     now = p.clock.now()
-    job = Job(
+    return Job(
         id=new_job_id(),
         spec=spec,
         status=S.PENDING,
@@ -88,8 +96,6 @@ def submit_job(
         pinned_cluster=cluster,
         tenant=tenant,
     )
-    p.jobs.add(job, first_events(job))
-    return job
 
 
 def first_events(job: Job) -> list[JobEvent]:
@@ -189,19 +195,6 @@ def submitting_tenant(caller: Principal, asked: str | None) -> str:
             action=f"submit jobs for {asked}",
         )
     return caller.tenant
-
-
-def check_active_limit(p: Platform, tenant: str, limit: int) -> None:
-    """At most ``limit`` unfinished jobs per tenant (0: no limit), checked at submit.
-
-    Counted up to the limit only, so the check costs the same however busy the tenant is.
-    Submissions racing on several API processes may overshoot by one per process.
-    """
-    if limit <= 0:
-        return
-    active = p.jobs.active_count(tenant, limit)
-    if active >= limit:
-        raise TooManyRequests("quota.active_jobs", tenant=tenant, active=active, limit=limit)
 
 
 def job_history(p: Platform, job_id: str) -> list[JobEvent]:

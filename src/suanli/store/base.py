@@ -16,6 +16,7 @@ from suanli.billing.model_contracts import ModelContract
 from suanli.billing.pricing import BillLine
 from suanli.billing.server_purchases import ServerPurchase
 from suanli.billing.vouchers import Deduction, VoucherUsage
+from suanli.domain.access import AuditEvent
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job, JobEvent, JobStatus
 from suanli.domain.tenants import Tenant
@@ -28,9 +29,29 @@ class Outcome(StrEnum):
     STALE = "stale"
 
 
+@dataclass(frozen=True)
+class Submission:
+    """A new job, its first events and the audit row of the request that submitted it."""
+
+    job: Job
+    events: Sequence[JobEvent]
+    audit: AuditEvent | None = None  # None: no audit log kept
+
+
 class JobStore(Protocol):
     def add(self, job: Job, events: Sequence[JobEvent]) -> None:
         """Insert a new job and its first events in one transaction."""
+        ...
+
+    def add_submitted(
+        self, submissions: Sequence[Submission], active_limit: int = 0
+    ) -> builtins.list[int | None]:
+        """Store each submission (job, events, audit row) in one transaction for them all.
+
+        A submission whose tenant already has ``active_limit`` unfinished jobs (0: no limit),
+        counting those stored before it in this call, is left out: its entry in the answer
+        is that count; None for every one stored.
+        """
         ...
 
     def get(self, job_id: JobId) -> Job | None:

@@ -104,19 +104,8 @@ class SqlAuditLog:
         self._engine = engine
 
     def record(self, event: AuditEvent) -> None:
-        row = {
-            "at": event.at,
-            "actor": event.actor[:64],
-            "role": event.role[:32],
-            "organisation": event.organisation[:64],
-            "token_id": event.token_id[:16],
-            "action": event.action[:200],
-            "target": event.target[:2000],
-            "status": event.status,
-            "remote": event.remote[:64],
-        }
         with self._engine.begin() as conn:
-            conn.execute(audit_events.insert(), row)
+            conn.execute(audit_events.insert(), audit_row(event))
 
     def events(
         self,
@@ -149,6 +138,20 @@ class SqlAuditLog:
             )
             for r in rows
         ]
+
+
+def audit_row(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "at": event.at,
+        "actor": event.actor[:64],
+        "role": event.role[:32],
+        "organisation": event.organisation[:64],
+        "token_id": event.token_id[:16],
+        "action": event.action[:200],
+        "target": event.target[:2000],
+        "status": event.status,
+        "remote": event.remote[:64],
+    }
 
 
 def _org(row: Any) -> Organisation:

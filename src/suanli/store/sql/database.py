@@ -14,7 +14,11 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 def open_database(url: str) -> Engine:
     """Create an engine for ``url`` (SQLite or PostgreSQL) and apply every pending migration."""
-    engine = create_engine(normalize_url(url), pool_pre_ping=True)
+    # No ping before each checkout (a round trip per transaction): a connection the server
+    # dropped fails the one statement that finds out, SQLAlchemy then discards every pooled
+    # connection opened before, and the next checkout connects afresh. A pool big enough
+    # for the worker threads, so a busy process reuses connections instead of opening them.
+    engine = create_engine(normalize_url(url), pool_size=16, max_overflow=32, pool_recycle=1800)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     migrate(engine)

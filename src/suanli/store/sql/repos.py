@@ -10,7 +10,9 @@ from sqlalchemy import Engine, Select, bindparam, func, insert, select, update
 
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import TERMINAL, Job, JobEvent, JobStatus
-from suanli.store.base import Outcome
+from suanli.store.base import Outcome, Submission
+from suanli.store.sql.access import audit_row
+from suanli.store.sql.access_tables import audit_events
 from suanli.store.sql.codec import event_to_row, job_to_row, row_to_event, row_to_job
 from suanli.store.sql.tables import job_events, jobs
 
@@ -24,6 +26,37 @@ class SqlJobStore:
             conn.execute(jobs.insert(), job_to_row(job))  # one compiled statement, reused
             if events:
                 conn.execute(insert(job_events), [event_to_row(e) for e in events])
+
+    def add_submitted(
+        self, submissions: Sequence[Submission], active_limit: int = 0
+    ) -> builtins.list[int | None]:
+        answers: builtins.list[int | None] = [None] * len(submissions)
+        with self._engine.begin() as conn:
+            if active_limit > 0:
+                active: dict[str, int] = {}
+                for i, s in enumerate(submissions):
+                    tenant = s.job.tenant
+                    if tenant not in active:
+                        found = conn.execute(
+                            _ACTIVE_OF_TENANT, {"tenant": tenant, "up_to": active_limit}
+                        )
+                        active[tenant] = int(found.scalar_one())
+                    if active[tenant] >= active_limit:
+                        answers[i] = active[tenant]
+                    else:
+                        active[tenant] += 1
+            stored = [s for s, a in zip(submissions, answers, strict=True) if a is None]
+            if not stored:
+                return answers
+            # Three statements, each one round trip for the whole group (executemany).
+            conn.execute(jobs.insert(), [job_to_row(s.job) for s in stored])
+            events = [event_to_row(e) for s in stored for e in s.events]
+            if events:
+                conn.execute(job_events.insert(), events)
+            audits = [audit_row(s.audit) for s in stored if s.audit is not None]
+            if audits:
+                conn.execute(audit_events.insert(), audits)
+        return answers
 
     def get(self, job_id: JobId) -> Job | None:
         with self._engine.connect() as conn:
