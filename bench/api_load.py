@@ -8,8 +8,10 @@ generator (raw HTTP/1.1 keep-alive connections, spread over the processes round-
     SUANLI_TEST_POSTGRES_URL), sharing the data directory.
 
 The servers run ``--api-only`` (no control loop: the figure is the API and its database
-path, not the scheduling of the jobs submitted), with per-token rate limits and the
-per-tenant job limit switched off. Every request carries a real token (authentication,
+path, not the scheduling of the jobs submitted); ``--with-scheduler`` runs the control loop
+too (in the one process that leads), placing and running the submitted jobs on the demo
+fleet's local engine meanwhile, to see that it does not starve the API. Per-token rate
+limits and the per-tenant job limit are switched off. Every request carries a real token (authentication,
 audit and JSON validation all run). Prints submissions/s, p50/p99 latency and the ratio,
 and the API processes' own CPU per submission (from /proc), which a shared machine's load
 does not distort: 1000 / that = what one dedicated core would sustain.
@@ -71,7 +73,7 @@ def free_port() -> int:
 
 
 def start_servers(
-    data_dir: Path, count: int, database_url: str | None
+    data_dir: Path, count: int, database_url: str | None, scheduler: bool = False
 ) -> list[tuple[int, subprocess.Popen[bytes]]]:
     servers = []
     for _ in range(count):
@@ -83,7 +85,7 @@ def start_servers(
             str(port),
             "--data-dir",
             str(data_dir),
-            "--api-only",
+            *([] if scheduler else ["--api-only"]),
             "--rate-limit",
             "1000000",
             "--max-active-jobs",
@@ -186,7 +188,7 @@ def run(label: str, count: int, database_url: str | None, args: argparse.Namespa
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
-        servers = start_servers(data_dir, count, database_url)
+        servers = start_servers(data_dir, count, database_url, args.with_scheduler)
         try:
             token = (data_dir / "operator.token").read_text().strip()
             figures = Figures(label, count, 0, 0, args.seconds, [])
@@ -222,10 +224,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--database-url", default=os.environ.get("SUANLI_TEST_POSTGRES_URL"))
+    parser.add_argument(
+        "--with-scheduler", action="store_true", help="run the control loop too (one leads)"
+    )
     args = parser.parse_args()
     print(
         f"loopback, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}), "
         f"{args.connections} connections, {args.seconds:.0f} s each"
+        + (", control loop running" if args.with_scheduler else ", API only")
     )
     sqlite = run("sqlite (embedded default)", 1, None, args)
     report(sqlite)

@@ -16,6 +16,7 @@ from suanli.service.reconcile import adopt_runs, check_engines, reconcile
 from suanli.service.scheduling import run_scheduling_cycle
 
 log = logging.getLogger("suanli.control")
+REST_PER_TICK = 1.0  # seconds of rest per second of tick before a wake-up counts
 
 
 def tick(p: Platform) -> None:
@@ -69,11 +70,20 @@ class ControlLoop:
         return holds
 
     def _run(self) -> None:
+        clock = self.platform.clock
         while not self._stop.is_set():
+            started = clock.monotonic()
             try:
                 if self._lead():
                     tick(self.platform)
             except Exception:
                 log.exception("control loop tick failed")
-            self._wake.wait(self.interval_s)
+            # Rest at least as long as the tick took before a wake-up may start the next:
+            # under a stream of submissions (each wakes the loop) ticks would otherwise run
+            # back to back and hold this process's interpreter from the API half the time
+            # or more. So the loop takes at most half, and the API the rest.
+            took = clock.monotonic() - started
+            if self._stop.wait(min(took * REST_PER_TICK, self.interval_s)):
+                return
+            self._wake.wait(max(self.interval_s - took * REST_PER_TICK, 0.0))
             self._wake.clear()
