@@ -70,10 +70,10 @@ class SignInNeeded(Exception):
     """A page was asked without a valid token: the application redirects to sign-in."""
 
 
-def _signed_in(request: Request) -> Principal:
+async def _signed_in(request: Request) -> Principal:
     tokens: TokenCache = request.app.state.tokens
     try:
-        return tokens.principal(request.cookies.get(TOKEN_COOKIE))
+        return await tokens.principal_soon(request.cookies.get(TOKEN_COOKIE))
     except Unauthenticated as exc:
         raise SignInNeeded from exc
 
@@ -122,7 +122,7 @@ class View:
 
 async def _view(request: Request) -> AsyncIterator[View]:
     # Every page needs a signed-in reader; the API then checks what that reader may see.
-    viewer = _signed_in(request)
+    viewer = await _signed_in(request)
     lang = _lang(request)
     api = ApiCaller(request, lang)
     try:
