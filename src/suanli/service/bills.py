@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -109,6 +110,11 @@ def get_bill(p: Platform, tenant: str, month: str | None = None) -> Bill:
         raise NotFound("tenant_not_found", tenant=tenant)
     redemptions = b.contracts.redemptions(tenant=tenant, period=chosen) if b.contracts else []
     return Bill(tenant, known.display_name if known else tenant, chosen, lines, redemptions)
+
+
+def posted_keys(p: Platform, keys: Iterable[str | None]) -> set[str]:
+    """Which of these ledger keys are posted (one query, however many lines a page has)."""
+    return billing_of(p).ledger.posted_keys([k for k in keys if k is not None])
 
 
 def is_posted(p: Platform, s: Settlement) -> bool:

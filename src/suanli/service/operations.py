@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from suanli.billing.metering import UsageRecord
 from suanli.domain.errors import FieldError, InvalidInput, NotFound
-from suanli.domain.jobs import Job, JobStatus, Reason
+from suanli.domain.jobs import JobStatus, Reason
 from suanli.service.bills import billing_of, check_month
 from suanli.service.deps import Platform
 from suanli.store.base import Settlement
@@ -38,28 +38,27 @@ class QueueSummary:
 
 
 def queue_summary(p: Platform) -> QueueSummary:
-    """Active jobs by status, and why the waiting ones wait (the scheduler's last word)."""
-    active = p.jobs.active()  # oldest first; bounded by what the scheduler holds anyway
-    depth = Counter(j.status.value for j in active)
-    waiting = [j for j in active if j.status in WAITING]
+    """Active jobs by status, and why the waiting ones wait (the scheduler's last word).
+
+    Counted by the database: waiting jobs grouped by their last decision, one decision of
+    each group read back, so the cost follows the kinds of waiting, not the queue's length.
+    """
+    depth = p.jobs.status_counts([s for s in S if not s.is_terminal])
     counts: Counter[str] = Counter()
-    examples: dict[str, Reason] = {}
-    for job in waiting:
-        reason = _waiting_reason(job)
-        counts[reason.code] += 1
-        examples.setdefault(reason.code, reason)
+    examples: dict[str, tuple[dt.datetime, Reason]] = {}
+    oldest: dt.datetime | None = None
+    for group in p.jobs.waiting_groups(WAITING):
+        reason = group.decision.summary if group.decision else Reason("reason_submitted")
+        counts[reason.code] += group.jobs
+        if reason.code not in examples or group.oldest < examples[reason.code][0]:
+            examples[reason.code] = (group.oldest, reason)  # the longest-waiting one's
+        oldest = group.oldest if oldest is None else min(oldest, group.oldest)
     return QueueSummary(
-        depth={s.value: depth.get(s.value, 0) for s in S if not s.is_terminal},
-        waiting=len(waiting),
-        reasons=[WaitingReason(c, n, examples[c]) for c, n in counts.most_common()],
-        oldest_waiting_since=waiting[0].submitted_at if waiting else None,
+        depth={s.value: n for s, n in depth.items()},
+        waiting=sum(counts.values()),
+        reasons=[WaitingReason(c, n, examples[c][1]) for c, n in counts.most_common()],
+        oldest_waiting_since=oldest,
     )
-
-
-def _waiting_reason(job: Job) -> Reason:
-    if job.decision is not None:
-        return job.decision.summary
-    return Reason("reason_submitted")
 
 
 @dataclass(frozen=True)
@@ -140,7 +139,7 @@ def _runs(
         metered.add((u.job_id, u.attempt))
         if (u.cluster, u.pool) in pools:
             runs.append((u.started_at, u.ended_at, u.accelerators))
-    for job in p.jobs.active():
+    for job in p.jobs.holding():
         pl = job.placement
         if pl is None or job.started_at is None or (pl.cluster, pl.pool) not in pools:
             continue

@@ -18,7 +18,7 @@ from suanli.billing.server_purchases import ServerPurchase
 from suanli.billing.vouchers import Deduction, VoucherUsage
 from suanli.domain.access import AuditEvent
 from suanli.domain.ids import JobId
-from suanli.domain.jobs import Job, JobEvent, JobStatus
+from suanli.domain.jobs import Decision, Job, JobEvent, JobStatus
 from suanli.domain.tenants import Tenant
 
 
@@ -36,6 +36,15 @@ class Submission:
     job: Job
     events: Sequence[JobEvent]
     audit: AuditEvent | None = None  # None: no audit log kept
+
+
+@dataclass(frozen=True)
+class WaitingGroup:
+    """Waiting jobs that share one scheduler decision (None: none taken yet)."""
+
+    decision: Decision | None
+    jobs: int
+    oldest: dt.datetime  # the earliest submission among them
 
 
 class JobStore(Protocol):
@@ -84,6 +93,20 @@ class JobStore(Protocol):
 
     def active(self) -> builtins.list[Job]:
         """Every job not in a terminal status (for the scheduler and reconciler)."""
+        ...
+
+    def holding(self) -> builtins.list[Job]:
+        """Jobs occupying accelerators now (placed, starting, running): bounded by the fleet's
+        capacity however long the queue is, unlike ``active``."""
+        ...
+
+    def status_counts(self, statuses: Sequence[JobStatus]) -> dict[JobStatus, int]:
+        """How many jobs are in each of ``statuses`` (counted by the database)."""
+        ...
+
+    def waiting_groups(self, statuses: Sequence[JobStatus]) -> builtins.list[WaitingGroup]:
+        """Jobs in ``statuses`` grouped by their last decision (by the database: only one
+        decision of each group is read back)."""
         ...
 
     def save(self, before: Job, after: Job, events: Sequence[JobEvent]) -> Outcome:
@@ -332,6 +355,10 @@ class LedgerStore(Protocol):
 
     def has(self, key: str) -> bool:
         """Whether an entry with idempotency key ``key`` was posted."""
+        ...
+
+    def posted_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` have a posted entry (one query for a page of lines)."""
         ...
 
     def balance(self, account: Account) -> Decimal:

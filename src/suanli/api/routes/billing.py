@@ -86,10 +86,9 @@ def get_bill(
     access.require_tenant(caller, tenant)
     page = bills.get_bill_page(p, tenant, month, limit, offset) if limit is not None else None
     bill = page.bill if page is not None else bills.get_bill(p, tenant, month)
-    posted = {s.entry_key for s in bill.settlements if s.entry_key and bills.is_posted(p, s)}
-    posted |= {
-        x.entry_key for x in bill.redemptions if x.entry_key and contracts.redemption_posted(p, x)
-    }
+    posted = bills.posted_keys(
+        p, [s.entry_key for s in bill.settlements] + [x.entry_key for x in bill.redemptions]
+    )
     if page is not None:
         return bill_page_to_response(page, posted, lang)
     return bill_to_response(bill, posted, lang)

@@ -22,7 +22,7 @@ router = APIRouter(tags=["fleet"])
 def get_fleet(p: PlatformDep, caller: CallerDep) -> FleetResponse:
     """The fleet's capacity and prices; a provider sees its own clusters only."""
     snapshot = build_snapshot(
-        p.clock.now(), p.fleet, p.jobs.active(), [], frozenset(p.unavailable)
+        p.clock.now(), p.fleet, p.jobs.holding(), [], frozenset(p.unavailable)
     )
     fleet = p.fleet
     if caller.provider is not None:

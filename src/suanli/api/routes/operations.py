@@ -96,7 +96,7 @@ def provider_settlements(
     return SettlementPageResponse(
         provider=provider,
         month=bills.check_month(month, p),
-        lines=[_line(p, s, lang) for s in page.settlements],
+        lines=_lines(p, page.settlements, lang),
         total=page.total,
         limit=limit,
         offset=offset,
@@ -111,12 +111,15 @@ def job_cost(job_id: str, p: PlatformDep, lang: LangDep, caller: CallerDep) -> J
     found = operations.job_settlements(p, job_id)
     return JobCostResponse(
         job_id=job_id,
-        lines=[_line(p, s, lang) for s in found],
+        lines=_lines(p, found, lang),
         gross=yuan(total(s.deduction.gross for s in found)),
         deduction=yuan(total(s.deduction.amount for s in found)),
         net=yuan(total(s.deduction.net for s in found)),
     )
 
 
-def _line(p: Platform, s: Settlement, lang: Lang) -> BillLineResponse:
-    return bill_line_to_response(s, bills.is_posted(p, s), lang)
+def _lines(p: Platform, found: list[Settlement], lang: Lang) -> list[BillLineResponse]:
+    posted = bills.posted_keys(p, [s.entry_key for s in found])
+    return [
+        bill_line_to_response(s, s.entry_key is None or s.entry_key in posted, lang) for s in found
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    null,
     select,
     update,
 )
@@ -104,47 +106,40 @@ class SqlBillingStore:
             return [row_to_usage(r) for r in conn.execute(query).all()]
 
     def voucher_usage(self) -> VoucherUsage:
-        query = select(
-            settlements.c.programme,
-            settlements.c.on_date,
-            settlements.c.tenant,
-            settlements.c.cap_period,
-            settlements.c.project,
-            settlements.c.deduction,
-        ).where(settlements.c.programme.is_not(None))
+        # Summed by the database in whole fen, grouped by day and owner (one row per group,
+        # not per settlement); the days are folded into years here.
+        def grouped(table: Any, owner: Any, project: Any | None) -> Any:
+            keys = [table.c.programme, table.c.on_date, owner, table.c.cap_period]
+            return (
+                select(
+                    *keys,
+                    null() if project is None else project,
+                    _fen_sum(table.c.deduction),
+                )
+                .where(table.c.programme.is_not(None))
+                .group_by(*keys, *([] if project is None else [project]))
+            )
+
         pool: dict[tuple[str, int], Decimal] = defaultdict(lambda: ZERO)
         company: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
         project: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-        # 模型券 redemptions draw on their programme's pool and company cap as well.
-        model = select(
-            model_redemptions.c.programme,
-            model_redemptions.c.on_date,
-            model_redemptions.c.tenant,
-            model_redemptions.c.cap_period,
-            model_redemptions.c.deduction,
-        ).where(model_redemptions.c.programme.is_not(None))
-        # Provider subsidies draw on their programme's project cap (and pool, cap if any).
-        subsidy = select(
-            provider_subsidies.c.programme,
-            provider_subsidies.c.on_date,
-            provider_subsidies.c.provider,
-            provider_subsidies.c.cap_period,
-            provider_subsidies.c.project,
-            provider_subsidies.c.deduction,
-        ).where(provider_subsidies.c.programme.is_not(None))
+        queries = (
+            grouped(settlements, settlements.c.tenant, settlements.c.project),
+            # 模型券 redemptions draw on their programme's pool and company cap as well.
+            grouped(model_redemptions, model_redemptions.c.tenant, None),
+            # Provider subsidies draw on their programme's project cap (and pool, cap if any).
+            grouped(
+                provider_subsidies, provider_subsidies.c.provider, provider_subsidies.c.project
+            ),
+        )
         with self._engine.connect() as conn:
-            for r in conn.execute(query).all():
-                pool[(r.programme, r.on_date.year)] += r.deduction
-                company[(r.programme, r.tenant, r.cap_period)] += r.deduction
-                if r.project is not None:
-                    project[(r.programme, r.project)] += r.deduction
-            for m in conn.execute(model).all():
-                pool[(m.programme, m.on_date.year)] += m.deduction
-                company[(m.programme, m.tenant, m.cap_period)] += m.deduction
-            for q in conn.execute(subsidy).all():
-                pool[(q.programme, q.on_date.year)] += q.deduction
-                company[(q.programme, q.provider, q.cap_period)] += q.deduction
-                project[(q.programme, q.project)] += q.deduction
+            for query in queries:
+                for programme, on_date, owner, cap_period, proj, fen in conn.execute(query):
+                    amount = Decimal(int(fen)) / 100
+                    pool[(programme, on_date.year)] += amount
+                    company[(programme, owner, cap_period)] += amount
+                    if proj is not None:
+                        project[(programme, proj)] += amount
         return VoucherUsage(dict(pool), dict(company), dict(project))
 
     def add_settlement(self, settlement: Settlement) -> bool:
@@ -197,15 +192,10 @@ class SqlBillingStore:
         return self._settlements(where, limit, offset, newest_first=True), total
 
     def settlement_totals(self, tenant: str, month: str) -> tuple[Decimal, Decimal, Decimal]:
-        # Summed by the database in whole fen (integers: exact on every backend), never as
-        # floats and without reading every line back.
-        def fen(column: Any) -> Any:
-            return func.coalesce(
-                func.sum(cast(func.round(cast(column, Numeric(20, 2)) * 100), BigInteger)), 0
-            )
-
         query = select(
-            fen(settlements.c.gross), fen(settlements.c.deduction), fen(settlements.c.net)
+            _fen_sum(settlements.c.gross),
+            _fen_sum(settlements.c.deduction),
+            _fen_sum(settlements.c.net),
         ).where(settlements.c.tenant == tenant, settlements.c.month == month)
         with self._engine.connect() as conn:
             row = conn.execute(query).one()
@@ -277,6 +267,17 @@ class SqlLedgerStore:
                 select(ledger_entries.c.id).where(ledger_entries.c.key == key)
             ).first()
         return found is not None
+
+    def posted_keys(self, keys: Sequence[str]) -> set[str]:
+        wanted = sorted(set(keys))
+        found: set[str] = set()
+        with self._engine.connect() as conn:
+            for i in range(0, len(wanted), 500):  # bounded IN lists
+                query = select(ledger_entries.c.key).where(
+                    ledger_entries.c.key.in_(wanted[i : i + 500])
+                )
+                found.update(conn.execute(query).scalars())
+        return found
 
     def balance(self, account: Account) -> Decimal:
         query = select(ledger_balances.c.balance).where(*_account_is(account))
@@ -386,3 +387,11 @@ def _account_is(account: Account) -> list[Any]:
         ledger_balances.c.owner == account.owner,
         ledger_balances.c.scope == account.scope,
     ]
+
+
+def _fen_sum(column: Any) -> Any:
+    """SUM of a Yuan column in whole fen: integers, exact on every backend, never floats,
+    and without reading every line back."""
+    return func.coalesce(
+        func.sum(cast(func.round(cast(column, Numeric(20, 2)) * 100), BigInteger)), 0
+    )

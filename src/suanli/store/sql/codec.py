@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import threading
+from collections import OrderedDict
 from decimal import Decimal
 from typing import Any
 
@@ -45,10 +48,36 @@ def job_to_row(job: Job) -> dict[str, Any]:
     }
 
 
+class DecodedJobs:
+    """Jobs decoded from rows, by (id, version, updated_at): a stored job changes only
+    through a guarded save that bumps its version (``SqlJobStore.save``), so that key always
+    names the same content, in every process. The control loop and the console read the
+    same active jobs over and over; each is decoded once per change instead of each time."""
+
+    def __init__(self, size: int = 32768) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._found: OrderedDict[tuple[str, int, dt.datetime], Job] = OrderedDict()
+
+    def job(self, row: Any) -> Job:
+        key = (row.id, row.version, row.updated_at)
+        with self._lock:
+            hit = self._found.get(key)
+            if hit is not None:
+                self._found.move_to_end(key)
+                return hit
+        job = row_to_job(row)
+        with self._lock:
+            self._found[key] = job
+            if len(self._found) > self.size:
+                self._found.popitem(last=False)
+        return job
+
+
 def row_to_job(row: Any) -> Job:
     return Job(
         id=JobId(row.id),
-        spec=JobSpec.model_validate_json(row.spec),
+        spec=spec_from_json(row.spec),
         status=JobStatus(row.status),
         submitted_at=row.submitted_at,
         updated_at=row.updated_at,
@@ -64,6 +93,13 @@ def row_to_job(row: Any) -> Job:
         version=row.version,
         tenant=row.tenant,
     )
+
+
+@functools.lru_cache(maxsize=16384)
+def spec_from_json(text: str) -> JobSpec:
+    """The stored spec, decoded once per process: the control loop and the console read the
+    same active jobs over and over, and a spec never changes (JobSpec is frozen)."""
+    return JobSpec.model_validate_json(text)
 
 
 def event_to_row(event: JobEvent) -> dict[str, Any]:

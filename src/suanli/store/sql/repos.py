@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,16 +11,24 @@ from sqlalchemy import Engine, Select, bindparam, func, insert, select, update
 
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import TERMINAL, Job, JobEvent, JobStatus
-from suanli.store.base import Outcome, Submission
+from suanli.store.base import Outcome, Submission, WaitingGroup
 from suanli.store.sql.access import audit_row
 from suanli.store.sql.access_tables import audit_events
-from suanli.store.sql.codec import event_to_row, job_to_row, row_to_event, row_to_job
+from suanli.store.sql.codec import (
+    DecodedJobs,
+    decision_from_dict,
+    event_to_row,
+    job_to_row,
+    row_to_event,
+    row_to_job,
+)
 from suanli.store.sql.tables import job_events, jobs
 
 
 class SqlJobStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._decoded = DecodedJobs()
 
     def add(self, job: Job, events: Sequence[JobEvent]) -> None:
         with self._engine.begin() as conn:
@@ -75,7 +84,7 @@ class SqlJobStore:
         query = _filtered(query, statuses, tenant, clusters)
         with self._engine.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).all()
-        return [row_to_job(r) for r in rows]
+        return [self._decoded.job(r) for r in rows]
 
     def count(
         self,
@@ -99,7 +108,38 @@ class SqlJobStore:
         query = select(jobs).where(jobs.c.status.in_(live))
         with self._engine.connect() as conn:
             rows = conn.execute(query.order_by(jobs.c.submitted_at)).all()
-        return [row_to_job(r) for r in rows]
+        return [self._decoded.job(r) for r in rows]
+
+    def holding(self) -> builtins.list[Job]:
+        held = [s.value for s in JobStatus if s.holds_capacity]
+        query = select(jobs).where(jobs.c.status.in_(held)).order_by(jobs.c.submitted_at)
+        with self._engine.connect() as conn:
+            return [self._decoded.job(r) for r in conn.execute(query).all()]
+
+    def status_counts(self, statuses: Sequence[JobStatus]) -> dict[JobStatus, int]:
+        query = (
+            select(jobs.c.status, func.count())
+            .where(jobs.c.status.in_([s.value for s in statuses]))
+            .group_by(jobs.c.status)
+        )
+        with self._engine.connect() as conn:
+            found = {JobStatus(status): int(n) for status, n in conn.execute(query).all()}
+        return {s: found.get(s, 0) for s in statuses}
+
+    def waiting_groups(self, statuses: Sequence[JobStatus]) -> builtins.list[WaitingGroup]:
+        query = (
+            select(jobs.c.decision, func.count(), func.min(jobs.c.submitted_at))
+            .where(jobs.c.status.in_([s.value for s in statuses]))
+            .group_by(jobs.c.decision)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            WaitingGroup(
+                decision_from_dict(json.loads(decision)) if decision else None, int(n), oldest
+            )
+            for decision, n, oldest in rows
+        ]
 
     def save(self, before: Job, after: Job, events: Sequence[JobEvent]) -> Outcome:
         values = job_to_row(after)
