@@ -5,13 +5,21 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
-from suanli.domain.jobs import JobEvent, JobStatus, NodeAssignment, Placement, Reason
+from suanli.domain.jobs import (
+    Decision,
+    JobEvent,
+    JobStatus,
+    NodeAssignment,
+    Placement,
+    Reason,
+)
 from suanli.domain.lifecycle import transition
 from suanli.store.base import Outcome
 from suanli.store.sql.database import open_database
@@ -95,3 +103,46 @@ def test_listing_is_newest_first_filtered_and_bounded(jobs: SqlJobStore) -> None
     assert jobs.count([S.QUEUED]) == 3
     assert {j.id for j in jobs.active()} == {"j-0", "j-2", "j-4"}
     assert dataclasses.replace(jobs.list(offset=4)[0]).id == "j-0"
+
+
+def test_counts_holding_and_waiting_groups_come_from_the_database(jobs: SqlJobStore) -> None:
+    wait = Decision(Reason("waiting_for_capacity", {"count": 1}), (), None)
+    other = Decision(Reason("no_quota", {"tenant": "demo"}), (), None)
+    placement = Placement("c", "p", "T4", (NodeAssignment("n0", (0,)),), Decimal("1.00"))
+    for i, (status, decision) in enumerate(
+        [(S.QUEUED, wait), (S.QUEUED, wait), (S.QUEUED, other), (S.PENDING, None)]
+    ):
+        jobs.add(
+            make_job(job_id=f"w-{i}", status=status, at=T0.replace(minute=i), decision=decision),
+            [],
+        )
+    jobs.add(make_job(job_id="r-0", status=S.RUNNING, placement=placement, attempt=1), [])
+    jobs.add(make_job(job_id="d-0", status=S.SUCCEEDED), [])
+    assert jobs.status_counts([S.QUEUED, S.PENDING, S.RUNNING, S.PLACED]) == {
+        S.QUEUED: 3,
+        S.PENDING: 1,
+        S.RUNNING: 1,
+        S.PLACED: 0,
+    }
+    assert [j.id for j in jobs.holding()] == ["r-0"]
+    groups = {
+        (g.decision.summary.code if g.decision else None): (g.jobs, g.oldest)
+        for g in jobs.waiting_groups([S.PENDING, S.QUEUED])
+    }
+    assert groups == {
+        "waiting_for_capacity": (2, T0.replace(minute=0)),
+        "no_quota": (1, T0.replace(minute=2)),
+        None: (1, T0.replace(minute=3)),
+    }
+
+
+def test_a_saved_change_is_read_back_not_a_stale_decoding(jobs: SqlJobStore) -> None:
+    job = make_job(status=S.QUEUED)
+    jobs.add(job, [])
+    (before,) = jobs.active()
+    after, event = transition(before, S.CANCELLED, T0, Reason("reason_cancel_requested"))
+    assert jobs.save(before, after, [event]) is Outcome.APPLIED
+    assert jobs.active() == []
+    (read,) = jobs.list()
+    assert read.status is S.CANCELLED
+    assert read.version == before.version + 1
