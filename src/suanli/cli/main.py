@@ -134,6 +134,13 @@ def up(
     tenants: Annotated[
         Path | None, typer.Option(help="tenants YAML (default: the demo tenants)")
     ] = None,
+    throughput: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="SUANLI_THROUGHPUT",
+            help="throughput table (ours or Gavel's JSON) placement uses over dense TFLOPS",
+        ),
+    ] = None,
     rate_limit: Annotated[
         float, typer.Option(min=0.1, help="requests a second per API token (this process)")
     ] = ApiLimits.rate_per_token,
@@ -173,6 +180,7 @@ def up(
             database_url=database_url,
             tenants_file=tenants,
             cluster_grace_s=cluster_grace,
+            throughput_file=throughput,
         )
         token_file, _ = ensure_operator_token(platform, platform.data_dir)
     except SuanliError as exc:

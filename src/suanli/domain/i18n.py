@@ -246,6 +246,10 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "en": "lowest expected cost: {net} yuan = {gross} for about {hours} h - {voucher} voucher + {data} data movement",
         "zh": "预计成本最低：{net} 元 = 约 {hours} 小时费用 {gross} - 算力券 {voucher} + 数据迁移 {data}",
     },
+    "placed_lowest_batch_cost": {
+        "en": "lowest total cost for this cycle's jobs: {net} yuan here = {gross} for about {hours} h - {voucher} voucher + {data} data movement; the pools cheaper for this job went to other jobs, which saved more there",
+        "zh": "本轮作业总成本最低：此处 {net} 元 = 约 {hours} 小时费用 {gross} - 算力券 {voucher} + 数据迁移 {data}；对本作业更便宜的资源池分给了在那里节省更多的其他作业",
+    },
     "placed_fastest": {
         "en": "earliest expected finish: about {hours} h incl. data transfer, {net} yuan net",
         "zh": "预计最早完成：约 {hours} 小时（含数据传输），净费用 {net} 元",
