@@ -38,7 +38,7 @@ from suanli.scheduler.snapshot import Snapshot
 
 MAX_JOBS = 120  # jobs the programme may move or place; larger cycles keep the greedy pass
 MAX_VARIABLES = 20_000
-TIME_LIMIT_S = 2.0
+TIME_LIMIT_S = 5.0  # the best solution found by then is used (when it is better)
 
 
 class Kind(Protocol):
@@ -230,6 +230,15 @@ def _solve(
         row([(c, float(r.accelerators)) for c, r in users], 0.0, float(slots))
         row([(c, float(r.cpus)) for c, r in users], 0.0, float(cpus))
         row([(c, float(r.memory_gb)) for c, r in users], 0.0, float(memory))
+    # Nodes of a pool with the same free capacity are interchangeable: order them by the
+    # accelerators they give, which leaves one of many equal solutions (the solver would
+    # otherwise try every permutation).
+    for p, nodes in free.items():
+        for n in range(len(nodes) - 1):
+            if nodes[n] == nodes[n + 1] and (p, n) in by_node:
+                entries = [(c, float(r.accelerators)) for c, r in by_node[(p, n)]]
+                entries += [(c, -float(r.accelerators)) for c, r in by_node.get((p, n + 1), [])]
+                row(entries, 0.0, np.inf)
     size = ny + len(xs)
     lo = np.zeros(size)
     lo[[y for y, e in enumerate(ys) if e[4]]] = 1.0  # forced pools
