@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from suanli.domain.jobs import Job
 from suanli.domain.ids import JobId
+from suanli.domain.jobs import Job
 from suanli.scheduler.policies import POLICIES, ObjectiveFirst
 from suanli.scheduler.snapshot import build_snapshot
 from suanli.sim.optimum import optimum

@@ -15,8 +15,8 @@ from suanli.domain.throughput import ThroughputTable
 from suanli.scheduler.estimate import relative_throughput
 from suanli.scheduler.policies import POLICIES
 from suanli.scheduler.snapshot import build_snapshot
-from suanli.service.fleet import builtin_catalog, load_fleet
 from suanli.schemas.fleetfile import parse_fleet_text
+from suanli.service.fleet import builtin_catalog, load_fleet
 from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
 
 FLEET = make_fleet(
@@ -53,7 +53,8 @@ def test_a_measured_table_overrides_dense_tflops_and_changes_the_choice() -> Non
     assert place(fleet, "resnet@1") == "turing"
     # Only the measured ratio between models changed: V100 / T4 = 10 / 9.
     volta, turing = (relative_throughput(fleet, p, "resnet@1") for _, p in fleet.pools())
-    assert volta is not None and turing is not None
+    assert volta is not None
+    assert turing is not None
     assert volta / turing == pytest.approx(10 / 9)
     # A class the table never measured, or no class at all, runs at dense TFLOPS.
     assert place(fleet, "bert@1") == "volta"
