@@ -60,6 +60,11 @@ def improve(
     movable = [i for i, o in enumerate(outcomes) if _movable(o)]
     if not movable or len(movable) > MAX_JOBS:
         return None
+    ranks = [outcomes[i][2] for i in movable]
+    if max(ranks) <= 0 and (min(ranks) == 0 or max(ranks) < 0):
+        # Every movable job is on its own best pool, or none is placed and so none can
+        # make room: nothing to gain (this is what a full fleet's cycles look like).
+        return None
     solved = _solve(snapshot, outcomes, set(movable))
     if solved is None:
         return None

@@ -71,6 +71,7 @@ class _Placer:
     capacity only shrinks), and decisions share their verdict lines. ``decide_one_by_one``
     is the same rule without any of that, job by job and pool by pool: the reference the
     tests compare ``decide`` with, and the baseline of ``bench/scheduler_cycle.py``.
+    Both end with the policy's batch step (``scheduler.batch``) when it has one.
     """
 
     name = "base"
