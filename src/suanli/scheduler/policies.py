@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -47,12 +47,17 @@ class PlacementPolicy(Protocol):
 
     name: str
 
-    def decide(self, snapshot: Snapshot) -> CycleResult:
+    def decide(self, snapshot: Snapshot, models: Mapping[JobId, str] | None = None) -> CycleResult:
         """Return placements and waits for ``snapshot.queue``; must not mutate the input.
 
         Pure and deterministic for a given snapshot: no I/O, no clock, no randomness
-        except from a seed carried in the snapshot.
+        except from a seed carried in the snapshot. ``models``: the accelerator model a
+        job must be placed on (the quota the fair queue admitted it on); others: any.
         """
+        ...
+
+    def rank(self, job: Job, option: Option) -> tuple[Any, ...]:
+        """How ``job`` ranks ``option`` (lower first): what its plan is ordered by."""
         ...
 
 
@@ -80,11 +85,11 @@ class _Placer:
     def summary(self, job: Job, option: Option) -> Reason:
         raise NotImplementedError
 
-    def decide(self, snapshot: Snapshot) -> CycleResult:
+    def decide(self, snapshot: Snapshot, models: Mapping[JobId, str] | None = None) -> CycleResult:
         with _collector_paused():
-            return self._decide(snapshot)
+            return self._decide(snapshot, models or {})
 
-    def _decide(self, snapshot: Snapshot) -> CycleResult:
+    def _decide(self, snapshot: Snapshot, models: Mapping[JobId, str]) -> CycleResult:
         planner = Planner(snapshot, self.rank)
         nodes = _Nodes(snapshot, self.packing)
         kinds: dict[Hashable, _Kind] = {}
@@ -98,16 +103,23 @@ class _Placer:
                 kind = kinds[key] = _Kind(planner.plan(job), NodeRequest.of(job))
                 kind.request_id = requests.setdefault(kind.request, len(requests))
             ranked, request, rid = kind.plan.ranked, kind.request, kind.request_id
+            model = models.get(job.id)
             k = kind.next
+            advancing = True
             while k < len(ranked):
                 if (rid, ranked[k].index) not in full:
+                    if model is not None and ranked[k].state.pool.accelerator != model:
+                        advancing = False  # not this job's to try: others of its kind may
+                        k += 1
+                        continue
                     taken = nodes.get(ranked[k].index).take(request)
                     if taken is not None:
                         result.placed.append(self._placed(job, kind, k, taken))
                         break
                     full.add((rid, ranked[k].index))
                 k += 1
-                kind.next = k  # every pool before k is full for this request
+                if advancing:
+                    kind.next = k  # every pool before k is full for this request
             else:
                 result.waiting.append(self._waiting(job, kind))
         return result
