@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from suanli.cli.billing import JsonOpt, _ask, _ctx, _print_json, out
+from suanli.cli.text import LabelTable
 from suanli.domain.i18n import Lang
 from suanli.schemas.operations import QuotaUseResponse, TenantQueueResponse
 
@@ -35,9 +36,7 @@ LABELS: dict[str, dict[Lang, str]] = {
 }
 
 
-def _t(key: str, lang: Lang, **params: object) -> str:
-    entry = LABELS[key]
-    return (entry.get(lang) or entry["en"]).format(**params)
+_t = LabelTable(LABELS)
 
 
 def queue(tctx: typer.Context, as_json: JsonOpt = False) -> None:
