@@ -34,6 +34,7 @@ from suanli.domain.tenants import TenantTerms
 from suanli.domain.throughput import ThroughputTable
 from suanli.scheduler.estimate import REFERENCE_MODEL
 from suanli.scheduler.plans import Option, Plan, Planner, kind_of
+from suanli.scheduler.policies import collector_paused
 from suanli.scheduler.queueing import (
     PoolView,
     QueueSettings,
@@ -99,11 +100,22 @@ def fair_turn(
     settings: QueueSettings,
 ) -> QueueTurn:
     """The turn for ``snapshot.queue`` (queued jobs) given the jobs ``holding`` capacity."""
+    with collector_paused():  # as placement's cycle: many small objects, no cycles
+        return _turn(snapshot, holding, rank, tenants, settings)
+
+
+def _turn(
+    snapshot: Snapshot,
+    holding: Iterable[Job],
+    rank: Callable[[Job, Option], tuple[Any, ...]],
+    tenants: Mapping[str, TenantTerms],
+    settings: QueueSettings,
+) -> QueueTurn:
     now = snapshot.now
     t = now.timestamp()
     speed = speeds(snapshot.fleet)
     planner = Planner(snapshot, rank)
-    plans: dict[Hashable, tuple[str, Plan]] = {}
+    plans: dict[Hashable, tuple[str, Plan, frozenset[str]]] = {}
     rates: dict[tuple[str, str], float] = {}
     by_id: dict[JobId, Job] = {}
     waiting: list[Work] = []
@@ -112,10 +124,11 @@ def fair_turn(
         key = kind_of(job)
         found = plans.get(key)
         if found is None:
-            found = plans[key] = (f"k{len(plans)}", planner.plan(job))
-            _prefer(found[0], found[1], rates)
-        job_class, job_plan = found
-        models = frozenset(m for o in job_plan.ranked if (m := o.state.pool.accelerator))
+            made = planner.plan(job)
+            models = frozenset(m for o in made.ranked if (m := o.state.pool.accelerator))
+            found = plans[key] = (f"k{len(plans)}", made, models)
+            _prefer(found[0], made, rates)
+        job_class, _, models = found
         if not units(job) or not models:
             bypass.append(job)
             continue

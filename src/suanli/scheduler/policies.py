@@ -86,7 +86,7 @@ class _Placer:
         raise NotImplementedError
 
     def decide(self, snapshot: Snapshot, models: Mapping[JobId, str] | None = None) -> CycleResult:
-        with _collector_paused():
+        with collector_paused():
             return self._decide(snapshot, models or {})
 
     def _decide(self, snapshot: Snapshot, models: Mapping[JobId, str]) -> CycleResult:
@@ -171,7 +171,7 @@ class _Placer:
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause Python's cycle collector for one cycle: deciding 100,000 jobs allocates a
     million small objects without reference cycles, and the collector would walk them
     again and again (a quarter of the cycle's time); what it would free, it frees after."""
