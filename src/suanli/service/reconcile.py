@@ -243,6 +243,7 @@ def _preempted(
         attained=served,
         queued_at=at,
         decision=None,
+        preemptions=job.preemptions + 1,
     )
     return dataclasses.replace(queued, started_at=None), [event]
 
@@ -285,17 +286,24 @@ def _retry_or_fail(
     exit_code: int | None,
     keep_placement: bool = False,
 ) -> tuple[Job, list[JobEvent]]:
-    """RECOVERING -> QUEUED while attempts are left (placement cleared), else FAILED."""
+    """RECOVERING -> QUEUED while attempts are left (placement cleared), else FAILED.
+
+    Attempts that a preemption ended are not counted against the retries.
+    """
     max_attempts = job.spec.retry.max_attempts
     recovering, ev1 = transition(job, S.RECOVERING, at, why, exit_code=exit_code)
-    if job.attempt < max_attempts:
+    tried = job.attempt - job.preemptions
+    if tried < max_attempts:
         queued, ev2 = transition(
             recovering,
             S.QUEUED,
             at,
-            Reason("reason_retry", {"attempt": job.attempt + 1, "max_attempts": max_attempts}),
+            Reason("reason_retry", {"attempt": tried + 1, "max_attempts": max_attempts}),
             placement=job.placement if keep_placement else None,
             engine_key=job.engine_key if keep_placement else None,
+            preempt_at=None,
+            borrowed=False,
+            queued_at=at,
         )
         return dataclasses.replace(queued, started_at=None), [ev1, ev2]
     failed, ev2 = transition(

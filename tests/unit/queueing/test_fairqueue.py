@@ -137,3 +137,20 @@ def test_outranked_work_is_preempted_only_after_its_minimum_run() -> None:
     assert soon.preempts == []
     late = turn([fresh], [long], {}, now=900, fleet=fleet)
     assert [(j.id, r.code) for j, r in late.preempts] == [("long", "preempt_outranked")]
+
+
+def test_attempts_ended_by_preemption_do_not_count_against_retries() -> None:
+    from suanli.domain.jobs import Reason
+    from suanli.service.reconcile import _retry_or_fail
+
+    spec = make_spec(name="r", retry={"max_attempts": 2, "when": ["lost"]})
+    preempted_twice = make_job(spec, "r", status=S.RUNNING, attempt=3, preemptions=2)
+    after, events = _retry_or_fail(
+        preempted_twice, Reason("reason_lost", {"detail": "x"}), T0, None
+    )
+    assert after.status is S.QUEUED
+    assert events[-1].reason.params == {"attempt": 2, "max_attempts": 2}
+    spent = dataclasses.replace(preempted_twice, preemptions=1)
+    assert _retry_or_fail(spent, Reason("reason_lost", {"detail": "x"}), T0, None)[0].status is (
+        S.FAILED
+    )

@@ -46,6 +46,7 @@ def job_to_row(job: Job) -> dict[str, Any]:
         "queued_at": job.queued_at,
         "preempt_at": job.preempt_at,
         "borrowed": job.borrowed,
+        "preemptions": job.preemptions,
     }
 
 
@@ -71,6 +72,7 @@ def row_to_job(row: Any) -> Job:
         queued_at=row.queued_at,
         preempt_at=row.preempt_at,
         borrowed=bool(row.borrowed),
+        preemptions=int(row.preemptions or 0),
     )
 
 

@@ -70,6 +70,7 @@ jobs = Table(
     Column("queued_at", UtcDateTime),
     Column("preempt_at", UtcDateTime),
     Column("borrowed", Boolean, nullable=False, server_default=false()),
+    Column("preemptions", Integer, nullable=False, server_default="0"),
     Index("ix_jobs_status", "status"),
     Index("ix_jobs_submitted_at", "submitted_at"),
     Index("ix_jobs_tenant", "tenant"),

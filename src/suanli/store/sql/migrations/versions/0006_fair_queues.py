@@ -25,10 +25,12 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("borrowed", sa.Boolean, nullable=False, server_default=sa.false())
         )
+        batch.add_column(sa.Column("preemptions", sa.Integer, nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("jobs") as batch:
+        batch.drop_column("preemptions")
         batch.drop_column("borrowed")
         batch.drop_column("preempt_at")
         batch.drop_column("queued_at")
