@@ -109,7 +109,6 @@ def test_the_owner_reclaims_its_quota_and_the_borrower_reruns(
     done = server.wait_for(a2, "succeeded")
     assert done["attempt"] == 2
     assert done["preemptions"] == 1
-    assert done["attained_hours"] > 0
     for job_id in (a1, b1):
         server.wait_for(job_id, "succeeded")
 

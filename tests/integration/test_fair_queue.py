@@ -99,7 +99,7 @@ def test_the_owner_gets_its_quota_back_and_the_borrower_reruns(
     p = platform
     gates = {n: tmp_path / f"gate-{n}" for n in ("a1", "a2", "b1")}
     a1 = submit(p, "a1", "alpha", gates["a1"])
-    a2 = submit(p, "a2", "alpha", gates["a2"])
+    a2 = submit(p, "a2", "alpha", gates["a2"])  # submitted later: a2 is the one that borrows
     until(p, a1, S.RUNNING)
     borrower = until(p, a2, S.RUNNING)
     assert borrower.borrowed  # alpha holds both cards: one its own, one beta's

@@ -68,7 +68,11 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
         if job.status is not S.PENDING:
             current.append(job)
             continue
-        after, event = transition(job, S.QUEUED, now, Reason("reason_admitted"), queued_at=now)
+        # Its first entry into the queue is its submission: jobs admitted in one cycle keep
+        # their submission order inside a service level.
+        after, event = transition(
+            job, S.QUEUED, now, Reason("reason_admitted"), queued_at=job.submitted_at
+        )
         if p.jobs.save(job, after, [event]) is Outcome.APPLIED:
             admitted += 1
             current.append(dataclasses.replace(after, version=job.version + 1))
