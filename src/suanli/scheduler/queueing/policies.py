@@ -31,6 +31,11 @@ class QueuePolicy(Protocol):
         """When this work's key next changes on its own (a level crossed), if ever."""
         ...
 
+    def wait_order(self, work: Work) -> tuple[Key, Key]:
+        """(group, order) of waiting work: inside one group, ``key`` at any instant sorts
+        waiting work as ``order`` does (drivers keep each group sorted once, not per event)."""
+        ...
+
 
 class _Base:
     name = "base"
@@ -48,6 +53,10 @@ class _Base:
 
     def next_change(self, work: Work, now: float) -> float | None:
         return None
+
+    def wait_order(self, work: Work) -> tuple[Key, Key]:
+        # These keys do not move while work waits: one group, ordered by the key itself.
+        return (), self.key(work, 0.0)
 
 
 class Fifo(_Base):
@@ -110,6 +119,10 @@ class LeastAttained(_Base):
 
     def key(self, work: Work, now: float) -> Key:
         return (-work.priority, self.level(work, now), work.queued_since, work.id)
+
+    def wait_order(self, work: Work) -> tuple[Key, Key]:
+        # Waiting work of one service level ages in step: it keeps its order by entry time.
+        return (-work.priority, self.level(work, work.queued_since)), (work.queued_since, work.id)
 
     def next_change(self, work: Work, now: float) -> float | None:
         if work.running:
