@@ -204,6 +204,7 @@ class _Domain:
     waiting: _Queue
     running: dict[str, Work] = field(default_factory=dict)
     held: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    ranks: dict[str, Key] = field(default_factory=dict)  # running work's key when last seen
     busy: int = 0
     borrowed: int = 0  # running jobs on borrowed quota (reclaimable)
 
@@ -443,6 +444,8 @@ class Replay:
                 w.progress_s = job.done / job.best_rate
         job.ran += span
         job.mark = t
+        if not w.stopping:
+            self.domains[job.domain].ranks[w.id] = self.policy.key(w, t)
 
     def _release(self, w: Work, t: float) -> None:
         if w.pool is None:
@@ -454,6 +457,7 @@ class Replay:
         dom = self.domains[self.jobs[w.id].domain]
         dom.busy -= w.accelerators
         dom.held[(w.tenant, w.pool)] -= w.accelerators
+        dom.ranks.pop(w.id, None)
         dom.borrowed -= w.borrowed
         w.pool, w.nodes, w.started, w.borrowed = None, (), None, False
 
@@ -497,6 +501,7 @@ class Replay:
             )
             job.mark = t
             job.attempt_start = t
+            dom.ranks[w.id] = self.policy.key(w, t)
             overhead = restart_overhead(w.accelerators) if job.first_start is not None else 0.0
             if job.first_start is None:
                 job.first_start = t
@@ -537,13 +542,16 @@ class Replay:
         floor = dom.waiting.min_key(t) if preemptive else None
         listed: list[Work] = []
         held = dict(dom.held)
+        # Keys of running work move only when its service is accounted (a wake-up at each
+        # level); a policy that tracks progress has them accounted just before this.
+        ranks = dom.ranks
         for w in dom.running.values():
             if w.stopping or not w.preemptible:
                 continue
             if not w.borrowed and (
                 not preemptive
                 or t - (w.started if w.started is not None else t) < min_run
-                or (floor is not None and policy.key(w, t) < floor)
+                or (floor is not None and ranks[w.id] < floor)
             ):
                 continue
             listed.append(w)
