@@ -14,8 +14,8 @@ domestic and other pools is put to the voucher programmes (``billing.vouchers.de
 
 from __future__ import annotations
 
-import datetime as dt
 import bisect
+import datetime as dt
 import heapq
 import math
 from collections import defaultdict
@@ -528,9 +528,7 @@ class Replay:
                 return plan
             k *= 4
 
-    def _movable(
-        self, dom: _Domain, t: float
-    ) -> tuple[list[Work], list[tuple[str, str, int]]]:
+    def _movable(self, dom: _Domain, t: float) -> tuple[list[Work], list[tuple[str, str, int]]]:
         """Running work a decision could move, listed; the rest summarised as held.
 
         Pinned for sure: work stopping or not preemptible; own-quota work under a policy

@@ -98,8 +98,8 @@ def decide(view: QueueView, policy: QueuePolicy, explain: bool = True) -> Plan:
     rooms = {p.name: _PoolRoom(p, p.capacity) for p in view.pools}
     ledger = _Ledger(view.tenants)
     plan = Plan()
-    for tenant, pool, count in view.held:
-        held = rooms.get(pool)
+    for tenant, pool_name, count in view.held:
+        held = rooms.get(pool_name)
         if held is not None:
             held.room -= count
             ledger.add(tenant, count, held.view.model, held.view.speed)
