@@ -7,6 +7,7 @@ placement are shared by all of them (``suanli.scheduler.queueing.admission``).
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Any, Protocol
 
@@ -110,8 +111,7 @@ class LeastAttained(_Base):
     preemptive = True
 
     def level(self, work: Work, now: float) -> int:
-        a = work.attained
-        level = 0 if a < LEVELS_S[0] else (1 if a < LEVELS_S[1] else 2)
+        level = bisect.bisect_right(LEVELS_S, work.attained)
         if level and work.pool is None and self.settings.aging_s > 0:
             level -= int((now - work.queued_since) // self.settings.aging_s)
             return level if level > 0 else 0
