@@ -20,6 +20,7 @@ from suanli.cli.access import audit, login, org_app, token_app, user_app, whoami
 from suanli.cli.billing import bill, ledger_app, report, voucher_app
 from suanli.cli.contracts import contract_app
 from suanli.cli.purchases import purchase_app
+from suanli.cli.queue import queue
 from suanli.cli.sim import app as sim_app
 from suanli.cli.text import t
 from suanli.client.http import DEFAULT_SERVER, ApiError, ServerUnreachable, SuanliClient
@@ -463,6 +464,7 @@ def _totals_row(x: TotalsResponse) -> list[str]:
 
 
 app.add_typer(sim_app, name="sim")
+app.command()(queue)
 app.command()(bill)
 app.command()(report)
 app.add_typer(voucher_app, name="voucher")

@@ -460,6 +460,23 @@ _QUEUE: Mapping[str, Mapping[Lang, str]] = {
         "en": "preempted after {ran} s: jobs with less service so far need the accelerators",
         "zh": "运行 {ran} 秒后被抢占：已获服务更少的作业需要这些加速卡",
     },
+    "reason_preempt_asked": {
+        "en": "the engine is asked to stop attempt {attempt} (grace {grace} s to checkpoint)",
+        "zh": "已请求执行引擎停止第 {attempt} 次尝试（宽限 {grace} 秒用于保存检查点）",
+    },
+    "reason_preempted": {
+        "en": "attempt {attempt} stopped for a preemption; back in the queue "
+        "(service so far {attained} kept)",
+        "zh": "第 {attempt} 次尝试因抢占而停止；重新排队（已获服务 {attained} 保留）",
+    },
+    "reason_preempt_withdrawn": {
+        "en": "placement withdrawn before it started: {tenant} needs its quota back",
+        "zh": "尚未启动即撤回调度：{tenant} 需要收回其配额",
+    },
+    "queue_unknown_tenant": {
+        "en": "tenant {tenant} has no queue terms here",
+        "zh": "租户 {tenant} 在此没有排队条款",
+    },
     "invalid_scenario": {"en": "the scenario file is invalid", "zh": "仿真场景文件无效"},
     "invalid_throughput": {"en": "the throughput table is invalid", "zh": "吞吐率表无效"},
 }

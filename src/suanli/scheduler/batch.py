@@ -23,12 +23,13 @@ explanation, "pools ranked before this one are full now", stays true.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
 import numpy as np
 
+from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job, NodeAssignment
 from suanli.domain.spec import MILLI
 from suanli.scheduler.nodes import CycleNodes, NodeRequest
@@ -54,10 +55,19 @@ Outcome = tuple[Job, K, int, tuple[NodeAssignment, ...] | None]
 
 
 def improve(
-    snapshot: Snapshot, outcomes: Sequence[Outcome[K]], packing: str, workload: TargetWorkload
+    snapshot: Snapshot,
+    outcomes: Sequence[Outcome[K]],
+    packing: str,
+    workload: TargetWorkload,
+    models: Mapping[JobId, str] | None = None,
 ) -> list[Outcome[K]] | None:
-    """Better outcomes for the cycle, or None when the greedy pass stands."""
-    movable = [i for i, o in enumerate(outcomes) if _movable(o)]
+    """Better outcomes for the cycle, or None when the greedy pass stands.
+
+    ``models``: the accelerator model the fair queue admitted a job on; such a job keeps
+    its greedy pool, and the polish moves it only among pools of that model.
+    """
+    models = models or {}
+    movable = [i for i, o in enumerate(outcomes) if _movable(o) and o[0].id not in models]
     if not movable or len(movable) > MAX_JOBS:
         return None
     ranks = [outcomes[i][2] for i in movable]
@@ -75,7 +85,7 @@ def improve(
             break
     else:
         return None
-    _polish(better[1], better[0])
+    _polish(better[1], better[0], models)
     if _score(better[0]) >= _score(outcomes):
         return None
     return better[0]
@@ -297,7 +307,7 @@ def _free_whole(
     return free
 
 
-def _polish(nodes: CycleNodes, outcomes: list[Outcome[K]]) -> None:
+def _polish(nodes: CycleNodes, outcomes: list[Outcome[K]], models: Mapping[JobId, str]) -> None:
     """Move jobs to higher-ranked pools with room, and place waiting jobs that fit, until
     nothing moves (each move lowers a job's rank or places one: it ends)."""
     moved = True
@@ -305,7 +315,10 @@ def _polish(nodes: CycleNodes, outcomes: list[Outcome[K]]) -> None:
         moved = False
         for i, (job, kind, k, taken) in enumerate(outcomes):
             ranked = kind.plan.ranked
+            model = models.get(job.id)
             for better in range(k if k >= 0 else len(ranked)):
+                if model is not None and ranked[better].state.pool.accelerator != model:
+                    continue
                 got = nodes.get(ranked[better].index).take(kind.request)
                 if got is not None:
                     if k >= 0 and taken is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -49,12 +49,17 @@ class PlacementPolicy(Protocol):
 
     name: str
 
-    def decide(self, snapshot: Snapshot) -> CycleResult:
+    def decide(self, snapshot: Snapshot, models: Mapping[JobId, str] | None = None) -> CycleResult:
         """Return placements and waits for ``snapshot.queue``; must not mutate the input.
 
         Pure and deterministic for a given snapshot: no I/O, no clock, no randomness
-        except from a seed carried in the snapshot.
+        except from a seed carried in the snapshot. ``models``: the accelerator model a
+        job must be placed on (the quota the fair queue admitted it on); others: any.
         """
+        ...
+
+    def rank(self, job: Job, option: Option) -> tuple[Any, ...]:
+        """How ``job`` ranks ``option`` (lower first): what its plan is ordered by."""
         ...
 
 
@@ -85,11 +90,11 @@ class _Placer:
         """Why ``option`` won; ``batch``: the batch step chose it over the job's own best."""
         raise NotImplementedError
 
-    def decide(self, snapshot: Snapshot) -> CycleResult:
-        with _collector_paused():
-            return self._decide(snapshot)
+    def decide(self, snapshot: Snapshot, models: Mapping[JobId, str] | None = None) -> CycleResult:
+        with collector_paused():
+            return self._decide(snapshot, models or {})
 
-    def _decide(self, snapshot: Snapshot) -> CycleResult:
+    def _decide(self, snapshot: Snapshot, models: Mapping[JobId, str]) -> CycleResult:
         queue = snapshot.queue
         keys = [kind_of(job) for job in queue]
         first: dict[Hashable, int] = {}
@@ -118,9 +123,15 @@ class _Placer:
             k, n = kind.next, len(ranked)
             if k < n:
                 request, rid = kind.request, kind.request_id
+                model = models.get(job.id) if models else None
+                advancing = True
                 while k < n:
                     index = ranked[k].index
                     if (rid, index) not in full:
+                        if model is not None and ranked[k].state.pool.accelerator != model:
+                            advancing = False  # not this job's to try: others of its kind may
+                            k += 1
+                            continue
                         pool = pools.get(index) or nodes.get(index)
                         taken = pool.take(request)
                         if taken is not None:
@@ -128,20 +139,25 @@ class _Placer:
                             break
                         full.add((rid, index))
                     k += 1
-                    kind.next = k  # every pool before k is full for this request
+                    if advancing:
+                        kind.next = k  # every pool before k is full for this request
                 else:
                     add((job, kind, -1, None))
             else:
                 add((job, kind, -1, None))
-        return self._result(snapshot, outcomes, workload)
+        return self._result(snapshot, outcomes, workload, models)
 
     def _result(
-        self, snapshot: Snapshot, outcomes: list[Outcome[_Kind]], workload: TargetWorkload
+        self,
+        snapshot: Snapshot,
+        outcomes: list[Outcome[_Kind]],
+        workload: TargetWorkload,
+        models: Mapping[JobId, str],
     ) -> CycleResult:
         """Decisions from the greedy outcomes, after the policy's batch step if it has one."""
         moved: set[int] = set()
         if self.batch:
-            better = improve(snapshot, outcomes, self.packing, workload)
+            better = improve(snapshot, outcomes, self.packing, workload, models)
             if better is not None:
                 # A job not on its own best pool, nor where the greedy pass put it: the
                 # batch step's choice, and its explanation says so.
@@ -173,7 +189,7 @@ class _Placer:
                     break
             else:
                 outcomes.append((job, kind, -1, None))
-        return self._result(snapshot, outcomes, workload)
+        return self._result(snapshot, outcomes, workload, {})
 
     def _placed(
         self, job: Job, kind: _Kind, k: int, taken: tuple[NodeAssignment, ...], batch: bool
@@ -208,7 +224,7 @@ class _Placer:
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause Python's cycle collector for one cycle: deciding 100,000 jobs allocates a
     million small objects without reference cycles, and the collector would walk them
     again and again (a quarter of the cycle's time); what it would free, it frees after."""
