@@ -86,7 +86,12 @@ def until(p: Platform, job_id: str, *statuses: JobStatus) -> Job:
         job = p.jobs.get(job_id)  # type: ignore[arg-type]
         return job if job is not None and job.status in statuses else None
 
-    return wait_until(probe, timeout=60)
+    try:
+        return wait_until(probe, timeout=60)
+    except AssertionError:
+        job = p.jobs.get(job_id)  # type: ignore[arg-type]
+        history = [(e.to_status.value, e.reason.code) for e in p.jobs.events(job_id)]  # type: ignore[arg-type]
+        raise AssertionError(f"{job_id} not {statuses}: {job and job.status}, {history}") from None
 
 
 def submit(p: Platform, name: str, tenant: str, gate: Path) -> str:
