@@ -59,6 +59,7 @@ _REFUSED = {
 # ... and those that say Ray lost a run that was under way (node death, supervisor crash).
 _LOST = {"JOB_SUPERVISOR_ACTOR_DIED", "JOB_SUPERVISOR_ACTOR_UNKNOWN_FAILURE"}
 _MAX_DETAIL = 300
+WATCH_FOR_S = 30.0  # how long a submitted job is watched closely while Ray has it pending
 
 
 class RayEngine:
@@ -92,6 +93,7 @@ class RayEngine:
         self.resource_prefix = resource_prefix
         self.request_gpus = request_gpus
         self._http = httpx.Client(base_url=self.endpoint, timeout=timeout_s, transport=transport)
+        self._watch: dict[str, float] = {}  # key -> when we submitted it, until it runs
 
     # 1. launch -------------------------------------------------------------------------
     def launch(self, request: LaunchRequest) -> None:
@@ -107,6 +109,7 @@ class RayEngine:
             return  # known id: submitted before (maybe by a control plane that died)
         response = self._call("POST", "/api/jobs/", json=self.submission(request))
         if response.status_code == 200:
+            self._watch[request.key] = self.clock.monotonic()
             return
         text = response.text
         if "already exists" in text:
@@ -155,10 +158,23 @@ class RayEngine:
     def status(self, key: str) -> RunStatus:
         info = self._info(key)
         if info is None:
+            self._watch.pop(key, None)
             return RunStatus(
                 RunState.LOST, reason=Reason("reason_lost", {"detail": "Ray has no such job"})
             )
-        return run_status(info)
+        status = run_status(info)
+        since = self._watch.get(key)
+        if since is not None and (
+            status.state is not RunState.PENDING or self.clock.monotonic() - since > WATCH_FOR_S
+        ):
+            del self._watch[key]
+        return status
+
+    def watching(self) -> bool:
+        """Whether a job we submitted is still pending: the caller should ask again soon."""
+        now = self.clock.monotonic()
+        self._watch = {k: t for k, t in self._watch.items() if now - t <= WATCH_FOR_S}
+        return bool(self._watch)
 
     def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:
         # The Jobs API returns the whole log; offsets are bytes of its UTF-8 text.
