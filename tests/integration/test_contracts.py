@@ -3,48 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from suanli.api.app import create_app
 from suanli.billing.ledger import tenant_cash
-from suanli.domain.clock import FixedClock
 from suanli.service import contracts as contract_service
 from suanli.service.billing import settle
-from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
-from tests.access import signed_in
+from tests.integration.fixed_platform import open_test_platform
 
 MODEL = "beijing-etown-model-2024"
 COMPUTE = "beijing-etown-compute-2024"
-NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
-
-
-def open_test_platform(tmp_path: Path, database_url: str) -> Platform:
-    return open_platform(
-        tmp_path / "data", clock=FixedClock(NOW), database_url=database_url, detect_gpus=False
-    )
-
-
-@pytest.fixture
-def platform_db(tmp_path: Path, database_url: str) -> Iterator[Platform]:
-    p = open_test_platform(tmp_path, database_url)
-    try:
-        yield p
-    finally:
-        p.close()
-
-
-@pytest.fixture
-def api(platform_db: Platform) -> Iterator[TestClient]:
-    with TestClient(create_app(platform_db, run_loop=False)) as client:
-        signed_in(client, platform_db)
-        yield client
 
 
 def contract(**overrides: Any) -> dict[str, Any]:

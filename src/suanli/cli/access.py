@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from suanli.cli.billing import JsonOpt, _ask, _ctx, _fail, _print_json, out
+from suanli.cli.text import LabelTable
 from suanli.client.credentials import save_token
 from suanli.client.http import ApiError, ServerUnreachable, SuanliClient
 from suanli.domain.i18n import Lang
@@ -31,9 +32,7 @@ LABELS: dict[str, dict[Lang, str]] = {
 }
 
 
-def _t(key: str, lang: Lang, **params: object) -> str:
-    entry = LABELS[key]
-    return (entry.get(lang) or entry["en"]).format(**params)
+_t = LabelTable(LABELS)
 
 
 def login(

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from suanli.cli.text import LabelTable
 from suanli.client.http import DEFAULT_SERVER, ApiError, ServerUnreachable, SuanliClient
 from suanli.domain.i18n import Lang, render
 from suanli.schemas.api import (
@@ -106,9 +107,7 @@ LABELS: dict[str, dict[Lang, str]] = {
 }
 
 
-def t(key: str, lang: Lang, **params: object) -> str:
-    entry = LABELS.get(key, {})
-    return (entry.get(lang) or entry.get("en") or key).format(**params)
+t = LabelTable(LABELS)
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]

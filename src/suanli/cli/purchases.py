@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from suanli.cli.billing import JsonOpt, _ask, _ctx, _pct, _print_json, out, t
+from suanli.cli.text import LabelTable
 from suanli.domain.i18n import Lang
 from suanli.schemas.api import PurchaseResponse, SubsidyResponse
 
@@ -44,11 +45,7 @@ LABELS: dict[str, dict[Lang, str]] = {
 }
 
 
-def _t(key: str, lang: Lang, **params: object) -> str:
-    entry = LABELS.get(key)
-    if entry is None:
-        return t(key, lang, **params)
-    return (entry.get(lang) or entry["en"]).format(**params)
+_t = LabelTable(LABELS, fallback=t)
 
 
 @purchase_app.command("add")

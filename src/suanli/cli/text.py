@@ -65,3 +65,21 @@ LABELS: dict[str, dict[Lang, str]] = {
 def t(key: str, lang: Lang, **params: object) -> str:
     entry = LABELS.get(key, {})
     return (entry.get(lang) or entry.get("en") or key).format(**params)
+
+
+class LabelTable:
+    """A module's own labels, falling back to another table's (then to the key itself)."""
+
+    def __init__(
+        self, labels: dict[str, dict[Lang, str]], fallback: LabelTable | None = None
+    ) -> None:
+        self.labels = labels
+        self.fallback = fallback
+
+    def __call__(self, key: str, lang: Lang, **params: object) -> str:
+        entry = self.labels.get(key)
+        if entry is None:
+            if self.fallback is not None:
+                return self.fallback(key, lang, **params)
+            return key.format(**params)
+        return (entry.get(lang) or entry["en"]).format(**params)
