@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from suanli.cli.billing import JsonOpt, _ask, _ctx, _print_json, out
+from suanli.cli.text import LabelTable
 from suanli.domain.i18n import Lang
 from suanli.schemas.api import ClusterInventoryResponse
 
@@ -31,9 +32,7 @@ LABELS: dict[str, dict[Lang, str]] = {
 }
 
 
-def t(key: str, lang: Lang, **params: object) -> str:
-    entry = LABELS.get(key, {})
-    return (entry.get(lang) or entry.get("en") or key).format(**params)
+t = LabelTable(LABELS)
 
 
 def clusters(
