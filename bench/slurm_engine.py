@@ -31,12 +31,15 @@ import httpx
 from fastapi.testclient import TestClient
 
 from suanli.api.app import create_app
+from suanli.api.limits import ApiLimits
 from suanli.domain.clock import SystemClock
 from suanli.domain.ids import engine_key
 from suanli.service.access import ensure_operator_token
 from suanli.service.bootstrap import open_platform
 
 CLOCK = SystemClock()
+# The bench polls hard and submits thousands: no per-token rate or active-job limit.
+UNLIMITED = ApiLimits(rate_per_token=1e9, burst=1e9, max_active_jobs=0)
 PAUSE = threading.Event()
 POLL_S = 0.01
 
@@ -282,7 +285,7 @@ def many(conf: str, jobs: int, interval: float) -> None:
         fleet_file.write_text(fleet(conf, local=False))
         platform = open_platform(Path(tmp) / "data", fleet_file, detect_gpus=False)
         token_file, _ = ensure_operator_token(platform, platform.data_dir)
-        with TestClient(create_app(platform, interval_s=interval)) as client:
+        with TestClient(create_app(platform, interval_s=interval, limits=UNLIMITED)) as client:
             client.headers["Authorization"] = f"Bearer {token_file.read_text().strip()}"
             start = CLOCK.monotonic()
             ids = [
@@ -346,7 +349,7 @@ def recovery(conf: str, grace: float, interval: float) -> None:
             Path(tmp) / "data", fleet_file, detect_gpus=False, cluster_grace_s=grace
         )
         token_file, _ = ensure_operator_token(platform, platform.data_dir)
-        with TestClient(create_app(platform, interval_s=interval)) as client:
+        with TestClient(create_app(platform, interval_s=interval, limits=UNLIMITED)) as client:
             client.headers["Authorization"] = f"Bearer {token_file.read_text().strip()}"
             job_id = client.post("/api/v1/jobs", json={"spec_yaml": HOLD_SPEC}).json()["id"]
             job = wait_status(client, job_id, {"running"})
