@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -11,8 +12,9 @@ from typer.testing import CliRunner
 
 from suanli.cli.sim import app
 from suanli.domain.clock import SystemClock
+from suanli.sim import replay as replay_module
 from suanli.sim.replay import Replay
-from suanli.sim.scenario import load_scenario, setup_for
+from suanli.sim.scenario import load_scenario, repeated, setup_for
 from suanli.sim.traces import read_trace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +79,33 @@ def test_oracle_sjf_and_default_beat_fifo_on_the_slice(philly_slice: Path) -> No
     default = replay(philly_slice, "philly", "philly-helios.yaml", "default")
     assert sjf["avg_queue_s"] < fifo["avg_queue_s"]
     assert default["avg_queue_s"] < fifo["avg_queue_s"]
+
+
+@needs_traces
+@pytest.mark.parametrize(
+    ("scenario", "policy"),
+    [("philly-helios.yaml", "default"), ("philly-helios-cohort.yaml", "default")],
+)
+def test_showing_decisions_only_each_class_head_changes_nothing(
+    philly_slice: Path, scenario: str, policy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cut = replay(philly_slice, "philly", scenario, policy)
+    monkeypatch.setattr(replay_module, "HEAD", 1 << 30)  # every waiting job, every time
+    whole = replay(philly_slice, "philly", scenario, policy)
+    for key in ("avg_jct_s", "p99_jct_s", "avg_queue_s", "preemptions", "cost_yuan"):
+        assert cut[key] == whole[key]
+
+
+@needs_traces
+def test_repeat_replays_the_trace_again_later(philly_slice: Path) -> None:
+    scen = load_scenario(EXAMPLES / "philly-helios.yaml")
+    trace = read_trace("philly", philly_slice)
+    jobs = repeated(trace.jobs, 3)
+    assert len(jobs) == 3 * len(trace.jobs)
+    assert len({j.id for j in jobs}) == len(jobs)
+    assert all(a.submit <= b.submit for a, b in itertools.pairwise(jobs))
+    report = Replay(setup_for(scen, trace), "fifo", "none", SystemClock()).run(jobs)
+    assert report.finished == report.jobs == 3 * (len(trace.jobs) - report.dropped // 3)
 
 
 @needs_traces

@@ -20,7 +20,7 @@ from suanli.sim.pack import PackReport, check_replay_args, replay_pack
 from suanli.sim.replay import Replay
 from suanli.sim.replay import check_replay_args as check_queue_args
 from suanli.sim.report import write_report
-from suanli.sim.scenario import load_scenario, setup_for, windowed
+from suanli.sim.scenario import load_scenario, repeated, setup_for, windowed
 from suanli.sim.traces import parse_trace_arg, read_trace
 
 EXIT_BAD_INPUT = 2
@@ -111,6 +111,12 @@ def replay(
     report: Annotated[
         Path | None, typer.Option(help="write plots (PNG) and index.html into this folder")
     ] = None,
+    window: Annotated[
+        bool, typer.Option(help="only the jobs inside the scenario's window (--no-window: all)")
+    ] = True,
+    repeat: Annotated[
+        int, typer.Option(min=1, max=1000, help="replay the trace this many times, shifted")
+    ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Replay a job trace through the live queueing core on a simulated clock."""
@@ -122,7 +128,7 @@ def replay(
         fmt, path = parse_trace_arg(trace)
         scenario = load_scenario(fleet)
         loaded = read_trace(fmt, path)
-        jobs = windowed(scenario, loaded.jobs)
+        jobs = repeated(windowed(scenario, loaded.jobs) if window else loaded.jobs, repeat)
         results = []
         for name in policies:
             runner = Replay(setup_for(scenario, loaded), name, estimates, SystemClock())

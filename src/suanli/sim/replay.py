@@ -14,6 +14,7 @@ domestic and other pools is put to the voucher programmes (``billing.vouchers.de
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import heapq
 import math
@@ -36,6 +37,7 @@ from suanli.domain.tenants import Attribute, TenantTerms
 from suanli.domain.throughput import UNIFORM, ThroughputTable
 from suanli.scheduler.queueing import (
     QUEUE_POLICIES,
+    Plan,
     PoolView,
     QueuePolicy,
     QueueSettings,
@@ -44,6 +46,7 @@ from suanli.scheduler.queueing import (
     decide,
     make_policy,
 )
+from suanli.scheduler.queueing.policies import Key
 from suanli.sim.traces import TraceJob
 
 ESTIMATES = ("none", "exact")
@@ -124,12 +127,84 @@ class _Job:
     domain: int = 0
 
 
+class _Queue:
+    """One domain's waiting work, by class (tenant, accelerators) and the policy's wait
+    groups, each group kept sorted: a decision is shown only the head of each class.
+
+    Why the head is enough: inside a class, once one job is refused (no room, over quota or
+    behind a blocked head) every later one is refused too, and a refused job changes
+    nothing for the others. So a class cut after ``k`` jobs decides exactly as the whole
+    class does as soon as one of the ``k`` is refused; the replay checks that and widens
+    the cut when it is not so.
+    """
+
+    def __init__(self, policy: QueuePolicy) -> None:
+        self.policy = policy
+        self.works: dict[str, Work] = {}
+        self.classes: dict[tuple[str, int], dict[Key, list[tuple[Key, str]]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.works)
+
+    def add(self, w: Work) -> None:
+        self.works[w.id] = w
+        group, order = self.policy.wait_order(w)
+        groups = self.classes.setdefault((w.tenant, w.accelerators), {})
+        bisect.insort(groups.setdefault(group, []), (order, w.id))
+
+    def remove(self, w: Work) -> None:
+        del self.works[w.id]
+        group, order = self.policy.wait_order(w)
+        cls = (w.tenant, w.accelerators)
+        entries = self.classes[cls][group]
+        i = bisect.bisect_left(entries, (order, w.id))
+        del entries[i]
+        if not entries:
+            del self.classes[cls][group]
+            if not self.classes[cls]:
+                del self.classes[cls]
+
+    def min_key(self, now: float) -> Key | None:
+        """The first waiting job's key at ``now`` (each group's first is its least)."""
+        key, works = self.policy.key, self.works
+        return min(
+            (key(works[e[0][1]], now) for g in self.classes.values() for e in g.values()),
+            default=None,
+        )
+
+    def heads(self, k: int, now: float) -> tuple[list[Work], list[list[Work]]]:
+        """Up to ``k`` first jobs of each class (in key order at ``now``), and the classes
+        that were cut (their given jobs), to be checked after the decision."""
+        out: list[Work] = []
+        cut: list[list[Work]] = []
+        works, key = self.works, self.policy.key
+        for groups in self.classes.values():
+            if len(groups) == 1:
+                entries = next(iter(groups.values()))
+                chosen = [works[i] for _, i in entries[:k]]
+                more = len(entries) > k
+            else:
+                pool = [works[i] for entries in groups.values() for _, i in entries[:k]]
+                more = sum(len(e) for e in groups.values()) > k
+                if len(pool) > k:
+                    pool.sort(key=lambda w: key(w, now))
+                    chosen = pool[:k]
+                else:
+                    chosen = pool
+            out.extend(chosen)
+            if more:
+                cut.append(chosen)
+        return out, cut
+
+
 @dataclass
 class _Domain:
     pools: list[PoolView]
     tenants: dict[str, TenantTerms]
+    waiting: _Queue
     running: dict[str, Work] = field(default_factory=dict)
-    waiting: dict[str, Work] = field(default_factory=dict)
+    held: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    ranks: dict[str, Key] = field(default_factory=dict)  # running work's key when last seen
     busy: int = 0
     borrowed: int = 0  # running jobs on borrowed quota (reclaimable)
 
@@ -218,7 +293,7 @@ class Replay:
             if root not in groups:
                 groups[root] = len(domains)
                 pools = [p for q, p in self.pools.items() if find("p:" + q) == root]
-                domains.append(_Domain(pools, {}))
+                domains.append(_Domain(pools, {}, _Queue(self.policy)))
             d = groups[root]
             domain_of[name] = d
             if self.setup.tenants:
@@ -279,6 +354,7 @@ class Replay:
         self.seq = 0
         self.preemptions = 0
         self.decisions = 0
+        self.queued = 0
         self.busy = 0  # accelerators held now
         self.capacity = sum(p.capacity for p in self.pools.values())
         self.usage: dict[tuple[str, str, tuple[int, int]], float] = defaultdict(float)
@@ -298,7 +374,8 @@ class Replay:
             while i < n and arrivals[i].trace.submit == t:
                 job = arrivals[i]
                 job.mark = t
-                self.domains[job.domain].waiting[job.work.id] = job.work
+                self.domains[job.domain].waiting.add(job.work)
+                self.queued += 1
                 self._wake_later(job, t)
                 dirty.add(job.domain)
                 i += 1
@@ -309,7 +386,7 @@ class Replay:
                     dirty.add(d)
             for d in sorted(dirty):
                 self._cycle(d, t)
-            queued = sum(len(dm.waiting) for dm in self.domains)
+            queued = self.queued
         return self._report(arrivals, dropped, rejected, started_wall)
 
     def _push(self, t: float, kind: int, ident: str, token: int) -> None:
@@ -346,7 +423,8 @@ class Replay:
         else:  # _STOPPED: back to the queue with its history
             w.stopping = False
             w.queued_since = t
-            dom.waiting[w.id] = w
+            dom.waiting.add(w)
+            self.queued += 1
             job.token += 1
             self._wake_later(job, t)
         return job.domain
@@ -366,6 +444,8 @@ class Replay:
                 w.progress_s = job.done / job.best_rate
         job.ran += span
         job.mark = t
+        if not w.stopping:
+            self.domains[job.domain].ranks[w.id] = self.policy.key(w, t)
 
     def _release(self, w: Work, t: float) -> None:
         if w.pool is None:
@@ -376,6 +456,8 @@ class Replay:
         self.busy -= w.accelerators
         dom = self.domains[self.jobs[w.id].domain]
         dom.busy -= w.accelerators
+        dom.held[(w.tenant, w.pool)] -= w.accelerators
+        dom.ranks.pop(w.id, None)
         dom.borrowed -= w.borrowed
         w.pool, w.nodes, w.started, w.borrowed = None, (), None, False
 
@@ -385,16 +467,10 @@ class Replay:
             return
         if not self.policy.preemptive and dom.busy >= dom.capacity and not dom.borrowed:
             return  # full, and nothing to reclaim: no plan could start anything
-        running = list(dom.running.values())
         if self.policy.tracks_progress:
-            for w in running:
+            for w in dom.running.values():
                 self._account(self.jobs[w.id], t)
-        self.decisions += 1
-        plan = decide(
-            QueueView(t, dom.pools, running, list(dom.waiting.values()), dom.tenants),
-            self.policy,
-            explain=False,
-        )
+        plan = self._decide(dom, t)
         for p in plan.preempts:
             w = p.work
             job = self.jobs[w.id]
@@ -411,8 +487,10 @@ class Replay:
                 pool.free[node] -= count
             self.busy += w.accelerators
             dom.busy += w.accelerators
+            dom.held[(w.tenant, s.pool)] += w.accelerators
             dom.borrowed += s.borrowed
-            del dom.waiting[w.id]
+            dom.waiting.remove(w)
+            self.queued -= 1
             dom.running[w.id] = w
             w.pool, w.nodes, w.started, w.speed, w.borrowed = (
                 s.pool,
@@ -423,6 +501,7 @@ class Replay:
             )
             job.mark = t
             job.attempt_start = t
+            dom.ranks[w.id] = self.policy.key(w, t)
             overhead = restart_overhead(w.accelerators) if job.first_start is not None else 0.0
             if job.first_start is None:
                 job.first_start = t
@@ -432,6 +511,50 @@ class Replay:
             finish = t + overhead + (job.trace.work - job.done) / rate
             self._push(finish, _FINISH, w.id, job.token)
             self._wake_later(job, t)
+
+    def _decide(self, dom: _Domain, t: float) -> Plan:
+        """``decide`` shown the head of each waiting class; widened until exact (see _Queue)."""
+        running, held = self._movable(dom, t)
+        k = HEAD
+        while True:
+            waiting, cut = dom.waiting.heads(k, t)
+            self.decisions += 1
+            view = QueueView(t, dom.pools, running, waiting, dom.tenants, held)
+            if not cut:
+                return decide(view, self.policy, explain=False)
+            plan = decide(view, self.policy, explain=True)
+            if all(_any_refused(plan, given) for given in cut):
+                plan.waits.clear()
+                return plan
+            k *= 4
+
+    def _movable(self, dom: _Domain, t: float) -> tuple[list[Work], list[tuple[str, str, int]]]:
+        """Running work a decision could move, listed; the rest summarised as held.
+
+        Pinned for sure: work stopping or not preemptible; own-quota work under a policy
+        that does not preempt or within its minimum run; and own-quota work that ranks
+        before every waiting job (nothing can outrank it). Borrowed work is always listed
+        (reclaimable)."""
+        policy = self.policy
+        preemptive, min_run = policy.preemptive, policy.settings.min_run_s
+        floor = dom.waiting.min_key(t) if preemptive else None
+        listed: list[Work] = []
+        held = dict(dom.held)
+        # Keys of running work move only when its service is accounted (a wake-up at each
+        # level); a policy that tracks progress has them accounted just before this.
+        ranks = dom.ranks
+        for w in dom.running.values():
+            if w.stopping or not w.preemptible:
+                continue
+            if not w.borrowed and (
+                not preemptive
+                or t - (w.started if w.started is not None else t) < min_run
+                or (floor is not None and ranks[w.id] < floor)
+            ):
+                continue
+            listed.append(w)
+            held[(w.tenant, w.pool or "")] -= w.accelerators
+        return listed, [(tenant, pool, n) for (tenant, pool), n in held.items() if n]
 
     def _wake_later(self, job: _Job, t: float) -> None:
         """The next instant this job's rank changes on its own (a level crossed, aged, or
@@ -542,6 +665,15 @@ class Replay:
 
 
 _FINISH, _STOPPED, _WAKE = 0, 1, 2
+HEAD = 4  # waiting jobs of each class shown to a decision at first
+
+
+def _any_refused(plan: Plan, given: list[Work]) -> bool:
+    for w in given:
+        reason = plan.waits.get(w.id)
+        if reason is not None and reason.code != "queue_awaiting_nodes":
+            return True
+    return False
 
 
 def _r(x: float) -> float:

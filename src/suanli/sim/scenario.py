@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from suanli.scheduler.queueing import QueueSettings
@@ -34,3 +35,15 @@ def windowed(scenario: Scenario, jobs: list[TraceJob]) -> list[TraceJob]:
     lo = scenario.since if scenario.since is not None else float("-inf")
     hi = scenario.until if scenario.until is not None else float("inf")
     return [j for j in jobs if lo <= j.submit <= hi]
+
+
+def repeated(jobs: list[TraceJob], times: int) -> list[TraceJob]:
+    """``jobs`` ``times`` over, each copy shifted by the trace's span (for scale runs)."""
+    if times <= 1 or not jobs:
+        return jobs
+    span = jobs[-1].submit - jobs[0].submit + 1.0
+    out = list(jobs)
+    for n in range(1, times):
+        shift = n * span
+        out.extend(dataclasses.replace(j, id=f"{j.id}~{n}", submit=j.submit + shift) for j in jobs)
+    return out

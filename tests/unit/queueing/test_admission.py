@@ -173,3 +173,23 @@ def test_a_plan_never_overcommits_nodes_or_quotas(
     started = {s.work.id for s in plan.starts}
     assert started.isdisjoint(plan.waits)
     assert started | set(plan.waits) == {j.id for j in jobs}
+
+
+def test_held_work_counts_as_pinned_running_work() -> None:
+    # A driver may summarise running work that cannot move as (tenant, pool, accelerators):
+    # the plan is the one it gets when that work is listed.
+    def plan_for(summarised: bool) -> tuple[list[str], list[str]]:
+        p = pool(nodes=2, per_node=4)
+        policy = make_policy("default", QueueSettings(min_run_s=600))
+        young = running(work("young", 4, tenant="a"), p, 0, started=900)
+        old = running(work("old", 2, tenant="b", attained=LEVELS_S[1] + 1), p, 1)
+        waiting = [work("w1", 4, at=950, tenant="a"), work("w2", 4, at=960, tenant="b")]
+        tenants = {"a": TenantTerms("a", quota={"V100": 6}), "b": TenantTerms("b")}
+        if summarised:
+            view = QueueView(1000, [p], [old], waiting, tenants, held=[("a", "p", 4)])
+        else:
+            view = QueueView(1000, [p], [young, old], waiting, tenants)
+        plan = decide(view, policy)
+        return started_ids(plan), [x.work.id for x in plan.preempts]
+
+    assert plan_for(True) == plan_for(False) == ([], ["old"])

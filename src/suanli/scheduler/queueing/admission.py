@@ -77,13 +77,13 @@ class _Ledger:
             return "borrow"
         return None
 
-    def add(self, work: Work, model: str, speed: float) -> None:
-        terms = self.terms(work.tenant)
+    def add(self, tenant: str, accelerators: int, model: str, speed: float) -> None:
+        terms = self.terms(tenant)
         key = self.quota_key(terms, model)
-        self.used[(work.tenant, key)] += work.accelerators
+        self.used[(tenant, key)] += accelerators
         if terms.cohort is not None:
-            self.cohort_used[(terms.cohort, key)] += work.accelerators
-        self.share[work.tenant] += work.accelerators * speed / max(terms.weight, 1e-9)
+            self.cohort_used[(terms.cohort, key)] += accelerators
+        self.share[tenant] += accelerators * speed / max(terms.weight, 1e-9)
 
 
 @dataclass(slots=True)
@@ -98,6 +98,11 @@ def decide(view: QueueView, policy: QueuePolicy, explain: bool = True) -> Plan:
     rooms = {p.name: _PoolRoom(p, p.capacity) for p in view.pools}
     ledger = _Ledger(view.tenants)
     plan = Plan()
+    for tenant, pool_name, count in view.held:
+        held = rooms.get(pool_name)
+        if held is not None:
+            held.room -= count
+            ledger.add(tenant, count, held.view.model, held.view.speed)
     movable: list[Work] = []
     for w in view.running:
         borrowed = _is_borrowed(w, ledger, rooms)
@@ -195,7 +200,7 @@ def _count(w: Work, rooms: Mapping[str, _PoolRoom], ledger: _Ledger) -> None:
     if room is None:
         return  # its pool left the fleet
     room.room -= w.accelerators
-    ledger.add(w, room.view.model, room.view.speed)
+    ledger.add(w.tenant, w.accelerators, room.view.model, room.view.speed)
 
 
 def _allowed(w: Work, p: PoolView, terms: TenantTerms) -> bool:
@@ -250,7 +255,7 @@ def _admit(
 ) -> None:
     room = rooms[pool]
     room.room -= w.accelerators
-    ledger.add(w, room.view.model, room.view.speed)
+    ledger.add(w.tenant, w.accelerators, room.view.model, room.view.speed)
     admitted.append((w, pool, borrowed))
 
 

@@ -89,6 +89,10 @@ class QueueView:
     running: Sequence[Work]
     waiting: Sequence[Work]
     tenants: Mapping[str, TenantTerms] = field(default_factory=dict)
+    # Running work the driver summarises instead of listing in ``running``, because it
+    # cannot be moved in this decision (stopping, within its minimum run, or outranking
+    # every waiting job): (tenant, pool, accelerators) held, counted as pinned work.
+    held: Sequence[tuple[str, str, int]] = ()
 
 
 @dataclass(frozen=True)

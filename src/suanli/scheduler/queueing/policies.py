@@ -7,6 +7,7 @@ placement are shared by all of them (``suanli.scheduler.queueing.admission``).
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Any, Protocol
 
@@ -31,6 +32,11 @@ class QueuePolicy(Protocol):
         """When this work's key next changes on its own (a level crossed), if ever."""
         ...
 
+    def wait_order(self, work: Work) -> tuple[Key, Key]:
+        """(group, order) of waiting work: inside one group, ``key`` at any instant sorts
+        waiting work as ``order`` does (drivers keep each group sorted once, not per event)."""
+        ...
+
 
 class _Base:
     name = "base"
@@ -48,6 +54,10 @@ class _Base:
 
     def next_change(self, work: Work, now: float) -> float | None:
         return None
+
+    def wait_order(self, work: Work) -> tuple[Key, Key]:
+        # These keys do not move while work waits: one group, ordered by the key itself.
+        return (), self.key(work, 0.0)
 
 
 class Fifo(_Base):
@@ -101,8 +111,7 @@ class LeastAttained(_Base):
     preemptive = True
 
     def level(self, work: Work, now: float) -> int:
-        a = work.attained
-        level = 0 if a < LEVELS_S[0] else (1 if a < LEVELS_S[1] else 2)
+        level = bisect.bisect_right(LEVELS_S, work.attained)
         if level and work.pool is None and self.settings.aging_s > 0:
             level -= int((now - work.queued_since) // self.settings.aging_s)
             return level if level > 0 else 0
@@ -110,6 +119,10 @@ class LeastAttained(_Base):
 
     def key(self, work: Work, now: float) -> Key:
         return (-work.priority, self.level(work, now), work.queued_since, work.id)
+
+    def wait_order(self, work: Work) -> tuple[Key, Key]:
+        # Waiting work of one service level ages in step: it keeps its order by entry time.
+        return (-work.priority, self.level(work, work.queued_since)), (work.queued_since, work.id)
 
     def next_change(self, work: Work, now: float) -> float | None:
         if work.running:
