@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from suanli.engines.base import watching
 from suanli.service.billing import settle
 from suanli.service.deps import Platform
 from suanli.service.dispatch import dispatch_placed
@@ -17,6 +18,8 @@ from suanli.service.scheduling import run_scheduling_cycle
 
 log = logging.getLogger("suanli.control")
 REST_PER_TICK = 1.0  # seconds of rest per second of tick before a wake-up counts
+# The period while an engine watches a run it was just given (see engines.base.CloseWatch).
+WATCH_PERIOD_S = 0.05
 
 
 def tick(p: Platform) -> None:
@@ -82,8 +85,14 @@ class ControlLoop:
             # under a stream of submissions (each wakes the loop) ticks would otherwise run
             # back to back and hold this process's interpreter from the API half the time
             # or more. So the loop takes at most half, and the API the rest.
-            took = clock.monotonic() - started
-            if self._stop.wait(min(took * REST_PER_TICK, self.interval_s)):
+            period = self._period()
+            rest = min((clock.monotonic() - started) * REST_PER_TICK, period)
+            if self._stop.wait(rest):
                 return
-            self._wake.wait(max(self.interval_s - took * REST_PER_TICK, 0.0))
+            self._wake.wait(max(period - rest, 0.0))
             self._wake.clear()
+
+    def _period(self) -> float:
+        if self.leading and watching(self.platform.engines.values()):
+            return min(self.interval_s, WATCH_PERIOD_S)
+        return self.interval_s
