@@ -29,10 +29,12 @@ WANT_EDGES = {
     (S.STARTING, S.FAILED),
     (S.STARTING, S.CANCELLED),
     (S.STARTING, S.RECOVERING),
+    (S.STARTING, S.QUEUED),  # preempted (fair queues) before its process started
     (S.RUNNING, S.SUCCEEDED),
     (S.RUNNING, S.FAILED),
     (S.RUNNING, S.CANCELLED),
     (S.RUNNING, S.RECOVERING),
+    (S.RUNNING, S.QUEUED),  # preempted: the engine stopped it, it waits for its next attempt
     (S.RECOVERING, S.QUEUED),
     (S.RECOVERING, S.FAILED),
     (S.RECOVERING, S.CANCELLED),

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job
-from suanli.scheduler.policies import POLICIES
+from suanli.scheduler.policies import POLICIES, ObjectiveFirst
 from suanli.scheduler.snapshot import build_snapshot
 from suanli.sim.optimum import optimum
 from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
@@ -25,6 +26,13 @@ FLEET = make_fleet(
 POLICY = POLICIES["default"]
 
 
+class _Greedy(ObjectiveFirst):
+    batch = False  # the default's greedy pass alone
+
+
+GREEDY = _Greedy()
+
+
 def job(job_id: str, count: int, nodes: int = 1) -> Job:
     spec = make_spec(
         resources={"accelerator": {"model": "A100", "count": count}, "nodes": nodes},
@@ -37,12 +45,17 @@ def test_the_optimum_moves_a_small_job_to_make_room_for_a_large_one() -> None:
     # In queue order the 4-card job takes the cheap pool and the 8-card one the dear:
     # 4 x 1 + 8 x 10 = 84 yuan. The optimum swaps them: 4 x 10 + 8 x 1 = 48 yuan.
     snapshot = build_snapshot(T0, FLEET, [], [job("j-1", 4), job("j-2", 8)])
-    greedy = POLICY.decide(snapshot)
+    greedy = GREEDY.decide(snapshot)
     assert {p.job_id: p.placement.pool for p in greedy.placed} == {"j-1": "cheap", "j-2": "dear"}
     best = optimum(snapshot, POLICY.rank)  # type: ignore[attr-defined]
     assert best.proven
     assert best.pools == {"j-1": ("bj", "dear"), "j-2": ("bj", "cheap")}
     assert best.cost == Decimal("48.00")
+    # The default policy's batch step finds it too, and says why j-1 is on the dear pool.
+    batch = {p.job_id: p for p in POLICY.decide(snapshot).placed}
+    assert {j: ("bj", p.placement.pool) for j, p in batch.items()} == best.pools
+    assert batch[JobId("j-1")].decision.summary.code == "placed_lowest_batch_cost"
+    assert batch[JobId("j-2")].decision.summary.code == "placed_lowest_cost"
 
 
 def test_placing_one_more_job_beats_any_saving() -> None:

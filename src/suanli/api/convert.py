@@ -68,6 +68,10 @@ def job_to_response(job: Job, events: list[JobEvent], fleet: Fleet, lang: Lang) 
         engine_key=job.engine_key,
         placement=_placement(job.placement, fleet) if job.placement else None,
         decision=_decision(job.decision, lang) if job.decision else None,
+        preemptions=job.preemptions,
+        preempting=job.preempt_at is not None,
+        borrowed=job.borrowed,
+        attained_hours=round(job.attained / 3600, 3),
         history=[
             EventResponse(
                 at=e.at,

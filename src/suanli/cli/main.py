@@ -20,6 +20,7 @@ from suanli.cli.access import audit, login, org_app, token_app, user_app, whoami
 from suanli.cli.billing import bill, ledger_app, report, voucher_app
 from suanli.cli.contracts import contract_app
 from suanli.cli.purchases import purchase_app
+from suanli.cli.queue import queue
 from suanli.cli.sim import app as sim_app
 from suanli.cli.text import t
 from suanli.client.http import DEFAULT_SERVER, ApiError, ServerUnreachable, SuanliClient
@@ -134,6 +135,13 @@ def up(
     tenants: Annotated[
         Path | None, typer.Option(help="tenants YAML (default: the demo tenants)")
     ] = None,
+    throughput: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="SUANLI_THROUGHPUT",
+            help="throughput table (ours or Gavel's JSON) placement uses over dense TFLOPS",
+        ),
+    ] = None,
     rate_limit: Annotated[
         float, typer.Option(min=0.1, help="requests a second per API token (this process)")
     ] = ApiLimits.rate_per_token,
@@ -173,6 +181,7 @@ def up(
             database_url=database_url,
             tenants_file=tenants,
             cluster_grace_s=cluster_grace,
+            throughput_file=throughput,
         )
         token_file, _ = ensure_operator_token(platform, platform.data_dir)
     except SuanliError as exc:
@@ -455,6 +464,7 @@ def _totals_row(x: TotalsResponse) -> list[str]:
 
 
 app.add_typer(sim_app, name="sim")
+app.command()(queue)
 app.command()(bill)
 app.command()(report)
 app.add_typer(voucher_app, name="voucher")

@@ -35,6 +35,7 @@ from suanli.schemas.api import (
     VoucherReportResponse,
     VoucherStandingResponse,
 )
+from suanli.schemas.operations import TenantQueuesResponse
 
 DEFAULT_SERVER = "http://127.0.0.1:8642"
 
@@ -144,6 +145,9 @@ class SuanliClient:
                 yield from response.iter_raw()
         except httpx.TransportError as exc:
             raise ServerUnreachable(self.server, str(exc) or type(exc).__name__) from None
+
+    def queue_tenants(self) -> TenantQueuesResponse:
+        return TenantQueuesResponse.model_validate(self._call("GET", "/queue/tenants").json())
 
     def fleet(self) -> FleetResponse:
         return FleetResponse.model_validate(self._call("GET", "/fleet").json())

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from suanli.domain.accelerators import AcceleratorModel, Catalog
 from suanli.domain.tenants import Attribute
+from suanli.domain.throughput import ThroughputTable
 
 REGIONS = (
     "beijing",
@@ -109,6 +110,9 @@ class Fleet:
     providers: tuple[Provider, ...]
     catalog: Catalog = field(default_factory=Catalog)
     network: Network = field(default_factory=Network)
+    # Measured speed per (job class, model) that overrides the catalog's dense TFLOPS in
+    # placement (scheduler.estimate); None: dense TFLOPS only.
+    throughput: ThroughputTable | None = None
 
     def clusters(self) -> Iterator[Cluster]:
         for p in self.providers:

@@ -246,6 +246,10 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "en": "lowest expected cost: {net} yuan = {gross} for about {hours} h - {voucher} voucher + {data} data movement",
         "zh": "预计成本最低：{net} 元 = 约 {hours} 小时费用 {gross} - 算力券 {voucher} + 数据迁移 {data}",
     },
+    "placed_lowest_batch_cost": {
+        "en": "lowest total cost for this cycle's jobs: {net} yuan here = {gross} for about {hours} h - {voucher} voucher + {data} data movement; the pools cheaper for this job went to other jobs, which saved more there",
+        "zh": "本轮作业总成本最低：此处 {net} 元 = 约 {hours} 小时费用 {gross} - 算力券 {voucher} + 数据迁移 {data}；对本作业更便宜的资源池分给了在那里节省更多的其他作业",
+    },
     "placed_fastest": {
         "en": "earliest expected finish: about {hours} h incl. data transfer, {net} yuan net",
         "zh": "预计最早完成：约 {hours} 小时（含数据传输），净费用 {net} 元",
@@ -455,6 +459,23 @@ _QUEUE: Mapping[str, Mapping[Lang, str]] = {
     "preempt_outranked": {
         "en": "preempted after {ran} s: jobs with less service so far need the accelerators",
         "zh": "运行 {ran} 秒后被抢占：已获服务更少的作业需要这些加速卡",
+    },
+    "reason_preempt_asked": {
+        "en": "the engine is asked to stop attempt {attempt} (grace {grace} s to checkpoint)",
+        "zh": "已请求执行引擎停止第 {attempt} 次尝试（宽限 {grace} 秒用于保存检查点）",
+    },
+    "reason_preempted": {
+        "en": "attempt {attempt} stopped for a preemption; back in the queue "
+        "(service so far {attained} kept)",
+        "zh": "第 {attempt} 次尝试因抢占而停止；重新排队（已获服务 {attained} 保留）",
+    },
+    "reason_preempt_withdrawn": {
+        "en": "placement withdrawn before it started: {tenant} needs its quota back",
+        "zh": "尚未启动即撤回调度：{tenant} 需要收回其配额",
+    },
+    "queue_unknown_tenant": {
+        "en": "tenant {tenant} has no queue terms here",
+        "zh": "租户 {tenant} 在此没有排队条款",
     },
     "invalid_scenario": {"en": "the scenario file is invalid", "zh": "仿真场景文件无效"},
     "invalid_throughput": {"en": "the throughput table is invalid", "zh": "吞吐率表无效"},

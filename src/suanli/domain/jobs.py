@@ -228,3 +228,12 @@ class Job:
     finished_at: dt.datetime | None = None
     version: int = 0
     tenant: str = DEMO_TENANT  # the organisation the job belongs to and is billed to
+    # Fair queues (0006): service of ended attempts (accelerator-seconds × dense TFLOPS over
+    # the reference card's), when it last entered the queue, when its current attempt was
+    # asked to stop for a preemption (None: not being preempted), on borrowed quota or not,
+    # and how many attempts preemptions ended.
+    attained: float = 0.0
+    queued_at: dt.datetime | None = None
+    preempt_at: dt.datetime | None = None
+    borrowed: bool = False
+    preemptions: int = 0  # attempts that ended in a preemption (not counted against retries)

@@ -18,8 +18,10 @@ ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
     S.QUEUED: frozenset({S.PLACED, S.FAILED, S.CANCELLED, S.RUNNING}),
     # PLACED -> QUEUED: the placement was withdrawn before anything reached an engine.
     S.PLACED: frozenset({S.STARTING, S.QUEUED, S.FAILED, S.CANCELLED}),
-    S.STARTING: frozenset({S.RUNNING, S.FAILED, S.CANCELLED, S.RECOVERING}),
-    S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.CANCELLED, S.RECOVERING}),
+    # STARTING/RUNNING -> QUEUED: preempted (fair queues); the engine stopped the attempt and
+    # the job waits for its next one, its history and attained service kept.
+    S.STARTING: frozenset({S.RUNNING, S.FAILED, S.CANCELLED, S.RECOVERING, S.QUEUED}),
+    S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.CANCELLED, S.RECOVERING, S.QUEUED}),
     S.RECOVERING: frozenset({S.QUEUED, S.FAILED, S.CANCELLED}),
     S.SUCCEEDED: frozenset(),
     S.FAILED: frozenset(),

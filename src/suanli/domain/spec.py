@@ -133,6 +133,12 @@ class JobSpec(_Strict):
         default_factory=dict, max_length=128
     )
     estimated_hours: float | None = Field(default=None, gt=0, le=8760)
+    # What kind of work this is, for the fleet's throughput table (e.g. Gavel's
+    # "ResNet-50 (batch size 64)@1"): run time on each model follows the measured speeds of
+    # this class; a class the table does not know runs at the models' dense-TFLOPS ratio.
+    job_class: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
+    )
     time_limit_hours: float = Field(default=24, gt=0, le=8760)
     budget_yuan: Decimal | None = Field(default=None, ge=0, le=Decimal("1e12"), decimal_places=2)
     deadline: AwareDatetime | None = None

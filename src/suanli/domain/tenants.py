@@ -22,6 +22,7 @@ class Tenant:
     name: str
     display_name: str = ""
     attributes: Mapping[str, Attribute] = field(default_factory=dict)
+    terms: TenantTerms | None = None  # its share of the fleet (fair queues); None: unlimited
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,17 @@ class ThroughputTable:
 
     def knows(self, job_class: str | None, model: str) -> bool:
         return job_class is None or (job_class, model) in self.rates or not self.rates
+
+    def of_class(self, job_class: str) -> Mapping[str, float]:
+        """The measured rates of ``job_class`` by model (empty when never measured)."""
+        return self._by_class.get(job_class, {})
+
+    @cached_property
+    def _by_class(self) -> dict[str, dict[str, float]]:
+        found: dict[str, dict[str, float]] = {}
+        for (job_class, model), rate in self.rates.items():
+            found.setdefault(job_class, {})[model] = rate
+        return found
 
     def classes(self) -> set[str]:
         return {c for c, _ in self.rates}

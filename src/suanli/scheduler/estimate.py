@@ -1,34 +1,41 @@
 """What a job would cost and when it would finish on a pool: throughput, vouchers, data movement.
 
 Run time scales with relative throughput: a spec's ``estimated_hours`` are hours on the
-reference accelerator (A100, 312 dense FP16 TFLOPS); a pool whose model has no sourced
-TFLOPS figure is taken at the reference speed, and the explanation says so.
+reference accelerator (A100, 312 dense FP16 TFLOPS). The speed of a pool's model relative
+to the reference comes from the fleet's throughput table when it measured the job's class
+on that model, else from dense TFLOPS; a model with neither is taken at the reference
+speed, and the explanation says so (relative throughput 1.0).
+
+A measured table gives rates in its own unit, so only ratios count: when the class was
+measured on the reference model too, the speed is the plain ratio of the two rates; when
+not (Gavel measured K80, P100 and V100 only), the class's rates are tied to the reference
+through the models it was measured on, by their dense TFLOPS (the geometric mean of
+``tflops(m) / tflops(A100) / rate(m)`` over them), so the measured *ratios between*
+models are kept and the level is the catalog's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from suanli.domain.fleet import Cluster, Fleet, Pool
 from suanli.domain.jobs import Estimate
 from suanli.domain.spec import JobSpec
-from suanli.scheduler.feasibility import job_price_per_hour
 
 REFERENCE_MODEL = "A100"
 REFERENCE_HOURS = 1.0  # pools are compared on one reference hour when the spec gives none
 FEN = Decimal("0.01")
+_ZERO = Decimal(0)
+_NO_COST = _ZERO.quantize(FEN)
 
 
-def relative_throughput(fleet: Fleet, pool: Pool) -> float | None:
-    """Speed of ``pool``'s accelerator relative to the reference, from dense TFLOPS."""
-    if pool.accelerator is None:
-        return 1.0
-    model = fleet.catalog.get(pool.accelerator)
-    reference = fleet.catalog.get(REFERENCE_MODEL)
-    if model is None or reference is None or model.tflops is None or not reference.tflops:
-        return None
-    return model.tflops / reference.tflops
+def relative_throughput(fleet: Fleet, pool: Pool, job_class: str | None = None) -> float | None:
+    """Speed of ``pool``'s accelerator relative to the reference (None: no figure at all)."""
+    return Estimator(fleet, dt.datetime.min.replace(tzinfo=dt.UTC)).speed(
+        job_class, pool.accelerator
+    )
 
 
 def estimate(
@@ -37,32 +44,137 @@ def estimate(
     pool: Pool,
     fleet: Fleet,
     now: dt.datetime,
-    voucher_rate: Decimal = Decimal(0),
+    voucher_rate: Decimal = _ZERO,
 ) -> Estimate:
     """Cost (gross, voucher, data movement, net) and finish time of ``spec`` on ``pool``."""
-    speed = relative_throughput(fleet, pool)
-    hours = (spec.estimated_hours or REFERENCE_HOURS) / (speed or 1.0)
-    gross = (job_price_per_hour(spec, pool) * _dec(hours)).quantize(FEN, ROUND_HALF_UP)
-    voucher = (gross * voucher_rate).quantize(FEN, ROUND_DOWN)  # a rate is a ceiling
-    data_cost = Decimal(0)
-    transfer_hours = 0.0
-    for data in spec.inputs:
-        link = fleet.network.link(data.region, cluster.region)
-        data_cost += link.price_per_gb * _dec(data.size_gb)
-        if data.size_gb and link.gbps != float("inf"):
-            transfer_hours += data.size_gb * 8 / link.gbps / 3600
-    data_cost = data_cost.quantize(FEN, ROUND_HALF_UP)
-    finish = now + dt.timedelta(hours=transfer_hours + hours)
-    return Estimate(
-        hours=hours,
-        relative_throughput=speed if speed is not None else 1.0,
-        gross=gross,
-        voucher=voucher,
-        data_cost=data_cost,
-        transfer_hours=transfer_hours,
-        net=gross - voucher + data_cost,
-        finish_at=finish,
-    )
+    return Estimator(fleet, now).estimate(spec, cluster, pool, voucher_rate)[0]
+
+
+class Estimator:
+    """``estimate`` for the many pools of one fleet at one instant, with what pools share
+    remembered: the speed per (job class, model), the run hours per (estimate, class,
+    model), the data movement per (inputs, region)."""
+
+    def __init__(self, fleet: Fleet, now: dt.datetime) -> None:
+        self.fleet = fleet
+        self.now = now
+        self._speeds: dict[tuple[str | None, str | None], float | None] = {}
+        self._hours: dict[tuple[float | None, str | None, str | None], tuple[float, Decimal]] = {}
+        self._data: dict[tuple[tuple[tuple[str, float], ...], str], tuple[Decimal, float]] = {}
+        self._finish: dict[float, dt.datetime] = {}
+        self._measured: dict[str, dict[str, float]] = {}
+        self._spec: JobSpec | None = None
+        self._units = _ZERO
+        self._inputs: tuple[tuple[str, float], ...] = ()
+
+    def speed(self, job_class: str | None, model: str | None) -> float | None:
+        """Relative throughput of ``model`` for ``job_class``; None when nothing is known."""
+        key = (job_class, model)
+        if key in self._speeds:
+            return self._speeds[key]
+        found: float | None = 1.0
+        if model is not None:
+            found = self._measured_speed(job_class, model)
+            if found is None:
+                found = self._tflops_ratio(model)
+        self._speeds[key] = found
+        return found
+
+    def estimate(
+        self, spec: JobSpec, cluster: Cluster, pool: Pool, voucher_rate: Decimal = _ZERO
+    ) -> tuple[Estimate, Decimal]:
+        """The estimate of ``spec`` on ``pool`` and the job's price per hour there."""
+        if spec is not self._spec:  # a costing asks for one spec on every pool in turn
+            self._spec = spec
+            self._units = spec.accelerator_units
+            self._inputs = tuple((d.region, d.size_gb) for d in spec.inputs)
+        units = self._units if pool.accelerator else Decimal(spec.resources.nodes)
+        price = pool.price_per_accelerator_hour * units
+        hours, dec_hours, speed = self._run_hours(spec, pool.accelerator)
+        gross = (price * dec_hours).quantize(FEN, ROUND_HALF_UP)
+        voucher = (gross * voucher_rate).quantize(FEN, ROUND_DOWN)  # a rate is a ceiling
+        data_cost, transfer_hours = self._moving(cluster.region)
+        total = transfer_hours + hours
+        finish = self._finish.get(total)
+        if finish is None:
+            finish = self._finish[total] = self.now + dt.timedelta(hours=total)
+        est = Estimate(
+            hours=hours,
+            relative_throughput=speed if speed is not None else 1.0,
+            gross=gross,
+            voucher=voucher,
+            data_cost=data_cost,
+            transfer_hours=transfer_hours,
+            net=gross - voucher + data_cost,
+            finish_at=finish,
+        )
+        return est, price
+
+    def _run_hours(self, spec: JobSpec, model: str | None) -> tuple[float, Decimal, float | None]:
+        speed = self.speed(spec.job_class, model)
+        key = (spec.estimated_hours, spec.job_class, model)
+        found = self._hours.get(key)
+        if found is None:
+            hours = (spec.estimated_hours or REFERENCE_HOURS) / (speed or 1.0)
+            found = self._hours[key] = (hours, _dec(hours))
+        return found[0], found[1], speed
+
+    def _moving(self, region: str) -> tuple[Decimal, float]:
+        """Yuan and hours to move the current spec's inputs into ``region``."""
+        if not self._inputs:
+            return _NO_COST, 0.0
+        key = (self._inputs, region)
+        found = self._data.get(key)
+        if found is None:
+            cost = _ZERO
+            hours = 0.0
+            for source, size_gb in self._inputs:
+                link = self.fleet.network.link(source, region)
+                cost += link.price_per_gb * _dec(size_gb)
+                if size_gb and link.gbps != float("inf"):
+                    hours += size_gb * 8 / link.gbps / 3600
+            found = self._data[key] = (cost.quantize(FEN, ROUND_HALF_UP), hours)
+        return found
+
+    def _tflops_ratio(self, model: str) -> float | None:
+        catalog = self.fleet.catalog
+        entry, reference = catalog.get(model), catalog.get(REFERENCE_MODEL)
+        if entry is None or reference is None or entry.tflops is None or not reference.tflops:
+            return None
+        return entry.tflops / reference.tflops
+
+    def _measured_speed(self, job_class: str | None, model: str) -> float | None:
+        """From the fleet's table, tied to the reference (see the module's docstring)."""
+        table = self.fleet.throughput
+        if job_class is None or table is None:
+            return None
+        rates = self._rates_of(job_class)
+        rate = rates.get(model)
+        if rate is None:
+            return None
+        reference = rates.get(REFERENCE_MODEL)
+        if reference is not None:
+            return rate / reference
+        logs = [
+            math.log(ratio / r)
+            for m, r in rates.items()
+            if (ratio := self._tflops_ratio(m)) is not None
+        ]
+        if not logs:
+            return None
+        return rate * math.exp(sum(logs) / len(logs))
+
+    def _rates_of(self, job_class: str) -> dict[str, float]:
+        """The table's rates of ``job_class`` by catalog model id (aliases folded)."""
+        found = self._measured.get(job_class)
+        if found is None:
+            table, catalog = self.fleet.throughput, self.fleet.catalog
+            found = {}
+            for name, rate in (table.of_class(job_class) if table else {}).items():
+                entry = catalog.get(name)
+                found[entry.model if entry else name] = rate
+            self._measured[job_class] = found
+        return found
 
 
 def _dec(value: float) -> Decimal:

@@ -31,7 +31,7 @@ from suanli.scheduler.packing import (
 )
 from suanli.scheduler.packing.base import TIE_TOLERANCE
 from suanli.scheduler.packing.fgd import SuanliDefault
-from suanli.scheduler.snapshot import PoolState
+from suanli.scheduler.snapshot import PoolState, Snapshot
 
 DEFAULT_PACKING = "default"
 MIB_PER_GB = 1024
@@ -69,13 +69,18 @@ class NodeRequest:
 
 def expected_workload(queue: Iterable[Job]) -> TargetWorkload:
     """The mix of node requests the queue holds: what the pools should stay able to serve."""
+    return workload_of((job, 1) for job in queue)
+
+
+def workload_of(jobs: Iterable[tuple[Job, int]]) -> TargetWorkload:
+    """``expected_workload`` of a queue given as (job, how many jobs like it)."""
     # Count by the few fields a node request reads first: 100,000 queued jobs come in a
     # few dozen shapes.
     by_fields: Counter[tuple[float, int, int]] = Counter()
-    for job in queue:
+    for job, times in jobs:
         res = job.spec.resources
         acc = res.accelerator
-        by_fields[(acc.count if acc else 0, res.cpus, res.memory_gb)] += res.nodes
+        by_fields[(acc.count if acc else 0, res.cpus, res.memory_gb)] += res.nodes * times
     counts: Counter[PodShape] = Counter()
     for (count, cpus, memory), n in by_fields.items():
         if count >= 1:
@@ -96,7 +101,7 @@ class Growths:
     hashes two integers instead of a node's every GPU."""
 
     def __init__(self) -> None:
-        self.scores: dict[tuple[int, int], tuple[float, int]] = {}
+        self.scores: dict[int, dict[int, tuple[float, int]]] = {}  # pod -> state -> score
         self._states: dict[tuple[tuple[int, ...], int, int], int] = {}
         self._pods: dict[PodRequest, int] = {}
 
@@ -111,6 +116,7 @@ class Growths:
         found = self._pods.get(pod)
         if found is None:
             found = self._pods[pod] = len(self._pods)
+            self.scores[found] = {}
         return found
 
 
@@ -157,6 +163,10 @@ class PoolNodes:
         ]
         self._cpu = [n.free_cpus * CPU_MILLI for n in state.nodes]
         self._memory = [n.free_memory_gb * MIB_PER_GB for n in state.nodes]
+        # Per node: whole free slots and the largest free share, kept with the lists.
+        self._whole = [g.count(MILLI) for g in self._gpu]
+        self._most = [max(g, default=0) for g in self._gpu]
+        self._range = range(len(self._gpu))
         for i in range(len(state.nodes)):
             self.cluster.set_free(i, self._gpu[i], self._cpu[i], self._memory[i])
         ctx = PolicyContext(workload, seed or 0, random_ties=seed is not None)
@@ -190,8 +200,36 @@ class PoolNodes:
             self._place(pod, node, slots)
             chosen.append((node, slots))
             candidates.remove(node)
-        chosen.sort()
-        return tuple(NodeAssignment(self.names[n], slots) for n, slots in chosen)
+        if len(chosen) > 1:
+            chosen.sort()
+        names = self.names
+        return tuple([NodeAssignment(names[n], slots) for n, slots in chosen])
+
+    def take_on(self, request: NodeRequest, nodes: list[int]) -> tuple[NodeAssignment, ...] | None:
+        """Place one rank on each of ``nodes`` (indices into the pool's nodes), the
+        fullest accelerators first, or nothing when one of them has no room."""
+        pod, _ = self._pod(request)
+        candidates = set(self._candidates(pod))
+        if len(set(nodes)) != request.nodes or not candidates.issuperset(nodes):
+            return None
+        chosen = []
+        for node in sorted(nodes):
+            slots = self._tightest(pod, node)
+            self._place(pod, node, slots)
+            chosen.append(NodeAssignment(self.names[node], slots))
+        return tuple(chosen)
+
+    def release(self, request: NodeRequest, taken: tuple[NodeAssignment, ...]) -> None:
+        """Give back what ``take`` gave for ``request`` (a batch step moving a job)."""
+        pod = self._pod(request)[0]
+        index = {name: i for i, name in enumerate(self.names)}
+        for assignment in taken:
+            node = index[assignment.node]
+            self._cpu[node] += pod.cpu_milli
+            self._memory[node] += pod.memory_mib
+            for s in assignment.slots:
+                self._gpu[node][s] += pod.gpu_milli
+            self._refresh(node)
 
     def _pod(self, request: NodeRequest) -> tuple[PodRequest, int]:
         found = self._pods.get(request)
@@ -203,12 +241,23 @@ class PoolNodes:
     def _candidates(self, pod: PodRequest) -> list[int]:
         cpu, memory, gpus, milli = pod.cpu_milli, pod.memory_mib, pod.gpus, pod.gpu_milli
         cpus, memories = self._cpu, self._memory
-        fits = [i for i in range(len(cpus)) if cpus[i] >= cpu and memories[i] >= memory]
         if not gpus:
-            return fits
+            return [
+                i
+                for i, c, m in zip(self._range, cpus, memories, strict=True)
+                if c >= cpu and m >= memory
+            ]
         if milli >= MILLI:  # whole GPUs: slots with nothing taken
-            return [i for i in fits if self._gpu[i].count(MILLI) >= gpus]
-        return [i for i in fits if max(self._gpu[i]) >= milli]  # a share: one GPU with room
+            return [
+                i
+                for i, w, c, m in zip(self._range, self._whole, cpus, memories, strict=True)
+                if w >= gpus and c >= cpu and m >= memory
+            ]
+        return [  # a share: one GPU with room
+            i
+            for i, b, c, m in zip(self._range, self._most, cpus, memories, strict=True)
+            if b >= milli and c >= cpu and m >= memory
+        ]
 
     def _choose(
         self, pod: PodRequest, pod_id: int, candidates: list[int]
@@ -219,14 +268,18 @@ class PoolNodes:
             return placement.node, placement.gpu_slots
         # Nodes in the same state score the same, and ties go to the first node: score
         # only the first node of each state (most nodes of a pool share a few states).
-        known, state = self._memo.scores, self._state
+        known, state = self._memo.scores[pod_id], self._state
         firsts: dict[int, int] = {}
         for n in candidates:
             firsts.setdefault(state[n], n)
+        if len(firsts) == 1:
+            node = candidates[0]
+            if pod.shares_gpu:
+                score = known.get(state[node]) or self._growth_of(pod, pod_id, node)
+                return node, (score[1],)
+            return node, self._tightest(pod, node)
         candidates = list(firsts.values())
-        scores = [
-            known.get((pod_id, state[n])) or self._growth_of(pod, pod_id, n) for n in candidates
-        ]
+        scores = [known.get(state[n]) or self._growth_of(pod, pod_id, n) for n in candidates]
         low = min([g for g, _ in scores]) + TIE_TOLERANCE
         tied = [k for k, (g, _) in enumerate(scores) if g <= low]
         if len(tied) > 1:  # the policy's tie-break: least left over after the pod
@@ -244,7 +297,8 @@ class PoolNodes:
         self._sync([node])
         assert isinstance(self.policy, SuanliDefault)  # noqa: S101 - set with _mirror
         growth, slot = self.policy.growth(self.cluster, pod, np.array([node], dtype=np.intp))
-        found = self._memo.scores[(pod_id, self._state[node])] = (float(growth[0]), int(slot[0]))
+        found = (float(growth[0]), int(slot[0]))
+        self._memo.scores[pod_id][self._state[node]] = found
         return found
 
     def _leftover(self, pod: PodRequest, node: int) -> float:
@@ -268,7 +322,13 @@ class PoolNodes:
         self._memory[node] -= pod.memory_mib
         for s in slots:
             self._gpu[node][s] -= pod.gpu_milli
-        self._state[node] = self._memo.state(self._gpu[node], self._cpu[node], self._memory[node])
+        self._refresh(node)
+
+    def _refresh(self, node: int) -> None:
+        gpu = self._gpu[node]
+        self._whole[node] = gpu.count(MILLI)
+        self._most[node] = max(gpu, default=0)
+        self._state[node] = self._memo.state(gpu, self._cpu[node], self._memory[node])
         self._stale.add(node)
 
     def _sync(self, nodes: list[int]) -> None:
@@ -276,3 +336,26 @@ class PoolNodes:
             if n in self._stale:
                 self.cluster.set_free(n, self._gpu[n], self._cpu[n], self._memory[n])
                 self._stale.discard(n)
+
+
+class CycleNodes:
+    """Node-level state of the pools a cycle touches, built when first asked for."""
+
+    def __init__(
+        self, snapshot: Snapshot, packing: str, workload: TargetWorkload | None = None
+    ) -> None:
+        self._snapshot = snapshot
+        self._packing = packing
+        self._workload = expected_workload(snapshot.queue) if workload is None else workload
+        self.pools: dict[int, PoolNodes] = {}
+        self._memos: dict[str | None, Growths] = {}
+
+    def get(self, index: int) -> PoolNodes:
+        nodes = self.pools.get(index)
+        if nodes is None:
+            snap = self._snapshot
+            state = snap.pools[index]
+            memo = self._memos.setdefault(state.pool.accelerator, Growths())
+            nodes = PoolNodes(state, self._workload, self._packing, snap.seed, memo)
+            self.pools[index] = nodes
+        return nodes

@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from operator import itemgetter
+from typing import Any, TypeVar
+
+import numpy as np
 
 from suanli.domain.jobs import Estimate, ExcludedPools, Job, PoolVerdict, Reason, Verdicts
 from suanli.domain.spec import JobSpec
-from suanli.scheduler.estimate import estimate
+from suanli.scheduler.estimate import Estimator
 from suanli.scheduler.feasibility import (
     accelerator_exclusion,
-    job_price_per_hour,
     node_exclusion,
     nodes_exclusion,
 )
@@ -58,21 +60,36 @@ def kind_of(job: Job) -> Hashable:
 
     Must list every field that the hard rules, the estimate or the ranking read; the
     property test against per-job planning (tests/unit/test_fast_cycle.py) guards it.
+    One flat tuple, built without helper calls: a cycle makes one per queued job.
     """
     spec = job.spec
     res = spec.resources
     acc = res.accelerator
+    stacks, regions, inputs = spec.stacks, spec.regions, spec.inputs
+    if acc is None:
+        model: tuple[str, ...] | None = None
+        memory = tflops = None
+        count = 0.0
+    else:
+        model = None if acc.model is None else tuple(acc.model)
+        memory, tflops, count = acc.min_memory_gb, acc.min_tflops, acc.count
     return (
         job.tenant,
         job.pinned_cluster,
-        _accelerator_key(spec),
-        acc.count if acc else 0,
+        acc is None,
+        model,
+        memory,
+        tflops,
+        None if stacks is None else tuple(stacks),
+        spec.domestic_only,
+        count,
         res.nodes,
         res.cpus,
         res.memory_gb,
-        None if spec.regions is None else tuple(spec.regions),
-        tuple((d.region, d.size_gb) for d in spec.inputs),
+        None if regions is None else tuple(regions),
+        tuple([(d.region, d.size_gb) for d in inputs]) if inputs else (),
         spec.estimated_hours,
+        spec.job_class,
         spec.budget_yuan,
         spec.deadline,
         spec.objective,
@@ -106,11 +123,25 @@ class _Group:
 
 @dataclass(frozen=True)
 class _Costing:
-    """Pools ranked for one costing: (group, option, runner-up line, busy line) in rank
-    order, and by group the lines of pools with too few nodes or over a limit."""
+    """Pools ranked for one costing, and by group the lines of pools with too few nodes or
+    over a limit. ``groups[i]`` is the group of ``options[i]``, whose runner-up and busy
+    lines are ``runner_up[i]`` and ``busy[i]``: a plan keeps the entries of its groups."""
 
-    ranked: list[tuple[int, Option, PoolVerdict, PoolVerdict]]
+    groups: np.ndarray
+    options: tuple[Option, ...]
+    runner_up: tuple[PoolVerdict, ...]
+    busy: tuple[PoolVerdict, ...]
     excluded: dict[int, tuple[PoolVerdict, ...]]
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What the group rules say for one rule key: which groups pass, the lines of the others."""
+
+    passing: np.ndarray  # bool per group
+    groups: tuple[int, ...]  # the passing ones, in order
+    excluded: tuple[ExcludedPools, ...]
+    reasons: tuple[Reason | None, ...]  # per group
 
 
 def _rule_key(spec: JobSpec) -> Hashable:
@@ -124,6 +155,28 @@ def _rule_key(spec: JobSpec) -> Hashable:
     )
 
 
+def _cost_key(spec: JobSpec) -> Hashable:
+    """What the estimate reads of a spec."""
+    return (
+        spec.estimated_hours,
+        spec.job_class,
+        spec.accelerator_units,
+        spec.resources.nodes,
+        tuple((d.region, d.size_gb) for d in spec.inputs),
+    )
+
+
+_T = TypeVar("_T")
+
+
+def _pick(items: tuple[_T, ...], indices: list[int]) -> tuple[_T, ...]:
+    if len(indices) == len(items):
+        return items
+    if len(indices) > 1:
+        return itemgetter(*indices)(items)  # type: ignore[no-any-return]
+    return tuple(items[i] for i in indices)
+
+
 class Planner:
     """Builds plans for the jobs of one snapshot, with caches shared by all of them.
 
@@ -134,7 +187,8 @@ class Planner:
     def __init__(self, snapshot: Snapshot, rank: Rank) -> None:
         self.snapshot = snapshot
         self.rank = rank
-        self._rule: dict[tuple[Hashable, int], Reason | None] = {}
+        self.estimator = Estimator(snapshot.fleet, snapshot.now)
+        self._rules: dict[Hashable, _Rules] = {}
         self._lines: dict[tuple[int, int], PoolVerdict] = {}
         self._costings: dict[Hashable, _Costing] = {}
         self._figures: dict[tuple[Hashable, int], tuple[Option, PoolVerdict, PoolVerdict]] = {}
@@ -162,37 +216,44 @@ class Planner:
         """
         if job.pinned_cluster is not None:
             return self._plan_pinned(job)
-        spec = job.spec
-        rule_key = _rule_key(spec)
-        passing: set[int] = set()
-        excluded_groups: list[ExcludedPools] = []
-        for g, group in enumerate(self._groups):
-            reason = self._group_rule(spec, rule_key, g, group)
-            if reason is None:
-                passing.add(g)
-            else:
-                excluded_groups.append(ExcludedPools(reason, group.names))
+        rules = self._rules_of(job.spec)
         costing = self._costing(job)
-        chosen = [e for e in costing.ranked if e[0] in passing]
-        excluded = tuple(line for g in sorted(passing) for line in costing.excluded.get(g, ()))
-        parts = [(lines, 0, len(lines)) for lines in [excluded, *excluded_groups]]
+        keep = np.flatnonzero(rules.passing[costing.groups]).tolist()
+        excluded = tuple(line for g in rules.groups for line in costing.excluded.get(g, ()))
+        parts = [(lines, 0, len(lines)) for lines in [excluded, *rules.excluded]]
         return Plan(
-            tuple(e[1] for e in chosen),
+            _pick(costing.options, keep),
             Verdicts(*parts),
-            tuple(e[2] for e in chosen),
-            tuple(e[3] for e in chosen),
+            _pick(costing.runner_up, keep),
+            _pick(costing.busy, keep),
         )
+
+    def _rules_of(self, spec: JobSpec) -> _Rules:
+        """Every group's first rule but the node count, for the rule key of ``spec``."""
+        rule_key = _rule_key(spec)
+        found = self._rules.get(rule_key)
+        if found is not None:
+            return found
+        passing = np.zeros(len(self._groups), dtype=bool)
+        excluded: list[ExcludedPools] = []
+        reasons: list[Reason | None] = []
+        for g, group in enumerate(self._groups):
+            reason = self._group_rule(spec, group)
+            reasons.append(reason)
+            if reason is None:
+                passing[g] = True
+            else:
+                excluded.append(ExcludedPools(reason, group.names))
+        groups = tuple(np.flatnonzero(passing).tolist())
+        found = _Rules(passing, groups, tuple(excluded), tuple(reasons))
+        self._rules[rule_key] = found
+        return found
 
     def _costing(self, job: Job) -> _Costing:
         """Every pool with nodes enough, priced and ranked for ``job``; the others' lines."""
         spec = job.spec
         need = spec.resources.nodes
-        cost_key = (
-            spec.estimated_hours,
-            spec.accelerator_units,
-            need,
-            tuple((d.region, d.size_gb) for d in spec.inputs),
-        )
+        cost_key = _cost_key(spec)
         key = (job.tenant, cost_key, spec.budget_yuan, spec.deadline, spec.objective)
         found = self._costings.get(key)
         if found is not None:
@@ -200,6 +261,7 @@ class Planner:
         limited = spec.budget_yuan is not None or spec.deadline is not None
         ranked: list[tuple[int, Option, PoolVerdict, PoolVerdict]] = []
         excluded: dict[int, list[PoolVerdict]] = {}
+        busy = Reason("pool_busy", {"need": need})
         for g, group in enumerate(self._groups):
             for index, state in group.pools:
                 if need > state.pool.nodes:
@@ -207,7 +269,7 @@ class Planner:
                     assert why is not None  # noqa: S101 - the condition above
                     excluded.setdefault(g, []).append(self._line(why, index, state))
                     continue
-                option, runner_up, busy = self._figures_of(job, cost_key, index, state)
+                option, runner_up, full = self._figures_of(job, cost_key, index, state, busy)
                 if limited or not state.available:
                     why = _limits(job, option.estimate, state)
                     if why is not None:
@@ -216,27 +278,29 @@ class Planner:
                         )
                         excluded.setdefault(g, []).append(line)
                         continue
-                ranked.append((g, option, runner_up, busy))
+                ranked.append((g, option, runner_up, full))
         rank = self.rank
         ranked.sort(key=lambda e: rank(job, e[1]))
-        found = _Costing(ranked, {g: tuple(lines) for g, lines in excluded.items()})
+        found = _Costing(
+            np.array([e[0] for e in ranked], dtype=np.intp),
+            tuple(e[1] for e in ranked),
+            tuple(e[2] for e in ranked),
+            tuple(e[3] for e in ranked),
+            {g: tuple(lines) for g, lines in excluded.items()},
+        )
         self._costings[key] = found
         return found
 
     def _plan_pinned(self, job: Job) -> Plan:
         """A job held to one cluster (a retry): pool by pool, every rule in order."""
         spec = job.spec
-        rule_key = _rule_key(spec)
+        rules = self._rules_of(spec)
         options: list[tuple[Option, PoolVerdict, PoolVerdict]] = []
         excluded: list[PoolVerdict] = []
-        cost_key = (
-            spec.estimated_hours,
-            spec.accelerator_units,
-            spec.resources.nodes,
-            tuple((d.region, d.size_gb) for d in spec.inputs),
-        )
+        cost_key = _cost_key(spec)
+        busy = Reason("pool_busy", {"need": spec.resources.nodes})
         for g, group in enumerate(self._groups):
-            reason = self._group_rule(spec, rule_key, g, group)
+            reason = rules.reasons[g]
             for index, state in group.pools:
                 why = (
                     Reason(
@@ -249,14 +313,14 @@ class Planner:
                 if why is not None:
                     excluded.append(self._line(why, index, state))
                     continue
-                option, runner_up, busy = self._figures_of(job, cost_key, index, state)
+                option, runner_up, full = self._figures_of(job, cost_key, index, state, busy)
                 why = _limits(job, option.estimate, state)
                 if why is not None:
                     excluded.append(
                         PoolVerdict(*option.names, False, option.price, why, option.estimate)
                     )
                     continue
-                options.append((option, runner_up, busy))
+                options.append((option, runner_up, full))
         rank = self.rank
         options.sort(key=lambda o: rank(job, o[0]))
         return Plan(
@@ -266,13 +330,8 @@ class Planner:
             tuple(o[2] for o in options),
         )
 
-    def _group_rule(
-        self, spec: JobSpec, rule_key: Hashable, g: int, group: _Group
-    ) -> Reason | None:
-        """The first rule but the node count that ``group``'s pools break (cached)."""
-        key = (rule_key, g)
-        if key in self._rule:
-            return self._rule[key]
+    def _group_rule(self, spec: JobSpec, group: _Group) -> Reason | None:
+        """The first rule but the node count that ``group``'s pools break."""
         state = group.first
         reason: Reason | None = None
         if spec.regions is not None and state.cluster.region not in spec.regions:
@@ -285,7 +344,6 @@ class Planner:
             reason = accelerator_exclusion(spec, state.pool, catalog) or node_exclusion(
                 spec, state.pool
             )
-        self._rule[key] = reason
         return reason
 
     def _line(self, reason: Reason, index: int, state: PoolState) -> PoolVerdict:
@@ -297,7 +355,7 @@ class Planner:
         return line
 
     def _figures_of(
-        self, job: Job, cost_key: Hashable, index: int, state: PoolState
+        self, job: Job, cost_key: Hashable, index: int, state: PoolState, busy: Reason
     ) -> tuple[Option, PoolVerdict, PoolVerdict]:
         """The option of one pool, and the lines that show it as runner-up and as full.
 
@@ -309,10 +367,7 @@ class Planner:
         key = ((rate, cost_key), index)
         figures = self._figures.get(key)
         if figures is None:
-            spec = job.spec
-            est = estimate(spec, state.cluster, state.pool, snap.fleet, snap.now, rate)
-            price = job_price_per_hour(spec, state.pool)
-            busy = Reason("pool_busy", {"need": spec.resources.nodes})
+            est, price = self.estimator.estimate(job.spec, state.cluster, state.pool, rate)
             names = _names(state)
             figures = (
                 Option(index, state, price, est, names),

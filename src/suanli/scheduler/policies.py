@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Decision, Job, NodeAssignment, Placement, Reason, Verdicts
+from suanli.scheduler.batch import Outcome, improve
 from suanli.scheduler.nodes import (
     DEFAULT_PACKING,
-    Growths,
+    CycleNodes,
     NodeRequest,
-    PoolNodes,
     expected_workload,
+    workload_of,
 )
+from suanli.scheduler.packing import TargetWorkload
 from suanli.scheduler.plans import Option, Plan, Planner, kind_of
 from suanli.scheduler.snapshot import Snapshot
 
@@ -47,12 +49,17 @@ class PlacementPolicy(Protocol):
 
     name: str
 
-    def decide(self, snapshot: Snapshot) -> CycleResult:
+    def decide(self, snapshot: Snapshot, models: Mapping[JobId, str] | None = None) -> CycleResult:
         """Return placements and waits for ``snapshot.queue``; must not mutate the input.
 
         Pure and deterministic for a given snapshot: no I/O, no clock, no randomness
-        except from a seed carried in the snapshot.
+        except from a seed carried in the snapshot. ``models``: the accelerator model a
+        job must be placed on (the quota the fair queue admitted it on); others: any.
         """
+        ...
+
+    def rank(self, job: Job, option: Option) -> tuple[Any, ...]:
+        """How ``job`` ranks ``option`` (lower first): what its plan is ordered by."""
         ...
 
 
@@ -69,71 +76,129 @@ class _Placer:
     capacity only shrinks), and decisions share their verdict lines. ``decide_one_by_one``
     is the same rule without any of that, job by job and pool by pool: the reference the
     tests compare ``decide`` with, and the baseline of ``bench/scheduler_cycle.py``.
+    Both end with the policy's batch step (``scheduler.batch``) when it has one.
     """
 
     name = "base"
     packing = DEFAULT_PACKING
+    batch = False  # whether the batch step (scheduler.batch) may re-assign the greedy pass
 
     def rank(self, job: Job, option: Option) -> tuple[Any, ...]:
         raise NotImplementedError
 
-    def summary(self, job: Job, option: Option) -> Reason:
+    def summary(self, job: Job, option: Option, batch: bool = False) -> Reason:
+        """Why ``option`` won; ``batch``: the batch step chose it over the job's own best."""
         raise NotImplementedError
 
-    def decide(self, snapshot: Snapshot) -> CycleResult:
-        with _collector_paused():
-            return self._decide(snapshot)
+    def decide(self, snapshot: Snapshot, models: Mapping[JobId, str] | None = None) -> CycleResult:
+        with collector_paused():
+            return self._decide(snapshot, models or {})
 
-    def _decide(self, snapshot: Snapshot) -> CycleResult:
+    def _decide(self, snapshot: Snapshot, models: Mapping[JobId, str]) -> CycleResult:
+        queue = snapshot.queue
+        keys = [kind_of(job) for job in queue]
+        first: dict[Hashable, int] = {}
+        counts: dict[Hashable, int] = {}
+        for i, key in enumerate(keys):
+            if key in counts:
+                counts[key] += 1
+            else:
+                counts[key] = 1
+                first[key] = i
+        workload = workload_of((queue[first[key]], n) for key, n in counts.items())
         planner = Planner(snapshot, self.rank)
-        nodes = _Nodes(snapshot, self.packing)
+        nodes = CycleNodes(snapshot, self.packing, workload)
+        pools = nodes.pools
         kinds: dict[Hashable, _Kind] = {}
         requests: dict[NodeRequest, int] = {}
         full: set[tuple[int, int]] = set()  # (request, pool) that found no room
-        result = CycleResult()
-        for job in snapshot.queue:
-            key = kind_of(job)
+        outcomes: list[Outcome[_Kind]] = []  # per job in queue order; k = -1: waiting
+        add = outcomes.append
+        for job, key in zip(queue, keys, strict=True):
             kind = kinds.get(key)
             if kind is None:
                 kind = kinds[key] = _Kind(planner.plan(job), NodeRequest.of(job))
                 kind.request_id = requests.setdefault(kind.request, len(requests))
-            ranked, request, rid = kind.plan.ranked, kind.request, kind.request_id
-            k = kind.next
-            while k < len(ranked):
-                if (rid, ranked[k].index) not in full:
-                    taken = nodes.get(ranked[k].index).take(request)
-                    if taken is not None:
-                        result.placed.append(self._placed(job, kind, k, taken))
-                        break
-                    full.add((rid, ranked[k].index))
-                k += 1
-                kind.next = k  # every pool before k is full for this request
+            ranked = kind.plan.ranked
+            k, n = kind.next, len(ranked)
+            if k < n:
+                request, rid = kind.request, kind.request_id
+                model = models.get(job.id) if models else None
+                advancing = True
+                while k < n:
+                    index = ranked[k].index
+                    if (rid, index) not in full:
+                        if model is not None and ranked[k].state.pool.accelerator != model:
+                            advancing = False  # not this job's to try: others of its kind may
+                            k += 1
+                            continue
+                        pool = pools.get(index) or nodes.get(index)
+                        taken = pool.take(request)
+                        if taken is not None:
+                            add((job, kind, k, taken))
+                            break
+                        full.add((rid, index))
+                    k += 1
+                    if advancing:
+                        kind.next = k  # every pool before k is full for this request
+                else:
+                    add((job, kind, -1, None))
             else:
-                result.waiting.append(self._waiting(job, kind))
+                add((job, kind, -1, None))
+        return self._result(snapshot, outcomes, workload, models)
+
+    def _result(
+        self,
+        snapshot: Snapshot,
+        outcomes: list[Outcome[_Kind]],
+        workload: TargetWorkload,
+        models: Mapping[JobId, str],
+    ) -> CycleResult:
+        """Decisions from the greedy outcomes, after the policy's batch step if it has one."""
+        moved: set[int] = set()
+        if self.batch:
+            better = improve(snapshot, outcomes, self.packing, workload, models)
+            if better is not None:
+                # A job not on its own best pool, nor where the greedy pass put it: the
+                # batch step's choice, and its explanation says so.
+                moved = {
+                    i
+                    for i, (a, b) in enumerate(zip(outcomes, better, strict=True))
+                    if b[2] > 0 and b[2] != a[2]
+                }
+                outcomes = better
+        result = CycleResult()
+        placed, waiting = result.placed, result.waiting
+        for i, (job, kind, k, taken) in enumerate(outcomes):
+            if taken is None:
+                waiting.append(self._waiting(job, kind))
+            else:
+                placed.append(self._placed(job, kind, k, taken, batch=i in moved))
         return result
 
     def decide_one_by_one(self, snapshot: Snapshot) -> CycleResult:
-        nodes = _Nodes(snapshot, self.packing)
-        result = CycleResult()
+        workload = expected_workload(snapshot.queue)
+        nodes = CycleNodes(snapshot, self.packing, workload)
+        outcomes: list[Outcome[_Kind]] = []
         for job in snapshot.queue:
             kind = _Kind(Planner(snapshot, self.rank).plan(job), NodeRequest.of(job))
             for k, option in enumerate(kind.plan.ranked):
                 taken = nodes.get(option.index).take(kind.request)
                 if taken is not None:
-                    result.placed.append(self._placed(job, kind, k, taken))
+                    outcomes.append((job, kind, k, taken))
                     break
             else:
-                result.waiting.append(self._waiting(job, kind))
-        return result
+                outcomes.append((job, kind, -1, None))
+        return self._result(snapshot, outcomes, workload, {})
 
     def _placed(
-        self, job: Job, kind: _Kind, k: int, taken: tuple[NodeAssignment, ...]
+        self, job: Job, kind: _Kind, k: int, taken: tuple[NodeAssignment, ...], batch: bool
     ) -> PlaceJob:
         plan = kind.plan
         best = plan.ranked[k]
-        summary = kind.summaries.get(k)
+        summary = kind.summaries.get((k, batch))
         if summary is None:
-            summary = kind.summaries[k] = self.summary(job, best)
+            summary = kind.summaries[(k, batch)] = self.summary(job, best, batch)
         n = len(plan.ranked)
         verdicts = Verdicts(
             (plan.runner_up, k, n),
@@ -159,7 +224,7 @@ class _Placer:
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause Python's cycle collector for one cycle: deciding 100,000 jobs allocates a
     million small objects without reference cycles, and the collector would walk them
     again and again (a quarter of the cycle's time); what it would free, it frees after."""
@@ -180,29 +245,8 @@ class _Kind:
     request: NodeRequest
     next: int = 0  # ranked pools before this one have no room for the request
     request_id: int = 0  # the same for kinds with equal requests
-    summaries: dict[int, Reason] = field(default_factory=dict)
+    summaries: dict[tuple[int, bool], Reason] = field(default_factory=dict)
     waiting: Decision | None = None
-
-
-class _Nodes:
-    """Node-level state of the pools a cycle touches, built when first asked for."""
-
-    def __init__(self, snapshot: Snapshot, packing: str) -> None:
-        self._snapshot = snapshot
-        self._packing = packing
-        self._workload = expected_workload(snapshot.queue)
-        self._pools: dict[int, PoolNodes] = {}
-        self._memos: dict[str | None, Growths] = {}
-
-    def get(self, index: int) -> PoolNodes:
-        nodes = self._pools.get(index)
-        if nodes is None:
-            snap = self._snapshot
-            state = snap.pools[index]
-            memo = self._memos.setdefault(state.pool.accelerator, Growths())
-            nodes = PoolNodes(state, self._workload, self._packing, snap.seed, memo)
-            self._pools[index] = nodes
-        return nodes
 
 
 class CheapestFirst(_Placer):
@@ -213,7 +257,7 @@ class CheapestFirst(_Placer):
     def rank(self, job: Job, option: Option) -> tuple[Any, ...]:
         return (option.price, *option.names)
 
-    def summary(self, job: Job, option: Option) -> Reason:
+    def summary(self, job: Job, option: Option, batch: bool = False) -> Reason:
         return Reason("placed_cheapest", {"price": _yuan(option.price, option.price > 0)})
 
 
@@ -226,6 +270,7 @@ class ObjectiveFirst(_Placer):
     """
 
     name = "default"
+    batch = True
 
     def rank(self, job: Job, option: Option) -> tuple[Any, ...]:
         e = option.estimate
@@ -233,9 +278,11 @@ class ObjectiveFirst(_Placer):
             return (e.finish_at, e.net, *option.names)
         return (e.net, e.finish_at, *option.names)
 
-    def summary(self, job: Job, option: Option) -> Reason:
+    def summary(self, job: Job, option: Option, batch: bool = False) -> Reason:
         e = option.estimate
         code = "placed_fastest" if job.spec.objective == "time" else "placed_lowest_cost"
+        if batch and job.spec.objective == "cost":
+            code = "placed_lowest_batch_cost"
         owed = option.price > 0 and e.hours > 0
         return Reason(
             code,

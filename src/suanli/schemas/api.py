@@ -109,6 +109,12 @@ class JobResponse(JobSummary):
     placement: PlacementResponse | None
     decision: DecisionResponse | None
     history: list[EventResponse]
+    # Fair queues: attempts ended by a preemption, asked to stop for one now, on quota
+    # borrowed in the cohort, service so far in reference-card (A100) accelerator-hours.
+    preemptions: int = 0
+    preempting: bool = False
+    borrowed: bool = False
+    attained_hours: float = 0.0
 
 
 class JobListResponse(_Wire):

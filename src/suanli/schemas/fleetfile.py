@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +14,7 @@ from suanli.domain.errors import FieldError, InvalidInput
 from suanli.domain.fleet import Cluster, EngineRef, Fleet, Link, Network, Pool, Provider
 from suanli.schemas.catalogfile import AcceleratorEntry
 from suanli.schemas.tenantfile import AttributeName, AttributeValue
+from suanli.schemas.throughputfile import load_throughput_file
 from suanli.schemas.validation import load_yaml_mapping, validate_model
 
 MAX_FLEET_BYTES = 4 * 1024 * 1024
@@ -76,10 +79,19 @@ class FleetFile(_Strict):
     accelerators: list[AcceleratorEntry] = Field(default_factory=list, max_length=1000)
     network: NetworkEntry = NetworkEntry()
     providers: list[ProviderEntry] = Field(min_length=1, max_length=1000)
+    # A throughput table (ours or Gavel's JSON), relative to the fleet file: measured speed
+    # per (job class, model) that placement uses instead of dense TFLOPS.
+    throughput: str | None = Field(default=None, min_length=1, max_length=1000)
 
 
-def parse_fleet_text(text: str | bytes, catalog: Catalog, source: str = "<fleet>") -> Fleet:
-    """Parse a fleet file; accelerator ids must be in ``catalog`` or the file's own list."""
+def parse_fleet_text(
+    text: str | bytes, catalog: Catalog, source: str = "<fleet>", base: Path | None = None
+) -> Fleet:
+    """Parse a fleet file; accelerator ids must be in ``catalog`` or the file's own list.
+
+    ``base`` is the folder a ``throughput`` path is read from (the fleet file's own); a
+    fleet given as text only may not name one.
+    """
     data = load_yaml_mapping(text, source, MAX_FLEET_BYTES, "fleet file")
     parsed = validate_model(FleetFile, data, source, "invalid_fleet")
     full = catalog.merged(e.to_domain() for e in parsed.accelerators)
@@ -93,7 +105,21 @@ def parse_fleet_text(text: str | bytes, catalog: Catalog, source: str = "<fleet>
             for e in parsed.network.links
         ),
     )
-    return Fleet(tuple(_provider(p, full) for p in parsed.providers), full, network)
+    fleet = Fleet(tuple(_provider(p, full) for p in parsed.providers), full, network)
+    if parsed.throughput is not None:
+        if base is None:
+            raise InvalidInput(
+                "invalid_fleet",
+                errors=[
+                    FieldError(
+                        "throughput", "not_allowed", parsed.throughput, "a fleet read from a file"
+                    )
+                ],
+                source=source,
+            )
+        table = load_throughput_file(base / parsed.throughput)
+        fleet = dataclasses.replace(fleet, throughput=table)
+    return fleet
 
 
 def _check(parsed: FleetFile, catalog: Catalog) -> list[FieldError]:

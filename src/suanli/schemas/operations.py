@@ -34,6 +34,40 @@ class QueueResponse(_Wire):
     oldest_waiting_since: dt.datetime | None
 
 
+class QuotaUseResponse(_Wire):
+    model: str  # an accelerator model, or "*" for any model
+    used: float  # accelerators held now (a share counts as its fraction)
+    quota: int | None  # nominal quota; null: no quota (bound by the fleet alone)
+    borrowed: float  # of used, held on quota borrowed in the cohort
+
+
+class WaitingJobResponse(_Wire):
+    job_id: str
+    name: str
+    status: str
+    accelerators: float
+    priority: int
+    since: dt.datetime
+    attained_hours: float  # service so far in reference-card (A100) accelerator-hours
+    reason: ReasonResponse
+
+
+class TenantQueueResponse(_Wire):
+    tenant: str
+    weight: float
+    cohort: str | None
+    borrow: bool
+    running: int
+    stopping: int  # asked to stop for a preemption, not stopped yet
+    share: float  # weighted compute in use: accelerators × dense TFLOPS ratio / weight
+    usage: list[QuotaUseResponse]
+    waiting: list[WaitingJobResponse]
+
+
+class TenantQueuesResponse(_Wire):
+    tenants: list[TenantQueueResponse]
+
+
 class UtilisationPointResponse(_Wire):
     at: dt.datetime
     busy_accelerators: float

@@ -35,6 +35,7 @@ from suanli.domain.fleet import Fleet
 from suanli.domain.tenants import TENANT_PATTERN, Attribute, TenantTerms
 from suanli.domain.throughput import ThroughputTable
 from suanli.schemas.fleetfile import parse_fleet_text
+from suanli.schemas.queuefile import QueueEntry
 from suanli.schemas.throughputfile import load_throughput_file
 from suanli.schemas.validation import load_yaml_mapping, read_bounded, validate_model
 
@@ -60,13 +61,6 @@ class TenantQueueEntry(_Strict):
     borrow: bool = False
     pools: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=1000)
     attributes: dict[str, AttributeValue] = Field(default_factory=dict, max_length=100)
-
-
-class QueueEntry(_Strict):
-    grace_s: float = Field(default=30.0, ge=0, le=86_400)
-    min_run_s: float = Field(default=600.0, ge=0, le=86_400 * 30)
-    backfill: bool = True
-    aging_s: float = Field(default=4 * 3600.0, ge=0, le=86_400 * 365)
 
 
 class WindowEntry(_Strict):

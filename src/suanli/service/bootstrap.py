@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fcntl
 import os
@@ -15,7 +16,9 @@ from suanli.domain.fleet import Fleet
 from suanli.engines.gpus import detect_nvidia_gpus
 from suanli.engines.registry import EngineContext, engine_for
 from suanli.scheduler.policies import POLICIES
-from suanli.schemas.tenantfile import demo_tenants, load_tenants_file
+from suanli.scheduler.queueing import QueueSettings
+from suanli.schemas.tenantfile import demo_tenants_setup, load_tenants_setup
+from suanli.schemas.throughputfile import load_throughput_file
 from suanli.schemas.voucherfile import shipped_voucher_policies
 from suanli.service.deps import Billing, Platform
 from suanli.service.fleet import demo_fleet, load_fleet, with_local_gpus
@@ -38,6 +41,7 @@ def open_platform(
     detect_gpus: bool = True,
     tenants_file: Path | None = None,
     cluster_grace_s: float = 60.0,
+    throughput_file: Path | None = None,
 ) -> Platform:
     data_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
@@ -45,9 +49,16 @@ def open_platform(
     fleet: Fleet = load_fleet(fleet_file) if fleet_file else demo_fleet()
     if gpus and fleet_file is None:
         fleet = with_local_gpus(fleet, gpus)
+    if throughput_file is not None:  # overrides the fleet file's own table
+        fleet = dataclasses.replace(fleet, throughput=load_throughput_file(throughput_file))
     ctx = EngineContext(data_dir, clock, tuple(gpus))
     engines = {c.name: engine_for(c, ctx) for c in fleet.clusters()}
-    tenants = load_tenants_file(tenants_file) if tenants_file else demo_tenants()
+    models = fleet.catalog.ids()
+    setup = (
+        load_tenants_setup(tenants_file, models) if tenants_file else demo_tenants_setup(models)
+    )
+    tenants = setup.tenants
+    q = setup.queue
     db = open_database(database_url or sqlite_url(data_dir / "suanli.db"))
     billing = Billing(
         SqlBillingStore(db),
@@ -69,6 +80,8 @@ def open_platform(
         audit=SqlAuditLog(db),
         leadership=leadership_for(db) or SoleLeader(),
         cluster_grace=dt.timedelta(seconds=cluster_grace_s),
+        tenant_terms={t.name: t.terms for t in tenants if t.terms is not None},
+        queue_settings=QueueSettings(q.grace_s, q.min_run_s, q.backfill, q.aging_s),
     )
 
 

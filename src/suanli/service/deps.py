@@ -11,8 +11,10 @@ from suanli.billing.money import ZERO
 from suanli.billing.policy import VoucherPolicy
 from suanli.domain.clock import Clock
 from suanli.domain.fleet import Fleet
+from suanli.domain.tenants import TenantTerms
 from suanli.engines.base import EngineAdapter
 from suanli.scheduler.policies import PlacementPolicy
+from suanli.scheduler.queueing import QueueSettings
 from suanli.store.access import AccessStore, AuditLog
 from suanli.store.base import (
     BillingStore,
@@ -59,6 +61,9 @@ class Platform:
     access: AccessStore | None = None  # organisations, users, tokens (None: no one gets in)
     audit: AuditLog | None = None  # state-changing requests (None: not kept)
     leadership: Leadership = field(default_factory=SoleLeader)  # one control loop
+    # Fair queues: each tenant's weight, quota and cohort (none: unlimited) and the knobs.
+    tenant_terms: dict[str, TenantTerms] = field(default_factory=dict)
+    queue_settings: QueueSettings = field(default_factory=QueueSettings)
 
     def engine(self, cluster: str) -> EngineAdapter | None:
         return self.engines.get(cluster)

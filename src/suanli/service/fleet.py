@@ -28,7 +28,7 @@ def demo_fleet(catalog: Catalog | None = None) -> Fleet:
 def load_fleet(path: Path, catalog: Catalog | None = None) -> Fleet:
     """Read and validate a fleet file; raise InvalidInput naming the file and field."""
     text = read_bounded(path, MAX_FLEET_BYTES, "fleet file", "invalid_fleet")
-    return parse_fleet_text(text, catalog or builtin_catalog(), str(path))
+    return parse_fleet_text(text, catalog or builtin_catalog(), str(path), path.parent)
 
 
 def with_local_gpus(fleet: Fleet, gpus: list[Gpu]) -> Fleet:

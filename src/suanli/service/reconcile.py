@@ -17,6 +17,7 @@ from suanli.domain.ids import parse_engine_key
 from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason
 from suanli.domain.lifecycle import note, transition
 from suanli.engines.base import RunState, RunStatus, inventory_source
+from suanli.scheduler.fairqueue import current_service, show_count, speeds
 from suanli.service.billing import meter_attempt
 from suanli.service.deps import Platform
 from suanli.service.dispatch import launch
@@ -170,13 +171,14 @@ def reconcile(p: Platform) -> int:
         if engine is None or job.placement.cluster in p.unavailable:
             continue
         try:
-            if job.cancel_requested:
+            if job.cancel_requested or _grace_over(p, job):
                 request_engine_cancel(p, job)
             status = engine.status(job.engine_key)
         except EngineFailure:
             continue  # e.g. it stopped answering since the last ping; tried again next tick
         if status.state is RunState.PENDING and job.status is S.STARTING:
-            launch(p, engine, job)  # idempotent: starts it only if the engine never did
+            if job.preempt_at is None:
+                launch(p, engine, job)  # idempotent: starts it only if the engine never did
             continue
         if _apply(p, job, status):
             changed += 1
@@ -195,7 +197,7 @@ def _apply(p: Platform, job: Job, status: RunStatus) -> bool:
         )
         events.append(ev)
     ran = current  # the attempt as it ran (a retry below clears its start and placement)
-    final = _final(current, status, now)
+    final = _preempted(p, current, status, now) or _final(current, status, now)
     if final is not None:
         current, more = final
         events.extend(more)
@@ -204,6 +206,51 @@ def _apply(p: Platform, job: Job, status: RunStatus) -> bool:
     if not events:
         return False
     return p.jobs.save(job, current, events) is Outcome.APPLIED
+
+
+def _grace_over(p: Platform, job: Job) -> bool:
+    """A preempted attempt still running after the grace: its engine is asked again."""
+    if job.preempt_at is None:
+        return False
+    grace = dt.timedelta(seconds=p.queue_settings.grace_s)
+    return p.clock.now() - job.preempt_at >= grace
+
+
+def _preempted(
+    p: Platform, job: Job, status: RunStatus, now: dt.datetime
+) -> tuple[Job, list[JobEvent]] | None:
+    """A preempted attempt that stopped: back to the queue, its service carried over.
+
+    An attempt that succeeded meanwhile simply succeeded; a cancel by the user wins.
+    """
+    if job.preempt_at is None or job.cancel_requested:
+        return None
+    if status.state in (RunState.RUNNING, RunState.PENDING, RunState.SUCCEEDED):
+        return None
+    at = status.finished_at or now
+    served = job.attained + current_service(job, at, speeds(p.fleet))
+    reason = Reason("reason_preempted", {"attempt": job.attempt, "attained": _service(served)})
+    queued, event = transition(
+        job,
+        S.QUEUED,
+        at,
+        reason,
+        placement=None,
+        engine_key=None,
+        exit_code=status.exit_code,
+        preempt_at=None,
+        borrowed=False,
+        attained=served,
+        queued_at=at,
+        decision=None,
+        preemptions=job.preemptions + 1,
+    )
+    return dataclasses.replace(queued, started_at=None), [event]
+
+
+def _service(seconds: float) -> str:
+    """Normalised accelerator-seconds as accelerator-hours of the reference card."""
+    return f"{show_count(round(seconds / 3600, 3))} A100·h"
 
 
 def _final(job: Job, status: RunStatus, now: dt.datetime) -> tuple[Job, list[JobEvent]] | None:
@@ -239,17 +286,24 @@ def _retry_or_fail(
     exit_code: int | None,
     keep_placement: bool = False,
 ) -> tuple[Job, list[JobEvent]]:
-    """RECOVERING -> QUEUED while attempts are left (placement cleared), else FAILED."""
+    """RECOVERING -> QUEUED while attempts are left (placement cleared), else FAILED.
+
+    Attempts that a preemption ended are not counted against the retries.
+    """
     max_attempts = job.spec.retry.max_attempts
     recovering, ev1 = transition(job, S.RECOVERING, at, why, exit_code=exit_code)
-    if job.attempt < max_attempts:
+    tried = job.attempt - job.preemptions
+    if tried < max_attempts:
         queued, ev2 = transition(
             recovering,
             S.QUEUED,
             at,
-            Reason("reason_retry", {"attempt": job.attempt + 1, "max_attempts": max_attempts}),
+            Reason("reason_retry", {"attempt": tried + 1, "max_attempts": max_attempts}),
             placement=job.placement if keep_placement else None,
             engine_key=job.engine_key if keep_placement else None,
+            preempt_at=None,
+            borrowed=False,
+            queued_at=at,
         )
         return dataclasses.replace(queued, started_at=None), [ev1, ev2]
     failed, ev2 = transition(

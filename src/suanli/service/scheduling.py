@@ -1,17 +1,26 @@
-"""One scheduling cycle: admit pending jobs, snapshot, let the policy decide, apply."""
+"""One scheduling cycle: admit pending jobs, snapshot, fair queue and placement decide, apply.
+
+The fair queue (``suanli.scheduler.fairqueue``: the queueing core the simulator drives too)
+says who starts on whose quota, who gives accelerators back and why the others wait; the
+placement policy says where the admitted jobs go. Both are pure; this module applies them
+with guarded writes, so a decision made on a stale job waits for the next cycle.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 
-from suanli.domain.errors import SuanliError
+from suanli.domain.errors import EngineFailure, SuanliError
 from suanli.domain.jobs import Job, JobStatus, Reason
-from suanli.domain.lifecycle import transition
+from suanli.domain.lifecycle import note, transition
+from suanli.scheduler.fairqueue import fair_turn
 from suanli.scheduler.snapshot import build_snapshot
 from suanli.service.bills import quote
 from suanli.service.deps import Platform
+from suanli.service.jobs import request_engine_cancel
 from suanli.store.base import Outcome
 
 S = JobStatus
@@ -22,6 +31,7 @@ class CycleReport:
     admitted: int = 0
     placed: int = 0
     waiting: int = 0
+    preempted: int = 0
 
 
 # A bill of this size is quoted to learn each tenant's effective voucher rate (caps included).
@@ -51,14 +61,18 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
     """Steps: 1 admit PENDING, 2 snapshot, 3 decide (pure), 4 apply with guarded writes."""
     now = p.clock.now()
     active = p.jobs.active()
-    # 1. Admission: nothing to check beyond the edge yet (quotas arrive with fair queues).
+    # 1. Admission: the spec was checked at the edge; quotas are the queue's business.
     admitted = 0
     current: list[Job] = []
     for job in active:
         if job.status is not S.PENDING:
             current.append(job)
             continue
-        after, event = transition(job, S.QUEUED, now, Reason("reason_admitted"))
+        # Its first entry into the queue is its submission: jobs admitted in one cycle keep
+        # their submission order inside a service level.
+        after, event = transition(
+            job, S.QUEUED, now, Reason("reason_admitted"), queued_at=job.submitted_at
+        )
         if p.jobs.save(job, after, [event]) is Outcome.APPLIED:
             admitted += 1
             current.append(dataclasses.replace(after, version=job.version + 1))
@@ -74,9 +88,12 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
         frozenset(p.unavailable),
         voucher_rates(p, {j.tenant for j in queue}),
     )
-    # 3. Decide.
-    result = p.policy.decide(snapshot)
-    # 4. Apply: each placement is its own guarded write; a stale one waits for the next cycle.
+    # 3. Decide: the fair queue (when, whose), then placement (where) for those it admits.
+    holding = [j for j in current if j.status.holds_capacity]
+    turn = fair_turn(snapshot, holding, p.policy.rank, p.tenant_terms, p.queue_settings)
+    result = p.policy.decide(dataclasses.replace(snapshot, queue=turn.admitted), turn.models)
+    # 4. Apply: each write is guarded; a stale one waits for the next cycle.
+    preempted = sum(preempt(p, job, reason) for job, reason in turn.preempts)
     by_id = {j.id: j for j in queue}
     placed = 0
     for choice in result.placed:
@@ -95,13 +112,50 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
             },
         )
         after, event = transition(
-            job, S.PLACED, now, reason, placement=pl, decision=choice.decision
+            job,
+            S.PLACED,
+            now,
+            reason,
+            placement=pl,
+            decision=choice.decision,
+            borrowed=job.id in turn.borrowed,
         )
         if p.jobs.save(job, after, [event]) is Outcome.APPLIED:
             placed += 1
-    for wait in result.waiting:
-        job = by_id[wait.job_id]
-        if job.decision != wait.decision:  # store the newest explanation, not a history of it
-            after = dataclasses.replace(job, decision=wait.decision)
-            p.jobs.save(job, after, [])
-    return CycleReport(admitted, placed, len(result.waiting))
+    waits = {w.job_id: w.decision for w in result.waiting}
+    waits.update(turn.waits)
+    for job_id, decision in waits.items():
+        job = by_id[job_id]
+        if job.decision != decision:  # store the newest explanation, not a history of it
+            p.jobs.save(job, dataclasses.replace(job, decision=decision), [])
+    return CycleReport(admitted, placed, len(waits), preempted)
+
+
+def preempt(p: Platform, job: Job, reason: Reason) -> bool:
+    """Ask ``job`` to give its accelerators back (``reason``: reclaim or outranked).
+
+    Not started yet (PLACED): the placement is withdrawn at once. Started: the engine is
+    asked to stop the attempt (a checkpoint's chance: engines send SIGTERM first); the job
+    keeps its accelerators until the engine confirms, then goes back to the queue with
+    its history and service (``suanli.service.reconcile``), the attempt metered once.
+    """
+    now = p.clock.now()
+    if job.status is S.PLACED:
+        after, event = transition(
+            job, S.QUEUED, now, reason, placement=None, borrowed=False, queued_at=now
+        )
+        return p.jobs.save(job, after, [event]) is Outcome.APPLIED
+    if job.preempt_at is not None or job.cancel_requested:
+        return False
+    asked = Reason(
+        "reason_preempt_asked",
+        {"attempt": job.attempt, "grace": round(p.queue_settings.grace_s)},
+    )
+    after = dataclasses.replace(job, preempt_at=now, updated_at=now)
+    if p.jobs.save(job, after, [note(job, now, reason), note(job, now, asked)]) is not (
+        Outcome.APPLIED
+    ):
+        return False
+    with contextlib.suppress(EngineFailure):  # the reconciler asks again after the grace
+        request_engine_cancel(p, after)
+    return True

@@ -17,12 +17,16 @@ from suanli.schemas.api import BillLineResponse
 from suanli.schemas.operations import (
     JobCostResponse,
     QueueResponse,
+    QuotaUseResponse,
     SettlementPageResponse,
+    TenantQueueResponse,
+    TenantQueuesResponse,
     UtilisationPointResponse,
     UtilisationResponse,
+    WaitingJobResponse,
     WaitingReasonResponse,
 )
-from suanli.service import access, bills, operations
+from suanli.service import access, bills, operations, queues
 from suanli.service import jobs as job_service
 from suanli.service.deps import Platform
 from suanli.store.base import Settlement
@@ -48,6 +52,46 @@ def queue(p: PlatformDep, lang: LangDep) -> QueueResponse:
             for r in q.reasons
         ],
         oldest_waiting_since=q.oldest_waiting_since,
+    )
+
+
+@router.get("/queue/tenants")
+@open_to(*TENANT_ROLES)
+def queue_tenants(p: PlatformDep, lang: LangDep, caller: CallerDep) -> TenantQueuesResponse:
+    """Per tenant: usage against quota per model, borrowing, and why each waiting job waits
+    (a tenant sees its own; the operator every tenant)."""
+    return TenantQueuesResponse(
+        tenants=[
+            TenantQueueResponse(
+                tenant=t.tenant,
+                weight=t.weight,
+                cohort=t.cohort,
+                borrow=t.borrow,
+                running=t.running,
+                stopping=t.stopping,
+                share=t.share,
+                usage=[
+                    QuotaUseResponse(
+                        model=u.model, used=u.used, quota=u.quota, borrowed=u.borrowed
+                    )
+                    for u in t.usage
+                ],
+                waiting=[
+                    WaitingJobResponse(
+                        job_id=w.job_id,
+                        name=w.name,
+                        status=w.status,
+                        accelerators=w.accelerators,
+                        priority=w.priority,
+                        since=w.since,
+                        attained_hours=w.attained_hours,
+                        reason=reason_to_response(w.reason, lang),
+                    )
+                    for w in t.waiting
+                ],
+            )
+            for t in queues.tenant_queues(p, caller)
+        ]
     )
 
 

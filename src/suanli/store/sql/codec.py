@@ -42,6 +42,11 @@ def job_to_row(job: Job) -> dict[str, Any]:
         "version": job.version,
         "tenant": job.tenant,
         "cluster": job.placement.cluster if job.placement else None,
+        "attained": job.attained,
+        "queued_at": job.queued_at,
+        "preempt_at": job.preempt_at,
+        "borrowed": job.borrowed,
+        "preemptions": job.preemptions,
     }
 
 
@@ -63,6 +68,11 @@ def row_to_job(row: Any) -> Job:
         finished_at=row.finished_at,
         version=row.version,
         tenant=row.tenant,
+        attained=float(row.attained or 0.0),
+        queued_at=row.queued_at,
+        preempt_at=row.preempt_at,
+        borrowed=bool(row.borrowed),
+        preemptions=int(row.preemptions or 0),
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -63,6 +65,12 @@ jobs = Table(
     Column("version", Integer, nullable=False),
     Column("tenant", String(64), nullable=False, server_default="demo"),  # 0002
     Column("cluster", String(64)),  # 0005: where the job is placed (providers' views)
+    # 0006, fair queues: attained service, last entry into the queue, preemption, borrowing
+    Column("attained", Float, nullable=False, server_default="0"),
+    Column("queued_at", UtcDateTime),
+    Column("preempt_at", UtcDateTime),
+    Column("borrowed", Boolean, nullable=False, server_default=false()),
+    Column("preemptions", Integer, nullable=False, server_default="0"),
     Index("ix_jobs_status", "status"),
     Index("ix_jobs_submitted_at", "submitted_at"),
     Index("ix_jobs_tenant", "tenant"),

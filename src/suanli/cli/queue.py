@@ -1,0 +1,98 @@
+"""`suanli queue`: per tenant, usage against quota per model, and why each waiting job waits."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from suanli.cli.billing import JsonOpt, _ask, _ctx, _print_json, out
+from suanli.cli.text import LabelTable
+from suanli.domain.i18n import Lang
+from suanli.schemas.operations import QuotaUseResponse, TenantQueueResponse
+
+LABELS: dict[str, dict[Lang, str]] = {
+    "quota_title": {"en": "Fair queue: usage against quota", "zh": "公平队列：配额使用情况"},
+    "waiting_title": {"en": "Waiting jobs and why", "zh": "排队作业及原因"},
+    "tenant": {"en": "Tenant", "zh": "租户"},
+    "weight": {"en": "Weight", "zh": "权重"},
+    "cohort": {"en": "Cohort", "zh": "资源组"},
+    "model": {"en": "Model", "zh": "型号"},
+    "used": {"en": "Used", "zh": "已用"},
+    "quota": {"en": "Quota", "zh": "配额"},
+    "borrowed": {"en": "Borrowed", "zh": "借用"},
+    "running": {"en": "Running", "zh": "运行中"},
+    "stopping": {"en": "Stopping", "zh": "停止中"},
+    "share": {"en": "Weighted share", "zh": "加权份额"},
+    "job": {"en": "Job", "zh": "作业"},
+    "name": {"en": "Name", "zh": "名称"},
+    "accelerators": {"en": "Accelerators", "zh": "加速卡"},
+    "priority": {"en": "Priority", "zh": "优先级"},
+    "since": {"en": "Waiting since", "zh": "排队起始"},
+    "served": {"en": "Served A100·h", "zh": "已获服务 A100·时"},
+    "why": {"en": "Why it waits", "zh": "等待原因"},
+    "unlimited": {"en": "none", "zh": "不限"},
+    "no_waiting": {"en": "No job is waiting.", "zh": "没有排队的作业。"},
+    "may_borrow": {"en": "{cohort} (borrows)", "zh": "{cohort}（可借用）"},
+}
+
+
+_t = LabelTable(LABELS)
+
+
+def queue(tctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Per tenant: usage against quota per accelerator model, borrowing, and why each
+    waiting job waits (a tenant sees its own; the operator every tenant)."""
+    _, lang = _ctx(tctx)
+    data = _ask(tctx, lambda c: c.queue_tenants())
+    if as_json:
+        _print_json(data.model_dump(mode="json"))
+        return
+    _print_quotas(data.tenants, lang)
+    _print_waiting(data.tenants, lang)
+
+
+def _print_quotas(tenants: list[TenantQueueResponse], lang: Lang) -> None:
+    table = Table(title=_t("quota_title", lang))
+    for col in ("tenant", "weight", "cohort", "model", "used", "quota", "borrowed"):
+        table.add_column(
+            _t(col, lang), justify="left" if col in ("tenant", "cohort", "model") else "right"
+        )
+    for col in ("running", "stopping", "share"):
+        table.add_column(_t(col, lang), justify="right")
+    for t in tenants:
+        cohort = _t("may_borrow", lang, cohort=t.cohort) if t.borrow else (t.cohort or "-")
+        lines: list[QuotaUseResponse | None] = list(t.usage) or [None]
+        first = True
+        for u in lines:
+            head = [t.tenant, f"{t.weight:g}", cohort] if first else ["", "", ""]
+            tail = [str(t.running), str(t.stopping), f"{t.share:g}"] if first else ["", "", ""]
+            if u is None:
+                body = ["-", "0", _t("unlimited", lang), "0"]
+            else:
+                quota = str(u.quota) if u.quota is not None else _t("unlimited", lang)
+                body = [u.model, f"{u.used:g}", quota, f"{u.borrowed:g}"]
+            table.add_row(*head, *body, *tail)
+            first = False
+    out.print(table)
+
+
+def _print_waiting(tenants: list[TenantQueueResponse], lang: Lang) -> None:
+    rows = [(t.tenant, w) for t in tenants for w in t.waiting]
+    if not rows:
+        out.print(_t("no_waiting", lang))
+        return
+    table = Table(title=_t("waiting_title", lang))
+    for col in ("tenant", "job", "name", "accelerators", "priority", "since", "served", "why"):
+        table.add_column(_t(col, lang))
+    for tenant, w in rows:
+        table.add_row(
+            tenant,
+            w.job_id,
+            w.name,
+            f"{w.accelerators:g}",
+            str(w.priority),
+            w.since.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{w.attained_hours:g}",
+            w.reason.message,
+        )
+    out.print(table)

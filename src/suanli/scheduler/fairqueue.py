@@ -1,0 +1,254 @@
+"""The live server's fair queue: the queueing core says *when* and *whose*, placement *where*.
+
+One turn, pure (a snapshot and jobs in, decisions out), in three steps:
+
+1. Each queued job's placement plan (the pools that pass every hard rule, in the placement
+   policy's rank order: cost or time objective, vouchers, data transfer) says which
+   accelerator models it may use and which it prefers.
+2. ``suanli.scheduler.queueing.decide`` (the same core, policies and settings the simulator
+   drives) sees one pool per accelerator model (a quota's unit, like Kueue's resource
+   flavours), normalised by dense TFLOPS, and decides who starts on which model, on whose
+   quota (own, or borrowed in the cohort), who is asked to stop (reclaim, or outranked
+   after ``min_run_s``) and why everyone else waits. The plan's preference reaches it
+   through the throughput protocol (``rate(job class, model)``), the slot the simulator
+   fills with measured throughput: "how well does this model suit this job".
+3. The admitted jobs, in the queue's order, go to the placement policy, each bound to the
+   model it was admitted on; placement picks cluster, pool and nodes and explains them.
+
+The queue counts thousandths of an accelerator (a job sharing half a card holds 500), so
+shares and whole cards are measured alike; reasons are shown in accelerators again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from suanli.domain.fleet import Fleet
+from suanli.domain.ids import JobId
+from suanli.domain.jobs import Decision, Job, Reason, Verdicts
+from suanli.domain.spec import MILLI
+from suanli.domain.tenants import TenantTerms
+from suanli.domain.throughput import ThroughputTable
+from suanli.scheduler.estimate import REFERENCE_MODEL
+from suanli.scheduler.plans import Option, Plan, Planner, kind_of
+from suanli.scheduler.policies import collector_paused
+from suanli.scheduler.queueing import (
+    PoolView,
+    QueueSettings,
+    QueueView,
+    Work,
+    decide,
+    make_policy,
+)
+from suanli.scheduler.snapshot import Snapshot, queue_order
+
+LIVE_POLICY = "default"
+_COUNTS = ("used", "quota", "need", "have", "free")  # reason parameters in queue units
+
+
+@dataclass(frozen=True)
+class QueueTurn:
+    """One turn's outcome: what placement gets, who stops, why the others wait."""
+
+    admitted: list[Job]  # for placement, in the queue's order
+    models: dict[JobId, str]  # the model each accelerator job was admitted on
+    borrowed: frozenset[JobId]  # admitted on quota borrowed in the cohort
+    preempts: list[tuple[Job, Reason]]  # running jobs asked to give their accelerators back
+    waits: dict[JobId, Decision] = field(default_factory=dict)
+
+
+def units(job: Job) -> int:
+    """What ``job`` holds in the queue's unit: thousandths of an accelerator, all nodes."""
+    spec = job.spec
+    return spec.share_milli * spec.total_accelerators
+
+
+def speeds(fleet: Fleet) -> dict[str, float]:
+    """Each accelerator model's dense TFLOPS over the reference card's (1.0 when unrated)."""
+    ref = fleet.catalog.get(REFERENCE_MODEL)
+    out: dict[str, float] = {}
+    for _, pool in fleet.pools():
+        model = fleet.catalog.get(pool.accelerator) if pool.accelerator else None
+        if model is None or pool.accelerator is None:
+            continue
+        mine, theirs = model.tflops, ref.tflops if ref is not None else None
+        out[pool.accelerator] = mine / theirs if mine is not None and theirs else 1.0
+    return out
+
+
+def attained(job: Job, now: dt.datetime, speed: Mapping[str, float]) -> float:
+    """Normalised accelerator-seconds served: ended attempts plus the current one so far."""
+    return job.attained + current_service(job, now, speed)
+
+
+def current_service(job: Job, now: dt.datetime, speed: Mapping[str, float]) -> float:
+    pl = job.placement
+    if job.started_at is None or pl is None or pl.accelerator is None:
+        return 0.0
+    seconds = max((now - job.started_at).total_seconds(), 0.0)
+    return seconds * units(job) / MILLI * speed.get(pl.accelerator, 1.0)
+
+
+def fair_turn(
+    snapshot: Snapshot,
+    holding: Iterable[Job],
+    rank: Callable[[Job, Option], tuple[Any, ...]],
+    tenants: Mapping[str, TenantTerms],
+    settings: QueueSettings,
+) -> QueueTurn:
+    """The turn for ``snapshot.queue`` (queued jobs) given the jobs ``holding`` capacity."""
+    with collector_paused():  # as placement's cycle: many small objects, no cycles
+        return _turn(snapshot, holding, rank, tenants, settings)
+
+
+def _turn(
+    snapshot: Snapshot,
+    holding: Iterable[Job],
+    rank: Callable[[Job, Option], tuple[Any, ...]],
+    tenants: Mapping[str, TenantTerms],
+    settings: QueueSettings,
+) -> QueueTurn:
+    now = snapshot.now
+    t = now.timestamp()
+    speed = speeds(snapshot.fleet)
+    planner = Planner(snapshot, rank)
+    plans: dict[Hashable, tuple[str, Plan, frozenset[str]]] = {}
+    rates: dict[tuple[str, str], float] = {}
+    by_id: dict[JobId, Job] = {}
+    waiting: list[Work] = []
+    bypass: list[Job] = []  # CPU-only jobs and jobs no pool can run: placement alone
+    for job in snapshot.queue:
+        key = kind_of(job)
+        found = plans.get(key)
+        if found is None:
+            made = planner.plan(job)
+            models = frozenset(m for o in made.ranked if (m := o.state.pool.accelerator))
+            found = plans[key] = (f"k{len(plans)}", made, models)
+            _prefer(found[0], made, rates)
+        job_class, _, models = found
+        if not units(job) or not models:
+            bypass.append(job)
+            continue
+        by_id[job.id] = job
+        waiting.append(_work(job, job_class, models, attained(job, now, speed)))
+    running: list[Work] = []
+    for job in holding:
+        pl = job.placement
+        if pl is None or pl.accelerator is None or not job.status.holds_capacity:
+            continue
+        if pl.accelerator not in speed or not units(job):
+            continue
+        by_id[job.id] = job
+        w = _work(job, None, None, attained(job, now, speed))
+        w.pool, w.started, w.speed = pl.accelerator, _ts(job.started_at), speed[pl.accelerator]
+        w.stopping, w.borrowed = job.preempt_at is not None, job.borrowed
+        running.append(w)
+    view = QueueView(t, _pools(snapshot, speed), running, waiting, _scaled(tenants))
+    policy = make_policy(LIVE_POLICY, settings, ThroughputTable(rates, source="placement"))
+    decided = decide(view, policy, explain=True)
+    starts = decided.starts
+    waits: dict[JobId, Decision] = {}
+    for ident, reason in decided.waits.items():
+        job = by_id[JobId(ident)]
+        waits[job.id] = _waiting(reason, plans[kind_of(job)][1])
+    return QueueTurn(
+        [by_id[JobId(s.work.id)] for s in starts] + sorted(bypass, key=queue_order),
+        {JobId(s.work.id): s.pool for s in starts},
+        frozenset(JobId(s.work.id) for s in starts if s.borrowed),
+        [(by_id[JobId(x.work.id)], in_accelerators(x.reason)) for x in decided.preempts],
+        waits,
+    )
+
+
+def _work(job: Job, job_class: str | None, models: frozenset[str] | None, served: float) -> Work:
+    spec = job.spec
+    return Work(
+        job.id,
+        job.tenant,
+        units(job),
+        job.submitted_at.timestamp(),
+        spec.priority,
+        job_class,
+        models,
+        spec.estimated_hours * 3600 if spec.estimated_hours else None,
+        served,
+        queued_since=_ts(job.queued_at) or job.submitted_at.timestamp(),
+    )
+
+
+def _ts(at: dt.datetime | None) -> float | None:
+    return at.timestamp() if at is not None else None
+
+
+def _prefer(job_class: str, plan: Plan, rates: dict[tuple[str, str], float]) -> None:
+    """The plan's order as rates: a model's best pool ranked earlier rates higher."""
+    n = len(plan.ranked)
+    for i, option in enumerate(plan.ranked):
+        model = option.state.pool.accelerator
+        if model is not None:
+            rates.setdefault((job_class, model), float(n - i))
+
+
+def _pools(snapshot: Snapshot, speed: Mapping[str, float]) -> list[PoolView]:
+    """One view per accelerator model over the pools of clusters that answer: capacity and
+    free thousandths as one node (placement, not the queue, fits gangs on nodes)."""
+    capacity: dict[str, int] = {}
+    free: dict[str, int] = {}
+    for state in snapshot.pools:
+        model = state.pool.accelerator
+        if model is None or not state.available:
+            continue
+        capacity[model] = capacity.get(model, 0) + state.pool.accelerators * MILLI
+        free[model] = free.get(model, 0) + sum(sum(n.free_milli) for n in state.nodes)
+    return [
+        PoolView(m, m, capacity[m], [min(free[m], capacity[m])], speed.get(m, 1.0))
+        for m in sorted(capacity)
+        if capacity[m] > 0
+    ]
+
+
+def _scaled(tenants: Mapping[str, TenantTerms]) -> dict[str, TenantTerms]:
+    return {
+        name: TenantTerms(
+            t.name,
+            t.weight,
+            {k: v * MILLI for k, v in t.quota.items()},
+            t.cohort,
+            t.borrow,
+            t.pools,
+        )
+        for name, t in tenants.items()
+    }
+
+
+def in_accelerators(reason: Reason) -> Reason:
+    """A queue reason with its counts said in accelerators (the queue counts thousandths)."""
+    params = dict(reason.params)
+    for key in _COUNTS:
+        value = params.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            params[key] = show_count(value / MILLI)
+    return Reason(reason.code, params)
+
+
+def show_count(value: float) -> int | float:
+    """3 for 3.0, 0.5 for 0.5: what a person reads."""
+    return int(value) if value == int(value) else round(value, 3)
+
+
+def _waiting(reason: Reason, plan: Plan) -> Decision:
+    """Why a job waits: placement's own words when only capacity holds it back (pools are
+    full), the queue's when quota, fair share, gang size or the order does."""
+    n = len(plan.ranked)
+    if reason.code == "queue_no_capacity":
+        return Decision(
+            Reason("waiting_for_capacity", {"count": n}),
+            Verdicts((plan.busy, 0, n), (plan.excluded, 0, len(plan.excluded))),
+        )
+    return Decision(
+        in_accelerators(reason),
+        Verdicts((plan.runner_up, 0, n), (plan.excluded, 0, len(plan.excluded))),
+    )
