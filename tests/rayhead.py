@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,12 @@ def ray_address() -> str | None:
     if not url and os.environ.get("CI"):
         raise RuntimeError("CI must run the Ray tests: SUANLI_TEST_RAY_ADDRESS is unset")
     return url
+
+
+def ray_python() -> str:
+    """The Python with Ray on the test head (next to its CLI), which runs a gang's driver."""
+    cli = os.environ.get("SUANLI_TEST_RAY_CLI")
+    return str(Path(cli).with_name("python")) if cli else "python3"
 
 
 def require_ray() -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -106,3 +108,24 @@ def test_a_killed_server_readopts_its_slurm_jobs_and_starts_none_twice(
             started = (tmp_path / f"marker{i}-{rank}").read_text().splitlines()
             assert started == ["attempt 1 on slurm-bj"]
     assert server.jobs_total() == 3
+
+
+def test_clusters_shows_what_each_engine_reports(server: Server, cluster: SlurmCluster) -> None:
+    done = server.cli("clusters", "--json")
+    assert done.returncode == 0, done.stderr
+    found = {x["cluster"]: x for x in json.loads(done.stdout)}
+
+    slurm = found["slurm-bj"]
+    assert slurm["state"] == "read"
+    assert (slurm["provider"], slurm["engine"]) == ("hpc-center", "slurm")
+    assert len(slurm["nodes"]) == cluster.nodes  # read from sinfo, not the fleet file
+    kind = os.environ.get("SUANLI_TEST_SLURM_GPU_TYPE", "h100")
+    assert all(n["accelerators"] == {kind: cluster.gpus_per_node} for n in slurm["nodes"])
+    assert all(0 <= n["free_cpus"] <= n["cpus"] for n in slurm["nodes"])
+    assert found["fallback-tj"]["state"] == "not_reported"  # the local engine keeps none
+
+    text = server.cli("clusters", "--nodes", env={"SUANLI_LANG": "zh"})
+    assert text.returncode == 0, text.stderr
+    assert "集群" in text.stdout
+    assert "slurm-bj" in text.stdout
+    assert slurm["nodes"][0]["name"] in text.stdout

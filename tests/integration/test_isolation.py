@@ -258,6 +258,22 @@ def test_each_party_sees_its_own(world: World) -> None:
     assert logs.status_code == 403
     fleet = w.client.get("/api/v1/fleet", headers=bearer(w.tokens["host-admin"])).json()
     assert {c["provider"] for c in fleet["clusters"]} == {HOST}
+    # Inventory read from the engines: the operator's whole fleet, a provider's own clusters.
+    every = {c.name for x in w.platform.fleet.providers for c in x.clusters}
+    hosts = {c.name for x in w.platform.fleet.providers if x.name == HOST for c in x.clusters}
+
+    def inventory(actor: str) -> set[str]:
+        r = w.client.get("/api/v1/inventory", headers=bearer(w.tokens[actor]))
+        assert r.status_code == 200, r.text
+        return {x["cluster"] for x in r.json()}
+
+    assert inventory("operator") == every
+    assert inventory("host-admin") == hosts
+    assert CLUSTER in hosts
+    assert CLUSTER not in inventory("stranger-admin")
+    for tenant in ("a-member", "a-admin", "b-admin"):
+        refused = w.client.get("/api/v1/inventory", headers=bearer(w.tokens[tenant]))
+        assert refused.status_code == 403
     bill = w.client.get(f"/api/v1/bills/{VICTIM}", headers=bearer(w.tokens["b-admin"]))
     assert bill.status_code == 404
     own = w.client.post(

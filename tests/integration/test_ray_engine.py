@@ -12,12 +12,12 @@ import pytest
 
 from suanli.domain.clock import SystemClock
 from suanli.domain.errors import EngineFailure
-from suanli.domain.jobs import Placement
+from suanli.domain.jobs import NodeAssignment, Placement
 from suanli.engines.base import Inventory, LaunchRequest, RunState, RunStatus, inventory_source
 from suanli.engines.ray import RayEngine
 from tests.builders import make_spec
 from tests.conftest import wait_until
-from tests.rayhead import RayRuns, ray_runs
+from tests.rayhead import RayRuns, ray_python, ray_runs
 
 pytestmark = pytest.mark.ray
 
@@ -238,13 +238,74 @@ class TestKeysAndResources:
         assert status.reason.code == "reason_lost"
         assert ray.engine.read_log(ray.key("unknown"), 0).data == b""
 
-    def test_a_multi_node_gang_is_refused_before_submitting(self, ray: RayRuns) -> None:
-        key = ray.key("gang")
-        request = _request(key)
-        spec = make_spec(resources={"nodes": 2, "accelerator": {"model": "H100", "count": 8}})
-        with pytest.raises(EngineFailure, match="2-node"):
-            ray.engine.launch(LaunchRequest(key, "j-ray", 1, spec, request.placement))
-        assert ray.engine.status(key).state is RunState.LOST
+
+class TestGangs:
+    """A gang is one Ray job whose driver reserves a placement group, one bundle per node.
+
+    The test head is one Ray node, so the gang uses PACK (both bundles on it, each a separate
+    reservation of that node's share of H100s); real clusters use STRICT_SPREAD (one Ray node
+    per bundle, as Slurm gives one node per rank).
+    """
+
+    @pytest.fixture
+    def gangs(self, ray: RayRuns) -> RayRuns:
+        ray.engine = RayEngine(
+            ray.engine.endpoint,
+            SystemClock(),
+            reserve_cpus=False,  # the head has 2 CPUs: the bundles hold H100s only
+            gang_strategy="PACK",
+            python=ray_python(),
+        )
+        return ray
+
+    @staticmethod
+    def _gang(key: str, run: str, per_node: int = 4) -> LaunchRequest:
+        spec = make_spec(
+            resources={
+                "nodes": 2,
+                "cpus": 1,
+                "memory_gb": 0,
+                "accelerator": {"model": "H100", "count": per_node},
+            },
+            setup='echo "setup on rank $SUANLI_NODE_RANK"',
+            run=run,
+        )
+        slots = tuple(range(per_node))
+        nodes = (NodeAssignment("ray-a", slots), NodeAssignment("ray-b", slots))
+        placement = Placement("ray-1", "h100", "H100", nodes, Decimal("8.00"))
+        return LaunchRequest(key, "j-gang", 1, spec, placement)
+
+    def test_a_two_node_gang_runs_every_rank_once_on_its_own_bundle(self, gangs: RayRuns) -> None:
+        key = gangs.key("gang")
+        run = 'echo "rank $SUANLI_NODE_RANK of $WORLD_SIZE master=$MASTER_ADDR job=$SUANLI_JOB_ID"'
+
+        gangs.engine.launch(self._gang(key, run))
+        status = _final(gangs.engine, key)
+
+        log = _log(gangs.engine, key)
+        assert status.state is RunState.SUCCEEDED, log
+        # Each rank's line (Ray prefixes a task's output with its worker).
+        ranks = sorted(line.split("rank ", 1)[1] for line in log.splitlines() if " of 2 " in line)
+        assert [r.split(" master")[0] for r in ranks] == ["0 of 2", "1 of 2"]
+        assert "setup on rank 0" in log
+        assert "setup on rank 1" in log
+        assert "suanli: waiting for 2 bundles {'H100': 4}" in log
+        told = [r.split("master=")[1] for r in ranks]
+        assert len(told) == 2
+        assert len(set(told)) == 1
+        assert all(r.endswith("job=j-gang") for r in told)
+        # Ray's own accounting: one Ray job for the whole gang, under the suanli key.
+        assert [j["submission_id"] for j in gangs.engine.list_jobs()].count(key) == 1
+
+    def test_the_first_rank_to_fail_ends_the_gang_with_its_exit_code(self, gangs: RayRuns) -> None:
+        key = gangs.key("gangfail")
+        run = 'if [ "$SUANLI_NODE_RANK" = 1 ]; then exit 3; fi; sleep 60'
+
+        gangs.engine.launch(self._gang(key, run, per_node=2))
+        status = _final(gangs.engine, key)
+
+        assert status.state is RunState.FAILED
+        assert status.exit_code == 3
 
 
 class TestUnreachable:

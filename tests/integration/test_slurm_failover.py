@@ -146,6 +146,13 @@ def test_a_gang_job_not_yet_placed_again_is_readopted_when_slurm_returns(
     assert len(cluster.jobs_named(key)) == 1
     codes = [e.reason.code for e in job_history(p, job.id)]
     assert "reason_cluster_back_readopted" in codes
+    # Billed once, for the run as it really ran: from its start to its real end, not only
+    # up to when it was given up (that reading was held unsettled, then replaced).
+    assert p.billing is not None
+    lines = [s.line for s in p.billing.store.settlements() if s.line.usage.job_id == job.id]
+    assert [line.key for line in lines] == [f"{job.id}/a1"]
+    assert lines[0].usage.started_at == running.started_at
+    assert lines[0].usage.ended_at == done.finished_at
     log = p.engines["slurm-bj"].read_log(key, 0).data.decode()
     assert sorted(line for line in log.splitlines() if "rank" in line) == [
         "attempt 1 on slurm-bj rank 0",

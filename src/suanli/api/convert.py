@@ -11,6 +11,7 @@ from suanli.domain.jobs import Decision, Estimate, Job, JobEvent, Placement, Rea
 from suanli.scheduler.snapshot import Snapshot
 from suanli.schemas.api import (
     AcceleratorResponse,
+    ClusterInventoryResponse,
     ClusterResponse,
     DecisionResponse,
     EstimateResponse,
@@ -20,12 +21,14 @@ from suanli.schemas.api import (
     JobResponse,
     JobSummary,
     NodeAssignmentResponse,
+    NodeInventoryResponse,
     PlacementResponse,
     PoolResponse,
     ReasonResponse,
     TotalsResponse,
     VerdictResponse,
 )
+from suanli.service.inventory import ClusterInventory
 
 REDACTED = "***"
 
@@ -208,4 +211,32 @@ def accelerator_to_response(a: AcceleratorModel) -> AcceleratorResponse:
         memory_bandwidth_gbps=_figure(a.memory_bandwidth_gbps),
         interconnect=_figure(a.interconnect),
         notes=a.notes,
+    )
+
+
+def inventory_to_response(found: ClusterInventory, lang: Lang) -> ClusterInventoryResponse:
+    inventory = found.inventory
+    return ClusterInventoryResponse(
+        cluster=found.cluster,
+        provider=found.provider,
+        region=found.region,
+        engine=found.engine,
+        state=found.state.value,
+        detail=found.error.message(lang) if found.error is not None else None,
+        read_at=inventory.at if inventory else None,
+        nodes=[
+            NodeInventoryResponse(
+                name=n.name,
+                state=n.state,
+                available=n.available,
+                cpus=n.cpus,
+                free_cpus=n.free_cpus,
+                memory_mb=n.memory_mb,
+                free_memory_mb=n.free_memory_mb,
+                accelerators=dict(n.accelerators),
+                free_accelerators=dict(n.free_accelerators),
+            )
+            for n in (inventory.nodes if inventory else ())
+        ],
+        free_accelerators=inventory.free_accelerators() if inventory else {},
     )

@@ -26,6 +26,11 @@ def month_of(at: dt.datetime) -> str:
     return local_date(at).strftime("%Y-%m")
 
 
+def usage_key(job_id: str, attempt: int) -> str:
+    """The key of one attempt's usage: ``<job>/a<attempt>``."""
+    return f"{job_id}/a{attempt}"
+
+
 @dataclass(frozen=True)
 class UsageRecord:
     """What one attempt of one job used, as told by the engine (the meter reading)."""
@@ -55,7 +60,7 @@ class UsageRecord:
     @property
     def key(self) -> str:
         """Stable id of this attempt's usage; the idempotency root of its bill line."""
-        return f"{self.job_id}/a{self.attempt}"
+        return usage_key(self.job_id, self.attempt)
 
     @property
     def seconds(self) -> int:

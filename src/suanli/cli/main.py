@@ -18,6 +18,7 @@ from suanli import __version__
 from suanli.api.limits import ApiLimits
 from suanli.cli.access import audit, login, org_app, token_app, user_app, whoami
 from suanli.cli.billing import bill, ledger_app, report, voucher_app
+from suanli.cli.clusters import clusters
 from suanli.cli.contracts import contract_app
 from suanli.cli.purchases import purchase_app
 from suanli.cli.queue import queue
@@ -464,6 +465,7 @@ def _totals_row(x: TotalsResponse) -> list[str]:
 
 
 app.add_typer(sim_app, name="sim")
+app.command()(clusters)
 app.command()(queue)
 app.command()(bill)
 app.command()(report)

@@ -20,6 +20,7 @@ from suanli.schemas.api import (
     AcceleratorResponse,
     BillResponse,
     ClaimResponse,
+    ClusterInventoryResponse,
     ContractResponse,
     ErrorBody,
     FleetResponse,
@@ -151,6 +152,11 @@ class SuanliClient:
 
     def fleet(self) -> FleetResponse:
         return FleetResponse.model_validate(self._call("GET", "/fleet").json())
+
+    def inventory(self) -> list[ClusterInventoryResponse]:
+        """Each cluster's capacity as its engine reports it (operators, providers)."""
+        r = self._call("GET", "/inventory")
+        return [ClusterInventoryResponse.model_validate(x) for x in r.json()]
 
     def accelerators(self) -> list[AcceleratorResponse]:
         return [

@@ -11,6 +11,7 @@ as ``nvidia.com/gpu`` or ``huawei.com/Ascend910``), ``status`` maps Job conditio
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -182,3 +183,19 @@ def inventory_source(engine: EngineAdapter) -> InventorySource | None:
     if EngineFeature.INVENTORY in engine.features and isinstance(engine, InventorySource):
         return engine
     return None
+
+
+@runtime_checkable
+class CloseWatch(Protocol):
+    """Optional engine call: whether a run it was just given has yet to start.
+
+    While one has, the control loop ticks at a short period, so a run is seen running soon
+    after its engine starts it (submit-to-running) without polling fast all the time.
+    """
+
+    def watching(self) -> bool: ...
+
+
+def watching(engines: Iterable[EngineAdapter]) -> bool:
+    """Whether any of ``engines`` waits for a run it was just given to start."""
+    return any(isinstance(e, CloseWatch) and e.watching() for e in engines)

@@ -19,7 +19,9 @@ Mapping (see README, "Ray engine"):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import shlex
 from typing import Any
 
 import httpx
@@ -47,6 +49,64 @@ ENTRYPOINT = (
     'if [ -n "$s" ]; then bash -c "$s" || exit; fi; exec bash -c "$r"\''
 )
 KILL_GRACE_S = 10
+GANG_WAIT_S = 600  # a gang whose bundles Ray cannot reserve by then fails (exit 1)
+GANG_STRATEGIES = ("STRICT_SPREAD", "SPREAD", "PACK", "STRICT_PACK")
+# A gang's entrypoint: Ray's Python runs the driver below, under the same hard limit.
+GANG_ENTRYPOINT = 'exec timeout --kill-after={grace}s {limit}s {python} -c "$SUANLI_RAY_DRIVER"'
+# The gang driver (runs on the cluster with Ray's own Python; passed in the environment).
+# 1. reserve one bundle per node, all or nothing (a placement group); 2. learn the nodes'
+# addresses (rank 0's is MASTER_ADDR); 3. run setup then the job on every bundle at once,
+# with its rank; 4. the first rank to fail ends the gang with its exit code.
+GANG = """
+import ctypes, json, os, signal, subprocess, sys
+import ray
+from ray.util.placement_group import placement_group, placement_group_table
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+gang = json.loads(os.environ["SUANLI_RAY_GANG"])
+setup, run = gang["setup"], gang["run"]
+ray.init(log_to_driver=True)
+bundle, n = gang["bundle"], gang["nodes"]
+pg = placement_group([bundle] * n, strategy=gang["strategy"])
+print(f"suanli: waiting for {n} bundles {bundle} ({gang['strategy']})", flush=True)
+try:
+    ray.get(pg.ready(), timeout=gang["wait_s"])
+except ray.exceptions.GetTimeoutError:
+    print(f"suanli: the cluster did not hold {n} such bundles within {gang['wait_s']} s")
+    sys.exit(1)
+by_id = {x["NodeID"]: x["NodeManagerAddress"] for x in ray.nodes()}
+where = [by_id.get(placement_group_table(pg)["bundles_to_node_id"][i], "") for i in range(n)]
+print(f"suanli: gang placed on {where}", flush=True)
+
+def _die_with_parent():
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: the worker's end is ours
+
+def node(rank, env, setup, run):
+    env = {**os.environ, **env, "SUANLI_NODE_RANK": str(rank), "NODE_RANK": str(rank)}
+    for name in ("SUANLI_RAY_GANG", "SUANLI_RAY_DRIVER"):
+        env.pop(name, None)
+    if setup:
+        code = subprocess.run(["bash", "-c", setup], env=env, preexec_fn=_die_with_parent)
+        if code.returncode:
+            return code.returncode
+    return subprocess.run(["bash", "-c", run], env=env, preexec_fn=_die_with_parent).returncode
+
+resources = {k: v for k, v in bundle.items() if k not in ("CPU", "GPU", "memory")}
+task = ray.remote(
+    num_cpus=bundle.get("CPU", 0), num_gpus=bundle.get("GPU", 0),
+    memory=bundle.get("memory"), resources=resources, max_retries=0)(node)
+env = {**gang["env"], "MASTER_ADDR": where[0], "WORLD_SIZE": str(n),
+       "SUANLI_NODES": ",".join(where)}
+refs = [task.options(scheduling_strategy=PlacementGroupSchedulingStrategy(pg, i)).remote(
+        i, env, setup, run) for i in range(n)]
+left, code = list(refs), 0
+while left and not code:
+    done, left = ray.wait(left, num_returns=1)
+    code = ray.get(done[0])
+for ref in left:
+    ray.cancel(ref, force=True)
+sys.exit(code)
+"""
 TIMEOUT_EXITS = (124, 137)
 # Ray's error types that say the run never got to run the user's command: the engine refused.
 _REFUSED = {
@@ -59,12 +119,15 @@ _REFUSED = {
 # ... and those that say Ray lost a run that was under way (node death, supervisor crash).
 _LOST = {"JOB_SUPERVISOR_ACTOR_DIED", "JOB_SUPERVISOR_ACTOR_UNKNOWN_FAILURE"}
 _MAX_DETAIL = 300
+WATCH_FOR_S = 30.0  # how long a submitted job is watched closely while Ray has it pending
+WATCH_S = 0.2  # a watched job's status is asked this often (others: cache_s)
 
 
 class RayEngine:
     name = "ray"
     features = frozenset(
         {
+            EngineFeature.GANG,
             EngineFeature.CANCEL,
             EngineFeature.LOGS,
             EngineFeature.TIME_LIMIT,
@@ -80,33 +143,50 @@ class RayEngine:
         request_gpus: bool = False,
         timeout_s: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        reserve_cpus: bool = True,
+        cache_s: float = 0.5,
+        gang_strategy: str = "STRICT_SPREAD",
+        python: str = "python3",
     ) -> None:
         """``endpoint``: the Jobs API (the dashboard address, e.g. ``http://head:8265``).
 
         ``resource_prefix`` goes before the model id in the custom resource's name;
         ``request_gpus`` also reserves Ray GPUs (CUDA pools on real GPU nodes, so Ray sets
-        CUDA_VISIBLE_DEVICES for the run).
+        CUDA_VISIBLE_DEVICES for the run). ``reserve_cpus`` false: the entrypoint reserves
+        no Ray CPUs (accelerators, memory and suanli's own pool capacity bound the runs; Ray
+        then starts as many as those allow, not one per head CPU). A run's status is asked
+        of Ray at most every ``cache_s`` (every WATCH_S while it waits to start).
+
+        Gangs (several nodes) run as one Ray job whose driver reserves a placement group of
+        one bundle per node (``gang_strategy``: STRICT_SPREAD, one Ray node per bundle, or
+        PACK/SPREAD/STRICT_PACK) and starts the run on every bundle; ``python`` is the
+        interpreter with Ray on the cluster that runs that driver.
         """
+        if gang_strategy not in GANG_STRATEGIES:
+            raise EngineFailure(
+                engine=self.name,
+                detail=f"gang_strategy {gang_strategy!r}: allowed {', '.join(GANG_STRATEGIES)}",
+            )
         self.endpoint = endpoint.rstrip("/")
         self.clock = clock
         self.resource_prefix = resource_prefix
         self.request_gpus = request_gpus
+        self.reserve_cpus = reserve_cpus
+        self.gang_strategy = gang_strategy
+        self.python = python
+        self.cache_s = cache_s
+        self._seen: dict[str, tuple[float, RunStatus]] = {}  # key -> (when asked, status)
         self._http = httpx.Client(base_url=self.endpoint, timeout=timeout_s, transport=transport)
+        self._watch: dict[str, float] = {}  # key -> when we submitted it, until it runs
 
     # 1. launch -------------------------------------------------------------------------
     def launch(self, request: LaunchRequest) -> None:
-        if request.spec.resources.nodes > 1:
-            raise EngineFailure(
-                engine=self.name,
-                detail=(
-                    f"{request.key}: a Ray job reserves one node for its entrypoint; "
-                    f"{request.spec.resources.nodes}-node gangs are not supported on Ray"
-                ),
-            )
         if self._info(request.key) is not None:
             return  # known id: submitted before (maybe by a control plane that died)
         response = self._call("POST", "/api/jobs/", json=self.submission(request))
         if response.status_code == 200:
+            self._watch[request.key] = self.clock.monotonic()
+            self._seen.pop(request.key, None)
             return
         text = response.text
         if "already exists" in text:
@@ -121,14 +201,17 @@ class RayEngine:
         if placement.accelerator and spec.accelerators_per_node:
             resources[self.resource_name(placement.accelerator)] = spec.accelerators_per_node
             gpus = spec.accelerators_per_node if self.request_gpus else 0
+        nodes = max(spec.resources.nodes, len(placement.nodes))
         env = {
-            **job_env(request, 1),
+            **job_env(request, nodes),
             **request.extra_env,
             **spec.env,
             "SUANLI_RAY_SETUP": spec.setup or "",
             "SUANLI_RAY_RUN": spec.run,
         }
         limit_s = max(1, math.ceil(spec.time_limit.total_seconds()))
+        if nodes > 1:
+            return self._gang_submission(request, nodes, resources, gpus, env, limit_s)
         body: dict[str, Any] = {
             "entrypoint": ENTRYPOINT.format(grace=KILL_GRACE_S, limit=limit_s),
             "submission_id": request.key,
@@ -139,7 +222,7 @@ class RayEngine:
                 "suanli_attempt": str(request.attempt),
                 "suanli_time_limit_s": str(limit_s),
             },
-            "entrypoint_num_cpus": spec.resources.cpus,
+            "entrypoint_num_cpus": spec.resources.cpus if self.reserve_cpus else 0,
             "entrypoint_resources": resources,
         }
         if gpus:
@@ -148,17 +231,95 @@ class RayEngine:
             body["entrypoint_memory"] = spec.resources.memory_gb * 1024**3
         return body
 
+    def _gang_submission(
+        self,
+        request: LaunchRequest,
+        nodes: int,
+        resources: dict[str, float],
+        gpus: int,
+        env: dict[str, str],
+        limit_s: int,
+    ) -> dict[str, Any]:
+        """A gang: the driver reserves one bundle per node, all at once, then runs on each.
+
+        The entrypoint itself reserves nothing (the bundles hold the accelerators, CPUs and
+        memory); Ray keeps the group as long as the driver lives, so stopping the job or
+        ``timeout`` ending it frees every node's share together.
+        """
+        spec = request.spec
+        bundle: dict[str, float] = dict(resources)
+        if self.reserve_cpus and spec.resources.cpus:
+            bundle["CPU"] = spec.resources.cpus
+        if gpus:
+            bundle["GPU"] = gpus
+        if spec.resources.memory_gb:
+            bundle["memory"] = spec.resources.memory_gb * 1024**3
+        if not bundle:
+            bundle["CPU"] = spec.resources.cpus  # a bundle must hold something
+        # The nodes' environment travels inside SUANLI_RAY_GANG, so the driver's own stays
+        # small and the run's scripts never reach the driver's command line.
+        node_env = {
+            k: v for k, v in env.items() if k not in ("SUANLI_RAY_SETUP", "SUANLI_RAY_RUN")
+        }
+        gang = {
+            "nodes": nodes,
+            "bundle": bundle,
+            "strategy": self.gang_strategy,
+            "wait_s": GANG_WAIT_S,
+            "env": node_env,
+            "setup": spec.setup or "",
+            "run": spec.run,
+        }
+        runtime_env = {"SUANLI_RAY_GANG": json.dumps(gang), "SUANLI_RAY_DRIVER": GANG}
+        entrypoint = GANG_ENTRYPOINT.format(
+            grace=KILL_GRACE_S, limit=limit_s, python=shlex.quote(self.python)
+        )
+        return {
+            "entrypoint": entrypoint,
+            "submission_id": request.key,
+            "runtime_env": {"env_vars": runtime_env},
+            "metadata": {
+                "suanli_key": request.key,
+                "suanli_job_id": request.job_id,
+                "suanli_attempt": str(request.attempt),
+                "suanli_time_limit_s": str(limit_s),
+                "suanli_nodes": str(nodes),
+            },
+            "entrypoint_num_cpus": 0,
+        }
+
     def resource_name(self, model: str) -> str:
         return f"{self.resource_prefix}{model}"
 
     # 2. follow -------------------------------------------------------------------------
     def status(self, key: str) -> RunStatus:
+        now = self.clock.monotonic()
+        seen = self._seen.get(key)
+        if seen is not None and now - seen[0] < (WATCH_S if key in self._watch else self.cache_s):
+            return seen[1]
         info = self._info(key)
         if info is None:
+            self._watch.pop(key, None)
+            self._seen.pop(key, None)
             return RunStatus(
                 RunState.LOST, reason=Reason("reason_lost", {"detail": "Ray has no such job"})
             )
-        return run_status(info)
+        status = run_status(info)
+        self._seen[key] = (now, status)
+        if status.state.is_final:
+            self._seen.pop(key)  # asked once more by the reconciler at most: no need to keep
+        since = self._watch.get(key)
+        if since is not None and (
+            status.state is not RunState.PENDING or self.clock.monotonic() - since > WATCH_FOR_S
+        ):
+            del self._watch[key]
+        return status
+
+    def watching(self) -> bool:
+        """Whether a job we submitted is still pending: the caller should ask again soon."""
+        now = self.clock.monotonic()
+        self._watch = {k: t for k, t in self._watch.items() if now - t <= WATCH_FOR_S}
+        return bool(self._watch)
 
     def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:
         # The Jobs API returns the whole log; offsets are bytes of its UTF-8 text.
@@ -172,6 +333,7 @@ class RayEngine:
 
     # 3. stop ---------------------------------------------------------------------------
     def cancel(self, key: str) -> None:
+        self._seen.pop(key, None)
         response = self._call("POST", f"/api/jobs/{key}/stop")
         if response.status_code not in (200, 404):
             raise EngineFailure(engine=self.name, detail=f"{key}: {_last_line(response.text)}")

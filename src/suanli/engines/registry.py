@@ -37,20 +37,47 @@ def _slurm(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     return SlurmEngine(root, ctx.clock, options)
 
 
+RAY_OPTIONS = (
+    "resource_prefix",
+    "request_gpus",
+    "reserve_cpus",
+    "cache_s",
+    "gang_strategy",
+    "python",
+)
+
+
 def _ray(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     options = dict(cluster.engine.options)
-    unknown = sorted(set(options) - {"resource_prefix", "request_gpus"})
+    unknown = sorted(set(options) - set(RAY_OPTIONS))
     if not cluster.engine.endpoint or unknown:
         raise EngineFailure(
             engine="ray",
             detail=f"cluster {cluster.name}: engine.endpoint must be the Ray Jobs API address "
-            "(e.g. http://head:8265); options may be resource_prefix, request_gpus"
+            f"(e.g. http://head:8265); options may be {', '.join(RAY_OPTIONS)}"
             + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
         )
-    request_gpus = options.get("request_gpus", "false").lower() in ("true", "yes", "1")
+    try:
+        cache_s = float(options.get("cache_s", "0.5"))
+    except ValueError:
+        raise EngineFailure(
+            engine="ray",
+            detail=f"cluster {cluster.name}: cache_s must be a number, not {options['cache_s']!r}",
+        ) from None
     return RayEngine(
-        cluster.engine.endpoint, ctx.clock, options.get("resource_prefix", ""), request_gpus
+        cluster.engine.endpoint,
+        ctx.clock,
+        options.get("resource_prefix", ""),
+        _yes(options.get("request_gpus", "false")),
+        reserve_cpus=_yes(options.get("reserve_cpus", "true")),
+        cache_s=cache_s,
+        gang_strategy=options.get("gang_strategy", "STRICT_SPREAD").upper(),
+        python=options.get("python", "python3"),
     )
+
+
+def _yes(value: str) -> bool:
+    return value.lower() in ("true", "yes", "1")
 
 
 ENGINES: dict[str, Callable[[Cluster, EngineContext], EngineAdapter]] = {

@@ -18,7 +18,7 @@ import os
 import re
 import shlex
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +42,11 @@ COMMAND_TIMEOUT_S = 30.0
 PING_TIMEOUT_S = 5.0
 # A command that succeeded this recently answers a ping (the control loop pings every tick).
 PING_FRESH_S = 1.0
+# A run we submitted is watched closely until Slurm starts it: while it is pending, a status
+# call asks Slurm about the watched runs alone (squeue -j) when the table is older than this,
+# instead of waiting for the next full listing (cache_s). Given up after WATCH_FOR_S.
+WATCH_S = 0.05
+WATCH_FOR_S = 30.0
 OUTPUT = "output.log"
 SCRIPT = "job.sbatch"
 ACTIVE = frozenset({"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "STOPPED"})
@@ -161,6 +166,8 @@ class SlurmEngine:
         self._table_at = -math.inf
         self._answered_at = -math.inf
         self._loaded = False  # whether _table has been read from Slurm since we started
+        self._watch: dict[str, float] = {}  # key -> when we submitted it, until it starts
+        self._watch_at = -math.inf
 
     # --- the protocol -------------------------------------------------------------------
 
@@ -187,16 +194,31 @@ class SlurmEngine:
             "",
             request.key,
         )
-        self._table_at = -math.inf  # the next status call asks Slurm how it is doing
+        self._watch[request.key] = self.clock.monotonic()
+        self._watch_at = -math.inf  # the next status call asks Slurm how it is doing
+
+    def watching(self) -> bool:
+        """Whether a run we submitted is still pending: the caller should ask again soon."""
+        now = self.clock.monotonic()
+        self._watch = {k: t for k, t in self._watch.items() if now - t <= WATCH_FOR_S}
+        return bool(self._watch)
 
     def status(self, key: str) -> RunStatus:
         self._dir(key)
-        if self.clock.monotonic() - self._table_at > self.options.cache_s:
-            # scontrol ping fails at once when slurmctld is gone; squeue would retry for ~10 s.
-            self._run(["scontrol", "ping"], "scontrol", timeout=PING_TIMEOUT_S)
+        now = self.clock.monotonic()
+        if now - self._table_at > self.options.cache_s:
+            self._ping_unless_fresh()
             self._table = self._queue()
-            self._table_at = self.clock.monotonic()
+            self._table_at = self._watch_at = self.clock.monotonic()
             self._loaded = True
+            self._unwatch()
+        elif key in self._watch and now - self._watch_at > WATCH_S:
+            self._ping_unless_fresh()
+            self._table.update(
+                self._jobs(self._table[k].job_id for k in self._watch if k in self._table)
+            )
+            self._watch_at = self.clock.monotonic()
+            self._unwatch()
         job = self._table.get(key)
         if job is None:
             return RunStatus(
@@ -241,6 +263,37 @@ class SlurmEngine:
         )
 
     # --- Slurm --------------------------------------------------------------------------
+
+    def _ping_unless_fresh(self) -> None:
+        # scontrol ping fails at once when slurmctld is gone; squeue would retry for ~10 s.
+        # A command that answered within PING_FRESH_S vouches for the controller instead.
+        if self.clock.monotonic() - self._answered_at >= PING_FRESH_S:
+            self._run(["scontrol", "ping"], "scontrol", timeout=PING_TIMEOUT_S)
+
+    def _unwatch(self) -> None:
+        """Stop watching runs Slurm has started (or ended, or forgotten), or watched too long."""
+        now = self.clock.monotonic()
+        for key, since in list(self._watch.items()):
+            job = self._table.get(key)
+            pending = job is not None and STATES.get(job.state) is RunState.PENDING
+            if not pending or now - since > WATCH_FOR_S or job is None or job.job_id == 0:
+                del self._watch[key]
+
+    def _jobs(self, job_ids: Iterable[int]) -> dict[str, SlurmJob]:
+        """squeue for these job ids only, by name (one call)."""
+        ids = ",".join(str(i) for i in sorted(set(job_ids)))
+        if not ids:
+            return {}
+        try:
+            out = self._run(
+                ["squeue", "--noheader", "--states=all", "--jobs", ids, "--Format", QUEUE_FORMAT],
+                "squeue",
+            )
+        except EngineUnavailable:
+            raise
+        except EngineFailure:
+            return self._queue()  # an id Slurm has purged meanwhile: list everything instead
+        return {j.name: j for j in map(_job, out.splitlines()) if j is not None}
 
     def _dir(self, key: str) -> Path:
         if not key.startswith(KEY_PREFIX) or not re.fullmatch(r"[A-Za-z0-9._-]{1,120}", key):
@@ -338,7 +391,10 @@ def render_batch_script(request: LaunchRequest, run_dir: Path, options: SlurmOpt
     lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
     lines += [
         'export WORLD_SIZE="$SLURM_NNODES"',
-        'export MASTER_ADDR="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"',
+        # One node needs no lookup (scontrol costs a round trip to slurmctld at every start).
+        'export MASTER_ADDR="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"'
+        if nodes > 1
+        else "export MASTER_ADDR=localhost",
         'export SUANLI_NODES="$SLURM_JOB_NODELIST"',
         f"node={shlex.quote(NODE_SCRIPT)}",
     ]

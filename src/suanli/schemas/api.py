@@ -164,6 +164,34 @@ class FleetResponse(_Wire):
     by_provider: dict[str, TotalsResponse]
 
 
+class NodeInventoryResponse(_Wire):
+    """One node as its engine reports it; accelerators by the engine's name for the kind."""
+
+    name: str
+    state: str
+    available: bool
+    cpus: int
+    free_cpus: int
+    memory_mb: int
+    free_memory_mb: int
+    accelerators: dict[str, int]
+    free_accelerators: dict[str, int]
+
+
+class ClusterInventoryResponse(_Wire):
+    """A cluster's capacity read from its engine now (state read), or why it could not be."""
+
+    cluster: str
+    provider: str
+    region: str
+    engine: str
+    state: Literal["read", "not_reported", "unavailable"]
+    detail: str | None = None
+    read_at: dt.datetime | None = None
+    nodes: list[NodeInventoryResponse] = Field(default_factory=list)
+    free_accelerators: dict[str, int] = Field(default_factory=dict)
+
+
 class FigureResponse(_Wire):
     value: float | str | None
     source: str | None

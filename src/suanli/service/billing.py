@@ -29,7 +29,8 @@ from suanli.billing.settlement import (
     settlement_entry,
 )
 from suanli.billing.vouchers import Deduction, charge_for_line, decide
-from suanli.domain.jobs import Job
+from suanli.domain.ids import JobId, engine_key
+from suanli.domain.jobs import Job, JobStatus
 from suanli.service.deps import Billing, Platform
 from suanli.store.base import MeteredUsage, Settlement
 
@@ -99,12 +100,31 @@ def meter_ended(p: Platform) -> int:
     return metered
 
 
+def may_resume(p: Platform, usage: UsageRecord) -> bool:
+    """Whether the attempt ``usage`` reads was given up with its cluster and may come back.
+
+    Its job waits in the queue still holding that placement and run key while the cluster
+    does not answer: should the run be re-adopted when it answers again, the reading is
+    replaced by one up to the run's real end, so it is not settled meanwhile.
+    """
+    if not p.unavailable:
+        return False
+    job = p.jobs.get(JobId(usage.job_id))
+    return (
+        job is not None
+        and job.status is JobStatus.QUEUED
+        and job.engine_key == engine_key(job.id, usage.attempt)
+        and job.placement is not None
+        and job.placement.cluster in p.unavailable
+    )
+
+
 def settle_usage(p: Platform) -> int:
     """Price and decide every unsettled usage record; store each before any posting."""
     b = p.billing
     if b is None:
         return 0
-    pending = b.store.unsettled()
+    pending = [m for m in b.store.unsettled() if not may_resume(p, m.usage)]
     if not pending:
         return 0
     counters = b.store.voucher_usage()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from suanli.billing.metering import usage_key
 from suanli.domain.errors import EngineFailure
 from suanli.domain.ids import parse_engine_key
 from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason
@@ -73,9 +74,18 @@ def sweep_cluster(p: Platform, cluster: str) -> tuple[int, int]:
         reason = Reason(
             "reason_cluster_back_readopted", {"cluster": cluster, "key": job.engine_key}
         )
-        after, event = transition(job, S.RUNNING, status.started_at or now, reason)
+        # The reading taken when the run was given up (held unsettled since) makes way for
+        # one up to the run's real end, taken when it ends; it also knows when it started.
+        given_up = (
+            p.billing.store.forget_usage(usage_key(job.id, job.attempt)) if p.billing else None
+        )
+        started = status.started_at or (given_up.usage.started_at if given_up else now)
+        after, event = transition(job, S.RUNNING, now, reason)
+        after = dataclasses.replace(after, started_at=started)
         if p.jobs.save(job, after, [event]) is Outcome.APPLIED:
             adopted += 1
+        elif given_up is not None and p.billing is not None:
+            p.billing.store.add_usage(given_up, now)  # not re-adopted after all
     # 2. Cancel what runs there for nobody.
     source = inventory_source(engine)
     if source is None:
@@ -121,7 +131,9 @@ def give_up_unanswered(p: Platform) -> int:
             # cluster answers again before the job is placed elsewhere, it is re-adopted.
             after, events = _retry_or_fail(job, why, now, None, keep_placement=True)
         if job.started_at is not None:
-            meter_attempt(p, job, now)  # billed up to the moment it was given up
+            # Billed up to the moment it was given up; should the run be re-adopted, this
+            # reading is held unsettled and replaced (billing.may_resume, sweep_cluster).
+            meter_attempt(p, job, now)
         if p.jobs.save(job, after, events) is Outcome.APPLIED:
             given_up += 1
     return given_up

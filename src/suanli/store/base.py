@@ -133,6 +133,14 @@ class BillingStore(Protocol):
         """Finished jobs whose last attempt ran and has no usage record yet."""
         ...
 
+    def forget_usage(self, key: str) -> MeteredUsage | None:
+        """Delete the reading ``key`` unless it is settled; return what was deleted, or None.
+
+        For an attempt given up with its cluster and then re-adopted: its reading up to the
+        give-up is replaced by one up to the run's real end (held unsettled meanwhile).
+        """
+        ...
+
     def unsettled(self, limit: int = 1000) -> builtins.list[MeteredUsage]:
         """Usage records without a settlement, oldest end first."""
         ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from suanli.engines.base import watching
 from suanli.service.billing import settle
 from suanli.service.deps import Platform
 from suanli.service.dispatch import dispatch_placed
@@ -16,6 +17,8 @@ from suanli.service.reconcile import adopt_runs, check_engines, reconcile
 from suanli.service.scheduling import run_scheduling_cycle
 
 log = logging.getLogger("suanli.control")
+# The period while an engine watches a run it was just given (see engines.base.CloseWatch).
+WATCH_PERIOD_S = 0.05
 
 
 def tick(p: Platform) -> None:
@@ -75,5 +78,10 @@ class ControlLoop:
                     tick(self.platform)
             except Exception:
                 log.exception("control loop tick failed")
-            self._wake.wait(self.interval_s)
+            self._wake.wait(self._period())
             self._wake.clear()
+
+    def _period(self) -> float:
+        if self.leading and watching(self.platform.engines.values()):
+            return min(self.interval_s, WATCH_PERIOD_S)
+        return self.interval_s

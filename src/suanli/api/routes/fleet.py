@@ -7,12 +7,17 @@ from dataclasses import replace
 from fastapi import APIRouter
 
 from suanli.api.auth import CallerDep, open_to
-from suanli.api.convert import accelerator_to_response, fleet_to_response
-from suanli.api.deps import PlatformDep
-from suanli.domain.access import EVERYONE
+from suanli.api.convert import (
+    accelerator_to_response,
+    fleet_to_response,
+    inventory_to_response,
+)
+from suanli.api.deps import LangDep, PlatformDep
+from suanli.domain.access import EVERYONE, Role
 from suanli.scheduler.snapshot import build_snapshot
-from suanli.schemas.api import AcceleratorResponse, FleetResponse
+from suanli.schemas.api import AcceleratorResponse, ClusterInventoryResponse, FleetResponse
 from suanli.schemas.operations import ProviderResponse
+from suanli.service.inventory import read_inventories
 
 router = APIRouter(tags=["fleet"])
 
@@ -44,6 +49,18 @@ def list_providers(p: PlatformDep) -> list[ProviderResponse]:
         )
         for x in p.fleet.providers
     ]
+
+
+@router.get("/inventory")
+@open_to(Role.OPERATOR, Role.PROVIDER_ADMIN)
+def get_inventory(
+    p: PlatformDep, caller: CallerDep, lang: LangDep
+) -> list[ClusterInventoryResponse]:
+    """Each cluster's nodes, accelerators and free capacity, read from its engine now.
+
+    Operators see every cluster, a provider its own; tenants see the fleet (/fleet) only.
+    """
+    return [inventory_to_response(x, lang) for x in read_inventories(p, caller.provider)]
 
 
 @router.get("/accelerators")

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Numeric,
     and_,
     cast,
+    delete,
     exists,
     func,
     insert,
@@ -71,6 +72,17 @@ class SqlBillingStore:
     def add_usage(self, usage: MeteredUsage, at: dt.datetime) -> bool:
         row = usage_to_row(usage, at)
         return insert_once(self._engine, usage_records, row, usage_records.c.key == row["key"])
+
+    def forget_usage(self, key: str) -> MeteredUsage | None:
+        settled = exists().where(settlements.c.usage_key == key)
+        with self._engine.begin() as conn:
+            row = conn.execute(
+                select(usage_records).where(usage_records.c.key == key, ~settled)
+            ).first()
+            if row is None:
+                return None
+            conn.execute(delete(usage_records).where(usage_records.c.key == key, ~settled))
+        return row_to_usage(row)
 
     def unmetered_jobs(self, limit: int = 1000) -> builtins.list[Job]:
         metered = exists().where(

@@ -1,0 +1,94 @@
+"""`suanli clusters`: what each cluster holds now, as its engine reports it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from suanli.cli.billing import JsonOpt, _ask, _ctx, _print_json, out
+from suanli.cli.text import LabelTable
+from suanli.domain.i18n import Lang
+from suanli.schemas.api import ClusterInventoryResponse
+
+LABELS: dict[str, dict[Lang, str]] = {
+    "title": {"en": "Clusters, as their engines report them", "zh": "集群（引擎实时上报）"},
+    "nodes_title": {"en": "Nodes of {cluster}", "zh": "{cluster} 的节点"},
+    "cluster": {"en": "Cluster", "zh": "集群"},
+    "provider": {"en": "Provider", "zh": "服务商"},
+    "engine": {"en": "Engine", "zh": "引擎"},
+    "state": {"en": "State", "zh": "状态"},
+    "node": {"en": "Node", "zh": "节点"},
+    "nodes": {"en": "Nodes up", "zh": "可用节点"},
+    "accelerators": {"en": "Accelerators free/total", "zh": "加速卡 空闲/总数"},
+    "cpus": {"en": "CPUs free/total", "zh": "CPU 空闲/总数"},
+    "memory": {"en": "Memory GiB free/total", "zh": "内存 GiB 空闲/总数"},
+    "read": {"en": "read", "zh": "已读取"},
+    "not_reported": {"en": "no inventory (engine keeps none)", "zh": "无清单（引擎不提供）"},
+    "unavailable": {"en": "not answering", "zh": "无响应"},
+    "yes": {"en": "up", "zh": "可用"},
+    "no": {"en": "out", "zh": "不可用"},
+}
+
+
+t = LabelTable(LABELS)
+
+
+def clusters(
+    tctx: typer.Context,
+    nodes: Annotated[bool, typer.Option("--nodes", help="one table per cluster, by node")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Nodes, accelerators (GRES, Ray resources) and free capacity, read from each engine."""
+    _, lang = _ctx(tctx)
+    found = _ask(tctx, lambda client: client.inventory())
+    if as_json:
+        _print_json([x.model_dump(mode="json") for x in found])
+        return
+    table = Table(title=t("title", lang))
+    for col in ("cluster", "provider", "engine", "state", "nodes", "accelerators", "cpus"):
+        table.add_column(t(col, lang), justify="right" if col in ("nodes", "cpus") else "left")
+    for x in found:
+        table.add_row(x.cluster, x.provider, x.engine, _state(x, lang), *_sums(x))
+    out.print(table)
+    if nodes:
+        for x in found:
+            if x.nodes:
+                out.print(_node_table(x, lang))
+
+
+def _state(x: ClusterInventoryResponse, lang: Lang) -> str:
+    text = t(x.state, lang)
+    return f"{text}: {x.detail}" if x.detail else text
+
+
+def _sums(x: ClusterInventoryResponse) -> list[str]:
+    if x.state != "read":
+        return ["", "", ""]
+    up = [n for n in x.nodes if n.available]
+    totals: dict[str, int] = {}
+    for n in up:
+        for kind, count in n.accelerators.items():
+            totals[kind] = totals.get(kind, 0) + count
+    return [
+        f"{len(up)}/{len(x.nodes)}",
+        _kinds(x.free_accelerators, totals),
+        f"{sum(n.free_cpus for n in up)}/{sum(n.cpus for n in up)}",
+    ]
+
+
+def _kinds(free: dict[str, int], total: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {free.get(kind, 0)}/{total[kind]}" for kind in sorted(total)) or "-"
+
+
+def _node_table(x: ClusterInventoryResponse, lang: Lang) -> Table:
+    table = Table(title=t("nodes_title", lang, cluster=x.cluster))
+    for col in ("node", "state", "accelerators", "cpus", "memory"):
+        table.add_column(t(col, lang))
+    for n in x.nodes:
+        state = f"{n.state} ({t('yes' if n.available else 'no', lang)})"
+        memory = f"{n.free_memory_mb // 1024}/{n.memory_mb // 1024}"
+        kinds = _kinds(n.free_accelerators, n.accelerators)
+        table.add_row(n.name, state, kinds, f"{n.free_cpus}/{n.cpus}", memory)
+    return table
