@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
@@ -22,7 +24,7 @@ from suanli.domain.jobs import (
 )
 from suanli.domain.lifecycle import transition
 from suanli.store.base import Outcome
-from suanli.store.sql.database import open_database
+from suanli.store.sql.database import MIGRATIONS, open_database
 from suanli.store.sql.repos import SqlJobStore
 from suanli.store.sql.tables import metadata
 from tests.builders import T0, make_job, make_spec
@@ -146,3 +148,22 @@ def test_a_saved_change_is_read_back_not_a_stale_decoding(jobs: SqlJobStore) -> 
     (read,) = jobs.list()
     assert read.status is S.CANCELLED
     assert read.version == before.version + 1
+
+
+def test_a_database_with_jobs_and_history_upgrades_from_0005(database_url: str) -> None:
+    # Rebuilding ``jobs`` during an upgrade would trip the foreign keys of its events.
+    with opened(database_url) as engine:
+        jobs = SqlJobStore(engine)
+        job = make_job(make_spec(), status=S.PENDING)
+        jobs.add(job, [JobEvent(job.id, T0, None, S.PENDING, Reason("reason_submitted"))])
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0005")
+    with opened(database_url) as engine:  # opening migrates to head again
+        got = SqlJobStore(engine).get(job.id)
+        assert got is not None
+        assert got.status is S.PENDING
+        assert got.preemptions == 0
+        assert len(SqlJobStore(engine).events(job.id)) == 1

@@ -18,20 +18,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("jobs") as batch:
-        batch.add_column(sa.Column("attained", sa.Float, nullable=False, server_default="0"))
-        batch.add_column(sa.Column("queued_at", UtcDateTime))
-        batch.add_column(sa.Column("preempt_at", UtcDateTime))
-        batch.add_column(
-            sa.Column("borrowed", sa.Boolean, nullable=False, server_default=sa.false())
-        )
-        batch.add_column(sa.Column("preemptions", sa.Integer, nullable=False, server_default="0"))
+    # Plain ADD COLUMN, not a batch rebuild: rebuilding ``jobs`` on SQLite drops the table
+    # that job_events, usage records and the ledger point at, which foreign keys refuse.
+    op.add_column("jobs", sa.Column("attained", sa.Float, nullable=False, server_default="0"))
+    op.add_column("jobs", sa.Column("queued_at", UtcDateTime))
+    op.add_column("jobs", sa.Column("preempt_at", UtcDateTime))
+    op.add_column(
+        "jobs", sa.Column("borrowed", sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    op.add_column("jobs", sa.Column("preemptions", sa.Integer, nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("jobs") as batch:
-        batch.drop_column("preemptions")
-        batch.drop_column("borrowed")
-        batch.drop_column("preempt_at")
-        batch.drop_column("queued_at")
-        batch.drop_column("attained")
+    # SQLite >= 3.35 drops a column in place (no rebuild, same reason as above).
+    for column in ("preemptions", "borrowed", "preempt_at", "queued_at", "attained"):
+        op.drop_column("jobs", column)
