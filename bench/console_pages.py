@@ -29,6 +29,7 @@ import httpx
 import uvicorn
 
 from suanli.api.auth import TOKEN_COOKIE
+from suanli.api.limits import ApiLimits
 from suanli.domain.clock import SystemClock
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import (
@@ -46,6 +47,9 @@ from suanli.service.billing import settle
 from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
 from suanli.web.app import create_app
+
+# Pages are fetched back to back, faster than a person clicks: no per-token rate limit here.
+UNLIMITED = ApiLimits(rate_per_token=1e9, burst=1e9)
 
 S = JobStatus
 CLOCK = SystemClock()
@@ -182,7 +186,10 @@ def main() -> None:
         port = _free_port()
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(p, run_loop=False), host="127.0.0.1", port=port, log_level="warning"
+                create_app(p, run_loop=False, limits=UNLIMITED),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
             )
         )
         thread = threading.Thread(target=server.run, daemon=True)
