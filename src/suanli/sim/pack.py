@@ -102,6 +102,21 @@ def replay_pack(
     )
 
 
+def arrived_pods(
+    pods: Sequence[PodRequest], nodes: Sequence[NodeSpec], *, load: float, seed: int
+) -> list[PodRequest]:
+    """The pods a replay at ``load`` with ``seed`` sees arrive, whatever the policy."""
+    target = load * sum(n.gpus for n in nodes) * MILLI
+    arrived: list[PodRequest] = []
+    milli = 0
+    for pod in _arrivals(pods, seed, target):
+        arrived.append(pod)
+        milli += pod.gpu_request_milli
+        if milli >= target:
+            break
+    return arrived
+
+
 def _arrivals(pods: Sequence[PodRequest], seed: int, target: float) -> Iterator[PodRequest]:
     """The trace in order, then seeded random draws from it while GPU demand can still grow."""
     yield from pods
