@@ -171,7 +171,10 @@ class PoolNodes:
             self.cluster.set_free(i, self._gpu[i], self._cpu[i], self._memory[i])
         ctx = PolicyContext(workload, seed or 0, random_ties=seed is not None)
         self.policy: PackingPolicy = POLICIES[packing](ctx)
-        self._mirror = isinstance(self.policy, SuanliDefault) and seed is None
+        # The mirror follows FGD's ranking; a spreading default goes through the core.
+        self._mirror = (
+            isinstance(self.policy, SuanliDefault) and seed is None and not self.policy.spreads
+        )
         self._stale: set[int] = set()  # nodes whose ClusterState row lags the lists
         self._memo = Growths() if memo is None else memo
         self._state = [

@@ -75,7 +75,8 @@ def replay_pack(
     check_replay_args(policy, load)
     start = clock.monotonic()
     state = ClusterState(nodes)
-    chooser = POLICIES[policy](PolicyContext(TargetWorkload.from_pods(pods), seed))
+    workload = TargetWorkload.from_pods(pods)
+    chooser = POLICIES[policy](PolicyContext(workload, seed, saturating=load > 1))
     target = load * state.gpu_total_milli
     curve = _LoadCurve(state.gpu_total_milli, load)
     arrived = placed = arrived_milli = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from suanli.scheduler.packing import POLICIES, Placement, PodRequest, pack_one
+from suanli.scheduler.packing import POLICIES, Placement, PodRequest, PolicyContext, pack_one
 from suanli.scheduler.packing.fragmentation import FragmentationMeter, TargetWorkload
 from tests.unit.packing.helpers import cluster, make_node, make_pod, make_policy
 
@@ -121,3 +121,21 @@ def test_workload_frequencies_sum_to_one() -> None:
     workload = TargetWorkload.from_pods(pods)
     assert sum(workload.weights) == pytest.approx(1.0)
     assert workload.weights[0] == pytest.approx(0.75)
+
+
+def test_default_spreads_shares_in_a_saturating_cluster_without_whole_gpu_requests() -> None:
+    shares = [make_pod(milli=470), make_pod(milli=810)]
+    cases = [(shares, True, 1), (shares, False, 0), (MIX, True, 0)]
+    for workload, saturating, second_slot in cases:
+        state = cluster(make_node("a", gpus=2))
+        ctx = PolicyContext(TargetWorkload.from_pods(workload), 42, saturating=saturating)
+        policy = POLICIES["default"](ctx)
+        first = pack_one(state, make_pod(milli=470), policy)
+        second = pack_one(state, make_pod(milli=470), policy)
+        assert first is not None
+        assert second is not None
+        assert first.gpu_slots == (0,)
+        assert second.gpu_slots == (second_slot,)
+        # Spread, both GPUs are touched and the 810 that would strand 190 finds no room.
+        fits = pack_one(state, make_pod(milli=810), policy) is not None
+        assert fits == (second_slot == 0)

@@ -26,6 +26,10 @@ class PolicyContext:
     # Replays break exact ties at random (as the Kubernetes scheduler does); the live
     # scheduler takes the lowest node index, so a placement reads the same every time.
     random_ties: bool = True
+    # Requests exceed the cluster and never leave (a trace replay at load > 1): every pod
+    # that fits is taken, so what a placement lets in later decides the allocation. The
+    # live scheduler is not: jobs end, and whole GPUs kept whole serve the next ones.
+    saturating: bool = False
 
 
 class PackingPolicy(Protocol):
