@@ -116,6 +116,24 @@ def test_fragmentation_counts_gpus_a_shape_cannot_use() -> None:
     assert filled.tolist() == [900.0]  # one 600 fits: 400 + 500 stay idle
 
 
+def test_balance_counts_gpus_the_idle_cpu_cannot_feed() -> None:
+    # Average over the workload: (8,000 + 4,000) / 2 CPU milli for (1000 + 500) / 2
+    # milli-GPU = 8 CPU milli per milli-GPU; memory is plentiful here.
+    pods = [make_pod(cpu=8_000, mem=16), make_pod(milli=500, cpu=4_000, mem=8)]
+    workload = TargetWorkload.from_pods(pods)
+    plain = FragmentationMeter(workload, ("G2",), memory=True)
+    balanced = FragmentationMeter(workload, ("G2",), memory=True, balance_weight=2.0)
+    gpu = np.array([[1000, 1000, 1000, 1000], [1000, 1000, 0, 0]])
+    cpu, mem, model = np.array([16_000, 16_000]), np.array([1_000, 8]), np.array([0, 0])
+    # 16 cores feed 2 of 4 idle GPUs; on the second node 8 MiB feed 0.5 GPU of 2.
+    assert balanced.stranded(gpu.sum(1), cpu, mem).tolist() == [2000.0, 1500.0]
+    extra = balanced.measure(balanced.stats(gpu), cpu, mem, model)
+    extra -= plain.measure(plain.stats(gpu), cpu, mem, model)
+    assert extra.tolist() == [4000.0, 3000.0]
+    with pytest.raises(ValueError, match="balance_weight"):
+        FragmentationMeter(workload, ("G2",), balance_weight=-1.0)
+
+
 def test_workload_frequencies_sum_to_one() -> None:
     pods: list[PodRequest] = [make_pod(milli=500)] * 3 + [make_pod(gpus=0)]
     workload = TargetWorkload.from_pods(pods)

@@ -107,6 +107,7 @@ class Fgd:
     name = "fgd"
     memory_aware = False
     fill_weight = 0.0
+    balance_weight = 0.0
 
     def __init__(self, ctx: PolicyContext) -> None:
         self._ctx = ctx
@@ -144,6 +145,7 @@ class Fgd:
                 state.models,
                 memory=self.memory_aware,
                 fill_weight=self.fill_weight,
+                balance_weight=self.balance_weight,
             )
             self._tracker = _Tracker(state, meter)
         return self._tracker
@@ -156,7 +158,8 @@ class SuanliDefault(Fgd):
     view sees GPUs stranded by CPU or memory running out before the GPUs do, and the
     remainder a share leaves on its GPU, which FGD alone misses; on the openb trace it
     lifts allocation by about 1.6 points. Equal blend on purpose, not fitted to one trace.
-    Nodes that still tie (equal states) go to the one with the least left over, which
+    Plus the balance view: GPUs a node's CPU or memory could not feed at the workload's
+    average rate. Nodes that still tie (equal states) go to the one with the least left over, which
     keeps emptier nodes whole for the next large pod. A workload of shares only is spread
     first (``choose``).
     """
@@ -164,6 +167,9 @@ class SuanliDefault(Fgd):
     name = "default"
     memory_aware = True
     fill_weight = 0.5
+    # The balance view, twice: picked on the default openb trace alone (allocation rises
+    # from 1 to 2 and is flat beyond), then checked on the traces it was not picked on.
+    balance_weight = 2.0
 
     def __init__(self, ctx: PolicyContext) -> None:
         super().__init__(ctx)
