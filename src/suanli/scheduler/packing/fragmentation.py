@@ -165,7 +165,8 @@ class FragmentationMeter:
             limit = cpu / self._cpu_per_milli
         if self._memory and self._mem_per_milli > 0.0:
             limit = np.minimum(limit, memory / self._mem_per_milli)
-        return np.maximum(0.0, gpu - limit)
+        idle: FloatArray = np.maximum(0.0, gpu - limit)
+        return idle
 
     def _per_gpu(self, free: IntArray) -> tuple[IntArray, IntArray, IntArray]:
         # ``free`` has the GPU values on its last axis but one; thresholds go last.
