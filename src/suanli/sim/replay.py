@@ -125,6 +125,7 @@ class _Job:
     ran: float = 0.0  # seconds holding accelerators
     attempt_start: float = 0.0
     domain: int = 0
+    start_seq: int = 0  # order of this attempt's start among the running (listing order)
 
 
 class _Queue:
@@ -205,6 +206,11 @@ class _Domain:
     running: dict[str, Work] = field(default_factory=dict)
     held: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     ranks: dict[str, Key] = field(default_factory=dict)  # running work's key when last seen
+    # Running work a decision might move, kept between decisions so that listing it costs
+    # what is listed, not all running work: own-quota work by key, borrowed work apart
+    # (always listed); both preemptible and not stopping.
+    ranked: list[tuple[Key, str]] = field(default_factory=list)
+    lent: dict[str, Work] = field(default_factory=dict)
     busy: int = 0
     borrowed: int = 0  # running jobs on borrowed quota (reclaimable)
 
@@ -354,6 +360,7 @@ class Replay:
         self.seq = 0
         self.preemptions = 0
         self.decisions = 0
+        self.starts = 0
         self.queued = 0
         self.busy = 0  # accelerators held now
         self.capacity = sum(p.capacity for p in self.pools.values())
@@ -445,7 +452,24 @@ class Replay:
         job.ran += span
         job.mark = t
         if not w.stopping:
-            self.domains[job.domain].ranks[w.id] = self.policy.key(w, t)
+            self._rerank(self.domains[job.domain], w, self.policy.key(w, t))
+
+    def _rerank(self, dom: _Domain, w: Work, key: Key) -> None:
+        old = dom.ranks.get(w.id)
+        if old == key:
+            return
+        dom.ranks[w.id] = key
+        if w.borrowed or not w.preemptible:
+            return
+        if old is not None:
+            del dom.ranked[bisect.bisect_left(dom.ranked, (old, w.id))]
+        bisect.insort(dom.ranked, (key, w.id))
+
+    def _unrank(self, dom: _Domain, w: Work) -> None:
+        """``w`` stops being movable (asked to stop, or gone)."""
+        old = dom.ranks.pop(w.id, None)
+        if dom.lent.pop(w.id, None) is None and old is not None and w.preemptible:
+            del dom.ranked[bisect.bisect_left(dom.ranked, (old, w.id))]
 
     def _release(self, w: Work, t: float) -> None:
         if w.pool is None:
@@ -457,7 +481,8 @@ class Replay:
         dom = self.domains[self.jobs[w.id].domain]
         dom.busy -= w.accelerators
         dom.held[(w.tenant, w.pool)] -= w.accelerators
-        dom.ranks.pop(w.id, None)
+        if not w.stopping:
+            self._unrank(dom, w)
         dom.borrowed -= w.borrowed
         w.pool, w.nodes, w.started, w.borrowed = None, (), None, False
 
@@ -475,6 +500,7 @@ class Replay:
             w = p.work
             job = self.jobs[w.id]
             self._account(job, t)
+            self._unrank(dom, w)
             w.stopping = True
             job.token += 1
             self.preemptions += 1
@@ -501,7 +527,11 @@ class Replay:
             )
             job.mark = t
             job.attempt_start = t
-            dom.ranks[w.id] = self.policy.key(w, t)
+            self.starts += 1
+            job.start_seq = self.starts
+            if w.borrowed and w.preemptible:
+                dom.lent[w.id] = w
+            self._rerank(dom, w, self.policy.key(w, t))
             overhead = restart_overhead(w.accelerators) if job.first_start is not None else 0.0
             if job.first_start is None:
                 job.first_start = t
@@ -520,11 +550,8 @@ class Replay:
             waiting, cut = dom.waiting.heads(k, t)
             self.decisions += 1
             view = QueueView(t, dom.pools, running, waiting, dom.tenants, held)
-            if not cut:
-                return decide(view, self.policy, explain=False)
-            plan = decide(view, self.policy, explain=True)
-            if all(_any_refused(plan, given) for given in cut):
-                plan.waits.clear()
+            plan = decide(view, self.policy, explain=False)
+            if not cut or _all_cut_refused(plan, cut):
                 return plan
             k *= 4
 
@@ -534,25 +561,26 @@ class Replay:
         Pinned for sure: work stopping or not preemptible; own-quota work under a policy
         that does not preempt or within its minimum run; and own-quota work that ranks
         before every waiting job (nothing can outrank it). Borrowed work is always listed
-        (reclaimable)."""
+        (reclaimable). Listed in the order it started, as ``running`` holds it."""
         policy = self.policy
-        preemptive, min_run = policy.preemptive, policy.settings.min_run_s
-        floor = dom.waiting.min_key(t) if preemptive else None
-        listed: list[Work] = []
+        listed = list(dom.lent.values())
+        if policy.preemptive and dom.ranked:
+            # Keys of running work move only when its service is accounted (a wake-up at
+            # each level); a policy that tracks progress has them accounted just before this.
+            floor = dom.waiting.min_key(t)
+            first = 0 if floor is None else bisect.bisect_left(dom.ranked, (floor,))
+            min_run, running = policy.settings.min_run_s, dom.running
+            for _, ident in dom.ranked[first:]:
+                w = running[ident]
+                if t - (w.started if w.started is not None else t) >= min_run:
+                    listed.append(w)
+        if not listed:
+            return listed, [(tenant, pool, n) for (tenant, pool), n in dom.held.items() if n]
+        if len(listed) > 1:
+            jobs = self.jobs
+            listed.sort(key=lambda w: jobs[w.id].start_seq)
         held = dict(dom.held)
-        # Keys of running work move only when its service is accounted (a wake-up at each
-        # level); a policy that tracks progress has them accounted just before this.
-        ranks = dom.ranks
-        for w in dom.running.values():
-            if w.stopping or not w.preemptible:
-                continue
-            if not w.borrowed and (
-                not preemptive
-                or t - (w.started if w.started is not None else t) < min_run
-                or (floor is not None and ranks[w.id] < floor)
-            ):
-                continue
-            listed.append(w)
+        for w in listed:
             held[(w.tenant, w.pool or "")] -= w.accelerators
         return listed, [(tenant, pool, n) for (tenant, pool), n in held.items() if n]
 
@@ -668,12 +696,12 @@ _FINISH, _STOPPED, _WAKE = 0, 1, 2
 HEAD = 4  # waiting jobs of each class shown to a decision at first
 
 
-def _any_refused(plan: Plan, given: list[Work]) -> bool:
-    for w in given:
-        reason = plan.waits.get(w.id)
-        if reason is not None and reason.code != "queue_awaiting_nodes":
-            return True
-    return False
+def _all_cut_refused(plan: Plan, cut: list[list[Work]]) -> bool:
+    """Whether each cut class had one of its given jobs refused: neither started nor
+    admitted to wait for its nodes (a job admitted uses room, so later ones may still fit)."""
+    admitted = {s.work.id for s in plan.starts}
+    admitted.update(plan.awaiting_nodes)
+    return all(any(w.id not in admitted for w in given) for given in cut)
 
 
 def _r(x: float) -> float:

@@ -111,7 +111,8 @@ def decide(view: QueueView, policy: QueuePolicy, explain: bool = True) -> Plan:
         else:
             movable.append(w)
     # Borrowed running work is counted last so that owners' demand comes first (reclaim).
-    order = sorted([*movable, *view.waiting], key=lambda w: policy.key(w, now))
+    rank = policy.key
+    order = sorted([*movable, *view.waiting], key=lambda w: rank(w, now))
     admitted: list[tuple[Work, str, bool]] = []
     over_quota: list[Work] = []
     blocked: set[str] = set()
@@ -328,13 +329,16 @@ def _fair_order(works: Sequence[Work], ledger: _Ledger) -> Iterable[Work]:
 def _place(
     plan: Plan, admitted: list[tuple[Work, str, bool]], pools: Sequence[PoolView], explain: bool
 ) -> None:
-    free = {p.name: list(p.free) for p in pools}
-    per_node = {p.name: p.per_node for p in pools}
+    by_name = {p.name: p for p in pools}
+    free: dict[str, list[int]] = {}  # copied when first placed on (most pools never are)
     for w, pool, borrowed in admitted:
         if w.running:
             continue
-        nodes = _fit(free[pool], per_node[pool], w.accelerators)
+        if pool not in free:
+            free[pool] = list(by_name[pool].free)
+        nodes = _fit(free[pool], by_name[pool].per_node, w.accelerators)
         if nodes is None:
+            plan.awaiting_nodes.append(w.id)
             if explain:
                 plan.waits[w.id] = Reason(
                     "queue_awaiting_nodes", {"pool": pool, "need": w.accelerators}

@@ -116,3 +116,6 @@ class Plan:
     starts: list[Start] = field(default_factory=list)
     preempts: list[Preempt] = field(default_factory=list)
     waits: dict[str, Reason] = field(default_factory=dict)
+    # Admitted waiting work whose nodes are not free yet (a preempted job still stopping):
+    # listed whether or not the decision explains, so a driver can tell it from refused work.
+    awaiting_nodes: list[str] = field(default_factory=list)
