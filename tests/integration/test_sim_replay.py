@@ -97,6 +97,35 @@ def test_showing_decisions_only_each_class_head_changes_nothing(
 
 
 @needs_traces
+@pytest.mark.parametrize(
+    ("scenario", "policy", "jobs"),
+    [
+        ("philly-helios.yaml", "default", 1500),
+        ("philly-helios-cohort.yaml", "default", 600),
+        ("philly-helios.yaml", "srtf", 1500),
+        ("philly-helios-cohort.yaml", "fifo", 600),
+    ],
+)
+def test_the_replays_shortcuts_decide_as_plain_decisions_do(
+    philly_slice: Path, scenario: str, policy: str, jobs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Shortcuts: heads of classes, held running work, kept orders, unexplained decisions.
+    scen = load_scenario(EXAMPLES / scenario)
+    trace = read_trace("philly", philly_slice)
+
+    def figures() -> dict:
+        replay = Replay(setup_for(scen, trace), policy, "exact", SystemClock())
+        out = replay.run(trace.jobs[:jobs]).to_dict(full=True)
+        return {k: v for k, v in out.items() if k not in ("seconds", "decisions")}
+
+    fast = figures()
+    monkeypatch.setattr(replay_module, "SHORTCUTS", False)
+    assert figures() == fast
+    if policy == "default" and scenario == "philly-helios.yaml":
+        assert fast["preemptions"] > 0  # the preempting paths were walked
+
+
+@needs_traces
 def test_repeat_replays_the_trace_again_later(philly_slice: Path) -> None:
     scen = load_scenario(EXAMPLES / "philly-helios.yaml")
     trace = read_trace("philly", philly_slice)
