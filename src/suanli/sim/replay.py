@@ -165,37 +165,31 @@ class _Queue:
             if not self.classes[cls]:
                 del self.classes[cls]
 
-    def min_key(self, now: float) -> Key | None:
-        """The first waiting job's key at ``now`` (each group's first is its least)."""
-        key, works = self.policy.key, self.works
-        return min(
-            (key(works[e[0][1]], now) for g in self.classes.values() for e in g.values()),
-            default=None,
-        )
-
-    def heads(self, k: int, now: float) -> tuple[list[Work], list[list[Work]]]:
-        """Up to ``k`` first jobs of each class (in key order at ``now``), and the classes
-        that were cut (their given jobs), to be checked after the decision."""
+    def heads(self, k: int, now: float) -> tuple[list[Work], list[Key], list[list[Work]]]:
+        """Up to ``k`` first jobs of each class (in key order at ``now``), their keys, and
+        the classes that were cut (their given jobs), to be checked after the decision.
+        The least key is the first waiting job's: each group's first is among them."""
         out: list[Work] = []
+        keys: list[Key] = []
         cut: list[list[Work]] = []
         works, key = self.works, self.policy.key
         for groups in self.classes.values():
             if len(groups) == 1:
                 entries = next(iter(groups.values()))
                 chosen = [works[i] for _, i in entries[:k]]
+                ranks = [key(w, now) for w in chosen]
                 more = len(entries) > k
             else:
                 pool = [works[i] for entries in groups.values() for _, i in entries[:k]]
+                ranked = sorted(((key(w, now), w) for w in pool), key=_first)[:k]
+                chosen = [w for _, w in ranked]
+                ranks = [r for r, _ in ranked]
                 more = sum(len(e) for e in groups.values()) > k
-                if len(pool) > k:
-                    pool.sort(key=lambda w: key(w, now))
-                    chosen = pool[:k]
-                else:
-                    chosen = pool
             out.extend(chosen)
+            keys.extend(ranks)
             if more:
                 cut.append(chosen)
-        return out, cut
+        return out, keys, cut
 
 
 @dataclass
@@ -211,6 +205,11 @@ class _Domain:
     # (always listed); both preemptible and not stopping.
     ranked: list[tuple[Key, str]] = field(default_factory=list)
     lent: dict[str, Work] = field(default_factory=dict)
+    # Bumped by every change a decision could see other than time passing (arrivals,
+    # starts, stops, finishes, running work's key); with what the last decision was shown,
+    # it tells a decision that would only repeat an empty one.
+    version: int = 0
+    settled: tuple[int, list[str], list[str], list[Key]] | None = None
     busy: int = 0
     borrowed: int = 0  # running jobs on borrowed quota (reclaimable)
 
@@ -382,6 +381,7 @@ class Replay:
                 job = arrivals[i]
                 job.mark = t
                 self.domains[job.domain].waiting.add(job.work)
+                self.domains[job.domain].version += 1
                 self.queued += 1
                 self._wake_later(job, t)
                 dirty.add(job.domain)
@@ -421,6 +421,7 @@ class Replay:
             return job.domain if dom.waiting and dom.running else None
         w = job.work
         dom = self.domains[job.domain]
+        dom.version += 1
         self._account(job, t)
         self._meter(job, t)
         self._release(w, t)
@@ -459,6 +460,7 @@ class Replay:
         if old == key:
             return
         dom.ranks[w.id] = key
+        dom.version += 1
         if w.borrowed or not w.preemptible:
             return
         if old is not None:
@@ -496,6 +498,8 @@ class Replay:
             for w in dom.running.values():
                 self._account(self.jobs[w.id], t)
         plan = self._decide(dom, t)
+        if plan.starts or plan.preempts:
+            dom.version += 1
         for p in plan.preempts:
             w = p.work
             job = self.jobs[w.id]
@@ -548,30 +552,40 @@ class Replay:
             self.decisions += 1
             everything = [*dom.running.values()], [*dom.waiting.works.values()]
             return decide(QueueView(t, dom.pools, *everything, dom.tenants), self.policy)
-        running, held = self._movable(dom, t)
         k = HEAD
+        waiting, keys, cut = dom.waiting.heads(k, t)
+        running, held = self._movable(dom, t, min(keys, default=None))
+        # Decisions are pure: shown the same as an empty one, this one is empty too.
+        seen = (dom.version, [w.id for w in running], [w.id for w in waiting], keys)
+        if seen == dom.settled:
+            return Plan()
         while True:
-            waiting, cut = dom.waiting.heads(k, t)
             self.decisions += 1
             view = QueueView(t, dom.pools, running, waiting, dom.tenants, held)
             plan = decide(view, self.policy, explain=False)
             if not cut or _all_cut_refused(plan, cut):
+                # Widened, it saw waiting work beyond ``seen`` (whose keys move with time).
+                empty = not plan.starts and not plan.preempts and k == HEAD
+                dom.settled = seen if empty else None
                 return plan
             k *= 4
+            waiting, _, cut = dom.waiting.heads(k, t)
 
-    def _movable(self, dom: _Domain, t: float) -> tuple[list[Work], list[tuple[str, str, int]]]:
+    def _movable(
+        self, dom: _Domain, t: float, floor: Key | None
+    ) -> tuple[list[Work], list[tuple[str, str, int]]]:
         """Running work a decision could move, listed; the rest summarised as held.
 
         Pinned for sure: work stopping or not preemptible; own-quota work under a policy
         that does not preempt or within its minimum run; and own-quota work that ranks
         before every waiting job (nothing can outrank it). Borrowed work is always listed
-        (reclaimable). Listed in the order it started, as ``running`` holds it."""
+        (reclaimable). Listed in the order it started, as ``running`` holds it. ``floor``:
+        the first waiting job's key."""
         policy = self.policy
         listed = list(dom.lent.values())
         if policy.preemptive and dom.ranked:
             # Keys of running work move only when its service is accounted (a wake-up at
             # each level); a policy that tracks progress has them accounted just before this.
-            floor = dom.waiting.min_key(t)
             first = 0 if floor is None else bisect.bisect_left(dom.ranked, (floor,))
             min_run, running = policy.settings.min_run_s, dom.running
             for _, ident in dom.ranked[first:]:
@@ -708,6 +722,10 @@ def _all_cut_refused(plan: Plan, cut: list[list[Work]]) -> bool:
     admitted = {s.work.id for s in plan.starts}
     admitted.update(plan.awaiting_nodes)
     return all(any(w.id not in admitted for w in given) for given in cut)
+
+
+def _first(pair: tuple[Key, Work]) -> Key:
+    return pair[0]
 
 
 def _r(x: float) -> float:
