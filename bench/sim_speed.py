@@ -1,15 +1,16 @@
 """Replay speed (issue 8): the whole Philly trace, and the trace repeated to ~1M jobs.
 
     python bench/sim_speed.py [--traces DIR] [--policy default] [--repeat 13] [--skip-big]
-                              [--figures DIR]
+                              [--skip-whole] [--figures DIR]
 
 Each replay runs in a child process so that its peak RSS is its own; printed per run:
 jobs, wall seconds, CPU seconds (user+sys: the figure that does not depend on what else
 the machine runs), peak RSS, decisions and preemptions. Targets: the whole trace (82,247
 jobs) in <= 30 s; 13 x the trace (~1.07M jobs, shifted by the trace's span) in <= 300 s
-with <= 4 GB. Fleet: examples/sim/philly-helios.yaml (11 isolated VCs), window ignored. ``--figures DIR``
-writes each run's figures (all but ``seconds`` and ``decisions``, which speed-ups change)
-to DIR/POLICY-xN.json: the same file before and after a speed-up says it changed no result.
+with <= 4 GB. Fleet: examples/sim/philly-helios.yaml (11 isolated VCs), window ignored.
+``--figures DIR`` writes each run's figures (all but ``seconds`` and ``decisions``, which
+speed-ups change) to DIR/POLICY-xN.json: the same file before and after a speed-up says it
+changed no result.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def main() -> None:
     ap.add_argument("--policy", action="append")
     ap.add_argument("--repeat", type=int, default=13)
     ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--skip-whole", action="store_true")
     ap.add_argument("--figures", type=Path)
     ap.add_argument("--child", action="store_true")
     args = ap.parse_args()
@@ -89,7 +91,7 @@ def main() -> None:
         child(args.traces_file, args.policy[0], args.repeat, args.figures)
         return
     trace = args.traces / "sia-sosp23" / "traces" / "philly.csv"
-    for policy in args.policy or ["fifo", "default"]:
+    for policy in [] if args.skip_whole else args.policy or ["fifo", "default"]:
         whole = measure(trace, policy, 1, args.figures)
         print(f"ratio {policy} whole-trace wall / 30 s target = {whole['wall_s'] / 30:.2f}")
     if not args.skip_big:
