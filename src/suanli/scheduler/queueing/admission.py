@@ -14,17 +14,27 @@ Shared by every queue policy, in the live server and in the simulator alike:
    its accelerators come back after the grace period, when the engine confirms.
 5. Admitted waiting work is placed on nodes now (consolidated: one node when it fits, else
    whole nodes); if the nodes are not free yet (a preempted job still stopping), it waits.
+
+Which pool (heterogeneity): work takes a pool that can start it now before one it could only
+get by pushing lower-ranked running work out (that work would restart on a slower pool),
+then the pool whose model runs its class fastest (the policy's throughput table). Drivers
+that can move running work (``can_move``) let it go up to a faster pool when one has room
+and the gain, on the throughput table's ratio, outweighs the cost of a restart: run times
+are not known, so work is started where it can run now and moved up as fast pools free.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from suanli.domain.jobs import Reason
 from suanli.domain.tenants import ANY, TenantTerms
+from suanli.domain.throughput import UNIFORM
 from suanli.scheduler.queueing.model import (
+    Move,
     Plan,
     PoolView,
     Preempt,
@@ -36,6 +46,8 @@ from suanli.scheduler.queueing.policies import QueuePolicy
 
 UNLIMITED = TenantTerms("")
 _BIG = 1 << 62
+MOVE_GAIN = 1.25  # a move needs a pool at least this much faster for the work's class
+MOVE_COST_GRACES = 4.0  # what a move costs (stop, restore the checkpoint), in grace periods
 
 
 class _Ledger:
@@ -90,12 +102,16 @@ class _Ledger:
 class _PoolRoom:
     view: PoolView
     room: int  # accelerators not yet promised in this decision
+    idle: int  # accelerators free now and not yet promised (taking them moves no one)
 
 
-def decide(view: QueueView, policy: QueuePolicy, explain: bool = True) -> Plan:
-    """The plan for ``view``; pure: the view and its work are not mutated."""
+def decide(
+    view: QueueView, policy: QueuePolicy, explain: bool = True, can_move: bool = False
+) -> Plan:
+    """The plan for ``view``; pure: the view and its work are not mutated. ``can_move``:
+    the driver can move running work to another pool (``Plan.moves``)."""
     now, settings = view.now, policy.settings
-    rooms = {p.name: _PoolRoom(p, p.capacity) for p in view.pools}
+    rooms = {p.name: _PoolRoom(p, p.capacity, p.free_total) for p in view.pools}
     ledger = _Ledger(view.tenants)
     plan = Plan()
     for tenant, pool_name, count in view.held:
@@ -131,7 +147,7 @@ def decide(view: QueueView, policy: QueuePolicy, explain: bool = True) -> Plan:
                 continue
             if w.accelerators >= refused.get((w.tenant, "capacity"), _BIG) and not explain:
                 continue
-        pool, why = _choose(w, rooms, ledger, policy, "in")
+        pool, why = _choose(w, rooms, ledger, policy, "in", now, can_move)
         if pool is not None:
             _admit(w, pool, rooms, ledger, admitted, borrowed=False)
             left -= w.accelerators
@@ -151,7 +167,7 @@ def decide(view: QueueView, policy: QueuePolicy, explain: bool = True) -> Plan:
             if explain:
                 _refuse(plan, explain, w, "quota", rooms, ledger, blocked, settings.backfill)
             continue
-        pool, why = _choose(w, rooms, ledger, policy, "borrow")
+        pool, why = _choose(w, rooms, ledger, policy, "borrow", now, can_move)
         if pool is not None:
             _admit(w, pool, rooms, ledger, admitted, borrowed=True)
             left -= w.accelerators
@@ -210,17 +226,27 @@ def _allowed(w: Work, p: PoolView, terms: TenantTerms) -> bool:
 
 
 def _choose(
-    w: Work, rooms: Mapping[str, _PoolRoom], ledger: _Ledger, policy: QueuePolicy, mode: str
+    w: Work,
+    rooms: Mapping[str, _PoolRoom],
+    ledger: _Ledger,
+    policy: QueuePolicy,
+    mode: str,
+    now: float = 0.0,
+    can_move: bool = False,
 ) -> tuple[str | None, str]:
     """A pool for ``w`` in this pass, or None and why not (quota, capacity, size, nowhere)."""
     if w.running:
+        if can_move and len(rooms) > 1:
+            faster = _faster(w, rooms, ledger, policy, mode, now)
+            if faster is not None:
+                return faster, ""
         room = rooms.get(w.pool or "")
         if room is None or room.room < w.accelerators:
             return None, "capacity"
         ok = ledger.check(w, room.view.model)
         return (w.pool, "") if ok == mode or (ok == "in" and mode == "borrow") else (None, "quota")
     terms = ledger.terms(w.tenant)
-    best: tuple[float, int, int] | None = None
+    best: tuple[int, float, int] | None = None
     best_name: str | None = None
     why = "nowhere"
     several = len(rooms) > 1
@@ -238,11 +264,62 @@ def _choose(
         if room.room < w.accelerators:
             why = "capacity" if why != "quota" else why
             continue
-        fits_now = several and _fit(p.free, p.per_node, w.accelerators) is not None
-        rank = (-policy.throughput.rate(w.job_class, p.model), -int(fits_now), i)
+        rank = _rank(w, room, i, policy) if several else (0, 0.0, i)
         if best is None or rank < best:
             best, best_name = rank, p.name
     return best_name, why
+
+
+def _rank(w: Work, room: _PoolRoom, i: int, policy: QueuePolicy) -> tuple[int, float, int]:
+    """Lower is better: a pool that starts ``w`` now (a pool it could only get by pushing
+    lower-ranked running work out is a last resort: that work would restart elsewhere,
+    slower, and its grace period and restart are lost), then the fastest for its class.
+    Among equals an agnostic policy (the UNIFORM table) picks as if at random, as Gavel's
+    heterogeneity-agnostic baseline does, so that no pool order favours a model."""
+    p = room.view
+    now = room.idle >= w.accelerators and _fit(p.free, p.per_node, w.accelerators) is not None
+    tie = zlib.crc32(f"{w.id}/{p.name}".encode()) if policy.throughput is UNIFORM else i
+    return (-int(now), -policy.throughput.rate(w.job_class, p.model), tie)
+
+
+def _faster(
+    w: Work,
+    rooms: Mapping[str, _PoolRoom],
+    ledger: _Ledger,
+    policy: QueuePolicy,
+    mode: str,
+    now: float,
+) -> str | None:
+    """A pool, other than its own, where running ``w`` would gain more than a move costs.
+
+    No run time is known, so the gain is judged on what has been seen: run times are heavy
+    tailed, so work that has run ``age`` seconds is expected to run about as long again, and
+    a move gains ``age x (1 - here / there)`` of it (the throughput table's ratio). Only
+    free accelerators are taken: a move never pushes other work out."""
+    here = rooms.get(w.pool or "")
+    if here is None:
+        return None
+    rate = policy.throughput.rate
+    current = rate(w.job_class, here.view.model)
+    age = now - (w.started if w.started is not None else now)
+    cost = MOVE_COST_GRACES * policy.settings.grace_s
+    terms = ledger.terms(w.tenant)
+    best: str | None = None
+    best_rate = current * MOVE_GAIN
+    for room in rooms.values():
+        p = room.view
+        if room is here or room.idle < w.accelerators or room.room < w.accelerators:
+            continue
+        there = rate(w.job_class, p.model)
+        if there < best_rate or age * (1.0 - current / there) < cost:
+            continue
+        if not _allowed(w, p, terms) or _fit(p.free, p.per_node, w.accelerators) is None:
+            continue
+        ok = ledger.check(w, p.model)
+        if ok is None or (mode == "in" and ok == "borrow"):
+            continue
+        best, best_rate = p.name, there
+    return best
 
 
 def _admit(
@@ -255,6 +332,8 @@ def _admit(
 ) -> None:
     room = rooms[pool]
     room.room -= w.accelerators
+    if pool != w.pool:  # a start or a move takes free accelerators
+        room.idle -= w.accelerators
     ledger.add(w.tenant, w.accelerators, room.view.model, room.view.speed)
     admitted.append((w, pool, borrowed))
 
@@ -331,9 +410,15 @@ def _place(
     free = {p.name: list(p.free) for p in pools}
     per_node = {p.name: p.per_node for p in pools}
     for w, pool, borrowed in admitted:
-        if w.running:
+        if pool == w.pool:
             continue
         nodes = _fit(free[pool], per_node[pool], w.accelerators)
+        if w.running:  # a move: only onto free nodes, else it stays where it runs
+            if nodes is not None:
+                for node, count in nodes:
+                    free[pool][node] -= count
+                plan.moves.append(Move(w, pool, nodes))
+            continue
         if nodes is None:
             if explain:
                 plan.waits[w.id] = Reason(
