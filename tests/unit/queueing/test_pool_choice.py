@@ -120,3 +120,18 @@ def test_agnostic_fifo_ignores_the_table_and_the_pool_order() -> None:
     picks = chosen([v100, k80], TABLE)
     assert picks == chosen([k80, v100], None)  # neither the table nor the order matters
     assert 10 <= sum(p == "v100" for p in picks.values()) <= 30  # spread as if at random
+
+
+def test_a_free_fast_model_goes_to_the_work_it_speeds_up_most() -> None:
+    v100, k80 = pools()
+    slow = run_on(work("resnet", attained=LEVELS_S[0] + 1), k80, started=0)  # 4x on V100
+    new = work("recsys", job_class="recsys@1", at=990)  # outranks it, but 1.1x on V100
+    plan = decide(QueueView(1000, [v100, k80], [slow], [new]), default(), can_move=True)
+    # A swap: the ResNet moves up, the newcomer takes its K80 once it has stopped.
+    assert [(m.work.id, m.pool) for m in plan.moves] == [("resnet", "v100")]
+    assert plan.starts == []
+    assert plan.waits["recsys"].code == "queue_awaiting_nodes"
+    assert plan.preempts == []
+    # Without moves the newcomer simply takes the free V100.
+    plan = decide(QueueView(1000, [v100, k80], [slow], [new]), default())
+    assert [(s.work.id, s.pool) for s in plan.starts] == [("recsys", "v100")]

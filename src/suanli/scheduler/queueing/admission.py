@@ -135,7 +135,11 @@ def decide(
     # accelerators is refused for a reason, its later jobs of ``g`` or more are too.
     refused: dict[tuple[str, str], int] = {}
     left = sum(r.room for r in rooms.values())
+    seen: set[str] = set()  # walked, or admitted ahead of its turn by a swap
     for w in order:
+        if w.id in seen:
+            continue
+        seen.add(w.id)
         if left <= 0 and not explain:
             break  # nothing more fits; what is not admitted waits or is preempted
         if not w.running:
@@ -149,6 +153,17 @@ def decide(
                 continue
         pool, why = _choose(w, rooms, ledger, policy, "in", now, can_move)
         if pool is not None:
+            m = _partner(w, pool, movable, seen, rooms, ledger, policy, now) if can_move else None
+            if m is not None and m.pool is not None:
+                # A swap: ``m`` gains more on ``pool`` than ``w`` does; it moves up and
+                # ``w`` takes its accelerators when it has stopped (not free ones now).
+                there = m.pool
+                seen.add(m.id)
+                _admit(m, pool, rooms, ledger, admitted, borrowed=False)
+                _admit(w, there, rooms, ledger, admitted, borrowed=False)
+                rooms[there].idle += w.accelerators
+                left -= w.accelerators + m.accelerators
+                continue
             _admit(w, pool, rooms, ledger, admitted, borrowed=False)
             left -= w.accelerators
             continue
@@ -319,6 +334,55 @@ def _faster(
         if ok is None or (mode == "in" and ok == "borrow"):
             continue
         best, best_rate = p.name, there
+    return best
+
+
+def _partner(
+    w: Work,
+    pool: str,
+    movable: Sequence[Work],
+    seen: set[str],
+    rooms: Mapping[str, _PoolRoom],
+    ledger: _Ledger,
+    policy: QueuePolicy,
+    now: float,
+) -> Work | None:
+    """Running work of ``w``'s size, not yet walked, that would gain more than ``w`` from the
+    free accelerators of ``pool`` that ``w`` is about to take: the one with the greatest
+    comparative advantage (Gavel's heterogeneity-aware allocation gives each model to the
+    work it speeds up most), when that advantage and its own move pay for a restart."""
+    if w.running or len(rooms) < 2:
+        return None
+    fast = rooms[pool]
+    if fast.idle < w.accelerators:
+        return None  # ``w`` pushes work out to get ``pool``: no free accelerators to offer
+    rate = policy.throughput.rate
+    mine = rate(w.job_class, fast.view.model)
+    cost = MOVE_COST_GRACES * policy.settings.grace_s
+    best: Work | None = None
+    best_edge = MOVE_GAIN
+    for m in movable:
+        if m.id in seen or m.accelerators != w.accelerators or m.pool == pool:
+            continue
+        slow = rooms.get(m.pool or "")
+        if slow is None:
+            continue
+        here, there = rate(m.job_class, slow.view.model), rate(m.job_class, fast.view.model)
+        age = now - (m.started if m.started is not None else now)
+        if there < here * MOVE_GAIN or age * (1.0 - here / there) < cost:
+            continue
+        edge = (there / here) / (mine / rate(w.job_class, slow.view.model))
+        if edge < best_edge:
+            continue
+        if not _allowed(m, fast.view, ledger.terms(m.tenant)) or not _allowed(
+            w, slow.view, ledger.terms(w.tenant)
+        ):
+            continue
+        if ledger.check(m, fast.view.model) != "in" or ledger.check(w, slow.view.model) != "in":
+            continue
+        if _fit(fast.view.free, fast.view.per_node, m.accelerators) is None:
+            continue
+        best, best_edge = m, edge
     return best
 
 
