@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -215,10 +216,10 @@ class _Domain:
     def capacity(self) -> int:
         return sum(p.capacity for p in self.pools)
 
-    @property
+    @cached_property
     def mixed(self) -> bool:
-        """Several pools: running work may move to a faster one when it frees."""
-        return len(self.pools) > 1
+        """Pools of several models: running work may move to a faster one when it frees."""
+        return len({p.model for p in self.pools}) > 1
 
 
 @dataclass(frozen=True)
