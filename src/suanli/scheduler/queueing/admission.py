@@ -265,6 +265,12 @@ def _choose(
     best_name: str | None = None
     why = "nowhere"
     several = len(rooms) > 1
+    # A policy blind to the models (the UNIFORM table) picks among models as if at random.
+    blind = (
+        several
+        and policy.throughput is UNIFORM
+        and len({r.view.model for r in rooms.values()}) > 1
+    )
     for i, room in enumerate(rooms.values()):
         p = room.view
         if not _allowed(w, p, terms):
@@ -279,21 +285,24 @@ def _choose(
         if room.room < w.accelerators:
             why = "capacity" if why != "quota" else why
             continue
-        rank = _rank(w, room, i, policy) if several else (0, 0.0, i)
+        rank = _rank(w, room, i, policy, blind) if several else (0, 0.0, i)
         if best is None or rank < best:
             best, best_name = rank, p.name
     return best_name, why
 
 
-def _rank(w: Work, room: _PoolRoom, i: int, policy: QueuePolicy) -> tuple[int, float, int]:
+def _rank(
+    w: Work, room: _PoolRoom, i: int, policy: QueuePolicy, blind: bool
+) -> tuple[int, float, int]:
     """Lower is better: a pool that starts ``w`` now (a pool it could only get by pushing
     lower-ranked running work out is a last resort: that work would restart elsewhere,
     slower, and its grace period and restart are lost), then the fastest for its class.
-    Among equals an agnostic policy (the UNIFORM table) picks as if at random, as Gavel's
-    heterogeneity-agnostic baseline does, so that no pool order favours a model."""
+    Among equals a policy blind to the models (``blind``: the UNIFORM table, pools of
+    several models) picks as if at random, as Gavel's heterogeneity-agnostic baseline does,
+    so that no pool order favours a model; otherwise the first pool."""
     p = room.view
     now = room.idle >= w.accelerators and _fit(p.free, p.per_node, w.accelerators) is not None
-    tie = zlib.crc32(f"{w.id}/{p.name}".encode()) if policy.throughput is UNIFORM else i
+    tie = zlib.crc32(f"{w.id}/{p.name}".encode()) if blind else i
     return (-int(now), -policy.throughput.rate(w.job_class, p.model), tie)
 
 
