@@ -72,6 +72,7 @@ def main() -> None:
     ap.add_argument("--only", choices=["philly", "cohort", "gavel", "speed"])
     ap.add_argument("--report", type=Path, help="one plot report per scenario in this folder")
     ap.add_argument("--load", type=float, default=1.0, help="gavel: offered load (0: as traced)")
+    ap.add_argument("--alone", action="store_true", help="gavel: each trace alone, not all too")
     args = ap.parse_args()
     philly = args.traces / "sia-sosp23" / "traces" / "philly.csv"
     if args.only in (None, "philly", "cohort"):
@@ -111,7 +112,7 @@ def main() -> None:
         rows = []
         # Each VC's trace alone on the 36x3 cluster (the ones with >= 500 jobs), then all.
         big = [f for f in sorted(folder.glob("*.trace")) if len(f.read_text().splitlines()) >= 500]
-        for path in [*big, folder]:
+        for path in big if args.alone else [*big, folder]:
             agnostic = run("gavel-36x3.yaml", "gavel", path, "fifo-agnostic", load=args.load)
             aware = run("gavel-36x3.yaml", "gavel", path, "default", load=args.load)
             ratio = agnostic["avg_jct_s"] / aware["avg_jct_s"]
