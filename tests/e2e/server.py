@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +188,24 @@ class Server:
         done = self.cli("status", "--json")
         assert done.returncode == 0, done.stderr
         return int(json.loads(done.stdout)["total"])
+
+
+def serve(
+    tmp_path: Path, fleet_text: str | None = None, tenants_text: str | None = None
+) -> Iterator[Server]:
+    """A started server for one test (a fixture's body): its fleet and tenants files
+    written under ``tmp_path``; stopped, and its runs' leftovers killed, afterwards."""
+    fleet = tmp_path / "fleet.yaml" if fleet_text is not None else None
+    if fleet is not None:
+        fleet.write_text(fleet_text or "")
+    args: tuple[str, ...] = ()
+    if tenants_text is not None:
+        (tmp_path / "tenants.yaml").write_text(tenants_text)
+        args = ("--tenants", str(tmp_path / "tenants.yaml"))
+    running = Server(tmp_path / "data", fleet, args)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        kill_leftover_runs(running.data_dir)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import wait_until
-from tests.e2e.server import JOB_TIMEOUT_S, SUANLI, Server, kill_leftover_runs
+from tests.e2e.server import JOB_TIMEOUT_S, SUANLI, Server, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -35,15 +35,7 @@ time_limit_hours: 0.1
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    fleet = tmp_path / "fleet.yaml"
-    fleet.write_text(FLEET)
-    running = Server(tmp_path / "data", fleet)
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
-        kill_leftover_runs(running.data_dir)
+    yield from serve(tmp_path, FLEET)
 
 
 def test_a_server_killed_as_a_job_ends_bills_it_exactly_once(

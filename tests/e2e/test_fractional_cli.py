@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.server import Server, kill_leftover_runs
+from tests.e2e.server import Server, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -35,15 +35,7 @@ run: |
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    fleet = tmp_path / "fleet.yaml"
-    fleet.write_text(FLEET)
-    running = Server(tmp_path / "data", fleet)
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
-        kill_leftover_runs(running.data_dir)
+    yield from serve(tmp_path, FLEET)
 
 
 def test_two_halves_run_together_on_one_t4_and_a_third_waits(

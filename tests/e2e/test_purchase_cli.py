@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.server import SUANLI, Server, kill_leftover_runs
+from tests.e2e.server import SUANLI, Server, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -36,15 +36,7 @@ providers:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    fleet = tmp_path / "fleet.yaml"
-    fleet.write_text(FLEET)
-    running = Server(tmp_path / "data", fleet)
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
-        kill_leftover_runs(running.data_dir)
+    yield from serve(tmp_path, FLEET)
 
 
 def test_purchases_are_added_listed_and_subsidised_from_the_cli(server: Server) -> None:

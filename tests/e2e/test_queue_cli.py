@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import wait_until
-from tests.e2e.server import Server, kill_leftover_runs
+from tests.e2e.server import Server, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -49,17 +49,7 @@ time_limit_hours: 0.1
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    (tmp_path / "fleet.yaml").write_text(FLEET)
-    (tmp_path / "tenants.yaml").write_text(TENANTS)
-    running = Server(
-        tmp_path / "data", tmp_path / "fleet.yaml", ("--tenants", str(tmp_path / "tenants.yaml"))
-    )
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
-        kill_leftover_runs(running.data_dir)
+    yield from serve(tmp_path, FLEET, TENANTS)
 
 
 def submit(server: Server, tmp_path: Path, name: str, tenant: str) -> str:

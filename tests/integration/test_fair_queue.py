@@ -8,6 +8,7 @@ attempt is billed once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,9 +56,11 @@ def spec(name: str, gate: Path) -> str:
 
 
 @pytest.fixture
-def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
+def platform(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str
+) -> Iterator[Platform]:
     (tmp_path / "fleet.yaml").write_text(FLEET)
-    (tmp_path / "tenants.yaml").write_text(TENANTS)
+    (tmp_path / "tenants.yaml").write_text(getattr(request, "param", TENANTS))
     p = open_platform(
         tmp_path / "data",
         tmp_path / "fleet.yaml",
@@ -149,3 +152,38 @@ def test_the_owner_gets_its_quota_back_and_the_borrower_reruns(
     again = settle(p)
     assert (again.metered, again.settled, again.posted) == (0, 0, 0)
     assert p.billing.ledger.verify().ok
+
+
+# The queue grants 30 s; the local engine's own default would kill after 5 s.
+GRACEFUL = TENANTS.replace("grace_s: 5", "grace_s: 30")
+
+
+@pytest.mark.parametrize("platform", [GRACEFUL], indirect=True)
+def test_a_preempted_job_gets_the_queues_grace_to_checkpoint(
+    platform: Platform, tmp_path: Path
+) -> None:
+    p = platform
+    saved = tmp_path / "checkpoint"
+    gate = tmp_path / "gate"
+    handler = f"echo checkpointing; sleep 7; echo saved > {saved}; exit 0"
+    run = f"trap '{handler}' TERM; while [ ! -e {gate} ]; do sleep 0.1; done"
+    a1 = submit(p, "a1", "alpha", gate)
+    until(p, a1, S.RUNNING)
+    a2 = submit_job(
+        p,
+        parse_spec_text(
+            "name: a2\nresources: {accelerator: {model: T4, count: 1}}\n"
+            f"run: {json.dumps(run)}\ntime_limit_hours: 0.1\n"
+        ),
+        tenant="alpha",
+    ).id
+    assert until(p, a2, S.RUNNING).borrowed
+
+    b1 = submit(p, "b1", "beta", gate)  # beta reclaims its card: a2 is asked to stop
+    back = until(p, a2, S.QUEUED)
+
+    assert saved.read_text() == "saved\n"  # it had the time to save before it stopped
+    assert back.preemptions == 1
+    gate.touch()
+    for job in (a1, b1):
+        until(p, job, S.SUCCEEDED)

@@ -130,6 +130,13 @@ def _log(engine: LocalEngine, key: str) -> str:
     return engine.read_log(key, 0).data.decode()
 
 
+# A job that takes ``handler_s`` seconds to checkpoint when it gets SIGTERM.
+CHECKPOINTING = (
+    "trap 'echo checkpointing; sleep {handler_s}; echo checkpoint saved; exit 0' TERM; "
+    "echo job-is-up; while true; do sleep 0.1; done"
+)
+
+
 # --- tests ------------------------------------------------------------------------------
 
 
@@ -311,6 +318,33 @@ class TestRunningRuns:
         assert not _alive(grandchild)
         assert _group_members(group) == []
         assert "cancel requested" in _log(engine, "stop-me")
+
+    def test_a_stop_with_a_grace_lets_the_job_checkpoint_past_the_default(
+        self, engine: LocalEngine
+    ) -> None:
+        # The handler needs 6 s: more than the engine's default grace (5 s), less than asked.
+        engine.launch(_request("ckpt", CHECKPOINTING.format(handler_s=6)))
+        wait_until(lambda: "job-is-up" in _log(engine, "ckpt"), timeout=RUN_TIMEOUT_S)
+
+        engine.cancel("ckpt", grace_s=60)
+        status = _final(engine, "ckpt")
+
+        assert status.state is RunState.CANCELLED
+        assert "checkpoint saved" in _log(engine, "ckpt")
+
+    def test_a_later_stop_with_no_grace_cuts_the_grace_short(self, engine: LocalEngine) -> None:
+        engine.launch(_request("cut", CHECKPOINTING.format(handler_s=3600)))
+        wait_until(lambda: "job-is-up" in _log(engine, "cut"), timeout=RUN_TIMEOUT_S)
+        group = int(_started(engine, "cut")["group"])
+
+        engine.cancel("cut", grace_s=3600)
+        wait_until(lambda: "checkpointing" in _log(engine, "cut"), timeout=RUN_TIMEOUT_S)
+        engine.cancel("cut", grace_s=0)  # an hour's grace would outlast the wait below
+        status = _final(engine, "cut")
+
+        assert status.state is RunState.CANCELLED
+        assert "checkpoint saved" not in _log(engine, "cut")
+        assert _group_members(group) == []
 
     def test_cancel_of_an_unknown_run_is_a_no_op(self, engine: LocalEngine) -> None:
         engine.cancel("suanli-j-nothing-a1")

@@ -22,7 +22,7 @@ tenants:
   - {name: haidian-vision, quota: {T4: 4}}
   - {name: etown-robotics, quota: {"*": 2}, weight: 3}
 """
-BIG = "name: big\nresources: {accelerator: {model: A100, count: 4}}\nrun: echo\n"
+BIG = "name: big\nresources: {accelerator: {model: A100, count: 2}}\nrun: echo\n"
 ONE = "name: one\nresources: {accelerator: {model: T4, count: 1}}\nrun: echo\n"
 
 
@@ -44,7 +44,11 @@ def test_each_tenant_sees_its_own_rows_and_the_operator_all(
 ) -> None:
     client, p = world
     op = bearer(operator_token(p))
-    for spec, tenant in ((ONE, "haidian-vision"), (BIG, "etown-robotics")):
+    for spec, tenant in (
+        (ONE, "haidian-vision"),
+        (BIG, "etown-robotics"),
+        (BIG, "etown-robotics"),
+    ):
         r = client.post("/api/v1/jobs", json={"spec_yaml": spec, "tenant": tenant}, headers=op)
         assert r.status_code == 201, r.text
     run_scheduling_cycle(p)
@@ -57,12 +61,12 @@ def test_each_tenant_sees_its_own_rows_and_the_operator_all(
     assert (hv["cohort"], hv["borrow"], hv["running"]) == (None, False, 1)
     robotics = by_name["etown-robotics"]
     assert robotics["weight"] == 3
-    assert robotics["usage"] == [{"model": "*", "used": 0.0, "quota": 2, "borrowed": 0.0}]
+    assert robotics["usage"] == [{"model": "*", "used": 2.0, "quota": 2, "borrowed": 0.0}]
     [waiting] = robotics["waiting"]
-    assert waiting["accelerators"] == 4
+    assert waiting["accelerators"] == 2
     assert waiting["reason"]["code"] == "queue_quota_full"
     assert waiting["reason"]["message"] == (
-        "etown-robotics uses 0 of its quota of 2 accelerators; this job needs 4"
+        "etown-robotics uses 2 of its quota of 2 accelerators; this job needs 2"
     )
 
     member = bearer(token_for(p, "r-member", Role.TENANT_MEMBER, "etown-robotics"))
@@ -71,3 +75,27 @@ def test_each_tenant_sees_its_own_rows_and_the_operator_all(
     assert [w["job_id"] for w in own[0]["waiting"]] == [waiting["job_id"]]
     zh = client.get("/api/v1/queue/tenants", headers={**member, "Accept-Language": "zh-CN"}).json()
     assert zh["tenants"][0]["waiting"][0]["reason"]["message"] != waiting["reason"]["message"]
+
+
+def test_a_job_wider_than_the_tenant_can_ever_hold_is_refused_with_the_bound(
+    world: tuple[TestClient, Platform],
+) -> None:
+    client, p = world
+    op = bearer(operator_token(p))
+    wide = BIG.replace("count: 2", "count: 4")
+    r = client.post(
+        "/api/v1/jobs", json={"spec_yaml": wide, "tenant": "etown-robotics"}, headers=op
+    )
+    assert r.status_code == 422, r.text
+    [error] = r.json()["error"]["errors"]
+    assert (error["field"], error["code"], error["value"], error["allowed"]) == (
+        "resources.accelerator.count",
+        "over_quota",
+        4,
+        "A100 ≤ 2",
+    )
+    assert "etown-robotics" in error["message"]
+    assert p.jobs.list() == []  # nothing stored
+    # The same job for a tenant with no quota is accepted.
+    r = client.post("/api/v1/jobs", json={"spec_yaml": wide, "tenant": "demo"}, headers=op)
+    assert r.status_code == 201, r.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import Iterator
 from decimal import Decimal
@@ -150,6 +151,22 @@ class TestCancel:
         status = _final(ray.engine, key)
         assert status.state is RunState.CANCELLED
         assert "finished" not in _log(ray.engine, key)
+
+    def test_a_stop_leaves_the_job_the_grace_it_was_launched_with(self, ray: RayRuns) -> None:
+        # The handler needs 6 s: longer than Ray's own stop wait (3 s).
+        key = ray.key("grace")
+        run = (
+            "trap 'echo checkpointing; sleep 6; echo checkpoint saved; exit 0' TERM; "
+            "echo job-is-up; while true; do sleep 0.1; done"
+        )
+        request = dataclasses.replace(_request(key, run=run), stop_grace_s=30)
+        ray.engine.launch(request)
+        wait_until(lambda: "job-is-up" in _log(ray.engine, key), timeout=RUN_TIMEOUT_S)
+
+        ray.engine.cancel(key, grace_s=30)
+
+        assert _final(ray.engine, key).state is RunState.CANCELLED
+        assert "checkpoint saved" in _log(ray.engine, key)
 
     def test_cancelling_an_unknown_key_is_a_no_op(self, ray: RayRuns) -> None:
         ray.engine.cancel(ray.key("ghost"))

@@ -23,6 +23,13 @@ RUN_TIMEOUT_S = 60.0  # generous: only a failing test waits this long
 TIME_LIMIT_TIMEOUT_S = 150.0
 
 
+# A job that takes ``handler_s`` seconds to checkpoint when it gets SIGTERM.
+CHECKPOINTING = (
+    "trap 'echo checkpointing; sleep {handler_s}; echo checkpoint saved; exit 0' TERM; "
+    "echo job-is-up; while true; do sleep 0.1; done"
+)
+
+
 @pytest.fixture(scope="module")
 def cluster() -> SlurmCluster:
     return slurm_cluster()
@@ -125,6 +132,38 @@ class TestControl:
         engine.cancel(req.key)  # idempotent
         assert _final(engine, req.key).state is RunState.CANCELLED
 
+    def test_a_stop_with_a_grace_lets_the_job_checkpoint(self, engine: SlurmEngine) -> None:
+        # The handler needs 8 s: longer than this cluster's KillWait (5 s), a plain
+        # scancel's grace.
+        req = _request(run=CHECKPOINTING.format(handler_s=8))
+        engine.launch(req)
+        wait_until(lambda: "job-is-up" in _log(engine, req.key), timeout=RUN_TIMEOUT_S)
+        engine.cancel(req.key, grace_s=60)
+        _final(engine, req.key)
+        assert "checkpoint saved" in _log(engine, req.key)
+
+    def test_a_stop_with_no_grace_left_kills_at_once(self, engine: SlurmEngine) -> None:
+        req = _request(run=CHECKPOINTING.format(handler_s=3600))
+        engine.launch(req)
+        wait_until(lambda: "job-is-up" in _log(engine, req.key), timeout=RUN_TIMEOUT_S)
+        engine.cancel(req.key, grace_s=3600)
+        wait_until(lambda: "checkpointing" in _log(engine, req.key), timeout=RUN_TIMEOUT_S)
+        engine.cancel(req.key, grace_s=0)  # the grace is over
+        status = _final(engine, req.key)
+        assert status.state is not RunState.SUCCEEDED
+        assert "checkpoint saved" not in _log(engine, req.key)
+
+    def test_a_stop_with_a_grace_before_the_start_just_cancels(self, engine: SlurmEngine) -> None:
+        req = _request(gpus=4, nodes=2, run="echo ran")
+        blocker = _request(gpus=4, nodes=2, run="sleep 300")
+        engine.launch(blocker)  # holds every GPU: the next job stays PENDING
+        wait_until(lambda: engine.status(blocker.key).state is RunState.RUNNING, timeout=60)
+        engine.launch(req)
+        engine.cancel(req.key, grace_s=60)
+        assert _final(engine, req.key).state is RunState.CANCELLED
+        engine.cancel(blocker.key)
+        assert "ran" not in _log(engine, req.key)
+
     def test_logs_stream_while_the_job_runs(self, engine: SlurmEngine) -> None:
         req = _request(run="echo first; sleep 300")
         engine.launch(req)
@@ -164,7 +203,7 @@ class TestInventory:
         )
         req = _request(gpus=3, run="echo up; sleep 300")
         engine.launch(req)
-        wait_until(lambda: "up" in _log(engine, req.key), timeout=RUN_TIMEOUT_S)
+        wait_until(lambda: "job-is-up" in _log(engine, req.key), timeout=RUN_TIMEOUT_S)
         free = source.inventory().free_accelerators()[cluster.gpu_type]
         assert free == before.free_accelerators()[cluster.gpu_type] - 3
         assert source.live_runs().count(req.key) == 1

@@ -77,6 +77,12 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "en": "name {value} is used twice; names must be unique",
         "zh": "名称 {value} 重复；名称必须唯一",
     },
+    "over_quota": {
+        "en": "{value} accelerators is more than tenant {tenant} can ever hold at once "
+        "(its quota, with what it may borrow in its cohort): {allowed}",
+        "zh": "{value} 张加速卡超过租户 {tenant} 任何时候能同时占用的上限"
+        "（其配额及可在同组内借用的部分）：{allowed}",
+    },
     "no_feasible_pool": {
         "en": "no pool in the fleet can ever run this job: {detail}",
         "zh": "算力网络中没有任何资源池能运行此作业：{detail}",

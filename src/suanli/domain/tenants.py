@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 DEMO_TENANT = "demo"
@@ -48,3 +48,20 @@ class TenantTerms:
         if model in self.quota:
             return self.quota[model]
         return self.quota.get(ANY, 0)
+
+
+def most_ever(terms: TenantTerms, peers: Iterable[TenantTerms], model: str) -> int | None:
+    """The most accelerators of ``model`` the tenant can ever hold at once; None: no bound.
+
+    Its nominal quota, or, when it may borrow, its cohort's whole nominal quota (every
+    peer idle): the queue's own accounting (``scheduler.queueing.admission``), so a job
+    wider than this would wait forever and is refused at submission instead.
+    """
+    if not terms.quota:
+        return None
+    key = model if model in terms.quota else ANY
+    own = terms.quota.get(key, 0)
+    if not terms.borrow or terms.cohort is None:
+        return own
+    pooled = sum(t.quota.get(key, 0) for t in peers if t.cohort == terms.cohort)
+    return max(own, pooled)

@@ -62,6 +62,9 @@ class LaunchRequest:
     spec: JobSpec
     placement: Placement
     extra_env: dict[str, str] = field(default_factory=dict)
+    # How long a stop request leaves the run between its stop signal and the kill, for
+    # engines that must be told when the run starts (Ray); None: the engine's own default.
+    stop_grace_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,13 @@ class EngineAdapter(Protocol):
         """The run's state as the engine sees it; LOST when it has no record or lost it."""
         ...
 
-    def cancel(self, key: str) -> None:
-        """Ask the engine to stop the run; idempotent; returns before the run has stopped."""
+    def cancel(self, key: str, grace_s: float | None = None) -> None:
+        """Ask the engine to stop the run; idempotent; returns before the run has stopped.
+
+        The run gets a stop signal (SIGTERM) now, its chance to checkpoint, and is killed if
+        it still runs ``grace_s`` seconds later (0: at once; None: the engine's default).
+        A later call with a shorter grace shortens it.
+        """
         ...
 
     def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:

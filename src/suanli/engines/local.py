@@ -39,6 +39,7 @@ from suanli.engines.local_runner import (
     RESULT,
     STARTED,
     write_json_atomic,
+    write_text_atomic,
 )
 
 # A launched run whose runner has not taken its lock after this long never started.
@@ -211,11 +212,13 @@ class LocalEngine:
             if done:
                 del self._children[key]
 
-    def cancel(self, key: str) -> None:
+    def cancel(self, key: str, grace_s: float | None = None) -> None:
         run_dir = self._dir(key)
         if not run_dir.exists():
             return
-        (run_dir / CANCEL).touch()
+        # The runner reads its grace from the cancel file (empty: its default); written
+        # whole, so it never reads half a number.
+        write_text_atomic(run_dir / CANCEL, "" if grace_s is None else repr(float(grace_s)))
         started = _read_json(run_dir / STARTED)
         if started and self._runner_alive(run_dir):
             with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
 import signal
 import subprocess
@@ -29,13 +30,31 @@ LOCK, STARTED, RESULT, LAUNCH, CANCEL, OUTPUT = (
     "output.log",
 )
 KILL_GRACE_S = 5.0
+MAX_GRACE_S = 3600.0
 POLL_S = 0.2
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    write_text_atomic(path, json.dumps(data))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data))
+    tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def stop_grace(run_dir: Path) -> float:
+    """Seconds between the stop signal and the kill: what the cancel file asks, or the default."""
+    try:
+        text = (run_dir / CANCEL).read_text().strip()
+    except FileNotFoundError:
+        return KILL_GRACE_S
+    try:
+        grace = float(text) if text else KILL_GRACE_S
+    except ValueError:
+        return KILL_GRACE_S
+    return min(max(grace, 0.0), MAX_GRACE_S) if math.isfinite(grace) else KILL_GRACE_S
 
 
 class Runner:
@@ -150,7 +169,7 @@ class Runner:
                 return None
             if self.stopping or (self.dir / CANCEL).exists():
                 log.write(b"\n[suanli] cancel requested; stopping the job\n")
-                self._kill_group(procs)
+                self._kill_group(procs, cancelled=True)
                 return {"state": "cancelled", "exit_code": None}
             if self.clock.monotonic() >= deadline:
                 log.write(b"\n[suanli] hard time limit reached; stopping the job\n")
@@ -158,13 +177,21 @@ class Runner:
                 return {"state": "failed", "exit_code": None, "reason": "time_limit"}
             self._pause.wait(POLL_S)
 
-    def _kill_group(self, procs: list[subprocess.Popen[bytes]]) -> None:
+    def _kill_group(self, procs: list[subprocess.Popen[bytes]], cancelled: bool = False) -> None:
+        """SIGTERM the job's group, SIGKILL what is left after the grace.
+
+        A cancel's grace comes from the cancel file and is read again while waiting: a later
+        request with a shorter grace (the platform's "grace is over") shortens the wait.
+        """
         if self.group is None:
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.group, signal.SIGTERM)
-        end = self.clock.monotonic() + KILL_GRACE_S
-        while any(p.poll() is None for p in procs) and self.clock.monotonic() < end:
+        start = self.clock.monotonic()
+        while any(p.poll() is None for p in procs):
+            grace = stop_grace(self.dir) if cancelled else KILL_GRACE_S
+            if self.clock.monotonic() - start >= grace:
+                break
             self._pause.wait(0.05)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.group, signal.SIGKILL)  # stragglers and their children

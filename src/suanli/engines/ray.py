@@ -209,6 +209,8 @@ class RayEngine:
             "SUANLI_RAY_SETUP": spec.setup or "",
             "SUANLI_RAY_RUN": spec.run,
         }
+        if request.stop_grace_s is not None:
+            env["RAY_JOB_STOP_WAIT_TIME_S"] = str(max(1, math.ceil(request.stop_grace_s)))
         limit_s = max(1, math.ceil(spec.time_limit.total_seconds()))
         if nodes > 1:
             return self._gang_submission(request, nodes, resources, gpus, env, limit_s)
@@ -332,7 +334,9 @@ class RayEngine:
         return LogChunk(chunk, offset + len(chunk))
 
     # 3. stop ---------------------------------------------------------------------------
-    def cancel(self, key: str) -> None:
+    def cancel(self, key: str, grace_s: float | None = None) -> None:
+        # Ray's job supervisor sends SIGTERM and kills after RAY_JOB_STOP_WAIT_TIME_S, which
+        # it reads from the job's environment: the grace was fixed at launch (submission).
         self._seen.pop(key, None)
         response = self._call("POST", f"/api/jobs/{key}/stop")
         if response.status_code not in (200, 404):

@@ -227,9 +227,21 @@ class SlurmEngine:
             )
         return _status(job)
 
-    def cancel(self, key: str) -> None:
+    def cancel(self, key: str, grace_s: float | None = None) -> None:
         self._dir(key)
-        self._run(["scancel", "--name", key], "scancel")
+        if grace_s is None:
+            # Slurm's own stop: SIGTERM, then SIGKILL after the cluster's KillWait.
+            self._run(["scancel", "--name", key], "scancel")
+        else:
+            # A job not started yet just goes; a running one gets SIGTERM on the batch
+            # shell and every step (--full) now, and SIGKILL when the grace is over: the
+            # caller asks again with grace 0 then (Slurm keeps no per-job grace of its own).
+            self._run(["scancel", "--state=PENDING", "--name", key], "scancel")
+            signal_name = "KILL" if grace_s <= 0 else "TERM"
+            self._run(
+                ["scancel", "--state=RUNNING", "--full", f"--signal={signal_name}", "--name", key],
+                "scancel",
+            )
         self._table_at = -math.inf
 
     def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:

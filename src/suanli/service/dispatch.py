@@ -53,6 +53,7 @@ def launch(p: Platform, engine: EngineAdapter, job: Job) -> bool:
         job.spec,
         job.placement,
         share_env(job.spec, model.memory if model else None),
+        stop_grace_s=p.queue_settings.grace_s,
     )
     try:
         engine.launch(request)

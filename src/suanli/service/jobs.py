@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from suanli.domain.access import Principal
@@ -18,9 +18,10 @@ from suanli.domain.fleet import REGIONS, Fleet
 from suanli.domain.ids import JobId, new_job_id
 from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason, ReasonList
 from suanli.domain.lifecycle import note, transition
-from suanli.domain.spec import JobSpec
-from suanli.domain.tenants import DEMO_TENANT
+from suanli.domain.spec import MILLI, JobSpec
+from suanli.domain.tenants import DEMO_TENANT, TenantTerms, most_ever
 from suanli.engines.base import LogChunk
+from suanli.scheduler.fairqueue import show_count
 from suanli.scheduler.feasibility import exclusion
 from suanli.service.deps import Platform
 from suanli.store.base import Outcome
@@ -67,6 +68,39 @@ def check_spec(spec: JobSpec, fleet: Fleet, pinned: str | None = None) -> list[F
     ]
 
 
+def check_quota(
+    spec: JobSpec,
+    fleet: Fleet,
+    terms: TenantTerms,
+    tenants: Mapping[str, TenantTerms],
+    pinned: str | None = None,
+) -> list[FieldError]:
+    """A job wider than its tenant could ever hold on every model that could run it."""
+    need = spec.share_milli * spec.total_accelerators
+    if need == 0 or not terms.quota:
+        return []
+    bounds: dict[str, int] = {}
+    for cluster, pool in fleet.pools():
+        model = pool.accelerator
+        if model and exclusion(spec, cluster, pool, fleet.catalog, pinned) is None:
+            most = most_ever(terms, tenants.values(), model)
+            if most is None or need <= most * MILLI:
+                return []
+            bounds[model] = most
+    if not bounds:
+        return []
+    allowed = ", ".join(f"{model} ≤ {most}" for model, most in sorted(bounds.items()))
+    return [
+        FieldError(
+            "resources.accelerator.count",
+            "over_quota",
+            show_count(need / MILLI),
+            allowed,
+            params={"tenant": terms.name},
+        )
+    ]
+
+
 def submit_job(
     p: Platform, spec: JobSpec, cluster: str | None = None, tenant: str = DEMO_TENANT
 ) -> Job:
@@ -84,6 +118,8 @@ def new_job(
     if p.billing is not None and p.billing.tenants.get(tenant) is None:
         known = ", ".join(t.name for t in p.billing.tenants.all())
         errors.append(FieldError("tenant", "unknown_tenant", tenant, known))
+    if not errors and tenant in p.tenant_terms:
+        errors += check_quota(spec, p.fleet, p.tenant_terms[tenant], p.tenant_terms, cluster)
     if errors:
         raise InvalidInput("invalid_spec", errors=errors)
     now = p.clock.now()
@@ -229,13 +265,17 @@ def cancel_job(p: Platform, job_id: str) -> Job:
     raise Conflict("already_finished", job_id=job_id, status="busy")
 
 
-def request_engine_cancel(p: Platform, job: Job) -> None:
-    """Tell the engine to stop the run (idempotent); failures are retried by the reconciler."""
+def request_engine_cancel(p: Platform, job: Job, grace_s: float | None = None) -> None:
+    """Tell the engine to stop the run (idempotent); failures are retried by the reconciler.
+
+    ``grace_s``: how long the run may take to stop after its SIGTERM (None: the engine's
+    default, as for a user's cancel; a preemption gives the queue's grace period).
+    """
     if job.placement is None or job.engine_key is None:
         return
     engine = p.engine(job.placement.cluster)
     if engine is not None:
-        engine.cancel(job.engine_key)
+        engine.cancel(job.engine_key, grace_s)
 
 
 def read_logs(p: Platform, job_id: str, offset: int = 0, limit: int = 1 << 20) -> LogChunk:

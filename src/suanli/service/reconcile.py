@@ -183,8 +183,10 @@ def reconcile(p: Platform) -> int:
         if engine is None or job.placement.cluster in p.unavailable:
             continue
         try:
-            if job.cancel_requested or _grace_over(p, job):
+            if job.cancel_requested:
                 request_engine_cancel(p, job)
+            elif _grace_over(p, job):
+                request_engine_cancel(p, job, grace_s=0.0)  # the grace is spent: kill now
             status = engine.status(job.engine_key)
         except EngineFailure:
             continue  # e.g. it stopped answering since the last ping; tried again next tick

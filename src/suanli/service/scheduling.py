@@ -157,5 +157,5 @@ def preempt(p: Platform, job: Job, reason: Reason) -> bool:
     ):
         return False
     with contextlib.suppress(EngineFailure):  # the reconciler asks again after the grace
-        request_engine_cancel(p, after)
+        request_engine_cancel(p, after, p.queue_settings.grace_s)
     return True

@@ -274,14 +274,19 @@ async def bills_page(
     )
 
 
+async def _job_and_cost(v: View, job_id: str) -> tuple[JobResponse, JobCostResponse]:
+    job, cost = await asyncio.gather(
+        v.api.get(f"/jobs/{job_id}", JobResponse),
+        v.api.get(f"/jobs/{job_id}/cost", JobCostResponse),
+    )
+    return job, cost
+
+
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 @public
 async def job_page(job_id: str, v: ViewDep) -> Response:
     try:
-        job, cost = await asyncio.gather(
-            v.api.get(f"/jobs/{job_id}", JobResponse),
-            v.api.get(f"/jobs/{job_id}/cost", JobCostResponse),
-        )
+        job, cost = await _job_and_cost(v, job_id)
     except ApiFailure as exc:
         return _failure(v, exc)
     return v.page("job.html", role="tenant", who=job.tenant, job=job, cost=cost)
@@ -292,10 +297,7 @@ async def job_page(job_id: str, v: ViewDep) -> Response:
 async def job_panel(job_id: str, v: ViewDep) -> Response:
     """The live part of the job page (status, history, placement, cost), polled by htmx."""
     try:
-        job, cost = await asyncio.gather(
-            v.api.get(f"/jobs/{job_id}", JobResponse),
-            v.api.get(f"/jobs/{job_id}/cost", JobCostResponse),
-        )
+        job, cost = await _job_and_cost(v, job_id)
     except ApiFailure as exc:
         return _failure(v, exc)
     return v.page("_job_panel.html", job=job, cost=cost)
