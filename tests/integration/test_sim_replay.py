@@ -126,6 +126,26 @@ def test_the_replays_shortcuts_decide_as_plain_decisions_do(
 
 
 @needs_traces
+def test_the_shortcuts_decide_as_plain_decisions_do_on_gavels_mixed_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One domain of three models: running work may move, so none is held by rank.
+    (tmp_path / "simulation_throughputs.json").write_bytes(
+        (TRACES / "gavel-osdi20" / "simulation_throughputs.json").read_bytes()
+    )
+    trace = tmp_path / "0e4a51.trace"
+    trace.write_text("\n".join(GAVEL.read_text().splitlines()[:200]) + "\n")
+
+    def figures() -> dict:
+        out = replay(trace, "gavel", "gavel-36x3.yaml", "default")
+        return {k: v for k, v in out.items() if k not in ("seconds", "decisions")}
+
+    fast = figures()
+    monkeypatch.setattr(replay_module, "SHORTCUTS", False)
+    assert figures() == fast
+
+
+@needs_traces
 def test_repeat_replays_the_trace_again_later(philly_slice: Path) -> None:
     scen = load_scenario(EXAMPLES / "philly-helios.yaml")
     trace = read_trace("philly", philly_slice)

@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -81,6 +82,7 @@ class ReplayReport:
     voucher_yuan: Decimal
     domestic_share: float
     preemptions: int
+    moves: int
     worst_tenant: str | None
     worst_tenant_avg_queue_s: float
     decisions: int
@@ -126,6 +128,8 @@ class _Job:
     attempt_start: float = 0.0
     domain: int = 0
     start_seq: int = 0  # order of this attempt's start among the running (listing order)
+    # A move's target (pool, nodes, borrowed), promised to the job while it stops:
+    move_to: tuple[str, tuple[tuple[int, int], ...], bool] | None = None
 
 
 class _Queue:
@@ -206,8 +210,8 @@ class _Domain:
     ranked: list[tuple[Key, str]] = field(default_factory=list)
     lent: dict[str, Work] = field(default_factory=dict)
     # Bumped by every change a decision could see other than time passing (arrivals,
-    # starts, stops, finishes, running work's key); with what the last decision was shown,
-    # it tells a decision that would only repeat an empty one.
+    # starts, stops, finishes, moves, running work's key); with what the last decision was
+    # shown, it tells a decision that would only repeat an empty one.
     version: int = 0
     settled: tuple[int, list[str], list[str], list[Key]] | None = None
     busy: int = 0
@@ -216,6 +220,11 @@ class _Domain:
     @property
     def capacity(self) -> int:
         return sum(p.capacity for p in self.pools)
+
+    @cached_property
+    def mixed(self) -> bool:
+        """Pools of several models: running work may move to a faster one when it frees."""
+        return len({p.model for p in self.pools}) > 1
 
 
 @dataclass(frozen=True)
@@ -358,6 +367,7 @@ class Replay:
         self.events: list[tuple[float, int, int, str, int]] = []
         self.seq = 0
         self.preemptions = 0
+        self.moves = 0
         self.decisions = 0
         self.starts = 0
         self.queued = 0
@@ -418,7 +428,7 @@ class Replay:
             self._account(job, t)
             self._wake_later(job, t)
             dom = self.domains[job.domain]
-            return job.domain if dom.waiting and dom.running else None
+            return job.domain if (dom.waiting or dom.mixed) and dom.running else None
         w = job.work
         dom = self.domains[job.domain]
         dom.version += 1
@@ -428,6 +438,12 @@ class Replay:
         dom.running.pop(w.id, None)
         if kind == _FINISH:
             job.end = t
+        elif job.move_to is not None:  # _STOPPED to move: restart on the promised nodes
+            pool, nodes, borrowed = job.move_to
+            job.move_to = None
+            w.stopping = False
+            self._promise(dom, w, pool, nodes, -1)
+            self._begin(dom, job, pool, nodes, borrowed, t)
         else:  # _STOPPED: back to the queue with its history
             w.stopping = False
             w.queued_since = t
@@ -490,15 +506,17 @@ class Replay:
 
     def _cycle(self, d: int, t: float) -> None:
         dom = self.domains[d]
-        if not dom.waiting:
-            return
+        if not dom.waiting and not (
+            self.policy.preemptive and dom.mixed and dom.running and dom.busy < dom.capacity
+        ):
+            return  # nothing waits, and no running work could move to free accelerators
         if not self.policy.preemptive and dom.busy >= dom.capacity and not dom.borrowed:
             return  # full, and nothing to reclaim: no plan could start anything
         if self.policy.tracks_progress:
             for w in dom.running.values():
                 self._account(self.jobs[w.id], t)
         plan = self._decide(dom, t)
-        if plan.starts or plan.preempts:
+        if plan.starts or plan.preempts or plan.moves:
             dom.version += 1
         for p in plan.preempts:
             w = p.work
@@ -509,52 +527,91 @@ class Replay:
             job.token += 1
             self.preemptions += 1
             self._push(t + self.policy.settings.grace_s, _STOPPED, w.id, job.token)
-        for s in plan.starts:
-            w = s.work
+        for m in plan.moves:
+            w = m.work
             job = self.jobs[w.id]
-            pool = self.pools[s.pool]
-            for node, count in s.nodes:
-                pool.free[node] -= count
-            self.busy += w.accelerators
-            dom.busy += w.accelerators
-            dom.held[(w.tenant, s.pool)] += w.accelerators
-            dom.borrowed += s.borrowed
-            dom.waiting.remove(w)
-            self.queued -= 1
-            dom.running[w.id] = w
-            w.pool, w.nodes, w.started, w.speed, w.borrowed = (
-                s.pool,
-                s.nodes,
-                t,
-                pool.speed,
-                s.borrowed,
-            )
-            job.mark = t
-            job.attempt_start = t
-            self.starts += 1
-            job.start_seq = self.starts
-            if w.borrowed and w.preemptible:
-                dom.lent[w.id] = w
-            self._rerank(dom, w, self.policy.key(w, t))
-            overhead = restart_overhead(w.accelerators) if job.first_start is not None else 0.0
-            if job.first_start is None:
-                job.first_start = t
-            job.resume_at = t + overhead
+            self._account(job, t)
+            self._unrank(dom, w)
+            w.stopping = True
             job.token += 1
-            rate = self.truth.rate(w.job_class, pool.model)
-            finish = t + overhead + (job.trace.work - job.done) / rate
-            self._push(finish, _FINISH, w.id, job.token)
-            self._wake_later(job, t)
+            job.move_to = (m.pool, m.nodes, w.borrowed)
+            self.moves += 1
+            self._promise(dom, w, m.pool, m.nodes, +1)
+            self._push(t + self.policy.settings.grace_s, _STOPPED, w.id, job.token)
+        for s in plan.starts:
+            dom.waiting.remove(s.work)
+            self.queued -= 1
+            self._begin(dom, self.jobs[s.work.id], s.pool, s.nodes, s.borrowed, t)
+
+    def _promise(
+        self, dom: _Domain, w: Work, pool: str, nodes: tuple[tuple[int, int], ...], sign: int
+    ) -> None:
+        """Take (``sign`` +1) or give back (-1) nodes held for ``w``: a start's, or a
+        move's target while the work stops on its old pool."""
+        free = self.pools[pool].free
+        for node, count in nodes:
+            free[node] -= sign * count
+        self.busy += sign * w.accelerators
+        dom.busy += sign * w.accelerators
+        dom.held[(w.tenant, pool)] += sign * w.accelerators
+
+    def _begin(
+        self,
+        dom: _Domain,
+        job: _Job,
+        pool_name: str,
+        nodes: tuple[tuple[int, int], ...],
+        borrowed: bool,
+        t: float,
+    ) -> None:
+        """Start ``job`` (an attempt) on ``nodes`` of ``pool_name`` at ``t``."""
+        w = job.work
+        pool = self.pools[pool_name]
+        self._promise(dom, w, pool_name, nodes, +1)
+        dom.borrowed += borrowed
+        dom.running[w.id] = w
+        w.pool, w.nodes, w.started, w.speed, w.borrowed = (
+            pool_name,
+            nodes,
+            t,
+            pool.speed,
+            borrowed,
+        )
+        job.mark = t
+        job.attempt_start = t
+        self.starts += 1
+        job.start_seq = self.starts
+        if w.borrowed and w.preemptible:
+            dom.lent[w.id] = w
+        self._rerank(dom, w, self.policy.key(w, t))
+        overhead = restart_overhead(w.accelerators) if job.first_start is not None else 0.0
+        if job.first_start is None:
+            job.first_start = t
+        job.resume_at = t + overhead
+        job.token += 1
+        rate = self.truth.rate(w.job_class, pool.model)
+        finish = t + overhead + (job.trace.work - job.done) / rate
+        self._push(finish, _FINISH, w.id, job.token)
+        self._wake_later(job, t)
 
     def _decide(self, dom: _Domain, t: float) -> Plan:
         """``decide`` shown the head of each waiting class; widened until exact (see _Queue)."""
         if not SHORTCUTS:  # the plain decision: everything listed, as the live server does
             self.decisions += 1
             everything = [*dom.running.values()], [*dom.waiting.works.values()]
-            return decide(QueueView(t, dom.pools, *everything, dom.tenants), self.policy)
+            moving = [self.jobs[w.id] for w in dom.running.values() if w.stopping]
+            promised = [
+                (j.work.tenant, j.move_to[0], j.work.accelerators)
+                for j in moving
+                if j.move_to is not None
+            ]  # a move's target nodes, taken while the work stops on its old pool
+            view = QueueView(t, dom.pools, *everything, dom.tenants, promised)
+            return decide(view, self.policy, can_move=dom.mixed)
         k = HEAD
         waiting, keys, cut = dom.waiting.heads(k, t)
-        running, held = self._movable(dom, t, min(keys, default=None))
+        # In a mixed domain work that outranks every waiting job may still move up.
+        floor = None if dom.mixed else min(keys, default=None)
+        running, held = self._movable(dom, t, floor)
         # Decisions are pure: shown the same as an empty one, this one is empty too.
         seen = (dom.version, [w.id for w in running], [w.id for w in waiting], keys)
         if seen == dom.settled:
@@ -562,10 +619,10 @@ class Replay:
         while True:
             self.decisions += 1
             view = QueueView(t, dom.pools, running, waiting, dom.tenants, held)
-            plan = decide(view, self.policy, explain=False)
+            plan = decide(view, self.policy, explain=False, can_move=dom.mixed)
             if not cut or _all_cut_refused(plan, cut):
                 # Widened, it saw waiting work beyond ``seen`` (whose keys move with time).
-                empty = not plan.starts and not plan.preempts and k == HEAD
+                empty = not plan.starts and not plan.preempts and not plan.moves and k == HEAD
                 dom.settled = seen if empty else None
                 return plan
             k *= 4
@@ -578,9 +635,9 @@ class Replay:
 
         Pinned for sure: work stopping or not preemptible; own-quota work under a policy
         that does not preempt or within its minimum run; and own-quota work that ranks
-        before every waiting job (nothing can outrank it). Borrowed work is always listed
-        (reclaimable). Listed in the order it started, as ``running`` holds it. ``floor``:
-        the first waiting job's key."""
+        before ``floor`` (the first waiting job's key: nothing can outrank it). Borrowed
+        work is always listed (reclaimable). Listed in the order it started, as
+        ``running`` holds it."""
         policy = self.policy
         listed = list(dom.lent.values())
         if policy.preemptive and dom.ranked:
@@ -665,6 +722,7 @@ class Replay:
             voucher_yuan=voucher,
             domestic_share=domestic_share,
             preemptions=self.preemptions,
+            moves=self.moves,
             worst_tenant=worst,
             worst_tenant_avg_queue_s=_r(tenants[worst]["avg_queue_s"]) if worst else 0.0,
             decisions=self.decisions,
