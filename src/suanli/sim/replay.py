@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -81,6 +82,7 @@ class ReplayReport:
     voucher_yuan: Decimal
     domestic_share: float
     preemptions: int
+    moves: int
     worst_tenant: str | None
     worst_tenant_avg_queue_s: float
     # Of the time a tenant wanted at least its quota (held + waiting), the share during
@@ -130,6 +132,8 @@ class _Job:
     ran: float = 0.0  # seconds holding accelerators
     attempt_start: float = 0.0
     domain: int = 0
+    # A move's target (pool, nodes, borrowed), promised to the job while it stops:
+    move_to: tuple[str, tuple[tuple[int, int], ...], bool] | None = None
 
 
 class _Queue:
@@ -223,6 +227,11 @@ class _Domain:
     @property
     def capacity(self) -> int:
         return sum(p.capacity for p in self.pools)
+
+    @cached_property
+    def mixed(self) -> bool:
+        """Pools of several models: running work may move to a faster one when it frees."""
+        return len({p.model for p in self.pools}) > 1
 
 
 @dataclass(frozen=True)
@@ -365,6 +374,7 @@ class Replay:
         self.events: list[tuple[float, int, int, str, int]] = []
         self.seq = 0
         self.preemptions = 0
+        self.moves = 0
         self.decisions = 0
         self.queued = 0
         self.busy = 0  # accelerators held now
@@ -425,7 +435,7 @@ class Replay:
             self._account(job, t)
             self._wake_later(job, t)
             dom = self.domains[job.domain]
-            return job.domain if dom.waiting and dom.running else None
+            return job.domain if (dom.waiting or dom.mixed) and dom.running else None
         w = job.work
         dom = self.domains[job.domain]
         self._account(job, t)
@@ -434,6 +444,12 @@ class Replay:
         dom.running.pop(w.id, None)
         if kind == _FINISH:
             job.end = t
+        elif job.move_to is not None:  # _STOPPED to move: restart on the promised nodes
+            pool, nodes, borrowed = job.move_to
+            job.move_to = None
+            w.stopping = False
+            self._promise(dom, w, pool, nodes, -1)
+            self._begin(dom, job, pool, nodes, borrowed, t)
         else:  # _STOPPED: back to the queue with its history
             w.stopping = False
             w.queued_since = t
@@ -477,8 +493,10 @@ class Replay:
 
     def _cycle(self, d: int, t: float) -> None:
         dom = self.domains[d]
-        if not dom.waiting:
-            return
+        if not dom.waiting and not (
+            self.policy.preemptive and dom.mixed and dom.running and dom.busy < dom.capacity
+        ):
+            return  # nothing waits, and no running work could move to free accelerators
         if not self.policy.preemptive and dom.busy >= dom.capacity and not dom.borrowed:
             return  # full, and nothing to reclaim: no plan could start anything
         if self.policy.tracks_progress:
@@ -493,38 +511,67 @@ class Replay:
             job.token += 1
             self.preemptions += 1
             self._push(t + self.policy.settings.grace_s, _STOPPED, w.id, job.token)
-        for s in plan.starts:
-            w = s.work
+        for m in plan.moves:
+            w = m.work
             job = self.jobs[w.id]
-            pool = self.pools[s.pool]
-            for node, count in s.nodes:
-                pool.free[node] -= count
-            self.busy += w.accelerators
-            dom.busy += w.accelerators
-            dom.held[(w.tenant, s.pool)] += w.accelerators
-            dom.borrowed += s.borrowed
-            dom.waiting.remove(w)
-            self.queued -= 1
-            dom.running[w.id] = w
-            w.pool, w.nodes, w.started, w.speed, w.borrowed = (
-                s.pool,
-                s.nodes,
-                t,
-                pool.speed,
-                s.borrowed,
-            )
-            job.mark = t
-            job.attempt_start = t
-            dom.ranks[w.id] = self.policy.key(w, t)
-            overhead = restart_overhead(w.accelerators) if job.first_start is not None else 0.0
-            if job.first_start is None:
-                job.first_start = t
-            job.resume_at = t + overhead
+            self._account(job, t)
+            w.stopping = True
             job.token += 1
-            rate = self.truth.rate(w.job_class, pool.model)
-            finish = t + overhead + (job.trace.work - job.done) / rate
-            self._push(finish, _FINISH, w.id, job.token)
-            self._wake_later(job, t)
+            job.move_to = (m.pool, m.nodes, w.borrowed)
+            self.moves += 1
+            self._promise(dom, w, m.pool, m.nodes, +1)
+            self._push(t + self.policy.settings.grace_s, _STOPPED, w.id, job.token)
+        for s in plan.starts:
+            dom.waiting.remove(s.work)
+            self.queued -= 1
+            self._begin(dom, self.jobs[s.work.id], s.pool, s.nodes, s.borrowed, t)
+
+    def _promise(
+        self, dom: _Domain, w: Work, pool: str, nodes: tuple[tuple[int, int], ...], sign: int
+    ) -> None:
+        """Take (``sign`` +1) or give back (-1) nodes held for ``w``: a start's, or a
+        move's target while the work stops on its old pool."""
+        free = self.pools[pool].free
+        for node, count in nodes:
+            free[node] -= sign * count
+        self.busy += sign * w.accelerators
+        dom.busy += sign * w.accelerators
+        dom.held[(w.tenant, pool)] += sign * w.accelerators
+
+    def _begin(
+        self,
+        dom: _Domain,
+        job: _Job,
+        pool_name: str,
+        nodes: tuple[tuple[int, int], ...],
+        borrowed: bool,
+        t: float,
+    ) -> None:
+        """Start ``job`` (an attempt) on ``nodes`` of ``pool_name`` at ``t``."""
+        w = job.work
+        pool = self.pools[pool_name]
+        self._promise(dom, w, pool_name, nodes, +1)
+        dom.borrowed += borrowed
+        dom.running[w.id] = w
+        w.pool, w.nodes, w.started, w.speed, w.borrowed = (
+            pool_name,
+            nodes,
+            t,
+            pool.speed,
+            borrowed,
+        )
+        job.mark = t
+        job.attempt_start = t
+        dom.ranks[w.id] = self.policy.key(w, t)
+        overhead = restart_overhead(w.accelerators) if job.first_start is not None else 0.0
+        if job.first_start is None:
+            job.first_start = t
+        job.resume_at = t + overhead
+        job.token += 1
+        rate = self.truth.rate(w.job_class, pool.model)
+        finish = t + overhead + (job.trace.work - job.done) / rate
+        self._push(finish, _FINISH, w.id, job.token)
+        self._wake_later(job, t)
 
     def _decide(self, dom: _Domain, t: float) -> Plan:
         """``decide`` shown the head of each waiting class; widened until exact (see _Queue)."""
@@ -535,8 +582,8 @@ class Replay:
             self.decisions += 1
             view = QueueView(t, dom.pools, running, waiting, dom.tenants, held)
             if not cut:
-                return decide(view, self.policy, explain=False)
-            plan = decide(view, self.policy, explain=True)
+                return decide(view, self.policy, explain=False, can_move=dom.mixed)
+            plan = decide(view, self.policy, explain=True, can_move=dom.mixed)
             if all(_any_refused(plan, given) for given in cut):
                 plan.waits.clear()
                 return plan
@@ -551,7 +598,8 @@ class Replay:
         (reclaimable)."""
         policy = self.policy
         preemptive, min_run = policy.preemptive, policy.settings.min_run_s
-        floor = dom.waiting.min_key(t) if preemptive else None
+        # In a mixed domain work that outranks every waiting job may still move up.
+        floor = dom.waiting.min_key(t) if preemptive and not dom.mixed else None
         listed: list[Work] = []
         held = dict(dom.held)
         # Keys of running work move only when its service is accounted (a wake-up at each
@@ -659,6 +707,7 @@ class Replay:
             voucher_yuan=voucher,
             domestic_share=domestic_share,
             preemptions=self.preemptions,
+            moves=self.moves,
             worst_tenant=worst,
             worst_tenant_avg_queue_s=_r(tenants[worst]["avg_queue_s"]) if worst else 0.0,
             quota_met_worst=tenants[least]["quota_met"] if least else 1.0,
