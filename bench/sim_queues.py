@@ -92,6 +92,16 @@ def main() -> None:
             f" s, worst tenant {default['worst_tenant']} "
             f"{default['worst_tenant_avg_queue_s']:,.0f} s"
         )
+        mean_run = fifo["avg_jct_s"] - fifo["avg_wait_s"]
+        print(
+            f"contention: fifo avg queue / mean run = {fifo['avg_queue_s'] / mean_run:.2f}"
+            f" ({fifo['avg_queue_s']:,.0f} / {mean_run:,.0f} s; target >= 5)"
+        )
+        print(
+            f"default: preemptions {default['preemptions']:,}, avg time not running "
+            f"{default['avg_wait_s']:,.0f} s, quota met (worst tenant) "
+            f"{default['quota_met_worst']:.3f} ({default['quota_met_worst_tenant']})"
+        )
         print(
             f"ratio default/sjf-oracle avg JCT = {default['avg_jct_s'] / sjf['avg_jct_s']:.3f}"
             " (target <= 1)"
@@ -105,6 +115,10 @@ def main() -> None:
         print(
             f"ratio cohort-default/fifo-isolated avg queue = "
             f"{cohort['avg_queue_s'] / max(fifo['avg_queue_s'], 1e-9):.4f} (target <= 0.05)"
+        )
+        print(
+            f"cohort: each VC's share of the time it asked for its quota that it held it, "
+            f"worst {cohort['quota_met_worst']:.3f} ({cohort['quota_met_worst_tenant']})"
         )
     if args.only in (None, "gavel"):
         folder = args.traces / "gavel-osdi20" / "traces" / "msr" / "seed=0"

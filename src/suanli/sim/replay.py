@@ -85,6 +85,11 @@ class ReplayReport:
     moves: int
     worst_tenant: str | None
     worst_tenant_avg_queue_s: float
+    # Of the time a tenant wanted at least its quota (held + waiting), the share during
+    # which it got it (held its quota, or no waiting job of its would fit in the rest),
+    # sampled every SAMPLE_S; the worst tenant's share (1.0 when none ever asked).
+    quota_met_worst: float
+    quota_met_worst_tenant: str | None
     decisions: int
     seconds: float
     per_tenant: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -146,18 +151,21 @@ class _Queue:
         self.policy = policy
         self.works: dict[str, Work] = {}
         self.classes: dict[tuple[str, int], dict[Key, list[tuple[Key, str]]]] = {}
+        self.demand: dict[str, int] = defaultdict(int)  # waiting accelerators per tenant
 
     def __len__(self) -> int:
         return len(self.works)
 
     def add(self, w: Work) -> None:
         self.works[w.id] = w
+        self.demand[w.tenant] += w.accelerators
         group, order = self.policy.wait_order(w)
         groups = self.classes.setdefault((w.tenant, w.accelerators), {})
         bisect.insort(groups.setdefault(group, []), (order, w.id))
 
     def remove(self, w: Work) -> None:
         del self.works[w.id]
+        self.demand[w.tenant] -= w.accelerators
         group, order = self.policy.wait_order(w)
         cls = (w.tenant, w.accelerators)
         entries = self.classes[cls][group]
@@ -167,6 +175,10 @@ class _Queue:
             del self.classes[cls][group]
             if not self.classes[cls]:
                 del self.classes[cls]
+
+    def smallest(self, tenant: str) -> int:
+        """The fewest accelerators a waiting job of ``tenant`` asks for (0: none waits)."""
+        return min((n for t, n in self.classes if t == tenant), default=0)
 
     def min_key(self, now: float) -> Key | None:
         """The first waiting job's key at ``now`` (each group's first is its least)."""
@@ -372,6 +384,7 @@ class Replay:
         self.next_sample = arrivals[0].trace.submit if arrivals else 0.0
         self.t0 = self.next_sample
         self.busy_integral = 0.0
+        self.quota_asked: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # samples, met
         self.last_t = self.t0
         queued = 0
         i, n = 0, len(arrivals)
@@ -411,6 +424,7 @@ class Replay:
             self.series["t"].append(self.next_sample - self.t0)
             self.series["queued"].append(float(queued))
             self.series["utilization"].append(self.busy / self.capacity)
+            self._sample_quota()
             self.next_sample += SAMPLE_S
 
     def _event(self, kind: int, ident: str, token: int, t: float) -> int | None:
@@ -604,6 +618,23 @@ class Replay:
             held[(w.tenant, w.pool or "")] -= w.accelerators
         return listed, [(tenant, pool, n) for (tenant, pool), n in held.items() if n]
 
+    def _sample_quota(self) -> None:
+        """Count, per tenant with a quota, a sample where it wanted its quota, and whether it
+        got it (held it, or its smallest waiting job would not fit in what is left)."""
+        for dom in self.domains:
+            held: dict[str, int] = defaultdict(int)
+            for (tenant, _), n in dom.held.items():
+                held[tenant] += n
+            for tenant, terms in dom.tenants.items():
+                quota = sum(terms.quota.values())
+                waiting = dom.waiting.demand.get(tenant, 0)
+                if not quota or held[tenant] + waiting < quota:
+                    continue
+                asked = self.quota_asked[tenant]
+                asked[0] += 1
+                if held[tenant] >= quota or held[tenant] + dom.waiting.smallest(tenant) > quota:
+                    asked[1] += 1
+
     def _wake_later(self, job: _Job, t: float) -> None:
         """The next instant this job's rank changes on its own (a level crossed, aged, or
         its minimum run over): a wake-up then, tied to this attempt by the token."""
@@ -647,6 +678,15 @@ class Replay:
             for t, v in sorted(per_tenant.items())
         }
         worst = max(tenants, key=lambda t: tenants[t]["avg_queue_s"], default=None)
+        for tenant, (asked, met) in self.quota_asked.items():
+            row = tenants.setdefault(tenant, {"jobs": 0.0, "avg_queue_s": 0.0})
+            row["quota_asked_s"] = asked * SAMPLE_S
+            row["quota_met"] = round(met / asked, 4)
+        least = min(
+            (t for t in tenants if "quota_met" in tenants[t]),
+            key=lambda t: tenants[t]["quota_met"],
+            default=None,
+        )
         cost, voucher, domestic_share = self._money()
         return ReplayReport(
             policy=self.policy.name,
@@ -670,6 +710,8 @@ class Replay:
             moves=self.moves,
             worst_tenant=worst,
             worst_tenant_avg_queue_s=_r(tenants[worst]["avg_queue_s"]) if worst else 0.0,
+            quota_met_worst=tenants[least]["quota_met"] if least else 1.0,
+            quota_met_worst_tenant=least,
             decisions=self.decisions,
             seconds=round((self.clock.monotonic() - started_wall) if self.clock else 0.0, 3),
             per_tenant=tenants,

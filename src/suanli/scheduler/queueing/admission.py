@@ -203,7 +203,7 @@ def decide(
                 )
             )
             plan.preempts.append(Preempt(w, reason))
-    _place(plan, admitted, view.pools, explain)
+    _place(plan, admitted, view, policy, explain)
     return plan
 
 
@@ -478,10 +478,21 @@ def _fair_order(works: Sequence[Work], ledger: _Ledger) -> Iterable[Work]:
 
 
 def _place(
-    plan: Plan, admitted: list[tuple[Work, str, bool]], pools: Sequence[PoolView], explain: bool
+    plan: Plan,
+    admitted: list[tuple[Work, str, bool]],
+    view: QueueView,
+    policy: QueuePolicy,
+    explain: bool,
 ) -> None:
-    free = {p.name: list(p.free) for p in pools}
-    per_node = {p.name: p.per_node for p in pools}
+    free = {p.name: list(p.free) for p in view.pools}
+    per_node = {p.name: p.per_node for p in view.pools}
+    # Running work kept where it runs by this plan, that a gang waiting for whole nodes may
+    # displace (work admitted onto another pool is moving away: its nodes free up anyway).
+    kept = (
+        [w for w, pool, _ in admitted if w.running and w.nodes and pool == w.pool]
+        if policy.reserves_nodes
+        else []
+    )
     for w, pool, borrowed in admitted:
         if pool == w.pool:
             continue
@@ -493,6 +504,8 @@ def _place(
                 plan.moves.append(Move(w, pool, nodes))
             continue
         if nodes is None:
+            if kept:
+                _reserve(plan, w, pool, free[pool], per_node[pool], kept, policy, view.now)
             if explain:
                 plan.waits[w.id] = Reason(
                     "queue_awaiting_nodes", {"pool": pool, "need": w.accelerators}
@@ -501,6 +514,62 @@ def _place(
         for node, count in nodes:
             free[pool][node] -= count
         plan.starts.append(Start(w, pool, nodes, borrowed))
+
+
+def _reserve(
+    plan: Plan,
+    w: Work,
+    pool: str,
+    free: list[int],
+    per_node: int,
+    kept: list[Work],
+    policy: QueuePolicy,
+    now: float,
+) -> None:
+    """Clear nodes for gang ``w``, admitted but fragmented out: running work ranking after
+    it on the fewest nodes that would give it room is asked to stop, and those nodes are
+    kept from later starts in this plan, so small jobs do not refill them first."""
+    mine = policy.key(w, now)
+    lower = [v for v in kept if v.pool == pool and policy.key(v, now) > mine]
+    held: dict[int, int] = defaultdict(int)
+    on: dict[int, list[Work]] = defaultdict(list)
+    for v in lower:
+        for node, count in v.nodes:
+            held[node] += count
+            on[node].append(v)
+    nodes = _clearable(free, held, per_node, w.accelerators)
+    if nodes is None:
+        return
+    victims: dict[str, Work] = {}
+    for node, count in nodes:
+        if free[node] < count:
+            for v in on[node]:
+                victims[v.id] = v
+        free[node] -= count  # reserved: later starts in this plan do not take them
+    for v in victims.values():
+        kept.remove(v)
+        ran = round(now - (v.started if v.started is not None else now))
+        plan.preempts.append(Preempt(v, Reason("preempt_outranked", {"ran": ran})))
+
+
+def _clearable(
+    free: list[int], held: Mapping[int, int], per_node: int, need: int
+) -> list[tuple[int, int]] | None:
+    """Nodes that give ``need`` once the work ``held`` on them stops, fewest stopped first."""
+    whole, rest = divmod(need, per_node) if need > per_node else (0, need)
+    order = sorted(range(len(free)), key=lambda i: (held.get(i, 0), i))
+    chosen = [(i, per_node) for i in order if free[i] + held.get(i, 0) == per_node][:whole]
+    if len(chosen) < whole:
+        return None
+    if rest:
+        taken = {i for i, _ in chosen}
+        tail = next(
+            (i for i in order if i not in taken and free[i] + held.get(i, 0) >= rest), None
+        )
+        if tail is None:
+            return None
+        chosen.append((tail, rest))
+    return chosen
 
 
 def _fit(free: list[int], per_node: int, need: int) -> tuple[tuple[int, int], ...] | None:
