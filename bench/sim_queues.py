@@ -1,13 +1,15 @@
 """Queueing targets of issue 8, each measured side by side in one run (prints figures and ratios).
 
-    python bench/sim_queues.py [--traces DIR] [--only philly|cohort|gavel|speed]
+    python bench/sim_queues.py [--traces DIR] [--only philly|cohort|gavel|speed] [--load L]
 
 - philly: Helios window, isolated VCs (examples/sim/philly-helios.yaml): FIFO, oracle SJF
   and SRTF (--estimates exact) and suanli's default with no estimates; Helios' figures beside.
 - cohort: the same fleet as one cohort with borrowing (philly-helios-cohort.yaml) vs FIFO
   isolated: average queueing ratio.
 - gavel: 36 V100 + 36 P100 + 36 K80, each seed=0 msr trace of >= 500 jobs alone and all
-  of them together: default vs heterogeneity-agnostic FIFO.
+  of them together, arrivals squeezed or stretched to offered load ``--load`` (default 1.0,
+  ``suanli sim replay --load``; 0: the traces' own times): default vs
+  heterogeneity-agnostic FIFO, and a markdown table of the figures.
 - speed: the whole Philly trace (82,247 jobs) under the default policy, wall seconds.
 """
 
@@ -20,6 +22,7 @@ import time
 from pathlib import Path
 
 from suanli.domain.clock import SystemClock
+from suanli.sim.load import at_load
 from suanli.sim.replay import Replay, ReplayReport
 from suanli.sim.report import write_report
 from suanli.sim.scenario import load_scenario, setup_for, windowed
@@ -33,14 +36,28 @@ HELIOS = {"fifo": (86_072, 56_531), "sjf": (34_272, 4_731), "srtf": (30_683, 1_1
 REPORTS: dict[str, list[ReplayReport]] = {}
 
 
-def run(scenario: str, fmt: str, path: Path, policy: str, estimates: str = "none") -> dict:
+def run(
+    scenario: str, fmt: str, path: Path, policy: str, estimates: str = "none", load: float = 0
+) -> dict:
     scen = load_scenario(EXAMPLES / scenario)
     trace = read_trace(fmt, path)
+    setup = setup_for(scen, trace)
     jobs = windowed(scen, trace.jobs)
+    offered = stretch = 1.0
+    if load > 0:
+        jobs, offered, stretch = at_load(jobs, load, setup.fleet, setup.throughput)
     cpu = time.process_time()
-    report = Replay(setup_for(scen, trace), policy, estimates, SystemClock()).run(jobs)
+    report = Replay(setup, policy, estimates, SystemClock()).run(jobs)
     out = report.to_dict()
     out["cpu_s"] = round(time.process_time() - cpu, 1)
+    if load > 0:
+        out["load"] = {"offered": round(offered, 3), "asked": load, "stretch": round(stretch, 4)}
+    # No policy beats every job on its fastest model with no wait (for heterogeneity).
+    table = setup.throughput
+    if table is not None:
+        models = {p.accelerator for _, p in setup.fleet.pools() if p.accelerator}
+        best = [j.work / max(table.rate(j.job_class, m) for m in models) for j in jobs]
+        out["bound_avg_jct_s"] = round(sum(best) / max(len(best), 1), 1)
     out.pop("per_tenant")
     print(json.dumps({"scenario": scenario, "estimates": estimates, **out}), flush=True)
     if estimates == "exact":
@@ -54,6 +71,8 @@ def main() -> None:
     ap.add_argument("--traces", type=Path, default=ROOT.parent / "shared" / "traces")
     ap.add_argument("--only", choices=["philly", "cohort", "gavel", "speed"])
     ap.add_argument("--report", type=Path, help="one plot report per scenario in this folder")
+    ap.add_argument("--load", type=float, default=1.0, help="gavel: offered load (0: as traced)")
+    ap.add_argument("--alone", action="store_true", help="gavel: each trace alone, not all too")
     args = ap.parse_args()
     philly = args.traces / "sia-sosp23" / "traces" / "philly.csv"
     if args.only in (None, "philly", "cohort"):
@@ -73,6 +92,16 @@ def main() -> None:
             f" s, worst tenant {default['worst_tenant']} "
             f"{default['worst_tenant_avg_queue_s']:,.0f} s"
         )
+        mean_run = fifo["avg_jct_s"] - fifo["avg_wait_s"]
+        print(
+            f"contention: fifo avg queue / mean run = {fifo['avg_queue_s'] / mean_run:.2f}"
+            f" ({fifo['avg_queue_s']:,.0f} / {mean_run:,.0f} s; target >= 5)"
+        )
+        print(
+            f"default: preemptions {default['preemptions']:,}, avg time not running "
+            f"{default['avg_wait_s']:,.0f} s, quota met (worst tenant) "
+            f"{default['quota_met_worst']:.3f} ({default['quota_met_worst_tenant']})"
+        )
         print(
             f"ratio default/sjf-oracle avg JCT = {default['avg_jct_s'] / sjf['avg_jct_s']:.3f}"
             " (target <= 1)"
@@ -87,14 +116,19 @@ def main() -> None:
             f"ratio cohort-default/fifo-isolated avg queue = "
             f"{cohort['avg_queue_s'] / max(fifo['avg_queue_s'], 1e-9):.4f} (target <= 0.05)"
         )
+        print(
+            f"cohort: each VC's share of the time it asked for its quota that it held it, "
+            f"worst {cohort['quota_met_worst']:.3f} ({cohort['quota_met_worst_tenant']})"
+        )
     if args.only in (None, "gavel"):
         folder = args.traces / "gavel-osdi20" / "traces" / "msr" / "seed=0"
         ratios = []
+        rows = []
         # Each VC's trace alone on the 36x3 cluster (the ones with >= 500 jobs), then all.
         big = [f for f in sorted(folder.glob("*.trace")) if len(f.read_text().splitlines()) >= 500]
-        for path in [*big, folder]:
-            agnostic = run("gavel-36x3.yaml", "gavel", path, "fifo-agnostic")
-            aware = run("gavel-36x3.yaml", "gavel", path, "default")
+        for path in big if args.alone else [*big, folder]:
+            agnostic = run("gavel-36x3.yaml", "gavel", path, "fifo-agnostic", load=args.load)
+            aware = run("gavel-36x3.yaml", "gavel", path, "default", load=args.load)
             ratio = agnostic["avg_jct_s"] / aware["avg_jct_s"]
             ratios.append(ratio)
             print(
@@ -102,8 +136,23 @@ def main() -> None:
                 f"{ratio:.2f} (target >= 2)",
                 flush=True,
             )
+            traced = agnostic.get("load", {}).get("offered", "")
+            rows.append(
+                f"| {path.stem if path.is_file() else 'all'} | {aware['jobs']:,} | {traced} | "
+                f"{agnostic['avg_jct_s']:,.0f} | {agnostic['avg_queue_s']:,.0f} | "
+                f"{aware['avg_jct_s']:,.0f} | {aware['avg_queue_s']:,.0f} | "
+                f"{aware['preemptions']:,} / {aware['moves']:,} | {aware['bound_avg_jct_s']:,.0f} | "
+                f"**{ratio:.2f}x** |"
+            )
         geo = math.prod(ratios) ** (1 / len(ratios))
         print(f"gavel: min ratio {min(ratios):.2f}, geometric mean {geo:.2f} over {len(ratios)}")
+        print(
+            "| trace | jobs | offered load as traced | fifo-agnostic avg JCT (s) | "
+            "avg queue (s) | default avg JCT (s) | avg queue (s) | preemptions / moves | "
+            "no-wait bound (s) | ratio |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("\n".join(rows))
     if args.only in (None, "speed"):
         start = time.monotonic()
         r = run("philly-helios-cohort.yaml", "philly", philly, "default")

@@ -1,18 +1,23 @@
 """Replay speed (issue 8): the whole Philly trace, and the trace repeated to ~1M jobs.
 
     python bench/sim_speed.py [--traces DIR] [--policy default] [--repeat 13] [--skip-big]
+                              [--skip-whole] [--figures DIR]
 
 Each replay runs in a child process so that its peak RSS is its own; printed per run:
 jobs, wall seconds, CPU seconds (user+sys: the figure that does not depend on what else
 the machine runs), peak RSS, decisions and preemptions. Targets: the whole trace (82,247
 jobs) in <= 30 s; 13 x the trace (~1.07M jobs, shifted by the trace's span) in <= 300 s
 with <= 4 GB. Fleet: examples/sim/philly-helios.yaml (11 isolated VCs), window ignored.
+``--figures DIR`` writes each run's figures (all but ``seconds`` and ``decisions``, which
+speed-ups change) to DIR/POLICY-xN.json: the same file before and after a speed-up says it
+changed no result.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -23,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "examples" / "sim" / "philly-helios.yaml"
 
 
-def child(trace: Path, policy: str, repeat: int) -> None:
+def child(trace: Path, policy: str, repeat: int, figures: Path | None) -> None:
     from suanli.domain.clock import SystemClock  # noqa: PLC0415 (child only)
     from suanli.sim.replay import Replay  # noqa: PLC0415
     from suanli.sim.scenario import load_scenario, repeated, setup_for  # noqa: PLC0415
@@ -36,16 +41,23 @@ def child(trace: Path, policy: str, repeat: int) -> None:
     read_s = time.monotonic() - start
     report = Replay(setup_for(scen, loaded), policy, "none", SystemClock()).run(jobs)
     out = report.to_dict()
+    if figures is not None:
+        kept = {k: v for k, v in out.items() if k not in ("seconds", "decisions")}
+        kept["jcts"] = report.jcts
+        path = figures / f"{policy}-x{repeat}.json"
+        path.write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n")
     out.pop("per_tenant")
     out["read_s"] = round(read_s, 2)
     print(json.dumps(out))
 
 
-def measure(trace: Path, policy: str, repeat: int) -> dict[str, float]:
+def measure(trace: Path, policy: str, repeat: int, figures: Path | None) -> dict[str, float]:
+    load_before = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     cmd = [sys.executable, __file__, "--child", "--traces-file", str(trace)]
     cmd += ["--policy", policy, "--repeat", str(repeat)]
+    cmd += ["--figures", str(figures)] if figures is not None else []
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     wall = time.monotonic() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -57,7 +69,8 @@ def measure(trace: Path, policy: str, repeat: int) -> dict[str, float]:
         f"{policy} x{repeat}: {out['jobs']:,} jobs, replay {out['seconds']:.1f} s, "
         f"wall {wall:.1f} s (with reading {out['read_s']:.1f} s), cpu {cpu:.1f} s, "
         f"peak RSS {out['peak_rss_mb']:,} MB, {out['decisions']:,} decisions, "
-        f"{out['preemptions']:,} preemptions, avg JCT {out['avg_jct_s']:,.0f} s",
+        f"{out['preemptions']:,} preemptions, avg JCT {out['avg_jct_s']:,.0f} s, "
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after",
         flush=True,
     )
     return out
@@ -70,18 +83,20 @@ def main() -> None:
     ap.add_argument("--policy", action="append")
     ap.add_argument("--repeat", type=int, default=13)
     ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--skip-whole", action="store_true")
+    ap.add_argument("--figures", type=Path)
     ap.add_argument("--child", action="store_true")
     args = ap.parse_args()
     if args.child:
-        child(args.traces_file, args.policy[0], args.repeat)
+        child(args.traces_file, args.policy[0], args.repeat, args.figures)
         return
     trace = args.traces / "sia-sosp23" / "traces" / "philly.csv"
-    for policy in args.policy or ["fifo", "default"]:
-        whole = measure(trace, policy, 1)
+    for policy in [] if args.skip_whole else args.policy or ["fifo", "default"]:
+        whole = measure(trace, policy, 1, args.figures)
         print(f"ratio {policy} whole-trace wall / 30 s target = {whole['wall_s'] / 30:.2f}")
     if not args.skip_big:
         for policy in args.policy or ["fifo", "default"]:
-            big = measure(trace, policy, args.repeat)
+            big = measure(trace, policy, args.repeat, args.figures)
             print(
                 f"ratio {policy} x{args.repeat} wall / 300 s = {big['wall_s'] / 300:.2f}, "
                 f"peak RSS / 4096 MB = {big['peak_rss_mb'] / 4096:.2f}"

@@ -15,6 +15,7 @@ from suanli.domain.clock import SystemClock
 from suanli.domain.errors import InvalidInput
 from suanli.domain.i18n import Lang
 from suanli.scheduler.packing import POLICIES
+from suanli.sim.load import at_load
 from suanli.sim.openb import read_nodes, read_pods
 from suanli.sim.pack import PackReport, check_replay_args, replay_pack
 from suanli.sim.replay import Replay
@@ -117,6 +118,14 @@ def replay(
     repeat: Annotated[
         int, typer.Option(min=1, max=1000, help="replay the trace this many times, shifted")
     ] = 1,
+    load: Annotated[
+        float | None,
+        typer.Option(
+            help="squeeze or stretch arrivals so that the trace offers this load: work "
+            "(accelerator-seconds, run times averaged over the fleet's models) over the "
+            "fleet's accelerator-seconds while jobs arrive; left out: the trace's own times"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Replay a job trace through the live queueing core on a simulated clock."""
@@ -129,9 +138,13 @@ def replay(
         scenario = load_scenario(fleet)
         loaded = read_trace(fmt, path)
         jobs = repeated(windowed(scenario, loaded.jobs) if window else loaded.jobs, repeat)
+        setup = setup_for(scenario, loaded)
+        offered, stretch = None, 1.0
+        if load is not None:
+            jobs, offered, stretch = at_load(jobs, load, setup.fleet, setup.throughput)
         results = []
         for name in policies:
-            runner = Replay(setup_for(scenario, loaded), name, estimates, SystemClock())
+            runner = Replay(setup, name, estimates, SystemClock())
             results.append(runner.run(jobs))
         if report is not None:
             write_report(results, report, f"suanli sim replay {trace}")
@@ -139,6 +152,9 @@ def replay(
         _bad_input(exc, lang)
     if as_json:
         body = [r.to_dict() for r in results]
+        if offered is not None:
+            for b in body:
+                b["load"] = {"offered": round(offered, 4), "asked": load, "stretch": stretch}
         sys.stdout.write(json.dumps(body[0] if len(body) == 1 else body, indent=2) + "\n")
         return
     table = Table(title=f"sim replay · {trace}")
@@ -155,6 +171,8 @@ def replay(
             f"{r.cost_yuan:,.2f}",
         )
     out.print(table)
+    if offered is not None:
+        out.print(f"arrivals x{stretch:.4g}: offered load {offered:.3g} -> {load:g}")
 
 
 def _print_report(r: PackReport) -> None:

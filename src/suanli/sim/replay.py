@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -81,8 +82,14 @@ class ReplayReport:
     voucher_yuan: Decimal
     domestic_share: float
     preemptions: int
+    moves: int
     worst_tenant: str | None
     worst_tenant_avg_queue_s: float
+    # Of the time a tenant wanted at least its quota (held + waiting), the share during
+    # which it got it (held its quota, or no waiting job of its would fit in the rest),
+    # sampled every SAMPLE_S; the worst tenant's share (1.0 when none ever asked).
+    quota_met_worst: float
+    quota_met_worst_tenant: str | None
     decisions: int
     seconds: float
     per_tenant: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -125,6 +132,9 @@ class _Job:
     ran: float = 0.0  # seconds holding accelerators
     attempt_start: float = 0.0
     domain: int = 0
+    start_seq: int = 0  # order of this attempt's start among the running (listing order)
+    # A move's target (pool, nodes, borrowed), promised to the job while it stops:
+    move_to: tuple[str, tuple[tuple[int, int], ...], bool] | None = None
 
 
 class _Queue:
@@ -142,18 +152,21 @@ class _Queue:
         self.policy = policy
         self.works: dict[str, Work] = {}
         self.classes: dict[tuple[str, int], dict[Key, list[tuple[Key, str]]]] = {}
+        self.demand: dict[str, int] = defaultdict(int)  # waiting accelerators per tenant
 
     def __len__(self) -> int:
         return len(self.works)
 
     def add(self, w: Work) -> None:
         self.works[w.id] = w
+        self.demand[w.tenant] += w.accelerators
         group, order = self.policy.wait_order(w)
         groups = self.classes.setdefault((w.tenant, w.accelerators), {})
         bisect.insort(groups.setdefault(group, []), (order, w.id))
 
     def remove(self, w: Work) -> None:
         del self.works[w.id]
+        self.demand[w.tenant] -= w.accelerators
         group, order = self.policy.wait_order(w)
         cls = (w.tenant, w.accelerators)
         entries = self.classes[cls][group]
@@ -164,37 +177,35 @@ class _Queue:
             if not self.classes[cls]:
                 del self.classes[cls]
 
-    def min_key(self, now: float) -> Key | None:
-        """The first waiting job's key at ``now`` (each group's first is its least)."""
-        key, works = self.policy.key, self.works
-        return min(
-            (key(works[e[0][1]], now) for g in self.classes.values() for e in g.values()),
-            default=None,
-        )
+    def smallest(self, tenant: str) -> int:
+        """The fewest accelerators a waiting job of ``tenant`` asks for (0: none waits)."""
+        return min((n for t, n in self.classes if t == tenant), default=0)
 
-    def heads(self, k: int, now: float) -> tuple[list[Work], list[list[Work]]]:
-        """Up to ``k`` first jobs of each class (in key order at ``now``), and the classes
-        that were cut (their given jobs), to be checked after the decision."""
+    def heads(self, k: int, now: float) -> tuple[list[Work], list[Key], list[list[Work]]]:
+        """Up to ``k`` first jobs of each class (in key order at ``now``), their keys, and
+        the classes that were cut (their given jobs), to be checked after the decision.
+        The least key is the first waiting job's: each group's first is among them."""
         out: list[Work] = []
+        keys: list[Key] = []
         cut: list[list[Work]] = []
         works, key = self.works, self.policy.key
         for groups in self.classes.values():
             if len(groups) == 1:
                 entries = next(iter(groups.values()))
                 chosen = [works[i] for _, i in entries[:k]]
+                ranks = [key(w, now) for w in chosen]
                 more = len(entries) > k
             else:
                 pool = [works[i] for entries in groups.values() for _, i in entries[:k]]
+                ranked = sorted(((key(w, now), w) for w in pool), key=_first)[:k]
+                chosen = [w for _, w in ranked]
+                ranks = [r for r, _ in ranked]
                 more = sum(len(e) for e in groups.values()) > k
-                if len(pool) > k:
-                    pool.sort(key=lambda w: key(w, now))
-                    chosen = pool[:k]
-                else:
-                    chosen = pool
             out.extend(chosen)
+            keys.extend(ranks)
             if more:
                 cut.append(chosen)
-        return out, cut
+        return out, keys, cut
 
 
 @dataclass
@@ -205,12 +216,27 @@ class _Domain:
     running: dict[str, Work] = field(default_factory=dict)
     held: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     ranks: dict[str, Key] = field(default_factory=dict)  # running work's key when last seen
+    # Running work a decision might move, kept between decisions so that listing it costs
+    # what is listed, not all running work: own-quota work by key, borrowed work apart
+    # (always listed); both preemptible and not stopping.
+    ranked: list[tuple[Key, str]] = field(default_factory=list)
+    lent: dict[str, Work] = field(default_factory=dict)
+    # Bumped by every change a decision could see other than time passing (arrivals,
+    # starts, stops, finishes, moves, running work's key); with what the last decision was
+    # shown, it tells a decision that would only repeat an empty one.
+    version: int = 0
+    settled: tuple[int, list[str], list[str], list[Key]] | None = None
     busy: int = 0
     borrowed: int = 0  # running jobs on borrowed quota (reclaimable)
 
     @property
     def capacity(self) -> int:
         return sum(p.capacity for p in self.pools)
+
+    @cached_property
+    def mixed(self) -> bool:
+        """Pools of several models: running work may move to a faster one when it frees."""
+        return len({p.model for p in self.pools}) > 1
 
 
 @dataclass(frozen=True)
@@ -353,7 +379,9 @@ class Replay:
         self.events: list[tuple[float, int, int, str, int]] = []
         self.seq = 0
         self.preemptions = 0
+        self.moves = 0
         self.decisions = 0
+        self.starts = 0
         self.queued = 0
         self.busy = 0  # accelerators held now
         self.capacity = sum(p.capacity for p in self.pools.values())
@@ -362,6 +390,7 @@ class Replay:
         self.next_sample = arrivals[0].trace.submit if arrivals else 0.0
         self.t0 = self.next_sample
         self.busy_integral = 0.0
+        self.quota_asked: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # samples, met
         self.last_t = self.t0
         queued = 0
         i, n = 0, len(arrivals)
@@ -375,6 +404,7 @@ class Replay:
                 job = arrivals[i]
                 job.mark = t
                 self.domains[job.domain].waiting.add(job.work)
+                self.domains[job.domain].version += 1
                 self.queued += 1
                 self._wake_later(job, t)
                 dirty.add(job.domain)
@@ -401,6 +431,7 @@ class Replay:
             self.series["t"].append(self.next_sample - self.t0)
             self.series["queued"].append(float(queued))
             self.series["utilization"].append(self.busy / self.capacity)
+            self._sample_quota()
             self.next_sample += SAMPLE_S
 
     def _event(self, kind: int, ident: str, token: int, t: float) -> int | None:
@@ -411,15 +442,22 @@ class Replay:
             self._account(job, t)
             self._wake_later(job, t)
             dom = self.domains[job.domain]
-            return job.domain if dom.waiting and dom.running else None
+            return job.domain if (dom.waiting or dom.mixed) and dom.running else None
         w = job.work
         dom = self.domains[job.domain]
+        dom.version += 1
         self._account(job, t)
         self._meter(job, t)
         self._release(w, t)
         dom.running.pop(w.id, None)
         if kind == _FINISH:
             job.end = t
+        elif job.move_to is not None:  # _STOPPED to move: restart on the promised nodes
+            pool, nodes, borrowed = job.move_to
+            job.move_to = None
+            w.stopping = False
+            self._promise(dom, w, pool, nodes, -1)
+            self._begin(dom, job, pool, nodes, borrowed, t)
         else:  # _STOPPED: back to the queue with its history
             w.stopping = False
             w.queued_since = t
@@ -445,7 +483,25 @@ class Replay:
         job.ran += span
         job.mark = t
         if not w.stopping:
-            self.domains[job.domain].ranks[w.id] = self.policy.key(w, t)
+            self._rerank(self.domains[job.domain], w, self.policy.key(w, t))
+
+    def _rerank(self, dom: _Domain, w: Work, key: Key) -> None:
+        old = dom.ranks.get(w.id)
+        if old == key:
+            return
+        dom.ranks[w.id] = key
+        dom.version += 1
+        if w.borrowed or not w.preemptible:
+            return
+        if old is not None:
+            del dom.ranked[bisect.bisect_left(dom.ranked, (old, w.id))]
+        bisect.insort(dom.ranked, (key, w.id))
+
+    def _unrank(self, dom: _Domain, w: Work) -> None:
+        """``w`` stops being movable (asked to stop, or gone)."""
+        old = dom.ranks.pop(w.id, None)
+        if dom.lent.pop(w.id, None) is None and old is not None and w.preemptible:
+            del dom.ranked[bisect.bisect_left(dom.ranked, (old, w.id))]
 
     def _release(self, w: Work, t: float) -> None:
         if w.pool is None:
@@ -457,104 +513,182 @@ class Replay:
         dom = self.domains[self.jobs[w.id].domain]
         dom.busy -= w.accelerators
         dom.held[(w.tenant, w.pool)] -= w.accelerators
-        dom.ranks.pop(w.id, None)
+        if not w.stopping:
+            self._unrank(dom, w)
         dom.borrowed -= w.borrowed
         w.pool, w.nodes, w.started, w.borrowed = None, (), None, False
 
     def _cycle(self, d: int, t: float) -> None:
         dom = self.domains[d]
-        if not dom.waiting:
-            return
+        if not dom.waiting and not (
+            self.policy.preemptive and dom.mixed and dom.running and dom.busy < dom.capacity
+        ):
+            return  # nothing waits, and no running work could move to free accelerators
         if not self.policy.preemptive and dom.busy >= dom.capacity and not dom.borrowed:
             return  # full, and nothing to reclaim: no plan could start anything
         if self.policy.tracks_progress:
             for w in dom.running.values():
                 self._account(self.jobs[w.id], t)
         plan = self._decide(dom, t)
+        if plan.starts or plan.preempts or plan.moves:
+            dom.version += 1
         for p in plan.preempts:
             w = p.work
             job = self.jobs[w.id]
             self._account(job, t)
+            self._unrank(dom, w)
             w.stopping = True
             job.token += 1
             self.preemptions += 1
             self._push(t + self.policy.settings.grace_s, _STOPPED, w.id, job.token)
-        for s in plan.starts:
-            w = s.work
+        for m in plan.moves:
+            w = m.work
             job = self.jobs[w.id]
-            pool = self.pools[s.pool]
-            for node, count in s.nodes:
-                pool.free[node] -= count
-            self.busy += w.accelerators
-            dom.busy += w.accelerators
-            dom.held[(w.tenant, s.pool)] += w.accelerators
-            dom.borrowed += s.borrowed
-            dom.waiting.remove(w)
-            self.queued -= 1
-            dom.running[w.id] = w
-            w.pool, w.nodes, w.started, w.speed, w.borrowed = (
-                s.pool,
-                s.nodes,
-                t,
-                pool.speed,
-                s.borrowed,
-            )
-            job.mark = t
-            job.attempt_start = t
-            dom.ranks[w.id] = self.policy.key(w, t)
-            overhead = restart_overhead(w.accelerators) if job.first_start is not None else 0.0
-            if job.first_start is None:
-                job.first_start = t
-            job.resume_at = t + overhead
+            self._account(job, t)
+            self._unrank(dom, w)
+            w.stopping = True
             job.token += 1
-            rate = self.truth.rate(w.job_class, pool.model)
-            finish = t + overhead + (job.trace.work - job.done) / rate
-            self._push(finish, _FINISH, w.id, job.token)
-            self._wake_later(job, t)
+            job.move_to = (m.pool, m.nodes, w.borrowed)
+            self.moves += 1
+            self._promise(dom, w, m.pool, m.nodes, +1)
+            self._push(t + self.policy.settings.grace_s, _STOPPED, w.id, job.token)
+        for s in plan.starts:
+            dom.waiting.remove(s.work)
+            self.queued -= 1
+            self._begin(dom, self.jobs[s.work.id], s.pool, s.nodes, s.borrowed, t)
+
+    def _promise(
+        self, dom: _Domain, w: Work, pool: str, nodes: tuple[tuple[int, int], ...], sign: int
+    ) -> None:
+        """Take (``sign`` +1) or give back (-1) nodes held for ``w``: a start's, or a
+        move's target while the work stops on its old pool."""
+        free = self.pools[pool].free
+        for node, count in nodes:
+            free[node] -= sign * count
+        self.busy += sign * w.accelerators
+        dom.busy += sign * w.accelerators
+        dom.held[(w.tenant, pool)] += sign * w.accelerators
+
+    def _begin(
+        self,
+        dom: _Domain,
+        job: _Job,
+        pool_name: str,
+        nodes: tuple[tuple[int, int], ...],
+        borrowed: bool,
+        t: float,
+    ) -> None:
+        """Start ``job`` (an attempt) on ``nodes`` of ``pool_name`` at ``t``."""
+        w = job.work
+        pool = self.pools[pool_name]
+        self._promise(dom, w, pool_name, nodes, +1)
+        dom.borrowed += borrowed
+        dom.running[w.id] = w
+        w.pool, w.nodes, w.started, w.speed, w.borrowed = (
+            pool_name,
+            nodes,
+            t,
+            pool.speed,
+            borrowed,
+        )
+        job.mark = t
+        job.attempt_start = t
+        self.starts += 1
+        job.start_seq = self.starts
+        if w.borrowed and w.preemptible:
+            dom.lent[w.id] = w
+        self._rerank(dom, w, self.policy.key(w, t))
+        overhead = restart_overhead(w.accelerators) if job.first_start is not None else 0.0
+        if job.first_start is None:
+            job.first_start = t
+        job.resume_at = t + overhead
+        job.token += 1
+        rate = self.truth.rate(w.job_class, pool.model)
+        finish = t + overhead + (job.trace.work - job.done) / rate
+        self._push(finish, _FINISH, w.id, job.token)
+        self._wake_later(job, t)
 
     def _decide(self, dom: _Domain, t: float) -> Plan:
         """``decide`` shown the head of each waiting class; widened until exact (see _Queue)."""
-        running, held = self._movable(dom, t)
+        if not SHORTCUTS:  # the plain decision: everything listed, as the live server does
+            self.decisions += 1
+            everything = [*dom.running.values()], [*dom.waiting.works.values()]
+            moving = [self.jobs[w.id] for w in dom.running.values() if w.stopping]
+            promised = [
+                (j.work.tenant, j.move_to[0], j.work.accelerators)
+                for j in moving
+                if j.move_to is not None
+            ]  # a move's target nodes, taken while the work stops on its old pool
+            view = QueueView(t, dom.pools, *everything, dom.tenants, promised)
+            return decide(view, self.policy, can_move=dom.mixed)
         k = HEAD
+        waiting, keys, cut = dom.waiting.heads(k, t)
+        # In a mixed domain work that outranks every waiting job may still move up.
+        floor = None if dom.mixed else min(keys, default=None)
+        running, held = self._movable(dom, t, floor)
+        # Decisions are pure: shown the same as an empty one, this one is empty too.
+        seen = (dom.version, [w.id for w in running], [w.id for w in waiting], keys)
+        if seen == dom.settled:
+            return Plan()
         while True:
-            waiting, cut = dom.waiting.heads(k, t)
             self.decisions += 1
             view = QueueView(t, dom.pools, running, waiting, dom.tenants, held)
-            if not cut:
-                return decide(view, self.policy, explain=False)
-            plan = decide(view, self.policy, explain=True)
-            if all(_any_refused(plan, given) for given in cut):
-                plan.waits.clear()
+            plan = decide(view, self.policy, explain=False, can_move=dom.mixed)
+            if not cut or _all_cut_refused(plan, cut):
+                # Widened, it saw waiting work beyond ``seen`` (whose keys move with time).
+                empty = not plan.starts and not plan.preempts and not plan.moves and k == HEAD
+                dom.settled = seen if empty else None
                 return plan
             k *= 4
+            waiting, _, cut = dom.waiting.heads(k, t)
 
-    def _movable(self, dom: _Domain, t: float) -> tuple[list[Work], list[tuple[str, str, int]]]:
+    def _movable(
+        self, dom: _Domain, t: float, floor: Key | None
+    ) -> tuple[list[Work], list[tuple[str, str, int]]]:
         """Running work a decision could move, listed; the rest summarised as held.
 
         Pinned for sure: work stopping or not preemptible; own-quota work under a policy
         that does not preempt or within its minimum run; and own-quota work that ranks
-        before every waiting job (nothing can outrank it). Borrowed work is always listed
-        (reclaimable)."""
+        before ``floor`` (the first waiting job's key: nothing can outrank it). Borrowed
+        work is always listed (reclaimable). Listed in the order it started, as
+        ``running`` holds it."""
         policy = self.policy
-        preemptive, min_run = policy.preemptive, policy.settings.min_run_s
-        floor = dom.waiting.min_key(t) if preemptive else None
-        listed: list[Work] = []
+        listed = list(dom.lent.values())
+        if policy.preemptive and dom.ranked:
+            # Keys of running work move only when its service is accounted (a wake-up at
+            # each level); a policy that tracks progress has them accounted just before this.
+            first = 0 if floor is None else bisect.bisect_left(dom.ranked, (floor,))
+            min_run, running = policy.settings.min_run_s, dom.running
+            for _, ident in dom.ranked[first:]:
+                w = running[ident]
+                if t - (w.started if w.started is not None else t) >= min_run:
+                    listed.append(w)
+        if not listed:
+            return listed, [(tenant, pool, n) for (tenant, pool), n in dom.held.items() if n]
+        if len(listed) > 1:
+            jobs = self.jobs
+            listed.sort(key=lambda w: jobs[w.id].start_seq)
         held = dict(dom.held)
-        # Keys of running work move only when its service is accounted (a wake-up at each
-        # level); a policy that tracks progress has them accounted just before this.
-        ranks = dom.ranks
-        for w in dom.running.values():
-            if w.stopping or not w.preemptible:
-                continue
-            if not w.borrowed and (
-                not preemptive
-                or t - (w.started if w.started is not None else t) < min_run
-                or (floor is not None and ranks[w.id] < floor)
-            ):
-                continue
-            listed.append(w)
+        for w in listed:
             held[(w.tenant, w.pool or "")] -= w.accelerators
         return listed, [(tenant, pool, n) for (tenant, pool), n in held.items() if n]
+
+    def _sample_quota(self) -> None:
+        """Count, per tenant with a quota, a sample where it wanted its quota, and whether it
+        got it (held it, or its smallest waiting job would not fit in what is left)."""
+        for dom in self.domains:
+            held: dict[str, int] = defaultdict(int)
+            for (tenant, _), n in dom.held.items():
+                held[tenant] += n
+            for tenant, terms in dom.tenants.items():
+                quota = sum(terms.quota.values())
+                waiting = dom.waiting.demand.get(tenant, 0)
+                if not quota or held[tenant] + waiting < quota:
+                    continue
+                asked = self.quota_asked[tenant]
+                asked[0] += 1
+                if held[tenant] >= quota or held[tenant] + dom.waiting.smallest(tenant) > quota:
+                    asked[1] += 1
 
     def _wake_later(self, job: _Job, t: float) -> None:
         """The next instant this job's rank changes on its own (a level crossed, aged, or
@@ -599,6 +733,15 @@ class Replay:
             for t, v in sorted(per_tenant.items())
         }
         worst = max(tenants, key=lambda t: tenants[t]["avg_queue_s"], default=None)
+        for tenant, (asked, met) in self.quota_asked.items():
+            row = tenants.setdefault(tenant, {"jobs": 0.0, "avg_queue_s": 0.0})
+            row["quota_asked_s"] = asked * SAMPLE_S
+            row["quota_met"] = round(met / asked, 4)
+        least = min(
+            (t for t in tenants if "quota_met" in tenants[t]),
+            key=lambda t: tenants[t]["quota_met"],
+            default=None,
+        )
         cost, voucher, domestic_share = self._money()
         return ReplayReport(
             policy=self.policy.name,
@@ -619,8 +762,11 @@ class Replay:
             voucher_yuan=voucher,
             domestic_share=domestic_share,
             preemptions=self.preemptions,
+            moves=self.moves,
             worst_tenant=worst,
             worst_tenant_avg_queue_s=_r(tenants[worst]["avg_queue_s"]) if worst else 0.0,
+            quota_met_worst=tenants[least]["quota_met"] if least else 1.0,
+            quota_met_worst_tenant=least,
             decisions=self.decisions,
             seconds=round((self.clock.monotonic() - started_wall) if self.clock else 0.0, 3),
             per_tenant=tenants,
@@ -666,14 +812,20 @@ class Replay:
 
 _FINISH, _STOPPED, _WAKE = 0, 1, 2
 HEAD = 4  # waiting jobs of each class shown to a decision at first
+# Off: each decision is shown all running and waiting work and explains (tests compare).
+SHORTCUTS = True
 
 
-def _any_refused(plan: Plan, given: list[Work]) -> bool:
-    for w in given:
-        reason = plan.waits.get(w.id)
-        if reason is not None and reason.code != "queue_awaiting_nodes":
-            return True
-    return False
+def _all_cut_refused(plan: Plan, cut: list[list[Work]]) -> bool:
+    """Whether each cut class had one of its given jobs refused: neither started nor
+    admitted to wait for its nodes (a job admitted uses room, so later ones may still fit)."""
+    admitted = {s.work.id for s in plan.starts}
+    admitted.update(plan.awaiting_nodes)
+    return all(any(w.id not in admitted for w in given) for given in cut)
+
+
+def _first(pair: tuple[Key, Work]) -> Key:
+    return pair[0]
 
 
 def _r(x: float) -> float:

@@ -140,8 +140,9 @@ def test_heterogeneity_aware_choice_follows_the_throughput_table() -> None:
     agnostic = decide(
         QueueView(0, [fast, slow], [], [job]), make_policy("fifo-agnostic", throughput=table)
     )
+    blind = decide(QueueView(0, [slow, fast], [], [job]), make_policy("fifo-agnostic"))
     assert aware.starts[0].pool == "v100"
-    assert agnostic.starts[0].pool == "k80"
+    assert agnostic.starts[0].pool == blind.starts[0].pool  # the table changes nothing
 
 
 @settings(max_examples=60, deadline=None)
@@ -193,3 +194,45 @@ def test_held_work_counts_as_pinned_running_work() -> None:
         return started_ids(plan), [x.work.id for x in plan.preempts]
 
     assert plan_for(True) == plan_for(False) == ([], ["old"])
+
+
+def _fragmented() -> tuple[PoolView, list[Work], Work, Work]:
+    """Two nodes of 4, each holding one long-served 1-GPU job: 6 accelerators free, but
+    no whole node for a 4-GPU gang."""
+    p = pool(nodes=2, per_node=4)
+    served = LEVELS_S[1] + 1
+    olds = [running(work(f"old{n}", 1, at=0, attained=served), p, n, started=0) for n in (0, 1)]
+    return p, olds, work("wide", 4, at=100), work("small", 1, at=200)
+
+
+def test_default_clears_a_whole_node_for_a_fragmented_gang() -> None:
+    p, olds, wide, small = _fragmented()
+    plan = decide(QueueView(1000, [p], olds, [wide, small]), make_policy("default"))
+    # One node is cleared (its lower-ranked job asked to stop) and kept for the gang: the
+    # small job that ranks after the gang starts on the other node, not on the kept one.
+    assert [x.work.id for x in plan.preempts] == ["old0"]
+    assert [(s.work.id, s.nodes) for s in plan.starts] == [("small", ((1, 1),))]
+    assert plan.waits["wide"].code == "queue_awaiting_nodes"
+
+
+def test_fifo_and_work_that_outranks_the_gang_keep_their_nodes() -> None:
+    p, olds, wide, small = _fragmented()
+    plan = decide(QueueView(1000, [p], olds, [wide, small]), make_policy("fifo"))
+    assert plan.preempts == []  # Helios' FIFO: no preemption, no node clearing
+    p, olds, wide, small = _fragmented()
+    for w in olds:
+        w.attained = 0.0  # same level as the gang and submitted before it: outranks it
+    plan = decide(QueueView(1000, [p], olds, [wide, small]), make_policy("default"))
+    assert plan.preempts == []
+    assert started_ids(plan) == ["small"]
+
+
+def test_default_keeps_submission_order_inside_a_level_after_a_preemption() -> None:
+    p = pool(nodes=1, per_node=1)
+    served = LEVELS_S[0] + 1
+    # "first" was submitted first, ran, was preempted and re-entered the queue later.
+    first = work("first", 1, at=0, attained=served)
+    first.queued_since = 5000
+    second = work("second", 1, at=100, attained=served)
+    plan = decide(QueueView(5100, [p], [], [second, first]), make_policy("default"))
+    assert started_ids(plan) == ["first"]

@@ -105,13 +105,14 @@ def test_the_placement_objective_picks_the_model_the_queue_admits_on() -> None:
 
 
 def test_less_service_first_and_a_long_wait_lifts_a_job() -> None:
-    # One card; two jobs of one tenant; "old" has been served 2 A100-hours before.
+    # One card; two jobs of one tenant; "old" has been served 10 A100-hours before.
     fleet = make_fleet(("lab", "beijing", [make_pool("a100", "A100", nodes=1, per_node=1)]))
     spec = {"resources": {"accelerator": {"model": "A100", "count": 1}}}
-    old = make_job(make_spec(name="old", **spec), "old", tenant="x", attained=7200.0)
+    old = make_job(make_spec(name="old", **spec), "old", tenant="x", attained=36000.0)
     new = make_job(make_spec(name="new", **spec), "new", tenant="x", at=T0 + dt.timedelta(hours=1))
     assert [j.id for j in turn([old, new], [], {}, now=7200, fleet=fleet).admitted] == ["new"]
-    # After waiting past the aging period (4 h), the served job is back at the top level.
+    # After waiting past an aging boundary (every 4 h), the served job is back at the top
+    # level, where it was submitted first.
     later = turn([old, new], [], {}, now=5 * 3600, fleet=fleet)
     assert [j.id for j in later.admitted] == ["old"]
 
@@ -127,7 +128,7 @@ def test_cpu_only_jobs_go_to_placement_as_before() -> None:
 def test_outranked_work_is_preempted_only_after_its_minimum_run() -> None:
     fleet = make_fleet(("lab", "beijing", [make_pool("a100", "A100", nodes=1, per_node=1)]))
     spec = {"resources": {"accelerator": {"model": "A100", "count": 1}}}
-    long = make_job(make_spec(name="long", **spec), "long", tenant="x", attained=7200.0)
+    long = make_job(make_spec(name="long", **spec), "long", tenant="x", attained=36000.0)
     pl = Placement(
         "lab", "a100", "A100", (NodeAssignment("a100-n0", (0,)),), long.spec.accelerator_units
     )

@@ -7,6 +7,7 @@ the same ``decide`` with the same policies (``QUEUE_POLICIES``; ``default`` is l
 from suanli.domain.tenants import ANY, TenantTerms
 from suanli.scheduler.queueing.admission import decide
 from suanli.scheduler.queueing.model import (
+    Move,
     Plan,
     PoolView,
     Preempt,
@@ -20,6 +21,7 @@ from suanli.scheduler.queueing.policies import QUEUE_POLICIES, QueuePolicy, make
 __all__ = [
     "ANY",
     "QUEUE_POLICIES",
+    "Move",
     "Plan",
     "PoolView",
     "Preempt",

@@ -14,17 +14,27 @@ Shared by every queue policy, in the live server and in the simulator alike:
    its accelerators come back after the grace period, when the engine confirms.
 5. Admitted waiting work is placed on nodes now (consolidated: one node when it fits, else
    whole nodes); if the nodes are not free yet (a preempted job still stopping), it waits.
+
+Which pool (heterogeneity): work takes a pool that can start it now before one it could only
+get by pushing lower-ranked running work out (that work would restart on a slower pool),
+then the pool whose model runs its class fastest (the policy's throughput table). Drivers
+that can move running work (``can_move``) let it go up to a faster pool when one has room
+and the gain, on the throughput table's ratio, outweighs the cost of a restart: run times
+are not known, so work is started where it can run now and moved up as fast pools free.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from suanli.domain.jobs import Reason
 from suanli.domain.tenants import ANY, TenantTerms
+from suanli.domain.throughput import UNIFORM
 from suanli.scheduler.queueing.model import (
+    Move,
     Plan,
     PoolView,
     Preempt,
@@ -36,6 +46,8 @@ from suanli.scheduler.queueing.policies import QueuePolicy
 
 UNLIMITED = TenantTerms("")
 _BIG = 1 << 62
+MOVE_GAIN = 1.25  # a move needs a pool at least this much faster for the work's class
+MOVE_COST_GRACES = 4.0  # what a move costs (stop, restore the checkpoint), in grace periods
 
 
 class _Ledger:
@@ -90,12 +102,16 @@ class _Ledger:
 class _PoolRoom:
     view: PoolView
     room: int  # accelerators not yet promised in this decision
+    idle: int  # accelerators free now and not yet promised (taking them moves no one)
 
 
-def decide(view: QueueView, policy: QueuePolicy, explain: bool = True) -> Plan:
-    """The plan for ``view``; pure: the view and its work are not mutated."""
+def decide(
+    view: QueueView, policy: QueuePolicy, explain: bool = True, can_move: bool = False
+) -> Plan:
+    """The plan for ``view``; pure: the view and its work are not mutated. ``can_move``:
+    the driver can move running work to another pool (``Plan.moves``)."""
     now, settings = view.now, policy.settings
-    rooms = {p.name: _PoolRoom(p, p.capacity) for p in view.pools}
+    rooms = {p.name: _PoolRoom(p, p.capacity, p.free_total) for p in view.pools}
     ledger = _Ledger(view.tenants)
     plan = Plan()
     for tenant, pool_name, count in view.held:
@@ -111,7 +127,8 @@ def decide(view: QueueView, policy: QueuePolicy, explain: bool = True) -> Plan:
         else:
             movable.append(w)
     # Borrowed running work is counted last so that owners' demand comes first (reclaim).
-    order = sorted([*movable, *view.waiting], key=lambda w: policy.key(w, now))
+    rank = policy.key
+    order = sorted([*movable, *view.waiting], key=lambda w: rank(w, now))
     admitted: list[tuple[Work, str, bool]] = []
     over_quota: list[Work] = []
     blocked: set[str] = set()
@@ -119,7 +136,11 @@ def decide(view: QueueView, policy: QueuePolicy, explain: bool = True) -> Plan:
     # accelerators is refused for a reason, its later jobs of ``g`` or more are too.
     refused: dict[tuple[str, str], int] = {}
     left = sum(r.room for r in rooms.values())
+    seen: set[str] = set()  # walked, or admitted ahead of its turn by a swap
     for w in order:
+        if w.id in seen:
+            continue
+        seen.add(w.id)
         if left <= 0 and not explain:
             break  # nothing more fits; what is not admitted waits or is preempted
         if not w.running:
@@ -131,8 +152,19 @@ def decide(view: QueueView, policy: QueuePolicy, explain: bool = True) -> Plan:
                 continue
             if w.accelerators >= refused.get((w.tenant, "capacity"), _BIG) and not explain:
                 continue
-        pool, why = _choose(w, rooms, ledger, policy, "in")
+        pool, why = _choose(w, rooms, ledger, policy, "in", now, can_move)
         if pool is not None:
+            m = _partner(w, pool, movable, seen, rooms, ledger, policy, now) if can_move else None
+            if m is not None and m.pool is not None:
+                # A swap: ``m`` gains more on ``pool`` than ``w`` does; it moves up and
+                # ``w`` takes its accelerators when it has stopped (not free ones now).
+                there = m.pool
+                seen.add(m.id)
+                _admit(m, pool, rooms, ledger, admitted, borrowed=False)
+                _admit(w, there, rooms, ledger, admitted, borrowed=False)
+                rooms[there].idle += w.accelerators
+                left -= w.accelerators + m.accelerators
+                continue
             _admit(w, pool, rooms, ledger, admitted, borrowed=False)
             left -= w.accelerators
             continue
@@ -151,7 +183,7 @@ def decide(view: QueueView, policy: QueuePolicy, explain: bool = True) -> Plan:
             if explain:
                 _refuse(plan, explain, w, "quota", rooms, ledger, blocked, settings.backfill)
             continue
-        pool, why = _choose(w, rooms, ledger, policy, "borrow")
+        pool, why = _choose(w, rooms, ledger, policy, "borrow", now, can_move)
         if pool is not None:
             _admit(w, pool, rooms, ledger, admitted, borrowed=True)
             left -= w.accelerators
@@ -172,7 +204,7 @@ def decide(view: QueueView, policy: QueuePolicy, explain: bool = True) -> Plan:
                 )
             )
             plan.preempts.append(Preempt(w, reason))
-    _place(plan, admitted, view.pools, explain)
+    _place(plan, admitted, view, policy, explain)
     return plan
 
 
@@ -210,20 +242,36 @@ def _allowed(w: Work, p: PoolView, terms: TenantTerms) -> bool:
 
 
 def _choose(
-    w: Work, rooms: Mapping[str, _PoolRoom], ledger: _Ledger, policy: QueuePolicy, mode: str
+    w: Work,
+    rooms: Mapping[str, _PoolRoom],
+    ledger: _Ledger,
+    policy: QueuePolicy,
+    mode: str,
+    now: float = 0.0,
+    can_move: bool = False,
 ) -> tuple[str | None, str]:
     """A pool for ``w`` in this pass, or None and why not (quota, capacity, size, nowhere)."""
     if w.running:
+        if can_move and len(rooms) > 1:
+            faster = _faster(w, rooms, ledger, policy, mode, now)
+            if faster is not None:
+                return faster, ""
         room = rooms.get(w.pool or "")
         if room is None or room.room < w.accelerators:
             return None, "capacity"
         ok = ledger.check(w, room.view.model)
         return (w.pool, "") if ok == mode or (ok == "in" and mode == "borrow") else (None, "quota")
     terms = ledger.terms(w.tenant)
-    best: tuple[float, int, int] | None = None
+    best: tuple[int, float, int] | None = None
     best_name: str | None = None
     why = "nowhere"
     several = len(rooms) > 1
+    # A policy blind to the models (the UNIFORM table) picks among models as if at random.
+    blind = (
+        several
+        and policy.throughput is UNIFORM
+        and len({r.view.model for r in rooms.values()}) > 1
+    )
     for i, room in enumerate(rooms.values()):
         p = room.view
         if not _allowed(w, p, terms):
@@ -238,11 +286,114 @@ def _choose(
         if room.room < w.accelerators:
             why = "capacity" if why != "quota" else why
             continue
-        fits_now = several and _fit(p.free, p.per_node, w.accelerators) is not None
-        rank = (-policy.throughput.rate(w.job_class, p.model), -int(fits_now), i)
+        rank = _rank(w, room, i, policy, blind) if several else (0, 0.0, i)
         if best is None or rank < best:
             best, best_name = rank, p.name
     return best_name, why
+
+
+def _rank(
+    w: Work, room: _PoolRoom, i: int, policy: QueuePolicy, blind: bool
+) -> tuple[int, float, int]:
+    """Lower is better: a pool that starts ``w`` now (a pool it could only get by pushing
+    lower-ranked running work out is a last resort: that work would restart elsewhere,
+    slower, and its grace period and restart are lost), then the fastest for its class.
+    Among equals a policy blind to the models (``blind``: the UNIFORM table, pools of
+    several models) picks as if at random, as Gavel's heterogeneity-agnostic baseline does,
+    so that no pool order favours a model; otherwise the first pool."""
+    p = room.view
+    now = room.idle >= w.accelerators and _fit(p.free, p.per_node, w.accelerators) is not None
+    tie = zlib.crc32(f"{w.id}/{p.name}".encode()) if blind else i
+    return (-int(now), -policy.throughput.rate(w.job_class, p.model), tie)
+
+
+def _faster(
+    w: Work,
+    rooms: Mapping[str, _PoolRoom],
+    ledger: _Ledger,
+    policy: QueuePolicy,
+    mode: str,
+    now: float,
+) -> str | None:
+    """A pool, other than its own, where running ``w`` would gain more than a move costs.
+
+    No run time is known, so the gain is judged on what has been seen: run times are heavy
+    tailed, so work that has run ``age`` seconds is expected to run about as long again, and
+    a move gains ``age x (1 - here / there)`` of it (the throughput table's ratio). Only
+    free accelerators are taken: a move never pushes other work out."""
+    here = rooms.get(w.pool or "")
+    if here is None:
+        return None
+    rate = policy.throughput.rate
+    current = rate(w.job_class, here.view.model)
+    age = now - (w.started if w.started is not None else now)
+    cost = MOVE_COST_GRACES * policy.settings.grace_s
+    terms = ledger.terms(w.tenant)
+    best: str | None = None
+    best_rate = current * MOVE_GAIN
+    for room in rooms.values():
+        p = room.view
+        if room is here or room.idle < w.accelerators or room.room < w.accelerators:
+            continue
+        there = rate(w.job_class, p.model)
+        if there < best_rate or age * (1.0 - current / there) < cost:
+            continue
+        if not _allowed(w, p, terms) or _fit(p.free, p.per_node, w.accelerators) is None:
+            continue
+        ok = ledger.check(w, p.model)
+        if ok is None or (mode == "in" and ok == "borrow"):
+            continue
+        best, best_rate = p.name, there
+    return best
+
+
+def _partner(
+    w: Work,
+    pool: str,
+    movable: Sequence[Work],
+    seen: set[str],
+    rooms: Mapping[str, _PoolRoom],
+    ledger: _Ledger,
+    policy: QueuePolicy,
+    now: float,
+) -> Work | None:
+    """Running work of ``w``'s size, not yet walked, that would gain more than ``w`` from the
+    free accelerators of ``pool`` that ``w`` is about to take: the one with the greatest
+    comparative advantage (Gavel's heterogeneity-aware allocation gives each model to the
+    work it speeds up most), when that advantage and its own move pay for a restart."""
+    if w.running or len(rooms) < 2:
+        return None
+    fast = rooms[pool]
+    if fast.idle < w.accelerators:
+        return None  # ``w`` pushes work out to get ``pool``: no free accelerators to offer
+    rate = policy.throughput.rate
+    mine = rate(w.job_class, fast.view.model)
+    cost = MOVE_COST_GRACES * policy.settings.grace_s
+    best: Work | None = None
+    best_edge = MOVE_GAIN
+    for m in movable:
+        if m.id in seen or m.accelerators != w.accelerators or m.pool == pool:
+            continue
+        slow = rooms.get(m.pool or "")
+        if slow is None:
+            continue
+        here, there = rate(m.job_class, slow.view.model), rate(m.job_class, fast.view.model)
+        age = now - (m.started if m.started is not None else now)
+        if there < here * MOVE_GAIN or age * (1.0 - here / there) < cost:
+            continue
+        edge = (there / here) / (mine / rate(w.job_class, slow.view.model))
+        if edge < best_edge:
+            continue
+        if not _allowed(m, fast.view, ledger.terms(m.tenant)) or not _allowed(
+            w, slow.view, ledger.terms(w.tenant)
+        ):
+            continue
+        if ledger.check(m, fast.view.model) != "in" or ledger.check(w, slow.view.model) != "in":
+            continue
+        if _fit(fast.view.free, fast.view.per_node, m.accelerators) is None:
+            continue
+        best, best_edge = m, edge
+    return best
 
 
 def _admit(
@@ -255,6 +406,8 @@ def _admit(
 ) -> None:
     room = rooms[pool]
     room.room -= w.accelerators
+    if pool != w.pool:  # a start or a move takes free accelerators
+        room.idle -= w.accelerators
     ledger.add(w.tenant, w.accelerators, room.view.model, room.view.speed)
     admitted.append((w, pool, borrowed))
 
@@ -326,15 +479,35 @@ def _fair_order(works: Sequence[Work], ledger: _Ledger) -> Iterable[Work]:
 
 
 def _place(
-    plan: Plan, admitted: list[tuple[Work, str, bool]], pools: Sequence[PoolView], explain: bool
+    plan: Plan,
+    admitted: list[tuple[Work, str, bool]],
+    view: QueueView,
+    policy: QueuePolicy,
+    explain: bool,
 ) -> None:
-    free = {p.name: list(p.free) for p in pools}
-    per_node = {p.name: p.per_node for p in pools}
+    free = {p.name: list(p.free) for p in view.pools}
+    per_node = {p.name: p.per_node for p in view.pools}
+    # Running work kept where it runs by this plan, that a gang waiting for whole nodes may
+    # displace (work admitted onto another pool is moving away: its nodes free up anyway).
+    kept = (
+        [w for w, pool, _ in admitted if w.running and w.nodes and pool == w.pool]
+        if policy.reserves_nodes
+        else []
+    )
     for w, pool, borrowed in admitted:
-        if w.running:
+        if pool == w.pool:
             continue
         nodes = _fit(free[pool], per_node[pool], w.accelerators)
+        if w.running:  # a move: only onto free nodes, else it stays where it runs
+            if nodes is not None:
+                for node, count in nodes:
+                    free[pool][node] -= count
+                plan.moves.append(Move(w, pool, nodes))
+            continue
         if nodes is None:
+            plan.awaiting_nodes.append(w.id)
+            if kept:
+                _reserve(plan, w, pool, free[pool], per_node[pool], kept, policy, view.now)
             if explain:
                 plan.waits[w.id] = Reason(
                     "queue_awaiting_nodes", {"pool": pool, "need": w.accelerators}
@@ -343,6 +516,62 @@ def _place(
         for node, count in nodes:
             free[pool][node] -= count
         plan.starts.append(Start(w, pool, nodes, borrowed))
+
+
+def _reserve(
+    plan: Plan,
+    w: Work,
+    pool: str,
+    free: list[int],
+    per_node: int,
+    kept: list[Work],
+    policy: QueuePolicy,
+    now: float,
+) -> None:
+    """Clear nodes for gang ``w``, admitted but fragmented out: running work ranking after
+    it on the fewest nodes that would give it room is asked to stop, and those nodes are
+    kept from later starts in this plan, so small jobs do not refill them first."""
+    mine = policy.key(w, now)
+    lower = [v for v in kept if v.pool == pool and policy.key(v, now) > mine]
+    held: dict[int, int] = defaultdict(int)
+    on: dict[int, list[Work]] = defaultdict(list)
+    for v in lower:
+        for node, count in v.nodes:
+            held[node] += count
+            on[node].append(v)
+    nodes = _clearable(free, held, per_node, w.accelerators)
+    if nodes is None:
+        return
+    victims: dict[str, Work] = {}
+    for node, count in nodes:
+        if free[node] < count:
+            for v in on[node]:
+                victims[v.id] = v
+        free[node] -= count  # reserved: later starts in this plan do not take them
+    for v in victims.values():
+        kept.remove(v)
+        ran = round(now - (v.started if v.started is not None else now))
+        plan.preempts.append(Preempt(v, Reason("preempt_outranked", {"ran": ran})))
+
+
+def _clearable(
+    free: list[int], held: Mapping[int, int], per_node: int, need: int
+) -> list[tuple[int, int]] | None:
+    """Nodes that give ``need`` once the work ``held`` on them stops, fewest stopped first."""
+    whole, rest = divmod(need, per_node) if need > per_node else (0, need)
+    order = sorted(range(len(free)), key=lambda i: (held.get(i, 0), i))
+    chosen = [(i, per_node) for i in order if free[i] + held.get(i, 0) == per_node][:whole]
+    if len(chosen) < whole:
+        return None
+    if rest:
+        taken = {i for i, _ in chosen}
+        tail = next(
+            (i for i in order if i not in taken and free[i] + held.get(i, 0) >= rest), None
+        )
+        if tail is None:
+            return None
+        chosen.append((tail, rest))
+    return chosen
 
 
 def _fit(free: list[int], per_node: int, need: int) -> tuple[tuple[int, int], ...] | None:

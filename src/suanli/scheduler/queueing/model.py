@@ -109,10 +109,25 @@ class Preempt:
     reason: Reason
 
 
+@dataclass(frozen=True)
+class Move:
+    """Running work to go to a faster pool: it stops (grace period) and restarts on
+    ``nodes`` of ``pool``, which stay promised to it meanwhile. Only drivers that can carry a
+    move out ask for moves (``decide(..., can_move=True)``)."""
+
+    work: Work
+    pool: str
+    nodes: tuple[tuple[int, int], ...]
+
+
 @dataclass
 class Plan:
     """What to do now: start these, ask these to stop, and why each other job waits."""
 
     starts: list[Start] = field(default_factory=list)
     preempts: list[Preempt] = field(default_factory=list)
+    moves: list[Move] = field(default_factory=list)
     waits: dict[str, Reason] = field(default_factory=dict)
+    # Admitted waiting work whose nodes are not free yet (a preempted job still stopping):
+    # listed whether or not the decision explains, so a driver can tell it from refused work.
+    awaiting_nodes: list[str] = field(default_factory=list)
