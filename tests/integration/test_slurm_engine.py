@@ -201,7 +201,7 @@ class TestInventory:
         assert all(
             n.accelerators == {cluster.gpu_type: cluster.gpus_per_node} for n in before.nodes
         )
-        req = _request(gpus=3, run="echo up; sleep 300")
+        req = _request(gpus=3, run="echo job-is-up; sleep 300")
         engine.launch(req)
         wait_until(lambda: "job-is-up" in _log(engine, req.key), timeout=RUN_TIMEOUT_S)
         free = source.inventory().free_accelerators()[cluster.gpu_type]
