@@ -7,7 +7,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Select, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import TERMINAL, Job, JobEvent, JobStatus
@@ -22,19 +23,44 @@ from suanli.store.sql.codec import (
     row_to_event,
     row_to_job,
 )
-from suanli.store.sql.tables import job_events, jobs
+from suanli.store.sql.tables import job_events, jobs, tenant_active
 
 
 class SqlJobStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._decoded = DecodedJobs()
+        upsert = _upsert_of(engine)
+        # The tenant's row, created at 0 if missing, locked until the commit (PostgreSQL):
+        # concurrent submissions of one tenant, from any process, count one after another.
+        self._lock_active = (
+            upsert.values(tenant=bindparam("tenant"), active=0)
+            .on_conflict_do_update(
+                index_elements=[tenant_active.c.tenant], set_={"active": tenant_active.c.active}
+            )
+            .returning(tenant_active.c.active)
+        )
+        self._add_active = upsert.values(
+            tenant=bindparam("tenant"), active=bindparam("change")
+        ).on_conflict_do_update(
+            index_elements=[tenant_active.c.tenant],
+            set_={"active": tenant_active.c.active + upsert.excluded.active},
+        )
 
     def add(self, job: Job, events: Sequence[JobEvent]) -> None:
         with self._engine.begin() as conn:
             conn.execute(jobs.insert(), job_to_row(job))  # one compiled statement, reused
             if events:
                 conn.execute(insert(job_events), [event_to_row(e) for e in events])
+            if job.status not in TERMINAL:
+                self._count_active(conn, {job.tenant: 1})
+
+    def _count_active(self, conn: Connection, changes: dict[str, int]) -> None:
+        """Add ``changes`` (tenant -> jobs) to the unfinished-job counts, in ``conn``'s
+        transaction (tenants in order: two transactions never wait on each other in turn)."""
+        rows = [{"tenant": t, "change": n} for t, n in sorted(changes.items()) if n]
+        if rows:
+            conn.execute(self._add_active, rows)
 
     def add_submitted(
         self, submissions: Sequence[Submission], active_limit: int = 0
@@ -42,21 +68,23 @@ class SqlJobStore:
         answers: builtins.list[int | None] = [None] * len(submissions)
         with self._engine.begin() as conn:
             if active_limit > 0:
-                active: dict[str, int] = {}
+                # One row read per tenant (kept by every change of status), not a count.
+                active = {
+                    tenant: int(conn.execute(self._lock_active, {"tenant": tenant}).scalar_one())
+                    for tenant in sorted({s.job.tenant for s in submissions})
+                }
                 for i, s in enumerate(submissions):
-                    tenant = s.job.tenant
-                    if tenant not in active:
-                        found = conn.execute(
-                            _ACTIVE_OF_TENANT, {"tenant": tenant, "up_to": active_limit}
-                        )
-                        active[tenant] = int(found.scalar_one())
-                    if active[tenant] >= active_limit:
-                        answers[i] = active[tenant]
+                    if active[s.job.tenant] >= active_limit:
+                        answers[i] = active[s.job.tenant]
                     else:
-                        active[tenant] += 1
+                        active[s.job.tenant] += 1
             stored = [s for s, a in zip(submissions, answers, strict=True) if a is None]
             if not stored:
                 return answers
+            added: dict[str, int] = {}
+            for s in stored:
+                added[s.job.tenant] = added.get(s.job.tenant, 0) + (s.job.status not in TERMINAL)
+            self._count_active(conn, added)
             # Three statements, each one round trip for the whole group (executemany).
             conn.execute(jobs.insert(), [job_to_row(s.job) for s in stored])
             events = [event_to_row(e) for s in stored for e in s.events]
@@ -97,9 +125,10 @@ class SqlJobStore:
             return int(conn.execute(query).scalar_one())
 
     def active_count(self, tenant: str, up_to: int) -> int:
+        query = select(tenant_active.c.active).where(tenant_active.c.tenant == tenant)
         with self._engine.connect() as conn:
-            found = conn.execute(_ACTIVE_OF_TENANT, {"tenant": tenant, "up_to": up_to})
-            return int(found.scalar_one())
+            found = conn.execute(query).scalar()
+        return min(int(found or 0), up_to)
 
     def active(self) -> builtins.list[Job]:
         # IN over the live statuses, not NOT IN over the finished ones: the status index
@@ -154,6 +183,9 @@ class SqlJobStore:
                 return Outcome.STALE
             if events:
                 conn.execute(insert(job_events), [event_to_row(e) for e in events])
+            finished = (after.status in TERMINAL) - (before.status in TERMINAL)
+            if finished:
+                self._count_active(conn, {after.tenant: -finished})
         return Outcome.APPLIED
 
     def add_events(self, events: Sequence[JobEvent]) -> None:
@@ -185,13 +217,7 @@ def _filtered(
     return query
 
 
-# Built once: the submit path asks it on every request.
-_ACTIVE_OF_TENANT = select(func.count()).select_from(
-    select(jobs.c.id)
-    .where(
-        jobs.c.tenant == bindparam("tenant"),
-        jobs.c.status.not_in([s.value for s in TERMINAL]),
-    )
-    .limit(bindparam("up_to"))
-    .subquery()
-)
+def _upsert_of(engine: Engine) -> Any:
+    """The dialect's INSERT with ON CONFLICT (both SQLite and PostgreSQL have it)."""
+    kind = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[engine.dialect.name]
+    return kind(tenant_active)

@@ -90,3 +90,12 @@ job_events = Table(
     Column("attempt", Integer, nullable=False),
     Index("ix_job_events_job_id", "job_id", "id"),
 )
+
+# 0007: unfinished jobs per tenant, changed in the transaction that changes a job's status
+# between unfinished and finished (SqlJobStore: add, add_submitted, save).
+tenant_active = Table(
+    "tenant_active",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("active", Integer, nullable=False),
+)
