@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -205,3 +206,23 @@ def test_upgrading_to_0007_counts_the_unfinished_jobs_already_there(database_url
             command.downgrade(cfg, "0006")
     with opened(database_url) as engine:  # opening migrates to head again
         assert SqlJobStore(engine).active_count("acme", 100) == 2
+
+
+def test_a_group_of_submissions_reads_back_as_written(jobs: SqlJobStore) -> None:
+    # PostgreSQL takes the group by COPY: the same rows and instants as one insert each.
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    written = [
+        make_job(job_id=new_job_id(), status=S.PENDING, at=T0.astimezone(beijing), tenant=t)
+        for t in ("acme", "acme", "other")
+    ]
+    events = [
+        [JobEvent(j.id, T0, None, S.PENDING, Reason("reason_submitted", {"n": 1}))]
+        for j in written
+    ]
+    assert (
+        jobs.add_submitted([Submission(j, e) for j, e in zip(written, events, strict=True)])
+        == [None] * 3
+    )
+    for job, history in zip(written, events, strict=True):
+        assert jobs.get(job.id) == dataclasses.replace(job, submitted_at=T0, updated_at=T0)
+        assert jobs.events(job.id) == history

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import TERMINAL, Job, JobEvent, JobStatus
@@ -23,7 +25,7 @@ from suanli.store.sql.codec import (
     row_to_event,
     row_to_job,
 )
-from suanli.store.sql.tables import job_events, jobs, tenant_active
+from suanli.store.sql.tables import UtcDateTime, job_events, jobs, tenant_active
 
 
 class SqlJobStore:
@@ -85,14 +87,12 @@ class SqlJobStore:
             for s in stored:
                 added[s.job.tenant] = added.get(s.job.tenant, 0) + (s.job.status not in TERMINAL)
             self._count_active(conn, added)
-            # Three statements, each one round trip for the whole group (executemany).
-            conn.execute(jobs.insert(), [job_to_row(s.job) for s in stored])
+            # Three statements, each one round trip for the whole group.
             events = [event_to_row(e) for s in stored for e in s.events]
-            if events:
-                conn.execute(job_events.insert(), events)
             audits = [audit_row(s.audit) for s in stored if s.audit is not None]
-            if audits:
-                conn.execute(audit_events.insert(), audits)
+            insert_rows(conn, jobs, [job_to_row(s.job) for s in stored])
+            insert_rows(conn, job_events, events)
+            insert_rows(conn, audit_events, audits)
         return answers
 
     def get(self, job_id: JobId) -> Job | None:
@@ -215,6 +215,36 @@ def _filtered(
     if clusters is not None:
         query = query.where(jobs.c.cluster.in_(list(clusters)))
     return query
+
+
+def insert_rows(conn: Connection, table: Table, rows: builtins.list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same keys) in ``conn``'s transaction, in one statement:
+    COPY on PostgreSQL (one round trip, the cheapest insert for it and for us), executemany
+    elsewhere (SQLite's runs in this process)."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+        return
+    statement, utc = _copy_of(table, tuple(rows[0]), conn.dialect)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                values = list(row.values())
+                for i in utc:  # as UtcDateTime binds them: naive UTC
+                    values[i] = UtcDateTime.naive_utc(values[i])
+                copy.write_row(values)
+    finally:
+        cursor.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _copy_of(table: Table, names: tuple[str, ...], dialect: Dialect) -> tuple[str, list[int]]:
+    """The COPY statement for ``names`` of ``table``, and which of them are UtcDateTime."""
+    columns = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
+    utc = [i for i, n in enumerate(names) if isinstance(table.c[n].type, UtcDateTime)]
+    return f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN", utc
 
 
 def _upsert_of(engine: Engine) -> Any:

@@ -30,6 +30,11 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        return self.naive_utc(value)
+
+    @staticmethod
+    def naive_utc(value: dt.datetime | None) -> dt.datetime | None:
+        """What the column stores for ``value``: UTC without a zone."""
         if value is None:
             return None
         if value.tzinfo is None:
