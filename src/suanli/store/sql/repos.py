@@ -33,21 +33,16 @@ class SqlJobStore:
         self._engine = engine
         self._decoded = DecodedJobs()
         upsert = _upsert_of(engine)
-        # The tenant's row, created at 0 if missing, locked until the commit (PostgreSQL):
-        # concurrent submissions of one tenant, from any process, count one after another.
-        self._lock_active = (
-            upsert.values(tenant=bindparam("tenant"), active=0)
-            .on_conflict_do_update(
-                index_elements=[tenant_active.c.tenant], set_={"active": tenant_active.c.active}
-            )
-            .returning(tenant_active.c.active)
-        )
+        # Add to a tenant's count (creating its row); the row stays locked until the commit
+        # (PostgreSQL): concurrent submissions of one tenant, from any process, count one
+        # after another.
         self._add_active = upsert.values(
             tenant=bindparam("tenant"), active=bindparam("change")
         ).on_conflict_do_update(
             index_elements=[tenant_active.c.tenant],
             set_={"active": tenant_active.c.active + upsert.excluded.active},
         )
+        self._add_active_now = self._add_active.returning(tenant_active.c.active)
 
     def add(self, job: Job, events: Sequence[JobEvent]) -> None:
         with self._engine.begin() as conn:
@@ -68,25 +63,27 @@ class SqlJobStore:
         self, submissions: Sequence[Submission], active_limit: int = 0
     ) -> builtins.list[int | None]:
         answers: builtins.list[int | None] = [None] * len(submissions)
+        unfinished: dict[str, builtins.list[int]] = {}  # tenant -> its submissions' indexes
+        for i, s in enumerate(submissions):
+            if s.job.status not in TERMINAL:
+                unfinished.setdefault(s.job.tenant, []).append(i)
         with self._engine.begin() as conn:
-            if active_limit > 0:
-                # One row read per tenant (kept by every change of status), not a count.
-                active = {
-                    tenant: int(conn.execute(self._lock_active, {"tenant": tenant}).scalar_one())
-                    for tenant in sorted({s.job.tenant for s in submissions})
-                }
-                for i, s in enumerate(submissions):
-                    if active[s.job.tenant] >= active_limit:
-                        answers[i] = active[s.job.tenant]
-                    else:
-                        active[s.job.tenant] += 1
+            if active_limit <= 0:
+                self._count_active(conn, {t: len(mine) for t, mine in unfinished.items()})
+            for tenant in sorted(unfinished) if active_limit > 0 else ():
+                # One row per tenant (kept by every change of status), not a count: all of
+                # the tenant's submissions added at once, those over the limit taken back.
+                mine = unfinished[tenant]
+                change = {"tenant": tenant, "change": len(mine)}
+                before = int(conn.execute(self._add_active_now, change).scalar_one()) - len(mine)
+                fits = max(0, min(len(mine), active_limit - before))
+                if fits < len(mine):
+                    conn.execute(self._add_active, {"tenant": tenant, "change": fits - len(mine)})
+                for i in mine[fits:]:
+                    answers[i] = before + fits
             stored = [s for s, a in zip(submissions, answers, strict=True) if a is None]
             if not stored:
                 return answers
-            added: dict[str, int] = {}
-            for s in stored:
-                added[s.job.tenant] = added.get(s.job.tenant, 0) + (s.job.status not in TERMINAL)
-            self._count_active(conn, added)
             # Three statements, each one round trip for the whole group.
             events = [event_to_row(e) for s in stored for e in s.events]
             audits = [audit_row(s.audit) for s in stored if s.audit is not None]
