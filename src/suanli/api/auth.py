@@ -89,6 +89,17 @@ class TokenCache:
         found = hit[0] if hit else await anyio.to_thread.run_sync(self._lookup, token_id)
         return self._check(found, secret)
 
+    def principal_if_cached(self, text: str) -> Principal | None:
+        """The principal of ``text`` when the cache knows a usable token for it; None
+        otherwise (not cached, unknown, wrong secret, expired, revoked: ask ``principal``)."""
+        parts = split_token(text)
+        hit = self._cached(parts[0]) if parts is not None else None
+        if parts is None or hit is None or hit[0] is None:
+            return None
+        if not access.verify(hit[0][0], parts[1], self.platform.clock.now()):
+            return None
+        return access.principal_of(*hit[0])
+
     def _split(self, text: str | None) -> tuple[str, str]:
         if not text:
             raise Unauthenticated("access.unauthenticated")
@@ -147,7 +158,7 @@ async def authorise(request: Request) -> Principal | None:
     tokens: TokenCache = request.app.state.tokens
     # The Authorization header read here, not through a nested HTTPBearer dependency: each
     # dependency FastAPI solves costs on every request.
-    bearer = _bearer_token(request.scope)
+    bearer = bearer_token(request.scope)
     text = bearer if bearer is not None else request.cookies.get(TOKEN_COOKIE)
     if bearer is None and text and request.method not in READ_METHODS:
         _same_origin(request)
@@ -166,7 +177,7 @@ async def authorise(request: Request) -> Principal | None:
     return principal
 
 
-def _bearer_token(scope: MutableMapping[str, Any]) -> str | None:
+def bearer_token(scope: MutableMapping[str, Any]) -> str | None:
     """The credentials of an ``Authorization: Bearer`` header, as HTTPBearer reads them."""
     for name, value in scope.get("headers") or ():
         if name == b"authorization":
