@@ -317,10 +317,10 @@ def postgres_parts(url: str) -> dict[str, Parts]:
 
 
 def stored_rows(data_dir: Path, database_url: str | None) -> tuple[set[str], int, int]:
-    """(job ids, events, submission audit rows) in the database afterwards."""
+    """(job ids, submission events, submission audit rows) in the database afterwards."""
     queries = (
         "SELECT id FROM jobs",
-        "SELECT count(*) FROM job_events",
+        "SELECT count(*) FROM job_events WHERE reason_code = 'reason_submitted'",
         "SELECT count(*) FROM audit_events WHERE action = 'POST /api/v1/jobs' AND status = 201",
     )
     if database_url is None:
@@ -352,7 +352,7 @@ def run(label: str, count: int, database_url: str | None, args: argparse.Namespa
             stop_servers(servers)
         ids, events, audits = stored_rows(data_dir, database_url)
     answered = len(figures.ids)
-    figures.stored = f"{len(ids)} jobs, {events} events, {audits} audit rows stored"
+    figures.stored = f"stored: {len(ids)} jobs, {events} submission events, {audits} audit rows"
     if ids != figures.ids or events != answered or audits != answered:
         print(figures.stored, f"but {answered} accepted")
         raise SystemExit(f"{label}: the database does not hold exactly the accepted jobs")
