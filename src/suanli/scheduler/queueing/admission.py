@@ -115,6 +115,8 @@ def decide(
 ) -> Plan:
     """The plan for ``view``; pure: the view and its work are not mutated. ``can_move``:
     the driver can move running work to another pool (``Plan.moves``)."""
+    if view.history is not None:
+        policy = policy.informed(view.history)
     now, settings = view.now, policy.settings
     rooms = {p.name: _PoolRoom(p, p.capacity, p.free_total) for p in view.pools}
     reserving = settings.reserve and settings.backfill
