@@ -176,6 +176,7 @@ def _work(job: Job, job_class: str | None, models: frozenset[str] | None, served
         spec.estimated_hours * 3600 if spec.estimated_hours else None,
         served,
         queued_since=_ts(job.queued_at) or job.submitted_at.timestamp(),
+        limit_s=spec.time_limit_hours * 3600,
     )
 
 

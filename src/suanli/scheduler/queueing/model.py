@@ -31,6 +31,7 @@ class Work:
     progress_s: float = 0.0  # reference-card seconds of work done (for remaining estimates)
     queued_since: float = 0.0  # when it last entered the queue (submission or preemption)
     preemptible: bool = True
+    limit_s: float | None = None  # hard run-time limit of an attempt (wall seconds), if any
     # Set while it runs (or is being stopped):
     pool: str | None = None
     nodes: tuple[tuple[int, int], ...] = ()  # (node index, accelerators) in ``pool``
@@ -78,6 +79,10 @@ class QueueSettings:
     min_run_s: float = 600.0  # a job runs this long before it may be preempted (no thrashing)
     backfill: bool = True  # later jobs may start when an earlier one is blocked
     aging_s: float = 4 * 3600.0  # each this long in the queue lifts a job one service level
+    # With backfill: the first job a pool refuses for room reserves the time estimates free
+    # enough for it; later jobs overtake it there only if they end before then or fit in
+    # what it leaves over (EASY backfill, ``reservation.py``).
+    reserve: bool = False
 
 
 @dataclass(frozen=True)
