@@ -90,6 +90,11 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=20)
     parser.add_argument("--running", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--no-reserve",
+        action="store_true",
+        help="backfill without reservations (replays' default)",
+    )
     args = parser.parse_args()
     rng = random.Random(7)
     f = fleet(args.pools, rng)
@@ -99,7 +104,7 @@ def main() -> None:
     holding = running(f, jobs[: args.running], now, rng)
     waiting = jobs[args.running :]
     placer = POLICIES["default"]
-    settings = QueueSettings()
+    settings = QueueSettings(reserve=not args.no_reserve)  # the live server reserves
     accelerators = sum(p.accelerators for _, p in f.pools())
     print(
         f"fleet: {args.pools} pools, {accelerators} accelerators; {len(holding)} running; "

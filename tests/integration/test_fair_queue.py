@@ -187,3 +187,52 @@ def test_a_preempted_job_gets_the_queues_grace_to_checkpoint(
     gate.touch()
     for job in (a1, b1):
         until(p, job, S.SUCCEEDED)
+
+
+# One tenant, no quota: the fleet's two T4 (one node) bound it; reservations are on by default.
+ALONE = "format: suanli/tenants/v1\ntenants:\n  - {name: alpha}\n"
+
+
+def gated(name: str, gate: Path, count: int, hours: float) -> str:
+    return (
+        f"name: {name}\nresources: {{accelerator: {{model: T4, count: {count}}}}}\n"
+        f"run: \"while [ ! -e '{gate}' ]; do sleep 0.1; done\"\n"
+        f"estimated_hours: {hours}\ntime_limit_hours: 1\n"
+    )
+
+
+@pytest.mark.parametrize("platform", [ALONE], indirect=True)
+def test_a_blocked_gang_keeps_its_start_from_longer_jobs_but_short_ones_backfill(
+    platform: Platform, tmp_path: Path
+) -> None:
+    p = platform
+    gate = {n: tmp_path / f"gate-{n}" for n in ("busy", "wide", "long", "short")}
+
+    def put(name: str, count: int, hours: float) -> str:
+        return submit_job(
+            p, parse_spec_text(gated(name, gate[name], count, hours)), tenant="alpha"
+        ).id
+
+    busy = put("busy", 1, 0.01)  # one card, expected to end in about 3 min on a T4
+    until(p, busy, S.RUNNING)
+    wide = put("wide", 2, 0.01)  # needs both cards: waits for busy, reserves its end
+    long = put("long", 1, 5.0)  # would hold the free card far past that: waits
+    tick(p)
+    waiting = until(p, long, S.QUEUED)
+    assert waiting.decision is not None
+    assert waiting.decision.summary.code == "queue_reserved"
+    assert waiting.decision.summary.params["holder"] == wide
+    assert waiting.decision.summary.params["need"] == 1
+    short = put("short", 1, 0.0001)  # ends well before it: starts on the free card now
+    until(p, short, S.RUNNING)
+    assert until(p, wide, S.QUEUED).placement is None
+    assert p.jobs.get(long).status is S.QUEUED  # type: ignore[arg-type,union-attr]
+
+    gate["busy"].touch()
+    gate["short"].touch()
+    until(p, wide, S.RUNNING)  # the reservation is kept: the gang gets both cards first
+    assert p.jobs.get(long).status is S.QUEUED  # type: ignore[arg-type,union-attr]
+    gate["wide"].touch()
+    gate["long"].touch()
+    for job in (wide, long):
+        assert until(p, job, S.SUCCEEDED, S.FAILED).status is S.SUCCEEDED

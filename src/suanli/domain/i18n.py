@@ -454,6 +454,12 @@ _QUEUE: Mapping[str, Mapping[Lang, str]] = {
         "en": "waiting for {need} accelerators; {free} free for it now after jobs ranked ahead",
         "zh": "等待 {need} 张加速卡；排在前面的作业之后，当前可用 {free} 张",
     },
+    "queue_reserved": {
+        "en": "could start now, but {need} accelerators are held for an earlier job ({holder}) "
+        "expected to start in {wait} s, and this one is not expected to end before then",
+        "zh": "现在即可启动，但 {need} 张加速卡已为更早的作业（{holder}）预留，该作业预计 {wait} 秒后"
+        "启动，而此作业预计无法在此之前结束",
+    },
     "queue_awaiting_nodes": {
         "en": "admitted to {pool}; waiting for {need} accelerators on whole nodes to be freed",
         "zh": "已获准使用 {pool}；等待整节点上的 {need} 张加速卡释放",

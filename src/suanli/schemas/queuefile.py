@@ -14,3 +14,7 @@ class QueueEntry(BaseModel):
     min_run_s: float = Field(default=600.0, ge=0, le=86_400 * 30)
     backfill: bool = True
     aging_s: float = Field(default=4 * 3600.0, ge=0, le=86_400 * 365)
+    # Backfill with reservations (estimated hours, time limits). Unset: on in the live
+    # server, whose specs carry estimates and limits; off in replays, whose traces carry
+    # neither (and whose oracle baselines are the published ones, without reservations).
+    reserve: bool | None = None

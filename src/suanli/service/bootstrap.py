@@ -81,7 +81,9 @@ def open_platform(
         leadership=leadership_for(db) or SoleLeader(),
         cluster_grace=dt.timedelta(seconds=cluster_grace_s),
         tenant_terms={t.name: t.terms for t in tenants if t.terms is not None},
-        queue_settings=QueueSettings(q.grace_s, q.min_run_s, q.backfill, q.aging_s),
+        queue_settings=QueueSettings(
+            q.grace_s, q.min_run_s, q.backfill, q.aging_s, reserve=q.reserve is not False
+        ),
     )
 
 

@@ -47,6 +47,7 @@ from suanli.scheduler.queueing import (
     decide,
     make_policy,
 )
+from suanli.scheduler.queueing.gittins import HistoryBuilder, ServiceHistory
 from suanli.scheduler.queueing.policies import Key
 from suanli.sim.traces import TraceJob
 
@@ -450,6 +451,10 @@ class Replay:
         self.busy_integral = 0.0
         self.quota_asked: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # samples, met
         self.last_t = self.t0
+        # What finished jobs' service teaches a learning policy, refreshed every LEARN_S.
+        self.finished = HistoryBuilder()
+        self.history: ServiceHistory | None = None
+        self.learned_at = (-math.inf, 0)
         queued = 0
         i, n = 0, len(arrivals)
         while i < n or self.events:
@@ -472,10 +477,27 @@ class Replay:
                 d = self._event(kind, ident, token, t)
                 if d is not None:
                     dirty.add(d)
+            if self.policy.learns and t >= self.learned_at[0] + LEARN_S:
+                self._learn(t)
             for d in sorted(dirty):
                 self._cycle(d, t)
             queued = self.queued
         return self._report(arrivals, dropped, rejected, started_wall)
+
+    def _learn(self, t: float) -> None:
+        """The policy informed by the jobs finished so far; running work reranked under it
+        (waiting work keeps its groups: one tenant and size share an index row)."""
+        if self.finished.added == self.learned_at[1]:
+            return
+        self.learned_at = (t, self.finished.added)
+        self.history = self.finished.history()
+        self.policy = self.policy.informed(self.history)
+        for dom in self.domains:
+            dom.waiting.policy = self.policy
+            dom.settled = None
+            for w in dom.running.values():
+                if not w.stopping:
+                    self._rerank(dom, w, self.policy.key(w, t))
 
     def _push(self, t: float, kind: int, ident: str, token: int) -> None:
         self.seq += 1
@@ -510,6 +532,7 @@ class Replay:
         dom.running.pop(w.id, None)
         if kind == _FINISH:
             job.end = t
+            self.finished.add(w.tenant, w.accelerators, w.attained)
         elif job.move_to is not None:  # _STOPPED to move: restart on the promised nodes
             pool, nodes, borrowed = job.move_to
             job.move_to = None
@@ -677,7 +700,7 @@ class Replay:
                 for j in moving
                 if j.move_to is not None
             ]  # a move's target nodes, taken while the work stops on its old pool
-            view = QueueView(t, dom.pools, *everything, dom.tenants, promised)
+            view = QueueView(t, dom.pools, *everything, dom.tenants, promised, self.history)
             return decide(view, self.policy, can_move=dom.mixed)
         k = HEAD
         waiting, keys, cut = dom.waiting.heads(k, t)
@@ -694,7 +717,7 @@ class Replay:
             return Plan()
         while True:
             self.decisions += 1
-            view = QueueView(t, dom.pools, running, waiting, dom.tenants, held)
+            view = QueueView(t, dom.pools, running, waiting, dom.tenants, held, self.history)
             plan = decide(view, self.policy, explain=False, can_move=dom.mixed)
             if not cut or _all_cut_refused(plan, cut):
                 # Widened, it saw waiting work beyond ``seen`` (whose keys move with time).
@@ -873,6 +896,7 @@ class Replay:
 
 
 _FINISH, _STOPPED, _WAKE = 0, 1, 2
+LEARN_S = 6 * 3600.0  # a learning policy's history is refreshed this often (simulated)
 HEAD = 4  # waiting jobs of each class shown to a decision at first
 # Off: each decision is shown all running and waiting work and explains (tests compare).
 SHORTCUTS = True

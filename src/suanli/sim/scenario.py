@@ -22,7 +22,9 @@ def setup_for(scenario: Scenario, trace: Trace) -> ReplaySetup:
     return ReplaySetup(
         fleet=scenario.fleet,
         tenants=scenario.tenants,
-        settings=QueueSettings(q.grace_s, q.min_run_s, q.backfill, q.aging_s),
+        settings=QueueSettings(
+            q.grace_s, q.min_run_s, q.backfill, q.aging_s, reserve=bool(q.reserve)
+        ),
         throughput=scenario.throughput or trace.throughput,
         attributes=scenario.attributes,
         vouchers=shipped_policies(),

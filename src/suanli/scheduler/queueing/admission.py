@@ -43,6 +43,7 @@ from suanli.scheduler.queueing.model import (
     Work,
 )
 from suanli.scheduler.queueing.policies import QueuePolicy
+from suanli.scheduler.queueing.reservation import NEVER, Reservation, ends_at, runs_for, shadow
 
 UNLIMITED = TenantTerms("")
 _BIG = 1 << 62
@@ -104,6 +105,10 @@ class _PoolRoom:
     view: PoolView
     room: int  # accelerators not yet promised in this decision
     idle: int  # accelerators free now and not yet promised (taking them moves no one)
+    # With reservations (``QueueSettings.reserve``): (expected end, accelerators) of the work
+    # counted on this pool, and the promise to the first job it refused for room.
+    holding: list[tuple[float, int]] | None = None
+    reservation: Reservation | None = None
 
 
 def decide(
@@ -111,8 +116,14 @@ def decide(
 ) -> Plan:
     """The plan for ``view``; pure: the view and its work are not mutated. ``can_move``:
     the driver can move running work to another pool (``Plan.moves``)."""
+    if view.history is not None:
+        policy = policy.informed(view.history)
     now, settings = view.now, policy.settings
     rooms = {p.name: _PoolRoom(p, p.capacity, p.free_total) for p in view.pools}
+    reserving = settings.reserve and settings.backfill
+    if reserving:
+        for r in rooms.values():
+            r.holding = []
     ledger = _Ledger(view.tenants)
     plan = Plan()
     for tenant, pool_name, count in view.held:
@@ -120,11 +131,13 @@ def decide(
         if held is not None:
             held.room -= count
             ledger.add(tenant, count, held.view.model, held.view.speed)
+            if held.holding is not None:
+                held.holding.append((NEVER, count))  # summarised: its end is not shown
     movable: list[Work] = []
     for w in view.running:
         borrowed = _is_borrowed(w, ledger, rooms)
         if _pinned(w, policy, now, borrowed):
-            _count(w, rooms, ledger)
+            _count(w, rooms, ledger, now, settings.grace_s)
         else:
             movable.append(w)
     # Borrowed running work is counted last so that owners' demand comes first (reclaim).
@@ -161,39 +174,45 @@ def decide(
                 # ``w`` takes its accelerators when it has stopped (not free ones now).
                 there = m.pool
                 seen.add(m.id)
-                _admit(m, pool, rooms, ledger, admitted, borrowed=False)
-                _admit(w, there, rooms, ledger, admitted, borrowed=False)
+                _admit(m, pool, rooms, ledger, admitted, now, borrowed=False)
+                _admit(w, there, rooms, ledger, admitted, now, borrowed=False)
                 rooms[there].idle += w.accelerators
                 left -= w.accelerators + m.accelerators
                 continue
-            _admit(w, pool, rooms, ledger, admitted, borrowed=False)
+            _admit(w, pool, rooms, ledger, admitted, now, borrowed=False)
             left -= w.accelerators
             continue
-        if w.pool is None:
+        # Kept for later jobs only while no pool holds a promise: a promise refuses by time,
+        # and a larger job that ends sooner may still be let in.
+        if not w.running and not (reserving and _promised(rooms)):
             key = (w.tenant, why)
             refused[key] = min(refused.get(key, _BIG), w.accelerators)
+        if reserving and why == "capacity" and not w.running:
+            _reserve_room(w, rooms, ledger, "in")
         if why == "quota":
             over_quota.append(w)
         else:
-            _refuse(plan, explain, w, why, rooms, ledger, blocked, settings.backfill)
+            _refuse(plan, explain, w, why, rooms, ledger, blocked, settings.backfill, now)
     refused.clear()
     for w in _fair_order(over_quota, ledger):
         if left <= 0 and not explain:
             break
         if w.pool is None and w.accelerators >= refused.get((w.tenant, ""), _BIG):
             if explain:
-                _refuse(plan, explain, w, "quota", rooms, ledger, blocked, settings.backfill)
+                _refuse(plan, explain, w, "quota", rooms, ledger, blocked, settings.backfill, now)
             continue
         pool, why = _choose(w, rooms, ledger, policy, "borrow", now, can_move)
         if pool is not None:
-            _admit(w, pool, rooms, ledger, admitted, borrowed=True)
+            _admit(w, pool, rooms, ledger, admitted, now, borrowed=True)
             left -= w.accelerators
         else:
-            if w.pool is None:
+            if not w.running and not (reserving and _promised(rooms)):
                 key = (w.tenant, "")
                 refused[key] = min(refused.get(key, _BIG), w.accelerators)
-            _refuse(plan, explain, w, why, rooms, ledger, blocked, settings.backfill)
-    kept = {w.id for w, _, _ in admitted if w.pool is not None}
+            if reserving and why == "capacity" and not w.running:
+                _reserve_room(w, rooms, ledger, "borrow")
+            _refuse(plan, explain, w, why, rooms, ledger, blocked, settings.backfill, now)
+    kept = {w.id for w, _, _ in admitted if w.running}
     for w in movable:
         if w.id not in kept:
             reason = (
@@ -231,12 +250,16 @@ def _is_borrowed(w: Work, ledger: _Ledger, rooms: Mapping[str, _PoolRoom]) -> bo
     return w.borrowed or w.accelerators > quota.get(model if model in quota else ANY, 0)
 
 
-def _count(w: Work, rooms: Mapping[str, _PoolRoom], ledger: _Ledger) -> None:
+def _count(
+    w: Work, rooms: Mapping[str, _PoolRoom], ledger: _Ledger, now: float, grace_s: float
+) -> None:
     room = rooms.get(w.pool or "")
     if room is None:
         return  # its pool left the fleet
     room.room -= w.accelerators
     ledger.add(w.tenant, w.accelerators, room.view.model, room.view.speed)
+    if room.holding is not None:
+        room.holding.append((ends_at(w, now, grace_s), w.accelerators))
 
 
 def _allowed(w: Work, p: PoolView, terms: TenantTerms) -> bool:
@@ -289,6 +312,9 @@ def _choose(
             continue
         if room.room < w.accelerators:
             why = "capacity" if why != "quota" else why
+            continue
+        if room.reservation is not None and not room.reservation.admits(w, now, p.speed):
+            why = "reserved" if why not in ("quota", "capacity") else why
             continue
         rank = _rank(w, room, i, policy, blind) if several else (0, 0.0, i)
         if best is None or rank < best:
@@ -406,6 +432,7 @@ def _admit(
     rooms: Mapping[str, _PoolRoom],
     ledger: _Ledger,
     admitted: list[tuple[Work, str, bool]],
+    now: float,
     borrowed: bool,
 ) -> None:
     room = rooms[pool]
@@ -414,6 +441,37 @@ def _admit(
         room.idle -= w.accelerators
     ledger.add(w.tenant, w.accelerators, room.view.model, room.view.speed)
     admitted.append((w, pool, borrowed))
+    if room.holding is not None:
+        speed = room.view.speed
+        end = ends_at(w, now, 0.0) if w.running else now + runs_for(w, speed)
+        room.holding.append((end, w.accelerators))
+        if room.reservation is not None and not w.running:
+            room.reservation.take(w, now, speed)
+
+
+def _promised(rooms: Mapping[str, _PoolRoom]) -> bool:
+    return any(r.reservation is not None for r in rooms.values())
+
+
+def _reserve_room(w: Work, rooms: Mapping[str, _PoolRoom], ledger: _Ledger, mode: str) -> None:
+    """``w`` was refused for room: the pool (that takes it, on its quota in this pass, and
+    has no promise yet) where the counted work frees enough soonest reserves that time."""
+    terms = ledger.terms(w.tenant)
+    best: tuple[Reservation, _PoolRoom] | None = None
+    for room in rooms.values():
+        p = room.view
+        if room.reservation is not None or room.holding is None or p.capacity < w.accelerators:
+            continue
+        if not _allowed(w, p, terms):
+            continue
+        ok = ledger.check(w, p.model)
+        if ok is None or (mode == "in" and ok == "borrow"):
+            continue
+        promise = shadow(w, room.room, room.holding)
+        if promise is not None and (best is None or promise.at < best[0].at):
+            best = promise, room
+    if best is not None:
+        best[1].reservation = best[0]
 
 
 def _refuse(
@@ -425,6 +483,7 @@ def _refuse(
     ledger: _Ledger,
     blocked: set[str],
     backfill: bool,
+    now: float,
 ) -> None:
     if w.running:
         return  # becomes a preemption
@@ -452,6 +511,13 @@ def _refuse(
         reason = Reason("queue_too_large", {"need": w.accelerators, "have": have})
     elif why == "nowhere":
         reason = Reason("queue_no_pool", {"tenant": w.tenant})
+    elif why == "reserved":
+        promises = [r.reservation for r in rooms.values() if r.reservation is not None]
+        first = min(promises, key=lambda r: r.at)
+        reason = Reason(
+            "queue_reserved",
+            {"need": w.accelerators, "holder": first.holder, "wait": round(first.at - now)},
+        )
     else:
         free = sum(r.room for r in rooms.values() if _allowed(w, r.view, terms))
         reason = Reason("queue_no_capacity", {"need": w.accelerators, "free": max(free, 0)})

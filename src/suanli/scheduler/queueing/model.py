@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from suanli.domain.jobs import Reason
 from suanli.domain.tenants import TenantTerms
+from suanli.scheduler.queueing.gittins import ServiceHistory
 
 
 @dataclass(slots=True)
@@ -31,6 +32,7 @@ class Work:
     progress_s: float = 0.0  # reference-card seconds of work done (for remaining estimates)
     queued_since: float = 0.0  # when it last entered the queue (submission or preemption)
     preemptible: bool = True
+    limit_s: float | None = None  # hard run-time limit of an attempt (wall seconds), if any
     # Set while it runs (or is being stopped):
     pool: str | None = None
     nodes: tuple[tuple[int, int], ...] = ()  # (node index, accelerators) in ``pool``
@@ -78,6 +80,10 @@ class QueueSettings:
     min_run_s: float = 600.0  # a job runs this long before it may be preempted (no thrashing)
     backfill: bool = True  # later jobs may start when an earlier one is blocked
     aging_s: float = 4 * 3600.0  # each this long in the queue lifts a job one service level
+    # With backfill: the first job a pool refuses for room reserves the time estimates free
+    # enough for it; later jobs overtake it there only if they end before then or fit in
+    # what it leaves over (EASY backfill, ``reservation.py``).
+    reserve: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,8 @@ class QueueView:
     # cannot be moved in this decision (stopping, within its minimum run, or outranking
     # every waiting job): (tenant, pool, accelerators) held, counted as pinned work.
     held: Sequence[tuple[str, str, int]] = ()
+    # Service of finished jobs, for policies that learn from it (``QueuePolicy.informed``).
+    history: ServiceHistory | None = None
 
 
 @dataclass(frozen=True)
