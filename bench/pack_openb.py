@@ -12,22 +12,47 @@ mean over the seeds of the smaller of the capacity and must-place bounds).
 
     .venv/bin/python bench/pack_openb.py [--seeds 10] [--load 1.3] [--policy fgd ...]
     .venv/bin/python bench/pack_openb.py --all-traces --bound
+    .venv/bin/python bench/pack_openb.py --held-out --bound [--write DIR]
+
+``--held-out`` replays variants of the default pod list that are not in the folder, made
+the way the FGD artifact resampled its published lists (``sim.openb_variants``: share of
+CPU-only pods, of GPU-sharing pods, of GPUs in multi-GPU pods, of GPU pods with a GPU-type
+constraint) with ``--variant-seed``; ``--variant NAME`` picks others (e.g. gpushare70).
+Nothing is tuned on them: they check that what was picked on the four lists generalises.
+``--write DIR`` also saves each variant as an openb CSV for ``suanli sim pack --pods``.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import time
 from pathlib import Path
 
 from suanli.domain.clock import SystemClock
 from suanli.scheduler.packing import POLICIES, NodeSpec, PodRequest
 from suanli.sim.openb import read_nodes, read_pods
+from suanli.sim.openb_variants import Variant, make_variant
 from suanli.sim.pack import PackReport, arrived_pods, replay_pack
 from suanli.sim.packbound import allocation_bound
 
 OPENB = Path(__file__).resolve().parents[2] / "shared" / "traces" / "alibaba-gpu-v2023-openb"
 TRACES = ("default", "cpu050", "gpushare100", "multigpu50")
+HELD_OUT = (
+    "cpu000",
+    "cpu100",
+    "cpu300",
+    "gpushare20",
+    "gpushare40",
+    "gpushare60",
+    "gpushare80",
+    "multigpu20",
+    "multigpu30",
+    "multigpu40",
+    "gpuspec10",
+    "gpuspec33",
+)
+"""Published names whose lists are not in the folder (cpu in tenths of a percent)."""
 PUBLISHED = {"default": {"best-fit": 0.9308, "fgd": 0.9539}}
 """FGD (ATC'23) figures for the default trace; the paper plots the others without a table."""
 
@@ -38,41 +63,70 @@ def main() -> None:
     parser.add_argument("--pods", type=Path, default=OPENB / "openb_pod_list_default.csv")
     parser.add_argument("--all-traces", action="store_true", help=f"pod lists {TRACES}")
     parser.add_argument("--bound", action="store_true", help="also the upper bound per trace")
+    parser.add_argument("--held-out", action="store_true", help=f"variants {HELD_OUT}")
+    parser.add_argument("--variant", action="append", help="a variant of --pods, e.g. cpu300")
+    parser.add_argument("--variant-seed", type=int, default=1)
+    parser.add_argument("--write", type=Path, help="save the variants as CSV here")
     parser.add_argument("--load", type=float, default=1.3)
     parser.add_argument("--seeds", type=int, default=10, help="seeds 42, 43, ...")
     parser.add_argument("--policy", action="append", choices=sorted(POLICIES))
     args = parser.parse_args()
     nodes = read_nodes(args.nodes)
-    pod_lists = (
+    paths = (
         [args.nodes.parent / f"openb_pod_list_{t}.csv" for t in TRACES]
         if args.all_traces
         else [args.pods]
     )
-    default_policies = ["default", "best-fit"] if args.all_traces else list(POLICIES)
-    policies = args.policy or default_policies
+    pod_lists = [(p.stem.removeprefix("openb_pod_list_"), read_pods(p)) for p in paths]
+    names = args.variant or (list(HELD_OUT) if args.held_out else [])
+    variants = [Variant.parse(v) for v in names]
+    if variants:
+        base = read_pods(args.pods)
+        pod_lists = [(v.name, make_variant(base, v, nodes, args.variant_seed)) for v in variants]
+        if args.write:
+            args.write.mkdir(parents=True, exist_ok=True)
+            for name, pods in pod_lists:
+                _write(args.write / f"openb_pod_list_{name}.csv", pods)
+    several = args.all_traces or len(pod_lists) > 1
+    policies = args.policy or (["default", "best-fit", "fgd"] if several else list(POLICIES))
     rows = []
-    for path in pod_lists:
-        means = _trace(nodes, path, policies, args.load, args.seeds)
+    for name, pods in pod_lists:
+        means = _trace(nodes, name, pods, policies, args.load, args.seeds)
         if args.bound:
-            means["bound"] = _bound(nodes, read_pods(path), args.load, args.seeds)
-        rows.append((path.stem.removeprefix("openb_pod_list_"), means))
+            means["bound"] = _bound(nodes, pods, args.load, args.seeds)
+        rows.append((name, means))
     if len(rows) > 1:
         _table(rows, policies)
 
 
+def _write(path: Path, pods: list[PodRequest]) -> None:
+    lines = ["name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec"]
+    for p in pods:
+        spec = "|".join(sorted(p.gpu_spec))
+        lines.append(f"{p.name},{p.cpu_milli},{p.memory_mib},{p.gpus},{p.gpu_milli},{spec}")
+    path.write_text("\n".join(lines) + "\n")
+
+
 def _trace(
-    nodes: list[NodeSpec], path: Path, policies: list[str], load: float, count: int
+    nodes: list[NodeSpec],
+    name: str,
+    pods: list[PodRequest],
+    policies: list[str],
+    load: float,
+    count: int,
 ) -> dict[str, float]:
-    pods = read_pods(path)
     seeds = range(42, 42 + count)
-    print(f"{path.name} on {len(nodes)} nodes, load {load}, seeds {seeds[0]}-{seeds[-1]}")
+    print(
+        f"{name}: {len(pods)} pods on {len(nodes)} nodes, load {load}, seeds {seeds[0]}-{seeds[-1]}"
+    )
     means: dict[str, float] = {}
     for policy in policies:
+        cpu = time.process_time()
         runs = [
             replay_pack(nodes, pods, policy=policy, load=load, seed=s, clock=SystemClock())
             for s in seeds
         ]
-        means[policy] = _report(policy, runs)
+        means[policy] = _report(policy, runs, (time.process_time() - cpu) / len(runs))
     if {"default", "best-fit"} <= set(means):
         print(f"default / best-fit mean allocation: {means['default'] / means['best-fit']:.4f}")
     return means
@@ -94,13 +148,13 @@ def _bound(nodes: list[NodeSpec], pods: list[PodRequest], load: float, count: in
     return statistics.mean(ratios)
 
 
-def _report(policy: str, runs: list[PackReport]) -> float:
+def _report(policy: str, runs: list[PackReport], cpu_seconds: float) -> float:
     ratios = [r.gpu_allocation_ratio for r in runs]
     mean = statistics.mean(ratios)
     print(
         f"{policy:9s} mean={mean:7.2%} min={min(ratios):7.2%} max={max(ratios):7.2%} "
         f"failed_pods={statistics.mean(r.failed_pods for r in runs):7.1f} "
-        f"s/replay={statistics.mean(r.seconds for r in runs):6.2f}",
+        f"s/replay={statistics.mean(r.seconds for r in runs):6.2f} (CPU {cpu_seconds:5.2f})",
         flush=True,
     )
     return mean
