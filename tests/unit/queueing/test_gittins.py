@@ -19,7 +19,7 @@ from suanli.scheduler.queueing import (
     make_policy,
 )
 from suanli.scheduler.queueing.gittins import MIN_SAMPLES, gittins, size_class, table_of
-from suanli.scheduler.queueing.policies import LEVELS_S, PREEMPT_GAIN
+from suanli.scheduler.queueing.policies import GUARD_S, LEVELS_S, PREEMPT_GAIN
 from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
 from tests.unit.queueing.test_fairqueue import turn
 
@@ -126,3 +126,28 @@ def test_the_live_queue_learns_from_finished_jobs_in_the_store() -> None:
     assert [j.id for j in turn([near, fresh], [], {}, fleet=fleet).admitted] == ["fresh"]
     learned = turn([near, fresh], [], {}, fleet=fleet, history=history)
     assert [j.id for j in learned.admitted] == ["near"]
+
+
+def test_a_job_never_started_rises_with_its_wait_until_it_preempts() -> None:
+    # Tenant a's 1-card jobs finish at 100 (a high index), tenant b's 4-card jobs at
+    # 1,000,000 (a low one): a fresh b job ranks after every fresh a job, and after running
+    # a work, until the guard has multiplied its index enough; then it takes the cards.
+    history = history_of([("a", 1, 100.0)] * MIN_SAMPLES + [("b", 4, 1_000_000.0)] * MIN_SAMPLES)
+    policy = make_policy("default", QueueSettings(min_run_s=0)).informed(history)
+    wide = Work("wide", "b", 4, 0.0, queued_since=0.0)
+    quick = work("quick", at=GUARD_S)
+    assert policy.key(quick, GUARD_S) < policy.key(wide, GUARD_S - 1)
+    assert policy.next_change(wide, 0.0) == GUARD_S
+    lifted = [policy.key(wide, n * GUARD_S) for n in range(12)]
+    assert lifted == sorted(lifted, reverse=True)  # its priority only rises
+    pool = PoolView("p", "V100", 4, [0])
+    running = [
+        Work(f"r{i}", "a", 1, 0.0, pool="p", nodes=((0, 1),), started=0.0) for i in range(4)
+    ]
+    later = 12 * GUARD_S
+    assert policy.key(wide, later) < min(policy.key(r, later) for r in running)
+    plan = decide(QueueView(later, [pool], running, [wide], history=history), policy)
+    assert sorted(p.work.id for p in plan.preempts) == ["r0", "r1", "r2", "r3"]
+    # Work that ran is not lifted (it would push out whatever had preempted it).
+    ran = Work("ran", "b", 4, 0.0, attained=1.0, queued_since=0.0)
+    assert policy.key(ran, later)[1] == policy.key(ran, 0.0)[1]
