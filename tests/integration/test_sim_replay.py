@@ -82,6 +82,22 @@ def test_oracle_sjf_and_default_beat_fifo_on_the_slice(philly_slice: Path) -> No
 
 
 @needs_traces
+def test_the_default_learns_from_the_jobs_the_replay_finished(philly_slice: Path) -> None:
+    trace = read_trace("philly", philly_slice)
+    replay = Replay(
+        setup_for(load_scenario(EXAMPLES / "philly-helios.yaml"), trace),
+        "default",
+        "none",
+        SystemClock(),
+    )
+    out = replay.run(trace.jobs)
+    # Finished jobs only (refreshed every LEARN_S), never a waiting job's trace duration.
+    assert replay.history is not None
+    assert 0 < replay.history.count <= out.finished
+    assert replay.policy.informed(replay.history) is replay.policy
+
+
+@needs_traces
 @pytest.mark.parametrize(
     ("scenario", "policy"),
     [("philly-helios.yaml", "default"), ("philly-helios-cohort.yaml", "default")],

@@ -39,8 +39,10 @@ from suanli.scheduler.queueing import (
     PoolView,
     QueueSettings,
     QueueView,
+    ServiceHistory,
     Work,
     decide,
+    history_of,
     make_policy,
 )
 from suanli.scheduler.snapshot import Snapshot, queue_order
@@ -92,16 +94,34 @@ def current_service(job: Job, now: dt.datetime, speed: Mapping[str, float]) -> f
     return seconds * units(job) / MILLI * speed.get(pl.accelerator, 1.0)
 
 
+def finished_service(job: Job, speed: Mapping[str, float]) -> float:
+    """Normalised accelerator-seconds a finished job was served (all attempts)."""
+    if job.finished_at is None:
+        return job.attained
+    return job.attained + current_service(job, job.finished_at, speed)
+
+
+def service_history(finished: Iterable[Job], fleet: Fleet) -> ServiceHistory:
+    """What the queue learns from ``finished`` jobs (oldest first): each one's service, by
+    tenant and size in the queue's unit, for the default policy's Gittins index."""
+    speed = speeds(fleet)
+    return history_of(
+        (j.tenant, units(j), finished_service(j, speed)) for j in finished if units(j)
+    )
+
+
 def fair_turn(
     snapshot: Snapshot,
     holding: Iterable[Job],
     rank: Callable[[Job, Option], tuple[Any, ...]],
     tenants: Mapping[str, TenantTerms],
     settings: QueueSettings,
+    history: ServiceHistory | None = None,
 ) -> QueueTurn:
-    """The turn for ``snapshot.queue`` (queued jobs) given the jobs ``holding`` capacity."""
+    """The turn for ``snapshot.queue`` (queued jobs) given the jobs ``holding`` capacity;
+    ``history`` (``service_history``) is what finished jobs teach the queue's ranking."""
     with collector_paused():  # as placement's cycle: many small objects, no cycles
-        return _turn(snapshot, holding, rank, tenants, settings)
+        return _turn(snapshot, holding, rank, tenants, settings, history)
 
 
 def _turn(
@@ -110,6 +130,7 @@ def _turn(
     rank: Callable[[Job, Option], tuple[Any, ...]],
     tenants: Mapping[str, TenantTerms],
     settings: QueueSettings,
+    history: ServiceHistory | None,
 ) -> QueueTurn:
     now = snapshot.now
     t = now.timestamp()
@@ -146,7 +167,9 @@ def _turn(
         w.pool, w.started, w.speed = pl.accelerator, _ts(job.started_at), speed[pl.accelerator]
         w.stopping, w.borrowed = job.preempt_at is not None, job.borrowed
         running.append(w)
-    view = QueueView(t, _pools(snapshot, speed), running, waiting, _scaled(tenants))
+    view = QueueView(
+        t, _pools(snapshot, speed), running, waiting, _scaled(tenants), history=history
+    )
     policy = make_policy(LIVE_POLICY, settings, ThroughputTable(rates, source="placement"))
     decided = decide(view, policy, explain=True)
     starts = decided.starts

@@ -16,7 +16,7 @@ from decimal import Decimal
 from suanli.domain.errors import EngineFailure, SuanliError
 from suanli.domain.jobs import Job, JobStatus, Reason
 from suanli.domain.lifecycle import note, transition
-from suanli.scheduler.fairqueue import fair_turn
+from suanli.scheduler.fairqueue import fair_turn, service_history
 from suanli.scheduler.snapshot import build_snapshot
 from suanli.service.bills import quote
 from suanli.service.deps import Platform
@@ -33,6 +33,9 @@ class CycleReport:
     waiting: int = 0
     preempted: int = 0
 
+
+# Finished jobs whose service the queue learns from, each cycle (the most recent).
+HISTORY_JOBS = 1_000
 
 # A bill of this size is quoted to learn each tenant's effective voucher rate (caps included).
 RATE_SAMPLE = Decimal("10000.00")
@@ -90,7 +93,11 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
     )
     # 3. Decide: the fair queue (when, whose), then placement (where) for those it admits.
     holding = [j for j in current if j.status.holds_capacity]
-    turn = fair_turn(snapshot, holding, p.policy.rank, p.tenant_terms, p.queue_settings)
+    # What the jobs that finished teach the queue (the default ranks by it): newest first
+    # from the store, oldest first to the history.
+    finished = p.jobs.list([S.SUCCEEDED, S.FAILED], limit=HISTORY_JOBS)
+    history = service_history(reversed(finished), p.fleet)
+    turn = fair_turn(snapshot, holding, p.policy.rank, p.tenant_terms, p.queue_settings, history)
     result = p.policy.decide(dataclasses.replace(snapshot, queue=turn.admitted), turn.models)
     # 4. Apply: each write is guarded; a stale one waits for the next cycle.
     preempted = sum(preempt(p, job, reason) for job, reason in turn.preempts)

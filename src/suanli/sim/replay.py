@@ -47,6 +47,7 @@ from suanli.scheduler.queueing import (
     decide,
     make_policy,
 )
+from suanli.scheduler.queueing.gittins import HistoryBuilder, ServiceHistory
 from suanli.scheduler.queueing.policies import Key
 from suanli.sim.traces import TraceJob
 
@@ -149,10 +150,27 @@ class _Queue:
     """
 
     def __init__(self, policy: QueuePolicy) -> None:
-        self.policy = policy
+        self._policy = policy
         self.works: dict[str, Work] = {}
         self.classes: dict[tuple[str, int], dict[Key, list[tuple[Key, str]]]] = {}
+        self.sizes: dict[tuple[str, int], int] = defaultdict(int)  # waiting jobs per class
         self.demand: dict[str, int] = defaultdict(int)  # waiting accelerators per tenant
+        # Waiting work's keys hold until the policy's ``next_change`` (nothing else about
+        # waiting work changes), so heads are remembered: each work's key, valid before an
+        # instant, and each class's last heads (k, valid before, jobs, keys), kept while work
+        # comes and goes behind the first k of every group (the only jobs heads looks at).
+        self.keyed: dict[str, tuple[Key, float]] = {}
+        self.shown: dict[tuple[str, int], tuple[int, float, list[Work], list[Key]]] = {}
+
+    @property
+    def policy(self) -> QueuePolicy:
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: QueuePolicy) -> None:
+        self._policy = policy
+        self.keyed.clear()
+        self.shown.clear()
 
     def __len__(self) -> int:
         return len(self.works)
@@ -161,21 +179,39 @@ class _Queue:
         self.works[w.id] = w
         self.demand[w.tenant] += w.accelerators
         group, order = self.policy.wait_order(w)
-        groups = self.classes.setdefault((w.tenant, w.accelerators), {})
-        bisect.insort(groups.setdefault(group, []), (order, w.id))
+        cls = (w.tenant, w.accelerators)
+        entries = self.classes.setdefault(cls, {}).setdefault(group, [])
+        i = bisect.bisect_left(entries, (order, w.id))
+        entries.insert(i, (order, w.id))
+        self.sizes[cls] += 1
+        self._touched(cls, i)
 
     def remove(self, w: Work) -> None:
         del self.works[w.id]
+        self.keyed.pop(w.id, None)
         self.demand[w.tenant] -= w.accelerators
         group, order = self.policy.wait_order(w)
         cls = (w.tenant, w.accelerators)
         entries = self.classes[cls][group]
         i = bisect.bisect_left(entries, (order, w.id))
         del entries[i]
+        self.sizes[cls] -= 1
+        self._touched(cls, i)
         if not entries:
             del self.classes[cls][group]
             if not self.classes[cls]:
                 del self.classes[cls]
+                del self.sizes[cls]
+
+    def _touched(self, cls: tuple[str, int], i: int) -> None:
+        """Work came or went at index ``i`` of one of ``cls``'s groups."""
+        last = self.shown.get(cls)
+        if last is not None and i < last[0]:
+            del self.shown[cls]
+
+    def fewest(self) -> int:
+        """The fewest accelerators a waiting job asks for (0: none waits)."""
+        return min((n for _, n in self.classes), default=0)
 
     def smallest(self, tenant: str) -> int:
         """The fewest accelerators a waiting job of ``tenant`` asks for (0: none waits)."""
@@ -188,24 +224,43 @@ class _Queue:
         out: list[Work] = []
         keys: list[Key] = []
         cut: list[list[Work]] = []
-        works, key = self.works, self.policy.key
-        for groups in self.classes.values():
-            if len(groups) == 1:
-                entries = next(iter(groups.values()))
-                chosen = [works[i] for _, i in entries[:k]]
-                ranks = [key(w, now) for w in chosen]
-                more = len(entries) > k
+        works, shown, sizes = self.works, self.shown, self.sizes
+        for cls, groups in self.classes.items():
+            last = shown.get(cls)
+            if last is not None and last[0] == k and now < last[1]:
+                _, _, chosen, ranks = last
             else:
-                pool = [works[i] for entries in groups.values() for _, i in entries[:k]]
-                ranked = sorted(((key(w, now), w) for w in pool), key=_first)[:k]
-                chosen = [w for _, w in ranked]
-                ranks = [r for r, _ in ranked]
-                more = sum(len(e) for e in groups.values()) > k
+                if len(groups) == 1:
+                    entries = next(iter(groups.values()))
+                    chosen = [works[i] for _, i in entries[:k]]
+                    ranks, until = self._keys(chosen, now)
+                else:
+                    pool = [works[i] for entries in groups.values() for _, i in entries[:k]]
+                    pool_keys, until = self._keys(pool, now)
+                    ranked = sorted(zip(pool_keys, pool, strict=True), key=_first)[:k]
+                    chosen = [w for _, w in ranked]
+                    ranks = [r for r, _ in ranked]
+                shown[cls] = (k, until, chosen, ranks)
             out.extend(chosen)
             keys.extend(ranks)
-            if more:
+            if sizes[cls] > k:
                 cut.append(chosen)
         return out, keys, cut
+
+    def _keys(self, works: list[Work], now: float) -> tuple[list[Key], float]:
+        """``works``' keys at ``now``, and the first instant one of them changes (inf: never)."""
+        keyed, policy = self.keyed, self.policy
+        out: list[Key] = []
+        until = math.inf
+        for w in works:
+            hit = keyed.get(w.id)
+            if hit is None or now >= hit[1]:
+                change = policy.next_change(w, now)
+                hit = keyed[w.id] = (policy.key(w, now), math.inf if change is None else change)
+            out.append(hit[0])
+            if hit[1] < until:
+                until = hit[1]
+        return out, until
 
 
 @dataclass
@@ -229,7 +284,7 @@ class _Domain:
     busy: int = 0
     borrowed: int = 0  # running jobs on borrowed quota (reclaimable)
 
-    @property
+    @cached_property
     def capacity(self) -> int:
         return sum(p.capacity for p in self.pools)
 
@@ -348,6 +403,7 @@ class Replay:
         arrivals: list[_Job] = []
         dropped = rejected = 0
         bound_cache: dict[tuple[str, int], bool] = {}
+        best_rate: dict[str | None, float] = {}  # the fastest pool's rate, per job class
         for tj in trace_jobs:
             tenant = tj.tenant if self.setup.tenants else "*"
             if tenant not in self.domain_of:
@@ -359,9 +415,12 @@ class Replay:
             if not bound_cache[key]:
                 rejected += 1
                 continue
-            best = max(
-                (self.truth.rate(tj.job_class, p.model) for p in self.pools.values()), default=1.0
-            )
+            best = best_rate.get(tj.job_class)
+            if best is None:
+                best = best_rate[tj.job_class] = max(
+                    (self.truth.rate(tj.job_class, p.model) for p in self.pools.values()),
+                    default=1.0,
+                )
             est = tj.work / best if self.estimates == "exact" else None
             work = Work(
                 tj.id,
@@ -392,6 +451,10 @@ class Replay:
         self.busy_integral = 0.0
         self.quota_asked: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # samples, met
         self.last_t = self.t0
+        # What finished jobs' service teaches a learning policy, refreshed every LEARN_S.
+        self.finished = HistoryBuilder()
+        self.history: ServiceHistory | None = None
+        self.learned_at = (-math.inf, 0)
         queued = 0
         i, n = 0, len(arrivals)
         while i < n or self.events:
@@ -414,10 +477,27 @@ class Replay:
                 d = self._event(kind, ident, token, t)
                 if d is not None:
                     dirty.add(d)
+            if self.policy.learns and t >= self.learned_at[0] + LEARN_S:
+                self._learn(t)
             for d in sorted(dirty):
                 self._cycle(d, t)
             queued = self.queued
         return self._report(arrivals, dropped, rejected, started_wall)
+
+    def _learn(self, t: float) -> None:
+        """The policy informed by the jobs finished so far; running work reranked under it
+        (waiting work keeps its groups: one tenant and size share an index row)."""
+        if self.finished.added == self.learned_at[1]:
+            return
+        self.learned_at = (t, self.finished.added)
+        self.history = self.finished.history()
+        self.policy = self.policy.informed(self.history)
+        for dom in self.domains:
+            dom.waiting.policy = self.policy
+            dom.settled = None
+            for w in dom.running.values():
+                if not w.stopping:
+                    self._rerank(dom, w, self.policy.key(w, t))
 
     def _push(self, t: float, kind: int, ident: str, token: int) -> None:
         self.seq += 1
@@ -452,6 +532,7 @@ class Replay:
         dom.running.pop(w.id, None)
         if kind == _FINISH:
             job.end = t
+            self.finished.add(w.tenant, w.accelerators, w.attained)
         elif job.move_to is not None:  # _STOPPED to move: restart on the promised nodes
             pool, nodes, borrowed = job.move_to
             job.move_to = None
@@ -619,20 +700,24 @@ class Replay:
                 for j in moving
                 if j.move_to is not None
             ]  # a move's target nodes, taken while the work stops on its old pool
-            view = QueueView(t, dom.pools, *everything, dom.tenants, promised)
+            view = QueueView(t, dom.pools, *everything, dom.tenants, promised, self.history)
             return decide(view, self.policy, can_move=dom.mixed)
         k = HEAD
         waiting, keys, cut = dom.waiting.heads(k, t)
         # In a mixed domain work that outranks every waiting job may still move up.
         floor = None if dom.mixed else min(keys, default=None)
         running, held = self._movable(dom, t, floor)
+        if not running and dom.capacity - dom.busy < dom.waiting.fewest():
+            # Every running job is held and no waiting job fits in what is left (what is
+            # held is all that is taken): no pool has room for a start, nothing is movable.
+            return Plan()
         # Decisions are pure: shown the same as an empty one, this one is empty too.
         seen = (dom.version, [w.id for w in running], [w.id for w in waiting], keys)
         if seen == dom.settled:
             return Plan()
         while True:
             self.decisions += 1
-            view = QueueView(t, dom.pools, running, waiting, dom.tenants, held)
+            view = QueueView(t, dom.pools, running, waiting, dom.tenants, held, self.history)
             plan = decide(view, self.policy, explain=False, can_move=dom.mixed)
             if not cut or _all_cut_refused(plan, cut):
                 # Widened, it saw waiting work beyond ``seen`` (whose keys move with time).
@@ -811,6 +896,7 @@ class Replay:
 
 
 _FINISH, _STOPPED, _WAKE = 0, 1, 2
+LEARN_S = 6 * 3600.0  # a learning policy's history is refreshed this often (simulated)
 HEAD = 4  # waiting jobs of each class shown to a decision at first
 # Off: each decision is shown all running and waiting work and explains (tests compare).
 SHORTCUTS = True

@@ -10,7 +10,7 @@ from suanli.domain.jobs import Job, JobStatus, NodeAssignment, Placement
 from suanli.domain.tenants import TenantTerms
 from suanli.scheduler.fairqueue import QueueTurn, fair_turn, units
 from suanli.scheduler.policies import POLICIES
-from suanli.scheduler.queueing import QueueSettings
+from suanli.scheduler.queueing import QueueSettings, ServiceHistory
 from suanli.scheduler.snapshot import build_snapshot
 from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
 
@@ -48,10 +48,11 @@ def turn(
     tenants: dict[str, TenantTerms] = COHORT,
     now: int = 60,
     fleet: Any = FLEET,
+    history: ServiceHistory | None = None,
 ) -> QueueTurn:
     at = T0 + dt.timedelta(seconds=now)
     snap = build_snapshot(at, fleet, holding, queue)
-    return fair_turn(snap, holding, PLACER.rank, tenants, QueueSettings())
+    return fair_turn(snap, holding, PLACER.rank, tenants, QueueSettings(), history)
 
 
 def test_a_tenant_borrows_idle_quota_of_its_cohort() -> None:

@@ -6,6 +6,7 @@ the same ``decide`` with the same policies (``QUEUE_POLICIES``; ``default`` is l
 
 from suanli.domain.tenants import ANY, TenantTerms
 from suanli.scheduler.queueing.admission import decide
+from suanli.scheduler.queueing.gittins import ServiceHistory, history_of
 from suanli.scheduler.queueing.model import (
     Move,
     Plan,
@@ -28,9 +29,11 @@ __all__ = [
     "QueuePolicy",
     "QueueSettings",
     "QueueView",
+    "ServiceHistory",
     "Start",
     "TenantTerms",
     "Work",
     "decide",
+    "history_of",
     "make_policy",
 ]

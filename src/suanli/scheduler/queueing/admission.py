@@ -74,12 +74,13 @@ class _Ledger:
 
     def check(self, work: Work, model: str) -> str | None:
         """``"in"`` within nominal quota, ``"borrow"`` on the cohort's idle quota, or None."""
-        terms = self.terms(work.tenant)
-        if not terms.quota:
+        terms = self.tenants.get(work.tenant, UNLIMITED)
+        quota = terms.quota
+        if not quota:
             return "in"
-        key = self.quota_key(terms, model)
+        key = model if model in quota else ANY
         need = work.accelerators
-        if self.used[(work.tenant, key)] + need <= terms.quota.get(key, 0):
+        if self.used[(work.tenant, key)] + need <= quota.get(key, 0):
             return "in"
         if (
             terms.borrow
@@ -91,8 +92,8 @@ class _Ledger:
         return None
 
     def add(self, tenant: str, accelerators: int, model: str, speed: float) -> None:
-        terms = self.terms(tenant)
-        key = self.quota_key(terms, model)
+        terms = self.tenants.get(tenant, UNLIMITED)
+        key = model if model in terms.quota else ANY
         self.used[(tenant, key)] += accelerators
         if terms.cohort is not None:
             self.cohort_used[(terms.cohort, key)] += accelerators
@@ -115,6 +116,8 @@ def decide(
 ) -> Plan:
     """The plan for ``view``; pure: the view and its work are not mutated. ``can_move``:
     the driver can move running work to another pool (``Plan.moves``)."""
+    if view.history is not None:
+        policy = policy.informed(view.history)
     now, settings = view.now, policy.settings
     rooms = {p.name: _PoolRoom(p, p.capacity, p.free_total) for p in view.pools}
     reserving = settings.reserve and settings.backfill
@@ -154,7 +157,7 @@ def decide(
         seen.add(w.id)
         if left <= 0 and not explain:
             break  # nothing more fits; what is not admitted waits or is preempted
-        if not w.running:
+        if w.pool is None:
             if w.tenant in blocked:
                 _wait(plan, explain, w, Reason("queue_behind_head", {"tenant": w.tenant}))
                 continue
@@ -194,7 +197,7 @@ def decide(
     for w in _fair_order(over_quota, ledger):
         if left <= 0 and not explain:
             break
-        if not w.running and w.accelerators >= refused.get((w.tenant, ""), _BIG):
+        if w.pool is None and w.accelerators >= refused.get((w.tenant, ""), _BIG):
             if explain:
                 _refuse(plan, explain, w, "quota", rooms, ledger, blocked, settings.backfill, now)
             continue
@@ -237,11 +240,14 @@ def _pinned(w: Work, policy: QueuePolicy, now: float, borrowed: bool) -> bool:
 
 def _is_borrowed(w: Work, ledger: _Ledger, rooms: Mapping[str, _PoolRoom]) -> bool:
     """Whether running ``w`` runs on borrowed quota (or more than its tenant's quota alone)."""
-    terms = ledger.terms(w.tenant)
-    if not terms.quota or w.pool is None or w.pool not in rooms:
+    quota = ledger.tenants.get(w.tenant, UNLIMITED).quota
+    if not quota or w.pool is None:
         return False
-    key = ledger.quota_key(terms, rooms[w.pool].view.model)
-    return w.borrowed or w.accelerators > terms.quota.get(key, 0)
+    room = rooms.get(w.pool)
+    if room is None:
+        return False
+    model = room.view.model
+    return w.borrowed or w.accelerators > quota.get(model if model in quota else ANY, 0)
 
 
 def _count(
@@ -272,7 +278,7 @@ def _choose(
     can_move: bool = False,
 ) -> tuple[str | None, str]:
     """A pool for ``w`` in this pass, or None and why not (quota, capacity, size, nowhere)."""
-    if w.running:
+    if w.pool is not None:  # running
         if can_move and len(rooms) > 1:
             faster = _faster(w, rooms, ledger, policy, mode, now)
             if faster is not None:
@@ -549,36 +555,43 @@ def _place(
     policy: QueuePolicy,
     explain: bool,
 ) -> None:
-    free = {p.name: list(p.free) for p in view.pools}
-    per_node = {p.name: p.per_node for p in view.pools}
+    pools = {p.name: p for p in view.pools}
+    free: dict[str, list[int]] = {}  # each pool's free accelerators, copied when first used
     # Running work kept where it runs by this plan, that a gang waiting for whole nodes may
-    # displace (work admitted onto another pool is moving away: its nodes free up anyway).
-    kept = (
-        [w for w, pool, _ in admitted if w.running and w.nodes and pool == w.pool]
-        if policy.reserves_nodes
-        else []
-    )
+    # displace (work admitted onto another pool is moving away: its nodes free up anyway);
+    # listed when a gang first waits for nodes.
+    kept: list[Work] | None = None
     for w, pool, borrowed in admitted:
         if pool == w.pool:
             continue
-        nodes = _fit(free[pool], per_node[pool], w.accelerators)
+        per_node = pools[pool].per_node
+        room = free.get(pool)
+        if room is None:
+            room = free[pool] = list(pools[pool].free)
+        nodes = _fit(room, per_node, w.accelerators)
         if w.running:  # a move: only onto free nodes, else it stays where it runs
             if nodes is not None:
                 for node, count in nodes:
-                    free[pool][node] -= count
+                    room[node] -= count
                 plan.moves.append(Move(w, pool, nodes))
             continue
         if nodes is None:
             plan.awaiting_nodes.append(w.id)
+            if kept is None:
+                kept = (
+                    [v for v, at, _ in admitted if v.running and v.nodes and at == v.pool]
+                    if policy.reserves_nodes
+                    else []
+                )
             if kept:
-                _reserve(plan, w, pool, free[pool], per_node[pool], kept, policy, view.now)
+                _reserve(plan, w, pool, room, per_node, kept, policy, view.now)
             if explain:
                 plan.waits[w.id] = Reason(
                     "queue_awaiting_nodes", {"pool": pool, "need": w.accelerators}
                 )
             continue
         for node, count in nodes:
-            free[pool][node] -= count
+            room[node] -= count
         plan.starts.append(Start(w, pool, nodes, borrowed))
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from suanli.domain.jobs import Reason
 from suanli.domain.tenants import TenantTerms
+from suanli.scheduler.queueing.gittins import ServiceHistory
 
 
 @dataclass(slots=True)
@@ -98,6 +99,8 @@ class QueueView:
     # cannot be moved in this decision (stopping, within its minimum run, or outranking
     # every waiting job): (tenant, pool, accelerators) held, counted as pinned work.
     held: Sequence[tuple[str, str, int]] = ()
+    # Service of finished jobs, for policies that learn from it (``QueuePolicy.informed``).
+    history: ServiceHistory | None = None
 
 
 @dataclass(frozen=True)

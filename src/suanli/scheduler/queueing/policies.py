@@ -12,6 +12,7 @@ import math
 from typing import Any, Protocol
 
 from suanli.domain.throughput import UNIFORM, ThroughputTable
+from suanli.scheduler.queueing.gittins import GittinsTable, ServiceHistory, table_of
 from suanli.scheduler.queueing.model import QueueSettings, Work
 
 Key = tuple[Any, ...]
@@ -22,6 +23,7 @@ class QueuePolicy(Protocol):
     preemptive: bool
     tracks_progress: bool  # ranks running work by progress: drivers bring it up to date
     reserves_nodes: bool  # a gang fragmented out of its pool clears nodes of lower work
+    learns: bool  # ranks by finished jobs' service: drivers pass a history (``informed``)
     settings: QueueSettings
     throughput: ThroughputTable  # how pools are chosen: UNIFORM = heterogeneity-agnostic
 
@@ -35,7 +37,13 @@ class QueuePolicy(Protocol):
 
     def wait_order(self, work: Work) -> tuple[Key, Key]:
         """(group, order) of waiting work: inside one group, ``key`` at any instant sorts
-        waiting work as ``order`` does (drivers keep each group sorted once, not per event)."""
+        waiting work as ``order`` does (drivers keep each group sorted once, not per event).
+        Work of one tenant and one size shares its groups whatever history is learned."""
+        ...
+
+    def informed(self, history: ServiceHistory) -> QueuePolicy:
+        """This policy ranking with what ``history`` (finished jobs' service) teaches; the
+        same policy when it learns nothing from history. Pure."""
         ...
 
 
@@ -44,6 +52,7 @@ class _Base:
     preemptive = False
     tracks_progress = False
     reserves_nodes = False
+    learns = False
 
     def __init__(
         self, settings: QueueSettings | None = None, throughput: ThroughputTable = UNIFORM
@@ -60,6 +69,9 @@ class _Base:
     def wait_order(self, work: Work) -> tuple[Key, Key]:
         # These keys do not move while work waits: one group, ordered by the key itself.
         return (), self.key(work, 0.0)
+
+    def informed(self, history: ServiceHistory) -> QueuePolicy:
+        return self
 
 
 class Fifo(_Base):
@@ -119,15 +131,16 @@ class LeastAttained(_Base):
     (``reserves_nodes``).
     """
 
-    name = "default"
+    name = "las"
     preemptive = True
     reserves_nodes = True
+    levels: tuple[float, ...] = LEVELS_S
 
     def _epoch(self, t: float) -> int:
         return int(t // self.settings.aging_s)
 
     def level(self, work: Work, now: float) -> int:
-        level = bisect.bisect_right(LEVELS_S, work.attained)
+        level = bisect.bisect_right(self.levels, work.attained)
         if level and work.pool is None and self.settings.aging_s > 0:
             level -= self._epoch(now) - self._epoch(work.queued_since)
             return level if level > 0 else 0
@@ -146,13 +159,65 @@ class LeastAttained(_Base):
     def next_change(self, work: Work, now: float) -> float | None:
         if work.running:
             rate = work.accelerators * work.speed
-            for t in LEVELS_S:
+            for t in self.levels:
                 if work.attained < t and rate > 0:
                     return now + (t - work.attained) / rate
             return None
         if self.level(work, now) == 0 or self.settings.aging_s <= 0:
             return None
         return (self._epoch(now) + 1) * self.settings.aging_s
+
+
+PREEMPT_GAIN = 4.0
+"""The default preempts running work only for waiting work whose Gittins index is this many
+times the running work's: a preemption costs a grace period, a restart and, for a gang,
+often whole nodes, so close indices are not worth one. Measured on the Philly replay
+(first 21 days): 1x 23,158 s average JCT, 2x 22,573, 4x 22,304, 8x 22,574, 16x 22,534,
+never (1000x) 24,488 (docs/sim-fidelity.md)."""
+
+
+class Gittins(LeastAttained):
+    """suanli's default: least-attained-service levels ranked by their Gittins index, learned
+    from the service of the jobs that finished (``scheduler.queueing.gittins``).
+
+    As ``LeastAttained`` (levels, aging, preemption, node clearing), except that work ranks
+    by the Gittins index of its class (tenant and gang size) at its level: how many jobs per
+    normalised accelerator-second running it is expected to finish, judging by how much
+    service the class's finished jobs took. No job's own run time is used. Inside one
+    index, lower level first, then submission. Running work counts its index
+    ``PREEMPT_GAIN`` times: only a clearly better job preempts it. With no history
+    (``informed`` not called, or nothing finished yet) it ranks as ``LeastAttained``. Work
+    of one tenant and size shares an index row, so ``wait_order``'s groups hold whatever
+    the table.
+    """
+
+    name = "default"
+    learns = True
+
+    def __init__(
+        self,
+        settings: QueueSettings | None = None,
+        throughput: ThroughputTable = UNIFORM,
+        table: GittinsTable | None = None,
+        history: ServiceHistory | None = None,
+    ) -> None:
+        super().__init__(settings, throughput)
+        self.table = table
+        self.history = history
+
+    def informed(self, history: ServiceHistory) -> QueuePolicy:
+        if history is self.history:
+            return self
+        table = table_of(history, (0.0, *self.levels))
+        return Gittins(self.settings, self.throughput, table, history)
+
+    def key(self, work: Work, now: float) -> Key:
+        level = self.level(work, now)
+        table = self.table
+        index = table.index(work.tenant, work.accelerators, level) if table is not None else 0.0
+        if work.pool is not None:
+            index *= PREEMPT_GAIN
+        return (-work.priority, -index, level, work.submitted, work.id)
 
 
 class FifoAgnostic(Fifo):
@@ -172,6 +237,6 @@ def make_policy(
 
 QUEUE_POLICIES: dict[str, type[_Base]] = {
     p.name: p
-    for p in (LeastAttained, Fifo, ShortestJobFirst, ShortestRemainingFirst, FifoAgnostic)
+    for p in (Gittins, LeastAttained, Fifo, ShortestJobFirst, ShortestRemainingFirst, FifoAgnostic)
 }
 """Registry; ``default`` is what the live server uses."""

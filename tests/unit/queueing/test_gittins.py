@@ -1,0 +1,128 @@
+"""The default's ranking: Gittins index of attained service learned from finished jobs."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from suanli.domain.jobs import JobStatus, NodeAssignment, Placement
+from suanli.scheduler.fairqueue import service_history
+from suanli.scheduler.queueing import (
+    PoolView,
+    QueueSettings,
+    QueueView,
+    Work,
+    decide,
+    history_of,
+    make_policy,
+)
+from suanli.scheduler.queueing.gittins import MIN_SAMPLES, gittins, size_class, table_of
+from suanli.scheduler.queueing.policies import LEVELS_S, PREEMPT_GAIN
+from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
+from tests.unit.queueing.test_fairqueue import turn
+
+
+def one_card() -> PoolView:
+    return PoolView("p", "V100", 1, [1])
+
+
+def work(ident: str, at: float = 0.0, attained: float = 0.0, tenant: str = "a") -> Work:
+    return Work(ident, tenant, 1, at, attained=attained, queued_since=at)
+
+
+def test_the_index_rises_toward_a_mode_where_least_attained_only_falls() -> None:
+    # Half the jobs need 1,000, half 1,000,000: one that has had 500 is twice as likely per
+    # unit of service to finish soon as a fresh one; past 1,000 it is a long one.
+    samples = [1_000.0] * 10 + [1_000_000.0] * 10
+    fresh, half, past = gittins(samples, [0.0, 500.0, 2_000.0])
+    assert half == pytest.approx(2 * fresh, rel=0.05)
+    assert past < fresh / 100
+
+
+def test_a_log_uniform_history_ranks_as_least_attained() -> None:
+    samples = sorted(10.0 ** (k / 8) for k in range(16, 65))
+    row = gittins(samples, [0.0, *LEVELS_S])
+    assert row == sorted(row, reverse=True)
+
+
+def test_gittins_serves_the_job_close_to_its_class_end_before_a_fresh_one() -> None:
+    # Every finished job of this class took 15,000: the one at 12,000 (level 1) is 3,000
+    # from done, the fresh one 15,000. Least-attained runs the fresh one; Gittins the other.
+    history = history_of([("a", 1, 15_000.0)] * MIN_SAMPLES)
+    near, fresh = work("near", at=0, attained=12_000.0), work("fresh", at=1)
+    view = QueueView(10, [one_card()], [], [near, fresh], history=history)
+    assert [s.work.id for s in decide(view, make_policy("default")).starts] == ["near"]
+    assert [s.work.id for s in decide(view, make_policy("las")).starts] == ["fresh"]
+    # With no history the default is least-attained-service.
+    plain = QueueView(10, [one_card()], [], [near, fresh])
+    assert [s.work.id for s in decide(plain, make_policy("default")).starts] == ["fresh"]
+
+
+def test_classes_learn_apart_and_a_small_class_borrows_its_size_over_all_tenants() -> None:
+    quick = [("a", 1, 100.0)] * MIN_SAMPLES  # tenant a's 1-card jobs finish at once
+    slow = [("b", 1, 50_000.0)] * MIN_SAMPLES
+    few = [("c", 1, 100.0)] * (MIN_SAMPLES - 1)  # too few of its own
+    table = table_of(history_of([*quick, *slow, *few]), (0.0, *LEVELS_S))
+    a, b, c = (table.index(t, 1, 0) for t in "abc")
+    assert a > b
+    assert c == table.by_size[size_class(1)][0]
+    # A size nobody finished: the index of all jobs.
+    assert table.index("a", 64, 0) == table.overall[0]
+
+
+def test_running_work_is_preempted_only_for_a_much_better_index() -> None:
+    # Tenant a's 1-card jobs take 5,000 or 30,000: a fresh one has twice the index of one
+    # past level 1 (10,000), not enough to preempt it. Tenant b's always take 100 (a far
+    # higher index): b preempts it.
+    history = history_of(
+        [("a", 1, s) for s in (5_000.0, 30_000.0) * MIN_SAMPLES] + [("b", 1, 100.0)] * MIN_SAMPLES
+    )
+    policy = make_policy("default", QueueSettings(min_run_s=0)).informed(history)
+    card = one_card()
+    old = work("old", attained=LEVELS_S[0] + 1)
+    old.pool, old.nodes, old.started, card.free[0] = "p", ((0, 1),), 0.0, 0
+    fresh = work("fresh", at=5)
+    kept = decide(QueueView(10, [card], [old], [fresh], history=history), policy)
+    index_old = policy.table.index("a", 1, 1)  # type: ignore[attr-defined]
+    index_fresh = policy.table.index("a", 1, 0)  # type: ignore[attr-defined]
+    assert index_old < index_fresh < index_old * PREEMPT_GAIN
+    assert kept.preempts == []
+    other = work("b1", at=5, tenant="b")
+    taken = decide(QueueView(10, [card], [old], [other], history=history), policy)
+    assert [p.work.id for p in taken.preempts] == ["old"]
+
+
+def test_history_keeps_each_classes_latest_jobs() -> None:
+    history = history_of([("a", 1, float(s)) for s in range(10)], keep=3)
+    assert history.samples[("a", size_class(1))] == (7.0, 8.0, 9.0)
+
+
+def test_the_live_queue_learns_from_finished_jobs_in_the_store() -> None:
+    fleet = make_fleet(("lab", "beijing", [make_pool("a100", "A100", nodes=1, per_node=1)]))
+    spec = make_spec(name="j", resources={"accelerator": {"model": "A100", "count": 1}})
+    done = []
+    for i in range(MIN_SAMPLES):
+        j = make_job(spec, f"d{i}", tenant="x")
+        start = T0 + dt.timedelta(hours=i)
+        done.append(
+            dataclasses.replace(
+                j,
+                status=JobStatus.SUCCEEDED,
+                placement=Placement(
+                    "lab", "a100", "A100", (NodeAssignment("a100-n0", (0,)),), 1000
+                ),
+                started_at=start,
+                finished_at=start + dt.timedelta(seconds=15_000),
+                attained=0.0,
+            )
+        )
+    history = service_history(done, fleet)
+    (served,) = set(history.samples[("x", size_class(1000))])
+    assert served == pytest.approx(15_000.0)  # one A100 (the reference card), 15,000 s
+    near = make_job(spec, "near", tenant="x", attained=12_000.0)
+    fresh = make_job(spec, "fresh", tenant="x", at=T0 + dt.timedelta(seconds=1))
+    assert [j.id for j in turn([near, fresh], [], {}, fleet=fleet).admitted] == ["fresh"]
+    learned = turn([near, fresh], [], {}, fleet=fleet, history=history)
+    assert [j.id for j in learned.admitted] == ["near"]
