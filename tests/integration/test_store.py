@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
+from suanli.domain.ids import new_job_id
 from suanli.domain.jobs import (
     Decision,
     JobEvent,
@@ -23,7 +25,7 @@ from suanli.domain.jobs import (
     Reason,
 )
 from suanli.domain.lifecycle import transition
-from suanli.store.base import Outcome
+from suanli.store.base import Outcome, Submission
 from suanli.store.sql.database import MIGRATIONS, open_database
 from suanli.store.sql.repos import SqlJobStore
 from suanli.store.sql.tables import metadata
@@ -167,3 +169,60 @@ def test_a_database_with_jobs_and_history_upgrades_from_0005(database_url: str) 
         assert got.status is S.PENDING
         assert got.preemptions == 0
         assert len(SqlJobStore(engine).events(job.id)) == 1
+
+
+def test_unfinished_jobs_per_tenant_follow_every_change_of_status(jobs: SqlJobStore) -> None:
+    # The active-job limit reads these counts: kept in the transaction of each change.
+    waiting = [make_job(job_id=new_job_id(), status=S.PENDING, tenant="acme") for _ in range(3)]
+    jobs.add(waiting[0], [])
+    assert jobs.add_submitted([Submission(j, []) for j in waiting[1:]]) == [None, None]
+    jobs.add(
+        make_job(job_id=new_job_id(), status=S.SUCCEEDED, tenant="acme"), []
+    )  # finished: not counted
+    jobs.add(make_job(job_id="j-other", tenant="other"), [])
+    assert (jobs.active_count("acme", 100), jobs.active_count("other", 100)) == (3, 1)
+    assert jobs.active_count("acme", 2) == 2  # counted up to what is asked
+    assert jobs.active_count("nobody", 100) == 0
+    after, event = transition(waiting[0], S.CANCELLED, T0, Reason("reason_cancel_requested"))
+    assert jobs.save(waiting[0], after, [event]) is Outcome.APPLIED
+    assert jobs.save(waiting[0], after, [event]) is Outcome.STALE  # counted once only
+    assert jobs.active_count("acme", 100) == 2
+    # Under a limit of 3, one more fits; the next is refused with the count it met.
+    more = [Submission(make_job(job_id=new_job_id(), tenant="acme"), []) for _ in range(2)]
+    assert jobs.add_submitted(more, active_limit=3) == [None, 3]
+    assert jobs.active_count("acme", 100) == 3
+    assert len(jobs.list(tenant="acme")) == 5  # 4 unfinished (1 refused) + 1 finished
+
+
+def test_upgrading_to_0007_counts_the_unfinished_jobs_already_there(database_url: str) -> None:
+    with opened(database_url) as engine:
+        jobs = SqlJobStore(engine)
+        for status in (S.PENDING, S.RUNNING, S.FAILED):
+            jobs.add(make_job(job_id=new_job_id(), status=status, tenant="acme"), [])
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0006")
+    with opened(database_url) as engine:  # opening migrates to head again
+        assert SqlJobStore(engine).active_count("acme", 100) == 2
+
+
+def test_a_group_of_submissions_reads_back_as_written(jobs: SqlJobStore) -> None:
+    # PostgreSQL takes the group by COPY: the same rows and instants as one insert each.
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    written = [
+        make_job(job_id=new_job_id(), status=S.PENDING, at=T0.astimezone(beijing), tenant=t)
+        for t in ("acme", "acme", "other")
+    ]
+    events = [
+        [JobEvent(j.id, T0, None, S.PENDING, Reason("reason_submitted", {"n": 1}))]
+        for j in written
+    ]
+    assert (
+        jobs.add_submitted([Submission(j, e) for j, e in zip(written, events, strict=True)])
+        == [None] * 3
+    )
+    for job, history in zip(written, events, strict=True):
+        assert jobs.get(job.id) == dataclasses.replace(job, submitted_at=T0, updated_at=T0)
+        assert jobs.events(job.id) == history

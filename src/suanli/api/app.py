@@ -10,7 +10,8 @@ from fastapi import Depends, FastAPI
 from suanli import __version__
 from suanli.api import errors
 from suanli.api.audit import AuditTrail
-from suanli.api.auth import TokenCache, authorise, public
+from suanli.api.auth import TokenCache, authorise, install_bearer_scheme, public
+from suanli.api.fastsubmit import SubmitFastPath
 from suanli.api.limits import ApiLimits, BodyLimit, RateLimit
 from suanli.api.routes import access as access_routes
 from suanli.api.routes import billing, fleet, jobs, operations
@@ -61,6 +62,7 @@ def create_app(
             429: {"model": ErrorResponse},
         },
     )
+    install_bearer_scheme(app)
     app.state.platform = platform
     app.state.loop = loop
     app.state.tokens = TokenCache(platform)
@@ -84,6 +86,7 @@ def create_app(
             "scheduler": "active" if leading else "standby",
         }
 
+    app.add_middleware(SubmitFastPath, state=app.state)  # plain submissions; see its module
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(AuditTrail, platform=platform)  # outermost: sees every answer
     return app

@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from suanli.domain.access import ApiToken, Principal, Role, Scope, User, split_token
 from suanli.domain.errors import Forbidden, Unauthenticated
@@ -90,6 +89,17 @@ class TokenCache:
         found = hit[0] if hit else await anyio.to_thread.run_sync(self._lookup, token_id)
         return self._check(found, secret)
 
+    def principal_if_cached(self, text: str) -> Principal | None:
+        """The principal of ``text`` when the cache knows a usable token for it; None
+        otherwise (not cached, unknown, wrong secret, expired, revoked: ask ``principal``)."""
+        parts = split_token(text)
+        hit = self._cached(parts[0]) if parts is not None else None
+        if parts is None or hit is None or hit[0] is None:
+            return None
+        if not access.verify(hit[0][0], parts[1], self.platform.clock.now()):
+            return None
+        return access.principal_of(*hit[0])
+
     def _split(self, text: str | None) -> tuple[str, str]:
         if not text:
             raise Unauthenticated("access.unauthenticated")
@@ -130,21 +140,27 @@ class TokenCache:
         return found
 
 
-_bearer = HTTPBearer(auto_error=False, description="an API token: suanli token create")
+BEARER_SCHEME = {  # in the OpenAPI document (see install_bearer_scheme)
+    "HTTPBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API token: suanli token create",
+    }
+}
 
 
-async def authorise(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal | None:
+async def authorise(request: Request) -> Principal | None:
     """Authenticate the request and check the route's audience and the token's scope."""
     route = request.scope.get("route")
     audience: Audience = getattr(getattr(route, "endpoint", None), AUDIENCE, OPERATOR_ONLY)
     if audience.public:
         return None
     tokens: TokenCache = request.app.state.tokens
-    text = credentials.credentials if credentials else request.cookies.get(TOKEN_COOKIE)
-    if credentials is None and text and request.method not in READ_METHODS:
+    # The Authorization header read here, not through a nested HTTPBearer dependency: each
+    # dependency FastAPI solves costs on every request.
+    bearer = bearer_token(request.scope)
+    text = bearer if bearer is not None else request.cookies.get(TOKEN_COOKIE)
+    if bearer is None and text and request.method not in READ_METHODS:
         _same_origin(request)
     principal = await tokens.principal_soon(text)
     request.state.principal = principal  # for the audit log
@@ -159,6 +175,36 @@ async def authorise(
             "access.forbidden", user=principal.user, role=principal.role.value, action=action
         )
     return principal
+
+
+def bearer_token(scope: MutableMapping[str, Any]) -> str | None:
+    """The credentials of an ``Authorization: Bearer`` header, as HTTPBearer reads them."""
+    for name, value in scope.get("headers") or ():
+        if name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and credentials:
+                return str(credentials)
+            return None
+    return None
+
+
+def install_bearer_scheme(app: FastAPI) -> None:
+    """Name the bearer token in ``app``'s OpenAPI document, for every operation."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(
+                BEARER_SCHEME
+            )
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.setdefault("security", [{"HTTPBearer": []}])
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def route_template(scope: MutableMapping[str, Any]) -> str:

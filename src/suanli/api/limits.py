@@ -24,11 +24,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        lang = pick_lang(headers.get(b"accept-language", b"").decode("latin-1"))
-        declared = headers.get(b"content-length")
+        declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send, int(declared), lang)
+            await self._refuse(send, int(declared), scope)
             return
         seen = 0
 
@@ -44,9 +42,10 @@ class BodyLimit:
         try:
             await self.app(scope, counting_receive, send)
         except _TooLarge as exc:
-            await self._refuse(send, exc.size, lang)
+            await self._refuse(send, exc.size, scope)
 
-    async def _refuse(self, send: Send, size: int, lang: str) -> None:
+    async def _refuse(self, send: Send, size: int, scope: Scope) -> None:
+        lang = pick_lang((_header(scope, b"accept-language") or b"").decode("latin-1"))
         message = render(
             "too_large",
             "zh" if lang == "zh" else "en",
@@ -68,6 +67,14 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of header ``name`` (lower case), read without copying them all."""
+    for key, value in scope.get("headers") or ():
+        if key == name:
+            return bytes(value)
+    return None
 
 
 class _TooLarge(Exception):

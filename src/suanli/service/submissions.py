@@ -6,7 +6,8 @@ stores whatever has gathered since its last write (up to ``max_group``) with
 ``JobStore.add_submitted``: the job rows, their first events and the requests' audit rows,
 all in one transaction. Nobody waits for a group to fill: an idle process writes a lone
 submission at once, so the group size follows the load. The per-tenant limit of unfinished
-jobs is counted in that same transaction, so submissions to one process never overshoot it.
+jobs is checked in that same transaction against the tenant's count row, which it locks until
+the commit, so submissions never overshoot it, to one process or to several.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Coroutine, Iterator, MutableMapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -15,9 +17,10 @@ from suanli.api.auth import CallerDep, caller_of, open_to
 from suanli.api.convert import job_to_response, job_to_summary
 from suanli.api.deps import LangDep, LoopDep, PlatformDep
 from suanli.api.errors import request_lang
-from suanli.domain.access import EVERYONE, TENANT_ROLES
+from suanli.domain.access import EVERYONE, TENANT_ROLES, Principal
 from suanli.domain.errors import FieldError, InvalidInput
-from suanli.domain.jobs import JobStatus
+from suanli.domain.i18n import Lang
+from suanli.domain.jobs import Job, JobEvent, JobStatus
 from suanli.schemas.api import JobListResponse, JobResponse, SubmitJobRequest
 from suanli.schemas.specfile import parse_spec_data, parse_spec_text
 from suanli.service import jobs as job_service
@@ -30,18 +33,35 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 FOLLOW_POLL_S = 0.3
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=JobResponse)
 @open_to(*TENANT_ROLES)
-async def submit(body: SubmitJobRequest, request: Request) -> JobResponse:
+async def submit(body: SubmitJobRequest, request: Request) -> Response:
     # The hot path. Async, and no I/O but the store's write: validation runs in the event
     # loop; the job rows and the audit row go to the process's submission writer, one
     # transaction for all the submissions waiting then (see suanli.service.submissions).
     # The platform, loop, language and caller are read from the request, not declared as
-    # dependencies: FastAPI's solving of each costs more than the reading.
-    p: Platform = request.app.state.platform
-    loop: ControlLoop | None = request.app.state.loop
-    lang = request_lang(request)
-    caller = caller_of(request)
+    # dependencies: FastAPI's solving of each costs more than the reading. A plain
+    # submission does not even come here: suanli.api.fastsubmit answers it the same way.
+    state, scope = request.app.state, request.scope
+    stored = hand_over(state, scope, prepare(state, scope, body, caller_of(request)))
+    return Response(await stored, status_code=201, media_type="application/json")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked submission, not handed to the writer yet."""
+
+    job: Job
+    events: list[JobEvent]
+    lang: Lang
+
+
+def prepare(
+    state: Any, scope: MutableMapping[str, Any], body: SubmitJobRequest, caller: Principal
+) -> Prepared:
+    """Check ``body`` for ``caller``: the job it submits, or InvalidInput / Forbidden."""
+    p: Platform = state.platform
+    lang = request_lang(Request(scope))
     tenant = job_service.submitting_tenant(caller, body.tenant)
     source = body.source or "request"
     if (body.spec is None) == (body.spec_yaml is None):
@@ -59,15 +79,31 @@ async def submit(body: SubmitJobRequest, request: Request) -> JobResponse:
     except InvalidInput as exc:
         exc.source = source
         raise
-    events = job_service.first_events(job)
-    audit = audit_event(p, request.scope, 201) if p.audit is not None else None
-    queue: SubmitQueue = request.app.state.submissions
-    stored = queue.submit(Submission(job, events, audit))
-    record_with_change(request.scope, stored)
-    await asyncio.wrap_future(stored)
+    return Prepared(job, job_service.first_events(job), lang)
+
+
+def hand_over(
+    state: Any, scope: MutableMapping[str, Any], prepared: Prepared
+) -> Coroutine[Any, Any, bytes]:
+    """Give the job and the request's audit row to the submission writer; await the result
+    for the answer's JSON once they are stored (one transaction with the others waiting)."""
+    p: Platform = state.platform
+    audit = audit_event(p, scope, 201) if p.audit is not None else None
+    queue: SubmitQueue = state.submissions
+    done = queue.submit(Submission(prepared.job, prepared.events, audit))
+    record_with_change(scope, done)
+    return _stored(state, prepared, done)
+
+
+async def _stored(state: Any, prepared: Prepared, done: Future[None]) -> bytes:
+    await asyncio.wrap_future(done)
+    loop: ControlLoop | None = state.loop
     if loop is not None:
         loop.wake()
-    return job_to_response(job, events, p.fleet, lang)
+    p: Platform = state.platform
+    # Serialised here: FastAPI would validate the model it was given once more first.
+    answer = job_to_response(prepared.job, prepared.events, p.fleet, prepared.lang)
+    return answer.model_dump_json().encode()
 
 
 @router.get("")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Select, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, Select, Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import TERMINAL, Job, JobEvent, JobStatus
@@ -22,49 +25,72 @@ from suanli.store.sql.codec import (
     row_to_event,
     row_to_job,
 )
-from suanli.store.sql.tables import job_events, jobs
+from suanli.store.sql.tables import UtcDateTime, job_events, jobs, tenant_active
 
 
 class SqlJobStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._decoded = DecodedJobs()
+        upsert = _upsert_of(engine)
+        # Add to a tenant's count (creating its row); the row stays locked until the commit
+        # (PostgreSQL): concurrent submissions of one tenant, from any process, count one
+        # after another.
+        self._add_active = upsert.values(
+            tenant=bindparam("tenant"), active=bindparam("change")
+        ).on_conflict_do_update(
+            index_elements=[tenant_active.c.tenant],
+            set_={"active": tenant_active.c.active + upsert.excluded.active},
+        )
+        self._add_active_now = self._add_active.returning(tenant_active.c.active)
 
     def add(self, job: Job, events: Sequence[JobEvent]) -> None:
         with self._engine.begin() as conn:
             conn.execute(jobs.insert(), job_to_row(job))  # one compiled statement, reused
             if events:
                 conn.execute(insert(job_events), [event_to_row(e) for e in events])
+            if job.status not in TERMINAL:
+                self._count_active(conn, {job.tenant: 1})
+
+    def _count_active(self, conn: Connection, changes: dict[str, int]) -> None:
+        """Add ``changes`` (tenant -> jobs) to the unfinished-job counts, in ``conn``'s
+        transaction (tenants in order: two transactions never wait on each other in turn)."""
+        rows = [{"tenant": t, "change": n} for t, n in sorted(changes.items()) if n]
+        if rows:
+            conn.execute(self._add_active, rows)
 
     def add_submitted(
         self, submissions: Sequence[Submission], active_limit: int = 0
     ) -> builtins.list[int | None]:
         answers: builtins.list[int | None] = [None] * len(submissions)
+        unfinished: dict[str, builtins.list[int]] = {}  # tenant -> its submissions' indexes
+        for i, s in enumerate(submissions):
+            if s.job.status not in TERMINAL:
+                unfinished.setdefault(s.job.tenant, []).append(i)
         with self._engine.begin() as conn:
-            if active_limit > 0:
-                active: dict[str, int] = {}
-                for i, s in enumerate(submissions):
-                    tenant = s.job.tenant
-                    if tenant not in active:
-                        found = conn.execute(
-                            _ACTIVE_OF_TENANT, {"tenant": tenant, "up_to": active_limit}
-                        )
-                        active[tenant] = int(found.scalar_one())
-                    if active[tenant] >= active_limit:
-                        answers[i] = active[tenant]
-                    else:
-                        active[tenant] += 1
+            if active_limit <= 0:
+                self._count_active(conn, {t: len(mine) for t, mine in unfinished.items()})
+                unfinished = {}  # no limit: nothing to check
+            for tenant in sorted(unfinished):
+                # One row per tenant (kept by every change of status), not a count: all of
+                # the tenant's submissions added at once, those over the limit taken back.
+                mine = unfinished[tenant]
+                change = {"tenant": tenant, "change": len(mine)}
+                before = int(conn.execute(self._add_active_now, change).scalar_one()) - len(mine)
+                fits = max(0, min(len(mine), active_limit - before))
+                if fits < len(mine):
+                    conn.execute(self._add_active, {"tenant": tenant, "change": fits - len(mine)})
+                for i in mine[fits:]:
+                    answers[i] = before + fits
             stored = [s for s, a in zip(submissions, answers, strict=True) if a is None]
             if not stored:
                 return answers
-            # Three statements, each one round trip for the whole group (executemany).
-            conn.execute(jobs.insert(), [job_to_row(s.job) for s in stored])
+            # One statement a table for the whole group (COPY on PostgreSQL).
             events = [event_to_row(e) for s in stored for e in s.events]
-            if events:
-                conn.execute(job_events.insert(), events)
             audits = [audit_row(s.audit) for s in stored if s.audit is not None]
-            if audits:
-                conn.execute(audit_events.insert(), audits)
+            insert_rows(conn, jobs, [job_to_row(s.job) for s in stored])
+            insert_rows(conn, job_events, events)
+            insert_rows(conn, audit_events, audits)
         return answers
 
     def get(self, job_id: JobId) -> Job | None:
@@ -97,9 +123,10 @@ class SqlJobStore:
             return int(conn.execute(query).scalar_one())
 
     def active_count(self, tenant: str, up_to: int) -> int:
+        query = select(tenant_active.c.active).where(tenant_active.c.tenant == tenant)
         with self._engine.connect() as conn:
-            found = conn.execute(_ACTIVE_OF_TENANT, {"tenant": tenant, "up_to": up_to})
-            return int(found.scalar_one())
+            found = conn.execute(query).scalar()
+        return min(int(found or 0), up_to)
 
     def active(self) -> builtins.list[Job]:
         # IN over the live statuses, not NOT IN over the finished ones: the status index
@@ -154,6 +181,9 @@ class SqlJobStore:
                 return Outcome.STALE
             if events:
                 conn.execute(insert(job_events), [event_to_row(e) for e in events])
+            finished = (after.status in TERMINAL) - (before.status in TERMINAL)
+            if finished:
+                self._count_active(conn, {after.tenant: -finished})
         return Outcome.APPLIED
 
     def add_events(self, events: Sequence[JobEvent]) -> None:
@@ -185,13 +215,37 @@ def _filtered(
     return query
 
 
-# Built once: the submit path asks it on every request.
-_ACTIVE_OF_TENANT = select(func.count()).select_from(
-    select(jobs.c.id)
-    .where(
-        jobs.c.tenant == bindparam("tenant"),
-        jobs.c.status.not_in([s.value for s in TERMINAL]),
-    )
-    .limit(bindparam("up_to"))
-    .subquery()
-)
+def insert_rows(conn: Connection, table: Table, rows: builtins.list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same keys) in ``conn``'s transaction, in one statement:
+    COPY on PostgreSQL (one round trip, the cheapest insert for it and for us), executemany
+    elsewhere (SQLite's runs in this process)."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+        return
+    statement, utc = _copy_of(table, tuple(rows[0]), conn.dialect)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                values = list(row.values())
+                for i in utc:  # as UtcDateTime binds them: naive UTC
+                    values[i] = UtcDateTime.naive_utc(values[i])
+                copy.write_row(values)
+    finally:
+        cursor.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _copy_of(table: Table, names: tuple[str, ...], dialect: Dialect) -> tuple[str, list[int]]:
+    """The COPY statement for ``names`` of ``table``, and which of them are UtcDateTime."""
+    columns = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
+    utc = [i for i, n in enumerate(names) if isinstance(table.c[n].type, UtcDateTime)]
+    return f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN", utc
+
+
+def _upsert_of(engine: Engine) -> Any:
+    """The dialect's INSERT with ON CONFLICT (both SQLite and PostgreSQL have it)."""
+    kind = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[engine.dialect.name]
+    return kind(tenant_active)

@@ -30,6 +30,11 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        return self.naive_utc(value)
+
+    @staticmethod
+    def naive_utc(value: dt.datetime | None) -> dt.datetime | None:
+        """What the column stores for ``value``: UTC without a zone."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -89,4 +94,13 @@ job_events = Table(
     Column("reason_params", Text, nullable=False),
     Column("attempt", Integer, nullable=False),
     Index("ix_job_events_job_id", "job_id", "id"),
+)
+
+# 0007: unfinished jobs per tenant, changed in the transaction that changes a job's status
+# between unfinished and finished (SqlJobStore: add, add_submitted, save).
+tenant_active = Table(
+    "tenant_active",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("active", Integer, nullable=False),
 )

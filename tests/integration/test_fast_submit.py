@@ -1,0 +1,107 @@
+"""Plain submissions skip FastAPI's machinery (suanli.api.fastsubmit): same answer, same
+rows, the rate limit taken once; anything else goes to the route and is answered as ever."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from suanli.api.app import create_app
+from suanli.api.limits import ApiLimits
+from suanli.api.routes import jobs
+from suanli.domain.access import Role, Scope
+from suanli.domain.ids import JobId
+from suanli.service.bootstrap import open_platform
+from suanli.service.deps import Platform
+from tests.access import bearer, operator_token, token_for
+
+SPEC = {"name": "tiny", "run": "true", "env": {"KEY": "secret"}}
+JSON = "application/json"
+
+
+@pytest.fixture
+def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
+    p = open_platform(tmp_path / "data", database_url=database_url, detect_gpus=False)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+@pytest.fixture
+def routed(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For each submission handed to the writer: whether the router had matched it."""
+    seen: list[bool] = []
+    hand_over = jobs.hand_over
+
+    def spy(state: Any, scope: MutableMapping[str, Any], prepared: jobs.Prepared) -> Any:
+        seen.append("route" in scope)
+        return hand_over(state, scope, prepared)
+
+    monkeypatch.setattr(jobs, "hand_over", spy)
+    return seen
+
+
+def test_a_plain_submission_is_answered_as_the_route_answers(
+    platform: Platform, routed: list[bool]
+) -> None:
+    member = bearer(token_for(platform, "m", Role.TENANT_MEMBER, "demo"))
+    with TestClient(create_app(platform, run_loop=False)) as api:
+        api.get("/api/v1/jobs", headers=member)  # the token is in the cache now
+        fast = api.post("/api/v1/jobs", json={"spec": SPEC}, headers=member)
+        # Another content type than plain JSON: left to the route, which accepts it too.
+        slow = api.post(
+            "/api/v1/jobs",
+            json={"spec": SPEC},
+            headers={**member, "content-type": f"{JSON}; charset=utf-8"},
+        )
+        audit = api.get(
+            "/api/v1/audit", params={"actor": "m"}, headers=bearer(operator_token(platform))
+        ).json()
+    assert routed == [False, True]
+    assert (fast.status_code, slow.status_code) == (201, 201)
+    assert fast.headers["content-type"] == slow.headers["content-type"] == JSON
+    one, other = fast.json(), slow.json()
+    assert "secret" not in fast.text  # env values are never echoed, either way
+    for answer in (one, other):
+        answer.pop("id")
+        answer.pop("submitted_at")
+        answer.pop("updated_at")
+        for event in answer["history"]:
+            event.pop("at")
+    assert one == other
+    submits = [e for e in audit if e["action"] == "POST /api/v1/jobs"]
+    assert [e["status"] for e in submits] == [201, 201]
+    assert {e["actor"] for e in submits} == {"m"}
+    job_id = JobId(fast.json()["id"])
+    assert [e.reason.code for e in platform.jobs.events(job_id)] == ["reason_submitted"]
+
+
+def test_refusals_come_from_the_route_and_take_the_rate_once(
+    platform: Platform, routed: list[bool]
+) -> None:
+    limits = ApiLimits(rate_per_token=0.001, burst=4, max_active_jobs=1)
+    member = bearer(token_for(platform, "m", Role.TENANT_MEMBER, "demo"))
+    reader = bearer(token_for(platform, "r", Role.TENANT_MEMBER, "demo", frozenset({Scope.READ})))
+    with TestClient(create_app(platform, run_loop=False, limits=limits)) as api:
+        api.get("/api/v1/jobs", headers=member)  # cached; takes 1 of the 4
+        bad = api.post("/api/v1/jobs", json={"spec": {"name": "x"}}, headers=member)  # 2
+        ok = api.post("/api/v1/jobs", json={"spec": SPEC}, headers=member)  # 3
+        over = api.post("/api/v1/jobs", json={"spec": SPEC}, headers=member)  # 4
+        api.get("/api/v1/jobs", headers=reader)
+        read_only = api.post("/api/v1/jobs", json={"spec": SPEC}, headers=reader)
+        spent = api.post("/api/v1/jobs", json={"spec": SPEC}, headers=member)  # 5th: refused
+    assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_spec")
+    assert bad.json()["error"]["errors"][0]["field"] == "run"
+    assert ok.status_code == 201
+    assert (over.status_code, over.json()["error"]["code"]) == (429, "quota.active_jobs")
+    assert (read_only.status_code, read_only.json()["error"]["code"]) == (
+        403,
+        "access.read_only",
+    )
+    assert (spent.status_code, spent.json()["error"]["code"]) == (429, "quota.rate")
+    assert routed == [False, False]  # the two handed over came the short way
