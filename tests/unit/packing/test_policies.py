@@ -157,16 +157,3 @@ def test_default_spreads_shares_in_a_saturating_cluster_without_whole_gpu_reques
         # Spread, both GPUs are touched and the 810 that would strand 190 finds no room.
         fits = pack_one(state, make_pod(milli=810), policy) is not None
         assert fits == (second_slot == 0)
-
-
-def test_default_keeps_untouched_only_the_gpus_whole_gpu_requests_are_expected_to_take() -> None:
-    # Whole GPUs are 1000 of the 2410 milli-GPU this mix asks for: about 41 %.
-    mix = [make_pod(milli=470)] * 3 + [make_pod(milli=1000)]
-    for saturating, slots in ((True, [0, 1, 2, 0]), (False, [0, 0, 1, 1])):
-        state = cluster(make_node("a", gpus=4))
-        ctx = PolicyContext(TargetWorkload.from_pods(mix), 42, saturating=saturating)
-        policy = POLICIES["default"](ctx)
-        placed = [pack_one(state, make_pod(milli=470), policy) for _ in slots]
-        # Saturating, shares spread while more than 41 % of the GPUs are untouched (3 of
-        # 4, then 2 of 4); at 1 of 4 the next one pairs up. Otherwise they always pair.
-        assert [p.gpu_slots[0] for p in placed if p is not None] == slots

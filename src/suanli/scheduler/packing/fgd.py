@@ -13,11 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from suanli.scheduler.packing.base import PolicyContext, TieBreak, pick_lowest
-from suanli.scheduler.packing.fragmentation import (
-    FloatArray,
-    FragmentationMeter,
-    TargetWorkload,
-)
+from suanli.scheduler.packing.fragmentation import FloatArray, FragmentationMeter
 from suanli.scheduler.packing.simple import leftover_score
 from suanli.scheduler.packing.state import ClusterState, IntArray
 from suanli.scheduler.packing.types import MILLI, Placement, PodRequest, PodShape
@@ -155,16 +151,6 @@ class Fgd:
         return self._tracker
 
 
-def whole_gpu_share(workload: TargetWorkload) -> float:
-    """The part of the GPU ``workload`` asks for that comes in whole GPUs (1.0: no GPU)."""
-    asked = whole = 0.0
-    for shape, weight in zip(workload.shapes, workload.weights, strict=True):
-        milli = weight * shape.gpus * shape.gpu_milli
-        asked += milli
-        whole += milli if shape.gpu_milli == MILLI else 0.0
-    return whole / asked if asked else 1.0
-
-
 class SuanliDefault(Fgd):
     """suanli's default: FGD's gradient over a blended, memory-aware fragmentation measure.
 
@@ -174,8 +160,8 @@ class SuanliDefault(Fgd):
     lifts allocation by about 1.6 points. Equal blend on purpose, not fitted to one trace.
     Plus the balance view: GPUs a node's CPU or memory could not feed at the workload's
     average rate. Nodes that still tie (equal states) go to the one with the least left over, which
-    keeps emptier nodes whole for the next large pod. In a saturating replay, shares are
-    spread over the GPUs whole-GPU requests will not need (``choose``).
+    keeps emptier nodes whole for the next large pod. A workload of shares only is spread
+    first (``choose``).
     """
 
     name = "default"
@@ -187,38 +173,31 @@ class SuanliDefault(Fgd):
 
     def __init__(self, ctx: PolicyContext) -> None:
         super().__init__(ctx)
-        self.keep_whole = whole_gpu_share(ctx.workload) if ctx.saturating else 1.0
-
-    @property
-    def spreads(self) -> bool:
-        """True when ``choose`` may send a share to an untouched GPU (saturating only)."""
-        return self.keep_whole < 1.0
+        gpu_shapes = [s for s in ctx.workload.shapes if s.gpus]
+        only_shares = bool(gpu_shapes) and all(s.gpu_milli < MILLI for s in gpu_shapes)
+        self.spreads = ctx.saturating and only_shares
 
     def choose(
         self, state: ClusterState, pod: PodRequest, candidates: NDArray[np.intp]
     ) -> Placement:
-        """As FGD, but in a saturating cluster a share goes to a GPU nobody uses yet while
-        more of the cluster's GPUs are untouched than whole-GPU requests are expected to
-        take (``keep_whole``: their part of the GPU the workload asks for); the best such
-        node by FGD.
+        """As FGD, but in a saturating cluster where no expected request needs a whole GPU
+        (``spreads``), a share goes to a GPU nobody uses yet while one is left (the best
+        such node by FGD).
 
         When requests exceed the cluster, a large share (say 810) must be placed while any
         GPU has room for it, and it strands what it leaves (190), which few shares fit.
-        A whole GPU beyond what whole-GPU requests will take serves shares no better than
-        a used one: touching it early closes the cluster to the large shares sooner, and
-        the smaller ones pair up on the touched GPUs afterwards (openb gpushare100: +1.6
-        points, see ``sim.packbound`` for the must-place argument). A workload of shares
-        only spreads while any GPU is untouched; one of whole GPUs only never spreads;
-        nor does the live scheduler, where jobs end and whole GPUs serve the next ones.
+        With only shares expected, a whole GPU serves nothing better than a used one:
+        touching every GPU first closes the cluster to the large shares sooner, and the
+        smaller ones pair up on the touched GPUs afterwards (openb gpushare100: +1.6
+        points, see ``sim.packbound`` for the must-place argument). With whole-GPU
+        requests expected, or jobs that end, whole GPUs are worth keeping: FGD as is.
         """
-        if pod.shares_gpu and self.spreads:
-            untouched = int(np.count_nonzero(state.gpu_free == MILLI))
-            if untouched * MILLI > self.keep_whole * state.gpu_total_milli:
-                whole = state.gpu_free[candidates] == MILLI
-                fresh = candidates[whole.any(axis=1)]
-                if fresh.size:
-                    node = super().choose(state, pod, fresh).node
-                    return Placement(node, (int(np.argmax(state.gpu_free[node] == MILLI)),))
+        if self.spreads and pod.shares_gpu:
+            whole = state.gpu_free[candidates] == MILLI
+            fresh = candidates[whole.any(axis=1)]
+            if fresh.size:
+                node = super().choose(state, pod, fresh).node
+                return Placement(node, (int(np.argmax(state.gpu_free[node] == MILLI)),))
         return super().choose(state, pod, candidates)
 
     def _tie_break(
