@@ -1,12 +1,13 @@
-"""The replay's waiting queue: the heads it remembers between decisions are the heads."""
+"""What the replay remembers between events (waiting heads, months) is what it would compute."""
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 from suanli.scheduler.queueing import QueueSettings, Work, make_policy
 from suanli.scheduler.queueing.policies import Key
-from suanli.sim.replay import _Queue
+from suanli.sim.replay import _month_after, _Queue
 
 HOUR = 3600.0
 
@@ -57,3 +58,16 @@ def test_remembered_heads_match_heads_computed_afresh_as_work_comes_goes_and_age
         assert shown == fresh_heads(queue, k, now)
         assert cut == {c for c, size in queue.sizes.items() if size > k}
     assert queue.shown  # heads were remembered, not only computed
+
+
+def test_the_month_of_an_offset_is_the_dates_month_even_a_hair_from_midnight() -> None:
+    start = dt.date(2025, 1, 1)
+    rng = random.Random(1)
+    months: dict[int, tuple[int, int]] = {}
+    day = 86400.0
+    offsets = [0.0, day, 31 * day, 31 * day - 1e-7, 31 * day + 1e-7, 59 * day - 4e-7]
+    offsets += [rng.uniform(0, 400 * day) for _ in range(2000)]
+    offsets += [rng.randrange(400) * day + rng.uniform(-2e-3, 2e-3) for _ in range(2000)]
+    for offset in offsets:
+        when = start + dt.timedelta(seconds=max(offset, 0.0))
+        assert _month_after(start, max(offset, 0.0), months) == (when.year, when.month)

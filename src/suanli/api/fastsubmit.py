@@ -5,7 +5,7 @@ CPU per request as the submission's own work. This ASGI middleware answers a sub
 itself when everything about it is plain: a bearer token the token cache holds, a caller
 the route admits (its ``open_to`` audience and the write scope), a JSON body that is a
 valid request, a spec that is valid for the fleet and the tenant. It uses the route's own
-functions (``suanli.api.routes.jobs.accept``), so the job, its first event, the audit row
+functions (``prepare`` and ``hand_over`` of ``suanli.api.routes.jobs``), so the job, its first event, the audit row
 and the answer are the same. Anything else (no token, a cookie, an unknown or revoked token,
 a refusal of any kind, an odd content type) is handed, body and all, to the application,
 which answers it as it always has: the refusals and their messages come from one place.

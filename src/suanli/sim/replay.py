@@ -289,6 +289,12 @@ class _Domain:
         return sum(p.capacity for p in self.pools)
 
     @cached_property
+    def quotas(self) -> list[tuple[str, int]]:
+        """(tenant, accelerators of quota, all models) of its tenants that have one."""
+        totals = [(name, sum(terms.quota.values())) for name, terms in self.tenants.items()]
+        return [(name, quota) for name, quota in totals if quota]
+
+    @cached_property
     def mixed(self) -> bool:
         """Pools of several models: running work may move to a faster one when it frees."""
         return len({p.model for p in self.pools}) > 1
@@ -445,6 +451,7 @@ class Replay:
         self.busy = 0  # accelerators held now
         self.capacity = sum(p.capacity for p in self.pools.values())
         self.usage: dict[tuple[str, str, tuple[int, int]], float] = defaultdict(float)
+        self.months: dict[int, tuple[int, int]] = {}  # (year, month) by day since t0
         self.series: dict[str, list[float]] = {"t": [], "queued": [], "utilization": []}
         self.next_sample = arrivals[0].trace.submit if arrivals else 0.0
         self.t0 = self.next_sample
@@ -762,13 +769,16 @@ class Replay:
         """Count, per tenant with a quota, a sample where it wanted its quota, and whether it
         got it (held it, or its smallest waiting job would not fit in what is left)."""
         for dom in self.domains:
-            held: dict[str, int] = defaultdict(int)
-            for (tenant, _), n in dom.held.items():
-                held[tenant] += n
-            for tenant, terms in dom.tenants.items():
-                quota = sum(terms.quota.values())
+            held: dict[str, int] | None = None
+            for tenant, quota in dom.quotas:
                 waiting = dom.waiting.demand.get(tenant, 0)
-                if not quota or held[tenant] + waiting < quota:
+                if dom.busy + waiting < quota:
+                    continue  # it holds at most what the domain holds: it did not ask
+                if held is None:
+                    held = defaultdict(int)
+                    for (holder, _), n in dom.held.items():
+                        held[holder] += n
+                if held[tenant] + waiting < quota:
                     continue
                 asked = self.quota_asked[tenant]
                 asked[0] += 1
@@ -796,8 +806,8 @@ class Replay:
         start = job.attempt_start
         if w.pool is None:
             return
-        when = self.setup.billing_start + dt.timedelta(seconds=t - self.t0)
-        self.usage[(w.tenant, w.pool, (when.year, when.month))] += (t - start) * w.accelerators
+        month = _month_after(self.setup.billing_start, t - self.t0, self.months)
+        self.usage[(w.tenant, w.pool, month)] += (t - start) * w.accelerators
 
     # -- figures -------------------------------------------------------------------------
 
@@ -908,6 +918,21 @@ def _all_cut_refused(plan: Plan, cut: list[list[Work]]) -> bool:
     admitted = {s.work.id for s in plan.starts}
     admitted.update(plan.awaiting_nodes)
     return all(any(w.id not in admitted for w in given) for given in cut)
+
+
+def _month_after(
+    start: dt.date, offset: float, months: dict[int, tuple[int, int]]
+) -> tuple[int, int]:
+    """(year, month) of ``start + timedelta(seconds=offset)``, remembered by day in
+    ``months``."""
+    day = int(offset // 86400.0)
+    if not 0.001 < offset - day * 86400.0 < 86400.0 - 0.001:
+        day = dt.timedelta(seconds=offset).days  # by a midnight: as timedelta rounds it
+    month = months.get(day)
+    if month is None:
+        when = start + dt.timedelta(days=day)
+        month = months[day] = (when.year, when.month)
+    return month
 
 
 def _first(pair: tuple[Key, Work]) -> Key:

@@ -70,7 +70,8 @@ class SqlJobStore:
         with self._engine.begin() as conn:
             if active_limit <= 0:
                 self._count_active(conn, {t: len(mine) for t, mine in unfinished.items()})
-            for tenant in sorted(unfinished) if active_limit > 0 else ():
+                unfinished = {}  # no limit: nothing to check
+            for tenant in sorted(unfinished):
                 # One row per tenant (kept by every change of status), not a count: all of
                 # the tenant's submissions added at once, those over the limit taken back.
                 mine = unfinished[tenant]
@@ -84,7 +85,7 @@ class SqlJobStore:
             stored = [s for s, a in zip(submissions, answers, strict=True) if a is None]
             if not stored:
                 return answers
-            # Three statements, each one round trip for the whole group.
+            # One statement a table for the whole group (COPY on PostgreSQL).
             events = [event_to_row(e) for s in stored for e in s.events]
             audits = [audit_row(s.audit) for s in stored if s.audit is not None]
             insert_rows(conn, jobs, [job_to_row(s.job) for s in stored])
