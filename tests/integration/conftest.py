@@ -1,4 +1,5 @@
-"""Fixtures shared by the money-programme API tests: a platform at a fixed instant, signed in."""
+"""Fixtures shared by integration tests: the demo platform on each database; for the
+money-programme API tests, a platform at a fixed instant, signed in."""
 
 from __future__ import annotations
 
@@ -9,9 +10,20 @@ import pytest
 from fastapi.testclient import TestClient
 
 from suanli.api.app import create_app
+from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
 from tests.access import signed_in
 from tests.integration.fixed_platform import open_test_platform
+
+
+@pytest.fixture
+def demo_platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
+    """The demo fleet's platform on each kind of database (SQLite, PostgreSQL)."""
+    p = open_platform(tmp_path / "data", database_url=database_url, detect_gpus=False)
+    try:
+        yield p
+    finally:
+        p.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import stat
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,7 +22,6 @@ from suanli.domain.access import (
     split_token,
 )
 from suanli.service import access
-from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
 from tests.access import bearer, operator_token, token_for
 
@@ -31,12 +29,8 @@ SPEC = {"name": "tiny", "run": "true"}
 
 
 @pytest.fixture
-def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
-    p = open_platform(tmp_path / "data", database_url=database_url, detect_gpus=False)
-    try:
-        yield p
-    finally:
-        p.close()
+def platform(demo_platform: Platform) -> Platform:
+    return demo_platform
 
 
 @pytest.fixture

@@ -3,8 +3,7 @@ rows, the rate limit taken once; anything else goes to the route and is answered
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
-from pathlib import Path
+from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from suanli.api.limits import ApiLimits
 from suanli.api.routes import jobs
 from suanli.domain.access import Role, Scope
 from suanli.domain.ids import JobId
-from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
 from tests.access import bearer, operator_token, token_for
 
@@ -24,12 +22,8 @@ JSON = "application/json"
 
 
 @pytest.fixture
-def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
-    p = open_platform(tmp_path / "data", database_url=database_url, detect_gpus=False)
-    try:
-        yield p
-    finally:
-        p.close()
+def platform(demo_platform: Platform) -> Platform:
+    return demo_platform
 
 
 @pytest.fixture

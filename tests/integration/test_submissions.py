@@ -3,9 +3,7 @@ per-tenant limit exact under concurrent requests, one bad submission failing alo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +14,6 @@ from suanli.domain.access import AuditEvent, Role
 from suanli.domain.ids import JobId
 from suanli.schemas.specfile import parse_spec_data
 from suanli.service import jobs as job_service
-from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
 from suanli.service.submissions import SubmitQueue
 from suanli.store.base import Submission
@@ -26,12 +23,8 @@ SPEC = {"name": "tiny", "run": "true"}
 
 
 @pytest.fixture
-def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
-    p = open_platform(tmp_path / "data", database_url=database_url, detect_gpus=False)
-    try:
-        yield p
-    finally:
-        p.close()
+def platform(demo_platform: Platform) -> Platform:
+    return demo_platform
 
 
 def test_concurrent_submissions_store_job_event_and_audit_row_each(platform: Platform) -> None:
