@@ -152,17 +152,22 @@ def test_a_saved_change_is_read_back_not_a_stale_decoding(jobs: SqlJobStore) -> 
     assert read.version == before.version + 1
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (the next opening migrates it to head again)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
 def test_a_database_with_jobs_and_history_upgrades_from_0005(database_url: str) -> None:
     # Rebuilding ``jobs`` during an upgrade would trip the foreign keys of its events.
     with opened(database_url) as engine:
         jobs = SqlJobStore(engine)
         job = make_job(make_spec(), status=S.PENDING)
         jobs.add(job, [JobEvent(job.id, T0, None, S.PENDING, Reason("reason_submitted"))])
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0005")
+        downgrade(engine, "0005")
     with opened(database_url) as engine:  # opening migrates to head again
         got = SqlJobStore(engine).get(job.id)
         assert got is not None
@@ -199,11 +204,7 @@ def test_upgrading_to_0007_counts_the_unfinished_jobs_already_there(database_url
         jobs = SqlJobStore(engine)
         for status in (S.PENDING, S.RUNNING, S.FAILED):
             jobs.add(make_job(job_id=new_job_id(), status=status, tenant="acme"), [])
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0006")
+        downgrade(engine, "0006")
     with opened(database_url) as engine:  # opening migrates to head again
         assert SqlJobStore(engine).active_count("acme", 100) == 2
 
