@@ -722,9 +722,17 @@ class Replay:
         seen = (dom.version, [w.id for w in running], [w.id for w in waiting], keys)
         if seen == dom.settled:
             return Plan()
+        ranks = dom.ranks
+        # Keys the decision would compute: waiting work's from ``heads``, running work's as
+        # ``_rerank`` keeps them (at each start, accounting and refresh: the only times a
+        # running job's key moves).
+        known = {w.id: ranks[w.id] for w in running}
         while True:
             self.decisions += 1
-            view = QueueView(t, dom.pools, running, waiting, dom.tenants, held, self.history)
+            known.update(zip([w.id for w in waiting], keys, strict=True))
+            view = QueueView(
+                t, dom.pools, running, waiting, dom.tenants, held, self.history, known
+            )
             plan = decide(view, self.policy, explain=False, can_move=dom.mixed)
             if not cut or _all_cut_refused(plan, cut):
                 # Widened, it saw waiting work beyond ``seen`` (whose keys move with time).
@@ -732,7 +740,7 @@ class Replay:
                 dom.settled = seen if empty else None
                 return plan
             k *= 4
-            waiting, _, cut = dom.waiting.heads(k, t)
+            waiting, keys, cut = dom.waiting.heads(k, t)
 
     def _movable(
         self, dom: _Domain, t: float, floor: Key | None

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from suanli.domain.jobs import Reason
@@ -42,7 +42,7 @@ from suanli.scheduler.queueing.model import (
     Start,
     Work,
 )
-from suanli.scheduler.queueing.policies import QueuePolicy
+from suanli.scheduler.queueing.policies import Key, QueuePolicy
 from suanli.scheduler.queueing.reservation import NEVER, Reservation, ends_at, runs_for, shadow
 
 UNLIMITED = TenantTerms("")
@@ -141,8 +141,8 @@ def decide(
         else:
             movable.append(w)
     # Borrowed running work is counted last so that owners' demand comes first (reclaim).
-    rank = policy.key
-    order = sorted([*movable, *view.waiting], key=lambda w: rank(w, now))
+    rank = _ranker(view, policy)
+    order = sorted([*movable, *view.waiting], key=rank)
     admitted: list[tuple[Work, str, bool]] = []
     over_quota: list[Work] = []
     blocked: set[str] = set()
@@ -226,6 +226,14 @@ def decide(
             plan.preempts.append(Preempt(w, reason))
     _place(plan, admitted, view, policy, explain)
     return plan
+
+
+def _ranker(view: QueueView, policy: QueuePolicy) -> Callable[[Work], Key]:
+    """The policy's key of work at the view's instant: the driver's where it gave one."""
+    now, key, known = view.now, policy.key, view.keys
+    if known is None:
+        return lambda w: key(w, now)
+    return lambda w: known.get(w.id) or key(w, now)
 
 
 def _pinned(w: Work, policy: QueuePolicy, now: float, borrowed: bool) -> bool:
@@ -584,7 +592,7 @@ def _place(
                     else []
                 )
             if kept:
-                _reserve(plan, w, pool, room, per_node, kept, policy, view.now)
+                _reserve(plan, w, pool, room, per_node, kept, _ranker(view, policy), view.now)
             if explain:
                 plan.waits[w.id] = Reason(
                     "queue_awaiting_nodes", {"pool": pool, "need": w.accelerators}
@@ -602,14 +610,14 @@ def _reserve(
     free: list[int],
     per_node: int,
     kept: list[Work],
-    policy: QueuePolicy,
+    rank: Callable[[Work], Key],
     now: float,
 ) -> None:
     """Clear nodes for gang ``w``, admitted but fragmented out: running work ranking after
     it on the fewest nodes that would give it room is asked to stop, and those nodes are
     kept from later starts in this plan, so small jobs do not refill them first."""
-    mine = policy.key(w, now)
-    lower = [v for v in kept if v.pool == pool and policy.key(v, now) > mine]
+    mine = rank(w)
+    lower = [v for v in kept if v.pool == pool and rank(v) > mine]
     held: dict[int, int] = defaultdict(int)
     on: dict[int, list[Work]] = defaultdict(list)
     for v in lower:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from suanli.domain.jobs import Reason
 from suanli.domain.tenants import TenantTerms
@@ -101,6 +102,10 @@ class QueueView:
     held: Sequence[tuple[str, str, int]] = ()
     # Service of finished jobs, for policies that learn from it (``QueuePolicy.informed``).
     history: ServiceHistory | None = None
+    # The policy's key at ``now`` (informed by ``history``) of listed work, by id, where the
+    # driver already has them (the simulator keeps them between decisions); work missing
+    # here is keyed by the policy. A key given must be the policy's: the plan depends on it.
+    keys: Mapping[str, tuple[Any, ...]] | None = None
 
 
 @dataclass(frozen=True)
