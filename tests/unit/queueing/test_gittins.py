@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 
 import pytest
 
@@ -73,9 +74,11 @@ def test_classes_learn_apart_and_a_small_class_borrows_its_size_over_all_tenants
     table = table_of(history_of([*quick, *slow, *few]), (0.0, *LEVELS_S))
     a, b, c = (table.index(t, 1, 0) for t in "abc")
     assert a > b
-    assert c == table.by_size[size_class(1)][0]
+    size_row = table.by_size(size_class(1))
+    assert size_row is not None
+    assert c == size_row[0]
     # A size nobody finished: the index of all jobs.
-    assert table.index("a", 64, 0) == table.overall[0]
+    assert table.index("a", 64, 0) == table.overall()[0]
 
 
 def test_running_work_is_preempted_only_for_a_much_better_index() -> None:
@@ -107,11 +110,13 @@ def test_history_keeps_each_classes_latest_jobs() -> None:
 
 def test_a_refreshed_table_recomputes_only_the_rows_whose_jobs_changed() -> None:
     # A driver refreshing its history as jobs finish (the replay): each table made from the
-    # last one equals a table made afresh, and rows whose samples did not change are reused.
+    # last one indexes as a table made afresh, and rows whose samples did not change are
+    # reused.
     builder = HistoryBuilder(keep=30)
     points = (0.0, *LEVELS_S)
     previous = None
     reused = 0
+    asked = [(t, n) for t in ("a", "b", "t0", "t1", "t2", "new") for n in (1, 2, 8, 64)]
     for batch in range(8):
         for i in range(25):
             service = float((batch * 7919 + i * 104_729) % 900_000 + i)
@@ -122,13 +127,31 @@ def test_a_refreshed_table_recomputes_only_the_rows_whose_jobs_changed() -> None
             builder.add("b", 2, 5.0)  # a class too small for its own row: its size's row
         table = table_of(builder.history(), points, previous)
         fresh = table_of(builder.history(), points)
-        assert repr(table) == repr(fresh)  # every row (NaN where too few ran that long)
+        for tenant, n in asked:  # own rows, sizes' rows, all jobs' row
+            for point in range(len(points) + 1):
+                assert table.index(tenant, n, point) == fresh.index(tenant, n, point)
         if previous is not None:
             same = [k for k in table.by_class if table.by_class[k] is previous.by_class.get(k)]
             reused += len(same)
             assert ("a", 0) not in same  # its jobs changed every batch
         previous = table
     assert reused > 0  # size 8's classes, between the batches that add to them
+
+
+def test_the_history_keeps_each_class_sorted_as_jobs_come_and_go() -> None:
+    builder = HistoryBuilder(keep=7)
+    kept: dict[tuple[str, int], list[float]] = {}
+    for i in range(200):
+        service = [float((i * 37) % 11), -1.0, math.nan][0 if i % 50 else (i // 50) % 3]
+        tenant = "ab"[i % 2]
+        builder.add(tenant, 1 + i % 3, service)
+        cls = (tenant, size_class(1 + i % 3))
+        kept[cls] = [*kept.get(cls, []), max(service, 0.0)][-7:]
+        if i % 9 == 0:
+            got = builder.history().samples
+            assert got.keys() == kept.keys()
+            for c, values in kept.items():
+                assert repr(got[c]) == repr(tuple(sorted(values)))
 
 
 def test_the_live_queue_learns_from_finished_jobs_in_the_store() -> None:

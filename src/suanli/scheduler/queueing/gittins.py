@@ -36,6 +36,8 @@ MIN_ALIVE = 5  # ... and so does a point that fewer of its finished jobs ran pas
 KEEP = 2_000  # finished jobs kept per class (the most recent): the history follows change
 PRIOR = tuple(10.0 ** (k / 4) for k in range(8, 33))  # 100 .. 1e8, log-uniform
 
+Samples = tuple[float, ...]  # service of finished jobs, sorted ascending
+
 
 def size_class(accelerators: int) -> int:
     """Gang sizes grouped by powers of two: 1, 2, 3-4, 5-8, ... (0, 1, 2, 3, ...)."""
@@ -67,29 +69,44 @@ ENDS = tuple(2.0 ** (k / 2) for k in range(61))  # quantum ends: 1 .. ~1.07e9, x
 
 
 class HistoryBuilder:
-    """A history kept up to date as jobs finish (the last ``keep`` of each class). Each
-    ``history`` sorts only the classes that changed since the last one: the others keep
-    their very samples tuple, which ``table_of`` recognises to reuse their index rows."""
+    """A history kept up to date as jobs finish (the last ``keep`` of each class), each
+    class's samples kept sorted as they come and go. ``history`` copies only the classes
+    that changed since the last call: the others keep their very samples tuple, which
+    ``table_of`` recognises to reuse their index rows."""
 
     def __init__(self, keep: int = KEEP) -> None:
         self.keep = keep
         self.by: dict[tuple[str, int], deque[float]] = {}
         self.added = 0
-        self._sorted: dict[tuple[str, int], tuple[float, ...]] = {}
+        self._ordered: dict[tuple[str, int], list[float]] = {}
+        self._sorted: dict[tuple[str, int], Samples] = {}
         self._changed: set[tuple[str, int]] = set()
+        self._nans: dict[tuple[str, int], int] = {}
 
     def add(self, tenant: str, accelerators: int, service: float) -> None:
         key = (tenant, size_class(accelerators))
         kept = self.by.get(key)
         if kept is None:
             kept = self.by[key] = deque(maxlen=self.keep)
-        kept.append(max(service, 0.0))
+            self._ordered[key] = []
+        ordered = self._ordered[key]
+        value = max(service, 0.0)
+        gone = kept[0] if len(kept) == self.keep else None  # the oldest goes
+        kept.append(value)
+        odd = (value != value) - (gone is not None and gone != gone)  # NaN in, NaN out
+        self._nans[key] = nans = self._nans.get(key, 0) + odd
+        if nans or odd:  # a NaN does not bisect: sorted as ``sorted`` has it
+            ordered[:] = sorted(kept)
+        else:
+            if gone is not None:
+                del ordered[bisect.bisect_left(ordered, gone)]
+            bisect.insort(ordered, value)
         self._changed.add(key)
         self.added += 1
 
     def history(self) -> ServiceHistory:
         for key in self._changed:
-            self._sorted[key] = tuple(sorted(self.by[key]))
+            self._sorted[key] = tuple(self._ordered[key])
         self._changed.clear()
         return ServiceHistory({k: self._sorted[k] for k in self.by})
 
@@ -121,43 +138,82 @@ def gittins(samples: Sequence[float], points: Sequence[float]) -> list[float]:
     return out
 
 
-Samples = tuple[float, ...]
-
-
-@dataclass(frozen=True)
-class _Sources:
-    """What a table's rows were computed from (the samples tuples, by reference)."""
-
-    by_class: Mapping[tuple[str, int], Samples]
-    by_size: Mapping[int, tuple[Samples, ...]]
-    overall: tuple[Samples, ...]
+Row = tuple[float, ...]
 
 
 @dataclass(frozen=True)
 class GittinsTable:
     """The index at each point of ``points`` for every class the history knows; classes it
-    does not know fall back to their size over all tenants, all jobs, then the prior."""
+    does not know fall back to their size over all tenants, all jobs, then the prior.
+
+    A row depends on its samples and the points alone: the fallback rows (a size's, all
+    jobs') are computed when first needed, and ``table_of`` carries over the rows of the
+    table it is given whose samples did not change."""
 
     points: tuple[float, ...]
-    by_class: Mapping[tuple[str, int], tuple[float, ...]]
-    by_size: Mapping[int, tuple[float, ...]]
-    overall: tuple[float, ...]
-    sources: _Sources | None = field(default=None, compare=False, repr=False)
+    by_class: Mapping[tuple[str, int], Row]
+    # The samples behind the rows: each class's with a row of its own, the classes' of each
+    # size that has ``MIN_SAMPLES`` jobs in all, and every class's.
+    samples: Mapping[tuple[str, int], Samples] = field(default_factory=dict, repr=False)
+    sizes: Mapping[int, tuple[Samples, ...]] = field(default_factory=dict, repr=False)
+    everything: tuple[Samples, ...] = field(default=(), repr=False)
+    _by_size: dict[int, Row] = field(default_factory=dict, init=False, repr=False)
+    _overall: list[Row] = field(default_factory=list, init=False, repr=False)
+    # Each (tenant, accelerators)'s index at every point, resolved on first use.
+    _rows: dict[tuple[str, int], Row] = field(default_factory=dict, init=False, repr=False)
 
     def index(self, tenant: str, accelerators: int, point: int) -> float:
+        row = self._rows.get((tenant, accelerators))
+        if row is None:
+            row = self._rows[(tenant, accelerators)] = self._resolve(tenant, accelerators)
+        return row[point] if point < len(row) else row[-1]
+
+    def by_size(self, size: int) -> Row | None:
+        """The row of ``size`` over all tenants (None: too few of its jobs finished)."""
+        row = self._by_size.get(size)
+        if row is None and size in self.sizes:
+            merged = sorted(itertools.chain(*self.sizes[size]))
+            row = self._by_size[size] = tuple(gittins(merged, self.points))
+        return row
+
+    def overall(self) -> Row:
+        """The row of all jobs (the prior's while fewer than ``MIN_SAMPLES`` finished)."""
+        if not self._overall:
+            count = sum(len(p) for p in self.everything)
+            base = sorted(itertools.chain(*self.everything)) if count >= MIN_SAMPLES else PRIOR
+            self._overall.append(tuple(gittins(base, self.points)))
+        return self._overall[0]
+
+    def _resolve(self, tenant: str, accelerators: int) -> Row:
         size = size_class(accelerators)
-        point = min(point, len(self.points) - 1)
-        for row in (self.by_class.get((tenant, size)), self.by_size.get(size), self.overall):
-            if row is not None and not math.isnan(row[point]):
-                return row[point]
-        return 0.0  # ran longer than nearly any finished job: last (least-attained order)
+        own = self.by_class.get((tenant, size))
+        out = []
+        for point in range(len(self.points)):
+            value = own[point] if own is not None else math.nan
+            if math.isnan(value):
+                wide = self.by_size(size)
+                value = wide[point] if wide is not None else math.nan
+            if math.isnan(value):
+                value = self.overall()[point]
+            # NaN: ran longer than nearly any finished job: last (least-attained order)
+            out.append(0.0 if math.isnan(value) else value)
+        return tuple(out)
+
+    def _carry(self, previous: GittinsTable) -> None:
+        """Take ``previous``'s fallback rows (same points) whose samples are unchanged."""
+        for size, row in previous._by_size.items():
+            if _same(previous.sizes.get(size), self.sizes.get(size)):
+                self._by_size[size] = row
+        if previous._overall and _same(previous.everything, self.everything):
+            self._overall.append(previous._overall[0])
 
 
-def _same(a: Sequence[Samples] | None, b: Sequence[Samples]) -> bool:
+def _same(a: Sequence[Samples] | None, b: Sequence[Samples] | None) -> bool:
     """Whether two lists of samples tuples hold the same samples (tuples of a history that
     did not change are the very same objects: compared by identity first)."""
     return (
         a is not None
+        and b is not None
         and len(a) == len(b)
         and all(x is y or x == y for x, y in zip(a, b, strict=True))
     )
@@ -169,37 +225,27 @@ def table_of(
     """Index rows for ``history``'s classes at ``points`` (the policy's service levels, 0
     first): a class needs ``MIN_SAMPLES`` finished jobs of its own to get its own row.
     ``previous`` (a table of an earlier history): its rows are reused where the samples
-    they were computed from are unchanged (a row depends on its samples and points alone)."""
+    they were computed from are unchanged."""
     pts = tuple(points)
     prev = previous if previous is not None and previous.points == pts else None
-    old = prev.sources if prev is not None else None
     members: dict[int, list[Samples]] = defaultdict(list)
-    by_class: dict[tuple[str, int], tuple[float, ...]] = {}
-    class_src: dict[tuple[str, int], Samples] = {}
+    by_class: dict[tuple[str, int], Row] = {}
+    own: dict[tuple[str, int], Samples] = {}
     for key, samples in history.samples.items():
         members[key[1]].append(samples)
         if len(samples) >= MIN_SAMPLES:
-            was = old.by_class.get(key) if old is not None else None
+            was = prev.samples.get(key) if prev is not None else None
             if prev is not None and was is not None and (was is samples or was == samples):
                 by_class[key] = prev.by_class[key]
             else:
                 by_class[key] = tuple(gittins(samples, pts))
-            class_src[key] = samples
-    by_size: dict[int, tuple[float, ...]] = {}
-    size_src: dict[int, tuple[Samples, ...]] = {}
-    for size, parts in members.items():
-        if sum(len(p) for p in parts) < MIN_SAMPLES:
-            continue
-        size_src[size] = tuple(parts)
-        if prev is not None and old is not None and _same(old.by_size.get(size), parts):
-            by_size[size] = prev.by_size[size]
-        else:
-            by_size[size] = tuple(gittins(sorted(itertools.chain(*parts)), pts))
-    everything = tuple(history.samples.values())
-    if prev is not None and old is not None and _same(old.overall, everything):
-        overall = prev.overall
-    else:
-        count = sum(len(p) for p in everything)
-        base = sorted(itertools.chain(*everything)) if count >= MIN_SAMPLES else list(PRIOR)
-        overall = tuple(gittins(base, pts))
-    return GittinsTable(pts, by_class, by_size, overall, _Sources(class_src, size_src, everything))
+            own[key] = samples
+    sizes = {
+        size: tuple(parts)
+        for size, parts in members.items()
+        if sum(len(p) for p in parts) >= MIN_SAMPLES
+    }
+    table = GittinsTable(pts, by_class, own, sizes, tuple(history.samples.values()))
+    if prev is not None:
+        table._carry(prev)
+    return table
