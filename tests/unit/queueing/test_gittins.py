@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import math
+import random
 
+import numpy as np
 import pytest
 
 from suanli.domain.jobs import JobStatus, NodeAssignment, Placement
@@ -21,6 +24,7 @@ from suanli.scheduler.queueing import (
 )
 from suanli.scheduler.queueing.gittins import (
     MIN_SAMPLES,
+    GittinsTable,
     HistoryBuilder,
     gittins,
     size_class,
@@ -136,6 +140,23 @@ def test_a_refreshed_table_recomputes_only_the_rows_whose_jobs_changed() -> None
             assert ("a", 0) not in same  # its jobs changed every batch
         previous = table
     assert reused > 0  # size 8's classes, between the batches that add to them
+
+
+def test_long_merged_histories_index_as_the_plain_sum_does() -> None:
+    # Sizes' and all jobs' rows sort and sum their (long) samples in numpy: the same index,
+    # to the last bit, as the plain sorted list and running sum.
+    rng = random.Random(7)
+    for trial in range(4):
+        parts = [
+            tuple(sorted(round(rng.lognormvariate(8, 3), trial) for _ in range(900)))
+            for _ in range(6)
+        ]
+        parts.append((0.0,) * 50 + tuple(float(x) for x in LEVELS_S))  # zeros, ties at points
+        merged = GittinsTable((0.0,), {})._merged(parts)
+        assert isinstance(merged, np.ndarray)
+        plain = sorted(itertools.chain(*parts))
+        points = tuple(sorted({0.0, *LEVELS_S, *plain[100:4000:700]}))
+        assert repr(gittins(merged, points)) == repr(gittins(plain, points))
 
 
 def test_the_history_keeps_each_class_sorted_as_jobs_come_and_go() -> None:

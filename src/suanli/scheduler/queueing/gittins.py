@@ -31,12 +31,17 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+
 MIN_SAMPLES = 20  # a class with fewer finished jobs borrows a wider class's history
 MIN_ALIVE = 5  # ... and so does a point that fewer of its finished jobs ran past
 KEEP = 2_000  # finished jobs kept per class (the most recent): the history follows change
 PRIOR = tuple(10.0 ** (k / 4) for k in range(8, 33))  # 100 .. 1e8, log-uniform
 
 Samples = tuple[float, ...]  # service of finished jobs, sorted ascending
+Floats = npt.NDArray[np.float64]
+LONG = 4_096  # merged samples from this many on are sorted and summed in numpy
 
 
 def size_class(accelerators: int) -> int:
@@ -111,23 +116,34 @@ class HistoryBuilder:
         return ServiceHistory({k: self._sorted[k] for k in self.by})
 
 
-def gittins(samples: Sequence[float], points: Sequence[float]) -> list[float]:
+def gittins(samples: Sequence[float] | Floats, points: Sequence[float]) -> list[float]:
     """The Gittins index at each of ``points`` (attained service, ascending), for service
     distributed as ``samples`` (sorted ascending). Quanta end at the later points, on a
     geometric grid (``ENDS``, steps of 1.41x) and at infinity."""
     n = len(samples)
-    prefix = list(itertools.accumulate(samples, initial=0.0))  # as 0.0 + s0 + s1 + ...
     grid = sorted({*ENDS, *points})
+    prefix: Sequence[float] | Mapping[int, float]
+    cut: Mapping[float, int] | None = None
+    if isinstance(samples, np.ndarray):
+        # Long (``_merged``): where each grid point falls and the prefix sums there, in
+        # numpy (np.cumsum adds as accumulate does: one after the other, in order).
+        cuts = np.searchsorted(samples, np.asarray(grid, dtype=np.float64), side="right")
+        cut = dict(zip(grid, cuts.tolist(), strict=True))
+        at = sorted({0, n, *cut.values()})
+        sums = np.cumsum(np.concatenate(([0.0], samples)))[at].tolist()
+        prefix = dict(zip(at, sums, strict=True))
+    else:
+        prefix = list(itertools.accumulate(samples, initial=0.0))  # as 0.0 + s0 + s1 + ...
     out: list[float] = []
     for a in points:
-        lo = bisect.bisect_right(samples, a)  # samples[lo:] survive a
+        lo = bisect.bisect_right(samples, a) if cut is None else cut[a]  # [lo:] survive a
         alive = n - lo
         if alive < MIN_ALIVE:
             out.append(math.nan)  # too few ever ran this long to tell: a wider class says
             continue
         best = alive / (prefix[n] - prefix[lo] - alive * a)  # run to the end
         for b in itertools.islice(grid, bisect.bisect_right(grid, a), None):
-            j = bisect.bisect_right(samples, b, lo)  # samples[lo:j] finish by b
+            j = bisect.bisect_right(samples, b, lo) if cut is None else cut[b]  # finish by b
             if j == n:
                 break  # every survivor finishes: the run-to-the-end ratio above
             done = j - lo
@@ -159,6 +175,10 @@ class GittinsTable:
     everything: tuple[Samples, ...] = field(default=(), repr=False)
     _by_size: dict[int, Row] = field(default_factory=dict, init=False, repr=False)
     _overall: list[Row] = field(default_factory=list, init=False, repr=False)
+    # Each class's samples as a numpy array, by the tuple's id (the tuple kept with it).
+    _arrays: dict[int, tuple[Samples, Floats]] = field(
+        default_factory=dict, init=False, repr=False
+    )
     # Each (tenant, accelerators)'s index at every point, resolved on first use.
     _rows: dict[tuple[str, int], Row] = field(default_factory=dict, init=False, repr=False)
 
@@ -172,7 +192,7 @@ class GittinsTable:
         """The row of ``size`` over all tenants (None: too few of its jobs finished)."""
         row = self._by_size.get(size)
         if row is None and size in self.sizes:
-            merged = sorted(itertools.chain(*self.sizes[size]))
+            merged = self._merged(self.sizes[size])
             row = self._by_size[size] = tuple(gittins(merged, self.points))
         return row
 
@@ -180,7 +200,7 @@ class GittinsTable:
         """The row of all jobs (the prior's while fewer than ``MIN_SAMPLES`` finished)."""
         if not self._overall:
             count = sum(len(p) for p in self.everything)
-            base = sorted(itertools.chain(*self.everything)) if count >= MIN_SAMPLES else PRIOR
+            base = self._merged(self.everything) if count >= MIN_SAMPLES else PRIOR
             self._overall.append(tuple(gittins(base, self.points)))
         return self._overall[0]
 
@@ -206,6 +226,28 @@ class GittinsTable:
                 self._by_size[size] = row
         if previous._overall and _same(previous.everything, self.everything):
             self._overall.append(previous._overall[0])
+        arrays = previous._arrays
+        for part in self.everything:
+            hit = arrays.get(id(part))
+            if hit is not None and hit[0] is part:
+                self._arrays[id(part)] = hit
+
+    def _merged(self, parts: Sequence[Samples]) -> Sequence[float] | Floats:
+        """The samples of ``parts`` in one ascending sequence: a numpy array when long (and
+        free of NaN, which numpy and ``sorted`` place apart), else a list."""
+        count = sum(len(p) for p in parts)
+        if count >= LONG:
+            arrays = []
+            for part in parts:
+                hit = self._arrays.get(id(part))
+                if hit is None or hit[0] is not part:
+                    hit = self._arrays[id(part)] = (part, np.array(part, dtype=np.float64))
+                arrays.append(hit[1])
+            merged = np.concatenate(arrays)
+            if not np.isnan(merged).any():
+                merged.sort(kind="stable")  # sorted runs, merged
+                return merged
+        return sorted(itertools.chain(*parts))
 
 
 def _same(a: Sequence[Samples] | None, b: Sequence[Samples] | None) -> bool:
