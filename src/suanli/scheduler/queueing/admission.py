@@ -562,9 +562,10 @@ def _place(
     # listed when a gang first waits for nodes.
     kept: list[Work] | None = None
     # Accelerators that this plan's preemptions free on each node once they have stopped:
-    # a gang that fits there waits for them instead of clearing more nodes.
+    # a gang that fits there waits for them instead of clearing more nodes (policies that
+    # clear nodes only: FIFO/SJF/SRTF, as Helios', neither clear nor hold nodes).
     freeing: dict[str, list[int]] = {}
-    for p in plan.preempts:
+    for p in plan.preempts if policy.reserves_nodes else ():
         v = p.work
         if v.pool is not None and v.nodes:
             soon = freeing.get(v.pool)
