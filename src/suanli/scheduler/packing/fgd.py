@@ -156,7 +156,8 @@ class Fgd:
 
 
 LARGE_SHARE_PART = 0.25
-"""Spreading needs large shares to carry at least this part of the GPU asked (``GpuMix``)."""
+"""Spreading needs large shares to carry at least this part of the GPU asked (``GpuMix``).
+The openb lists have 0.07-0.18 or 0.28-0.64: any value in between reads them alike."""
 GPU_BOUND_HEADROOM = 0.1
 """The part of the cluster's CPU and memory a workload must leave idle once it asks for every
 GPU for the GPUs to count as what runs out first (``gpus_run_out_first``)."""
@@ -187,7 +188,7 @@ def gpus_run_out_first(workload: TargetWorkload, state: ClusterState) -> bool:
 
     Counts every pod and node, CPU-only ones too: their CPU comes from the same pool when
     the CPU-only nodes are full. The openb lists fall well apart (the mix's CPU per GPU
-    over the cluster's: 0.54-0.77, held-out cpu300 0.98, memory 0.5 or less), so the
+    over the cluster's: 0.54-0.77, held-out cpu300 0.98; memory 0.42-0.66), so the
     verdict is the same for any headroom from 0.03 to 0.22.
     """
     cpu = memory = gpu = 0.0
