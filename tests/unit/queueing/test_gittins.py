@@ -18,7 +18,13 @@ from suanli.scheduler.queueing import (
     history_of,
     make_policy,
 )
-from suanli.scheduler.queueing.gittins import MIN_SAMPLES, gittins, size_class, table_of
+from suanli.scheduler.queueing.gittins import (
+    MIN_SAMPLES,
+    HistoryBuilder,
+    gittins,
+    size_class,
+    table_of,
+)
 from suanli.scheduler.queueing.policies import GUARD_S, LEVELS_S, PREEMPT_GAIN
 from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
 from tests.unit.queueing.test_fairqueue import turn
@@ -97,6 +103,32 @@ def test_running_work_is_preempted_only_for_a_much_better_index() -> None:
 def test_history_keeps_each_classes_latest_jobs() -> None:
     history = history_of([("a", 1, float(s)) for s in range(10)], keep=3)
     assert history.samples[("a", size_class(1))] == (7.0, 8.0, 9.0)
+
+
+def test_a_refreshed_table_recomputes_only_the_rows_whose_jobs_changed() -> None:
+    # A driver refreshing its history as jobs finish (the replay): each table made from the
+    # last one equals a table made afresh, and rows whose samples did not change are reused.
+    builder = HistoryBuilder(keep=30)
+    points = (0.0, *LEVELS_S)
+    previous = None
+    reused = 0
+    for batch in range(8):
+        for i in range(25):
+            service = float((batch * 7919 + i * 104_729) % 900_000 + i)
+            builder.add("a", 1, service)
+            if batch % 3 == 0:
+                builder.add(f"t{i % 3}", 8, service * 2)  # a size of its own, now and then
+        if batch == 5:
+            builder.add("b", 2, 5.0)  # a class too small for its own row: its size's row
+        table = table_of(builder.history(), points, previous)
+        fresh = table_of(builder.history(), points)
+        assert repr(table) == repr(fresh)  # every row (NaN where too few ran that long)
+        if previous is not None:
+            same = [k for k in table.by_class if table.by_class[k] is previous.by_class.get(k)]
+            reused += len(same)
+            assert ("a", 0) not in same  # its jobs changed every batch
+        previous = table
+    assert reused > 0  # size 8's classes, between the batches that add to them
 
 
 def test_the_live_queue_learns_from_finished_jobs_in_the_store() -> None:

@@ -25,6 +25,7 @@ those it finished, the live server from the store) in, an index table out.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -66,12 +67,16 @@ ENDS = tuple(2.0 ** (k / 2) for k in range(61))  # quantum ends: 1 .. ~1.07e9, x
 
 
 class HistoryBuilder:
-    """A history kept up to date as jobs finish (the last ``keep`` of each class)."""
+    """A history kept up to date as jobs finish (the last ``keep`` of each class). Each
+    ``history`` sorts only the classes that changed since the last one: the others keep
+    their very samples tuple, which ``table_of`` recognises to reuse their index rows."""
 
     def __init__(self, keep: int = KEEP) -> None:
         self.keep = keep
         self.by: dict[tuple[str, int], deque[float]] = {}
         self.added = 0
+        self._sorted: dict[tuple[str, int], tuple[float, ...]] = {}
+        self._changed: set[tuple[str, int]] = set()
 
     def add(self, tenant: str, accelerators: int, service: float) -> None:
         key = (tenant, size_class(accelerators))
@@ -79,10 +84,14 @@ class HistoryBuilder:
         if kept is None:
             kept = self.by[key] = deque(maxlen=self.keep)
         kept.append(max(service, 0.0))
+        self._changed.add(key)
         self.added += 1
 
     def history(self) -> ServiceHistory:
-        return ServiceHistory({k: tuple(sorted(v)) for k, v in self.by.items()})
+        for key in self._changed:
+            self._sorted[key] = tuple(sorted(self.by[key]))
+        self._changed.clear()
+        return ServiceHistory({k: self._sorted[k] for k in self.by})
 
 
 def gittins(samples: Sequence[float], points: Sequence[float]) -> list[float]:
@@ -90,9 +99,8 @@ def gittins(samples: Sequence[float], points: Sequence[float]) -> list[float]:
     distributed as ``samples`` (sorted ascending). Quanta end at the later points, on a
     geometric grid (``ENDS``, steps of 1.41x) and at infinity."""
     n = len(samples)
-    prefix = [0.0]
-    for s in samples:
-        prefix.append(prefix[-1] + s)
+    prefix = list(itertools.accumulate(samples, initial=0.0))  # as 0.0 + s0 + s1 + ...
+    grid = sorted({*ENDS, *points})
     out: list[float] = []
     for a in points:
         lo = bisect.bisect_right(samples, a)  # samples[lo:] survive a
@@ -101,7 +109,7 @@ def gittins(samples: Sequence[float], points: Sequence[float]) -> list[float]:
             out.append(math.nan)  # too few ever ran this long to tell: a wider class says
             continue
         best = alive / (prefix[n] - prefix[lo] - alive * a)  # run to the end
-        for b in sorted({e for e in (*ENDS, *points) if e > a}):
+        for b in itertools.islice(grid, bisect.bisect_right(grid, a), None):
             j = bisect.bisect_right(samples, b, lo)  # samples[lo:j] finish by b
             if j == n:
                 break  # every survivor finishes: the run-to-the-end ratio above
@@ -113,6 +121,18 @@ def gittins(samples: Sequence[float], points: Sequence[float]) -> list[float]:
     return out
 
 
+Samples = tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """What a table's rows were computed from (the samples tuples, by reference)."""
+
+    by_class: Mapping[tuple[str, int], Samples]
+    by_size: Mapping[int, tuple[Samples, ...]]
+    overall: tuple[Samples, ...]
+
+
 @dataclass(frozen=True)
 class GittinsTable:
     """The index at each point of ``points`` for every class the history knows; classes it
@@ -122,6 +142,7 @@ class GittinsTable:
     by_class: Mapping[tuple[str, int], tuple[float, ...]]
     by_size: Mapping[int, tuple[float, ...]]
     overall: tuple[float, ...]
+    sources: _Sources | None = field(default=None, compare=False, repr=False)
 
     def index(self, tenant: str, accelerators: int, point: int) -> float:
         size = size_class(accelerators)
@@ -132,22 +153,53 @@ class GittinsTable:
         return 0.0  # ran longer than nearly any finished job: last (least-attained order)
 
 
-def table_of(history: ServiceHistory, points: Sequence[float]) -> GittinsTable:
+def _same(a: Sequence[Samples] | None, b: Sequence[Samples]) -> bool:
+    """Whether two lists of samples tuples hold the same samples (tuples of a history that
+    did not change are the very same objects: compared by identity first)."""
+    return (
+        a is not None
+        and len(a) == len(b)
+        and all(x is y or x == y for x, y in zip(a, b, strict=True))
+    )
+
+
+def table_of(
+    history: ServiceHistory, points: Sequence[float], previous: GittinsTable | None = None
+) -> GittinsTable:
     """Index rows for ``history``'s classes at ``points`` (the policy's service levels, 0
-    first): a class needs ``MIN_SAMPLES`` finished jobs of its own to get its own row."""
+    first): a class needs ``MIN_SAMPLES`` finished jobs of its own to get its own row.
+    ``previous`` (a table of an earlier history): its rows are reused where the samples
+    they were computed from are unchanged (a row depends on its samples and points alone)."""
     pts = tuple(points)
-    by_size_samples: dict[int, list[float]] = defaultdict(list)
-    everything: list[float] = []
+    prev = previous if previous is not None and previous.points == pts else None
+    old = prev.sources if prev is not None else None
+    members: dict[int, list[Samples]] = defaultdict(list)
     by_class: dict[tuple[str, int], tuple[float, ...]] = {}
-    for (tenant, size), samples in history.samples.items():
-        by_size_samples[size].extend(samples)
-        everything.extend(samples)
+    class_src: dict[tuple[str, int], Samples] = {}
+    for key, samples in history.samples.items():
+        members[key[1]].append(samples)
         if len(samples) >= MIN_SAMPLES:
-            by_class[(tenant, size)] = tuple(gittins(samples, pts))
-    by_size = {
-        size: tuple(gittins(sorted(s), pts))
-        for size, s in by_size_samples.items()
-        if len(s) >= MIN_SAMPLES
-    }
-    base = sorted(everything) if len(everything) >= MIN_SAMPLES else list(PRIOR)
-    return GittinsTable(pts, by_class, by_size, tuple(gittins(base, pts)))
+            was = old.by_class.get(key) if old is not None else None
+            if prev is not None and was is not None and (was is samples or was == samples):
+                by_class[key] = prev.by_class[key]
+            else:
+                by_class[key] = tuple(gittins(samples, pts))
+            class_src[key] = samples
+    by_size: dict[int, tuple[float, ...]] = {}
+    size_src: dict[int, tuple[Samples, ...]] = {}
+    for size, parts in members.items():
+        if sum(len(p) for p in parts) < MIN_SAMPLES:
+            continue
+        size_src[size] = tuple(parts)
+        if prev is not None and old is not None and _same(old.by_size.get(size), parts):
+            by_size[size] = prev.by_size[size]
+        else:
+            by_size[size] = tuple(gittins(sorted(itertools.chain(*parts)), pts))
+    everything = tuple(history.samples.values())
+    if prev is not None and old is not None and _same(old.overall, everything):
+        overall = prev.overall
+    else:
+        count = sum(len(p) for p in everything)
+        base = sorted(itertools.chain(*everything)) if count >= MIN_SAMPLES else list(PRIOR)
+        overall = tuple(gittins(base, pts))
+    return GittinsTable(pts, by_class, by_size, overall, _Sources(class_src, size_src, everything))

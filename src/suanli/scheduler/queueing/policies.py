@@ -222,7 +222,9 @@ class Gittins(LeastAttained):
     def informed(self, history: ServiceHistory) -> QueuePolicy:
         if history is self.history:
             return self
-        table = table_of(history, (0.0, *self.levels))
+        # Rows of classes whose finished jobs did not change since this policy's table are
+        # reused (a driver refreshing its history as jobs finish recomputes only the rest).
+        table = table_of(history, (0.0, *self.levels), self.table)
         return Gittins(self.settings, self.throughput, table, history)
 
     guard_s: float = GUARD_S
