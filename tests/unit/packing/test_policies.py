@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from suanli.scheduler.packing import POLICIES, Placement, PodRequest, PolicyContext, pack_one
+from suanli.scheduler.packing.fgd import gpus_run_out_first
 from suanli.scheduler.packing.fragmentation import FragmentationMeter, TargetWorkload
 from tests.unit.packing.helpers import cluster, make_node, make_pod, make_policy
 
@@ -157,3 +158,34 @@ def test_default_spreads_shares_in_a_saturating_cluster_without_whole_gpu_reques
         # Spread, both GPUs are touched and the 810 that would strand 190 finds no room.
         fits = pack_one(state, make_pod(milli=810), policy) is not None
         assert fits == (second_slot == 0)
+
+
+def test_default_keeps_untouched_only_the_gpus_whole_gpu_requests_are_expected_to_take() -> None:
+    # Whole GPUs are 1000 of the 3090 milli-GPU this mix asks for (32 %), large shares
+    # (810) 52 %. With 470s in place of the 810s, large shares are none of it.
+    large = [make_pod(milli=470), make_pod(milli=810), make_pod(milli=810), make_pod()]
+    few = [make_pod(milli=470)] * 3 + [make_pod()]
+    cases = [(large, True, [0, 1, 2, 0]), (large, False, [0, 0, 1, 1]), (few, True, [0, 0, 1, 1])]
+    for mix, saturating, slots in cases:
+        state = cluster(make_node("a", gpus=4))
+        ctx = PolicyContext(TargetWorkload.from_pods(mix), 42, saturating=saturating)
+        policy = POLICIES["default"](ctx)
+        placed = [pack_one(state, make_pod(milli=470), policy) for _ in slots]
+        # Spreading, shares go to untouched GPUs while more than 32 % of them are (4, 3,
+        # then 2 of 4); at 1 of 4 the next one pairs up. Otherwise they always pair.
+        assert [p.gpu_slots[0] for p in placed if p is not None] == slots
+
+
+def test_default_does_not_spread_where_cpu_runs_out_with_the_gpus() -> None:
+    # The mix above plus CPU-only pods of 60 cores: it asks about 25 CPU-milli per
+    # milli-GPU, more than the node has (24: 96 cores for 4 GPUs). CPU binds, so shares
+    # pair up as FGD has them; with 12-core CPU-only pods (about 9 per milli-GPU) they spread.
+    gpu_pods = [make_pod(milli=470), make_pod(milli=810), make_pod(milli=810), make_pod()]
+    for cpu_only, slots in ((60_000, [0, 0, 1, 1]), (12_000, [0, 1, 2, 0])):
+        mix = [*gpu_pods, make_pod(gpus=0, cpu=cpu_only)]
+        state = cluster(make_node("a", gpus=4))
+        workload = TargetWorkload.from_pods(mix)
+        assert gpus_run_out_first(workload, state) == (cpu_only == 12_000)
+        policy = POLICIES["default"](PolicyContext(workload, 42, saturating=True))
+        placed = [pack_one(state, make_pod(milli=470), policy) for _ in slots]
+        assert [p.gpu_slots[0] for p in placed if p is not None] == slots

@@ -215,6 +215,20 @@ def test_default_clears_a_whole_node_for_a_fragmented_gang() -> None:
     assert plan.waits["wide"].code == "queue_awaiting_nodes"
 
 
+def test_default_waits_for_the_nodes_it_preempted_instead_of_clearing_more() -> None:
+    # Two 1-GPU nodes, both held by long-served work; a fresh job outranks both. One
+    # preemption makes room: the fresh job waits for that node to stop, and the other
+    # node is not cleared too (it was, before: two stops for one start).
+    p = pool(nodes=2, per_node=1)
+    served = LEVELS_S[1] + 1
+    olds = [running(work(f"old{n}", 1, at=0, attained=served), p, n, started=0) for n in (0, 1)]
+    plan = decide(QueueView(1000, [p], olds, [work("new", 1, at=900)]), make_policy("default"))
+    assert [x.work.id for x in plan.preempts] == ["old1"]
+    assert plan.starts == []
+    assert plan.awaiting_nodes == ["new"]
+    assert plan.waits["new"].code == "queue_awaiting_nodes"
+
+
 def test_fifo_and_work_that_outranks_the_gang_keep_their_nodes() -> None:
     p, olds, wide, small = _fragmented()
     plan = decide(QueueView(1000, [p], olds, [wide, small]), make_policy("fifo"))

@@ -13,7 +13,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from suanli.scheduler.packing.base import PolicyContext, TieBreak, pick_lowest
-from suanli.scheduler.packing.fragmentation import FloatArray, FragmentationMeter
+from suanli.scheduler.packing.fragmentation import (
+    FloatArray,
+    FragmentationMeter,
+    TargetWorkload,
+)
 from suanli.scheduler.packing.simple import leftover_score
 from suanli.scheduler.packing.state import ClusterState, IntArray
 from suanli.scheduler.packing.types import MILLI, Placement, PodRequest, PodShape
@@ -151,6 +155,55 @@ class Fgd:
         return self._tracker
 
 
+LARGE_SHARE_PART = 0.25
+"""Spreading needs large shares to carry at least this part of the GPU asked (``GpuMix``).
+The openb lists have 0.07-0.18 or 0.28-0.64: any value in between reads them alike."""
+GPU_BOUND_HEADROOM = 0.1
+"""The part of the cluster's CPU and memory a workload must leave idle once it asks for every
+GPU for the GPUs to count as what runs out first (``gpus_run_out_first``)."""
+
+
+@dataclass(frozen=True)
+class GpuMix:
+    """How the GPU a workload asks for comes: parts in whole GPUs and in large shares (more
+    than half a GPU: two never share one, and each strands what only smaller shares fit)."""
+
+    whole: float
+    large_shares: float
+
+    @classmethod
+    def of(cls, workload: TargetWorkload) -> GpuMix:
+        asked = whole = large = 0.0
+        for shape, weight in zip(workload.shapes, workload.weights, strict=True):
+            milli = weight * shape.gpus * shape.gpu_milli
+            asked += milli
+            whole += milli if shape.gpu_milli == MILLI else 0.0
+            large += milli if MILLI // 2 < shape.gpu_milli < MILLI else 0.0
+        return cls(whole / asked, large / asked) if asked else cls(1.0, 0.0)
+
+
+def gpus_run_out_first(workload: TargetWorkload, state: ClusterState) -> bool:
+    """True when ``workload`` asks, per GPU, for clearly less CPU and memory than ``state``'s
+    cluster has per GPU: filling every GPU would leave a tenth of either idle or more.
+
+    Counts every pod and node, CPU-only ones too: their CPU comes from the same pool when
+    the CPU-only nodes are full. The openb lists fall well apart (the mix's CPU per GPU
+    over the cluster's: 0.54-0.77, held-out cpu300 0.98; memory 0.42-0.66), so the
+    verdict is the same for any headroom from 0.03 to 0.22.
+    """
+    cpu = memory = gpu = 0.0
+    for shape, weight in zip(workload.shapes, workload.weights, strict=True):
+        cpu += weight * shape.cpu_milli
+        memory += weight * shape.memory_mib
+        gpu += weight * shape.gpus * shape.gpu_milli
+    if not gpu or not state.gpu_total_milli:
+        return False
+    per_gpu = state.gpu_total_milli / gpu  # workloads that would ask for every GPU
+    cpu_part = cpu * per_gpu / max(1, int(state.cpu_capacity.sum()))
+    memory_part = memory * per_gpu / max(1, int(state.memory_capacity.sum()))
+    return max(cpu_part, memory_part) <= 1.0 - GPU_BOUND_HEADROOM
+
+
 class SuanliDefault(Fgd):
     """suanli's default: FGD's gradient over a blended, memory-aware fragmentation measure.
 
@@ -160,8 +213,8 @@ class SuanliDefault(Fgd):
     lifts allocation by about 1.6 points. Equal blend on purpose, not fitted to one trace.
     Plus the balance view: GPUs a node's CPU or memory could not feed at the workload's
     average rate. Nodes that still tie (equal states) go to the one with the least left over, which
-    keeps emptier nodes whole for the next large pod. A workload of shares only is spread
-    first (``choose``).
+    keeps emptier nodes whole for the next large pod. In a saturating replay heavy in large
+    shares, shares are spread over the GPUs whole-GPU requests will not need (``choose``).
     """
 
     name = "default"
@@ -173,32 +226,46 @@ class SuanliDefault(Fgd):
 
     def __init__(self, ctx: PolicyContext) -> None:
         super().__init__(ctx)
-        gpu_shapes = [s for s in ctx.workload.shapes if s.gpus]
-        only_shares = bool(gpu_shapes) and all(s.gpu_milli < MILLI for s in gpu_shapes)
-        self.spreads = ctx.saturating and only_shares
+        self.mix = GpuMix.of(ctx.workload)
+        # Saturating only: the live scheduler never spreads (jobs end, whole GPUs serve
+        # the next ones); nor does a mix with few large shares, nothing to close against.
+        self.spreads = ctx.saturating and self.mix.large_shares >= LARGE_SHARE_PART
+        self._gpu_bound: tuple[ClusterState, bool] | None = None
 
     def choose(
         self, state: ClusterState, pod: PodRequest, candidates: NDArray[np.intp]
     ) -> Placement:
-        """As FGD, but in a saturating cluster where no expected request needs a whole GPU
-        (``spreads``), a share goes to a GPU nobody uses yet while one is left (the best
-        such node by FGD).
+        """As FGD, but where ``spreads`` and the GPUs, not CPU or memory, run out first
+        (``gpus_run_out_first``), a share goes to a GPU nobody uses yet while more of the
+        cluster's GPUs are untouched than whole-GPU requests are expected to take (their
+        part of the GPU the workload asks for, ``mix.whole``); the best such node by FGD.
 
         When requests exceed the cluster, a large share (say 810) must be placed while any
         GPU has room for it, and it strands what it leaves (190), which few shares fit.
-        With only shares expected, a whole GPU serves nothing better than a used one:
-        touching every GPU first closes the cluster to the large shares sooner, and the
-        smaller ones pair up on the touched GPUs afterwards (openb gpushare100: +1.6
-        points, see ``sim.packbound`` for the must-place argument). With whole-GPU
-        requests expected, or jobs that end, whole GPUs are worth keeping: FGD as is.
+        A whole GPU beyond what whole-GPU requests will take serves shares no better than
+        a used one: touching it early closes the cluster to the large shares sooner, and
+        the smaller ones pair up on the touched GPUs afterwards (openb gpushare100: +1.6
+        points, gpushare80 +0.3; see ``sim.packbound`` for the must-place argument). A
+        workload of shares only spreads while any GPU is untouched. Where CPU binds
+        (held-out cpu300: -0.35), or large shares are few (their part of the GPU asked
+        below ``LARGE_SHARE_PART``: openb 0.07-0.18, where spreading moved the figures by
+        -0.06 to +0.11), FGD as is.
         """
-        if self.spreads and pod.shares_gpu:
-            whole = state.gpu_free[candidates] == MILLI
-            fresh = candidates[whole.any(axis=1)]
-            if fresh.size:
-                node = super().choose(state, pod, fresh).node
-                return Placement(node, (int(np.argmax(state.gpu_free[node] == MILLI)),))
+        if pod.shares_gpu and self.spreads and self._gpus_bind(state):
+            untouched = int(np.count_nonzero(state.gpu_free == MILLI))
+            if untouched * MILLI > self.mix.whole * state.gpu_total_milli:
+                whole = state.gpu_free[candidates] == MILLI
+                fresh = candidates[whole.any(axis=1)]
+                if fresh.size:
+                    node = super().choose(state, pod, fresh).node
+                    return Placement(node, (int(np.argmax(state.gpu_free[node] == MILLI)),))
         return super().choose(state, pod, candidates)
+
+    def _gpus_bind(self, state: ClusterState) -> bool:
+        """``gpus_run_out_first`` for this cluster, computed once per cluster state."""
+        if self._gpu_bound is None or self._gpu_bound[0] is not state:
+            self._gpu_bound = (state, gpus_run_out_first(self._ctx.workload, state))
+        return self._gpu_bound[1]
 
     def _tie_break(
         self, state: ClusterState, pod: PodRequest, candidates: NDArray[np.intp]

@@ -569,6 +569,18 @@ def _place(
     # displace (work admitted onto another pool is moving away: its nodes free up anyway);
     # listed when a gang first waits for nodes.
     kept: list[Work] | None = None
+    # Accelerators that this plan's preemptions free on each node once they have stopped:
+    # a gang that fits there waits for them instead of clearing more nodes (policies that
+    # clear nodes only: FIFO/SJF/SRTF, as Helios', neither clear nor hold nodes).
+    freeing: dict[str, list[int]] = {}
+    for p in plan.preempts if policy.reserves_nodes else ():
+        v = p.work
+        if v.pool is not None and v.nodes:
+            soon = freeing.get(v.pool)
+            if soon is None:
+                soon = freeing[v.pool] = [0] * len(pools[v.pool].free)
+            for node, count in v.nodes:
+                soon[node] += count
     for w, pool, borrowed in admitted:
         if pool == w.pool:
             continue
@@ -585,14 +597,16 @@ def _place(
             continue
         if nodes is None:
             plan.awaiting_nodes.append(w.id)
-            if kept is None:
-                kept = (
-                    [v for v, at, _ in admitted if v.running and v.nodes and at == v.pool]
-                    if policy.reserves_nodes
-                    else []
-                )
-            if kept:
-                _reserve(plan, w, pool, room, per_node, kept, _ranker(view, policy), view.now)
+            # It waits for what this plan's preemptions free if that fits, else clears nodes.
+            if not _take_freeing(room, freeing.get(pool), per_node, w.accelerators):
+                if kept is None:
+                    kept = (
+                        [v for v, at, _ in admitted if v.running and v.nodes and at == v.pool]
+                        if policy.reserves_nodes
+                        else []
+                    )
+                if kept:
+                    _reserve(plan, w, pool, room, per_node, kept, _ranker(view, policy), view.now)
             if explain:
                 plan.waits[w.id] = Reason(
                     "queue_awaiting_nodes", {"pool": pool, "need": w.accelerators}
@@ -601,6 +615,21 @@ def _place(
         for node, count in nodes:
             room[node] -= count
         plan.starts.append(Start(w, pool, nodes, borrowed))
+
+
+def _take_freeing(free: list[int], soon: list[int] | None, per_node: int, need: int) -> bool:
+    """Whether ``need`` fits on ``free`` plus ``soon`` (what preempted work frees once it
+    has stopped); if so, those accelerators are taken from both, kept from later starts."""
+    if not soon:
+        return False
+    nodes = _fit([f + g for f, g in zip(free, soon, strict=True)], per_node, need)
+    if nodes is None:
+        return False
+    for node, count in nodes:
+        now = min(free[node], count)
+        free[node] -= now
+        soon[node] -= count - now
+    return True
 
 
 def _reserve(
