@@ -7,7 +7,8 @@ Each replay runs in a child process so that its peak RSS is its own; printed per
 jobs, wall seconds, CPU seconds (user+sys: the figure that does not depend on what else
 the machine runs), peak RSS, decisions and preemptions. Targets: the whole trace (82,247
 jobs) in <= 30 s; 13 x the trace (~1.07M jobs, shifted by the trace's span) in <= 300 s
-with <= 4 GB. Fleet: examples/sim/philly-helios.yaml (11 isolated VCs), window ignored.
+with <= 4 GB. Fleet: examples/sim/philly-speed.yaml (11 isolated VCs, the contention setting as it
+was until 2026-12-06, kept for comparable timings), window ignored.
 ``--figures DIR`` writes each run's figures (all but ``seconds`` and ``decisions``, which
 speed-ups change) to DIR/POLICY-xN.json: the same file before and after a speed-up says it
 changed no result.
@@ -25,7 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIO = ROOT / "examples" / "sim" / "philly-helios.yaml"
+SCENARIO = ROOT / "examples" / "sim" / "philly-speed.yaml"
 
 
 def child(trace: Path, policy: str, repeat: int, figures: Path | None) -> None:
