@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from suanli.domain.clock import SystemClock
+from suanli.scheduler.queueing.gittins import history_of
 from suanli.sim.replay import Replay
 from suanli.sim.scenario import load_scenario, setup_for, windowed
 from suanli.sim.traces import read_trace
@@ -53,6 +54,31 @@ def fleet_yaml(nodes8: dict[str, int], widest: dict[str, int], fraction: float, 
         tenant["quota"] = {"V100": sizes[tenant["name"]]}
     data["description"] = f"Philly, isolated VCs, {fraction:g} of Helios' GPUs, {node}-GPU nodes"
     return yaml.safe_dump(data, sort_keys=False)
+
+
+class KnownDistribution(Replay):
+    """Diagnostic, not a policy: the default given each class's service distribution over
+    the whole window (every job's service, finished or not, as if all had finished) in
+    place of what it learns from the jobs finished so far. It still knows no job's own run
+    time: how far is the learned default from the best its index could do on these classes?"""
+
+    def _learn(self, t: float) -> None:
+        done = sorted(self.jobs.values(), key=lambda j: j.trace.submit)
+        self.history = history_of(
+            (
+                (j.work.tenant, j.work.accelerators, j.work.accelerators * j.trace.work)
+                for j in done
+            ),
+            keep=len(done),
+        )
+        self.learned_at = (math.inf, 0)  # once: never refreshed
+        self.policy = self.policy.informed(self.history)
+        for dom in self.domains:
+            dom.waiting.policy = self.policy
+            dom.settled = None
+            for w in dom.running.values():
+                if not w.stopping:
+                    self._rerank(dom, w, self.policy.key(w, t))
 
 
 SIZES = ((1, 1), (2, 2), (3, 8), (9, 10_000))
@@ -85,7 +111,13 @@ def main() -> None:
     ap.add_argument("--node", type=int, default=4, help="accelerators per node")
     ap.add_argument("--days", type=float, default=0, help="first N days of the window (0: all)")
     ap.add_argument("--breakdown", action="store_true", help="per gang size: JCT, not running")
-    ap.add_argument("--policies", nargs="+", default=["fifo", "sjf", "srtf", "default"])
+    ap.add_argument(
+        "--policies",
+        nargs="+",
+        default=["fifo", "sjf", "srtf", "default"],
+        help="also: known-distribution (the default told each class's whole-window service "
+        "distribution: a diagnostic of how far learning is from the index's best)",
+    )
     args = ap.parse_args()
     trace = read_trace("philly", args.traces / "sia-sosp23" / "traces" / "philly.csv")
     base = load_scenario(BASE)
@@ -106,14 +138,20 @@ def main() -> None:
     for policy in args.policies:
         estimates = "exact" if policy in ("sjf", "srtf") else "none"
         cpu = time.process_time()
-        replay = Replay(setup, policy, estimates, SystemClock())
+        if policy == "known-distribution":
+            replay: Replay = KnownDistribution(setup, "default", estimates, SystemClock())
+        else:
+            replay = Replay(setup, policy, estimates, SystemClock())
         r = replay.run(jobs).to_dict()
         r["cpu_s"] = round(time.process_time() - cpu, 1)
         if args.breakdown:
             r["by_size"] = breakdown(replay)
         r.pop("per_tenant")
         out[policy] = r
-        print(json.dumps({"fraction": args.fraction, "node": args.node, **r}), flush=True)
+        print(
+            json.dumps({"fraction": args.fraction, "node": args.node, "run": policy, **r}),
+            flush=True,
+        )
     jct = {p: r["avg_jct_s"] for p, r in out.items()}
 
     def ratio(a: str, b: str) -> str:
@@ -144,6 +182,13 @@ def main() -> None:
         ratio("default", "fifo"),
     ]
     print("| " + " | ".join(cells) + " |", flush=True)
+    if "known-distribution" in jct:
+        print(
+            f"known-distribution: {jct['known-distribution']:,.0f} s"
+            + (f", /SJF {ratio('known-distribution', 'sjf')}" if "sjf" in jct else "")
+            + (f", /default {ratio('known-distribution', 'default')}" if "default" in jct else ""),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
