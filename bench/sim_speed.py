@@ -46,6 +46,7 @@ def child(trace: Path, policy: str, repeat: int, figures: Path | None) -> None:
         kept = {k: v for k, v in out.items() if k not in ("seconds", "decisions")}
         kept["jcts"] = report.jcts
         path = figures / f"{policy}-x{repeat}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n")
     out.pop("per_tenant")
     out["read_s"] = round(read_s, 2)
