@@ -64,7 +64,7 @@ class KnownDistribution(Replay):
 
     def _learn(self, t: float) -> None:
         done = sorted(self.jobs.values(), key=lambda j: j.trace.submit)
-        self.history = history_of(
+        history = history_of(
             (
                 (j.work.tenant, j.work.accelerators, j.work.accelerators * j.trace.work)
                 for j in done
@@ -72,13 +72,7 @@ class KnownDistribution(Replay):
             keep=len(done),
         )
         self.learned_at = (math.inf, 0)  # once: never refreshed
-        self.policy = self.policy.informed(self.history)
-        for dom in self.domains:
-            dom.waiting.policy = self.policy
-            dom.settled = None
-            for w in dom.running.values():
-                if not w.stopping:
-                    self._rerank(dom, w, self.policy.key(w, t))
+        self._adopt(history, t)
 
 
 SIZES = ((1, 1), (2, 2), (3, 8), (9, 10_000))

@@ -497,8 +497,12 @@ class Replay:
         if self.finished.added == self.learned_at[1]:
             return
         self.learned_at = (t, self.finished.added)
-        self.history = self.finished.history()
-        self.policy = self.policy.informed(self.history)
+        self._adopt(self.finished.history(), t)
+
+    def _adopt(self, history: ServiceHistory, t: float) -> None:
+        """Rank by the policy informed by ``history`` from ``t`` on."""
+        self.history = history
+        self.policy = self.policy.informed(history)
         for dom in self.domains:
             dom.waiting.policy = self.policy
             dom.settled = None
