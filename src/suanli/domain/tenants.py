@@ -42,12 +42,14 @@ class TenantTerms:
     borrow: bool = False
     pools: frozenset[str] | None = None  # pools its work may use; None = any
 
+    def quota_key(self, model: str) -> str:
+        """The quota entry that counts ``model``: its own, else ``*``."""
+        return model if model in self.quota else ANY
+
     def nominal(self, model: str) -> int | None:
         if not self.quota:
             return None
-        if model in self.quota:
-            return self.quota[model]
-        return self.quota.get(ANY, 0)
+        return self.quota.get(self.quota_key(model), 0)
 
 
 def most_ever(terms: TenantTerms, peers: Iterable[TenantTerms], model: str) -> int | None:
@@ -59,7 +61,7 @@ def most_ever(terms: TenantTerms, peers: Iterable[TenantTerms], model: str) -> i
     """
     if not terms.quota:
         return None
-    key = model if model in terms.quota else ANY
+    key = terms.quota_key(model)
     own = terms.quota.get(key, 0)
     if not terms.borrow or terms.cohort is None:
         return own

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from suanli.domain.jobs import Reason
-from suanli.domain.tenants import ANY, TenantTerms
+from suanli.domain.tenants import TenantTerms
 from suanli.domain.throughput import UNIFORM
 from suanli.scheduler.queueing.model import (
     Move,
@@ -68,17 +68,13 @@ class _Ledger:
     def terms(self, tenant: str) -> TenantTerms:
         return self.tenants.get(tenant, UNLIMITED)
 
-    @staticmethod
-    def quota_key(terms: TenantTerms, model: str) -> str:
-        return model if model in terms.quota else ANY
-
     def check(self, work: Work, model: str) -> str | None:
         """``"in"`` within nominal quota, ``"borrow"`` on the cohort's idle quota, or None."""
-        terms = self.tenants.get(work.tenant, UNLIMITED)
+        terms = self.terms(work.tenant)
         quota = terms.quota
         if not quota:
             return "in"
-        key = model if model in quota else ANY
+        key = terms.quota_key(model)
         need = work.accelerators
         if self.used[(work.tenant, key)] + need <= quota.get(key, 0):
             return "in"
@@ -92,8 +88,8 @@ class _Ledger:
         return None
 
     def add(self, tenant: str, accelerators: int, model: str, speed: float) -> None:
-        terms = self.tenants.get(tenant, UNLIMITED)
-        key = model if model in terms.quota else ANY
+        terms = self.terms(tenant)
+        key = terms.quota_key(model)
         self.used[(tenant, key)] += accelerators
         if terms.cohort is not None:
             self.cohort_used[(terms.cohort, key)] += accelerators
@@ -248,14 +244,13 @@ def _pinned(w: Work, policy: QueuePolicy, now: float, borrowed: bool) -> bool:
 
 def _is_borrowed(w: Work, ledger: _Ledger, rooms: Mapping[str, _PoolRoom]) -> bool:
     """Whether running ``w`` runs on borrowed quota (or more than its tenant's quota alone)."""
-    quota = ledger.tenants.get(w.tenant, UNLIMITED).quota
-    if not quota or w.pool is None:
+    terms = ledger.terms(w.tenant)
+    if not terms.quota or w.pool is None:
         return False
     room = rooms.get(w.pool)
     if room is None:
         return False
-    model = room.view.model
-    return w.borrowed or w.accelerators > quota.get(model if model in quota else ANY, 0)
+    return w.borrowed or w.accelerators > terms.quota.get(terms.quota_key(room.view.model), 0)
 
 
 def _count(
