@@ -28,7 +28,7 @@ class EngineContext:
 def _local(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     options = dict(cluster.engine.options)
     gpus = list(ctx.gpus) if options.get("devices") == "nvidia" else []
-    return LocalEngine(ctx.data_dir / "runs" / cluster.name, ctx.clock, gpus)
+    return LocalEngine(ctx.data_dir / "runs" / cluster.name, ctx.clock, gpus, (ctx.data_dir,))
 
 
 def _slurm(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
