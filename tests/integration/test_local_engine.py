@@ -201,9 +201,7 @@ class TestFailures:
         assert status.exit_code == code
         assert status.reason is None  # the exit code is the whole story
 
-    def test_a_failing_setup_fails_the_run_and_run_never_starts(
-        self, engine: LocalEngine
-    ) -> None:
+    def test_a_failing_setup_fails_the_run_and_run_never_starts(self, engine: LocalEngine) -> None:
         ran = engine.root / "bad-setup" / "work" / "ran"
         engine.launch(_request("bad-setup", "touch ran", setup="exit 4"))
 
@@ -304,9 +302,7 @@ class TestRunningRuns:
         assert "hard time limit" in _log(engine, "slow")
         assert _group_members(group) == []
 
-    def test_cancel_stops_the_job_and_its_background_grandchild(
-        self, engine: LocalEngine
-    ) -> None:
+    def test_cancel_stops_the_job_and_its_background_grandchild(self, engine: LocalEngine) -> None:
         # The job sees its own PID namespace: find the grandchild as the host sees it.
         engine.launch(_request("stop-me", "sleep 301 & sleep 300"))
         _running(engine, "stop-me")

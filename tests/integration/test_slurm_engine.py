@@ -107,6 +107,24 @@ class TestRuns:
         assert (status.state, status.exit_code) == (RunState.FAILED, 3)
         assert "bad" in _log(engine, req.key)
 
+    def test_a_job_gets_none_of_the_servers_environment_and_writes_private_files(
+        self, engine: SlurmEngine, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # sbatch hands the job its own environment: the server's must not be it.
+        monkeypatch.setenv("SUANLI_DATABASE_URL", "postgresql://suanli:pg-secret-1f2e@db/suanli")
+        monkeypatch.setenv("SUANLI_PROBE_SECRET", "server-secret-9a8b")
+        req = _request(run='env; echo data > made.txt; stat -c "mode=%a" made.txt')
+        engine.launch(req)
+        status = _final(engine, req.key)
+        out = _log(engine, req.key)
+
+        assert status.state is RunState.SUCCEEDED, out
+        assert f"SUANLI_JOB_ID={req.job_id}" in out
+        assert "pg-secret-1f2e" not in out
+        assert "server-secret-9a8b" not in out
+        assert "mode=600" in out
+        assert (engine.root / req.key / "job.sbatch").stat().st_mode & 0o777 == 0o600
+
     def test_a_two_node_gang_runs_one_rank_on_each_node(self, engine: SlurmEngine) -> None:
         run = 'echo "rank=$SUANLI_NODE_RANK node=$SLURMD_NODENAME world=$WORLD_SIZE"'
         req = _request(nodes=2, gpus=2, run=run)

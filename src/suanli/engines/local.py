@@ -35,8 +35,6 @@ from suanli.engines.base import (
     read_log_file,
 )
 from suanli.engines.gpus import Gpu
-from suanli.engines.sandbox import Account, Isolation, confinement, job_environment, tenant_account
-from suanli.engines.sandbox import detect as detect_isolation
 from suanli.engines.local_runner import (
     CANCEL,
     LAUNCH,
@@ -47,6 +45,8 @@ from suanli.engines.local_runner import (
     write_json_atomic,
     write_text_atomic,
 )
+from suanli.engines.sandbox import Account, Isolation, confinement, job_environment, tenant_account
+from suanli.engines.sandbox import detect as detect_isolation
 
 # A launched run whose runner has not taken its lock after this long never started.
 START_GRACE_S = 30.0
@@ -65,8 +65,10 @@ class LocalEngine:
         gpus: list[Gpu] | None = None,
         hidden: Sequence[Path] | None = None,
         isolation: Isolation | None = None,
+        shared: Sequence[Path] = (),
     ) -> None:
-        """``hidden``: what jobs must not see (the data directory; default ``root``)."""
+        """``hidden``: what jobs must not see (the data directory; default ``root``);
+        ``shared``: host directories every job sees read-write (``SUANLI_JOB_MOUNTS``)."""
         self.root = root
         self.clock = clock
         self.gpus = gpus or []
@@ -76,6 +78,7 @@ class LocalEngine:
         os.chmod(self.root, 0o700)
         self.hidden = tuple(p.resolve() for p in (hidden or (root,)))
         self.isolation = isolation or detect_isolation()
+        self.shared = tuple(shared)
         self._children: dict[str, int] = {}  # runner pids by key, until reaped
 
     def _dir(self, key: str) -> Path:
@@ -127,7 +130,9 @@ class LocalEngine:
             "time_limit_s": spec.time_limit.total_seconds(),
             "workdir": str(workdir),
             # The command prefix that confines each of the job's processes (sandbox.py).
-            "confine": confinement(self.isolation, account, workdir, self.hidden, bool(devices)),
+            "confine": confinement(
+                self.isolation, account, workdir, self.hidden, bool(devices), self.shared
+            ),
             "user": account.name if account else None,
         }
 

@@ -139,17 +139,32 @@ def job_environment(
     return env
 
 
+def shared_mounts(text: str | None) -> tuple[Path, ...]:
+    """``SUANLI_JOB_MOUNTS``: host directories every local job sees, read-write, at their own
+    path (a shared dataset or scratch directory), separated by ``:``; absolute paths only."""
+    paths = tuple(Path(p) for p in (text or "").split(":") if p)
+    for path in paths:
+        if not path.is_absolute() or not path.is_dir():
+            raise EngineFailure(
+                engine="local",
+                detail=f"SUANLI_JOB_MOUNTS: {str(path)!r} is not an absolute path to a directory",
+            )
+    return paths
+
+
 def confinement(
     isolation: Isolation,
     account: Account | None,
     workdir: Path,
     hidden: Sequence[Path],
     devices: bool,
+    shared: Sequence[Path] = (),
 ) -> list[str]:
     """The command prefix that confines a job; its own argv follows (empty: run it as is)."""
     prefix: list[str] = []
     if isolation.bwrap is not None:
-        prefix = [isolation.bwrap, *_namespace_args(), *_mounts(workdir, hidden, devices)]
+        mounts = _mounts(workdir, hidden, devices, shared)
+        prefix = [isolation.bwrap, *_namespace_args(), *mounts]
         prefix += ["--chdir", str(workdir), "--"]
     if account is not None and isolation.setpriv is not None:
         prefix += [
@@ -170,7 +185,9 @@ def _namespace_args() -> list[str]:
     return ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
 
 
-def _mounts(workdir: Path, hidden: Sequence[Path], devices: bool) -> list[str]:
+def _mounts(
+    workdir: Path, hidden: Sequence[Path], devices: bool, shared: Sequence[Path]
+) -> list[str]:
     args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     if devices:
         for pattern in DEVICE_GLOBS:
@@ -185,4 +202,6 @@ def _mounts(workdir: Path, hidden: Sequence[Path], devices: bool) -> list[str]:
         for parent in reversed(workdir.relative_to(top).parents[:-1]):
             args += ["--perms", "0711", "--dir", str(top / parent)]
     args += ["--bind", str(workdir), str(workdir)]
+    for path in shared:
+        args += ["--bind", str(path), str(path)]
     return args

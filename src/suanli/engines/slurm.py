@@ -179,9 +179,13 @@ class SlurmEngine:
             return
         if not self._loaded and self._find(request.key) is not None:
             return
-        (run_dir / "work").mkdir(parents=True, exist_ok=True)
+        (run_dir / "work").mkdir(parents=True, exist_ok=True, mode=0o700)
         script = render_batch_script(request, run_dir, self.options)
-        (run_dir / SCRIPT).write_text(script)
+        # The script holds the job's env values: its owner's alone.
+        fd = os.open(run_dir / SCRIPT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            os.fchmod(f.fileno(), 0o600)
+            f.write(script)
         out = self._run(["sbatch", "--parsable", str(run_dir / SCRIPT)], "sbatch")
         job_id = out.strip().split(";")[0]
         self._table[request.key] = SlurmJob(
@@ -332,10 +336,10 @@ class SlurmEngine:
         return table
 
     def _run(self, argv: list[str], what: str, timeout: float = COMMAND_TIMEOUT_S) -> str:
-        env = dict(os.environ)
+        # sbatch hands its own environment to the job (--export=ALL): never the server's.
+        env = {k: v for k, v in os.environ.items() if k in COMMAND_ENV}
         if self.options.conf:
             env["SLURM_CONF"] = self.options.conf
-        env.pop("SLURM_JWT", None)  # the CLI would authenticate with it instead of munge
         if self.options.bin_dir:
             argv = [str(Path(self.options.bin_dir) / argv[0]), *argv[1:]]
         try:
@@ -400,6 +404,7 @@ def render_batch_script(request: LaunchRequest, run_dir: Path, options: SlurmOpt
         "SUANLI_RUN": spec.run,
     }
     lines.append("")
+    lines.append("umask 077")  # what the job writes is its own (and its user's) alone
     lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
     lines += [
         'export WORLD_SIZE="$SLURM_NNODES"',
@@ -416,6 +421,10 @@ def render_batch_script(request: LaunchRequest, run_dir: Path, options: SlurmOpt
         lines.append('exec /bin/bash -c "$node"')
     return "\n".join(lines) + "\n"
 
+
+# What the Slurm commands (and so, through sbatch, a job) get of the server's environment.
+# SLURM_JWT stays out too: the CLI would authenticate with it instead of munge.
+COMMAND_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME", "SLURM_CONF")
 
 # What runs on each node: its rank, the setup once, then the job (exit status passed on).
 NODE_SCRIPT = (
