@@ -1,0 +1,84 @@
+"""`suanli up` without root: it says at start which isolation its jobs lack, in en and zh.
+
+The server runs as ``nobody`` (setpriv, from root in CI): no per-tenant users, but
+bubblewrap's namespaces still work (an unprivileged user namespace) and are used.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import wait_until
+from tests.e2e.server import SUANLI, _child_env, _free_port
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root to drop it"
+    ),
+]
+NOBODY = 65534
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("en", "only partly sandboxed"), ("zh", "作业沙箱不完整")],
+)
+def test_a_server_without_root_warns_what_its_jobs_lack(
+    tmp_path: Path, lang: str, words: str
+) -> None:
+    # Not under pytest's own temporary directory: that one is root's alone (0700).
+    home = Path(tempfile.mkdtemp(prefix="suanli-nobody-"))
+    home.chmod(0o755)
+    os.chown(home, NOBODY, NOBODY)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**_child_env(url, home / "data"), "SUANLI_LANG": lang, "SUANLI_JOB_MOUNTS": ""}
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                "setpriv",
+                f"--reuid={NOBODY}",
+                f"--regid={NOBODY}",
+                "--clear-groups",
+                str(SUANLI),
+                "up",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(home / "data"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=home,
+        )
+    try:
+
+        def up() -> bool:
+            assert proc.poll() is None, log.read_text()
+            try:
+                return httpx.get(f"{url}/healthz", trust_env=False).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(up, timeout=60)
+        text = log.read_text()
+        assert words in text, text
+        if lang == "en":
+            assert "per-tenant users (needs root)" in text
+            assert "see neither the data directory nor any other process" in text
+        assert (home / "data").stat().st_mode & 0o777 == 0o700
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        shutil.rmtree(home, ignore_errors=True)
