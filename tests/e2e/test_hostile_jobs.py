@@ -155,9 +155,16 @@ class Probe:
     name: str
     command: str  # bash; {data}, {victim}, {server_pid}, {victim_pid} filled in
     secret: str | None  # what its output holds when it worked (None: its exit status says)
+    relative: bool = False  # paths from a run's work dir (outside: the victim's)
 
 
 PROBES = [
+    Probe(
+        "the issue's exploit",
+        "cat ../../../../operator.token && kill -0 $(cat ../../../../server.lock)",
+        None,
+        relative=True,
+    ),
     Probe("read the operator token", "cat {data}/operator.token", None),
     Probe("read the database", "head -c 15 {data}/suanli.db", "SQLite format 3"),
     Probe("read another tenant's launch file", "cat {victim}/launch.json", VICTIM_ENV_SECRET),
@@ -226,7 +233,7 @@ def test_tenants_run_as_their_own_users_in_private_dirs(arena: Arena) -> None:
         assert (st.st_uid, st.st_mode & 0o777) == (os.geteuid(), 0o600), name
     for path in (arena.server.data_dir, arena.victim_run, arena.victim_run.parent):
         assert path.stat().st_mode & 0o777 == 0o700, path
-    for name in ("operator.token", "suanli.db", "server.lock"):
+    for name in ("operator.token", "suanli.db", "suanli.db-wal", "suanli.db-shm", "server.lock"):
         assert (arena.server.data_dir / name).stat().st_mode & 0o777 == 0o600, name
 
 
@@ -241,7 +248,12 @@ def test_every_probe_works_outside_the_sandbox(arena: Arena) -> None:
     for probe in PROBES:
         command = _fill(arena, probe)
         done = subprocess.run(
-            ["/bin/bash", "-c", command], capture_output=True, text=True, env=env, check=False
+            ["/bin/bash", "-c", command],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=arena.victim_run / "work" if probe.relative else None,
+            check=False,
         )
         assert _worked(probe, done.returncode, done.stdout), (probe.name, done.stderr)
     # The write landed: the victim's supervisor reads it as a cancel.
