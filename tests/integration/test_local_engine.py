@@ -213,6 +213,21 @@ class TestFailures:
 
 
 class TestJobEnvironment:
+    def test_a_job_has_its_own_writable_tmp_shm_and_home(self, engine: LocalEngine) -> None:
+        script = (
+            "echo a > /tmp/a && echo b > /var/tmp/b && echo c > /dev/shm/c && echo files-ok; "
+            "cd ~ && echo home-ok; "
+            "python3 -c 'import multiprocessing as m; m.Lock(); print(\"semaphores-ok\")'"
+        )
+        engine.launch(_request("scratch", script))
+
+        status = _final(engine, "scratch")
+
+        log = _log(engine, "scratch")
+        assert status.state is RunState.SUCCEEDED, log
+        for word in ("files-ok", "home-ok", "semaphores-ok"):
+            assert word in log
+
     def test_setup_runs_before_run_in_the_same_work_dir(self, engine: LocalEngine) -> None:
         engine.launch(
             _request(
