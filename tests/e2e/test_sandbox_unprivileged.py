@@ -6,6 +6,7 @@ bubblewrap's namespaces still work (an unprivileged user namespace) and are used
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -25,6 +26,28 @@ pytestmark = [
     ),
 ]
 NOBODY = 65534
+EXPLOIT = (
+    "cat ../../../../operator.token && kill -9 $(cat ../../../../server.lock); "
+    "echo exploit-exit=$?"
+)
+
+
+def _run_job(url: str, data_dir: Path, run: str) -> str:
+    """Submit ``run`` as the operator; its output once it has ended."""
+    token = (data_dir / "operator.token").read_text().strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    spec = f"name: probe\nresources: {{accelerator: {{model: T4, count: 1}}}}\nrun: {json.dumps(run)}\n"
+    with httpx.Client(base_url=url, trust_env=False, timeout=10, headers=headers) as client:
+        created = client.post("/api/v1/jobs", json={"spec_yaml": spec})
+        assert created.status_code == 201, created.text
+        job_id = created.json()["id"]
+
+        def ended() -> bool:
+            status = client.get(f"/api/v1/jobs/{job_id}").json()["status"]
+            return status in ("succeeded", "failed", "cancelled")
+
+        wait_until(ended, timeout=60)
+        return str(client.get(f"/api/v1/jobs/{job_id}/logs").text)
 
 
 @pytest.mark.parametrize(
@@ -74,10 +97,17 @@ def test_a_server_without_root_warns_what_its_jobs_lack(
         wait_until(up, timeout=60)
         text = log.read_text()
         assert words in text, text
+        assert (home / "data").stat().st_mode & 0o777 == 0o700
         if lang == "en":
             assert "per-tenant users (needs root)" in text
             assert "see neither the data directory nor any other process" in text
-        assert (home / "data").stat().st_mode & 0o777 == 0o700
+            # And so it is: the issue's exploit from a job of this server fails.
+            job_out = _run_job(url, home / "data", EXPLOIT)
+            assert "exploit-exit=" in job_out, job_out  # it ran
+            assert "exploit-exit=0" not in job_out, job_out
+            token = (home / "data" / "operator.token").read_text().strip()
+            assert token not in job_out
+            assert proc.poll() is None
     finally:
         proc.kill()
         proc.wait(timeout=10)
