@@ -84,7 +84,10 @@ def detect() -> Isolation:
     users = os.geteuid() == 0 and shutil.which("useradd") is not None and setpriv is not None
     bwrap = shutil.which("bwrap")
     if bwrap is not None:
-        probe = [bwrap, *_namespace_args(), "--ro-bind", "/", "/", "--", "/bin/true"]
+        # The mounts a job gets (a container may refuse a fresh /proc: then no namespaces).
+        mounts = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        mounts += ["--tmpfs", "/tmp"]  # noqa: S108 - a private one
+        probe = [bwrap, *_namespace_args(), *mounts, "--", "/bin/true"]
         try:
             works = (
                 subprocess.run(probe, capture_output=True, timeout=20, check=False).returncode == 0
