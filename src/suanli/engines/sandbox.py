@@ -197,8 +197,8 @@ def _mounts(
             for node in sorted(glob.glob(pattern)):
                 args += ["--dev-bind", node, node]
     # Private, empty and writable by the job (sticky, like the host's).
-    for path in ("/tmp", "/var/tmp", "/dev/shm"):  # noqa: S108 - private ones
-        args += ["--perms", "1777", "--tmpfs", path]
+    for scratch in ("/tmp", "/var/tmp", "/dev/shm"):  # noqa: S108 - private ones
+        args += ["--perms", "1777", "--tmpfs", scratch]
     for path in hidden:
         args += ["--perms", "0711", "--tmpfs", str(path)]
     # Directories on the way back to the work dir: passable (cd $HOME works), not listable.
