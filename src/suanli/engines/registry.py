@@ -32,7 +32,8 @@ def _local(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     gpus = list(ctx.gpus) if options.get("devices") == "nvidia" else []
     shared = shared_mounts(os.environ.get("SUANLI_JOB_MOUNTS"))
     root = ctx.data_dir / "runs" / cluster.name
-    return LocalEngine(root, ctx.clock, gpus, (ctx.data_dir,), shared=shared)
+    registry = options.get("registry") or os.environ.get("SUANLI_REGISTRY") or None
+    return LocalEngine(root, ctx.clock, gpus, (ctx.data_dir,), shared=shared, registry=registry)
 
 
 def _slurm(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
@@ -48,6 +49,7 @@ RAY_OPTIONS = (
     "cache_s",
     "gang_strategy",
     "python",
+    "registry",  # the region's image mirror (fleet file `registry:`)
 )
 
 

@@ -116,6 +116,7 @@ class SlurmOptions:
             "run_dir",
             "cache_s",
             "tenant_users",
+            "registry",  # the region's image mirror (fleet file `registry:`)
         }
         unknown = sorted(k for k in options if k not in known and not k.startswith("gres."))
         if unknown:
