@@ -20,6 +20,7 @@ from suanli.cli.access import audit, login, org_app, token_app, user_app, whoami
 from suanli.cli.billing import bill, ledger_app, report, voucher_app
 from suanli.cli.clusters import clusters
 from suanli.cli.contracts import contract_app
+from suanli.cli.image import app as image_app
 from suanli.cli.purchases import purchase_app
 from suanli.cli.queue import queue
 from suanli.cli.sim import app as sim_app
@@ -336,6 +337,9 @@ def _print_job(ctx: Ctx, job: JobResponse) -> None:
             f"{len(p.nodes)} × {job.spec.get('resources', {}).get('accelerator', {}).get('count', 0)} "
             f"{p.accelerator or 'CPU'}, {p.price_per_hour_yuan} {t('price', lang)}"
         )
+    if job.spec.get("image"):  # what the attempt runs, exactly
+        digest = job.image_digest or "-"
+        out.print(f"{t('image', lang)}: {job.spec['image']}  {digest}", markup=False)
     history = Table(title=t("history", lang))
     for col in ("time", "transition", "attempt", "reason"):
         history.add_column(t(col, lang))
@@ -502,6 +506,7 @@ app.command()(audit)
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
+app.add_typer(image_app, name="image")
 
 
 def run() -> None:

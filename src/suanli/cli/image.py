@@ -1,0 +1,117 @@
+"""``suanli image``: the platform's image registry (a region's mirror) from the command line.
+
+``list`` and ``inspect`` read the registry's HTTP API v2 (OCI distribution) with httpx;
+``push`` hands a local image to podman (``podman push``), the tool that owns image layers.
+The registry is ``--registry HOST:PORT`` or ``SUANLI_REGISTRY`` (scripts/registry-up.sh).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Images in the platform's registry (镜像仓库).", no_args_is_help=True)
+out = Console()
+MANIFESTS = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
+MAX_REPOSITORIES = 10_000
+LOOPBACK = re.compile(r"^(127\.[0-9.]+|localhost|\[::1\])(:[0-9]+)?$")  # plain HTTP there
+
+RegistryOpt = Annotated[
+    str | None,
+    typer.Option("--registry", help="HOST:PORT of the registry (default: $SUANLI_REGISTRY)"),
+]
+
+
+def _base(registry: str | None) -> str:
+    address = registry or os.environ.get("SUANLI_REGISTRY")
+    if not address:
+        raise typer.BadParameter(
+            "no registry: pass --registry HOST:PORT or set SUANLI_REGISTRY / "
+            "未指定镜像仓库：请用 --registry HOST:PORT 或设置 SUANLI_REGISTRY"
+        )
+    scheme = "http" if LOOPBACK.match(address) else "https"
+    return f"{scheme}://{address}"
+
+
+def _get(url: str, **headers: str) -> httpx.Response:
+    try:
+        response = httpx.get(url, headers=headers, timeout=30)
+    except httpx.HTTPError as exc:
+        out.print(f"registry unreachable / 镜像仓库无法访问: {exc}", markup=False)
+        raise typer.Exit(2) from exc
+    if response.status_code == 404:
+        out.print(f"not found / 未找到: {url}", markup=False)
+        raise typer.Exit(1)
+    response.raise_for_status()
+    return response
+
+
+@app.command("list")
+def list_images(registry: RegistryOpt = None) -> None:
+    """Repositories and their tags."""
+    base = _base(registry)
+    names = _get(f"{base}/v2/_catalog?n={MAX_REPOSITORIES}").json().get("repositories") or []
+    table = Table("image / 镜像", "tags / 标签")
+    for name in names:
+        tags = _get(f"{base}/v2/{name}/tags/list").json().get("tags") or []
+        table.add_row(name, ", ".join(sorted(tags)))
+    out.print(table)
+
+
+@app.command()
+def inspect(
+    reference: Annotated[str, typer.Argument(help="NAME:TAG or NAME@sha256:...")],
+    registry: RegistryOpt = None,
+) -> None:
+    """The digest, layers and size of one image."""
+    name, sep, ref = reference.rpartition("@") if "@" in reference else reference.rpartition(":")
+    if not sep or not name:
+        raise typer.BadParameter(f"{reference!r}: expected NAME:TAG or NAME@sha256:<digest>")
+    response = _get(f"{_base(registry)}/v2/{name}/manifests/{ref}", Accept=MANIFESTS)
+    manifest: dict[str, Any] = response.json()
+    layers = manifest.get("layers") or []
+    info = {
+        "name": name,
+        "reference": ref,
+        "digest": response.headers.get("Docker-Content-Digest"),
+        "media_type": manifest.get("mediaType") or response.headers.get("Content-Type"),
+        "layers": len(layers),
+        "size_bytes": sum(int(layer.get("size", 0)) for layer in layers),
+    }
+    out.print_json(json.dumps(info))
+
+
+@app.command()
+def push(
+    local: Annotated[str, typer.Argument(help="a local podman image, e.g. localhost/train:1")],
+    target: Annotated[str, typer.Argument(help="NAME:TAG in the registry")],
+    registry: RegistryOpt = None,
+) -> None:
+    """Push a local image (podman's store) to the registry as NAME:TAG."""
+    base = _base(registry)
+    podman = shutil.which("podman")
+    if podman is None:
+        out.print("podman is not installed / 未安装 podman (apt-get install podman)")
+        raise typer.Exit(2)
+    address = base.split("://", 1)[1]
+    argv = [podman, "push", f"--tls-verify={str(base.startswith('https')).lower()}"]
+    done = subprocess.run([*argv, local, f"{address}/{target}"], check=False)
+    if done.returncode != 0:
+        raise typer.Exit(done.returncode)
+    inspect(target, registry)

@@ -1,0 +1,24 @@
+"""Jobs in container images: the digest the current attempt's image resolved to.
+
+Revision ID: 0009_images
+Revises: 0007
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009_images"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("jobs", sa.Column("image_digest", sa.String(80)))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("jobs") as batch:
+        batch.drop_column("image_digest")
