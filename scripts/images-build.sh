@@ -20,14 +20,7 @@ if [ -z "${SUANLI_REGISTRY:-}" ] && [ -f "$CI_DIR/registry/default/env" ]; then
   SUANLI_REGISTRY=$(sed -n 's/^SUANLI_REGISTRY=//p' "$CI_DIR/registry/default/env")
 fi
 [ -n "${SUANLI_REGISTRY:-}" ] || die "no registry: run scripts/registry-up.sh first"
-need=()
-command -v podman >/dev/null || need+=(podman crun runc uidmap)
-command -v debootstrap >/dev/null || need+=(debootstrap)
-if [ ${#need[@]} -gt 0 ]; then
-  log "installing ${need[*]} (apt-get)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+bash "$(dirname "$0")/containers.sh"
 CACHE="$CI_DIR/images"
 mkdir -p "$CACHE"
 key() { printf '%s\n' "$@" | sha256sum | cut -c1-16; }
@@ -40,7 +33,7 @@ START=$SECONDS
 in_registry() {  # name tag
   curl -fsS -o /dev/null --max-time 5 -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
     -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-    "http://$SUANLI_REGISTRY/v2/$1/manifests/$2"
+    "http://$SUANLI_REGISTRY/v2/$1/manifests/$2" 2>/dev/null
 }
 publish() {  # name tag tarball: import into podman's store (when missing) and push
   local ref="$SUANLI_REGISTRY/$1:$2"

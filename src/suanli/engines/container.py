@@ -33,6 +33,7 @@ from suanli.domain.spec import IMAGE_REF
 
 PODMAN = "podman"
 PULL_TIMEOUT_S = 900.0
+MAX_NPROC = 32768  # processes a container may have (see own_ulimits)
 WORK = "/work"  # where the job's work directory appears inside
 LOOPBACK = re.compile(r"^(127\.[0-9.]+|localhost|\[::1\])(:[0-9]+)?$")
 # Ascend driver paths a CANN image expects from the host (read-only), per the catalog's stack.
@@ -148,12 +149,18 @@ def oci_runtime() -> str | None:
 
 
 def own_ulimits() -> dict[str, tuple[int, int]]:
-    """This process's open-file and process limits, for the container (never more)."""
+    """Open-file and process limits for the container: this process's own, never more, and at
+    most MAX_NPROC processes (podman's default, 1048576, is refused where the host's is lower;
+    the dev host here refused anything from 65536 on, with its own limit at 96367)."""
     found = {}
     for name, which in (("nofile", resource.RLIMIT_NOFILE), ("nproc", resource.RLIMIT_NPROC)):
         soft, hard = resource.getrlimit(which)
-        if soft != resource.RLIM_INFINITY and hard != resource.RLIM_INFINITY:
-            found[name] = (soft, hard)
+        top = MAX_NPROC if name == "nproc" else hard
+        if hard == resource.RLIM_INFINITY:
+            hard = top
+        if soft == resource.RLIM_INFINITY:
+            soft = hard
+        found[name] = (min(soft, top), min(hard, top))
     return found
 
 

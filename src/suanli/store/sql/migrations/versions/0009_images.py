@@ -20,5 +20,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("jobs") as batch:
-        batch.drop_column("image_digest")
+    # SQLite >= 3.35 drops a column in place (a batch rebuild would trip job_events' key).
+    op.drop_column("jobs", "image_digest")
