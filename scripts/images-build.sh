@@ -3,11 +3,11 @@
 #   suanli/debian:bookworm   debootstrap --variant=minbase from Debian's mirror, podman import
 #   suanli/python:3.11       the base plus Debian's python3 (and pip)
 #   suanli/pytorch:2.13-cpu  the Python image plus the CPU PyTorch wheel on this disk
-#                            (/opt/wheels, see README); skipped with a message when absent,
-#                            or when SUANLI_IMAGES_TORCH=0
+#                            (/opt/wheels, see README); skipped with a message when absent
 # Each image's root filesystem is cached as a tarball under $SUANLI_CI_DIR/images, keyed by
 # the content of its recipe (the commands below and the key of the image under it): a second
 # run only re-imports or re-pushes what is missing; changing a recipe rebuilds from there up.
+# SUANLI_IMAGES: which to build (default "debian python pytorch"; each needs those before it).
 # Needs root, apt (podman, debootstrap), and a registry (scripts/registry-up.sh; its env file
 # or SUANLI_REGISTRY=host:port).
 set -euo pipefail
@@ -71,6 +71,8 @@ if [ ! -f "$DEBIAN_TAR" ]; then
   pack "$WORK/rootfs" "$DEBIAN_TAR"
 fi
 publish suanli/debian bookworm "$DEBIAN_TAR"
+WANT=" ${SUANLI_IMAGES:-debian python pytorch} "
+[[ "$WANT" == *" python "* || "$WANT" == *" pytorch "* ]] || { log "done in $((SECONDS - START)) s"; exit 0; }
 
 # 2. Python: the base plus Debian's python3 and pip.
 if [ ! -f "$PYTHON_TAR" ]; then
@@ -84,8 +86,8 @@ publish suanli/python 3.11 "$PYTHON_TAR"
 
 # 3. PyTorch (CPU), from the wheel on this machine's disk.
 WHEEL=$(ls /opt/wheels/torch-2.13.0+cpu-cp311-*.whl 2>/dev/null | head -n 1 || true)
-if [ "${SUANLI_IMAGES_TORCH:-1}" = 0 ]; then
-  log "skipping suanli/pytorch: SUANLI_IMAGES_TORCH=0"
+if [[ "$WANT" != *" pytorch "* ]]; then
+  log "not building suanli/pytorch (SUANLI_IMAGES)"
 elif [ -z "$WHEEL" ]; then
   log "skipping suanli/pytorch: no CPU torch 2.13.0 wheel under /opt/wheels on this machine"
 else

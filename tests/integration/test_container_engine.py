@@ -104,7 +104,7 @@ def test_hello_runs_in_the_image_with_its_env_its_limits_and_the_digest(
         assert "uid=0" not in log  # the tenant's user, not root
     assert status.image_digest
     assert status.image_digest.startswith("sha256:")
-    assert _containers("c-hello") == []  # removed once its result is recorded
+    wait_until(lambda: not _containers("c-hello"), timeout=60)  # removed after its result
 
 
 def test_exit_code_is_the_containers(engine: LocalEngine) -> None:
@@ -129,7 +129,7 @@ def test_hard_time_limit_stops_the_container(engine: LocalEngine) -> None:
     assert status.state is RunState.FAILED
     assert status.reason is not None
     assert status.reason.code == "reason_time_limit"
-    assert _containers("c-limit") == []
+    wait_until(lambda: not _containers("c-limit"), timeout=60)
 
 
 def _free_port() -> int:

@@ -19,6 +19,7 @@ A pull that fails (unknown image, registry down, digest mismatch) fails the run 
 from __future__ import annotations
 
 import base64
+import contextlib
 import glob
 import json
 import os
@@ -188,25 +189,31 @@ def accelerator_devices(slots: Sequence[int], real: bool) -> tuple[list[str], li
 def pull(ref: ImageRef, env: Mapping[str, str], timeout_s: float, auth_dir: str) -> str:
     """Make the image present on this node; returns its digest. Raises ImageFailure.
 
-    A digest reference already here is not pulled again; a tag asks the registry.
+    An image already on the node is not pulled again (Kubernetes' IfNotPresent), except a
+    ``latest`` tag, which always asks the registry whether it moved.
     Credentials, when the job has them (``SUANLI_REGISTRY_USER``/``_PASSWORD`` secrets),
     go to podman in an auth file only the supervisor reads (``auth_dir``), never on argv.
     """
     target = ref.pull_ref
-    if not (ref.digest and _podman(["image", "exists", target], timeout_s=30).returncode == 0):
-        argv = ["pull", "--quiet", f"--tls-verify={str(ref.tls_verify).lower()}"]
-        user, password = env.get("SUANLI_REGISTRY_USER"), env.get("SUANLI_REGISTRY_PASSWORD")
-        if user and password is not None and ref.registry:
-            path = os.path.join(auth_dir, "auth.json")
-            token = base64.b64encode(f"{user}:{password}".encode()).decode()
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                json.dump({"auths": {ref.registry: {"auth": token}}}, f)
-            argv += ["--authfile", path]
-        done = _podman([*argv, target], timeout_s=timeout_s)
-        if done.returncode != 0:
-            raise ImageFailure(_tail(done.stderr) or f"podman pull exited {done.returncode}")
-    digest = image_digest(target)
+    if ref.tag != "latest" or ref.digest:
+        with contextlib.suppress(ImageFailure):
+            return _checked(ref, image_digest(target))  # here already: no pull
+    argv = ["pull", "--quiet", f"--tls-verify={str(ref.tls_verify).lower()}"]
+    user, password = env.get("SUANLI_REGISTRY_USER"), env.get("SUANLI_REGISTRY_PASSWORD")
+    if user and password is not None and ref.registry:
+        path = os.path.join(auth_dir, "auth.json")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"auths": {ref.registry: {"auth": token}}}, f)
+        argv += ["--authfile", path]
+    done = _podman([*argv, target], timeout_s=timeout_s)
+    if done.returncode != 0:
+        raise ImageFailure(_tail(done.stderr) or f"podman pull exited {done.returncode}")
+    return _checked(ref, image_digest(target))
+
+
+def _checked(ref: ImageRef, digest: str) -> str:
     if ref.digest and digest != ref.digest:
         raise ImageFailure(f"digest mismatch: asked {ref.digest}, the registry gave {digest}")
     return digest

@@ -135,8 +135,13 @@ def _follow(
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 p.kill()
-        for name in containers:
-            podman.remove(name)
+
+
+def clean_up(started: dict[str, Any]) -> None:
+    """Remove a finished run's containers (after its result is recorded: until then a new
+    supervisor reads their exit codes)."""
+    for name in started.get("containers") or []:
+        podman.remove(str(name))
 
 
 def _exit_codes(containers: list[str], procs: list[subprocess.Popen[bytes]]) -> list[int | None]:
@@ -144,12 +149,7 @@ def _exit_codes(containers: list[str], procs: list[subprocess.Popen[bytes]]) -> 
     codes: list[int | None] = []
     for i, name in enumerate(containers):
         if i < len(procs):
-            code = procs[i].poll()
-            if code is None:
-                codes.append(None)
-                continue
-            state = podman.container_state(name)
-            codes.append(state[1] if state and state[0] in ("exited", "stopped") else code)
+            codes.append(procs[i].poll())  # podman run exits with the container's code
             continue
         state = podman.container_state(name)
         if state is None:

@@ -119,6 +119,7 @@ class Runner:
                 }
         result["finished_at"] = self._now()
         write_json_atomic(self.dir / RESULT, result)
+        containers.clean_up(self._started)
         lock.close()
         return 0
 
