@@ -178,3 +178,21 @@ def test_a_dead_supervisor_is_replaced_and_the_container_never_started_twice(
     assert "finished" in log
     assert status.image_digest
     assert status.image_digest.startswith("sha256:")
+
+
+def test_image_cli_lists_and_inspects_the_registry() -> None:
+    from typer.testing import CliRunner
+
+    from suanli.cli.main import app
+
+    runner = CliRunner()
+    listed = runner.invoke(app, ["image", "list", "--registry", REGISTRY])
+    assert listed.exit_code == 0, listed.output
+    assert "suanli/debian" in listed.output
+    assert "bookworm" in listed.output
+    shown = runner.invoke(app, ["image", "inspect", BASE, "--registry", REGISTRY])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["digest"].startswith("sha256:")
+    missing = runner.invoke(app, ["image", "inspect", "suanli/nope:1", "--registry", REGISTRY])
+    assert missing.exit_code == 1
+    assert "not found" in missing.output

@@ -29,7 +29,7 @@ MANIFESTS = ", ".join(
         "application/vnd.docker.distribution.manifest.v2+json",
     )
 )
-MAX_REPOSITORIES = 10_000
+MAX_REPOSITORIES = 1000  # CNCF Distribution refuses more per page
 LOOPBACK = re.compile(r"^(127\.[0-9.]+|localhost|\[::1\])(:[0-9]+)?$")  # plain HTTP there
 
 RegistryOpt = Annotated[
@@ -58,7 +58,12 @@ def _get(url: str, **headers: str) -> httpx.Response:
     if response.status_code == 404:
         out.print(f"not found / 未找到: {url}", markup=False)
         raise typer.Exit(1)
-    response.raise_for_status()
+    if response.status_code >= 400:
+        detail = response.text[:300]
+        out.print(
+            f"registry refused / 镜像仓库拒绝: {response.status_code} {detail}", markup=False
+        )
+        raise typer.Exit(1)
     return response
 
 
