@@ -21,12 +21,14 @@ from suanli.schemas.tenantfile import demo_tenants_setup, load_tenants_setup
 from suanli.schemas.throughputfile import load_throughput_file
 from suanli.schemas.voucherfile import shipped_voucher_policies
 from suanli.service.deps import Billing, Platform
+from suanli.service.evaluation import apply_measurements
 from suanli.service.fleet import demo_fleet, load_fleet, with_local_gpus
 from suanli.store.leader import SoleLeader
 from suanli.store.sql.access import SqlAccessStore, SqlAuditLog
 from suanli.store.sql.billing import SqlBillingStore, SqlLedgerStore
 from suanli.store.sql.contracts import SqlContractStore
 from suanli.store.sql.database import open_database, sqlite_url
+from suanli.store.sql.evaluation import SqlEvalStore
 from suanli.store.sql.leader import leadership_for
 from suanli.store.sql.purchases import SqlPurchaseStore
 from suanli.store.sql.repos import SqlJobStore
@@ -68,7 +70,7 @@ def open_platform(
         contracts=SqlContractStore(db),
         purchases=SqlPurchaseStore(db),
     )
-    return Platform(
+    platform = Platform(
         clock,
         SqlJobStore(db),
         fleet,
@@ -84,7 +86,10 @@ def open_platform(
         queue_settings=QueueSettings(
             q.grace_s, q.min_run_s, q.backfill, q.aging_s, reserve=q.reserve is not False
         ),
+        evals=SqlEvalStore(db),
     )
+    apply_measurements(platform)  # what earlier `suanli eval` runs measured
+    return platform
 
 
 def shipped_policies() -> tuple[VoucherPolicy, ...]:

@@ -24,6 +24,7 @@ from suanli.store.base import (
     PurchaseStore,
     TenantDirectory,
 )
+from suanli.store.evaluation import EvalStore
 from suanli.store.leader import Leadership, SoleLeader
 
 
@@ -64,6 +65,7 @@ class Platform:
     # Fair queues: each tenant's weight, quota and cohort (none: unlimited) and the knobs.
     tenant_terms: dict[str, TenantTerms] = field(default_factory=dict)
     queue_settings: QueueSettings = field(default_factory=QueueSettings)
+    evals: EvalStore | None = None  # `suanli eval` results (None: not kept)
 
     def engine(self, cluster: str) -> EngineAdapter | None:
         return self.engines.get(cluster)
