@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from suanli.api.app import create_app
 from suanli.api.auth import TOKEN_COOKIE
 from suanli.domain.errors import InvalidInput
 from suanli.domain.evaluation import EvalItem, EvalRecord
@@ -19,6 +18,7 @@ from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
 from suanli.service.eval_report import eval_report
 from suanli.service.evaluation import start_run
+from suanli.web.app import create_app
 from suanli.workers.control_loop import tick
 from tests.access import operator_token, signed_in
 from tests.conftest import wait_until
@@ -128,11 +128,11 @@ def test_the_api_starts_a_run_reports_it_and_refuses_bad_input(
     assert client.get("/api/v1/eval/runs/not-a-run").status_code == 422
     bad = client.post("/api/v1/eval/runs", json={"suite": "micro", "pool": "nope"})
     assert bad.status_code == 422
-    assert bad.json()["errors"][0]["field"] == "pool"
+    assert bad.json()["error"]["errors"][0]["field"] == "pool"
     zh = client.post(
         "/api/v1/eval/runs", json={"pool": "nope"}, headers={"Accept-Language": "zh-CN"}
     )
-    assert "未知资源池" in zh.json()["errors"][0]["message"]
+    assert "未知资源池" in zh.json()["error"]["errors"][0]["message"]
     assert client.post("/api/v1/eval/runs", json={"suite": "x"}).status_code == 422
     report = client.get("/api/v1/eval/report")
     assert report.status_code == 200
@@ -163,6 +163,7 @@ def test_the_console_page_shows_the_matrix_and_chart_in_both_languages(
     p.evals.add([record])
     items = (
         EvalItem("gemm_fp32", "micro", "numpy", "passed", 0.02, "TFLOPS", cv=0.01),
+        EvalItem("gemm_bf16", "micro", "pytorch", "passed", 0.0003, "TFLOPS", cv=0.02),
         EvalItem(
             "matmul_fp32",
             "conformance",

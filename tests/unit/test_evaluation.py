@@ -101,7 +101,10 @@ def test_placement_takes_the_measured_ratio_over_dense_tflops() -> None:
     measured = Estimator(fleet, T0)
     catalog = Estimator(FLEET, T0)
     assert measured.speed(CLASS, "H100") == 1.5  # 150 / 100, not the datasheet's 989 / 312
-    assert catalog.speed(CLASS, "H100") == CATALOG.get("H100").tflops / 312  # type: ignore[union-attr]
+    h100 = CATALOG.get("H100")
+    assert h100 is not None
+    assert h100.tflops is not None
+    assert catalog.speed(CLASS, "H100") == h100.tflops / 312
     assert measured.speed("another-class", "H100") == catalog.speed("another-class", "H100")
 
 
@@ -168,7 +171,10 @@ def test_a_measured_exclusion_shows_in_the_placement_decision() -> None:
 
 def test_regressions_flag_a_drop_past_the_threshold_and_a_new_failure() -> None:
     later = T0 + dt.timedelta(days=1)
-    gemm = lambda v: EvalItem("gemm_bf16", "micro", "pytorch", "passed", v, "TFLOPS")  # noqa: E731
+
+    def gemm(value: float) -> EvalItem:
+        return EvalItem("gemm_bf16", "micro", "pytorch", "passed", value, "TFLOPS")
+
     records = [
         record("h100", "H100", "H100", [gemm(700), op("matmul", "passed")]),
         record("h100", "H100", "H100", [gemm(600), op("matmul", "failed")], at=later, job="j-2"),
