@@ -87,30 +87,30 @@ def whole_suite() -> None:
 
 
 def repeatability(runs: int) -> float:
-    figures: dict[str, list[float]] = {g: [] for g in GEMMS}
+    """CV across ``runs`` fresh micro runs of each GEMM figure: the median of a run's
+    repeats (the reported value) and its best repeat; the worst median CV is returned."""
+    figures: dict[tuple[str, str], list[float]] = {}
     for n in range(runs):
         result, wall = suite("micro")
-        for i in result["items"]:
-            if i["name"] in figures and i["status"] == "passed":
-                figures[i["name"]].append(i["value"])
+        gemms = [i for i in result["items"] if i["name"] in GEMMS and i["status"] == "passed"]
+        for i in gemms:
+            figures.setdefault((i["name"], "median"), []).append(i["value"])
+            figures.setdefault((i["name"], "best"), []).append(i["best"])
         print(
-            f"micro run {n + 1}: {wall:.1f} s, "
-            + ", ".join(
-                f"{i['name']} {i['value']}" for i in result["items"] if i["name"] in figures
-            )
+            f"micro run {n + 1}: {wall:.1f} s, load average {os.getloadavg()[0]:.1f}, "
+            + ", ".join(f"{i['name']} {i['value']} (best {i['best']})" for i in gemms)
         )
-    cvs = []
-    for name, values in figures.items():
+    worst = 0.0
+    for (name, kind), values in sorted(figures.items()):
         if len(values) < 2:
-            print(f"{name}: {len(values)} figure(s), no CV")
             continue
         cv = statistics.stdev(values) / statistics.fmean(values)
-        cvs.append(cv)
+        worst = max(worst, cv) if kind == "median" else worst
         print(
-            f"{name}: {', '.join(f'{v:.4g}' for v in values)} TFLOPS over {len(values)} runs, "
-            f"CV {cv:.1%} (target <= 5%)"
+            f"{name} ({kind} of 5 repeats): {', '.join(f'{v:.4g}' for v in values)} TFLOPS "
+            f"over {len(values)} runs, CV {cv:.1%} (target <= 5%)"
         )
-    return max(cvs) if cvs else 0.05
+    return worst
 
 
 def published_records(table: ThroughputTable, noise: float, seed: int) -> list[EvalRecord]:
