@@ -1,6 +1,7 @@
 """Issue 24's targets, measured side by side in one run (prints figures and ratios).
 
     python bench/eval_suite.py [--runs 3] [--skip-suite] [--traces DIR] [--gavel N]
+        [--noise SIGMA] [--seeds 3]      (--runs 0, --gavel 0: leave that part out)
 
 1. The whole suite (micro + models + conformance) on the CPU backend, one process, wall
    seconds (target <= 600), with the host's load average beside it (this CI host is
@@ -216,8 +217,10 @@ def gavel(traces: Path, count: int, load: float, noise: float, seeds: int) -> No
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3, help="micro-suite runs for the GEMM CV")
-    ap.add_argument("--skip-suite", action="store_true", help="only the Gavel replay")
+    ap.add_argument(
+        "--runs", type=int, default=3, help="micro-suite runs for the GEMM CV (0: none)"
+    )
+    ap.add_argument("--skip-suite", action="store_true", help="no whole-suite run")
     ap.add_argument("--traces", type=Path, default=ROOT.parent / "shared" / "traces")
     ap.add_argument("--gavel", type=int, default=3, help="how many msr traces (>= 500 jobs)")
     ap.add_argument("--load", type=float, default=1.0)
@@ -227,8 +230,11 @@ def main() -> None:
     noise = args.noise if args.noise is not None else 0.05
     if not args.skip_suite:
         whole_suite()
-        noise = args.noise if args.noise is not None else repeatability(args.runs)
-    gavel(args.traces, args.gavel, args.load, noise, args.seeds)
+    if args.runs > 1:
+        worst = repeatability(args.runs)
+        noise = args.noise if args.noise is not None else worst
+    if args.gavel > 0:
+        gavel(args.traces, args.gavel, args.load, noise, args.seeds)
 
 
 if __name__ == "__main__":
