@@ -59,7 +59,7 @@ def load_torch() -> tuple[ModuleType | None, str | None]:
     except ImportError as exc:
         return None, f"PyTorch is not installed ({exc})"
     with contextlib.suppress(ImportError):  # Ascend's PyTorch adapter registers torch.npu
-        import torch_npu  # type: ignore[import-not-found]  # noqa: F401, PLC0415 - Ascend only
+        import torch_npu  # noqa: F401, PLC0415 - Ascend only
     return torch, None
 
 
