@@ -40,7 +40,12 @@ def start_run(
     pool: str | None = None,
     python: str | None = None,
 ) -> tuple[str, list[EvalRecord]]:
-    """Submit the suite (``None``: all three) on the chosen pools; the run id and records."""
+    """Submit the suite (``None``: all three) on the chosen pools; the run id and records.
+
+    ``python``: the interpreter the job runs the suite with (``SUANLI_EVAL_PYTHON``);
+    default the server's own, right for the local engine and for Slurm or Ray nodes that
+    share its installation.
+    """
     store = _store(p)
     suites = _suites(suite)
     targets = _targets(p, cluster, pool)
