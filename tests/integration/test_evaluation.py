@@ -14,10 +14,12 @@ from fastapi.testclient import TestClient
 from suanli.api.auth import TOKEN_COOKIE
 from suanli.domain.errors import InvalidInput
 from suanli.domain.evaluation import EvalItem, EvalRecord
+from suanli.domain.spec import JobSpec
 from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
 from suanli.service.eval_report import eval_report
-from suanli.service.evaluation import start_run
+from suanli.service.evaluation import apply_measurements, start_run
+from suanli.service.jobs import new_job
 from suanli.web.app import create_app
 from suanli.workers.control_loop import tick
 from tests.access import operator_token, signed_in
@@ -199,3 +201,51 @@ def test_the_console_page_shows_the_matrix_and_chart_in_both_languages(
     (row,) = report["datasheet"]
     assert row["ratio_bf16"] is None
     assert "not H100" in row["note"]
+
+
+def test_a_stored_incompatibility_is_why_a_submission_finds_no_pool(
+    demo_platform: Platform,
+) -> None:
+    p = demo_platform
+    assert p.evals is not None
+    record = EvalRecord(
+        "j-eval2",
+        "e-000000000002",
+        ("conformance",),
+        "tj-binhai-1",
+        "cpu-c7",
+        None,
+        "running",
+        NOW,
+    )
+    p.evals.add([record])
+    missing = EvalItem(
+        "matmul_fp32",
+        "conformance",
+        "pytorch",
+        "skipped",
+        detail="PyTorch is not installed",
+        dtype="fp32",
+    )
+    p.evals.complete(
+        dataclasses.replace(
+            record,
+            state="measured",
+            measured_at=NOW,
+            backend="cpu",
+            device="host CPU",
+            items=(missing,),
+        )
+    )
+    apply_measurements(p)
+    torch_job = JobSpec.model_validate({"name": "t", "frameworks": ["PyTorch"], "run": "true"})
+    with pytest.raises(InvalidInput) as refused:
+        new_job(p, torch_job, "tj-binhai-1", "demo")
+    reasons = dict(refused.value.errors[0].params["detail"].items)
+    reason = reasons["tj-binhai-1/cpu-c7"]
+    assert reason.code == "pool_eval_incompatible"
+    assert "measured incompatible with pytorch" in reason.render("en")
+    assert "j-eval2" in reason.render("en")
+    assert "实测" in reason.render("zh")
+    plain = JobSpec.model_validate({"name": "t", "run": "true"})
+    assert new_job(p, plain, "tj-binhai-1", "demo").pinned_cluster == "tj-binhai-1"
