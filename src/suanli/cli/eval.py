@@ -13,7 +13,6 @@ from suanli.cli.text import LabelTable
 from suanli.domain.errors import InvalidInput
 from suanli.domain.i18n import Lang, render
 from suanli.schemas.evaluation import EvalReportResponse, EvalRunRequest, EvalRunResponse
-from suanli.schemas.validation import validate_model
 
 app = typer.Typer(
     help="Accelerator and framework evaluation (评测): run the suite, read the report."
@@ -65,6 +64,9 @@ def run(
 ) -> None:
     """Submit the suite as ordinary jobs, one per chosen pool (every pool by default)."""
     _, lang = _ctx(tctx)
+    # YAML comes with the validation helpers: loaded only when a command runs.
+    from suanli.schemas.validation import validate_model  # noqa: PLC0415 - thin CLI start
+
     asked = {"suite": suite, "cluster": cluster, "pool": pool, "tenant": tenant}
     try:  # the server checks again; a bad name is refused here with the field named
         request = validate_model(
