@@ -22,14 +22,8 @@ from suanli.schemas.throughputfile import load_throughput_file
 from suanli.schemas.voucherfile import shipped_voucher_policies
 from suanli.service.deps import Billing, Platform
 from suanli.service.fleet import demo_fleet, load_fleet, with_local_gpus
-from suanli.store.leader import SoleLeader
-from suanli.store.sql.access import SqlAccessStore, SqlAuditLog
-from suanli.store.sql.billing import SqlBillingStore, SqlLedgerStore
-from suanli.store.sql.contracts import SqlContractStore
 from suanli.store.sql.database import open_database, sqlite_url
-from suanli.store.sql.leader import leadership_for
-from suanli.store.sql.purchases import SqlPurchaseStore
-from suanli.store.sql.repos import SqlJobStore
+from suanli.store.stores import MEMORY_URL, memory_stores, sql_stores
 from suanli.store.tenants import StaticTenantDirectory
 
 
@@ -59,26 +53,31 @@ def open_platform(
     )
     tenants = setup.tenants
     q = setup.queue
-    db = open_database(database_url or sqlite_url(data_dir / "suanli.db"))
+    stores = (
+        memory_stores()
+        if database_url == MEMORY_URL
+        else sql_stores(open_database(database_url or sqlite_url(data_dir / "suanli.db")))
+    )
     billing = Billing(
-        SqlBillingStore(db),
-        SqlLedgerStore(db),
+        stores.billing,
+        stores.ledger,
         StaticTenantDirectory(tenants),
         shipped_policies(),
-        contracts=SqlContractStore(db),
-        purchases=SqlPurchaseStore(db),
+        contracts=stores.contracts,
+        purchases=stores.purchases,
     )
     return Platform(
         clock,
-        SqlJobStore(db),
+        stores.jobs,
         fleet,
         engines,
         POLICIES["default"],
         data_dir,
         billing=billing,
-        access=SqlAccessStore(db),
-        audit=SqlAuditLog(db),
-        leadership=leadership_for(db) or SoleLeader(),
+        access=stores.access,
+        audit=stores.audit,
+        leadership=stores.leadership,
+        health=stores.health,
         cluster_grace=dt.timedelta(seconds=cluster_grace_s),
         tenant_terms={t.name: t.terms for t in tenants if t.terms is not None},
         queue_settings=QueueSettings(
