@@ -21,7 +21,7 @@ from suanli.schemas.tenantfile import demo_tenants_setup, load_tenants_setup
 from suanli.schemas.throughputfile import load_throughput_file
 from suanli.schemas.voucherfile import shipped_voucher_policies
 from suanli.service.deps import Billing, Platform
-from suanli.service.fleet import demo_fleet, load_fleet, with_local_gpus
+from suanli.service.fleet import demo_fleet, load_fleet, on_simulated_engines, with_local_gpus
 from suanli.store.sql.database import open_database, sqlite_url
 from suanli.store.stores import MEMORY_URL, memory_stores, sql_stores
 from suanli.store.tenants import StaticTenantDirectory
@@ -36,7 +36,10 @@ def open_platform(
     tenants_file: Path | None = None,
     cluster_grace_s: float = 60.0,
     throughput_file: Path | None = None,
+    simulated_engines: bool = False,
 ) -> Platform:
+    """A platform on ``data_dir``; ``database_url`` ``memory:`` keeps it in process memory,
+    ``simulated_engines`` runs every cluster on the simulated engine (tests, demos)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
     gpus = detect_nvidia_gpus() if detect_gpus else []
@@ -45,6 +48,8 @@ def open_platform(
         fleet = with_local_gpus(fleet, gpus)
     if throughput_file is not None:  # overrides the fleet file's own table
         fleet = dataclasses.replace(fleet, throughput=load_throughput_file(throughput_file))
+    if simulated_engines:
+        fleet = on_simulated_engines(fleet)
     ctx = EngineContext(data_dir, clock, tuple(gpus))
     engines = {c.name: engine_for(c, ctx) for c in fleet.clusters()}
     models = fleet.catalog.ids()
