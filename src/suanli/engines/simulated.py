@@ -83,7 +83,7 @@ class SimulatedEngine:
     ) -> None:
         self._state = state
         self._clock = clock
-        self._run_times = run_times or {}
+        self._run_times = run_times if run_times is not None else {}
 
     @property
     def state(self) -> SimulatedCluster:

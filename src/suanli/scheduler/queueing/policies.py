@@ -188,6 +188,9 @@ lifted (preempted work lifted by its age pushed out the job that had preempted i
 was then lifted back: thrash); it ages by the clock as under ``las``."""
 
 _FLOOR = 1e-12  # an index of 0 (nothing known) still lifts
+# Lifts counted at most (4**256 is past any ratio of two indexes; more overflows a float:
+# a job waiting 85 days at the shipped guard did, in the live cycle's replay).
+MAX_LIFTS = 256
 
 
 class Gittins(LeastAttained):
@@ -247,7 +250,7 @@ class Gittins(LeastAttained):
         else:
             lifts = self._lifts(work, now)
             if lifts:
-                index = max(index, _FLOOR) * self.guard_gain**lifts
+                index = max(index, _FLOOR) * self.guard_gain ** min(lifts, MAX_LIFTS)
         return (-work.priority, -index, level, work.submitted, work.id)
 
     def wait_order(self, work: Work) -> tuple[Key, Key]:
