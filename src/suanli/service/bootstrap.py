@@ -17,6 +17,7 @@ from suanli.engines.gpus import detect_nvidia_gpus
 from suanli.engines.registry import EngineContext, engine_for
 from suanli.scheduler.policies import POLICIES
 from suanli.scheduler.queueing import QueueSettings
+from suanli.schemas.queuefile import QueueEntry
 from suanli.schemas.tenantfile import demo_tenants_setup, load_tenants_setup
 from suanli.schemas.throughputfile import load_throughput_file
 from suanli.schemas.voucherfile import shipped_voucher_policies
@@ -85,9 +86,25 @@ def open_platform(
         health=stores.health,
         cluster_grace=dt.timedelta(seconds=cluster_grace_s),
         tenant_terms={t.name: t.terms for t in tenants if t.terms is not None},
-        queue_settings=QueueSettings(
-            q.grace_s, q.min_run_s, q.backfill, q.aging_s, reserve=q.reserve is not False
-        ),
+        queue_settings=queue_settings_of(q, reserve=q.reserve is not False),
+    )
+
+
+def queue_settings_of(q: QueueEntry, reserve: bool) -> QueueSettings:
+    """The queue settings a file's ``queue`` gives (``reserve``: the caller's default
+    applied); constants it leaves unset keep the defaults (``scheduler/queueing/model``)."""
+    d = QueueSettings()
+    return QueueSettings(
+        q.grace_s,
+        q.min_run_s,
+        q.backfill,
+        q.aging_s,
+        reserve=reserve,
+        levels_s=tuple(q.levels_s) if q.levels_s is not None else d.levels_s,
+        preempt_gain=q.preempt_gain if q.preempt_gain is not None else d.preempt_gain,
+        guard_s=q.guard_s if q.guard_s is not None else d.guard_s,
+        guard_gain=q.guard_gain if q.guard_gain is not None else d.guard_gain,
+        move_gain=q.move_gain if q.move_gain is not None else d.move_gain,
     )
 
 
