@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from suanli.engines.base import EngineAdapter
 from suanli.engines.gpus import Gpu
 from suanli.engines.local import LocalEngine
 from suanli.engines.ray import RayEngine
+from suanli.engines.sandbox import shared_mounts
 from suanli.engines.simulated import SimulatedCluster, SimulatedEngine
 from suanli.engines.slurm import SlurmEngine, SlurmOptions
 
@@ -32,7 +34,9 @@ class EngineContext:
 def _local(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     options = dict(cluster.engine.options)
     gpus = list(ctx.gpus) if options.get("devices") == "nvidia" else []
-    return LocalEngine(ctx.data_dir / "runs" / cluster.name, ctx.clock, gpus)
+    shared = shared_mounts(os.environ.get("SUANLI_JOB_MOUNTS"))
+    root = ctx.data_dir / "runs" / cluster.name
+    return LocalEngine(root, ctx.clock, gpus, (ctx.data_dir,), shared=shared)
 
 
 def _slurm(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
