@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.server import Server, serve
+from tests.evalreach import CLOSED, REASON
 
 pytestmark = pytest.mark.e2e
 SUITE_TIMEOUT_S = 600.0  # conformance with PyTorch on a loaded two-core host
@@ -34,6 +35,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     yield from serve(tmp_path, FLEET)
 
 
+@pytest.mark.skipif(CLOSED is not None, reason=REASON)
 def test_eval_run_waits_for_the_jobs_and_the_report_reads_them(server: Server) -> None:
     done = server.cli(
         "eval", "run", "--suite", "conformance", "--wait", "--json", timeout=SUITE_TIMEOUT_S

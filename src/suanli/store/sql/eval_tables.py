@@ -1,4 +1,4 @@
-"""SQL table of evaluation results (0008_eval): one row per evaluation job.
+"""SQL table of evaluation results (0009_eval): one row per evaluation job.
 
 The row is written RUNNING when the job is submitted and completed in one update when
 its result is collected (``measured``) or its job ended without one (``failed``).

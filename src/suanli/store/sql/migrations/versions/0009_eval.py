@@ -1,7 +1,7 @@
 """Evaluation results: one row per `suanli eval` job (hardware, software, items as JSON).
 
-Revision ID: 0008_eval
-Revises: 0007
+Revision ID: 0009_eval
+Revises: 0008_health
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 from suanli.store.sql.tables import UtcDateTime
 
-revision = "0008_eval"
-down_revision = "0007"
+revision = "0009_eval"
+down_revision = "0008_health"
 branch_labels = None
 depends_on = None
 
