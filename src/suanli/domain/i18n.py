@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from suanli.domain.i18n_console import CONSOLE
+from suanli.domain.i18n_input import INPUT
 
 Lang = Literal["en", "zh"]
 
@@ -550,7 +551,8 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-MESSAGES: Mapping[str, Mapping[Lang, str]] = {**_CORE, **_BILLING, **_QUEUE, **_ACCESS, **CONSOLE}
+_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT)
+MESSAGES: Mapping[str, Mapping[Lang, str]] = {k: v for part in _PARTS for k, v in part.items()}
 
 
 def render(code: str, lang: Lang = "en", /, **params: object) -> str:

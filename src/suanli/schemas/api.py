@@ -31,6 +31,17 @@ class SubmitJobRequest(_Wire):
     source: str | None = Field(default=None, max_length=512, description="file name, for messages")
 
 
+# What the submission route takes, said in the OpenAPI document (the route reads the body
+# itself, to parse it once with bounds): exactly one of spec or spec_yaml, a string.
+SUBMIT_JOB_SCHEMA: dict[str, Any] = {
+    **SubmitJobRequest.model_json_schema(),
+    "oneOf": [
+        {"required": ["spec"], "properties": {"spec": {"type": "object"}}},
+        {"required": ["spec_yaml"], "properties": {"spec_yaml": {"type": "string"}}},
+    ],
+}
+
+
 class ReasonResponse(_Wire):
     code: str
     params: dict[str, Any]

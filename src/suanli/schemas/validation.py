@@ -14,6 +14,7 @@ from pydantic.fields import FieldInfo
 
 from suanli.domain.errors import FieldError, InputTooLarge, InvalidInput
 from suanli.domain.i18n import MESSAGES
+from suanli.schemas.bounded import load_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -61,61 +62,13 @@ def _too_large(source: str, what: str, size: int, limit: int) -> InputTooLarge:
     )
 
 
-# libyaml's safe loader when PyYAML was built with it: the same documents, ~10x faster.
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _safe_load(raw: bytes) -> Any:
-    """``yaml.safe_load``, building the common document (maps, lists, scalars, no aliases or
-    merge keys) directly from libyaml's nodes: half the cost of PyYAML's constructor, which
-    every job submission paid. Anything else is left to that constructor, as before."""
-    loader = _SafeLoader(raw)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        try:
-            return _plain(node, loader, set())
-        except _Unusual:
-            return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-_STR, _MAP, _SEQ, _MERGE = (f"tag:yaml.org,2002:{k}" for k in ("str", "map", "seq", "merge"))
-
-
-class _Unusual(Exception):
-    """A node the direct path leaves to PyYAML's constructor (aliases, merges, tags…)."""
-
-
-def _plain(node: yaml.Node, loader: Any, seen: set[int]) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        # Strings as they are; ints, floats, booleans, nulls, dates by SafeLoader's own rules.
-        return node.value if node.tag == _STR else loader.construct_object(node)
-    if id(node) in seen:  # an alias: shared, not copied (so no alias bombs either)
-        raise _Unusual
-    seen.add(id(node))
-    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
-        return [_plain(item, loader, seen) for item in node.value]
-    if not isinstance(node, yaml.MappingNode) or node.tag != _MAP:
-        raise _Unusual
-    mapping: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        # Keys that are maps or lists (unhashable: an error), merge keys (<<): the usual way.
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
-            raise _Unusual
-        mapping[_plain(key_node, loader, seen)] = _plain(value_node, loader, seen)
-    return mapping
-
-
 def load_yaml_mapping(text: str | bytes, source: str, limit: int, what: str) -> dict[str, Any]:
     """Parse ``text`` as a YAML mapping no larger than ``limit`` bytes, or raise InvalidInput."""
     raw = text.encode() if isinstance(text, str) else text
     if len(raw) > limit:
         raise _too_large(source, what, len(raw), limit)
     try:
-        data = _safe_load(raw)
+        data = load_yaml(raw, source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
