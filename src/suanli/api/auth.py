@@ -26,6 +26,7 @@ import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 
+from suanli.api.limits import RateLimit
 from suanli.domain.access import ApiToken, Principal, Role, Scope, User, split_token
 from suanli.domain.errors import Forbidden, Unauthenticated
 from suanli.service import access
@@ -81,11 +82,16 @@ class TokenCache:
         token_id, secret = self._split(text)
         return self._check(self._lookup(token_id), secret)
 
-    async def principal_soon(self, text: str | None) -> Principal:
+    async def principal_soon(
+        self, text: str | None, before_lookup: Callable[[], None] | None = None
+    ) -> Principal:
         """``principal``, asking the store (in a worker thread) only when the cache has not
-        got the token: the common case costs no thread hop and no query."""
+        got the token: the common case costs no thread hop and no query. ``before_lookup``
+        runs before the store is asked (and may refuse)."""
         token_id, secret = self._split(text)
         hit = self._cached(token_id)
+        if hit is None and before_lookup is not None:
+            before_lookup()
         found = hit[0] if hit else await anyio.to_thread.run_sync(self._lookup, token_id)
         return self._check(found, secret)
 
@@ -162,7 +168,7 @@ async def authorise(request: Request) -> Principal | None:
     text = bearer if bearer is not None else request.cookies.get(TOKEN_COOKIE)
     if bearer is None and text and request.method not in READ_METHODS:
         _same_origin(request)
-    principal = await tokens.principal_soon(text)
+    principal = await _known(request, tokens, text)
     request.state.principal = principal  # for the audit log
     request.app.state.rate.take(principal.token_id)
     action = f"{request.method} {route_template(request.scope)}"
@@ -175,6 +181,19 @@ async def authorise(request: Request) -> Principal | None:
             "access.forbidden", user=principal.user, role=principal.role.value, action=action
         )
     return principal
+
+
+async def _known(request: Request, tokens: TokenCache, text: str | None) -> Principal:
+    """The caller of ``text``; an address that keeps sending unknown tokens is refused (429)
+    before the store is asked again (see ApiLimits.bad_tokens_per_s)."""
+    bad: RateLimit = request.app.state.bad_tokens
+    address = request.client.host if request.client else ""
+    try:
+        return await tokens.principal_soon(text, lambda: bad.check(address))
+    except Unauthenticated as exc:
+        if exc.code == "access.bad_token":
+            bad.take(address)
+        raise
 
 
 def bearer_token(scope: MutableMapping[str, Any]) -> str | None:

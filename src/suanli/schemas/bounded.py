@@ -174,7 +174,7 @@ def _scalar(parser: Any, event: Any, source: str, stack: list[list[Any]]) -> Any
         _refuse(source, _path_of(stack), "yaml_tag", tag, _PLAIN)
     if tag == _INT and sum(c.isdigit() for c in text) > MAX_INT_DIGITS:
         shown = f"{len(text)} digits"
-        _refuse(source, _path_of(stack), "out_of_range", shown, f"at most {MAX_INT_DIGITS}")
+        _refuse(source, _path_of(stack), "out_of_range", shown, f"at most {MAX_INT_DIGITS} digits")
     node = yaml.ScalarNode(tag, text, event.start_mark, event.end_mark)
     try:
         return parser.construct_object(node, deep=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import types
 import typing
 from collections.abc import Sequence
@@ -38,12 +40,28 @@ _PATTERN_HELP = {
 
 
 def read_bounded(path: Path, limit: int, what: str, code: str) -> bytes:
-    """Read a user's file of at most ``limit`` bytes, or raise InvalidInput naming it."""
+    """Read a user's file of at most ``limit`` bytes, or raise InvalidInput naming it.
+
+    Only a regular file is read (a device such as /dev/zero, a FIFO or a directory is
+    refused from its ``stat``, before it is opened), opened without blocking, and never
+    more than ``limit`` + 1 bytes of it, whatever its size says."""
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise _too_large(str(path), what, size, limit)
-        return path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise _not_a_file(path, code)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the stat
+                raise _not_a_file(path, code)
+            chunks: list[bytes] = []
+            got = 0
+            while got <= limit:
+                chunk = os.read(fd, min(1 << 20, limit + 1 - got))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+        finally:
+            os.close(fd)
     except OSError as exc:
         detail = exc.strerror or str(exc)
         raise InvalidInput(
@@ -51,6 +69,18 @@ def read_bounded(path: Path, limit: int, what: str, code: str) -> bytes:
             errors=[FieldError("", "invalid_value", str(path), params={"detail": detail})],
             source=str(path),
         ) from None
+    if got > limit:
+        raise _too_large(str(path), what, max(got, path.stat().st_size), limit)
+    return b"".join(chunks)
+
+
+def _not_a_file(path: Path, code: str) -> InvalidInput:
+    detail = "not a regular file (a device, FIFO or directory is not read)"
+    return InvalidInput(
+        code,
+        errors=[FieldError("", "invalid_value", str(path), params={"detail": detail})],
+        source=str(path),
+    )
 
 
 def _too_large(source: str, what: str, size: int, limit: int) -> InputTooLarge:

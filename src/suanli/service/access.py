@@ -70,7 +70,9 @@ def verify(token: ApiToken, secret: str, now: dt.datetime) -> bool:
 
 
 def principal_of(token: ApiToken, user: User) -> Principal:
-    return Principal(user.name, user.role, user.organisation, token.id, token.scopes)
+    return Principal(
+        user.name, user.role, user.organisation, token.id, token.scopes, token.expires_at
+    )
 
 
 # --- organisations and users --------------------------------------------------------------
@@ -153,7 +155,26 @@ def issue_token(
         raise InvalidInput(
             "invalid_request", errors=[FieldError("scopes", "access.scope_escalation", extra)]
         )
-    return _issue(store(p), owner.name, wanted, p.clock.now(), days, description)
+    if _RANK[owner.role] > _RANK[caller.role]:
+        raise InvalidInput(
+            "invalid_request",
+            errors=[
+                FieldError("user", "access.role_escalation", owner.role.value, caller.role.value)
+            ],
+        )
+    now = p.clock.now()
+    if caller.expires_at is not None and now + dt.timedelta(days=days) > caller.expires_at:
+        # Whole days the caller's own token has left: a token never outlives its maker.
+        left = max(0, (caller.expires_at - now) // dt.timedelta(days=1))
+        raise InvalidInput(
+            "invalid_request",
+            errors=[FieldError("days", "access.token_outlives", days, str(left))],
+        )
+    return _issue(store(p), owner.name, wanted, now, days, description)
+
+
+# Who may make a token for whom: never for a role above one's own.
+_RANK = {Role.TENANT_MEMBER: 1, Role.TENANT_ADMIN: 2, Role.PROVIDER_ADMIN: 2, Role.OPERATOR: 3}
 
 
 def _issue(

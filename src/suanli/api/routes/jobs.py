@@ -130,7 +130,7 @@ def logs(
     job_id: str,
     p: PlatformDep,
     caller: CallerDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**53, description="a byte offset into the output")] = 0,
     follow: bool = False,
 ) -> Response:
     """The run's output from ``offset``; with ``follow`` the stream stays open until the job ends."""
