@@ -205,7 +205,8 @@ def test_unknown_tokens_are_limited_per_address(
     connect: Connect, served: tuple[int, Platform]
 ) -> None:
     conn = connect()
-    statuses, headers = [], {}
+    statuses: list[int] = []
+    headers: dict[str, str] = {}
     for i in range(8):
         status, _, headers = call(conn, "GET", "/api/v1/jobs", token=f"sl_nobody{i}.secret")
         statuses.append(status)
