@@ -37,7 +37,12 @@ class SubmitFastPath:
         self.state = state  # the application's: platform, tokens, rate, submissions, loop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"] != PATH
+            or scope.get("query_string")  # checked by the application
+        ):
             await self.app(scope, receive, send)
             return
         caller = self._caller(scope)

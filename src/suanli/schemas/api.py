@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from suanli.domain.tenants import DEMO_TENANT, TENANT_PATTERN
 
@@ -353,7 +353,11 @@ class VoucherPolicyResponse(_Wire):
 
 
 class QuoteRequest(_Wire):
-    amount: Decimal = Field(ge=0, le=10**12, decimal_places=2, allow_inf_nan=False)
+    amount: Annotated[
+        Decimal,
+        Field(ge=0, le=10**12, decimal_places=2, allow_inf_nan=False),
+        WithJsonSchema(_YUAN_IN),
+    ]
     domestic: bool
     tenant: str | None = Field(default=None, pattern=TENANT_PATTERN)
 
@@ -416,7 +420,19 @@ class VoucherReportResponse(_Wire):
 ContractKind = Literal[
     "private_deployment", "cloud_deployment", "api_calls", "all_in_one", "all_in_one_model_part"
 ]
-Amount = Annotated[Decimal, Field(gt=0, le=10**12, decimal_places=2, allow_inf_nan=False)]
+# Yuan in: a number or a decimal string with at most two places. Said so in the OpenAPI
+# document (pydantic's own Decimal schema lets generators send "" or "1e5" as valid).
+_YUAN_IN = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 10**12, "multipleOf": 0.01},
+        {"type": "string", "pattern": r"^\d{1,13}(\.\d{1,2})?$"},
+    ]
+}
+Amount = Annotated[
+    Decimal,
+    Field(gt=0, le=10**12, decimal_places=2, allow_inf_nan=False),
+    WithJsonSchema({**_YUAN_IN, "description": "yuan, more than 0"}),
+]
 
 
 class ContractRequest(_Wire):

@@ -214,7 +214,9 @@ def add_purchase(body: PurchaseRequest, p: PlatformDep) -> PurchaseResponse:
 @router.get("/purchases")
 @open_to(Role.PROVIDER_ADMIN)
 def list_purchases(
-    p: PlatformDep, caller: CallerDep, provider: str | None = None
+    p: PlatformDep,
+    caller: CallerDep,
+    provider: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> list[PurchaseResponse]:
     if provider is not None:
         access.require_provider(caller, provider)
