@@ -259,7 +259,7 @@ def install_bearer_scheme(app: FastAPI) -> None:
                 BEARER_SCHEME
             )
             public_paths = {
-                str(r.path)
+                str(getattr(r, "path", ""))
                 for r in app.routes
                 if getattr(getattr(r, "endpoint", None), AUDIENCE, None) is PUBLIC
             }
