@@ -38,7 +38,8 @@ class FieldError:
     def message(self, lang: Lang = "en") -> str:
         shown = _show(self.value)
         params = {k: _localize(v, lang) for k, v in self.params.items()}
-        return render(self.code, lang, value=shown, allowed=self.allowed or "", **params)
+        text = render(self.code, lang, value=shown, allowed=self.allowed or "", **params)
+        return _encodable(text)
 
     def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
         return {
@@ -80,9 +81,22 @@ def _show(value: Any) -> str:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
         return _show(value)
-    if value is None or isinstance(value, bool | int | float | str):
-        return value if not isinstance(value, str) or len(value) <= 200 else value[:200]
-    return _show(value)
+    if isinstance(value, str):
+        return _encodable(value if len(value) <= 200 else value[:200])
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _encodable(_show(value))
+
+
+def _encodable(text: str) -> str:
+    # A lone surrogate cannot be written as UTF-8: shown escaped, as \ud800.
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 class SuanliError(Exception):
