@@ -68,6 +68,12 @@ def create_app(
     app.state.loop = loop
     app.state.tokens = TokenCache(platform)
     app.state.rate = RateLimit(limits.rate_per_token, limits.burst, platform.clock.monotonic)
+    app.state.bad_tokens = RateLimit(
+        limits.bad_tokens_per_s,
+        limits.bad_token_burst,
+        platform.clock.monotonic,
+        "access.bad_tokens",
+    )
     app.state.submissions = submissions
     errors.install(app)
     app.include_router(operations.router, prefix="/api/v1")  # before jobs: /jobs/{id}/cost

@@ -11,6 +11,7 @@ from typing import Literal
 
 from suanli.domain.i18n_console import CONSOLE
 from suanli.domain.i18n_eval import EVAL
+from suanli.domain.i18n_input import INPUT
 
 Lang = Literal["en", "zh"]
 
@@ -551,14 +552,8 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-MESSAGES: Mapping[str, Mapping[Lang, str]] = {
-    **_CORE,
-    **_BILLING,
-    **_QUEUE,
-    **_ACCESS,
-    **CONSOLE,
-    **EVAL,
-}
+_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT, EVAL)
+MESSAGES: Mapping[str, Mapping[Lang, str]] = {k: v for part in _PARTS for k, v in part.items()}
 
 
 def render(code: str, lang: Lang = "en", /, **params: object) -> str:
