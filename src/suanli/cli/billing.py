@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from suanli.cli.context import EXIT_FAILURE, JsonOpt, err, error, out
+from suanli.cli.context import ask as _ask
+from suanli.cli.context import print_json as _print_json
+from suanli.cli.context import server_lang as _ctx
 from suanli.cli.text import LabelTable
-from suanli.client.http import DEFAULT_SERVER, ApiError, ServerUnreachable, SuanliClient
 from suanli.domain.i18n import Lang, render
-from suanli.schemas.api import (
-    BillResponse,
-    DeductionResponse,
-    ModelRedemptionResponse,
-    VoucherPolicyResponse,
-)
 
-T = TypeVar("T")
-EXIT_BAD_INPUT = 2
-EXIT_FAILURE = 1
-
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+if TYPE_CHECKING:
+    from suanli.schemas.api import (
+        BillResponse,
+        DeductionResponse,
+        ModelRedemptionResponse,
+        VoucherPolicyResponse,
+    )
 
 LABELS: dict[str, dict[Lang, str]] = {
     "bill_title": {
@@ -108,41 +103,6 @@ LABELS: dict[str, dict[Lang, str]] = {
 
 
 t = LabelTable(LABELS)
-
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-
-
-def _ctx(tctx: typer.Context) -> tuple[str, Lang]:
-    # The root callback puts the server URL and the reader's language on ctx.obj.
-    obj = tctx.find_root().obj
-    server = getattr(obj, "server", DEFAULT_SERVER)
-    lang: Lang = getattr(obj, "lang", "en")
-    return server, lang
-
-
-def _ask(tctx: typer.Context, call: Callable[[SuanliClient], T]) -> T:
-    server, lang = _ctx(tctx)
-    try:
-        with SuanliClient(server, lang) as client:
-            return call(client)
-    except (ApiError, ServerUnreachable) as exc:
-        _fail(lang, exc)
-
-
-def _fail(lang: Lang, exc: ApiError | ServerUnreachable) -> NoReturn:
-    """Exit 2 for bad input (4xx), 1 when the server is the problem."""
-    if isinstance(exc, ServerUnreachable):
-        err.print(render("server_unreachable", lang, url=exc.url, detail=exc.detail))
-        raise typer.Exit(EXIT_FAILURE)
-    body = exc.body
-    lines = [body.message] + [f"  {e.field or '(file)'}: {e.message}" for e in body.errors]
-    err.print("\n".join(lines), markup=False)
-    raise typer.Exit(EXIT_BAD_INPUT if 400 <= exc.status < 500 else EXIT_FAILURE)
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 def bill(
@@ -381,12 +341,19 @@ def ledger_verify(tctx: typer.Context, as_json: JsonOpt = False) -> None:
 def report(
     tctx: typer.Context,
     format: Annotated[str, typer.Option(help="table, json or csv")] = "table",
+    as_json: JsonOpt = False,
 ) -> None:
     """Operator report: voucher spend by programme, month and tenant; compute by region."""
     _, lang = _ctx(tctx)
     if format not in ("table", "json", "csv"):
-        err.print(render("not_allowed", lang, value=repr(format), allowed="table, json, csv"))
-        raise typer.Exit(EXIT_BAD_INPUT)
+        error(
+            lang,
+            render(
+                "cli.bad_option", lang, option="--format", value=format, allowed="table, json, csv"
+            ),
+        )
+    if as_json:
+        format = "json"
     if format == "csv":
         sys.stdout.write(_ask(tctx, lambda c: c.voucher_report_csv()))
         return

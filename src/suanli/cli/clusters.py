@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from suanli.cli.billing import JsonOpt, _ask, _ctx, _print_json, out
+from suanli.cli.context import JsonOpt, out
+from suanli.cli.context import ask as _ask
+from suanli.cli.context import print_json as _print_json
+from suanli.cli.context import server_lang as _ctx
 from suanli.cli.text import LabelTable
 from suanli.domain.i18n import Lang
-from suanli.schemas.api import ClusterInventoryResponse
+
+if TYPE_CHECKING:
+    from suanli.schemas.api import ClusterInventoryResponse
 
 LABELS: dict[str, dict[Lang, str]] = {
     "title": {"en": "Clusters, as their engines report them", "zh": "集群（引擎实时上报）"},

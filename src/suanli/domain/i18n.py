@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+from suanli.domain.i18n_cli import CLI
 from suanli.domain.i18n_console import CONSOLE
 
 Lang = Literal["en", "zh"]
@@ -267,10 +268,6 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
     "pool_misses_deadline": {
         "en": "expected finish {finish} is after the deadline {deadline}",
         "zh": "预计完成时间 {finish} 晚于截止时间 {deadline}",
-    },
-    "waiting_for_capacity": {
-        "en": "waiting: {count} pools could run it but are full now",
-        "zh": "排队中：{count} 个资源池可运行此作业，但当前已满",
     },
     "unschedulable": {
         "en": "no pool in the fleet can run this job",
@@ -550,7 +547,14 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-MESSAGES: Mapping[str, Mapping[Lang, str]] = {**_CORE, **_BILLING, **_QUEUE, **_ACCESS, **CONSOLE}
+MESSAGES: Mapping[str, Mapping[Lang, str]] = {
+    **_CORE,
+    **_BILLING,
+    **_QUEUE,
+    **_ACCESS,
+    **CONSOLE,
+    **CLI,
+}
 
 
 def render(code: str, lang: Lang = "en", /, **params: object) -> str:

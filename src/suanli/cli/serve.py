@@ -1,0 +1,37 @@
+"""Serve the app with uvicorn, and stop quickly: on Ctrl-C or SIGTERM, open `logs --follow`
+streams are told to end (``app.state.stopping``) so the graceful shutdown has nothing to wait
+for and cancels no request; the jobs' processes are not the server's and keep running."""
+
+from __future__ import annotations
+
+import threading
+from types import FrameType
+
+import uvicorn
+from fastapi import FastAPI
+
+# Seconds uvicorn waits for open requests after Ctrl-C. Streams end at once on `stopping`
+# and an ordinary request takes milliseconds: 2 s is a generous bound.
+GRACEFUL_S = 2
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, stopping: threading.Event) -> None:
+        super().__init__(config)
+        self._stopping = stopping
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._stopping.set()
+        super().handle_exit(sig, frame)
+
+
+def serve(app: FastAPI, port: int) -> None:
+    stopping: threading.Event = app.state.stopping
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=GRACEFUL_S,
+    )
+    _Server(config, stopping).run()
