@@ -138,7 +138,7 @@ def up(
     ctx: Ctx = tctx.obj
     # The server's modules are imported only for `up`: client commands stay light.
     from suanli.api.limits import ApiLimits
-    from suanli.cli.serve import serve
+    from suanli.cli.serve import end_now, serve
     from suanli.service.access import ensure_operator_token
     from suanli.service.bootstrap import claim_data_dir, open_platform
     from suanli.web.app import create_app
@@ -184,7 +184,12 @@ def up(
     err.print(t("operator_token", ctx.lang, path=token_file))
     limits = ApiLimits(rate_limit, max(rate_limit * 2, 10.0), max_active_jobs)
     serve(create_app(platform, run_loop=not api_only, interval_s=interval, limits=limits), port)
+    platform.close()
     lock.close()
+    # Everything is written and closed; what is left is the interpreter tearing down the
+    # server's objects, seconds of garbage collection on this machine (bench/cli_speed.py).
+    # The jobs are not ours and keep running.
+    end_now()
 
 
 def _user_data_dir() -> str:

@@ -4,8 +4,12 @@ for and cancels no request; the jobs' processes are not the server's and keep ru
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 import threading
 from types import FrameType
+from typing import NoReturn
 
 import uvicorn
 from fastapi import FastAPI
@@ -35,3 +39,12 @@ def serve(app: FastAPI, port: int) -> None:
         timeout_graceful_shutdown=GRACEFUL_S,
     )
     _Server(config, stopping).run()
+
+
+def end_now() -> NoReturn:
+    """Exit at once, after flushing what was written: the server's state is closed, and
+    tearing down its objects one by one only makes Ctrl-C slow."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -23,6 +23,7 @@ from suanli.domain.errors import EngineFailure
 from suanli.domain.jobs import Reason
 from suanli.engines.base import (
     EngineFeature,
+    Inventory,
     LaunchRequest,
     LogChunk,
     RunState,
@@ -31,6 +32,11 @@ from suanli.engines.base import (
     read_log_file,
 )
 from suanli.engines.gpus import Gpu
+from suanli.engines.local_inventory import (
+    EmulatedNode,
+    live_launches,
+    read_inventory,
+)
 from suanli.engines.local_runner import (
     CANCEL,
     LAUNCH,
@@ -49,13 +55,26 @@ START_GRACE_S = 30.0
 class LocalEngine:
     name = "local"
     features = frozenset(
-        {EngineFeature.GANG, EngineFeature.CANCEL, EngineFeature.LOGS, EngineFeature.TIME_LIMIT}
+        {
+            EngineFeature.GANG,
+            EngineFeature.CANCEL,
+            EngineFeature.LOGS,
+            EngineFeature.TIME_LIMIT,
+            EngineFeature.INVENTORY,
+        }
     )
 
-    def __init__(self, root: Path, clock: Clock, gpus: list[Gpu] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        clock: Clock,
+        gpus: list[Gpu] | None = None,
+        nodes: tuple[EmulatedNode, ...] = (),
+    ) -> None:
         self.root = root
         self.clock = clock
         self.gpus = gpus or []
+        self.nodes = nodes  # the cluster's pools as nodes, for inventory()
         if self.gpus:
             self.features = self.features | {EngineFeature.REAL_GPUS}
         self.root.mkdir(parents=True, exist_ok=True)
@@ -229,6 +248,13 @@ class LocalEngine:
 
     def ping(self) -> bool:
         return self.root.is_dir() and os.access(self.root, os.W_OK)
+
+    def inventory(self) -> Inventory:
+        """The cluster's pools as nodes, their slots free after the live runs."""
+        return read_inventory(self.root, self.nodes, self.clock)
+
+    def live_runs(self) -> list[str]:
+        return [key for key, _ in live_launches(self.root)]
 
 
 def _kill_orphaned_group(group: Any) -> None:

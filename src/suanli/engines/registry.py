@@ -12,6 +12,7 @@ from suanli.domain.fleet import Cluster
 from suanli.engines.base import EngineAdapter
 from suanli.engines.gpus import Gpu
 from suanli.engines.local import LocalEngine
+from suanli.engines.local_inventory import emulated_nodes
 from suanli.engines.ray import RayEngine
 from suanli.engines.slurm import SlurmEngine, SlurmOptions
 
@@ -28,7 +29,8 @@ class EngineContext:
 def _local(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     options = dict(cluster.engine.options)
     gpus = list(ctx.gpus) if options.get("devices") == "nvidia" else []
-    return LocalEngine(ctx.data_dir / "runs" / cluster.name, ctx.clock, gpus)
+    root = ctx.data_dir / "runs" / cluster.name
+    return LocalEngine(root, ctx.clock, gpus, emulated_nodes(cluster.pools))
 
 
 def _slurm(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
