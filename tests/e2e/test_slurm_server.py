@@ -124,7 +124,8 @@ def test_clusters_shows_what_each_engine_reports(server: Server, cluster: SlurmC
     assert all(0 <= n["free_cpus"] <= n["cpus"] for n in slurm["nodes"])
     local = found["fallback-tj"]  # the local engine: its pools as emulated nodes
     assert local["state"] == "read"
-    assert local["nodes"] and all(n["available"] for n in local["nodes"])
+    assert local["nodes"]
+    assert all(n["available"] for n in local["nodes"])
 
     text = server.cli("clusters", "--nodes", env={"SUANLI_LANG": "zh"})
     assert text.returncode == 0, text.stderr
