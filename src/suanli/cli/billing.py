@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -115,11 +117,32 @@ def bill(
 ) -> None:
     """A tenant's bill for a month: a line per job attempt, vouchers and why."""
     _, lang = _ctx(tctx)
+    check_month(lang, month)
     data = _ask(tctx, lambda c: c.bill(tenant, month))
     if as_json:
         _print_json(data.model_dump(mode="json"))
         return
     _print_bill(data, lang)
+
+
+FEN = Decimal("0.01")
+
+
+def check_month(lang: Lang, month: str | None) -> None:
+    """``--month`` is YYYY-MM with a real month, said so before the server is asked."""
+    if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        error(lang, render("cli.bad_month", lang, value=month))
+
+
+def check_amount(lang: Lang, amount: str) -> None:
+    """``--amount`` is a yuan amount: 0 to 10^12, at most 2 decimals (as the API allows)."""
+    try:
+        value = Decimal(amount)
+        ok = value.is_finite() and 0 <= value <= 10**12 and value == value.quantize(FEN)
+    except InvalidOperation:
+        ok = False
+    if not ok:
+        error(lang, render("cli.bad_amount", lang, value=amount))
 
 
 def _print_bill(data: BillResponse, lang: Lang) -> None:
@@ -214,6 +237,7 @@ def voucher_quote(
 ) -> None:
     """What a compute bill line would net, with the explanation of every programme."""
     _, lang = _ctx(tctx)
+    check_amount(lang, amount)
     data = _ask(tctx, lambda c: c.quote(amount, domestic, tenant))
     if as_json:
         _print_json(data.model_dump(mode="json"))

@@ -76,7 +76,7 @@ def error(lang: Lang, message: str) -> NoReturn:
 
 
 def say_error(lang: Lang, message: str) -> None:
-    err.print(render("cli.error", lang, message=message), markup=False)
+    err.print(render("cli.error", lang, message=message), markup=False, soft_wrap=True)
 
 
 def ask(tctx: typer.Context, call: Callable[[SuanliClient], T]) -> T:

@@ -37,7 +37,11 @@ class FieldError:
     def message(self, lang: Lang = "en") -> str:
         shown = _show(self.value)
         params = {k: _localize(v, lang) for k, v in self.params.items()}
-        return render(self.code, lang, value=shown, allowed=self.allowed or "", **params)
+        text = render(self.code, lang, value=shown, allowed=self.allowed or "", **params)
+        near = self.params.get("near")  # near misses of the value (suanli.domain.near)
+        if near:
+            text += render("did_you_mean", lang, near=", ".join(f"`{n}`" for n in near))
+        return text
 
     def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
         return {

@@ -18,8 +18,8 @@ CLI: Mapping[str, Mapping[Lang, str]] = {
         "zh": "--month：{value!r} 不是月份；请写成 YYYY-MM，例如 2026-03",
     },
     "cli.bad_amount": {
-        "en": "--amount: {value!r} is not allowed; a yuan amount of at least 0 with at most 2 decimals, e.g. 1000.00",
-        "zh": "--amount：不允许取值 {value!r}；应为不小于 0、最多两位小数的人民币金额，例如 1000.00",
+        "en": "--amount: {value!r} is not allowed; a yuan amount from 0 to 1000000000000 with at most 2 decimals, e.g. 1000.00",
+        "zh": "--amount：不允许取值 {value!r}；应为 0 到 1000000000000 之间、最多两位小数的人民币金额，例如 1000.00",
     },
     "cli.no_file": {
         "en": "{what} {path}: no such file",
@@ -43,6 +43,11 @@ CLI: Mapping[str, Mapping[Lang, str]] = {
         "en": "pools could run it but are all full now",
         "zh": "个资源池可运行此作业，但当前均已满",
     },
+    "unknown_accelerator_near": {
+        "en": "unknown accelerator model {value}; did you mean {allowed}?",
+        "zh": "未知的加速卡型号 {value}；是否想写 {allowed}？",
+    },
+    "did_you_mean": {"en": " (did you mean {near}?)", "zh": "（是否想写 {near}？）"},
     "excluded_accelerator_summary": {
         "en": "{count} pools have another accelerator ({models}); the job asks for {wanted}",
         "zh": "{count} 个资源池的加速卡型号不符（{models}）；作业要求 {wanted}",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from suanli.domain.jobs import PoolVerdict, Reason
+from suanli.domain.jobs import PoolVerdict, Reason, ReasonList
 
 SHOWN_POOLS = 3  # pools named in the sentence; the verdict table lists every one
 
@@ -28,3 +28,23 @@ def capacity_wait(busy: Sequence[PoolVerdict]) -> Reason:
     return Reason(
         "waiting_for_capacity", {"count": count, "could": could, "pools": ", ".join(names)}
     )
+
+
+def why_no_pool(excluded: Sequence[tuple[str, Reason]]) -> ReasonList:
+    """Why no pool could ever run a job, the telling reasons first: the pools excluded only
+    because they hold another accelerator are said in one line ("13 pools have another
+    accelerator (...); the job asks for A100"), after the pools of the right kind and
+    what rules them out (too few nodes, too little memory)."""
+    telling = [(label, r) for label, r in excluded if r.code != "pool_model_mismatch"]
+    other = [r for _, r in excluded if r.code == "pool_model_mismatch"]
+    if len(other) < 2:
+        return ReasonList(tuple(excluded))
+    models = sorted({str(r.params.get("model")) for r in other})
+    shown = ", ".join(models[: SHOWN_POOLS + 1]) + (
+        f", +{len(models) - 4}" if len(models) > 4 else ""
+    )
+    summary = Reason(
+        "excluded_accelerator_summary",
+        {"count": len(other), "models": shown, "wanted": other[0].params.get("wanted", "")},
+    )
+    return ReasonList((*telling, ("", summary)))
