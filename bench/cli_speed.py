@@ -14,7 +14,10 @@ Prints wall p50 and CPU (user+sys of the child) p50 per command. On a shared mac
 CPU figure is the comparable one; the wall figure is what a user waits. Baseline in the same
 run: ``python -c pass`` (the interpreter's own start).
 
-    .venv/bin/python bench/cli_speed.py [--runs 7]
+    .venv/bin/python bench/cli_speed.py [--runs 7] [--baseline-src ../main/src]
+
+With ``--baseline-src`` the same two commands also run from another checkout's ``src`` (on
+PYTHONPATH, same interpreter and server), and the ratios are printed.
 """
 
 from __future__ import annotations
@@ -65,17 +68,23 @@ def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def _measure(name: str, argv: list[str], env: dict[str, str], runs: int) -> None:
+def _measure(name: str, argv: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
     _timed(argv, env)  # warm the page cache and the .pyc files
     walls, cpus = zip(*(_timed(argv, env) for _ in range(runs)), strict=True)
-    print(
-        f"{name:<28} wall p50 {statistics.median(walls):6.3f} s (min {min(walls):.3f})"
-        f"   CPU p50 {statistics.median(cpus):6.3f} s"
-    )
+    wall, cpu = statistics.median(walls), statistics.median(cpus)
+    print(f"{name:<34} wall p50 {wall:6.3f} s (min {min(walls):.3f})   CPU p50 {cpu:6.3f} s")
+    return wall, cpu
+
+
+def _entry(src: str, *args: str) -> list[str]:
+    """The CLI's entry point run from ``src`` (what the `suanli` script does)."""
+    code = f"import sys; sys.argv = ['suanli', *{list(args)!r}]; from suanli.cli.main import run; run()"
+    return ["env", f"PYTHONPATH={src}", str(PYTHON), "-c", code]
 
 
 def _top_imports(env: dict[str, str], count: int = 12) -> None:
-    argv = [str(PYTHON), "-X", "importtime", "-m", "suanli.cli.main", "status"]
+    run = "import sys; sys.argv = ['suanli', 'status']; from suanli.cli.main import run; run()"
+    argv = [str(PYTHON), "-X", "importtime", "-c", run]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     rows = []
     for line in done.stderr.splitlines():
@@ -138,6 +147,7 @@ def _stop_job(data_dir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--baseline-src", help="another checkout's src directory to compare")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="suanli-cli-speed-") as tmp:
         data_dir = Path(tmp) / "data"
@@ -160,6 +170,20 @@ def main() -> None:
             )
             job_id = json.loads(submitted.stdout)["id"]
             _measure("suanli status", [str(SUANLI), "status"], env, args.runs)
+            if args.baseline_src:
+                here = str(Path(__file__).resolve().parents[1] / "src")
+                for command in ("--help", "status"):
+                    new = _measure(f"{command} (this src)", _entry(here, command), env, args.runs)
+                    old = _measure(
+                        f"{command} (baseline src)",
+                        _entry(args.baseline_src, command),
+                        env,
+                        args.runs,
+                    )
+                    print(
+                        f"  {command}: baseline / this = {old[0] / new[0]:.1f}x wall, "
+                        f"{old[1] / new[1]:.1f}x CPU"
+                    )
             _top_imports(env)
             follow = subprocess.Popen(
                 [str(SUANLI), "logs", "--follow", job_id],
