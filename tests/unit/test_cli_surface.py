@@ -15,11 +15,18 @@ import typer
 from typer.testing import CliRunner
 
 from suanli.api.limits import ApiLimits
-from suanli.cli import context, jobs, main, queue, sim
+from suanli.cli import clusters, context, jobs, main, queue, sim
+from suanli.cli.tables import fitted
 from suanli.client.http import DEFAULT_SERVER
 from suanli.domain.tenants import DEMO_TENANT
 from suanli.scheduler.packing import POLICIES
-from suanli.schemas.api import DecisionResponse, ReasonResponse, VerdictResponse
+from suanli.schemas.api import (
+    ClusterInventoryResponse,
+    DecisionResponse,
+    NodeInventoryResponse,
+    ReasonResponse,
+    VerdictResponse,
+)
 from suanli.schemas.operations import TenantQueueResponse, WaitingJobResponse
 
 HEAVY = ("numpy", "sqlalchemy", "alembic", "scipy", "fastapi", "httpx", "pydantic", "suanli.sim")
@@ -201,3 +208,41 @@ def test_statuses_and_regions_are_said_in_chinese_under_zh() -> None:
     assert jobs.region_text("tianjin", "zh") == "天津（tianjin）"
     assert jobs.region_text("tianjin", "en") == "tianjin"
     assert jobs.region_text("atlantis", "zh") == "atlantis"
+
+
+def test_cluster_and_node_names_stay_whole_at_80_columns() -> None:
+    node = NodeInventoryResponse(
+        name="ascend-910b-n0",
+        state="idle",
+        available=True,
+        cpus=192,
+        free_cpus=192,
+        memory_mb=1536 * 1024,
+        free_memory_mb=1536 * 1024,
+        accelerators={"Ascend910B": 8},
+        free_accelerators={"Ascend910B": 8},
+    )
+    found = ClusterInventoryResponse(
+        cluster="tj-binhai-1",
+        provider="tj-cloud-computing-centre",
+        region="tianjin",
+        engine="local",
+        state="read",
+        nodes=[node],
+        free_accelerators={"Ascend910B": 8},
+    )
+    text = _render(80, lambda: context.out.print(clusters._node_table(found, "zh")))
+    assert "ascend-910b-n0" in text
+    assert all(len(line) <= 80 for line in text.splitlines())
+    summary = [found.cluster, found.provider, found.engine, "read", *clusters._sums(found)]
+    table = fitted(
+        "t",
+        ["Cluster", "Provider", "Engine", "State", "Nodes", "Acc", "CPUs"],
+        [summary],
+        80,
+        5,
+        (1, 3, 6, 4, 2),
+    )
+    text = _render(80, lambda: context.out.print(table))
+    assert "tj-binhai-1" in text
+    assert "Ascend910B 8/8" in text

@@ -108,7 +108,7 @@ def _print_waiting(tenants: list[TenantQueueResponse], lang: Lang) -> None:
         }
         body.append([cells[c] for c in cols])
     # The reason folds into the width left; ids stay whole (cli.tables).
-    squeeze = (cols.index("name"), cols.index("since"), cols.index("accelerators"))
+    squeeze = tuple(cols.index(c) for c in ("name", "since", "accelerators", "tenant"))
     headers = [_t(c, lang) for c in cols]
     table = fitted(_t("waiting_title", lang), headers, body, out.width, len(cols) - 1, squeeze)
     out.print(table)
