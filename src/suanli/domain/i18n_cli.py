@@ -21,14 +21,6 @@ CLI: Mapping[str, Mapping[Lang, str]] = {
         "en": "--amount: {value!r} is not allowed; a yuan amount from 0 to 1000000000000 with at most 2 decimals, e.g. 1000.00",
         "zh": "--amount：不允许取值 {value!r}；应为 0 到 1000000000000 之间、最多两位小数的人民币金额，例如 1000.00",
     },
-    "cli.no_file": {
-        "en": "{what} {path}: no such file",
-        "zh": "{what} {path}：文件不存在",
-    },
-    "cli.not_readable": {
-        "en": "{what} {path}: cannot be read ({reason})",
-        "zh": "{what} {path}：无法读取（{reason}）",
-    },
     # why a job waits: the one wording the CLI, the API and the console show (domain.waits)
     # ("wait.one"/"wait.many" is a parameter: one code, its grammar said per language)
     "waiting_for_capacity": {
