@@ -38,6 +38,7 @@ from suanli.domain.i18n import Lang, pick_lang
 
 if TYPE_CHECKING:
     from suanli.client.http import SuanliClient
+    from suanli.service.deps import Platform
 
 # Thin-client commands import the HTTP client and the wire models inside their bodies (and
 # `up` the server): `suanli --help` and `suanli status` stay fast (bench/cli_speed.py).
@@ -182,6 +183,7 @@ def up(
         )
     )
     err.print(t("operator_token", ctx.lang, path=token_file))
+    _warn_partial_sandbox(ctx, platform)
     limits = ApiLimits(rate_limit, max(rate_limit * 2, 10.0), max_active_jobs)
     serve(create_app(platform, run_loop=not api_only, interval_s=interval, limits=limits), port)
     platform.close()
@@ -196,6 +198,28 @@ def _user_data_dir() -> str:
     from platformdirs import user_data_dir
 
     return user_data_dir("suanli")
+
+
+def _warn_partial_sandbox(ctx: Ctx, platform: Platform) -> None:
+    """Say at start what isolation local jobs lack on this host (engines/sandbox.py)."""
+    from suanli.engines.local import LocalEngine
+
+    local = [e for e in platform.engines.values() if isinstance(e, LocalEngine)]
+    if not local or local[0].isolation.complete:
+        return
+    missing = local[0].isolation.missing()
+    remains = "namespaces" if "users" in missing and len(missing) == 1 else "users"
+    if len(missing) == 2:
+        remains = "env"
+    err.print(
+        t(
+            "sandbox_partial",
+            ctx.lang,
+            missing=", ".join(t(f"sandbox_missing_{m}", ctx.lang) for m in missing),
+            remains=t(f"sandbox_remains_{remains}", ctx.lang),
+        ),
+        style="yellow",
+    )
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from suanli.engines.gpus import Gpu
 from suanli.engines.local import LocalEngine
 from suanli.engines.local_inventory import emulated_nodes
 from suanli.engines.ray import RayEngine
+from suanli.engines.sandbox import shared_mounts
 from suanli.engines.slurm import SlurmEngine, SlurmOptions
 
 
@@ -29,8 +31,10 @@ class EngineContext:
 def _local(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     options = dict(cluster.engine.options)
     gpus = list(ctx.gpus) if options.get("devices") == "nvidia" else []
+    shared = shared_mounts(os.environ.get("SUANLI_JOB_MOUNTS"))
     root = ctx.data_dir / "runs" / cluster.name
-    return LocalEngine(root, ctx.clock, gpus, emulated_nodes(cluster.pools))
+    nodes = emulated_nodes(cluster.pools)
+    return LocalEngine(root, ctx.clock, gpus, (ctx.data_dir,), shared=shared, nodes=nodes)
 
 
 def _slurm(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:

@@ -43,7 +43,7 @@ def open_platform(
     cluster_grace_s: float = 60.0,
     throughput_file: Path | None = None,
 ) -> Platform:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     clock = clock or SystemClock()
     gpus = detect_nvidia_gpus() if detect_gpus else []
     fleet: Fleet = load_fleet(fleet_file) if fleet_file else demo_fleet()
@@ -87,6 +87,17 @@ def open_platform(
     )
 
 
+def private_dir(path: Path) -> None:
+    """``path`` made (or kept) 0700: the data directory holds tokens, the database, runs.
+
+    The process's umask becomes 077 too, so every file the server writes later is private
+    unless it says otherwise (jobs never see this directory; see engines/sandbox.py).
+    """
+    os.umask(0o077)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+
+
 def shipped_policies() -> tuple[VoucherPolicy, ...]:
     """The voucher programmes shipped with suanli (illustrative examples left out)."""
     return tuple(VoucherPolicy.from_terms(f) for f in shipped_voucher_policies())
@@ -99,8 +110,10 @@ def claim_data_dir(data_dir: Path, shared: bool = False) -> TextIO:
     database's advisory lock picks the one that runs the control loop); SQLite takes it
     alone. Keep the returned handle open; the lock goes with the process, even on ``kill -9``.
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handle = (data_dir / "server.lock").open("a+")
+    private_dir(data_dir)
+    fd = os.open(data_dir / "server.lock", os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    handle = os.fdopen(fd, "a+")
     try:
         fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
