@@ -5,25 +5,23 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from suanli.domain.clock import SystemClock
+from suanli.cli.context import say_error
 from suanli.domain.errors import InvalidInput
 from suanli.domain.i18n import Lang
-from suanli.scheduler.packing import POLICIES
-from suanli.sim.live import LiveReplay
-from suanli.sim.load import at_load
-from suanli.sim.openb import read_nodes, read_pods
-from suanli.sim.pack import PackReport, check_replay_args, replay_pack
-from suanli.sim.replay import Replay
-from suanli.sim.replay import check_replay_args as check_queue_args
-from suanli.sim.report import write_report
-from suanli.sim.scenario import load_scenario, repeated, setup_for, windowed
-from suanli.sim.traces import parse_trace_arg, read_trace
+
+if TYPE_CHECKING:
+    from suanli.sim.pack import PackReport
+
+# The simulator (numpy, the scheduler) is imported inside each command: `suanli --help` and
+# the thin-client commands must not pay for it (bench/cli_speed.py).
+# The names in suanli.scheduler.packing.POLICIES (a test keeps them equal).
+PACKING_POLICIES = ("random", "best-fit", "fgd", "default")
 
 EXIT_BAD_INPUT = 2
 
@@ -50,7 +48,7 @@ def _lang(ctx: typer.Context) -> Lang:
 
 
 def _bad_input(exc: InvalidInput, lang: Lang) -> NoReturn:
-    err.print(exc.message(lang), markup=False)
+    say_error(lang, exc.message(lang))
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -71,11 +69,15 @@ def pack(
     ] = 1.3,
     seed: Annotated[int, typer.Option(help="seed for draws beyond the trace and for ties")] = 42,
     policy: Annotated[
-        str, typer.Option(help=f"packing policy: {', '.join(POLICIES)}")
+        str, typer.Option(help=f"packing policy: {', '.join(PACKING_POLICIES)}")
     ] = "default",
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Replay a pod trace onto a cluster with one packing policy; report GPU allocation."""
+    from suanli.domain.clock import SystemClock
+    from suanli.sim.openb import read_nodes, read_pods
+    from suanli.sim.pack import check_replay_args, replay_pack
+
     lang = _lang(ctx)
     try:
         # Arguments first: a typo in --policy should not wait for two CSVs to be read.
@@ -137,6 +139,15 @@ def replay(
     ] = False,
 ) -> None:
     """Replay a job trace through the live queueing core on a simulated clock."""
+    from suanli.domain.clock import SystemClock
+    from suanli.sim.live import LiveReplay
+    from suanli.sim.load import at_load
+    from suanli.sim.replay import Replay
+    from suanli.sim.replay import check_replay_args as check_queue_args
+    from suanli.sim.report import write_report
+    from suanli.sim.scenario import load_scenario, repeated, setup_for, windowed
+    from suanli.sim.traces import parse_trace_arg, read_trace
+
     lang = _lang(ctx)
     policies = policy or ["default"]
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+from suanli.domain.i18n_cli import CLI
 from suanli.domain.i18n_console import CONSOLE
 from suanli.domain.i18n_eval import EVAL
 from suanli.domain.i18n_input import INPUT
@@ -269,10 +270,6 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
     "pool_misses_deadline": {
         "en": "expected finish {finish} is after the deadline {deadline}",
         "zh": "预计完成时间 {finish} 晚于截止时间 {deadline}",
-    },
-    "waiting_for_capacity": {
-        "en": "waiting: {count} pools could run it but are full now",
-        "zh": "排队中：{count} 个资源池可运行此作业，但当前已满",
     },
     "unschedulable": {
         "en": "no pool in the fleet can run this job",
@@ -552,7 +549,7 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT, EVAL)
+_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT, EVAL, CLI)
 MESSAGES: Mapping[str, Mapping[Lang, str]] = {k: v for part in _PARTS for k, v in part.items()}
 
 
