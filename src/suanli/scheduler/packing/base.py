@@ -18,18 +18,35 @@ TIE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
+class PackingOptions:
+    """Named options of the packing policies, set by configuration (the ``packing:`` section
+    of a fleet file, or ``suanli sim pack --packing FILE``), never by who calls the core.
+
+    ``spread_shares`` (``default`` only): where requests exceed the cluster and never leave,
+    spread large shares over GPUs whole-GPU requests will not need
+    (``SuanliDefault.choose``). Off by default: on a cluster where jobs end, whole GPUs kept
+    whole serve the next ones.
+
+    ``kubernetes_scores`` (``best-fit`` and ``fgd``): score as the FGD artifact's
+    Kubernetes score plugins do (integers 0-100, its fixed normalisation, ties at random),
+    to reproduce its published figures (``sim.pack``'s ``fgd`` protocol).
+    """
+
+    spread_shares: bool = False
+    kubernetes_scores: bool = False
+
+
+@dataclass(frozen=True)
 class PolicyContext:
-    """What a policy may know besides the cluster: the expected workload and a seed."""
+    """What a policy may know besides the cluster: the expected workload, a seed and the
+    configured options."""
 
     workload: TargetWorkload
     seed: int = 0
     # Replays break exact ties at random (as the Kubernetes scheduler does); the live
     # scheduler takes the lowest node index, so a placement reads the same every time.
     random_ties: bool = True
-    # Requests exceed the cluster and never leave (a trace replay at load > 1): every pod
-    # that fits is taken, so what a placement lets in later decides the allocation. The
-    # live scheduler is not: jobs end, and whole GPUs kept whole serve the next ones.
-    saturating: bool = False
+    options: PackingOptions = PackingOptions()
 
 
 class PackingPolicy(Protocol):
