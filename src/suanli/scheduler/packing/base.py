@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -82,16 +82,22 @@ def pack_one(state: ClusterState, pod: PodRequest, policy: PackingPolicy) -> Pla
 
 
 def pick_lowest(
-    scores: FloatArray, rng: np.random.Generator | None, *, then: TieBreak | None = None
+    scores: FloatArray,
+    rng: np.random.Generator | None,
+    *,
+    then: TieBreak | Sequence[TieBreak] | None = None,
 ) -> int:
-    """Index of the lowest score; ties go to the lowest ``then``, remaining ties at random
-    (to the first of them without ``rng``).
+    """Index of the lowest score; ties go to the lowest ``then`` (each in turn, when several),
+    remaining ties at random (to the first of them without ``rng``).
 
     Random tie-breaking (seeded) is what the Kubernetes scheduler does among equal nodes;
     always taking the first would bias every policy towards low node numbers.
     """
     tied = np.flatnonzero(scores <= scores.min() + TIE_TOLERANCE)
-    if then is not None and tied.size > 1:
-        sub = then(tied)
+    breaks = () if then is None else (then,) if callable(then) else tuple(then)
+    for tie_break in breaks:
+        if tied.size == 1:
+            break
+        sub = tie_break(tied)
         tied = tied[sub <= sub.min() + TIE_TOLERANCE]
     return int(tied[0] if tied.size == 1 or rng is None else rng.choice(tied))
