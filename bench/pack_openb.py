@@ -160,8 +160,9 @@ def _trace(
     count: int,
 ) -> dict[str, float]:
     seeds = range(42, 42 + count)
+    cluster = artifact_cluster(nodes) if run.protocol == "fgd" else nodes
     print(
-        f"{name}: {len(pods)} pods on {len(nodes)} nodes, load {run.load}, {run.protocol} "
+        f"{name}: {len(pods)} pods on {len(cluster)} nodes, load {run.load}, {run.protocol} "
         f"protocol, {run.options}, seeds {seeds[0]}-{seeds[-1]}"
     )
     means: dict[str, float] = {}
