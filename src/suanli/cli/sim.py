@@ -71,17 +71,34 @@ def pack(
     policy: Annotated[
         str, typer.Option(help=f"packing policy: {', '.join(PACKING_POLICIES)}")
     ] = "default",
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="suanli: trace order, figure after the last pod; fgd: the FGD artifact's "
+            "replay and scores (docs/packing-fgd-protocol.md)"
+        ),
+    ] = "suanli",
+    packing: Annotated[
+        Path | None,
+        typer.Option(
+            help="YAML file with the packing: section of a fleet file (policy options, "
+            "e.g. spread_shares: true); a fleet or scenario file works too"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Replay a pod trace onto a cluster with one packing policy; report GPU allocation."""
     from suanli.domain.clock import SystemClock
+    from suanli.scheduler.packing import PackingOptions
+    from suanli.schemas.fleetfile import PackingEntry, load_packing_entry
     from suanli.sim.openb import read_nodes, read_pods
     from suanli.sim.pack import check_replay_args, replay_pack
 
     lang = _lang(ctx)
     try:
         # Arguments first: a typo in --policy should not wait for two CSVs to be read.
-        check_replay_args(policy, load)
+        check_replay_args(policy, load, protocol)
+        entry = load_packing_entry(packing) if packing is not None else PackingEntry()
         report = replay_pack(
             read_nodes(nodes),
             read_pods(pods),
@@ -89,6 +106,8 @@ def pack(
             load=load,
             seed=seed,
             clock=SystemClock(),
+            protocol=protocol,
+            options=PackingOptions(entry.spread_shares, entry.kubernetes_scores),
         )
     except InvalidInput as exc:
         _bad_input(exc, lang)
@@ -199,7 +218,8 @@ def replay(
 
 
 def _print_report(r: PackReport) -> None:
-    table = Table(title=f"sim pack · {r.policy} · seed {r.seed} · load {r.load:g}")
+    title = f"sim pack · {r.policy} · seed {r.seed} · load {r.load:g} · {r.protocol} protocol"
+    table = Table(title=title)
     table.add_column("arrived load", justify="right")
     table.add_column("GPU allocation", justify="right")
     for percent, ratio in r.allocation_by_load.items():

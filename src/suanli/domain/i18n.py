@@ -168,6 +168,7 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
     "invalid_request": {"en": "the request is invalid", "zh": "请求无效"},
     "invalid_trace": {"en": "the trace file is invalid", "zh": "轨迹文件无效"},
     "invalid_sim_args": {"en": "the simulation settings are invalid", "zh": "仿真参数无效"},
+    "invalid_packing": {"en": "the packing settings are invalid", "zh": "装箱策略配置无效"},
     "job_not_found": {"en": "no job {job_id}", "zh": "作业 {job_id} 不存在"},
     "illegal_transition": {
         "en": "job {job_id} cannot go from {from_status} to {to_status}",
