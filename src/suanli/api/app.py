@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,7 @@ from suanli.api.fastsubmit import SubmitFastPath
 from suanli.api.limits import ApiLimits, BodyLimit, RateLimit
 from suanli.api.routes import access as access_routes
 from suanli.api.routes import billing, fleet, jobs, operations
+from suanli.api.routes import evaluation as eval_routes
 from suanli.schemas.api import MAX_BODY_BYTES, ErrorResponse
 from suanli.service.deps import Platform
 from suanli.service.submissions import SubmitQueue
@@ -67,13 +69,21 @@ def create_app(
     app.state.loop = loop
     app.state.tokens = TokenCache(platform)
     app.state.rate = RateLimit(limits.rate_per_token, limits.burst, platform.clock.monotonic)
+    app.state.bad_tokens = RateLimit(
+        limits.bad_tokens_per_s,
+        limits.bad_token_burst,
+        platform.clock.monotonic,
+        "access.bad_tokens",
+    )
     app.state.submissions = submissions
+    app.state.stopping = threading.Event()  # set on shutdown: open log streams end at once
     errors.install(app)
     app.include_router(operations.router, prefix="/api/v1")  # before jobs: /jobs/{id}/cost
     app.include_router(jobs.router, prefix="/api/v1")
     app.include_router(fleet.router, prefix="/api/v1")
     app.include_router(billing.router, prefix="/api/v1")
     app.include_router(access_routes.router, prefix="/api/v1")
+    app.include_router(eval_routes.router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])
     @public

@@ -1,7 +1,7 @@
 """Jobs in container images: the digest the current attempt's image resolved to.
 
 Revision ID: 0009_images
-Revises: 0007
+Revises: 0009_eval
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_images"
-down_revision = "0007"
+down_revision = "0009_eval"
 branch_labels = None
 depends_on = None
 
