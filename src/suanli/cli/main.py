@@ -28,8 +28,8 @@ from suanli.cli.context import (
     say_error,
 )
 from suanli.cli.contracts import contract_app
-from suanli.cli.image import app as image_app
 from suanli.cli.eval import app as eval_app
+from suanli.cli.image import app as image_app
 from suanli.cli.jobs import print_decision, print_fleet, print_job, print_job_list, write_log
 from suanli.cli.purchases import purchase_app
 from suanli.cli.queue import queue
