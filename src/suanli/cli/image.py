@@ -12,12 +12,16 @@ import os
 import re
 import shutil
 import subprocess
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from suanli.cli.context import JsonOpt, print_json
+
+if TYPE_CHECKING:
+    import httpx
 
 app = typer.Typer(help="Images in the platform's registry (镜像仓库).", no_args_is_help=True)
 out = Console()
@@ -50,6 +54,8 @@ def _base(registry: str | None) -> str:
 
 
 def _get(url: str, **headers: str) -> httpx.Response:
+    import httpx
+
     try:
         response = httpx.get(url, headers=headers, timeout=30)
     except httpx.HTTPError as exc:
@@ -68,14 +74,17 @@ def _get(url: str, **headers: str) -> httpx.Response:
 
 
 @app.command("list")
-def list_images(registry: RegistryOpt = None) -> None:
+def list_images(registry: RegistryOpt = None, as_json: JsonOpt = False) -> None:
     """Repositories and their tags."""
     base = _base(registry)
     names = _get(f"{base}/v2/_catalog?n={MAX_REPOSITORIES}").json().get("repositories") or []
+    found = {n: sorted(_get(f"{base}/v2/{n}/tags/list").json().get("tags") or []) for n in names}
+    if as_json:
+        print_json(found)
+        return
     table = Table("image / 镜像", "tags / 标签")
-    for name in names:
-        tags = _get(f"{base}/v2/{name}/tags/list").json().get("tags") or []
-        table.add_row(name, ", ".join(sorted(tags)))
+    for name, tags in found.items():
+        table.add_row(name, ", ".join(tags))
     out.print(table)
 
 
@@ -83,8 +92,9 @@ def list_images(registry: RegistryOpt = None) -> None:
 def inspect(
     reference: Annotated[str, typer.Argument(help="NAME:TAG or NAME@sha256:...")],
     registry: RegistryOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """The digest, layers and size of one image."""
+    """The digest, layers and size of one image (JSON either way)."""
     name, sep, ref = reference.rpartition("@") if "@" in reference else reference.rpartition(":")
     if not sep or not name:
         raise typer.BadParameter(f"{reference!r}: expected NAME:TAG or NAME@sha256:<digest>")
@@ -99,7 +109,10 @@ def inspect(
         "layers": len(layers),
         "size_bytes": sum(int(layer.get("size", 0)) for layer in layers),
     }
-    out.print_json(json.dumps(info))
+    if as_json:
+        print_json(info)
+    else:
+        out.print_json(json.dumps(info))
 
 
 @app.command()
@@ -107,6 +120,7 @@ def push(
     local: Annotated[str, typer.Argument(help="a local podman image, e.g. localhost/train:1")],
     target: Annotated[str, typer.Argument(help="NAME:TAG in the registry")],
     registry: RegistryOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Push a local image (podman's store) to the registry as NAME:TAG."""
     base = _base(registry)
@@ -119,4 +133,4 @@ def push(
     done = subprocess.run([*argv, local, f"{address}/{target}"], check=False)
     if done.returncode != 0:
         raise typer.Exit(done.returncode)
-    inspect(target, registry)
+    inspect(target, registry, as_json)
