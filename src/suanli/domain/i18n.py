@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from suanli.domain.i18n_console import CONSOLE
+from suanli.domain.i18n_vouchers import VOUCHERS
 
 Lang = Literal["en", "zh"]
 
@@ -550,7 +551,8 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-MESSAGES: Mapping[str, Mapping[Lang, str]] = {**_CORE, **_BILLING, **_QUEUE, **_ACCESS, **CONSOLE}
+_ALL = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, VOUCHERS)
+MESSAGES: Mapping[str, Mapping[Lang, str]] = {k: v for part in _ALL for k, v in part.items()}
 
 
 def render(code: str, lang: Lang = "en", /, **params: object) -> str:

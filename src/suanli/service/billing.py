@@ -211,17 +211,19 @@ def claimed_by_tenant(b: Billing) -> dict[str, frozenset[str]]:
 
 
 def _open_pool(b: Billing, deduction: Deduction, at: dt.datetime) -> None:
-    """Fund the programme's pool for the charge's year on first use (idempotent by key)."""
-    chosen = deduction.chosen
-    if chosen is None or chosen.pool_left is None:
-        return
-    policy = b.policy(chosen.programme)
-    if policy is None:
-        log.error("programme %s of %s is no longer loaded", chosen.programme, deduction.charge.key)
-        return
-    opening = pool_opening_entry(policy, deduction.charge.on.year, at)
-    if opening is not None:
-        b.ledger.post(opening)
+    """Fund each applied programme's pool for the charge's year on first use (idempotent)."""
+    for applied in deduction.applied:
+        if applied.pool_left is None:
+            continue
+        policy = b.policy(applied.programme)
+        if policy is None:
+            log.error(
+                "programme %s of %s is no longer loaded", applied.programme, deduction.charge.key
+            )
+            continue
+        opening = pool_opening_entry(policy, deduction.charge.on.year, at)
+        if opening is not None:
+            b.ledger.post(opening)
 
 
 def settle(p: Platform) -> SettleReport:
