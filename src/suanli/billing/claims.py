@@ -178,19 +178,18 @@ def check_claim(
     return out
 
 
-def approval_amount(policy: VoucherPolicy, claim: Claim, cap_left: Decimal | None) -> Decimal:
+def approval_amount(policy: VoucherPolicy, claim: Claim, committed: Decimal = ZERO) -> Decimal:
     """What an approval reserves: the contract share, within the company's cap left.
 
-    ``cap_left``: the company's cap for the claim's cap period less what it has used and
-    what its other approved claims still reserve (None: the programme has no company cap).
+    ``committed``: what the company has used of the programme in the cap period of the
+    approval and what its other approved claims still reserve (申领和兑付 both count).
     """
     rules = policy.claim
     share = rules.contract_share if rules is not None else None
-    amount = (
-        claim.contract.amount if share is None else floor_fen(mul(claim.contract.amount, share))
-    )
-    if cap_left is not None:
-        amount = min(amount, max(cap_left, ZERO))
+    c = claim.contract
+    amount = c.amount if share is None else floor_fen(mul(c.amount, share))
+    if policy.tenant_cap is not None:
+        amount = min(amount, max(policy.tenant_cap - committed, ZERO))
     return amount
 
 
@@ -198,16 +197,16 @@ def approve(
     policy: VoucherPolicy,
     claim: Claim,
     on: dt.date,
-    cap_left: Decimal | None,
+    committed: Decimal = ZERO,
     others: Iterable[Claim] = (),
 ) -> Claim | list[ClaimCheck]:
     """The approved claim, or the reasons it cannot be approved.
 
-    It expires at the earliest of: the contract's end, ``expires_after_days`` after
-    approval, the programme's end.
+    ``committed``: see :func:`approval_amount`. The claim expires at the earliest of: the
+    contract's end, ``expires_after_days`` after approval, the programme's end.
     """
     problems = check_claim(policy, claim, others)
-    amount = approval_amount(policy, claim, cap_left)
+    amount = approval_amount(policy, claim, committed)
     if amount <= 0 and not problems:
         problems = [ClaimCheck(ClaimProblem.NOTHING_LEFT, {"cap": policy.tenant_cap})]
     if problems:
