@@ -6,16 +6,15 @@ Two rules, in this order:
    only the most favourable applies (the others: ``same_issuer``).
 2. **Across issuers, stacking**: the remaining stacking programmes (one per issuer) apply
    in ascending ``stacking.order``, then issuer, then programme id. Each offers its own
-   rate of the gross within its own caps, pool and claim; the sum is held to
-   ``combined_cap`` x gross (the smallest ``combined_cap`` among them, to the fen,
-   rounded down), so a later programme is trimmed (``limit: stack_cap``) or left out
-   (``stack_cap_reached``) first.
-
-A programme without a ``stacking`` block stacks with nothing: it competes (从优不重复)
-with the best single exclusive programme and with the stack as a whole; the larger
-deduction wins, and on a tie the single programme does (fewer programmes to redeem).
-Ties between programmes go to the programme id that sorts first, so the same inputs
-always give the same answer.
+   rate of the gross within its own caps, pool and claim; when it applies, the sum so
+   far may reach at most ``combined_cap`` x gross (its own and every earlier one's, to
+   the fen, rounded down), so a later programme is trimmed (``limit: stack_cap``) or
+   left out (``stack_cap_reached``), never an earlier one.
+3. **从优**: the stack competes with every single programme alone (one without a
+   ``stacking`` block, or a stacking one within its own ``combined_cap``); the largest
+   deduction wins, a tie goes to fewer programmes, then to the programme id that sorts
+   first, so the same inputs always give the same answer and the result is never worse
+   than the best programme alone.
 """
 
 from __future__ import annotations
@@ -39,6 +38,10 @@ def _rank(v: Consideration) -> tuple[Decimal, str, int]:
     return (-v.offer, v.programme, v.version)
 
 
+def _worth(option: list[Consideration]) -> tuple[Decimal, int]:
+    return (sum((v.offer for v in option), ZERO), -len(option))
+
+
 def combine(
     verdicts: Sequence[Consideration],
     stacking: Mapping[str, StackRule | None],
@@ -53,9 +56,15 @@ def combine(
     exclusive = [v for v in applied if stacking.get(v.programme) is None]
     stackers = [v for v in applied if stacking.get(v.programme) is not None]
 
-    # 1. within one issuer, the best one
+    def alone(v: Consideration) -> Consideration:
+        """What ``v`` gives on its own: its offer, within its own cap on the sum."""
+        rule = stacking.get(v.programme)
+        cap = floor_fen(mul(gross, rule.combined_cap)) if rule is not None else v.offer
+        return v if v.offer <= cap else replace(v, offer=cap, limit=Limit.STACK_CAP)
+
+    # 1. within one issuer, the best one (by what each gives on its own)
     best_of: dict[str, Consideration] = {}
-    for v in sorted(stackers, key=_rank):
+    for v in sorted(stackers, key=lambda v: _rank(alone(v))):
         best_of.setdefault(v.issuer or v.programme, v)
     for v in stackers:
         best = best_of[v.issuer or v.programme]
@@ -69,10 +78,12 @@ def combine(
     # 2. across issuers, in the stated order under the cap on the sum
     stack = _stack(list(best_of.values()), stacking, gross, now)
 
-    # 3. the stack against the best exclusive programme (a tie goes to the single one)
-    single = min(exclusive, key=_rank) if exclusive else None
-    stack_total = sum((v.offer for v in stack), ZERO)
-    winners = [replace(single, order=1)] if single and single.offer >= stack_total else stack
+    # 3. the stack against every single programme alone (从优: never worse than the best
+    #    one); a tie goes to fewer programmes, then to the order above
+    options: list[list[Consideration]] = [stack] if stack else []
+    singles = sorted((alone(v) for v in [*exclusive, *best_of.values()]), key=_rank)
+    options += [[replace(v, order=1)] for v in singles if v.offer > 0]
+    winners = max(options, key=_worth) if options else []
     for w in winners:
         now[_key(w)] = w
     beaten = {
@@ -80,8 +91,9 @@ def combine(
         "best": fmt_yuan(sum((w.offer for w in winners), ZERO)),
     }
     won = {_key(w) for w in winners}
-    for v in [*exclusive, *stack]:
-        if _key(v) not in won:
+    for v in [*exclusive, *best_of.values()]:
+        left_out = now.get(_key(v), v).outcome is Outcome.STACK_CAP_REACHED
+        if _key(v) not in won and not (left_out and winners is stack):
             now[_key(v)] = replace(
                 now.get(_key(v), v),
                 outcome=Outcome.NOT_BEST,
@@ -105,12 +117,12 @@ def _stack(
     def order_key(v: Consideration) -> tuple[int, str, str]:
         return (rules[v.programme].order, v.issuer or v.programme, v.programme)
 
-    share = min(r.combined_cap for r in rules.values())
-    room_total = floor_fen(mul(gross, share))
     out: list[Consideration] = []
     total = ZERO
+    share = Decimal(1)
     for v in sorted(heads, key=order_key):
-        room = room_total - total
+        share = min(share, rules[v.programme].combined_cap)
+        room = floor_fen(mul(gross, share)) - total
         if room <= 0:
             now[_key(v)] = replace(
                 v,
