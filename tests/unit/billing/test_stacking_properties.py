@@ -77,9 +77,8 @@ def alone_allows(p: VoucherPolicy, d: Deduction, usage: VoucherUsage) -> Decimal
     """The most one programme may deduct from the charge on its own."""
     c = d.charge
     bounds = [floor_fen(mul(c.gross, p.rate_for(c.domestic)))]
-    for left in (usage.pool_left(p, c.on.year), usage.company_left(p, c.company, c.on)):
-        if left is not None:
-            bounds.append(max(left, ZERO))
+    lefts = (usage.pool_left(p, c.on.year), usage.company_left(p, c.company, c.on))
+    bounds += [max(left, ZERO) for left in lefts if left is not None]
     return min(bounds)
 
 
