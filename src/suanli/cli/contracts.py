@@ -7,7 +7,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from suanli.cli.billing import JsonOpt, _ask, _ctx, _print_json, out, print_redemptions, t
+from suanli.cli.billing import (
+    JsonOpt,
+    _ask,
+    _ctx,
+    _print_json,
+    money,
+    out,
+    print_redemptions,
+    t,
+)
 from suanli.cli.text import LabelTable
 from suanli.domain.i18n import Lang
 from suanli.schemas.api import ContractResponse
@@ -80,7 +89,7 @@ def contract_add(
             vendor=c.vendor,
             model=c.model,
             kind=c.kind,
-            amount=f"¥{c.amount}",
+            amount=money(c.amount),
             signed=c.signed,
         ),
         markup=False,
@@ -111,10 +120,10 @@ def _print_contracts(data: list[ContractResponse], lang: Lang) -> None:
             f"{c.contract_id}\n{c.vendor} · {c.model}",
             c.tenant,
             c.kind,
-            c.amount,
-            c.completed,
-            c.left,
-            c.model_voucher,
+            money(c.amount),
+            money(c.completed),
+            money(c.left),
+            money(c.model_voucher),
             c.evidence,
         )
     out.print(table)
@@ -137,4 +146,7 @@ def contract_redeem(
         _print_json(r.model_dump(mode="json"))
         return
     print_redemptions([r], lang)
-    out.print(t("quote", lang, gross=r.gross, deduction=r.deduction, net=r.net))
+    out.print(
+        t("quote", lang, gross=money(r.gross), deduction=money(r.deduction), net=money(r.net)),
+        markup=False,
+    )

@@ -248,6 +248,20 @@ class ConsiderationResponse(_Wire):
     outcome: str
     offer: Yuan
     why: str
+    issuer: str = ""
+    order: int | None = None  # 1, 2, ...: the place in which an applied programme applied
+
+
+class AppliedResponse(_Wire):
+    """One programme that deducts, in the order programmes applied (stacked: several)."""
+
+    order: int
+    programme: str
+    issuer: str
+    rate: str
+    deduction: Yuan
+    limit: str | None
+    claim: str | None
 
 
 class DeductionResponse(_Wire):
@@ -263,6 +277,7 @@ class DeductionResponse(_Wire):
     net: Yuan
     explanation: list[str]
     considered: list[ConsiderationResponse]
+    applied: list[AppliedResponse] = Field(default_factory=list)
 
 
 class BillLineResponse(DeductionResponse):
@@ -321,6 +336,7 @@ class EligibilityResponse(_Wire):
     attribute: str
     allowed: list[str | bool]
     cite: str
+    of: str = "company"  # company: the company's attribute; charge: a fact of what is bought
 
 
 class VoucherPolicyResponse(_Wire):
@@ -339,6 +355,11 @@ class VoucherPolicyResponse(_Wire):
     valid_from: dt.date
     valid_to: dt.date
     eligibility: list[EligibilityResponse]
+    issuer: str = ""
+    stacking_order: int | None = None  # None: stacks with nothing (从优不重复)
+    combined_cap: str | None = None
+    claim_required: bool = False
+    rate_by_class: dict[str, str] = Field(default_factory=dict)  # "attribute=value" -> rate
 
 
 class QuoteRequest(_Wire):
