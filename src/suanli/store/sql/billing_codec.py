@@ -170,6 +170,26 @@ def _opt_dec(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
+def draw_rows(d: Deduction, source: str) -> list[dict[str, Any]]:
+    """One row per programme applied to the charge, at that programme's own amount."""
+    c = d.charge
+    return [
+        {
+            "charge_key": c.key,
+            "programme": a.programme,
+            "version": a.version,
+            "source": source,
+            "owner": c.company,
+            "on_date": c.on,
+            "cap_period": a.cap_period,
+            "project": c.project,
+            "claim_id": a.claim,
+            "amount": a.offer,
+        }
+        for a in d.applied
+    ]
+
+
 def entry_to_row(entry: Entry) -> dict[str, Any]:
     return {
         "key": entry.key,

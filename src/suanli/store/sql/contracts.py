@@ -12,9 +12,10 @@ from sqlalchemy import Engine, and_, exists, insert, select
 from suanli.billing.model_contracts import ModelContract, ModelUse
 from suanli.store.base import Redemption, VoucherClaim
 from suanli.store.sql.billing import insert_once
-from suanli.store.sql.billing_codec import deduction_from_dict, deduction_to_dict
+from suanli.store.sql.billing_codec import deduction_from_dict, deduction_to_dict, draw_rows
 from suanli.store.sql.billing_tables import ledger_entries
 from suanli.store.sql.contract_tables import model_contracts, model_redemptions, voucher_claims
+from suanli.store.sql.voucher_tables import voucher_draws
 
 
 class SqlContractStore:
@@ -46,7 +47,8 @@ class SqlContractStore:
             model_redemptions.c.contract_id == row["contract_id"],
             model_redemptions.c.period == row["period"],
         )
-        return insert_once(self._engine, model_redemptions, row, where)
+        draws = draw_rows(redemption.deduction, "redemption")
+        return insert_once(self._engine, model_redemptions, row, where, [(voucher_draws, draws)])
 
     def redemptions(
         self,
