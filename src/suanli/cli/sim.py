@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from suanli.cli.whatif import load_programmes, print_what_if, replay_what_if
 from suanli.domain.clock import SystemClock
 from suanli.domain.errors import InvalidInput
 from suanli.domain.i18n import Lang
@@ -126,6 +127,13 @@ def replay(
             "fleet's accelerator-seconds while jobs arrive; left out: the trace's own times"
         ),
     ] = None,
+    vouchers: Annotated[
+        str | None,
+        typer.Option(
+            help="folder of voucher policy files (or library:NAME, e.g. library:shanghai): "
+            "report pool spend by month, tenants at a cap, the month each pool runs dry"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Replay a job trace through the live queueing core on a simulated clock."""
@@ -142,16 +150,21 @@ def replay(
         offered, stretch = None, 1.0
         if load is not None:
             jobs, offered, stretch = at_load(jobs, load, setup.fleet, setup.throughput)
-        results = []
+        programmes = load_programmes(vouchers) if vouchers is not None else None
+        results, whatifs = [], []
         for name in policies:
             runner = Replay(setup, name, estimates, SystemClock())
             results.append(runner.run(jobs))
+            if programmes is not None:
+                whatifs.append(replay_what_if(runner, programmes, setup.attributes))
         if report is not None:
             write_report(results, report, f"suanli sim replay {trace}")
     except InvalidInput as exc:
         _bad_input(exc, lang)
     if as_json:
         body = [r.to_dict() for r in results]
+        for b, w in zip(body, whatifs, strict=False):
+            b["vouchers"] = w.to_dict()
         if offered is not None:
             for b in body:
                 b["load"] = {"offered": round(offered, 4), "asked": load, "stretch": stretch}
@@ -173,6 +186,8 @@ def replay(
     out.print(table)
     if offered is not None:
         out.print(f"arrivals x{stretch:.4g}: offered load {offered:.3g} -> {load:g}")
+    for r, w in zip(results, whatifs, strict=False):
+        print_what_if(out, w, r.policy, lang)
 
 
 def _print_report(r: PackReport) -> None:
