@@ -20,6 +20,7 @@ from suanli.schemas.api import (
     ConsiderationResponse,
     DeductionResponse,
     ModelRedemptionResponse,
+    ProgrammeClaimResponse,
     VoucherPolicyResponse,
 )
 
@@ -53,6 +54,10 @@ LABELS: dict[str, dict[Lang, str]] = {
     "rates": {"en": "Domestic / other", "zh": "国产 / 非国产"},
     "cap": {"en": "Company cap", "zh": "企业上限"},
     "valid": {"en": "Valid", "zh": "有效期"},
+    "claims_title": {"en": "Voucher claims", "zh": "补贴券申领"},
+    "claim_id": {"en": "Claim", "zh": "申领"},
+    "approved": {"en": "Approved", "zh": "核准额度"},
+    "until": {"en": "Redeemable until", "zh": "兑付截止"},
     "eligibility": {"en": "Eligibility", "zh": "申领条件"},
     "combines": {"en": "Combines", "zh": "叠加规则"},
     "anyone": {"en": "any company", "zh": "不限"},
@@ -428,6 +433,83 @@ def voucher_issue(
     out.print(t(key, lang, tenant=data.tenant, programme=data.programme, at=at))
     if not data.claim_required:
         out.print(t("claim_note", lang, programme=data.programme))
+
+
+@voucher_app.command("claim")
+def voucher_claim(
+    tctx: typer.Context,
+    tenant: Annotated[str, typer.Option(help="the company that claims")],
+    programme: Annotated[str, typer.Option(help="a programme with a claim step")],
+    contract: Annotated[str, typer.Option(help="the contract number claimed against")],
+    amount: Annotated[str, typer.Option(help="the contract amount in yuan, e.g. 1000000.00")],
+    starts: Annotated[str, typer.Option(help="the contract's first day, YYYY-MM-DD")],
+    ends: Annotated[str, typer.Option(help="the contract's last day, YYYY-MM-DD")],
+    evidence: Annotated[
+        list[str] | None,
+        typer.Option(help="evidence filed: contract, invoice, delivery_proof (repeat)"),
+    ] = None,
+    signed: Annotated[str | None, typer.Option(help="signing date (default: starts)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """File a claim (申领) of a programme against a contract; it pays once approved."""
+    _, lang = _ctx(tctx)
+    body: dict[str, Any] = {
+        "tenant": tenant,
+        "programme": programme,
+        "contract": contract,
+        "amount": amount,
+        "starts": starts,
+        "ends": ends,
+        "evidence": evidence or ["contract"],
+    }
+    if signed is not None:
+        body["signed"] = signed
+    data = _ask(tctx, lambda c: c.file_claim(body))
+    _print_claims([data], lang, as_json)
+
+
+@voucher_app.command("claims")
+def voucher_claims(
+    tctx: typer.Context,
+    tenant: Annotated[str | None, typer.Option(help="only this tenant's claims")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Claims of programmes with a claim step: status, approved amount, expiry."""
+    _, lang = _ctx(tctx)
+    _print_claims(_ask(tctx, lambda c: c.programme_claims(tenant)), lang, as_json)
+
+
+@voucher_app.command("approve")
+def voucher_approve(
+    tctx: typer.Context,
+    claim: Annotated[str, typer.Argument(help="the claim id (cl-...)")],
+    reject: Annotated[bool, typer.Option("--reject", help="reject instead")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve a pending claim within its programme's rules (or --reject it); once only."""
+    _, lang = _ctx(tctx)
+    data = _ask(tctx, lambda c: c.decide_claim(claim, not reject))
+    _print_claims([data], lang, as_json)
+
+
+def _print_claims(rows: list[ProgrammeClaimResponse], lang: Lang, as_json: bool) -> None:
+    if as_json:
+        _print_json([r.model_dump(mode="json") for r in rows])
+        return
+    table = Table(title=t("claims_title", lang))
+    for col in ("claim_id", "tenant", "programme", "contract", "status", "approved", "until"):
+        table.add_column(t(col, lang))
+    for r in rows:
+        table.add_row(
+            r.claim_id,
+            r.tenant,
+            r.programme,
+            f"{r.contract} · {money(r.contract_amount)}\n{r.starts} … {r.ends}",
+            r.status_text,
+            money(r.approved_amount),
+            str(r.expires_on or "-"),
+        )
+    out.print(table)
 
 
 ledger_app = typer.Typer(name="ledger", help="The double-entry ledger.", no_args_is_help=True)

@@ -48,6 +48,19 @@ VOUCHERS: Mapping[str, Mapping[Literal["en", "zh"], str]] = {
         "zh": "受叠加政策合计上限限制",
     },
     "kind.corpus": {"en": "corpus", "zh": "语料"},
+    # claims of programmes with a claim step
+    "claim_not_found": {"en": "no claim {claim}", "zh": "没有申领 {claim}"},
+    "claim_decided": {
+        "en": "claim {claim} is already decided ({status}); a decision is never changed",
+        "zh": "申领 {claim} 已处理（{status}）；处理结果不可更改",
+    },
+    "claim_refused": {
+        "en": "the claim cannot be approved under its programme's rules",
+        "zh": "该申领不符合政策规定，无法核准",
+    },
+    "claim.status.pending": {"en": "awaiting approval", "zh": "待核准"},
+    "claim.status.approved": {"en": "approved", "zh": "已核准"},
+    "claim.status.rejected": {"en": "rejected", "zh": "未核准"},
     # why a claim cannot be approved
     "claim.no_claim_step": {
         "en": "{programme} takes no claims (its deductions need no approval)",

@@ -508,6 +508,40 @@ class ClaimResponse(_Wire):
     claim_required: bool
 
 
+class ProgrammeClaimRequest(_Wire):
+    """A claim of a programme with a claim step, against a contract (申领)."""
+
+    tenant: str = Field(pattern=TENANT_PATTERN)
+    programme: str = Field(min_length=1, max_length=64)
+    contract: str = Field(min_length=1, max_length=200, description="the contract number")
+    amount: Decimal = Field(gt=0, le=10**12, decimal_places=2, allow_inf_nan=False)
+    starts: dt.date
+    ends: dt.date
+    signed: dt.date | None = None
+    evidence: list[Literal["contract", "invoice", "delivery_proof"]] = Field(max_length=3)
+
+
+class ClaimDecisionRequest(_Wire):
+    approve: bool
+
+
+class ProgrammeClaimResponse(_Wire):
+    claim_id: str
+    programme: str
+    tenant: str
+    contract: str
+    contract_amount: Yuan
+    starts: dt.date
+    ends: dt.date
+    evidence: list[str]
+    claimed_on: dt.date
+    status: str
+    status_text: str
+    approved_amount: Yuan
+    decided_on: dt.date | None
+    expires_on: dt.date | None
+
+
 class PurchaseRequest(_Wire):
     """A provider's purchase of domestic AI-chip servers (provider subsidy, seed 004 §2)."""
 

@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
+from suanli.billing.claims import Claim
 from suanli.billing.metering import UsageRecord
 from suanli.billing.money import div
 from suanli.billing.pricing import price_usage
@@ -129,13 +130,21 @@ def settle_usage(p: Platform) -> int:
         return 0
     counters = b.store.voucher_usage()
     claims = claimed_by_tenant(b)
+    filed = programme_claims(b)
     settled = 0
     for m in pending:
         line = price_usage(m.usage, m.price_per_accelerator_hour)
         tenant = b.tenants.get(line.tenant)
         attributes = tenant.attributes if tenant is not None else {}
         claimed = claims.get(line.tenant, frozenset())
-        deduction = decide(charge_for_line(line), attributes, b.policies, counters, claimed)
+        deduction = decide(
+            charge_for_line(line),
+            attributes,
+            b.policies,
+            counters,
+            claimed,
+            [c for c in filed if c.company == line.tenant],
+        )
         now = p.clock.now()
         entry = settlement_entry(line, deduction, now, b.platform_fee_rate)
         settlement = Settlement(line, deduction, now, entry.key if entry else None)
@@ -208,6 +217,13 @@ def claimed_by_tenant(b: Billing) -> dict[str, frozenset[str]]:
     for c in b.contracts.claims():
         out.setdefault(c.tenant, set()).add(c.programme)
     return {k: frozenset(v) for k, v in out.items()}
+
+
+def programme_claims(b: Billing) -> list[Claim]:
+    """Claims that bill lines may redeem against (read only when a programme has claims)."""
+    if b.contracts is None or not any(x.claim is not None for x in b.policies):
+        return []
+    return b.contracts.programme_claims()
 
 
 def _open_pool(b: Billing, deduction: Deduction, at: dt.datetime) -> None:

@@ -19,7 +19,11 @@ from suanli.scheduler.policies import POLICIES
 from suanli.scheduler.queueing import QueueSettings
 from suanli.schemas.tenantfile import demo_tenants_setup, load_tenants_setup
 from suanli.schemas.throughputfile import load_throughput_file
-from suanli.schemas.voucherfile import shipped_voucher_policies
+from suanli.schemas.voucherfile import (
+    load_voucher_policy_dir,
+    resolve_policy_dir,
+    shipped_voucher_policies,
+)
 from suanli.service.deps import Billing, Platform
 from suanli.service.fleet import demo_fleet, load_fleet, with_local_gpus
 from suanli.store.leader import SoleLeader
@@ -42,6 +46,7 @@ def open_platform(
     tenants_file: Path | None = None,
     cluster_grace_s: float = 60.0,
     throughput_file: Path | None = None,
+    vouchers: str | None = None,
 ) -> Platform:
     data_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
@@ -64,7 +69,7 @@ def open_platform(
         SqlBillingStore(db),
         SqlLedgerStore(db),
         StaticTenantDirectory(tenants),
-        shipped_policies(),
+        shipped_policies() if vouchers is None else policies_from(vouchers),
         contracts=SqlContractStore(db),
         purchases=SqlPurchaseStore(db),
     )
@@ -90,6 +95,12 @@ def open_platform(
 def shipped_policies() -> tuple[VoucherPolicy, ...]:
     """The voucher programmes shipped with suanli (illustrative examples left out)."""
     return tuple(VoucherPolicy.from_terms(f) for f in shipped_voucher_policies())
+
+
+def policies_from(arg: str) -> tuple[VoucherPolicy, ...]:
+    """The programmes of a folder of policy files (or ``library:NAME``), checked as a set."""
+    files = load_voucher_policy_dir(resolve_policy_dir(arg))
+    return tuple(VoucherPolicy.from_terms(f) for f in files if not f.illustrative)
 
 
 def claim_data_dir(data_dir: Path, shared: bool = False) -> TextIO:
