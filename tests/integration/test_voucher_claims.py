@@ -152,7 +152,8 @@ def test_a_claim_outside_the_rules_is_refused_with_the_rule(api: TestClient) -> 
     assert r.status_code == 422, r.text
     errors = r.json()["error"]["errors"]
     assert errors[0]["code"] == "claim.contract_too_long"
-    assert "14" in errors[0]["message"] and "12" in errors[0]["message"]
+    assert "14" in errors[0]["message"]
+    assert "12" in errors[0]["message"]
     bad = api.post(
         "/api/v1/programme-claims",
         json={
