@@ -142,6 +142,7 @@ def replay(
     try:
         for name in policies:
             check_queue_args(name, estimates)
+        programmes = load_programmes(vouchers) if vouchers is not None else None
         fmt, path = parse_trace_arg(trace)
         scenario = load_scenario(fleet)
         loaded = read_trace(fmt, path)
@@ -150,7 +151,6 @@ def replay(
         offered, stretch = None, 1.0
         if load is not None:
             jobs, offered, stretch = at_load(jobs, load, setup.fleet, setup.throughput)
-        programmes = load_programmes(vouchers) if vouchers is not None else None
         results, whatifs = [], []
         for name in policies:
             runner = Replay(setup, name, estimates, SystemClock())

@@ -24,6 +24,8 @@ LABELS: dict[str, dict[Lang, str]] = {
     "never": {"en": "not within the trace", "zh": "推演期内未用完"},
     "none": {"en": "no fixed pool", "zh": "无固定总额"},
     "caps": {"en": "Tenants at a cap", "zh": "触及上限的租户"},
+    "by_month": {"en": "Pool spend by month", "zh": "各月兑付"},
+    "month": {"en": "Month", "zh": "月份"},
     "summary": {
         "en": "gross {gross}, vouchers {deduction} ({share}), {stacked} stacked lines",
         "zh": "应付 {gross}，补贴 {deduction}（{share}），叠加 {stacked} 行",
@@ -58,24 +60,30 @@ def _yuan(amount: object) -> str:
 
 
 def print_what_if(out: Console, w: WhatIfReport, policy: str, lang: Lang) -> None:
-    table = Table(title=_t("title", lang, policy=policy))
-    table.add_column(_t("programme", lang))
-    table.add_column(_t("pool", lang), justify="right")
-    for month in w.months:
-        table.add_column(month, justify="right")
-    table.add_column(_t("total", lang), justify="right")
-    table.add_column(_t("dry", lang))
+    pools = Table(title=_t("title", lang, policy=policy))
+    pools.add_column(_t("programme", lang), overflow="fold")
+    pools.add_column(_t("pool", lang), justify="right")
+    pools.add_column(_t("total", lang), justify="right")
+    pools.add_column(_t("dry", lang), overflow="fold")
     for p in w.programmes:
-        spend = w.pool_spend.get(p, {})
         size = w.pool_size.get(p)
-        table.add_row(
+        pools.add_row(
             p,
             _t("none", lang) if size is None else _yuan(size),
-            *(_yuan(spend[m]) if m in spend else "-" for m in w.months),
-            _yuan(sum(spend.values(), start=Decimal(0))),
+            _yuan(sum(w.pool_spend.get(p, {}).values(), start=Decimal(0))),
             w.dry_month.get(p) or _t("never", lang),
         )
-    out.print(table)
+    out.print(pools)
+    months = Table(title=_t("by_month", lang))
+    months.add_column(_t("month", lang))
+    months.add_column(_t("programme", lang), overflow="fold")
+    months.add_column(_t("total", lang), justify="right")
+    for m in w.months:
+        for p in w.programmes:
+            paid = w.pool_spend.get(p, {}).get(m)
+            if paid is not None:
+                months.add_row(m, p, _yuan(paid))
+    out.print(months)
     share = f"{w.deduction / w.gross:.1%}" if w.gross else "0%"
     out.print(
         _t(

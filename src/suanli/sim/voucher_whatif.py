@@ -157,8 +157,8 @@ def _claims(
 ) -> dict[str, list[Claim]]:
     out: dict[str, list[Claim]] = defaultdict(list)
     for p in policies:
-        if p.claim is None:
-            continue
+        if p.claim is None or p.kind is not VoucherKind.COMPUTE:
+            continue  # the replay meters compute only
         for tenant in sorted(companies):
             mine = sorted((x for x in lines if x.tenant == tenant), key=lambda x: x.month)
             if not mine:
