@@ -35,6 +35,10 @@ LABELS: dict[str, dict[Lang, str]] = {
         "zh": "假定符合条件（场景未给出属性）：{tenants}",
     },
     "claims": {"en": "assumed claims: {claims}", "zh": "假定申领：{claims}"},
+    "placed": {
+        "en": "the trace's first month is placed at {month}, when every programme is in force",
+        "zh": "轨迹首月置于 {month}（全部政策均已施行）",
+    },
 }
 _t = LabelTable(LABELS)
 
@@ -102,6 +106,7 @@ def print_what_if(out: Console, w: WhatIfReport, policy: str, lang: Lang) -> Non
         for row in w.caps_hit:
             caps.add_row(row["tenant"], row["programme"], row["month"])
         out.print(caps)
+    out.print(_t("placed", lang, month=w.placed_from), markup=False)
     if w.assumed_eligible:
         out.print(_t("assumed", lang, tenants=", ".join(w.assumed_eligible)), markup=False)
     if w.assumed_claims:

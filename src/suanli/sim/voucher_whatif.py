@@ -10,6 +10,8 @@ as a real bill.
 
 Assumptions, stated in the report:
 
+* the trace's months are moved, in order, to begin with the first month in which every
+  programme of the set is in force (a trace of 2017 says nothing of 2017's vouchers);
 * a tenant the scenario gives no attributes is taken to meet every company rule of the
   set (the what-if asks what the programmes would cost, not who is registered where);
 * a programme with a claim step is claimed once by each tenant on its first month,
@@ -56,6 +58,7 @@ class WhatIfReport:
     dry_month: dict[str, str | None] = field(default_factory=dict)
     caps_hit: list[dict[str, str]] = field(default_factory=list)  # tenant, programme, month
     stacked_lines: int = 0
+    placed_from: str = ""  # the month the trace's first month was moved to
     assumed_eligible: list[str] = field(default_factory=list)
     assumed_claims: list[str] = field(default_factory=list)
 
@@ -73,6 +76,7 @@ class WhatIfReport:
             "dry_month": self.dry_month,
             "caps_hit": self.caps_hit,
             "stacked_lines": self.stacked_lines,
+            "placed_from": self.placed_from,
             "assumed_eligible": self.assumed_eligible,
             "assumed_claims": self.assumed_claims,
         }
@@ -97,10 +101,12 @@ def what_if(
     attributes: Mapping[str, Mapping[str, Attribute]],
 ) -> WhatIfReport:
     """Put ``lines`` to ``policies`` month by month (see the module's assumptions)."""
+    lines = placed(lines, policies)
     ideal = {r.attribute: r.allowed[0] for p in policies for r in p.company_rules()}
     report = WhatIfReport(
         programmes=sorted({p.programme for p in policies}),
         months=sorted({_label(x.month) for x in lines}),
+        placed_from=min((_label(x.month) for x in lines), default=""),
         pool_size={p.programme: p.annual_pool for p in policies},
     )
     companies: dict[str, Mapping[str, Attribute]] = {}
@@ -147,6 +153,25 @@ def what_if(
     for p in report.programmes:
         report.dry_month.setdefault(p, None)
     return report
+
+
+def placed(lines: Sequence[SpendLine], policies: Sequence[VoucherPolicy]) -> list[SpendLine]:
+    """``lines`` moved by whole months so the first falls in the first month every
+    programme of ``policies`` is in force (unchanged when it already does or later)."""
+    if not lines or not policies:
+        return list(lines)
+    start = max(p.valid_from for p in policies)
+    if start.day > 1:  # charges are dated the 1st: the first whole month in force
+        start = add_months(start.replace(day=1), 1)
+    first = min(x.month for x in lines)
+    shift = (start.year * 12 + start.month) - (first[0] * 12 + first[1])
+    if shift <= 0:
+        return list(lines)
+    out = []
+    for x in lines:
+        index = x.month[0] * 12 + x.month[1] - 1 + shift
+        out.append(SpendLine(x.tenant, (index // 12, index % 12 + 1), x.domestic, x.gross))
+    return out
 
 
 def _claims(
