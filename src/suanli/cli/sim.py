@@ -130,7 +130,7 @@ def replay(
     vouchers: Annotated[
         str | None,
         typer.Option(
-            help="folder of voucher policy files (or library:NAME, e.g. library:shanghai): "
+            help="folder of voucher policy files (or library:NAME, a shipped folder): "
             "report pool spend by month, tenants at a cap, the month each pool runs dry"
         ),
     ] = None,
