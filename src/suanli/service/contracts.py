@@ -29,7 +29,8 @@ from suanli.service.deps import Billing, Platform
 from suanli.store.base import ContractStore, Redemption, VoucherClaim
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-# Facts of a charge, not of the company: checked per contract, not in a tenant's standing.
+# Facts of a charge in files written before eligibility ``of: charge``: checked per
+# contract or purchase, not in a tenant's standing (newer files mark such rules themselves).
 CHARGE_FACTS = frozenset({"model_use", "listed_on_platform"})
 OPERATOR = "operator"
 
@@ -274,7 +275,7 @@ def _standing(
     failing = next(
         (
             r
-            for r in pol.eligibility
+            for r in pol.company_rules()
             if r.attribute not in CHARGE_FACTS and not r.admits(tenant.attributes)
         ),
         None,
