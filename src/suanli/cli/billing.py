@@ -334,18 +334,23 @@ def voucher_policies(tctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 def _print_policies(data: list[VoucherPolicyResponse], lang: Lang) -> None:
     table = Table(title=t("policies_title", lang))
-    for col in ("programme", "kind", "pool", "rates", "cap", "valid", "eligibility", "combines"):
-        table.add_column(t(col, lang), justify="right" if col in ("pool", "cap") else "left")
+    for col in ("programme", "pool", "rates", "cap", "valid", "eligibility", "combines"):
+        money_col = col in ("pool", "cap")
+        table.add_column(
+            t(col, lang),
+            justify="right" if money_col else "left",
+            no_wrap=money_col,
+            overflow="fold",
+        )
     for p in data:
         rates = f"{_pct(p.rate_domestic)} / {_pct(p.rate_non_domestic)}"
         rates += "".join(f"\n{k}: {_pct(v)}" for k, v in p.rate_by_class.items())
         table.add_row(
-            f"{p.programme} v{p.version}\n{p.title}",
-            p.kind,
+            f"{p.programme} v{p.version} ({p.kind})\n{p.title}",
             money(p.annual_pool),
             rates,
-            money(p.tenant_cap) + (f" ({p.tenant_cap_scope})" if p.tenant_cap else ""),
-            f"{p.valid_from} … {p.valid_to}",
+            money(p.tenant_cap) + (f"\n({p.tenant_cap_scope})" if p.tenant_cap else ""),
+            f"{p.valid_from} …\n{p.valid_to}",
             _eligibility(p, lang),
             _combines(p, lang),
         )
