@@ -192,3 +192,79 @@ def test_stacked_settlements_count_each_programme_at_its_own_amount(
     assert line["net"] == "0.00"
     listed = api.get("/api/v1/programme-claims", params={"tenant": "sh-ai"}).json()
     assert [c["claim_id"] for c in listed] == [filed["claim_id"]]
+
+
+SZ_MODEL = "shenzhen-municipal-model-2024"
+SZ_TENANTS = """
+format: suanli/tenants/v1
+tenants:
+  - name: sz-ai
+    display_name: Shenzhen AI (test)
+    attributes: {registered_city: shenzhen, trains_large_models: true}
+"""
+
+
+@pytest.fixture
+def sz_api(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    (tmp_path / "tenants.yaml").write_text(SZ_TENANTS)
+    p = open_platform(
+        tmp_path / "data",
+        clock=FixedClock(NOW),
+        database_url=database_url,
+        detect_gpus=False,
+        tenants_file=tmp_path / "tenants.yaml",
+        vouchers="library:shenzhen",
+    )
+    try:
+        with TestClient(create_app(p, run_loop=False)) as client:
+            signed_in(client, p)
+            yield client
+    finally:
+        p.close()
+
+
+def test_a_model_voucher_pays_only_for_a_registered_model(sz_api: TestClient) -> None:
+    """依托经国家网信办备案的生成式人工智能模型…以"模型券"抵扣不超过模型购买费用的30%"""
+
+    def contract(registered: bool) -> str:
+        body = {
+            "tenant": "sz-ai",
+            "vendor": "v",
+            "model": "m",
+            "kind": "api_calls",
+            "amount": "1000000.00",
+            "evidence": "HT-9",
+            "facts": {"model_registered": registered},  # not domestic: Shenzhen does not ask
+        }
+        r = sz_api.post("/api/v1/contracts", json=body)
+        assert r.status_code == 201, r.text
+        return str(r.json()["contract_id"])
+
+    registered, unregistered = contract(True), contract(False)
+    filed = sz_api.post(
+        "/api/v1/programme-claims",
+        json={
+            "tenant": "sz-ai",
+            "programme": SZ_MODEL,
+            "contract": "HT-9",
+            "amount": "1000000.00",
+            "starts": "2026-11-01",
+            "ends": "2026-12-17",
+            "evidence": ["contract"],
+        },
+    ).json()
+    sz_api.post(f"/api/v1/programme-claims/{filed['claim_id']}/decision", json={"approve": True})
+    paid = sz_api.post(
+        f"/api/v1/contracts/{registered}/redemptions",
+        json={"period": "2026-11", "completed": "100000.00"},
+    )
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["deduction"] == "30000.00"
+    refused = sz_api.post(
+        f"/api/v1/contracts/{unregistered}/redemptions",
+        json={"period": "2026-11", "completed": "100000.00"},
+    ).json()
+    assert refused["deduction"] == "0.00"
+    why = next(c for c in refused["considered"] if c["programme"] == SZ_MODEL)
+    assert why["outcome"] == "ineligible"
+    assert "网信办备案" in why["why"]

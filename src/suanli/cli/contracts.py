@@ -61,9 +61,17 @@ def contract_add(
         ),
     ] = False,
     signed: Annotated[str | None, typer.Option(help="signing date YYYY-MM-DD")] = None,
+    fact: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="a fact of the model programmes ask about, KEY=VALUE (repeat), "
+            "e.g. model_registered=true (网信办备案) or third_party_model=true"
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record a model contract; only domestic base models qualify (pass --domestic)."""
+    """Record a model contract; with the shipped programmes only domestic base models
+    qualify (pass --domestic)."""
     _, lang = _ctx(tctx)
     body: dict[str, Any] = {
         "tenant": tenant,
@@ -76,6 +84,8 @@ def contract_add(
     }
     if signed is not None:
         body["signed"] = signed
+    if fact:
+        body["facts"] = dict(_fact(f) for f in fact)
     c = _ask(tctx, lambda cl: cl.add_contract(body))
     if as_json:
         _print_json(c.model_dump(mode="json"))
@@ -94,6 +104,12 @@ def contract_add(
         ),
         markup=False,
     )
+
+
+def _fact(text: str) -> tuple[str, str | bool]:
+    """``KEY=VALUE``; true / false are booleans (the server checks the key and value)."""
+    key, _, value = text.partition("=")
+    return key.strip(), {"true": True, "false": False}.get(value.strip().lower(), value.strip())
 
 
 @contract_app.command("list")

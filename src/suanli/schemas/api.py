@@ -443,6 +443,10 @@ class ContractRequest(_Wire):
     amount: Amount
     evidence: str = Field(min_length=1, max_length=2000)
     signed: dt.date | None = None
+    # facts of the model that programmes ask about, e.g. {"model_registered": true} (网信办备案)
+    facts: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")], str | bool] = Field(
+        default_factory=dict, max_length=20
+    )
 
 
 class ContractResponse(_Wire):

@@ -153,6 +153,7 @@ def add_contract(body: ContractRequest, p: PlatformDep) -> ContractResponse:
         body.amount,
         body.evidence,
         body.signed,
+        body.facts,
     )
     return contract_to_response(contract)
 

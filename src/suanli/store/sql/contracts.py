@@ -201,6 +201,7 @@ def _contract_row(c: ModelContract, at: dt.datetime) -> dict[str, Any]:
         "signed_on": c.signed_on,
         "evidence": c.evidence,
         "recorded_at": at,
+        "facts": json.dumps(dict(c.facts), ensure_ascii=False, sort_keys=True),
     }
 
 
@@ -215,6 +216,7 @@ def _row_contract(row: Any) -> ModelContract:
         amount=row.amount,
         signed_on=row.signed_on,
         evidence=row.evidence,
+        facts=json.loads(row.facts or "{}"),
     )
 
 

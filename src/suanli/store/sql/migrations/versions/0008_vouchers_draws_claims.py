@@ -4,7 +4,8 @@ Pools and caps were summed from each charge's single programme column; once prog
 of different issuers stack on one charge, each must be counted at its own amount, so
 every applied programme gets a row in ``voucher_draws`` (back-filled here from the one
 programme each stored charge had). ``programme_claims`` records claims of programmes
-with a claim step: contract, evidence, approval and expiry.
+with a claim step: contract, evidence, approval and expiry. ``model_contracts.facts``
+holds what programmes ask of the model bought (e.g. its registration, 网信办备案).
 
 Revision ID: 0008_vouchers
 Revises: 0007
@@ -71,9 +72,14 @@ def upgrade() -> None:
         sa.Column("recorded_at", UtcDateTime, nullable=False),
     )
     op.create_index("ix_programme_claims_tenant", "programme_claims", ["tenant", "programme"])
+    # facts of the model bought that programmes ask about (e.g. model_registered: 网信办备案)
+    op.add_column(
+        "model_contracts", sa.Column("facts", sa.Text, nullable=False, server_default="{}")
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("model_contracts", "facts")
     op.drop_table("programme_claims")
     op.drop_index("ix_voucher_draws_programme", "voucher_draws")
     op.drop_table("voucher_draws")
