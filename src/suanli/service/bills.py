@@ -237,21 +237,22 @@ def voucher_report(p: Platform) -> VoucherReport:
     b = billing_of(p)
     by_programme: dict[tuple[str, str, str], Spend] = defaultdict(Spend)
     by_region: dict[tuple[str, bool], Spend] = defaultdict(Spend)
+    # Each programme applied to a charge counts its own share (several when they stack).
     for s in b.store.settlements():
         line, d = s.line, s.deduction
-        if d.programme is not None:
-            by_programme[(d.programme, line.month, line.tenant)].add(line, d.amount)
+        for a in d.applied:
+            by_programme[(a.programme, line.month, line.tenant)].add(line, a.offer)
         by_region[(line.usage.region, line.domestic)].add(line, d.amount)
     for r in b.contracts.redemptions() if b.contracts else []:
-        if r.deduction.programme is not None:
-            key = (r.deduction.programme, r.period, r.contract.tenant)
-            by_programme[key].add_amount(r.deduction.gross, r.deduction.amount)
+        for a in r.deduction.applied:
+            key = (a.programme, r.period, r.contract.tenant)
+            by_programme[key].add_amount(r.deduction.gross, a.offer)
     # Provider subsidies: by the purchase contract's month, the provider in the tenant column.
     for x in b.purchases.subsidies() if b.purchases else []:
-        if x.deduction.programme is not None:
-            on = x.record.purchase.contract_on
-            key = (x.deduction.programme, on.isoformat()[:7], x.record.purchase.provider)
-            by_programme[key].add_amount(x.deduction.gross, x.deduction.amount)
+        on = x.record.purchase.contract_on
+        for a in x.deduction.applied:
+            key = (a.programme, on.isoformat()[:7], x.record.purchase.provider)
+            by_programme[key].add_amount(x.deduction.gross, a.offer)
     return VoucherReport(
         dict(sorted(by_programme.items())),
         dict(sorted(by_region.items())),

@@ -17,12 +17,12 @@ from decimal import Decimal
 
 from suanli.billing.metering import local_date, month_of
 from suanli.billing.model_contracts import ModelContract, ModelUse, redeem_model_contract
-from suanli.billing.money import ZERO, total
 from suanli.billing.policy import EligibilityRule, VoucherKind, VoucherPolicy
 from suanli.billing.settlement import model_redemption_entry
 from suanli.billing.vouchers import VoucherUsage, fmt_yuan
 from suanli.domain.errors import Conflict, FieldError, InvalidInput, NotFound, SuanliError
 from suanli.domain.i18n import Lang, render
+from suanli.domain.money import ZERO, is_positive_fen, total
 from suanli.domain.tenants import Tenant
 from suanli.service.billing import claimed_by_tenant, post_redemptions, programme_claims
 from suanli.service.bills import billing_of
@@ -70,7 +70,7 @@ def add_contract(
     for name, value in (facts or {}).items():
         if isinstance(value, str) and not 0 < len(value) <= 100:
             errors.append(FieldError(f"facts.{name}", "not_allowed", value, "1-100 characters"))
-    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+    if not is_positive_fen(amount):
         errors.append(FieldError("amount", "amount_positive", str(amount)))
     today = local_date(p.clock.now())
     signed = signed_on or today
@@ -151,7 +151,7 @@ def redeem(p: Platform, contract_id: str, period: str, completed: Decimal) -> Re
         )
     before = total(r.deduction.gross for r in store.redemptions(contract_id))
     left = contract.amount - before
-    if completed <= 0 or completed != completed.quantize(Decimal("0.01")):
+    if not is_positive_fen(completed):
         errors.append(FieldError("completed", "amount_positive", str(completed)))
     elif completed > left:
         errors.append(
