@@ -268,3 +268,49 @@ def test_a_model_voucher_pays_only_for_a_registered_model(sz_api: TestClient) ->
     why = next(c for c in refused["considered"] if c["programme"] == SZ_MODEL)
     assert why["outcome"] == "ineligible"
     assert "网信办备案" in why["why"]
+
+
+def test_upgrading_to_0008_vouchers_back_fills_each_charge_s_programme(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Charges settled before stacking keep counting against their programme's pool."""
+    from alembic import command
+    from alembic.config import Config
+
+    from suanli.store.sql.database import MIGRATIONS, open_database
+
+    folder = tmp_path / "vouchers"
+    shutil.copytree(resolve_policy_dir("library:shanghai"), folder)
+    (tmp_path / "tenants.yaml").write_text(TENANTS)
+
+    def opened() -> Platform:
+        return open_platform(
+            tmp_path / "data",
+            clock=FixedClock(NOW),
+            database_url=database_url,
+            detect_gpus=False,
+            tenants_file=tmp_path / "tenants.yaml",
+            vouchers=str(folder),
+        )
+
+    p = opened()
+    finished_job(p, 1, "sh-other", 100)  # the city alone: 0.30 of 1.00
+    settle(p)
+    assert p.billing is not None
+    before = p.billing.store.voucher_usage()
+    p.close()
+    engine = open_database(database_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0008_health")  # no voucher_draws any more
+    engine.dispose()
+    p = opened()  # opening migrates to head: draws back-filled from the settlements
+    try:
+        assert p.billing is not None
+        after = p.billing.store.voucher_usage()
+        assert after.pool_used == before.pool_used == {(CITY, 2026): D("0.30")}
+        assert after.company_used == before.company_used
+    finally:
+        p.close()
