@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from suanli.domain.i18n_console import CONSOLE
+from suanli.domain.i18n_eval import EVAL
 from suanli.domain.i18n_vouchers import VOUCHERS
 
 Lang = Literal["en", "zh"]
@@ -551,7 +552,7 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-_ALL = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, VOUCHERS)
+_ALL = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, EVAL, VOUCHERS)
 MESSAGES: Mapping[str, Mapping[Lang, str]] = {k: v for part in _ALL for k, v in part.items()}
 
 
