@@ -76,15 +76,15 @@ def errors_of(**changes: Any) -> tuple[set[tuple[str, str]], InvalidVoucherPolic
         ),
         (
             {
-                "rate_by_class": [
+                "rate_by_class": [  # two equal entries, written out (no YAML alias)
                     {
                         "attribute": "stage",
                         "value": "s",
                         "rate_domestic": 0.6,
                         "rate_non_domestic": 0.6,
                     }
+                    for _ in range(2)
                 ]
-                * 2
             },
             ("rate_by_class[1].value", "duplicate_name"),
         ),
