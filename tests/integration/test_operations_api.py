@@ -168,7 +168,27 @@ def test_each_role_sees_its_own_part_of_the_console_api(
     assert client.get("/api/v1/providers/nobody/settlements", headers=host).status_code == 404
     use = client.get("/api/v1/utilisation", headers=host).json()
     assert use["provider"] == provider  # its own capacity, asked or not
-    assert client.get(f"/api/v1/jobs/{big}/cost", headers=host).status_code == 403
+    # A job on its capacity: what that capacity earned, as on its settlements page, without
+    # the tenant's voucher reasons (issue 21: the provider's job links must open).
+    earned = client.get(f"/api/v1/jobs/{big}/cost", headers=host)
+    assert earned.status_code == 200
+    tenant_view = client.get(f"/api/v1/jobs/{big}/cost", headers=demo).json()
+    assert earned.json()["net"] == tenant_view["net"]
+    assert all(line["provider"] == provider for line in earned.json()["lines"])
+    assert all(line["explanation"] == [] for line in earned.json()["lines"])
+    assert any(line["explanation"] for line in tenant_view["lines"])
+    elsewhere = [
+        j
+        for j in (a, b)
+        if client.get(f"/api/v1/jobs/{j}").json()["placement"]["cluster"]
+        not in {
+            c["name"]
+            for c in client.get("/api/v1/fleet").json()["clusters"]
+            if c["provider"] == provider
+        }
+    ]
+    for job in elsewhere:  # not on its capacity: not said to exist
+        assert client.get(f"/api/v1/jobs/{job}/cost", headers=host).status_code == 404
     assert client.get("/api/v1/queue", headers=host).status_code == 403
 
 

@@ -30,7 +30,7 @@ from suanli.store.sql.database import open_database, sqlite_url
 from suanli.store.sql.leader import leadership_for
 from suanli.store.sql.purchases import SqlPurchaseStore
 from suanli.store.sql.repos import SqlJobStore
-from suanli.store.tenants import StaticTenantDirectory
+from suanli.store.sql.tenants import SqlTenantDirectory
 
 
 def open_platform(
@@ -63,7 +63,7 @@ def open_platform(
     billing = Billing(
         SqlBillingStore(db),
         SqlLedgerStore(db),
-        StaticTenantDirectory(tenants),
+        SqlTenantDirectory(db, clock, tenants),
         shipped_policies(),
         contracts=SqlContractStore(db),
         purchases=SqlPurchaseStore(db),

@@ -130,7 +130,7 @@ class JobStore(Protocol):
 
 
 class TenantDirectory(Protocol):
-    """Who the tenants are and their eligibility attributes (a file now; issue 6: the DB)."""
+    """Who the tenants are and their eligibility attributes (the database; a file seeds it)."""
 
     def get(self, name: str) -> Tenant | None:
         """The tenant called ``name``, or None."""
@@ -138,6 +138,10 @@ class TenantDirectory(Protocol):
 
     def all(self) -> builtins.list[Tenant]:
         """Every tenant, sorted by name."""
+        ...
+
+    def add(self, tenant: Tenant) -> bool:
+        """Add ``tenant`` unless the name is taken; True when this call added it."""
         ...
 
 
