@@ -80,6 +80,10 @@ def test_filters_costs_settlements_and_use(ran: tuple[TestClient, list[str]]) ->
 
     use = client.get("/api/v1/utilisation", params={"provider": owner, "hours": 1, "points": 1})
     assert use.json()["points"][0]["busy_accelerators"] > 0
+    # the 8 A100s (with the provider's other jobs) held at once, however short the runs
+    # were against the hour: not the hour's average (issue 21)
+    point = use.json()["points"][0]
+    assert point["peak_accelerators"] >= 8 > point["busy_accelerators"]
     assert client.get("/api/v1/utilisation", params={"provider": "nobody"}).status_code == 422
 
 

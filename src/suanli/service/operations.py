@@ -101,7 +101,7 @@ def utilisation(
     start = end - dt.timedelta(seconds=step_s * points)
     busy = [0.0] * points
     runs = _runs(p, provider, start, end, pools)
-    peaks = _peaks(runs, start, step_s, points)
+    peaks = peak_use(runs, start, step_s, points)
     for begun, ended, count in runs:
         # Seconds from the window's start; only the intervals the run overlaps are visited.
         a = max(0.0, (begun - start).total_seconds())
@@ -130,7 +130,7 @@ def utilisation(
     )
 
 
-def _peaks(
+def peak_use(
     runs: list[tuple[dt.datetime, dt.datetime, int]], start: dt.datetime, step_s: int, points: int
 ) -> list[int]:
     """The most accelerators in use at once in each interval: 16 cards busy for five minutes
@@ -140,18 +140,19 @@ def _peaks(
     for begun, ended, count in runs:
         a = max(0.0, (begun - start).total_seconds())
         b = min(window, (ended - start).total_seconds())
-        if b > a or (b == a and a < window):
+        if b > a:
             edges.append((a, count))
-            edges.append((max(b, a), -count))
-    edges.sort(key=lambda e: (e[0], -e[1]))  # a run that begins where another ends overlaps
+            edges.append((b, -count))
+    edges.sort()  # at one instant ends come first: a run that starts as another ends adds none
     peaks = [0] * points
     level = 0
     i = 0
     for at, change in edges:
         here = min(points - 1, int(at // step_s))
-        while i < here:  # intervals passed with no change: the level held throughout
-            i += 1
-            peaks[i] = max(peaks[i], level)
+        while i < here:  # intervals reached: the level held into each (into ``here``
+            i += 1  # only when the change comes after its start)
+            if i < here or at > i * step_s:
+                peaks[i] = max(peaks[i], level)
         level += change
         peaks[here] = max(peaks[here], level)
     for j in range(i + 1, points):
