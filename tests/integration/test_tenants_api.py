@@ -63,7 +63,8 @@ def test_a_new_tenant_is_billed_and_checked_at_once(
     try:
         assert again.billing is not None
         found = again.billing.tenants.get("acme")
-        assert found is not None and dict(found.attributes) == ETOWN
+        assert found is not None
+        assert dict(found.attributes) == ETOWN
     finally:
         again.close()
 
@@ -140,10 +141,13 @@ def test_the_file_seeds_and_never_overwrites(tmp_path: Path, database_url: str) 
     try:
         assert again.billing is not None
         names = [t.name for t in again.billing.tenants.all()]
-        assert names == sorted(names) and {"acme", "demo", "etown-robotics"} <= set(names)
+        assert names == sorted(names)
+        assert {"acme", "demo", "etown-robotics"} <= set(names)
         demo = again.billing.tenants.get("demo")
-        assert demo is not None and demo.terms is not None  # the file's queue terms joined
+        assert demo is not None
+        assert demo.terms is not None
         acme = again.billing.tenants.get("acme")
-        assert acme is not None and acme.terms is None
+        assert acme is not None
+        assert acme.terms is None
     finally:
         again.close()

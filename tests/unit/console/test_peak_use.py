@@ -36,6 +36,9 @@ def test_sixteen_h100_in_two_gangs_of_eight_over_a_day() -> None:
     runs = [(at(14 * 60), at(16 * 60), 8), (at(15 * 60), at(17 * 60), 8)]
     peaks = peak_use(runs, T0, STEP, 48)
     assert max(peaks) == 16
-    assert peaks[30] == 16 and peaks[31] == 16  # 15:00-16:00
-    assert peaks[28] == 8 and peaks[33] == 8
-    assert peaks[27] == 0 and peaks[34] == 0
+    assert peaks[30] == 16
+    assert peaks[31] == 16
+    assert peaks[28] == 8
+    assert peaks[33] == 8
+    assert peaks[27] == 0
+    assert peaks[34] == 0
