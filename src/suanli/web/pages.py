@@ -87,8 +87,11 @@ async def home(v: ViewDep) -> Response:
 
 async def _tenant(v: View, tenant: str) -> TenantResponse | HTMLResponse:
     """The tenant a page is about, or the page that says it is not the reader's to see."""
-    if v.viewer is None or not v.viewer.sees_tenant(tenant):
-        return missing(v, "tenant_not_found", tenant=tenant)
+    viewer = v.viewer
+    if viewer is None or not (viewer.is_operator or viewer.tenant is not None):
+        return refused(v)  # another role's pages
+    if not viewer.sees_tenant(tenant):
+        return missing(v, "tenant_not_found", tenant=tenant)  # another tenant's: not said
     try:
         return await v.api.get(f"/tenants/{tenant}", TenantResponse)
     except ApiFailure as exc:
@@ -272,7 +275,10 @@ async def vouchers_page(tenant: str, v: ViewDep) -> Response:
 async def provider_page(
     provider: str, v: ViewDep, page: Page = 1, spage: Page = 1, month: str | None = None
 ) -> Response:
-    if v.viewer is None or not v.viewer.sees_provider(provider):
+    viewer = v.viewer
+    if viewer is None or not (viewer.is_operator or viewer.provider is not None):
+        return refused(v)  # another role's pages
+    if not viewer.sees_provider(provider):
         return missing(v, "access.org_not_found", name=provider)
     try:
         fleet, use, jobs, settled = await asyncio.gather(
