@@ -5,7 +5,6 @@ each role made through the API, jobs run to an end, and requests to other sites 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -69,7 +68,14 @@ def member(server: Server, user: str, organisation: str, role: str, kind: str) -
         return str(r.json()["token"])
 
 
-def run_job(server: Server, tmp_path: Path, name: str, text: str, tenant: str = "demo") -> str:
+def submit(server: Server, text: str, tenant: str = "demo") -> str:
+    with server.http() as client:
+        r = client.post("/api/v1/jobs", json={"spec_yaml": text, "tenant": tenant})
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+
+def run_job(server: Server, text: str, tenant: str = "demo") -> str:
     """Submit ``text`` for ``tenant`` through the API and wait until it is settled."""
     with server.http() as client:
         r = client.post("/api/v1/jobs", json={"spec_yaml": text, "tenant": tenant})

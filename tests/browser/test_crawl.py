@@ -38,11 +38,10 @@ GANG = (
 
 
 @pytest.fixture(scope="module")
-def tokens(server: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    tmp = tmp_path_factory.mktemp("crawl")
-    mine = run_job(server, tmp, "mine", ONE_CARD.format(name="mine"))
-    run_job(server, tmp, "gang", GANG)
-    run_job(server, tmp, "theirs", ONE_CARD.format(name="theirs"), tenant="etown-robotics")
+def tokens(server: Server) -> dict[str, str]:
+    mine = run_job(server, ONE_CARD.format(name="mine"))
+    run_job(server, GANG)
+    run_job(server, ONE_CARD.format(name="theirs"), tenant="etown-robotics")
     host = provider_of(server, mine)
     return {
         "operator": operator_token(server),

@@ -86,6 +86,14 @@ def attribute_value(value: str | bool, lang: Lang) -> str:
     return render(code, lang) if code in MESSAGES else shown
 
 
+def with_titles(text: str, titles: dict[str, str], lang: Lang) -> str:
+    """A sentence naming programmes by id, with each id replaced by its title in ``lang``."""
+    for programme in sorted(titles, key=len, reverse=True):  # longest first: no prefix hit
+        if programme in text:
+            text = text.replace(programme, title_in(titles[programme], lang))
+    return text
+
+
 def region_name(region: str, lang: Lang) -> str:
     code = f"region.{region}"
     return render(code, lang) if code in MESSAGES else region

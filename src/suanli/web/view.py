@@ -123,6 +123,7 @@ class View:
             "status_name": lambda s: render(f"status.{s}", lang),
             "role_name": lambda r: render(f"role.{r}", lang),
             "title_in": lambda title: fmt.title_in(title, lang),
+            "titled": lambda text, titles: fmt.with_titles(text, titles, lang),
             "attr_name": lambda k: fmt.attribute_name(k, lang),
             "attr_value": lambda x: fmt.attribute_value(x, lang),
             "charts": (VENDOR / "echarts.min.js").exists(),

@@ -119,7 +119,9 @@ class LogView {
         const option = document.createElement("option");
         option.value = rank;
         option.textContent = this.rank.dataset.rank + " " + rank;
-        this.rank.append(option);
+        // in rank order, whichever node spoke first
+        const after = [...this.rank.options].find((o) => o.value !== "" && Number(o.value) > Number(rank));
+        this.rank.insertBefore(option, after || null);
       }
     }
   }
