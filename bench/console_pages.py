@@ -209,6 +209,11 @@ def main() -> None:
             "provider": "/console/provider/bj-etown-aic",
             "operator": "/console/operator",
             "operator jobs": "/console/operator/jobs",
+            "tenant vouchers": "/console/tenant/demo/vouchers",
+            "tenants": "/console/tenants",
+            "users": "/console/users",
+            "tokens": "/console/tokens",
+            "audit log": "/console/audit",
         }
         try:
             times, cpu = measure(

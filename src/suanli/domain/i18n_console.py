@@ -180,6 +180,7 @@ CONSOLE: Mapping[str, Mapping[Literal["en", "zh"], str]] = {
         "en": "The platform could not answer this request.",
         "zh": "平台无法完成此请求。",
     },
+    "ui.why_waits": {"en": "Why it waits", "zh": "等待原因"},
     "ui.back_home": {"en": "Back to your pages", "zh": "返回我的页面"},
     "ui.users": {"en": "Users", "zh": "用户"},
     "ui.tokens": {"en": "API tokens", "zh": "API 令牌"},
