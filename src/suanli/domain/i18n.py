@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from suanli.domain.i18n_console import CONSOLE
+from suanli.domain.wording import said
 
 Lang = Literal["en", "zh"]
 
@@ -559,38 +560,11 @@ def render(code: str, lang: Lang = "en", /, **params: object) -> str:
     if entry is None:
         return code if not params else f"{code}: {params}"
     template = entry.get(lang) or entry["en"]
-    worded = code.startswith("voucher.")  # a programme's rules: said in words
-    shown = {k: _worded(k, v, lang) if worded else _nested(v, lang) for k, v in params.items()}
+    shown = {k: said(code, k, v, lang, MESSAGES) for k, v in params.items()}
     try:
         return template.format(**shown)
     except (KeyError, IndexError):
         return template
-
-
-# Parameters whose values have words of their own: an eligibility attribute and its values
-# ("registered_zone" is said "registered zone", "yizhuang-new-town" "Yizhuang New Town").
-_WORDED = {"attribute": "attribute", "value": "value", "allowed": "value"}
-
-
-def _worded(name: str, value: object, lang: Lang) -> object:
-    kind = _WORDED.get(name)
-    if kind is None or not isinstance(value, str):
-        return _nested(value, lang)
-    parts = value.split(" | ")
-    codes = [f"{kind}.{x}" for x in parts]
-    if not any(c in MESSAGES for c in codes):
-        return _nested(value, lang)
-    return " | ".join(
-        (MESSAGES[c].get(lang) or MESSAGES[c]["en"]) if c in MESSAGES else x
-        for c, x in zip(codes, parts, strict=True)
-    )
-
-
-def _nested(value: object, lang: Lang) -> object:
-    # A parameter that is itself a message code (e.g. "limit.pool") is said in the same language.
-    if isinstance(value, str) and "." in value and value in MESSAGES:
-        return MESSAGES[value].get(lang) or MESSAGES[value]["en"]
-    return value
 
 
 def pick_lang(accept_language: str | None) -> Lang:
