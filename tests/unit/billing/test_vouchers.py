@@ -9,6 +9,7 @@ import pytest
 
 from suanli.billing.policy import CapScope, VoucherPolicy
 from suanli.billing.vouchers import Limit, Outcome, VoucherUsage, charge_for_line, decide
+from suanli.domain.i18n import render
 from tests.unit.billing.make import (
     COMPUTE,
     ELIGIBLE,
@@ -130,7 +131,8 @@ class TestEligibility:
         assert v.outcome is Outcome.INELIGIBLE
         assert v.params["attribute"] == want_attribute
         assert "附则" in v.params["cite"]
-        assert want_attribute in " ".join(d.explain("en"))
+        # the rule said in words: "registered zone", not registered_zone (issue 21)
+        assert render(f"attribute.{want_attribute}", "en") in " ".join(d.explain("en"))
 
     @pytest.mark.parametrize(
         ("on", "want"),
