@@ -194,6 +194,16 @@ def test_each_role_sees_its_own_part_of_the_console_api(
     for job in elsewhere:  # not on its capacity: not said to exist
         assert client.get(f"/api/v1/jobs/{job}/cost", headers=host).status_code == 404
     assert client.get("/api/v1/queue", headers=host).status_code == 403
+    # A page of a job list asks the costs at once: each as /cost says, others left out.
+    many = {"job": [a, b, big, "j-nothere"]}
+    costs = client.get("/api/v1/job-costs", params=many, headers=demo).json()
+    assert [c["job_id"] for c in costs] == [a, big]
+    assert costs[1] == client.get(f"/api/v1/jobs/{big}/cost", headers=demo).json()
+    hosted = client.get("/api/v1/job-costs", params=many, headers=host).json()
+    assert big in [c["job_id"] for c in hosted]
+    assert all(c["job_id"] not in elsewhere for c in hosted)
+    too_many = {"job": [a] * 101}
+    assert client.get("/api/v1/job-costs", params=too_many, headers=demo).status_code == 422
 
 
 def test_console_pages_need_a_signed_in_reader(tmp_path: Path) -> None:

@@ -215,6 +215,7 @@ def job_settlements(p: Platform, job_id: str) -> list[Settlement]:
 
 @dataclass(frozen=True)
 class JobCost:
+    job_id: str
     settlements: list[Settlement]  # settled attempts the caller may see
     private: bool  # the caller is a provider: the tenant's voucher reasons are not shown
     running_gross: Decimal | None  # the attempt running now, so far, before vouchers
@@ -232,12 +233,23 @@ def job_cost(p: Platform, caller: Principal, job_id: str) -> JobCost:
         found = [s for s in found if s.line.usage.provider == caller.provider]
     pl = job.placement
     if job.status is not S.RUNNING or pl is None or job.started_at is None:
-        return JobCost(found, private, None, None)
+        return JobCost(job_id, found, private, None, None)
     if private and not _on_provider(p, pl.cluster, caller.provider or ""):
-        return JobCost(found, private, None, None)
+        return JobCost(job_id, found, private, None, None)
     seconds = max(0.0, (p.clock.now() - job.started_at).total_seconds())
     gross = (pl.price_per_hour * Decimal(seconds) / 3600).quantize(CENT, ROUND_HALF_UP)
-    return JobCost(found, private, gross, round(seconds / 3600, 4))
+    return JobCost(job_id, found, private, gross, round(seconds / 3600, 4))
+
+
+def job_costs(p: Platform, caller: Principal, job_ids: list[str]) -> list[JobCost]:
+    """``job_cost`` of each job the caller may see, in the order asked (others left out)."""
+    found = []
+    for job_id in dict.fromkeys(job_ids):
+        try:
+            found.append(job_cost(p, caller, job_id))
+        except NotFound:
+            continue
+    return found
 
 
 def _on_provider(p: Platform, cluster: str, provider: str) -> bool:

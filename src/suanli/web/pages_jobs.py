@@ -22,10 +22,10 @@ MAX_LOG_PAGES = 64  # a downloaded log stops after 64 MiB
 
 async def job_costs(v: View, jobs: Sequence[JobSummary]) -> dict[str, JobCostResponse]:
     """The cost (settled, or so far) of each job of a list page that has started."""
-    started = [j for j in jobs if j.started_at is not None]
-    found = await asyncio.gather(
-        *(v.api.get(f"/jobs/{j.id}/cost", JobCostResponse) for j in started)
-    )
+    started = [j.id for j in jobs if j.started_at is not None]
+    if not started:
+        return {}
+    found = await v.api.get("/job-costs", list[JobCostResponse], job=started)
     return {c.job_id: c for c in found}
 
 

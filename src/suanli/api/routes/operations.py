@@ -149,19 +149,35 @@ def provider_settlements(
     )
 
 
+@router.get("/job-costs")
+@open_to(*TENANT_ROLES, Role.PROVIDER_ADMIN)
+def job_costs(
+    p: PlatformDep,
+    lang: LangDep,
+    caller: CallerDep,
+    job: Annotated[list[str], Query(min_length=1, max_length=100)],
+) -> list[JobCostResponse]:
+    """The cost of several jobs at once (a page of a job list), as ``/jobs/{id}/cost`` says
+    each; jobs the caller may not see are left out (never said to exist)."""
+    return [_cost_response(p, c, lang) for c in operations.job_costs(p, caller, job)]
+
+
 @router.get("/jobs/{job_id}/cost")
 @open_to(*TENANT_ROLES, Role.PROVIDER_ADMIN)
 def job_cost(job_id: str, p: PlatformDep, lang: LangDep, caller: CallerDep) -> JobCostResponse:
     """What the job's settled attempts cost: gross, voucher deduction, net, and a running
     attempt's cost so far. Its tenant and the operator see every attempt; a provider the
     attempts on its capacity (its settlement figures), without the tenant's voucher reasons."""
-    cost = operations.job_cost(p, caller, job_id)
+    return _cost_response(p, operations.job_cost(p, caller, job_id), lang)
+
+
+def _cost_response(p: Platform, cost: operations.JobCost, lang: Lang) -> JobCostResponse:
     found = cost.settlements
     lines = _lines(p, found, lang)
     if cost.private:
         lines = [x.model_copy(update={"explanation": []}) for x in lines]
     return JobCostResponse(
-        job_id=job_id,
+        job_id=cost.job_id,
         lines=lines,
         gross=yuan(total(s.deduction.gross for s in found)),
         deduction=yuan(total(s.deduction.amount for s in found)),
