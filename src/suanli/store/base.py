@@ -220,8 +220,10 @@ class BillingStore(Protocol):
         month: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        job_ids: Sequence[str] | None = None,
     ) -> tuple[builtins.list[Settlement], int]:
-        """One page of matching settlements (newest first) and how many match."""
+        """One page of matching settlements (newest first) and how many match; ``job_ids``:
+        of any of these jobs (a page of a job list, in one query)."""
         ...
 
     def settlement_totals(self, tenant: str, month: str) -> tuple[Decimal, Decimal, Decimal]:

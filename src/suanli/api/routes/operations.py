@@ -159,7 +159,9 @@ def job_costs(
 ) -> list[JobCostResponse]:
     """The cost of several jobs at once (a page of a job list), as ``/jobs/{id}/cost`` says
     each; jobs the caller may not see are left out (never said to exist)."""
-    return [_cost_response(p, c, lang) for c in operations.job_costs(p, caller, job)]
+    costs = operations.job_costs(p, caller, job)
+    posted = bills.posted_keys(p, [s.entry_key for c in costs for s in c.settlements])
+    return [_cost_response(p, c, lang, posted) for c in costs]
 
 
 @router.get("/jobs/{job_id}/cost")
@@ -171,9 +173,11 @@ def job_cost(job_id: str, p: PlatformDep, lang: LangDep, caller: CallerDep) -> J
     return _cost_response(p, operations.job_cost(p, caller, job_id), lang)
 
 
-def _cost_response(p: Platform, cost: operations.JobCost, lang: Lang) -> JobCostResponse:
+def _cost_response(
+    p: Platform, cost: operations.JobCost, lang: Lang, posted: set[str] | None = None
+) -> JobCostResponse:
     found = cost.settlements
-    lines = _lines(p, found, lang)
+    lines = _lines(p, found, lang, posted)
     if cost.private:
         lines = [x.model_copy(update={"explanation": []}) for x in lines]
     return JobCostResponse(
@@ -187,8 +191,11 @@ def _cost_response(p: Platform, cost: operations.JobCost, lang: Lang) -> JobCost
     )
 
 
-def _lines(p: Platform, found: list[Settlement], lang: Lang) -> list[BillLineResponse]:
-    posted = bills.posted_keys(p, [s.entry_key for s in found])
+def _lines(
+    p: Platform, found: list[Settlement], lang: Lang, posted: set[str] | None = None
+) -> list[BillLineResponse]:
+    if posted is None:
+        posted = bills.posted_keys(p, [s.entry_key for s in found])
     return [
         bill_line_to_response(s, s.entry_key is None or s.entry_key in posted, lang) for s in found
     ]
