@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -195,6 +196,11 @@ def request_bytes(token: str) -> bytes:
     return head.encode() + body
 
 
+def _same(submitter: Submitter) -> Submitter:
+    """The protocol factory for one connection: the submitter made for it."""
+    return submitter
+
+
 class Submitter(asyncio.Protocol):
     """One keep-alive connection: send a submission, read and check the answer, repeat."""
 
@@ -264,7 +270,9 @@ async def drive(
     submitters = []
     for i in range(args.connections):
         s = Submitter(payload, figures, warm_until, until)
-        await loop.create_connection(lambda s=s: s, "127.0.0.1", ports[i % len(ports)])
+        await loop.create_connection(
+            functools.partial(_same, s), "127.0.0.1", ports[i % len(ports)]
+        )
         submitters.append(s)
     await asyncio.sleep(warm_until - time.monotonic())
     # Sampled in a thread: the generator keeps answering while the database is asked.

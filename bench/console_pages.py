@@ -173,7 +173,7 @@ def main() -> None:
         p = open_platform(args.data_dir or Path(tmp) / "data", detect_gpus=False)
         start = CLOCK.monotonic()
         if p.jobs.count() >= args.jobs:
-            sample = next(j.id for j in p.jobs.list([S.SUCCEEDED], 1, tenant="demo"))
+            sample: str = next(j.id for j in p.jobs.list([S.SUCCEEDED], 1, tenant="demo"))
             how = f"reused {args.data_dir}"
         else:
             sample = fill(p, args.jobs - p.jobs.count(), args.seed)

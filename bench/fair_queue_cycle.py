@@ -112,6 +112,7 @@ def main() -> None:
     )
     gc.freeze()
     before = after = float("inf")
+    plain = turn = result = None
     for _ in range(args.repeat):
         snap = build_snapshot(now, f, holding, waiting)
         gc.collect()
@@ -123,6 +124,8 @@ def main() -> None:
         turn = fair_turn(snap, holding, placer.rank, terms, settings)
         result = placer.decide(dataclasses.replace(snap, queue=turn.admitted), turn.models)
         after = min(after, time.process_time() - cpu)
+    if plain is None or turn is None or result is None:
+        raise SystemExit("--repeat must be at least 1")
     print(f"before (placement alone):        cpu {before:6.3f}s, placed {len(plain.placed)}")
     print(
         f"after (fair turn + placement):   cpu {after:6.3f}s, admitted {len(turn.admitted)}, "

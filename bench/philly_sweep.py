@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -128,7 +129,7 @@ def main() -> None:
         jobs = [j for j in jobs if j.submit < scen.since + args.days * DAY]
     setup = setup_for(scen, trace)
     gpus = sum(p.nodes * p.accelerators_per_node for _, p in scen.fleet.pools())
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for policy in args.policies:
         estimates = "exact" if policy in ("sjf", "srtf") else "none"
         cpu = time.process_time()

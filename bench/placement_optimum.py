@@ -86,7 +86,7 @@ def main() -> None:
             fleet, jobs = instance(rng, load)
             snapshot = build_snapshot(T0, fleet, [], jobs)
             result = policy.decide(snapshot)
-            best = optimum(snapshot, policy.rank)  # type: ignore[attr-defined]
+            best = optimum(snapshot, policy.rank)
             unproven += not best.proven
             if len(result.placed) < best.placed:
                 fewer += 1

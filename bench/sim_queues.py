@@ -20,6 +20,7 @@ import json
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 from suanli.domain.clock import SystemClock
 from suanli.sim.load import at_load
@@ -38,7 +39,7 @@ REPORTS: dict[str, list[ReplayReport]] = {}
 
 def run(
     scenario: str, fmt: str, path: Path, policy: str, estimates: str = "none", load: float = 0
-) -> dict:
+) -> dict[str, Any]:
     scen = load_scenario(EXAMPLES / scenario)
     trace = read_trace(fmt, path)
     setup = setup_for(scen, trace)
@@ -75,6 +76,7 @@ def main() -> None:
     ap.add_argument("--alone", action="store_true", help="gavel: each trace alone, not all too")
     args = ap.parse_args()
     philly = args.traces / "sia-sosp23" / "traces" / "philly.csv"
+    fifo: dict[str, Any] = {}
     if args.only in (None, "philly", "cohort"):
         fifo = run("philly-helios.yaml", "philly", philly, "fifo")
     if args.only in (None, "philly"):

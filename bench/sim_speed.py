@@ -63,7 +63,7 @@ def measure(trace: Path, policy: str, repeat: int, figures: Path | None) -> dict
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     wall = time.monotonic() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     # ru_maxrss of children is the largest child so far (KiB on Linux): run big ones last.
     out.update(wall_s=round(wall, 1), cpu_s=round(cpu, 1), peak_rss_mb=after.ru_maxrss // 1024)

@@ -305,14 +305,14 @@ def many(conf: str, jobs: int, interval: float) -> None:
     statuses = Counter(j["status"] for j in final.values())
     attempts = Counter(j["attempt"] for j in final.values())
     # Slurm's view: every job it knows by one of these names, finished ones included.
-    seen = Counter()
+    seen: Counter[str] = Counter()
     states: Counter[str] = Counter()
     for line in slurm(conf, "squeue", "-h", "-t", "all", "-o", "%j|%T").splitlines():
         name, _, state = line.partition("|")
         if name in keys:
             seen[name] += 1
             states[state] += 1
-    comp = Counter()
+    comp: Counter[str] = Counter()
     jobcomp = state_dir / "log" / "jobcomp.log"
     if jobcomp.exists():
         for line in jobcomp.read_text().splitlines():

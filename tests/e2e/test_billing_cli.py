@@ -50,7 +50,7 @@ def test_a_server_killed_as_a_job_ends_bills_it_exactly_once(
 
     def finished() -> bool:
         with server.http() as client:
-            return client.get(f"/api/v1/jobs/{job_id}").json()["status"] == "succeeded"
+            return bool(client.get(f"/api/v1/jobs/{job_id}").json()["status"] == "succeeded")
 
     wait_until(finished, timeout=JOB_TIMEOUT_S, every=0.02)
     server.kill9()  # at once: before or during settlement, as luck has it

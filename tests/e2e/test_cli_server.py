@@ -72,7 +72,7 @@ def _reason_codes(job: dict[str, Any]) -> list[str]:
 
 
 def _run_dir(server: Server, job: dict[str, Any]) -> Path:
-    return server.data_dir / "runs" / job["placement"]["cluster"] / job["engine_key"]
+    return server.data_dir / "runs" / str(job["placement"]["cluster"]) / str(job["engine_key"])
 
 
 def _gated_job(path: Path, marker: Path, gate: Path, extra: str = "") -> Path:

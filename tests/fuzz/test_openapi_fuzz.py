@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -49,6 +50,8 @@ schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", _APP, config=CON
     suppress_health_check=list(HealthCheck),
     database=None,
 )
-def test_api_answers_every_generated_request_within_its_schema(case: schemathesis.Case) -> None:
+def test_api_answers_every_generated_request_within_its_schema(
+    case: schemathesis.Case[Any],
+) -> None:
     # As the operator, who reaches every route: the widest surface for bad input.
     case.call_and_validate(headers={"Authorization": f"Bearer {_TOKEN}"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -223,5 +224,5 @@ def test_every_example_runs_to_success(api: TestClient) -> None:
         assert r.status_code == 201, (path.name, r.text)
         ids[path.name] = r.json()["id"]
     for name, job_id in ids.items():
-        done = wait_until(lambda job_id=job_id: finished(api, job_id), timeout=60)
+        done = wait_until(functools.partial(finished, api, job_id), timeout=60)
         assert done["status"] == "succeeded", (name, api.get(f"/api/v1/jobs/{job_id}/logs").text)

@@ -205,7 +205,7 @@ def _check(p: Platform, expected: dict[str, tuple[str, bool, int]]) -> None:
     event("a company cap reached" if CAP in used_by.values() else "no cap reached")
     event("the pool ran dry" if used == POOL else "pool left")
     gross = total(s.deduction.gross for s in stored)
-    net_by = defaultdict(lambda: ZERO)
+    net_by: defaultdict[str, Decimal] = defaultdict(lambda: ZERO)
     for s in stored:
         net_by[s.line.tenant] += s.deduction.net
     for tenant in set(net_by):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from suanli.billing.ledger import tenant_cash
+from suanli.billing.model_contracts import ModelUse
 from suanli.service import contracts as contract_service
 from suanli.service.billing import settle
 from suanli.service.deps import Platform
@@ -184,13 +186,13 @@ def test_a_crash_after_the_decision_is_stored_is_posted_on_restart(
         "demo",
         "Baichuan",
         "Baichuan-4",
-        contract_service.ModelUse.API_CALLS,
+        ModelUse.API_CALLS,
         True,
-        contract_service.Decimal("80000.00"),
+        Decimal("80000.00"),
         "HT-9",
     )
     monkeypatch.setattr(contract_service, "post_redemptions", lambda _p: 0)  # "crash"
-    r = contract_service.redeem(p, c.contract_id, "2026-11", contract_service.Decimal("80000.00"))
+    r = contract_service.redeem(p, c.contract_id, "2026-11", Decimal("80000.00"))
     assert p.billing is not None
     assert r.entry_key is not None
     assert not p.billing.ledger.has(r.entry_key)
@@ -205,9 +207,7 @@ def test_a_crash_after_the_decision_is_stored_is_posted_on_restart(
         assert b.ledger.has(r.entry_key)
         assert b.ledger.balance(tenant_cash("demo")) == 40000
         assert b.ledger.verify().ok
-        same = contract_service.redeem(
-            again, c.contract_id, "2026-11", contract_service.Decimal("80000.00")
-        )
+        same = contract_service.redeem(again, c.contract_id, "2026-11", Decimal("80000.00"))
         assert same.deduction == r.deduction
     finally:
         again.close()

@@ -9,7 +9,7 @@ import pytest
 
 from suanli.domain.clock import SystemClock
 from suanli.domain.jobs import NodeAssignment, Placement
-from suanli.engines.base import LaunchRequest, RunState
+from suanli.engines.base import LaunchRequest, RunState, RunStatus
 from suanli.engines.gpus import detect_nvidia_gpus
 from suanli.engines.local import LocalEngine
 from suanli.service.bootstrap import open_platform
@@ -35,9 +35,12 @@ def test_a_run_sees_exactly_its_gpu(tmp_path: Path) -> None:
         "this-machine", "gpu", "H100", (NodeAssignment("gpu-n0", (last,)),), Decimal(0)
     )
     engine.launch(LaunchRequest("suanli-j-gpu-a1", "j-gpu", 1, spec, placement))
-    status = wait_until(
-        lambda: (s := engine.status("suanli-j-gpu-a1")).state.is_final and s, timeout=60
-    )
+
+    def final() -> RunStatus | None:
+        s = engine.status("suanli-j-gpu-a1")
+        return s if s.state.is_final else None
+
+    status = wait_until(final, timeout=60)
     assert status.state is RunState.SUCCEEDED
     out = engine.read_log("suanli-j-gpu-a1", 0).data.decode()
     assert f"visible={last}" in out

@@ -306,7 +306,9 @@ class TestRunningRuns:
         script = f"sleep 300 & echo $! > {pid_file}.tmp && mv {pid_file}.tmp {pid_file}; sleep 300"
         engine.launch(_request("stop-me", script))
         _running(engine, "stop-me")
-        grandchild = int(wait_until(lambda: pid_file.exists() and pid_file.read_text().strip()))
+        grandchild = int(
+            wait_until(lambda: pid_file.read_text().strip() if pid_file.exists() else None)
+        )
         group = int(_started(engine, "stop-me")["group"])
         assert _alive(grandchild)
 

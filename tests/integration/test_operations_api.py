@@ -3,6 +3,7 @@ paged bills; and the console's pages themselves (language, pagination), in-proce
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ def ran(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, list[st
                 _submit(client, A100)["id"],
             ]
             for job_id in ids:
-                wait_until(lambda job_id=job_id: _settled(client, job_id), timeout=60)
+                wait_until(functools.partial(_settled, client, job_id), timeout=60)
             yield client, ids
     finally:
         platform.close()

@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -52,7 +53,9 @@ def philly_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def replay(path: Path, fmt: str, scenario: str, policy: str, estimates: str = "none") -> dict:
+def replay(
+    path: Path, fmt: str, scenario: str, policy: str, estimates: str = "none"
+) -> dict[str, Any]:
     scen = load_scenario(EXAMPLES / scenario)
     trace = read_trace(fmt, path)
     report = Replay(setup_for(scen, trace), policy, estimates, SystemClock()).run(trace.jobs)
@@ -129,7 +132,7 @@ def test_the_replays_shortcuts_decide_as_plain_decisions_do(
     scen = load_scenario(EXAMPLES / scenario)
     trace = read_trace("philly", philly_slice)
 
-    def figures() -> dict:
+    def figures() -> dict[str, Any]:
         replay = Replay(setup_for(scen, trace), policy, "exact", SystemClock())
         out = replay.run(trace.jobs[:jobs]).to_dict(full=True)
         return {k: v for k, v in out.items() if k not in ("seconds", "decisions")}
@@ -152,7 +155,7 @@ def test_the_shortcuts_decide_as_plain_decisions_do_on_gavels_mixed_cluster(
     trace = tmp_path / "0e4a51.trace"
     trace.write_text("\n".join(GAVEL.read_text().splitlines()[:200]) + "\n")
 
-    def figures() -> dict:
+    def figures() -> dict[str, Any]:
         out = replay(trace, "gavel", "gavel-36x3.yaml", "default")
         return {k: v for k, v in out.items() if k not in ("seconds", "decisions")}
 

@@ -111,10 +111,12 @@ def test_slurmctld_dies_mid_run_and_the_job_finishes_elsewhere_once(
 
     # Slurm comes back: the run it still has was replaced, so suanli cancels it.
     cluster.start_controller()
-    wait_until(
-        lambda: tick(p) or all(s != "RUNNING" for _, s in cluster.jobs_named(slurm_key)),
-        timeout=TIMEOUT_S,
-    )
+
+    def stray_cancelled() -> bool:
+        tick(p)
+        return all(s != "RUNNING" for _, s in cluster.jobs_named(slurm_key))
+
+    wait_until(stray_cancelled, timeout=TIMEOUT_S)
     history = [(e.to_status.value, e.reason.code, e.attempt) for e in job_history(p, job.id)]
     assert ("recovering", "reason_cluster_down", 1) in history
     assert ("succeeded", "reason_exit_ok", 2) in history

@@ -72,9 +72,7 @@ def test_job_round_trips_with_placement_and_history(jobs: SqlJobStore) -> None:
     assert got.version == 1
     assert got.spec == spec
     assert got.submitted_at == T0  # timezone-aware UTC survives SQLite
-    placement = Placement(
-        "c", "p", "T4", (NodeAssignment("p-n0", (0, 1)),), spec.total_accelerators * 0 + 3
-    )  # type: ignore[arg-type]
+    placement = Placement("c", "p", "T4", (NodeAssignment("p-n0", (0, 1)),), Decimal(3))
     placed, ev2 = transition(got, S.PLACED, T0, Reason("reason_placed"), placement=placement)
     assert jobs.save(got, placed, [ev2]) is Outcome.APPLIED
     again = jobs.get(job.id)

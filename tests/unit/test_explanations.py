@@ -37,7 +37,7 @@ def test_chosen_runners_up_and_the_first_rule_of_every_other_pool() -> None:
     assert next(iter(d.verdicts)).pool == "a100"  # type: ignore[attr-defined]
     assert lines[("nm", "h100")].feasible  # the runner-up, with its figures
     assert lines[("nm", "h100")].estimate is not None
-    assert lines[("bj", "t4")].reason.code == "pool_model_mismatch"  # type: ignore[union-attr]
+    assert lines[("bj", "t4")].reason.code == "pool_model_mismatch"
     small = lines[("bj", "small")].reason
     assert small is not None
     assert small.render("en") == "nodes have 2 accelerators, job needs 4 per node"
@@ -48,7 +48,7 @@ def test_chosen_runners_up_and_the_first_rule_of_every_other_pool() -> None:
 def test_cpu_and_memory_shortfalls_are_said_in_chinese() -> None:
     d = decide({"resources": {"accelerator": {"model": "A100", "count": 1}, "cpus": 8}})
     small = {(v.cluster, v.pool): v for v in d.verdicts}[("bj", "small")]  # type: ignore[attr-defined]
-    assert small.reason.render("zh") == "节点仅有 4 个 CPU，作业每节点需要 8"  # type: ignore[union-attr]
+    assert small.reason.render("zh") == "节点仅有 4 个 CPU，作业每节点需要 8"
 
 
 def test_a_job_worth_less_than_a_fen_is_not_shown_as_free() -> None:

@@ -22,7 +22,7 @@ from suanli.scheduler.packing import (
     TargetWorkload,
 )
 from suanli.scheduler.policies import POLICIES as PLACEMENT
-from suanli.scheduler.policies import CycleResult
+from suanli.scheduler.policies import CycleResult, KeepWaiting, PlaceJob
 from suanli.scheduler.snapshot import NodeState, PoolState, build_snapshot
 from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
 
@@ -117,7 +117,8 @@ def test_fast_cycle_equals_job_by_job_placement(seed: int, policy: str) -> None:
     assert comparable(fast) == comparable(slow)
     # Every decision lists every pool exactly once.
     pools = {(c.name, p.name) for c, p in fleet.pools()}
-    for outcome in [*fast.placed, *fast.waiting]:
+    outcomes: list[PlaceJob | KeepWaiting] = [*fast.placed, *fast.waiting]
+    for outcome in outcomes:
         assert sorted((v.cluster, v.pool) for v in outcome.decision.verdicts) == sorted(pools)
 
 

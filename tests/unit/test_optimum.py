@@ -47,7 +47,7 @@ def test_the_optimum_moves_a_small_job_to_make_room_for_a_large_one() -> None:
     snapshot = build_snapshot(T0, FLEET, [], [job("j-1", 4), job("j-2", 8)])
     greedy = GREEDY.decide(snapshot)
     assert {p.job_id: p.placement.pool for p in greedy.placed} == {"j-1": "cheap", "j-2": "dear"}
-    best = optimum(snapshot, POLICY.rank)  # type: ignore[attr-defined]
+    best = optimum(snapshot, POLICY.rank)
     assert best.proven
     assert best.pools == {"j-1": ("bj", "dear"), "j-2": ("bj", "cheap")}
     assert best.cost == Decimal("48.00")
@@ -62,7 +62,7 @@ def test_placing_one_more_job_beats_any_saving() -> None:
     # Three 8-card jobs, two pools: two run, whichever two; the cheapest such pair of
     # placements costs 8 + 80 yuan.
     jobs = [job("j-1", 8), job("j-2", 8), job("j-3", 8)]
-    best = optimum(build_snapshot(T0, FLEET, [], jobs), POLICY.rank)  # type: ignore[attr-defined]
+    best = optimum(build_snapshot(T0, FLEET, [], jobs), POLICY.rank)
     assert best.placed == 2
     assert best.cost == Decimal("88.00")
 
@@ -80,7 +80,7 @@ def test_a_gang_takes_distinct_nodes_of_one_pool() -> None:
     )
     # Two ranks of 4 cards could share the cheap pool's only node, but a gang's ranks
     # never share a node: the gang must go to the two-node pool.
-    best = optimum(build_snapshot(T0, fleet, [], [job("j-g", 4, nodes=2)]), POLICY.rank)  # type: ignore[attr-defined]
+    best = optimum(build_snapshot(T0, fleet, [], [job("j-g", 4, nodes=2)]), POLICY.rank)
     assert best.pools == {"j-g": ("bj", "two")}
     assert best.cost == Decimal("16.00")
 
@@ -89,7 +89,7 @@ def test_with_room_for_all_the_optimum_is_each_jobs_own_best() -> None:
     jobs = [job("j-1", 2), job("j-2", 2), job("j-3", 4)]
     snapshot = build_snapshot(T0, FLEET, [], jobs)
     greedy = POLICY.decide(snapshot)
-    best = optimum(snapshot, POLICY.rank)  # type: ignore[attr-defined]
+    best = optimum(snapshot, POLICY.rank)
     assert {p.job_id: ("bj", p.placement.pool) for p in greedy.placed} == best.pools
     assert best.cost == Decimal("8.00")
 
@@ -97,4 +97,4 @@ def test_with_room_for_all_the_optimum_is_each_jobs_own_best() -> None:
 def test_shares_are_refused() -> None:
     spec = make_spec(resources={"accelerator": {"model": "A100", "count": 0.5}})
     with pytest.raises(ValueError, match="whole accelerators"):
-        optimum(build_snapshot(T0, FLEET, [], [make_job(spec)]), POLICY.rank)  # type: ignore[attr-defined]
+        optimum(build_snapshot(T0, FLEET, [], [make_job(spec)]), POLICY.rank)

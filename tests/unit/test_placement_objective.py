@@ -4,35 +4,60 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
-from suanli.domain.fleet import Link, Network
-from suanli.scheduler.policies import CheapestFirst, ObjectiveFirst
+from suanli.domain.fleet import Fleet, Link, Network, Pool
+from suanli.domain.jobs import Estimate, PoolVerdict, Reason
+from suanli.domain.spec import JobSpec
+from suanli.scheduler.policies import (
+    CheapestFirst,
+    CycleResult,
+    KeepWaiting,
+    ObjectiveFirst,
+    PlaceJob,
+    PlacementPolicy,
+)
 from suanli.scheduler.snapshot import build_snapshot
 from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
 
 RATES = {("demo", True): Decimal("0.40"), ("demo", False): Decimal("0.30")}
 
 
-def fleet(*pools: tuple[str, str, Any]):  # type: ignore[no-untyped-def]
+def fleet(*pools: tuple[str, str, Pool]) -> Fleet:
     """One cluster per (name, region, pool)."""
     return make_fleet(*[(name, region, [pool]) for name, region, pool in pools])
 
 
-def place(fl, spec, policy=None, rates=None):  # type: ignore[no-untyped-def]
+def place(
+    fl: Fleet,
+    spec: JobSpec,
+    policy: PlacementPolicy | None = None,
+    rates: dict[tuple[str, bool], Decimal] | None = None,
+) -> CycleResult:
     snap = build_snapshot(T0, fl, [], [make_job(spec)], voucher_rates=rates or {})
     return (policy or ObjectiveFirst()).decide(snap)
 
 
-def chosen(result) -> str:  # type: ignore[no-untyped-def]
+def chosen(result: CycleResult) -> str:
     return result.placed[0].placement.cluster
 
 
-def verdict(result, cluster):  # type: ignore[no-untyped-def]
-    outcome = [*result.placed, *result.waiting][0]
+def verdict(result: CycleResult, cluster: str) -> PoolVerdict:
+    outcomes: list[PlaceJob | KeepWaiting] = [*result.placed, *result.waiting]
+    outcome = outcomes[0]
     return next(v for v in outcome.decision.verdicts if v.cluster == cluster)
+
+
+def estimate(result: CycleResult, cluster: str) -> Estimate:
+    found = verdict(result, cluster).estimate
+    assert found is not None, f"{cluster} has no estimate"
+    return found
+
+
+def reason(v: PoolVerdict) -> Reason:
+    assert v.reason is not None, f"{v.cluster} has no reason"
+    return v.reason
 
 
 A100_VS_H100 = fleet(
@@ -48,10 +73,10 @@ class TestCost:
         )
         result = place(A100_VS_H100, spec)
         assert chosen(result) == "h100"  # 25 yuan/h but 3.17x faster: 78.87 < 100.00
-        e = verdict(result, "h100").estimate
+        e = estimate(result, "h100")
         assert e.relative_throughput == pytest.approx(989 / 312)
         assert e.gross == Decimal("78.87")
-        assert verdict(result, "a100").estimate.gross == Decimal("100.00")
+        assert estimate(result, "a100").gross == Decimal("100.00")
         assert chosen(place(A100_VS_H100, spec, CheapestFirst())) == "a100"  # list price only
 
     def test_the_tenants_voucher_makes_domestic_compute_cheaper(self) -> None:
@@ -67,7 +92,7 @@ class TestCost:
         assert chosen(place(fl, spec)) == "a100"  # no voucher: 100.00 < 107.25
         result = place(fl, spec, rates=RATES)
         assert chosen(result) == "ascend"  # 40 % off domestic vs 30 % off: 64.35 < 70.00
-        e = verdict(result, "ascend").estimate
+        e = estimate(result, "ascend")
         assert (e.gross, e.voucher, e.net) == (
             Decimal("107.25"),
             Decimal("42.90"),
@@ -86,10 +111,10 @@ class TestCost:
         )
         result = place(fl, spec)
         assert chosen(result) == "near"
-        far = verdict(result, "far").estimate
+        far = estimate(result, "far")
         assert far.data_cost == Decimal("250.00")  # default link: 0.50 yuan/GB
         assert far.transfer_hours == pytest.approx(500 * 8 / 1.0 / 3600)
-        assert verdict(result, "near").estimate.data_cost == Decimal("0.00")
+        assert estimate(result, "near").data_cost == Decimal("0.00")
 
     def test_network_links_override_the_default(self) -> None:
         fl = fleet(("far", "beijing", make_pool("p", "A100")))
@@ -102,7 +127,7 @@ class TestCost:
             resources={"accelerator": {"model": "A100"}},
             inputs=[{"name": "d", "uri": "oss://b/d", "region": "hebei", "size_gb": 100}],
         )
-        assert verdict(place(fl, spec), "far").estimate.data_cost == Decimal("10.00")
+        assert estimate(place(fl, spec), "far").data_cost == Decimal("10.00")
 
 
 class TestTimeAndLimits:
@@ -130,7 +155,7 @@ class TestTimeAndLimits:
         )
         result = place(A100_VS_H100, spec)
         assert chosen(result) == "h100"  # 78.87 fits the budget
-        assert verdict(result, "a100").reason.code == "pool_over_budget"
+        assert reason(verdict(result, "a100")).code == "pool_over_budget"
         tight = place(A100_VS_H100, spec.model_copy(update={"budget_yuan": Decimal("50")}))
         assert tight.placed == []
         assert tight.waiting[0].never
@@ -143,7 +168,7 @@ class TestTimeAndLimits:
         )
         result = place(A100_VS_H100, spec)
         assert chosen(result) == "h100"  # about 3.2 h; the A100 needs 10 h
-        assert verdict(result, "a100").reason.code == "pool_misses_deadline"
+        assert reason(verdict(result, "a100")).code == "pool_misses_deadline"
 
     def test_runners_up_keep_their_figures(self) -> None:
         spec = make_spec(resources={"accelerator": {"model": ["A100", "H100"]}})

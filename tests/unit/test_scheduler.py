@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from suanli.domain.jobs import JobStatus, NodeAssignment, Placement
-from suanli.scheduler.policies import CheapestFirst, KeepWaiting, PlaceJob
+from collections.abc import Sequence
+from decimal import Decimal
+
+from suanli.domain.jobs import Job, JobStatus, NodeAssignment, Placement, PoolVerdict, Reason
+from suanli.scheduler.policies import CheapestFirst, CycleResult, KeepWaiting, PlaceJob
 from suanli.scheduler.snapshot import build_snapshot
 from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
 
@@ -27,14 +30,22 @@ FLEET = make_fleet(
 )
 
 
-def decide(*jobs, holding=(), unavailable=frozenset()):  # type: ignore[no-untyped-def]
+def decide(
+    *jobs: Job, holding: Sequence[Job] = (), unavailable: frozenset[str] = frozenset()
+) -> CycleResult:
     snap = build_snapshot(T0, FLEET, holding, jobs, unavailable)
     return CheapestFirst().decide(snap)
 
 
-def verdicts(result, job_id="j-test"):  # type: ignore[no-untyped-def]
-    outcome = next(x for x in [*result.placed, *result.waiting] if x.job_id == job_id)
+def verdicts(result: CycleResult, job_id: str = "j-test") -> dict[tuple[str, str], PoolVerdict]:
+    outcomes: list[PlaceJob | KeepWaiting] = [*result.placed, *result.waiting]
+    outcome = next(x for x in outcomes if x.job_id == job_id)
     return {(v.cluster, v.pool): v for v in outcome.decision.verdicts}
+
+
+def reason(v: PoolVerdict) -> Reason:
+    assert v.reason is not None, f"{v.cluster}/{v.pool} has no reason"
+    return v.reason
 
 
 class TestChoice:
@@ -52,15 +63,15 @@ class TestChoice:
 
     def test_every_other_pool_has_its_reason(self) -> None:
         v = verdicts(decide(make_job(make_spec())))
-        assert v[("bj", "a100")].reason.code == "pool_model_mismatch"  # type: ignore[union-attr]
-        assert v[("nm", "cpu")].reason.code == "pool_model_mismatch"  # type: ignore[union-attr]
+        assert reason(v[("bj", "a100")]).code == "pool_model_mismatch"
+        assert reason(v[("nm", "cpu")]).code == "pool_model_mismatch"
         assert v[("bj", "t4")].feasible
 
     def test_cuda_job_does_not_go_to_ascend_by_minimums(self) -> None:
         spec = make_spec(resources={"accelerator": {"min_memory_gb": 60, "count": 1}})
         result = decide(make_job(spec))
         assert result.placed[0].placement.pool == "a100"
-        assert verdicts(result)[("nm", "910b")].reason.code == "pool_stack_mismatch"  # type: ignore[union-attr]
+        assert reason(verdicts(result)[("nm", "910b")]).code == "pool_stack_mismatch"
 
     def test_domestic_only_and_regions(self) -> None:
         spec = make_spec(
@@ -74,7 +85,7 @@ class TestChoice:
         )
         result = decide(make_job(spec2))
         assert result.placed[0].placement.pool == "a100"
-        assert verdicts(result)[("nm", "910b")].reason.code == "pool_region_excluded"  # type: ignore[union-attr]
+        assert reason(verdicts(result)[("nm", "910b")]).code == "pool_region_excluded"
 
     def test_pinned_cluster(self) -> None:
         spec = make_spec(resources={"accelerator": {"model": ["A100", "Ascend910B"]}})
@@ -99,15 +110,17 @@ class TestCapacity:
             make_spec(resources={"accelerator": {"model": "A100", "count": 1}}),
             job_id="j-busy",
             status=JobStatus.RUNNING,
-            placement=Placement("bj", "a100", "A100", (NodeAssignment("a100-n0", (0,)),), 0),
-        )  # type: ignore[arg-type]
+            placement=Placement(
+                "bj", "a100", "A100", (NodeAssignment("a100-n0", (0,)),), Decimal(0)
+            ),
+        )
         result = decide(make_job(spec), holding=[busy])
         assert result.placed == []
         (wait,) = result.waiting
         assert isinstance(wait, KeepWaiting)
         assert not wait.never
         assert wait.decision.summary.code == "waiting_for_capacity"
-        assert verdicts(result)[("bj", "a100")].reason.params == {"need": 2}  # type: ignore[union-attr]
+        assert reason(verdicts(result)[("bj", "a100")]).params == {"need": 2}
 
     def test_jobs_in_one_cycle_do_not_share_slots(self) -> None:
         spec = make_spec(resources={"accelerator": {"model": "T4", "count": 3}})
@@ -122,7 +135,7 @@ class TestCapacity:
         spec = make_spec(resources={"accelerator": {"model": ["A100", "Ascend910B"]}})
         result = decide(make_job(spec), unavailable=frozenset({"nm"}))
         assert result.placed[0].placement.cluster == "bj"
-        assert verdicts(result)[("nm", "910b")].reason.code == "pool_cluster_unavailable"  # type: ignore[union-attr]
+        assert reason(verdicts(result)[("nm", "910b")]).code == "pool_cluster_unavailable"
 
     def test_priority_then_submission_order(self) -> None:
         low = make_job(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -53,7 +54,7 @@ def trace() -> Trace:
     return Trace([job("short", 0, 1000), job("long", 10, 20_000)], TABLE)
 
 
-def replay(tmp_path: Path, trace: Trace, policy: str) -> tuple[Replay, dict]:
+def replay(tmp_path: Path, trace: Trace, policy: str) -> tuple[Replay, dict[str, Any]]:
     (tmp_path / "fleet.yaml").write_text(FLEET)
     runner = Replay(setup_for(load_scenario(tmp_path / "fleet.yaml"), trace), policy)
     return runner, runner.run(trace.jobs).to_dict()

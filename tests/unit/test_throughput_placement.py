@@ -81,7 +81,7 @@ def test_the_explanation_shows_the_measured_speed() -> None:
     assert line.estimate is not None
     speed = relative_throughput(fleet, list(fleet.pools())[1][1], "resnet@1")
     assert line.estimate.relative_throughput == speed
-    assert line.estimate.hours == pytest.approx(2 / speed)  # type: ignore[operator]
+    assert line.estimate.hours == pytest.approx(2 / speed)
 
 
 FLEET_YAML = """

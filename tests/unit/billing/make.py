@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from suanli.billing.metering import BILLING_TZ, UsageRecord
-from suanli.billing.policy import VoucherPolicy
+from suanli.billing.policy import VoucherKind, VoucherPolicy
 from suanli.billing.pricing import BillLine
-from suanli.billing.vouchers import Charge, VoucherKind
+from suanli.billing.vouchers import Charge
 from suanli.schemas.voucherfile import shipped_voucher_policies
 
 T0 = dt.datetime(2025, 6, 1, 9, 0, tzinfo=BILLING_TZ)

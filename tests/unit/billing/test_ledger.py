@@ -35,20 +35,20 @@ def transfer(key: str, amount: str = "10.00") -> Entry:
 
 
 class TestEntries:
-    def test_an_unbalanced_entry_is_refused(self):
+    def test_an_unbalanced_entry_is_refused(self) -> None:
         with pytest.raises(UnbalancedEntry) as info:
             Entry("k", (Posting(external(), D("-1.00")), Posting(tenant_cash("a"), D("0.99"))), T0)
         assert "-0.01" in info.value.message("en")
         assert "借贷不平" in info.value.message("zh")
 
     @pytest.mark.parametrize("amount", ["0.00", "0.001"], ids=["zero", "below-the-fen"])
-    def test_a_posting_is_a_non_zero_fen_amount(self, amount):
+    def test_a_posting_is_a_non_zero_fen_amount(self, amount: str) -> None:
         with pytest.raises(ValueError, match="fen"):
             Posting(external(), D(amount))
 
 
 class TestIdempotency:
-    def test_a_repeated_key_is_a_no_op_returning_the_original(self):
+    def test_a_repeated_key_is_a_no_op_returning_the_original(self) -> None:
         ledger = Ledger()
         first = ledger.post(transfer("top-up:1"))
         again = ledger.post(transfer("top-up:1"))
@@ -57,7 +57,7 @@ class TestIdempotency:
         assert ledger.balance(tenant_cash("acme")) == D("10.00")
         assert ledger.verify().ok
 
-    def test_a_key_reused_for_different_postings_is_a_conflict(self):
+    def test_a_key_reused_for_different_postings_is_a_conflict(self) -> None:
         ledger = Ledger()
         ledger.post(transfer("top-up:1"))
         with pytest.raises(IdempotencyConflict):
@@ -65,7 +65,7 @@ class TestIdempotency:
 
 
 class TestReversal:
-    def test_a_correction_is_a_reversing_entry(self):
+    def test_a_correction_is_a_reversing_entry(self) -> None:
         ledger = Ledger()
         ledger.post(transfer("top-up:1"))
         ledger.reverse("top-up:1", T0, "wrong tenant")
@@ -73,7 +73,7 @@ class TestReversal:
         assert len(ledger.entries) == 2
         assert ledger.verify().ok
 
-    def test_an_entry_is_reversed_once(self):
+    def test_an_entry_is_reversed_once(self) -> None:
         ledger = Ledger()
         ledger.post(transfer("top-up:1"))
         ledger.reverse("top-up:1", T0)
@@ -83,13 +83,13 @@ class TestReversal:
         with pytest.raises(AlreadyReversed):
             ledger.post(Entry("other", mirror.postings, T0, reverses="top-up:1"))
 
-    def test_an_unknown_entry_cannot_be_reversed(self):
+    def test_an_unknown_entry_cannot_be_reversed(self) -> None:
         with pytest.raises(UnknownEntry):
             Ledger().reverse("nope", T0)
 
 
 class TestVerify:
-    def test_verify_catches_a_tampered_balance_and_a_doubled_key(self):
+    def test_verify_catches_a_tampered_balance_and_a_doubled_key(self) -> None:
         ledger = Ledger()
         ledger.post(transfer("a"))
         balances = ledger.balances()
@@ -101,7 +101,7 @@ class TestVerify:
 
 
 class TestSettlement:
-    def test_a_domestic_1000_line_settles_in_one_balanced_entry(self):
+    def test_a_domestic_1000_line_settles_in_one_balanced_entry(self) -> None:
         ledger = Ledger()
         policy = POLICIES[COMPUTE]
         opening = pool_opening_entry(policy, 2025, T0)
@@ -119,14 +119,14 @@ class TestSettlement:
         assert ledger.inflow(tenant_voucher("acme", COMPUTE, 2025)) == D("400.00")
         assert ledger.verify().ok
 
-    def test_a_platform_fee_comes_out_of_the_provider_share(self):
+    def test_a_platform_fee_comes_out_of_the_provider_share(self) -> None:
         line = make_line("1000.00")
         d = decide(charge_for_line(line), {}, [], VoucherUsage())
         entry = settlement_entry(line, d, T0, platform_fee_rate=D("0.05"))
         assert entry is not None
         assert entry.amount_on(provider_receivable("prov")) == D("950.00")
 
-    def test_a_zero_line_posts_nothing(self):
+    def test_a_zero_line_posts_nothing(self) -> None:
         line = make_line("0.00")
         d = decide(charge_for_line(line), ELIGIBLE, [POLICIES[COMPUTE]], VoucherUsage())
         assert settlement_entry(line, d, T0) is None

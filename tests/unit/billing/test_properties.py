@@ -49,7 +49,7 @@ bill = st.tuples(
 )
 
 
-def settle(stream):
+def settle(stream: list[tuple[str, bool, int, int, bool]]) -> tuple[Ledger, list[Deduction]]:
     ledger, usage, decided = Ledger(), VoucherUsage(), []
     for p in POLICIES:
         for year in YEARS:
@@ -79,7 +79,9 @@ def within_rate(d: Deduction) -> bool:
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(bill, max_size=40))
-def test_random_streams_balance_and_respect_every_limit(stream):
+def test_random_streams_balance_and_respect_every_limit(
+    stream: list[tuple[str, bool, int, int, bool]],
+) -> None:
     ledger, decided = settle(stream)
 
     # 1. the ledger proves itself and sums to zero
@@ -102,10 +104,14 @@ def test_random_streams_balance_and_respect_every_limit(stream):
             spent[(d.programme, d.charge.on.year)] += d.amount
             per_company[(d.programme, d.charge.company, d.charge.on.year)] += d.amount
     for (prog, year), amount in spent.items():
-        assert amount <= BY_ID[prog].annual_pool
-        assert ledger.balance(voucher_pool(prog, year)) == BY_ID[prog].annual_pool - amount
+        pool = BY_ID[prog].annual_pool
+        assert pool is not None
+        assert amount <= pool
+        assert ledger.balance(voucher_pool(prog, year)) == pool - amount
     for (prog, _, _), amount in per_company.items():
-        assert amount <= BY_ID[prog].tenant_cap
+        cap = BY_ID[prog].tenant_cap
+        assert cap is not None
+        assert amount <= cap
     assert all(d.programme != COMPUTE for d in decided if d.charge.company == "c")  # ineligible
 
     # 4. sums match to the fen: the provider is owed all gross, tenants owe all net
@@ -119,8 +125,8 @@ keyed = st.tuples(st.sampled_from(["k1", "k2", "k3", "k4"]), st.integers(1, 10_0
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(keyed, max_size=30))
-def test_a_key_is_never_applied_twice(posts):
-    ledger, first_amount = Ledger(), {}
+def test_a_key_is_never_applied_twice(posts: list[tuple[str, int]]) -> None:
+    ledger, first_amount = Ledger(), dict[str, Decimal]()
     for key, fen in posts:
         amount = D(fen) / 100
         entry = Entry(key, (Posting(external(), -amount), Posting(tenant_cash(key), amount)), T0)

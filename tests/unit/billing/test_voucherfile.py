@@ -11,6 +11,7 @@ import yaml
 from suanli.billing.policy import VoucherKind, VoucherPolicy
 from suanli.schemas.voucherfile import (
     InvalidVoucherPolicy,
+    VoucherPolicyFile,
     load_voucher_policy_file,
     parse_voucher_policy_text,
     shipped_voucher_policies,
@@ -35,24 +36,24 @@ GOOD = {
 }
 
 
-def parse(**changes):
+def parse(**changes: object) -> VoucherPolicyFile:
     data = {k: v for k, v in {**GOOD, **changes}.items() if v is not ...}
     return parse_voucher_policy_text(yaml.safe_dump(data, allow_unicode=True), "t.yaml")
 
 
-def errors_of(**changes):
+def errors_of(**changes: object) -> tuple[set[tuple[str, str]], InvalidVoucherPolicy]:
     with pytest.raises(InvalidVoucherPolicy) as info:
         parse(**changes)
     return {(e.field, e.code) for e in info.value.errors}, info.value
 
 
 class TestShippedProgrammes:
-    def test_the_seed_programmes_ship_and_the_example_is_opt_in(self):
+    def test_the_seed_programmes_ship_and_the_example_is_opt_in(self) -> None:
         assert [p.programme for p in shipped_voucher_policies()] == [COMPUTE, MODEL, SUBSIDY]
         every = {p.programme: p for p in shipped_voucher_policies(include_illustrative=True)}
         assert every[EXAMPLE].illustrative
 
-    def test_the_compute_voucher_says_what_seed_004_section_1_says(self):
+    def test_the_compute_voucher_says_what_seed_004_section_1_says(self) -> None:
         p = VoucherPolicy.from_terms(
             next(f for f in shipped_voucher_policies() if f.programme == COMPUTE)
         )
@@ -68,7 +69,7 @@ class TestShippedProgrammes:
         }
         assert "§1" in p.cite
 
-    def test_a_new_city_is_a_new_file(self, tmp_path: Path):
+    def test_a_new_city_is_a_new_file(self, tmp_path: Path) -> None:
         path = tmp_path / "some-city.yaml"
         path.write_text(yaml.safe_dump(GOOD), encoding="utf-8")
         p = VoucherPolicy.from_terms(load_voucher_policy_file(path))
@@ -112,20 +113,22 @@ class TestFieldErrors:
             "rule-twice",
         ],
     )
-    def test_each_mistake_names_its_field(self, changes, want):
+    def test_each_mistake_names_its_field(
+        self, changes: dict[str, object], want: tuple[str, str]
+    ) -> None:
         found, _ = errors_of(**changes)
         assert want in found
 
-    def test_the_message_names_the_file_and_field_in_both_languages(self):
+    def test_the_message_names_the_file_and_field_in_both_languages(self) -> None:
         _, exc = errors_of(rate_domestic=1.5)
         assert exc.message("en").startswith("t.yaml: the voucher policy file is invalid")
         assert "rate_domestic" in exc.message("en")
         assert "政策文件无效" in exc.message("zh")
 
-    def test_a_yaml_syntax_error_is_a_policy_error(self):
+    def test_a_yaml_syntax_error_is_a_policy_error(self) -> None:
         with pytest.raises(InvalidVoucherPolicy) as info:
             parse_voucher_policy_text("kind: [", "bad.yaml")
         assert info.value.errors[0].code == "yaml_syntax"
 
-    def test_rates_keep_the_digits_written(self):
+    def test_rates_keep_the_digits_written(self) -> None:
         assert parse(rate_domestic=0.1).rate_domestic == Decimal("0.1")

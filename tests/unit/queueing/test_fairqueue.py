@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job, JobStatus, NodeAssignment, Placement
 from suanli.domain.tenants import TenantTerms
 from suanli.scheduler.fairqueue import QueueTurn, fair_turn, units
@@ -68,14 +69,14 @@ def test_the_owner_asking_back_preempts_the_borrower_and_waits_for_its_nodes() -
     t = turn([job("b1", "beta", at=30)], [a1, a2])
     assert [(j.id, r.code) for j, r in t.preempts] == [("a2", "preempt_reclaim")]
     assert t.admitted == []  # its card is still held until the engine confirms the stop
-    assert t.waits["b1"].summary.code == "queue_awaiting_nodes"
+    assert t.waits[JobId("b1")].summary.code == "queue_awaiting_nodes"
 
 
 def test_over_quota_with_the_cohort_full_says_so_in_accelerators() -> None:
     a1 = running(job("a1", "alpha"), 0)
     b1 = running(job("b1", "beta"), 1)
     t = turn([job("a2", "alpha", at=5)], [a1, b1])
-    why = t.waits["a2"].summary
+    why = t.waits[JobId("a2")].summary
     assert why.code == "queue_cohort_full"
     assert (why.params["used"], why.params["quota"], why.params["need"]) == (1, 1, 1)
     assert "alpha uses 1 of its quota of 1" in why.render("en")
@@ -90,7 +91,7 @@ def test_shares_of_one_card_are_counted_as_thousandths() -> None:
     assert [j.id for j in t.admitted] == ["h0", "h1"]
     assert units(halves[0]) == 500
     # Only capacity holds the third back: placement's own words and pools.
-    assert t.waits["h2"].summary.code == "waiting_for_capacity"
+    assert t.waits[JobId("h2")].summary.code == "waiting_for_capacity"
 
 
 def test_the_placement_objective_picks_the_model_the_queue_admits_on() -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 import math
 import random
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -187,7 +188,7 @@ def test_the_live_queue_learns_from_finished_jobs_in_the_store() -> None:
                 j,
                 status=JobStatus.SUCCEEDED,
                 placement=Placement(
-                    "lab", "a100", "A100", (NodeAssignment("a100-n0", (0,)),), 1000
+                    "lab", "a100", "A100", (NodeAssignment("a100-n0", (0,)),), Decimal(1000)
                 ),
                 started_at=start,
                 finished_at=start + dt.timedelta(seconds=15_000),
