@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -64,6 +66,32 @@ def reset_postgres(url: str) -> None:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def job_mounts() -> Iterator[Path]:
+    """A directory every local job sees (``SUANLI_JOB_MOUNTS``): jobs run as their tenant's
+    user with the rest of the host hidden, so tests hand them gates and markers here."""
+    root = Path(tempfile.mkdtemp(prefix="suanli-exchange-"))
+    root.chmod(0o755)
+    saved = os.environ.get("SUANLI_JOB_MOUNTS")
+    os.environ["SUANLI_JOB_MOUNTS"] = str(root)
+    try:
+        yield root
+    finally:
+        if saved is None:
+            os.environ.pop("SUANLI_JOB_MOUNTS", None)
+        else:
+            os.environ["SUANLI_JOB_MOUNTS"] = saved
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def exchange(job_mounts: Path) -> Path:
+    """This test's own directory in ``job_mounts``: any job may write it, the test reads it."""
+    path = Path(tempfile.mkdtemp(dir=job_mounts))
+    path.chmod(0o777)
+    return path
 
 
 @pytest.fixture

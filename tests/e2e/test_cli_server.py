@@ -289,9 +289,9 @@ class TestOpenApi:
 
 class TestServerCrash:
     def test_a_killed_server_readopts_the_running_job_and_runs_it_once(
-        self, own_server: Server, tmp_path: Path
+        self, own_server: Server, tmp_path: Path, exchange: Path
     ) -> None:
-        marker, gate = tmp_path / "marker", tmp_path / "gate"
+        marker, gate = exchange / "marker", exchange / "gate"
         job_id = own_server.submit(_gated_job(tmp_path / "gated.yaml", marker, gate))["id"]
         own_server.wait_for(job_id, "running")
         wait_until(marker.exists)
@@ -318,9 +318,9 @@ class TestServerCrash:
         assert "finished" in own_server.cli("logs", job_id).stdout
 
     def test_a_killed_server_and_runner_fail_the_job_as_lost_without_running_it_twice(
-        self, own_server: Server, tmp_path: Path
+        self, own_server: Server, tmp_path: Path, exchange: Path
     ) -> None:
-        marker, gate = tmp_path / "marker", tmp_path / "gate"
+        marker, gate = exchange / "marker", exchange / "gate"
         spec = _gated_job(tmp_path / "gated.yaml", marker, gate, "retry: {max_attempts: 1}\n")
         job_id = own_server.submit(spec)["id"]
         job = own_server.wait_for(job_id, "running")

@@ -50,7 +50,7 @@ def scheduler(server: Server) -> str | None:
 
 
 def test_one_scheduler_takes_over_within_10_s_and_no_job_runs_twice(
-    pair: tuple[Server, Server], tmp_path: Path
+    pair: tuple[Server, Server], exchange: Path
 ) -> None:
     first, second = pair
 
@@ -59,7 +59,7 @@ def test_one_scheduler_takes_over_within_10_s_and_no_job_runs_twice(
 
     wait_until(lambda: states() == ["active", "standby"])  # exactly one control loop
     holder, other = (first, second) if scheduler(first) == "active" else (second, first)
-    ran = tmp_path / "ran.txt"
+    ran = exchange / "ran.txt"
     spec = {
         "name": "once",
         "run": f'echo "$SUANLI_JOB_ID" >> {ran}; sleep 2',

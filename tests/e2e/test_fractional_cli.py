@@ -39,9 +39,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 def test_two_halves_run_together_on_one_t4_and_a_third_waits(
-    server: Server, tmp_path: Path
+    server: Server, tmp_path: Path, exchange: Path
 ) -> None:
-    gate = tmp_path / "gate"
+    gate = exchange / "gate"
     ids = []
     for i in range(3):
         spec = tmp_path / f"half-{i}.yaml"

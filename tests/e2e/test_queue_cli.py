@@ -68,8 +68,9 @@ def queue(server: Server, *args: str) -> str:
 
 
 def test_the_owner_reclaims_its_quota_and_the_borrower_reruns(
-    server: Server, tmp_path: Path
+    server: Server, exchange: Path
 ) -> None:
+    tmp_path = exchange  # the gates: jobs see only their work dir and the shared mounts
     a1 = submit(server, tmp_path, "a1", "alpha")
     server.wait_for(a1, "running")
     a2 = submit(server, tmp_path, "a2", "alpha")

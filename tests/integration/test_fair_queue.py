@@ -102,10 +102,10 @@ def submit(p: Platform, name: str, tenant: str, gate: Path) -> str:
 
 
 def test_the_owner_gets_its_quota_back_and_the_borrower_reruns(
-    platform: Platform, tmp_path: Path
+    platform: Platform, exchange: Path
 ) -> None:
     p = platform
-    gates = {n: tmp_path / f"gate-{n}" for n in ("a1", "a2", "b1")}
+    gates = {n: exchange / f"gate-{n}" for n in ("a1", "a2", "b1")}
     a1 = submit(p, "a1", "alpha", gates["a1"])
     a2 = submit(p, "a2", "alpha", gates["a2"])  # submitted later: a2 is the one that borrows
     until(p, a1, S.RUNNING)
@@ -160,11 +160,11 @@ GRACEFUL = TENANTS.replace("grace_s: 5", "grace_s: 30")
 
 @pytest.mark.parametrize("platform", [GRACEFUL], indirect=True)
 def test_a_preempted_job_gets_the_queues_grace_to_checkpoint(
-    platform: Platform, tmp_path: Path
+    platform: Platform, exchange: Path
 ) -> None:
     p = platform
-    saved = tmp_path / "checkpoint"
-    gate = tmp_path / "gate"
+    saved = exchange / "checkpoint"
+    gate = exchange / "gate"
     handler = f"echo checkpointing; sleep 7; echo saved > {saved}; exit 0"
     run = f"trap '{handler}' TERM; while [ ! -e {gate} ]; do sleep 0.1; done"
     a1 = submit(p, "a1", "alpha", gate)
@@ -203,10 +203,10 @@ def gated(name: str, gate: Path, count: int, hours: float) -> str:
 
 @pytest.mark.parametrize("platform", [ALONE], indirect=True)
 def test_a_blocked_gang_keeps_its_start_from_longer_jobs_but_short_ones_backfill(
-    platform: Platform, tmp_path: Path
+    platform: Platform, exchange: Path
 ) -> None:
     p = platform
-    gate = {n: tmp_path / f"gate-{n}" for n in ("busy", "wide", "long", "short")}
+    gate = {n: exchange / f"gate-{n}" for n in ("busy", "wide", "long", "short")}
 
     def put(name: str, count: int, hours: float) -> str:
         return submit_job(

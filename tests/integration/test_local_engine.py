@@ -126,6 +126,13 @@ def _running(engine: LocalEngine, key: str) -> RunStatus:
     return wait_until(probe, timeout=RUN_TIMEOUT_S)
 
 
+def _argv(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().split("\0")[:-1]
+    except OSError:
+        return []
+
+
 def _log(engine: LocalEngine, key: str) -> str:
     return engine.read_log(key, 0).data.decode()
 
@@ -194,11 +201,9 @@ class TestFailures:
         assert status.exit_code == code
         assert status.reason is None  # the exit code is the whole story
 
-    def test_a_failing_setup_fails_the_run_and_run_never_starts(
-        self, engine: LocalEngine, tmp_path: Path
-    ) -> None:
-        ran = tmp_path / "ran"
-        engine.launch(_request("bad-setup", f"touch {ran}", setup="exit 4"))
+    def test_a_failing_setup_fails_the_run_and_run_never_starts(self, engine: LocalEngine) -> None:
+        ran = engine.root / "bad-setup" / "work" / "ran"
+        engine.launch(_request("bad-setup", "touch ran", setup="exit 4"))
 
         status = _final(engine, "bad-setup")
 
@@ -208,6 +213,21 @@ class TestFailures:
 
 
 class TestJobEnvironment:
+    def test_a_job_has_its_own_writable_tmp_shm_and_home(self, engine: LocalEngine) -> None:
+        script = (
+            "echo a > /tmp/a && echo b > /var/tmp/b && echo c > /dev/shm/c && echo files-ok; "
+            "cd ~ && echo home-ok; "
+            "python3 -c 'import multiprocessing as m; m.Lock(); print(\"semaphores-ok\")'"
+        )
+        engine.launch(_request("scratch", script))
+
+        status = _final(engine, "scratch")
+
+        log = _log(engine, "scratch")
+        assert status.state is RunState.SUCCEEDED, log
+        for word in ("files-ok", "home-ok", "semaphores-ok"):
+            assert word in log
+
     def test_setup_runs_before_run_in_the_same_work_dir(self, engine: LocalEngine) -> None:
         engine.launch(
             _request(
@@ -223,13 +243,11 @@ class TestJobEnvironment:
         work_dir = (engine.root / "setup" / "work").resolve()
         assert _log(engine, "setup").splitlines() == [str(work_dir), f"run in {work_dir}"]
 
-    def test_spec_env_and_suanli_variables_reach_the_process(
-        self, engine: LocalEngine, tmp_path: Path
-    ) -> None:
-        dump = tmp_path / "env.bin"
+    def test_spec_env_and_suanli_variables_reach_the_process(self, engine: LocalEngine) -> None:
+        dump = engine.root / "env" / "work" / "env.bin"
         request = _request(
             "env",
-            f"env -0 > {dump}",
+            "env -0 > env.bin",
             slots=(2, 3),
             attempt=2,
             env={"GREETING": "ni hao 你好", "LR": "2e-4"},
@@ -299,17 +317,14 @@ class TestRunningRuns:
         assert "hard time limit" in _log(engine, "slow")
         assert _group_members(group) == []
 
-    def test_cancel_stops_the_job_and_its_background_grandchild(
-        self, engine: LocalEngine, tmp_path: Path
-    ) -> None:
-        pid_file = tmp_path / "grandchild.pid"
-        script = f"sleep 300 & echo $! > {pid_file}.tmp && mv {pid_file}.tmp {pid_file}; sleep 300"
-        engine.launch(_request("stop-me", script))
+    def test_cancel_stops_the_job_and_its_background_grandchild(self, engine: LocalEngine) -> None:
+        # The job sees its own PID namespace: find the grandchild as the host sees it.
+        engine.launch(_request("stop-me", "sleep 301 & sleep 300"))
         _running(engine, "stop-me")
-        grandchild = int(
-            wait_until(lambda: pid_file.read_text().strip() if pid_file.exists() else None)
-        )
         group = int(_started(engine, "stop-me")["group"])
+        grandchild = wait_until(
+            lambda: next((p for p in _group_members(group) if _argv(p) == ["sleep", "301"]), 0)
+        )
         assert _alive(grandchild)
 
         engine.cancel("stop-me")
@@ -355,11 +370,9 @@ class TestRunningRuns:
 
 
 class TestOnceOnly:
-    def test_launching_the_same_key_twice_runs_the_job_once(
-        self, engine: LocalEngine, tmp_path: Path
-    ) -> None:
-        marker = tmp_path / "marker"
-        request = _request("twice", f"echo ran >> {marker}")
+    def test_launching_the_same_key_twice_runs_the_job_once(self, engine: LocalEngine) -> None:
+        marker = engine.root / "twice" / "work" / "marker"
+        request = _request("twice", "echo ran >> marker")
 
         engine.launch(request)
         engine.launch(request)
@@ -371,10 +384,10 @@ class TestOnceOnly:
         assert engine.status("twice").state is RunState.SUCCEEDED
 
     def test_a_runner_killed_mid_run_makes_the_run_lost_and_never_restarts_it(
-        self, engine: LocalEngine, tmp_path: Path
+        self, engine: LocalEngine
     ) -> None:
-        marker = tmp_path / "marker"
-        request = _request("doomed", f"echo ran >> {marker}; sleep 60")
+        marker = engine.root / "doomed" / "work" / "marker"
+        request = _request("doomed", "echo ran >> marker; sleep 60")
         engine.launch(request)
         _running(engine, "doomed")
         started = _started(engine, "doomed")

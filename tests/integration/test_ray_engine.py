@@ -138,6 +138,21 @@ class TestRunsOnRay:
 
 
 class TestCancel:
+    def test_a_job_gets_none_of_the_servers_environment_and_writes_private_files(
+        self, ray: RayRuns, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("SUANLI_DATABASE_URL", "postgresql://suanli:pg-secret-1f2e@db/suanli")
+        key = ray.key("private")
+        run = 'env; f=/tmp/suanli-ray-$$-$RANDOM; echo data > $f; stat -c "mode=%a" $f; rm -f $f'
+        ray.engine.launch(_request(key, run=run))
+        status = _final(ray.engine, key)
+        out = _log(ray.engine, key)
+
+        assert status.state is RunState.SUCCEEDED, out
+        assert "SUANLI_JOB_ID=j-ray" in out
+        assert "pg-secret-1f2e" not in out
+        assert "mode=600" in out
+
     def test_cancel_stops_a_running_job(self, ray: RayRuns, tmp_path: Path) -> None:
         key = ray.key("cancel")
         started = tmp_path / "started"

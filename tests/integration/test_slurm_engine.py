@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import pwd
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +16,7 @@ from suanli.domain.clock import SystemClock
 from suanli.domain.ids import engine_key, new_job_id
 from suanli.domain.jobs import NodeAssignment, Placement
 from suanli.engines.base import LaunchRequest, RunState, RunStatus, inventory_source
+from suanli.engines.sandbox import account_name
 from suanli.engines.slurm import SlurmEngine, SlurmOptions
 from tests.builders import make_spec
 from tests.conftest import wait_until
@@ -106,6 +110,61 @@ class TestRuns:
         status = _final(engine, req.key)
         assert (status.state, status.exit_code) == (RunState.FAILED, 3)
         assert "bad" in _log(engine, req.key)
+
+    def test_a_job_gets_none_of_the_servers_environment_and_writes_private_files(
+        self, engine: SlurmEngine, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # sbatch hands the job its own environment: the server's must not be it.
+        monkeypatch.setenv("SUANLI_DATABASE_URL", "postgresql://suanli:pg-secret-1f2e@db/suanli")
+        monkeypatch.setenv("SUANLI_PROBE_SECRET", "server-secret-9a8b")
+        req = _request(run='env; echo data > made.txt; stat -c "mode=%a" made.txt')
+        engine.launch(req)
+        status = _final(engine, req.key)
+        out = _log(engine, req.key)
+
+        assert status.state is RunState.SUCCEEDED, out
+        assert f"SUANLI_JOB_ID={req.job_id}" in out
+        assert "pg-secret-1f2e" not in out
+        assert "server-secret-9a8b" not in out
+        assert "mode=600" in out
+        assert (engine.root / req.key / "job.sbatch").stat().st_mode & 0o777 == 0o600
+
+    def test_with_tenant_users_each_tenant_runs_as_its_own_user_in_private_dirs(
+        self, cluster: SlurmCluster, exchange: Path
+    ) -> None:
+        if os.geteuid() != 0:
+            pytest.skip("sbatch --uid needs root")
+        runs = exchange / "runs"
+        options = SlurmOptions(conf=cluster.conf, cache_s=0, run_dir=str(runs), tenant_users=True)
+        engine = SlurmEngine(runs, SystemClock(), options)
+        victim = dataclasses.replace(
+            _request(run="echo beta-secret > secret.txt; sleep 60"), tenant="beta"
+        )
+        engine.launch(victim)
+        secret = runs / victim.key / "work" / "secret.txt"
+        try:
+            wait_until(secret.exists, timeout=RUN_TIMEOUT_S)
+            probe = dataclasses.replace(
+                _request(run=f"id -un; cat {secret}; echo read=$?; ls {runs}; echo list=$?"),
+                tenant="alpha",
+            )
+            engine.launch(probe)
+            status = _final(engine, probe.key)
+            out = _log(engine, probe.key)
+        finally:
+            engine.cancel(victim.key)
+
+        assert status.state is RunState.SUCCEEDED, out
+        assert out.splitlines()[0] == account_name("alpha")
+        assert "beta-secret" not in out
+        assert "read=1" in out
+        assert "list=2" in out  # the runs directory is passable, not listable
+        work = (runs / probe.key / "work").stat()
+        assert (pwd.getpwuid(work.st_uid).pw_name, work.st_mode & 0o777) == (
+            account_name("alpha"),
+            0o700,
+        )
+        assert (runs / victim.key).stat().st_mode & 0o777 == 0o700
 
     def test_a_two_node_gang_runs_one_rank_on_each_node(self, engine: SlurmEngine) -> None:
         run = 'echo "rank=$SUANLI_NODE_RANK node=$SLURMD_NODENAME world=$WORLD_SIZE"'

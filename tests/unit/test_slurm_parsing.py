@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from suanli.domain.errors import EngineFailure
 from suanli.domain.ids import JobId, engine_key, parse_engine_key
 from suanli.domain.jobs import NodeAssignment, Placement
 from suanli.engines.base import LaunchRequest, RunState
@@ -164,3 +165,11 @@ def test_the_example_fleet_has_a_local_a_slurm_and_a_ray_cluster_in_different_re
     engines = {c.engine.type: c.region for c in fleet.clusters()}
     assert sorted(engines) == ["local", "ray", "slurm"]
     assert len(set(engines.values())) == 3
+
+
+def test_tenant_users_needs_run_dir_and_a_boolean() -> None:
+    assert SlurmOptions.parse({"tenant_users": "true", "run_dir": "/shared/suanli"}).tenant_users
+    assert not SlurmOptions.parse({}).tenant_users
+    for bad in ({"tenant_users": "true"}, {"tenant_users": "yes", "run_dir": "/shared"}):
+        with pytest.raises(EngineFailure, match="tenant_users"):
+            SlurmOptions.parse(bad)

@@ -145,7 +145,9 @@ def _totals(t: Totals, free: Totals | None = None) -> TotalsResponse:
     )
 
 
-def fleet_to_response(fleet: Fleet, snapshot: Snapshot, unavailable: set[str]) -> FleetResponse:
+def fleet_to_response(
+    fleet: Fleet, snapshot: Snapshot, unavailable: frozenset[str]
+) -> FleetResponse:
     free = {s.key: sum(len(n.free_slots) for n in s.nodes) for s in snapshot.pools}
     summary = summarize(fleet)
     free_total, free_region, free_provider = Totals(), dict[str, Totals](), dict[str, Totals]()

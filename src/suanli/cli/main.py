@@ -211,6 +211,7 @@ def up(
         )
     )
     err.print(t("operator_token", ctx.lang, path=token_file))
+    _warn_partial_sandbox(ctx, platform)
     limits = ApiLimits(rate_limit, max(rate_limit * 2, 10.0), max_active_jobs)
     uvicorn.run(
         create_app(platform, run_loop=not api_only, interval_s=interval, limits=limits),
@@ -220,6 +221,28 @@ def up(
         timeout_graceful_shutdown=5,  # open `logs -f` streams must not hold a Ctrl-C hostage
     )
     lock.close()
+
+
+def _warn_partial_sandbox(ctx: Ctx, platform: Any) -> None:
+    """Say at start what isolation local jobs lack on this host (engines/sandbox.py)."""
+    from suanli.engines.local import LocalEngine  # noqa: PLC0415 - heavy server imports
+
+    local = [e for e in platform.engines.values() if isinstance(e, LocalEngine)]
+    if not local or local[0].isolation.complete:
+        return
+    missing = local[0].isolation.missing()
+    remains = "namespaces" if "users" in missing and len(missing) == 1 else "users"
+    if len(missing) == 2:
+        remains = "env"
+    err.print(
+        t(
+            "sandbox_partial",
+            ctx.lang,
+            missing=", ".join(t(f"sandbox_missing_{m}", ctx.lang) for m in missing),
+            remains=t(f"sandbox_remains_{remains}", ctx.lang),
+        ),
+        style="yellow",
+    )
 
 
 @app.command()

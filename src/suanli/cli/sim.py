@@ -15,6 +15,7 @@ from suanli.domain.clock import SystemClock
 from suanli.domain.errors import InvalidInput
 from suanli.domain.i18n import Lang
 from suanli.scheduler.packing import POLICIES
+from suanli.sim.live import LiveReplay
 from suanli.sim.load import at_load
 from suanli.sim.openb import read_nodes, read_pods
 from suanli.sim.pack import PackReport, check_replay_args, replay_pack
@@ -127,6 +128,13 @@ def replay(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    live: Annotated[
+        bool,
+        typer.Option(
+            help="through the server's own control loop (memory stores, simulated engines, "
+            "billing per attempt; default policy only; slow: see docs/sim-fidelity.md)"
+        ),
+    ] = False,
 ) -> None:
     """Replay a job trace through the live queueing core on a simulated clock."""
     lang = _lang(ctx)
@@ -142,6 +150,10 @@ def replay(
         offered, stretch = None, 1.0
         if load is not None:
             jobs, offered, stretch = at_load(jobs, load, setup.fleet, setup.throughput)
+        if live:
+            found = LiveReplay(setup.fleet, setup.tenants, setup.settings).run(jobs)
+            sys.stdout.write(json.dumps(found.to_dict(), indent=2) + "\n")
+            return
         results = []
         for name in policies:
             runner = Replay(setup, name, estimates, SystemClock())

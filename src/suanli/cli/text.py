@@ -54,6 +54,37 @@ LABELS: dict[str, dict[Lang, str]] = {
         "en": "operator API token: {path} (mode 0600; the CLI on this machine uses it)",
         "zh": "运营方 API 令牌：{path}（权限 0600；本机 CLI 自动使用）",
     },
+    "sandbox_partial": {
+        "en": "warning: local jobs are only partly sandboxed here ({missing}): {remains}. "
+        "Run as root with bubblewrap installed for the whole sandbox (README, Job sandbox).",
+        "zh": "警告：本机作业沙箱不完整（缺少 {missing}）：{remains}。"
+        "以 root 运行并安装 bubblewrap 才有完整沙箱（见 README「作业沙箱」）。",
+    },
+    "sandbox_missing_users": {
+        "en": "per-tenant users (needs root)",
+        "zh": "按租户的系统用户（需 root）",
+    },
+    "sandbox_missing_namespaces": {
+        "en": "namespaces (bubblewrap)",
+        "zh": "命名空间（bubblewrap）",
+    },
+    "sandbox_remains_namespaces": {
+        "en": "jobs run as the server's user, but see neither the data directory nor any other "
+        "process, and get only their own environment",
+        "zh": "作业以服务器的用户运行，但看不到数据目录和其他进程，只得到自己的环境变量",
+    },
+    "sandbox_remains_users": {
+        "en": "jobs run as their tenant's own user and cannot read the data directory or signal "
+        "the server, but see the host's other processes and files",
+        "zh": "作业以所属租户的系统用户运行，不能读数据目录、不能向服务器发信号，"
+        "但能看到主机上的其他进程和文件",
+    },
+    "sandbox_remains_env": {
+        "en": "jobs get only their own environment, nothing else: they can read the data "
+        "directory (tokens, database) and signal the server",
+        "zh": "作业只得到自己的环境变量，其余均无隔离：能读数据目录（令牌、数据库），"
+        "能向服务器发信号",
+    },
     "bad_input": {"en": "error", "zh": "错误"},
     "no_decision": {
         "en": "{id} ({status}) has not been through a scheduling cycle yet",

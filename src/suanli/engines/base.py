@@ -65,6 +65,9 @@ class LaunchRequest:
     # How long a stop request leaves the run between its stop signal and the kill, for
     # engines that must be told when the run starts (Ray); None: the engine's own default.
     stop_grace_s: float | None = None
+    # The organisation the job belongs to: engines that confine jobs run each tenant's as
+    # its own user ("": the engine's default one).
+    tenant: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
 """The embedded default engine: real processes on this machine, accelerators as slots.
 
 Each run lives in ``ROOT/KEY/``; a detached runner (``local_runner``) supervises it, so
-the control plane can die and come back without losing or repeating the run. Pools whose
+the control plane can die and come back without losing or repeating the run. The run's
+files (launch, status, log, cancel) are the supervisor's alone (0700/0600, root's when it
+runs as root); the job runs confined (``sandbox``: its tenant's user, namespaces, a clean
+environment) in ``ROOT/KEY/work``, the only directory it may write. Pools whose
 cluster says ``options: {devices: nvidia}`` hand the run real GPUs by CUDA_VISIBLE_DEVICES;
 other pools are emulated and see no GPU.
 """
@@ -15,6 +18,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,8 @@ from suanli.engines.local_runner import (
     write_json_atomic,
     write_text_atomic,
 )
+from suanli.engines.sandbox import Account, Isolation, confinement, job_environment, tenant_account
+from suanli.engines.sandbox import detect as detect_isolation
 
 # A launched run whose runner has not taken its lock after this long never started.
 START_GRACE_S = 30.0
@@ -52,13 +58,27 @@ class LocalEngine:
         {EngineFeature.GANG, EngineFeature.CANCEL, EngineFeature.LOGS, EngineFeature.TIME_LIMIT}
     )
 
-    def __init__(self, root: Path, clock: Clock, gpus: list[Gpu] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        clock: Clock,
+        gpus: list[Gpu] | None = None,
+        hidden: Sequence[Path] | None = None,
+        isolation: Isolation | None = None,
+        shared: Sequence[Path] = (),
+    ) -> None:
+        """``hidden``: what jobs must not see (the data directory; default ``root``);
+        ``shared``: host directories every job sees read-write (``SUANLI_JOB_MOUNTS``)."""
         self.root = root
         self.clock = clock
         self.gpus = gpus or []
         if self.gpus:
             self.features = self.features | {EngineFeature.REAL_GPUS}
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.root, 0o700)
+        self.hidden = tuple(p.resolve() for p in (hidden or (root,)))
+        self.isolation = isolation or detect_isolation()
+        self.shared = tuple(shared)
         self._children: dict[str, int] = {}  # runner pids by key, until reaped
 
     def _dir(self, key: str) -> Path:
@@ -74,14 +94,21 @@ class LocalEngine:
             request.key in self._children or self._runner_alive(run_dir)
         ):
             return  # a runner is up or coming up; a second one would only wait and leave
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not (run_dir / LAUNCH).exists():
-            write_json_atomic(run_dir / LAUNCH, self._launch_file(request, run_dir))
+            account = tenant_account(request.tenant) if self.isolation.users else None
+            launch = self._launch_file(request, run_dir, account)
+            _work_dir(Path(launch["workdir"]), account)
+            write_json_atomic(run_dir / LAUNCH, launch)
         self._spawn_runner(request.key, run_dir)
 
-    def _launch_file(self, request: LaunchRequest, run_dir: Path) -> dict[str, Any]:
+    def _launch_file(
+        self, request: LaunchRequest, run_dir: Path, account: Account | None
+    ) -> dict[str, Any]:
         spec, placement = request.spec, request.placement
         slots = [s for n in placement.nodes for s in n.slots]
+        workdir = run_dir.resolve() / "work"
+        devices = self._visible_devices(slots)
         env = {
             **job_env(request, len(placement.nodes)),
             "SUANLI_NODES": ",".join(n.node for n in placement.nodes),
@@ -90,7 +117,7 @@ class LocalEngine:
             else "",
             "WORLD_SIZE": str(len(placement.nodes)),
             "MASTER_ADDR": "127.0.0.1",
-            "CUDA_VISIBLE_DEVICES": self._visible_devices(slots),
+            "CUDA_VISIBLE_DEVICES": devices,
             **request.extra_env,
             **spec.env,
         }
@@ -98,10 +125,15 @@ class LocalEngine:
             "key": request.key,
             "setup": spec.setup or "",
             "run": spec.run,
-            "env": env,
+            "env": job_environment(env, workdir, account),
             "nodes": len(placement.nodes),
             "time_limit_s": spec.time_limit.total_seconds(),
-            "workdir": str(run_dir / "work"),
+            "workdir": str(workdir),
+            # The command prefix that confines each of the job's processes (sandbox.py).
+            "confine": confinement(
+                self.isolation, account, workdir, self.hidden, bool(devices), self.shared
+            ),
+            "user": account.name if account else None,
         }
 
     def _visible_devices(self, slots: list[int]) -> str:
@@ -122,14 +154,14 @@ class LocalEngine:
                 1,
                 str(run_dir / "runner.out"),
                 os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-                0o644,
+                0o600,
             ),
             (os.POSIX_SPAWN_DUP2, 1, 2),
         ]
         argv = [sys.executable, "-m", "suanli.engines.local_runner", str(run_dir)]
         try:
             pid = os.posix_spawn(
-                sys.executable, argv, dict(os.environ), file_actions=actions, setsid=True
+                sys.executable, argv, _runner_env(), file_actions=actions, setsid=True
             )
         except OSError as exc:
             raise EngineFailure(engine=self.name, detail=f"{key}: {exc}") from exc
@@ -229,6 +261,20 @@ class LocalEngine:
 
     def ping(self) -> bool:
         return self.root.is_dir() and os.access(self.root, os.W_OK)
+
+
+def _work_dir(workdir: Path, account: Account | None) -> None:
+    """The job's only writable directory: 0700, its tenant user's."""
+    workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if account is not None:
+        os.chown(workdir, account.uid, account.gid)
+    os.chmod(workdir, 0o700)
+
+
+def _runner_env() -> dict[str, str]:
+    """The supervisor's environment: what Python needs, none of the server's settings."""
+    keep = ("PATH", "LANG", "LC_ALL", "TZ", "VIRTUAL_ENV")
+    return {k: v for k, v in os.environ.items() if k in keep or k.startswith("PYTHON")}
 
 
 def _kill_orphaned_group(group: Any) -> None:

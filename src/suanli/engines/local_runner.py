@@ -3,6 +3,9 @@
 It outlives the control plane: a ``kill -9`` of the server leaves it running, and the
 files it keeps in DIR (lock, started, output.log, result.json) let a restarted server
 re-adopt the run. It runs the job at most once per DIR, whatever happens.
+
+Every file it writes is its own (umask 077): the job, confined by the command prefix in
+``launch.json`` (see ``sandbox``), writes only to its work directory and its output stream.
 """
 
 from __future__ import annotations
@@ -39,8 +42,12 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` whole with a file only its owner may read (0600)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(text)
     os.replace(tmp, path)
 
 
@@ -65,8 +72,13 @@ class Runner:
         self._pause = threading.Event()  # never set: waiting on it is a sleep
         self.group: int | None = None
         self._leader: subprocess.Popen[bytes] | None = None
+        self._confine: list[str] = []
+        # bubblewrap's outer process dies of a stop signal and takes its namespace with it:
+        # the stop signal goes to the job's own processes, the kill to all.
+        self._spared: set[int] = set()
 
     def main(self) -> int:
+        os.umask(0o077)
         lock = self._acquire_lock()
         if lock is None:
             return 0  # another runner owns this run
@@ -112,8 +124,9 @@ class Runner:
     def _run(self, launch: dict[str, Any], log: Any) -> dict[str, Any]:
         deadline = self.clock.monotonic() + float(launch["time_limit_s"])
         workdir = Path(launch["workdir"])
-        workdir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **launch["env"]}
+        workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        env = {str(k): str(v) for k, v in launch["env"].items()}  # nothing of ours
+        self._confine = [str(a) for a in launch.get("confine") or []]
         self._start_group()
         if launch.get("setup"):
             outcome = self._wait([self._spawn(launch["setup"], workdir, env, log)], deadline, log)
@@ -145,8 +158,8 @@ class Runner:
     def _spawn(
         self, script: str, cwd: Path, env: dict[str, str], log: Any
     ) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            ["/bin/bash", "-c", script],
+        proc = subprocess.Popen(
+            [*self._confine, "/bin/bash", "-c", script],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -154,6 +167,9 @@ class Runner:
             stderr=subprocess.STDOUT,
             process_group=self.group,
         )
+        if self._confine and Path(self._confine[0]).name == "bwrap":
+            self._spared.add(proc.pid)
+        return proc
 
     def _wait(
         self, procs: list[subprocess.Popen[bytes]], deadline: float, log: Any
@@ -185,8 +201,13 @@ class Runner:
         """
         if self.group is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.group, signal.SIGTERM)
+        if self._spared:
+            for pid in group_members(self.group) - self._spared:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.group, signal.SIGTERM)
         start = self.clock.monotonic()
         while any(p.poll() is None for p in procs):
             grace = stop_grace(self.dir) if cancelled else KILL_GRACE_S
@@ -200,6 +221,23 @@ class Runner:
 
     def _now(self) -> str:
         return self.clock.now().isoformat()
+
+
+def group_members(group: int) -> set[int]:
+    """Processes of the process group ``group`` (from /proc)."""
+    found = set()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                text = f.read()
+        except OSError:
+            continue
+        fields = text[text.rindex(b")") + 2 :].split()
+        if int(fields[2]) == group:
+            found.add(int(entry.name))
+    return found
 
 
 if __name__ == "__main__":

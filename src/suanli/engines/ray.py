@@ -44,7 +44,7 @@ from suanli.engines.base import (
 # the scripts travel in the environment so the entrypoint stays short (Ray prints it in the
 # job's log) and are unset before the job's own processes start.
 ENTRYPOINT = (
-    "exec timeout --kill-after={grace}s {limit}s bash -c '"
+    "umask 077; exec timeout --kill-after={grace}s {limit}s bash -c '"
     "s=$SUANLI_RAY_SETUP; r=$SUANLI_RAY_RUN; unset SUANLI_RAY_SETUP SUANLI_RAY_RUN; "
     'if [ -n "$s" ]; then bash -c "$s" || exit; fi; exec bash -c "$r"\''
 )
@@ -52,7 +52,9 @@ KILL_GRACE_S = 10
 GANG_WAIT_S = 600  # a gang whose bundles Ray cannot reserve by then fails (exit 1)
 GANG_STRATEGIES = ("STRICT_SPREAD", "SPREAD", "PACK", "STRICT_PACK")
 # A gang's entrypoint: Ray's Python runs the driver below, under the same hard limit.
-GANG_ENTRYPOINT = 'exec timeout --kill-after={grace}s {limit}s {python} -c "$SUANLI_RAY_DRIVER"'
+GANG_ENTRYPOINT = (
+    'umask 077; exec timeout --kill-after={grace}s {limit}s {python} -c "$SUANLI_RAY_DRIVER"'
+)
 # The gang driver (runs on the cluster with Ray's own Python; passed in the environment).
 # 1. reserve one bundle per node, all or nothing (a placement group); 2. learn the nodes'
 # addresses (rank 0's is MASTER_ADDR); 3. run setup then the job on every bundle at once,

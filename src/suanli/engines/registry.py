@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from suanli.domain.clock import Clock
@@ -13,6 +14,8 @@ from suanli.engines.base import EngineAdapter
 from suanli.engines.gpus import Gpu
 from suanli.engines.local import LocalEngine
 from suanli.engines.ray import RayEngine
+from suanli.engines.sandbox import shared_mounts
+from suanli.engines.simulated import SimulatedCluster, SimulatedEngine
 from suanli.engines.slurm import SlurmEngine, SlurmOptions
 
 
@@ -23,12 +26,17 @@ class EngineContext:
     data_dir: Path
     clock: Clock
     gpus: tuple[Gpu, ...] = ()
+    # Simulated engines: their clusters' runs (by cluster name) and known run times (by job).
+    simulated: dict[str, SimulatedCluster] = field(default_factory=dict)
+    run_times: Mapping[str, float] = field(default_factory=dict)
 
 
 def _local(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     options = dict(cluster.engine.options)
     gpus = list(ctx.gpus) if options.get("devices") == "nvidia" else []
-    return LocalEngine(ctx.data_dir / "runs" / cluster.name, ctx.clock, gpus)
+    shared = shared_mounts(os.environ.get("SUANLI_JOB_MOUNTS"))
+    root = ctx.data_dir / "runs" / cluster.name
+    return LocalEngine(root, ctx.clock, gpus, (ctx.data_dir,), shared=shared)
 
 
 def _slurm(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
@@ -76,6 +84,13 @@ def _ray(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     )
 
 
+def _simulated(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
+    # Its runs live as long as the context's table of them (one per platform, or a
+    # simulator's): a new adapter on the same table re-adopts them.
+    state = ctx.simulated.setdefault(cluster.name, SimulatedCluster(cluster))
+    return SimulatedEngine(state, ctx.clock, ctx.run_times)
+
+
 def _yes(value: str) -> bool:
     return value.lower() in ("true", "yes", "1")
 
@@ -84,6 +99,7 @@ ENGINES: dict[str, Callable[[Cluster, EngineContext], EngineAdapter]] = {
     "local": _local,
     "ray": _ray,
     "slurm": _slurm,
+    "simulated": _simulated,
 }
 
 

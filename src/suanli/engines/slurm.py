@@ -36,6 +36,7 @@ from suanli.engines.base import (
     job_env,
     read_log_file,
 )
+from suanli.engines.sandbox import Account, tenant_account
 
 KEY_PREFIX = "suanli-"  # every key starts so (suanli.domain.ids.engine_key)
 COMMAND_TIMEOUT_S = 30.0
@@ -96,13 +97,26 @@ class SlurmOptions:
     bin_dir: str | None = None  # where sbatch & co. live (else PATH)
     run_dir: str | None = None  # shared directory for scripts and output (else the data dir)
     cache_s: float = 1.0  # one squeue answers every status call for this long
+    # Submit as root with ``sbatch --uid`` so each tenant's jobs run as its own system user
+    # (sandbox.tenant_account; the nodes must know the same users: one host, or shared
+    # accounts). Needs ``run_dir``, outside the data directory, which stays the server's.
+    tenant_users: bool = False
 
     @classmethod
     def parse(cls, options: Mapping[str, str]) -> SlurmOptions:
         types = tuple(
             sorted((k.split(".", 1)[1], v) for k, v in options.items() if k.startswith("gres."))
         )
-        known = {"conf", "partition", "account", "gres", "bin_dir", "run_dir", "cache_s"}
+        known = {
+            "conf",
+            "partition",
+            "account",
+            "gres",
+            "bin_dir",
+            "run_dir",
+            "cache_s",
+            "tenant_users",
+        }
         unknown = sorted(k for k in options if k not in known and not k.startswith("gres."))
         if unknown:
             raise EngineFailure(
@@ -116,6 +130,15 @@ class SlurmOptions:
             raise EngineFailure(
                 engine="slurm", detail=f"cache_s must be a number, not {options['cache_s']!r}"
             ) from None
+        tenant_users = str(options.get("tenant_users", "false")).lower()
+        if tenant_users not in ("true", "false") or (
+            tenant_users == "true" and not options.get("run_dir")
+        ):
+            raise EngineFailure(
+                engine="slurm",
+                detail="tenant_users must be true or false, and true needs run_dir "
+                "(a directory the nodes share, outside the data directory)",
+            )
         return cls(
             conf=options.get("conf"),
             partition=options.get("partition"),
@@ -125,6 +148,7 @@ class SlurmOptions:
             bin_dir=options.get("bin_dir"),
             run_dir=options.get("run_dir"),
             cache_s=cache_s,
+            tenant_users=tenant_users == "true",
         )
 
     def gres_type(self, model: str) -> str:
@@ -179,10 +203,15 @@ class SlurmEngine:
             return
         if not self._loaded and self._find(request.key) is not None:
             return
-        (run_dir / "work").mkdir(parents=True, exist_ok=True)
+        as_user = self._tenant_user(request, run_dir)
         script = render_batch_script(request, run_dir, self.options)
-        (run_dir / SCRIPT).write_text(script)
-        out = self._run(["sbatch", "--parsable", str(run_dir / SCRIPT)], "sbatch")
+        # The script holds the job's env values: its owner's alone.
+        fd = os.open(run_dir / SCRIPT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            os.fchmod(f.fileno(), 0o600)
+            f.write(script)
+        user = [f"--uid={as_user.uid}", f"--gid={as_user.gid}"] if as_user else []
+        out = self._run(["sbatch", "--parsable", *user, str(run_dir / SCRIPT)], "sbatch")
         job_id = out.strip().split(";")[0]
         self._table[request.key] = SlurmJob(
             int(job_id) if job_id.isdigit() else 0,
@@ -307,6 +336,20 @@ class SlurmEngine:
             return self._queue()  # an id Slurm has purged meanwhile: list everything instead
         return {j.name: j for j in map(_job, out.splitlines()) if j is not None}
 
+    def _tenant_user(self, request: LaunchRequest, run_dir: Path) -> Account | None:
+        """The run's directories; with ``tenant_users``, its tenant's user's (0700), whose
+        job writes its output and work files there and can reach no other tenant's."""
+        work = run_dir / "work"
+        work.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not (self.options.tenant_users and os.geteuid() == 0):
+            return None
+        account = tenant_account(request.tenant)
+        os.chmod(self.root, 0o711)  # noqa: S103 - passable to reach its own run, not listable
+        for path in (run_dir, work):
+            os.chown(path, account.uid, account.gid)
+            os.chmod(path, 0o700)
+        return account
+
     def _dir(self, key: str) -> Path:
         if not key.startswith(KEY_PREFIX) or not re.fullmatch(r"[A-Za-z0-9._-]{1,120}", key):
             raise EngineFailure(engine=self.name, detail=f"bad run key {key!r}")
@@ -332,10 +375,10 @@ class SlurmEngine:
         return table
 
     def _run(self, argv: list[str], what: str, timeout: float = COMMAND_TIMEOUT_S) -> str:
-        env = dict(os.environ)
+        # sbatch hands its own environment to the job (--export=ALL): never the server's.
+        env = {k: v for k, v in os.environ.items() if k in COMMAND_ENV}
         if self.options.conf:
             env["SLURM_CONF"] = self.options.conf
-        env.pop("SLURM_JWT", None)  # the CLI would authenticate with it instead of munge
         if self.options.bin_dir:
             argv = [str(Path(self.options.bin_dir) / argv[0]), *argv[1:]]
         try:
@@ -400,6 +443,7 @@ def render_batch_script(request: LaunchRequest, run_dir: Path, options: SlurmOpt
         "SUANLI_RUN": spec.run,
     }
     lines.append("")
+    lines.append("umask 077")  # what the job writes is its own (and its user's) alone
     lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
     lines += [
         'export WORLD_SIZE="$SLURM_NNODES"',
@@ -416,6 +460,10 @@ def render_batch_script(request: LaunchRequest, run_dir: Path, options: SlurmOpt
         lines.append('exec /bin/bash -c "$node"')
     return "\n".join(lines) + "\n"
 
+
+# What the Slurm commands (and so, through sbatch, a job) get of the server's environment.
+# SLURM_JWT stays out too: the CLI would authenticate with it instead of munge.
+COMMAND_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME", "SLURM_CONF")
 
 # What runs on each node: its rank, the setup once, then the job (exit status passed on).
 NODE_SCRIPT = (

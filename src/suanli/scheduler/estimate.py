@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from suanli.domain.fleet import Cluster, Fleet, Pool
 from suanli.domain.jobs import Estimate
+from suanli.domain.money import FEN, floor_fen, round_fen
 from suanli.domain.spec import JobSpec
 
 REFERENCE_MODEL = "A100"
 REFERENCE_HOURS = 1.0  # pools are compared on one reference hour when the spec gives none
-FEN = Decimal("0.01")
 _ZERO = Decimal(0)
 _NO_COST = _ZERO.quantize(FEN)
 
@@ -91,8 +91,8 @@ class Estimator:
         units = self._units if pool.accelerator else Decimal(spec.resources.nodes)
         price = pool.price_per_accelerator_hour * units
         hours, dec_hours, speed = self._run_hours(spec, pool.accelerator)
-        gross = (price * dec_hours).quantize(FEN, ROUND_HALF_UP)
-        voucher = (gross * voucher_rate).quantize(FEN, ROUND_DOWN)  # a rate is a ceiling
+        gross = round_fen(price * dec_hours)
+        voucher = floor_fen(gross * voucher_rate)  # a rate is a ceiling
         data_cost, transfer_hours = self._moving(cluster.region)
         total = transfer_hours + hours
         finish = self._finish.get(total)
@@ -133,7 +133,7 @@ class Estimator:
                 cost += link.price_per_gb * _dec(size_gb)
                 if size_gb and link.gbps != float("inf"):
                     hours += size_gb * 8 / link.gbps / 3600
-            found = self._data[key] = (cost.quantize(FEN, ROUND_HALF_UP), hours)
+            found = self._data[key] = (round_fen(cost), hours)
         return found
 
     def _tflops_ratio(self, model: str) -> float | None:

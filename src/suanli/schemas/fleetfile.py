@@ -26,7 +26,7 @@ class _Strict(BaseModel):
 
 
 class EngineEntry(_Strict):
-    type: Literal["local", "slurm", "ray", "kubernetes"]
+    type: Literal["local", "slurm", "ray", "kubernetes", "simulated"]
     endpoint: str | None = Field(default=None, max_length=1000)
     options: dict[str, str] = Field(default_factory=dict, max_length=64)
 

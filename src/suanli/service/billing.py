@@ -107,7 +107,8 @@ def may_resume(p: Platform, usage: UsageRecord) -> bool:
     does not answer: should the run be re-adopted when it answers again, the reading is
     replaced by one up to the run's real end, so it is not settled meanwhile.
     """
-    if not p.unavailable:
+    down = p.unavailable
+    if not down:
         return False
     job = p.jobs.get(JobId(usage.job_id))
     return (
@@ -115,7 +116,7 @@ def may_resume(p: Platform, usage: UsageRecord) -> bool:
         and job.status is JobStatus.QUEUED
         and job.engine_key == engine_key(job.id, usage.attempt)
         and job.placement is not None
-        and job.placement.cluster in p.unavailable
+        and job.placement.cluster in down
     )
 
 

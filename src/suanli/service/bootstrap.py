@@ -17,20 +17,16 @@ from suanli.engines.gpus import detect_nvidia_gpus
 from suanli.engines.registry import EngineContext, engine_for
 from suanli.scheduler.policies import POLICIES
 from suanli.scheduler.queueing import QueueSettings
+from suanli.schemas.queuefile import QueueEntry
 from suanli.schemas.tenantfile import demo_tenants_setup, load_tenants_setup
 from suanli.schemas.throughputfile import load_throughput_file
 from suanli.schemas.voucherfile import shipped_voucher_policies
 from suanli.service.deps import Billing, Platform
-from suanli.service.fleet import demo_fleet, load_fleet, with_local_gpus
-from suanli.store.leader import SoleLeader
-from suanli.store.sql.access import SqlAccessStore, SqlAuditLog
-from suanli.store.sql.billing import SqlBillingStore, SqlLedgerStore
-from suanli.store.sql.contracts import SqlContractStore
+from suanli.service.fleet import demo_fleet, load_fleet, on_simulated_engines, with_local_gpus
 from suanli.store.sql.database import open_database, sqlite_url
-from suanli.store.sql.leader import leadership_for
-from suanli.store.sql.purchases import SqlPurchaseStore
-from suanli.store.sql.repos import SqlJobStore
 from suanli.store.sql.tenants import SqlTenantDirectory
+from suanli.store.stores import MEMORY_URL, memory_stores, sql_stores
+from suanli.store.tenants import StaticTenantDirectory
 
 
 def open_platform(
@@ -42,8 +38,11 @@ def open_platform(
     tenants_file: Path | None = None,
     cluster_grace_s: float = 60.0,
     throughput_file: Path | None = None,
+    simulated_engines: bool = False,
 ) -> Platform:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """A platform on ``data_dir``; ``database_url`` ``memory:`` keeps it in process memory,
+    ``simulated_engines`` runs every cluster on the simulated engine (tests, demos)."""
+    private_dir(data_dir)
     clock = clock or SystemClock()
     gpus = detect_nvidia_gpus() if detect_gpus else []
     fleet: Fleet = load_fleet(fleet_file) if fleet_file else demo_fleet()
@@ -51,6 +50,8 @@ def open_platform(
         fleet = with_local_gpus(fleet, gpus)
     if throughput_file is not None:  # overrides the fleet file's own table
         fleet = dataclasses.replace(fleet, throughput=load_throughput_file(throughput_file))
+    if simulated_engines:
+        fleet = on_simulated_engines(fleet)
     ctx = EngineContext(data_dir, clock, tuple(gpus))
     engines = {c.name: engine_for(c, ctx) for c in fleet.clusters()}
     models = fleet.catalog.ids()
@@ -59,32 +60,69 @@ def open_platform(
     )
     tenants = setup.tenants
     q = setup.queue
-    db = open_database(database_url or sqlite_url(data_dir / "suanli.db"))
+    db = (
+        None
+        if database_url == MEMORY_URL
+        else open_database(database_url or sqlite_url(data_dir / "suanli.db"))
+    )
+    stores = memory_stores() if db is None else sql_stores(db)
+    # Tenants live in the database, seeded by the file (memory: the file's, in memory).
+    directory = (
+        StaticTenantDirectory(tenants) if db is None else SqlTenantDirectory(db, clock, tenants)
+    )
     billing = Billing(
-        SqlBillingStore(db),
-        SqlLedgerStore(db),
-        SqlTenantDirectory(db, clock, tenants),
+        stores.billing,
+        stores.ledger,
+        directory,
         shipped_policies(),
-        contracts=SqlContractStore(db),
-        purchases=SqlPurchaseStore(db),
+        contracts=stores.contracts,
+        purchases=stores.purchases,
     )
     return Platform(
         clock,
-        SqlJobStore(db),
+        stores.jobs,
         fleet,
         engines,
         POLICIES["default"],
         data_dir,
         billing=billing,
-        access=SqlAccessStore(db),
-        audit=SqlAuditLog(db),
-        leadership=leadership_for(db) or SoleLeader(),
+        access=stores.access,
+        audit=stores.audit,
+        leadership=stores.leadership,
+        health=stores.health,
         cluster_grace=dt.timedelta(seconds=cluster_grace_s),
         tenant_terms={t.name: t.terms for t in tenants if t.terms is not None},
-        queue_settings=QueueSettings(
-            q.grace_s, q.min_run_s, q.backfill, q.aging_s, reserve=q.reserve is not False
-        ),
+        queue_settings=queue_settings_of(q, reserve=q.reserve is not False),
     )
+
+
+def queue_settings_of(q: QueueEntry, reserve: bool) -> QueueSettings:
+    """The queue settings a file's ``queue`` gives (``reserve``: the caller's default
+    applied); constants it leaves unset keep the defaults (``scheduler/queueing/model``)."""
+    d = QueueSettings()
+    return QueueSettings(
+        q.grace_s,
+        q.min_run_s,
+        q.backfill,
+        q.aging_s,
+        reserve=reserve,
+        levels_s=tuple(q.levels_s) if q.levels_s is not None else d.levels_s,
+        preempt_gain=q.preempt_gain if q.preempt_gain is not None else d.preempt_gain,
+        guard_s=q.guard_s if q.guard_s is not None else d.guard_s,
+        guard_gain=q.guard_gain if q.guard_gain is not None else d.guard_gain,
+        move_gain=q.move_gain if q.move_gain is not None else d.move_gain,
+    )
+
+
+def private_dir(path: Path) -> None:
+    """``path`` made (or kept) 0700: the data directory holds tokens, the database, runs.
+
+    The process's umask becomes 077 too, so every file the server writes later is private
+    unless it says otherwise (jobs never see this directory; see engines/sandbox.py).
+    """
+    os.umask(0o077)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
 
 
 def shipped_policies() -> tuple[VoucherPolicy, ...]:
@@ -99,8 +137,10 @@ def claim_data_dir(data_dir: Path, shared: bool = False) -> TextIO:
     database's advisory lock picks the one that runs the control loop); SQLite takes it
     alone. Keep the returned handle open; the lock goes with the process, even on ``kill -9``.
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handle = (data_dir / "server.lock").open("a+")
+    private_dir(data_dir)
+    fd = os.open(data_dir / "server.lock", os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    handle = os.fdopen(fd, "a+")
     try:
         fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:

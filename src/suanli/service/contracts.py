@@ -16,12 +16,12 @@ from decimal import Decimal
 
 from suanli.billing.metering import local_date, month_of
 from suanli.billing.model_contracts import ModelContract, ModelUse, redeem_model_contract
-from suanli.billing.money import ZERO, total
 from suanli.billing.policy import EligibilityRule, VoucherPolicy
 from suanli.billing.settlement import model_redemption_entry
 from suanli.billing.vouchers import VoucherUsage, fmt_yuan
 from suanli.domain.errors import Conflict, FieldError, InvalidInput, NotFound, SuanliError
 from suanli.domain.i18n import Lang, render
+from suanli.domain.money import ZERO, is_positive_fen, total
 from suanli.domain.tenants import Tenant
 from suanli.service.billing import claimed_by_tenant, post_redemptions
 from suanli.service.bills import billing_of
@@ -60,7 +60,7 @@ def add_contract(
         errors.append(FieldError("tenant", "unknown_tenant", tenant, known))
     if not domestic:
         errors.append(FieldError("domestic", "model_not_domestic", domestic, "true"))
-    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+    if not is_positive_fen(amount):
         errors.append(FieldError("amount", "amount_positive", str(amount)))
     today = local_date(p.clock.now())
     signed = signed_on or today
@@ -140,7 +140,7 @@ def redeem(p: Platform, contract_id: str, period: str, completed: Decimal) -> Re
         )
     before = total(r.deduction.gross for r in store.redemptions(contract_id))
     left = contract.amount - before
-    if completed <= 0 or completed != completed.quantize(Decimal("0.01")):
+    if not is_positive_fen(completed):
         errors.append(FieldError("completed", "amount_positive", str(completed)))
     elif completed > left:
         errors.append(

@@ -19,12 +19,14 @@ from suanli.store.access import AccessStore, AuditLog
 from suanli.store.base import (
     BillingStore,
     ContractStore,
+    HealthStore,
     JobStore,
     LedgerStore,
     PurchaseStore,
     TenantDirectory,
 )
 from suanli.store.leader import Leadership, SoleLeader
+from suanli.store.memory import MemoryDatabase, MemoryHealthStore
 
 
 @dataclass
@@ -53,8 +55,6 @@ class Platform:
     engines: dict[str, EngineAdapter]  # by cluster name
     policy: PlacementPolicy
     data_dir: Path
-    unavailable: set[str] = field(default_factory=set)  # clusters that do not answer
-    down_since: dict[str, dt.datetime] = field(default_factory=dict)  # first seen not answering
     # How long a cluster may not answer before its runs are given up and placed elsewhere.
     cluster_grace: dt.timedelta = dt.timedelta(seconds=60)
     billing: Billing | None = None  # None: a platform that does not bill (e.g. a bare test)
@@ -64,6 +64,18 @@ class Platform:
     # Fair queues: each tenant's weight, quota and cohort (none: unlimited) and the knobs.
     tenant_terms: dict[str, TenantTerms] = field(default_factory=dict)
     queue_settings: QueueSettings = field(default_factory=QueueSettings)
+    # Clusters that do not answer, since when: stored, so every process reports the same.
+    health: HealthStore = field(default_factory=lambda: MemoryHealthStore(MemoryDatabase()))
+
+    @property
+    def down_since(self) -> dict[str, dt.datetime]:
+        """Clusters whose engine does not answer, with when each was first seen down."""
+        return self.health.down()
+
+    @property
+    def unavailable(self) -> frozenset[str]:
+        """Clusters whose engine does not answer (their pools leave placement)."""
+        return frozenset(self.health.down())
 
     def engine(self, cluster: str) -> EngineAdapter | None:
         return self.engines.get(cluster)

@@ -54,6 +54,7 @@ def launch(p: Platform, engine: EngineAdapter, job: Job) -> bool:
         job.placement,
         share_env(job.spec, model.memory if model else None),
         stop_grace_s=p.queue_settings.grace_s,
+        tenant=job.tenant,
     )
     try:
         engine.launch(request)

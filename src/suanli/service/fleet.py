@@ -61,3 +61,17 @@ def with_local_gpus(fleet: Fleet, gpus: list[Gpu]) -> Fleet:
     )
     provider = Provider("this-machine", "This machine's GPUs", (cluster,))
     return dataclasses.replace(fleet, providers=(*fleet.providers, provider))
+
+
+def on_simulated_engines(fleet: Fleet) -> Fleet:
+    """The same fleet with every cluster on the simulated engine (runs take their known
+    time on the platform's clock; nothing is executed)."""
+    simulated = EngineRef("simulated", None, ())
+    providers = tuple(
+        dataclasses.replace(
+            provider,
+            clusters=tuple(dataclasses.replace(c, engine=simulated) for c in provider.clusters),
+        )
+        for provider in fleet.providers
+    )
+    return dataclasses.replace(fleet, providers=providers)

@@ -19,6 +19,7 @@ from suanli.billing.metering import local_date
 from suanli.billing.server_purchases import ServerPurchase, subsidise_purchase
 from suanli.billing.settlement import provider_subsidy_entry
 from suanli.domain.errors import FieldError, InvalidInput, NotFound, SuanliError
+from suanli.domain.money import is_positive_fen
 from suanli.service.billing import post_subsidies
 from suanli.service.bills import billing_of
 from suanli.service.deps import Billing, Platform
@@ -61,7 +62,7 @@ def add_purchase(
         )
     if servers < 1:
         errors.append(FieldError("servers", "out_of_range", servers, ">= 1"))
-    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+    if not is_positive_fen(amount):
         errors.append(FieldError("amount", "amount_positive", str(amount)))
     if not project.strip():
         errors.append(FieldError("project", "missing", project))

@@ -34,18 +34,17 @@ def check_engines(p: Platform) -> None:
     A cluster that answers again is reconciled first (sweep_cluster), then available again.
     """
     now = p.clock.now()
+    down = p.down_since
     for name, engine in p.engines.items():
         if engine.ping():
-            if name in p.unavailable:
+            if name in down:
                 try:
                     sweep_cluster(p, name)
                 except EngineFailure:
                     continue  # it answered a ping but not the sweep: still unavailable
-                p.unavailable.discard(name)
-                p.down_since.pop(name, None)
-        else:
-            p.unavailable.add(name)
-            p.down_since.setdefault(name, now)
+                p.health.mark_up(name)
+        elif name not in down:
+            p.health.mark_down(name, now)
 
 
 def sweep_cluster(p: Platform, cluster: str) -> tuple[int, int]:
@@ -108,16 +107,15 @@ def sweep_cluster(p: Platform, cluster: str) -> tuple[int, int]:
 def give_up_unanswered(p: Platform) -> int:
     """Recover the runs on clusters silent for longer than the grace; returns how many."""
     now = p.clock.now()
-    expired = {
-        name for name in p.unavailable if now - p.down_since.get(name, now) >= p.cluster_grace
-    }
+    down = p.down_since
+    expired = {name for name, since in down.items() if now - since >= p.cluster_grace}
     if not expired:
         return 0
     given_up = 0
     for job in p.jobs.list([S.STARTING, S.RUNNING], limit=100_000):
         if job.placement is None or job.placement.cluster not in expired:
             continue
-        seconds = int((now - p.down_since[job.placement.cluster]).total_seconds())
+        seconds = int((now - down[job.placement.cluster]).total_seconds())
         why = Reason(
             "reason_cluster_down",
             {"cluster": job.placement.cluster, "seconds": seconds, "key": job.engine_key},
@@ -150,14 +148,14 @@ def adopt_runs(p: Platform) -> int:
                 raise EngineFailure(engine=cluster_engine.name, detail="no answer")
             sweep_cluster(p, name)
         except EngineFailure:
-            p.unavailable.add(name)
-            p.down_since.setdefault(name, p.clock.now())
+            p.health.mark_down(name, p.clock.now())
     adopted = 0
+    down = p.unavailable
     for job in p.jobs.list([S.STARTING, S.RUNNING], limit=100_000):
         if job.placement is None or job.engine_key is None:
             continue
         engine = p.engine(job.placement.cluster)
-        if engine is None or job.placement.cluster in p.unavailable:
+        if engine is None or job.placement.cluster in down:
             continue
         try:
             state = engine.status(job.engine_key).state
@@ -176,11 +174,12 @@ def reconcile(p: Platform) -> int:
     Runs on unavailable clusters are not polled; past the grace they are given up.
     """
     changed = give_up_unanswered(p)
+    down = p.unavailable
     for job in p.jobs.list([S.STARTING, S.RUNNING], limit=100_000):
         if job.placement is None or job.engine_key is None:
             continue
         engine = p.engine(job.placement.cluster)
-        if engine is None or job.placement.cluster in p.unavailable:
+        if engine is None or job.placement.cluster in down:
             continue
         try:
             if job.cancel_requested:

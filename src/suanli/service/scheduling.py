@@ -88,7 +88,7 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
         p.fleet,
         current,
         queue,
-        frozenset(p.unavailable),
+        p.unavailable,
         voucher_rates(p, {j.tenant for j in queue}),
     )
     # 3. Decide: the fair queue (when, whose), then placement (where) for those it admits.

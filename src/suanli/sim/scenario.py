@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from suanli.scheduler.queueing import QueueSettings
 from suanli.schemas.simfile import Scenario, load_scenario_file
-from suanli.service.bootstrap import shipped_policies
+from suanli.service.bootstrap import queue_settings_of, shipped_policies
 from suanli.service.fleet import builtin_catalog
 from suanli.sim.replay import ReplaySetup
 from suanli.sim.traces import Trace, TraceJob
@@ -22,9 +21,7 @@ def setup_for(scenario: Scenario, trace: Trace) -> ReplaySetup:
     return ReplaySetup(
         fleet=scenario.fleet,
         tenants=scenario.tenants,
-        settings=QueueSettings(
-            q.grace_s, q.min_run_s, q.backfill, q.aging_s, reserve=bool(q.reserve)
-        ),
+        settings=queue_settings_of(q, reserve=bool(q.reserve)),
         throughput=scenario.throughput or trace.throughput,
         attributes=scenario.attributes,
         vouchers=shipped_policies(),

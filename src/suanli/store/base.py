@@ -382,3 +382,21 @@ class LedgerStore(Protocol):
     def verify(self) -> LedgerReport:
         """Re-derive every balance from the postings and check every rule (ledger verify)."""
         ...
+
+
+class HealthStore(Protocol):
+    """Which clusters do not answer, since when: written by the control loop, read by every
+    process (an ``--api-only`` one reports the same health as the leader)."""
+
+    def mark_down(self, cluster: str, at: dt.datetime) -> dt.datetime:
+        """Record ``cluster`` as not answering (from ``at`` unless it was already down);
+        returns when it was first seen down."""
+        ...
+
+    def mark_up(self, cluster: str) -> None:
+        """``cluster`` answers again (a no-op when it was not down)."""
+        ...
+
+    def down(self) -> dict[str, dt.datetime]:
+        """Every cluster not answering, with when it was first seen down."""
+        ...

@@ -26,14 +26,13 @@ router = APIRouter(tags=["fleet"])
 @open_to(*EVERYONE)
 def get_fleet(p: PlatformDep, caller: CallerDep) -> FleetResponse:
     """The fleet's capacity and prices; a provider sees its own clusters only."""
-    snapshot = build_snapshot(
-        p.clock.now(), p.fleet, p.jobs.holding(), [], frozenset(p.unavailable)
-    )
+    down = p.unavailable
+    snapshot = build_snapshot(p.clock.now(), p.fleet, p.jobs.holding(), [], down)
     fleet = p.fleet
     if caller.provider is not None:
         own = tuple(x for x in fleet.providers if x.name == caller.provider)
         fleet = replace(fleet, providers=own)
-    return fleet_to_response(fleet, snapshot, p.unavailable)
+    return fleet_to_response(fleet, snapshot, down)
 
 
 @router.get("/providers")

@@ -47,7 +47,6 @@ from suanli.scheduler.queueing.reservation import NEVER, Reservation, ends_at, r
 
 UNLIMITED = TenantTerms("")
 _BIG = 1 << 62
-MOVE_GAIN = 1.25  # a move needs a pool at least this much faster for the work's class
 MOVE_COST_GRACES = 4.0  # what a move costs (stop, restore the checkpoint), in grace periods
 
 
@@ -363,7 +362,7 @@ def _faster(
     cost = MOVE_COST_GRACES * policy.settings.grace_s
     terms = ledger.terms(w.tenant)
     best: str | None = None
-    best_rate = current * MOVE_GAIN
+    best_rate = current * policy.settings.move_gain
     for room in rooms.values():
         p = room.view
         if room is here or room.idle < w.accelerators or room.room < w.accelerators:
@@ -403,7 +402,7 @@ def _partner(
     mine = rate(w.job_class, fast.view.model)
     cost = MOVE_COST_GRACES * policy.settings.grace_s
     best: Work | None = None
-    best_edge = MOVE_GAIN
+    best_edge = policy.settings.move_gain
     for m in movable:
         if m.id in seen or m.accelerators != w.accelerators or m.pool == pool:
             continue
@@ -412,7 +411,7 @@ def _partner(
             continue
         here, there = rate(m.job_class, slow.view.model), rate(m.job_class, fast.view.model)
         age = now - (m.started if m.started is not None else now)
-        if there < here * MOVE_GAIN or age * (1.0 - here / there) < cost:
+        if there < here * policy.settings.move_gain or age * (1.0 - here / there) < cost:
             continue
         edge = (there / here) / (mine / rate(w.job_class, slow.view.model))
         if edge < best_edge:

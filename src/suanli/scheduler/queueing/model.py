@@ -72,6 +72,41 @@ class PoolView:
         return sum(self.free)
 
 
+# The default policy's constants: the defaults of the settings below, each with the data
+# it was chosen on. All were measured on the Philly replay through ``sim/replay.py`` (the
+# windows named), the same trace the results in docs/sim-fidelity.md are reported on: they
+# are not held-out figures. A tenants file or scenario may set each (``schemas/queuefile``).
+
+LEVELS_S = (10_000.0, 80_000.0, 640_000.0)
+"""Service levels (normalised accelerator-seconds attained) of the default policy: on one
+V100 (0.4 of the reference A100) about 7 h, 2.3 days and 18.5 days of running. Measured on
+the Philly replay (docs/sim-fidelity.md): lower first levels (240 to 3,600) preempted
+bursts of similar jobs into round-robin and did worse; a level above 80,000 orders the
+long, wide jobs of overloaded clusters better than submission order does."""
+
+PREEMPT_GAIN = 4.0
+"""The default preempts running work only for waiting work whose Gittins index is this many
+times the running work's: a preemption costs a grace period, a restart and, for a gang,
+often whole nodes, so close indices are not worth one. Measured on the Philly replay
+(first 21 days): 1x 23,158 s average JCT, 2x 22,573, 4x 22,304, 8x 22,574, 16x 22,534,
+never (1000x) 24,488 (docs/sim-fidelity.md)."""
+
+GUARD_S = 14_400.0
+GUARD_GAIN = 4.0
+"""Starvation guard of the default: a job not started yet has its index multiplied by
+``GUARD_GAIN`` for each ``GUARD_S`` since its submission, so a class whose fresh jobs have a
+low index (long or wide jobs) still gets its first start within hours, not days. Measured
+on the Philly replay, whole window (docs/sim-fidelity.md): without it the worst VC queued
+35,504 s on average for its first start (``las``: 5,151 s) with 34,891 s average JCT;
+with it 5,939 s and 34,357 s (every 2 h x2: 5,161 s and 34,454 s). Work that ran is not
+lifted (preempted work lifted by its age pushed out the job that had preempted it, which
+was then lifted back: thrash); it ages by the clock as under ``las``."""
+
+MOVE_GAIN = 1.25
+"""A move to another pool needs one at least this much faster for the work's class (the
+Gavel replay, examples/sim/gavel-36x3.yaml; docs/sim-fidelity.md, "Gavel")."""
+
+
 @dataclass(frozen=True)
 class QueueSettings:
     """Knobs of a queue policy that drivers and scenario files may set."""
@@ -85,6 +120,12 @@ class QueueSettings:
     # enough for it; later jobs overtake it there only if they end before then or fit in
     # what it leaves over (EASY backfill, ``reservation.py``).
     reserve: bool = False
+    # The default policy's constants (provenance above); a file may set each.
+    levels_s: tuple[float, ...] = LEVELS_S
+    preempt_gain: float = PREEMPT_GAIN
+    guard_s: float = GUARD_S
+    guard_gain: float = GUARD_GAIN
+    move_gain: float = MOVE_GAIN
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,16 @@ from typing import Any, Protocol
 
 from suanli.domain.throughput import UNIFORM, ThroughputTable
 from suanli.scheduler.queueing.gittins import GittinsTable, ServiceHistory, table_of
-from suanli.scheduler.queueing.model import QueueSettings, Work
+from suanli.scheduler.queueing.model import (
+    GUARD_GAIN,
+    GUARD_S,
+    LEVELS_S,
+    PREEMPT_GAIN,
+    QueueSettings,
+    Work,
+)
+
+__all__ = ["GUARD_GAIN", "GUARD_S", "LEVELS_S", "PREEMPT_GAIN"]
 
 Key = tuple[Any, ...]
 
@@ -105,14 +114,6 @@ class ShortestRemainingFirst(_Base):
         return (-work.priority, rem if rem is not None else math.inf, work.submitted, work.id)
 
 
-LEVELS_S = (10_000.0, 80_000.0, 640_000.0)
-"""Service levels (normalised accelerator-seconds attained) of the default policy: on one
-V100 (0.4 of the reference A100) about 7 h, 2.3 days and 18.5 days of running. Measured on
-the Philly replay (docs/sim-fidelity.md): lower first levels (240 to 3,600) preempted
-bursts of similar jobs into round-robin and did worse; a level above 80,000 orders the
-long, wide jobs of overloaded clusters better than submission order does."""
-
-
 class LeastAttained(_Base):
     """suanli's default: discretised least-attained-service (Tiresias' 2D-LAS, NSDI'19).
 
@@ -134,13 +135,12 @@ class LeastAttained(_Base):
     name = "las"
     preemptive = True
     reserves_nodes = True
-    levels: tuple[float, ...] = LEVELS_S
 
     def _epoch(self, t: float) -> int:
         return int(t // self.settings.aging_s)
 
     def level(self, work: Work, now: float) -> int:
-        level = bisect.bisect_right(self.levels, work.attained)
+        level = bisect.bisect_right(self.settings.levels_s, work.attained)
         if level and work.pool is None and self.settings.aging_s > 0:
             level -= self._epoch(now) - self._epoch(work.queued_since)
             return level if level > 0 else 0
@@ -159,7 +159,7 @@ class LeastAttained(_Base):
     def next_change(self, work: Work, now: float) -> float | None:
         if work.running:
             rate = work.accelerators * work.speed
-            for t in self.levels:
+            for t in self.settings.levels_s:
                 if work.attained < t and rate > 0:
                     return now + (t - work.attained) / rate
             return None
@@ -168,26 +168,10 @@ class LeastAttained(_Base):
         return (self._epoch(now) + 1) * self.settings.aging_s
 
 
-PREEMPT_GAIN = 4.0
-"""The default preempts running work only for waiting work whose Gittins index is this many
-times the running work's: a preemption costs a grace period, a restart and, for a gang,
-often whole nodes, so close indices are not worth one. Measured on the Philly replay
-(first 21 days): 1x 23,158 s average JCT, 2x 22,573, 4x 22,304, 8x 22,574, 16x 22,534,
-never (1000x) 24,488 (docs/sim-fidelity.md)."""
-
-
-GUARD_S = 14_400.0
-GUARD_GAIN = 4.0
-"""Starvation guard of the default: a job not started yet has its index multiplied by
-``GUARD_GAIN`` for each ``GUARD_S`` since its submission, so a class whose fresh jobs have a
-low index (long or wide jobs) still gets its first start within hours, not days. Measured
-on the Philly replay, whole window (docs/sim-fidelity.md): without it the worst VC queued
-35,504 s on average for its first start (``las``: 5,151 s) with 34,891 s average JCT;
-with it 5,939 s and 34,357 s (every 2 h x2: 5,161 s and 34,454 s). Work that ran is not
-lifted (preempted work lifted by its age pushed out the job that had preempted it, which
-was then lifted back: thrash); it ages by the clock as under ``las``."""
-
 _FLOOR = 1e-12  # an index of 0 (nothing known) still lifts
+# Lifts counted at most (4**256 is past any ratio of two indexes; more overflows a float:
+# a job waiting 85 days at the shipped guard did, in the live cycle's replay).
+MAX_LIFTS = 256
 
 
 class Gittins(LeastAttained):
@@ -224,11 +208,16 @@ class Gittins(LeastAttained):
             return self
         # Rows of classes whose finished jobs did not change since this policy's table are
         # reused (a driver refreshing its history as jobs finish recomputes only the rest).
-        table = table_of(history, (0.0, *self.levels), self.table)
+        table = table_of(history, (0.0, *self.settings.levels_s), self.table)
         return Gittins(self.settings, self.throughput, table, history)
 
-    guard_s: float = GUARD_S
-    guard_gain: float = GUARD_GAIN
+    @property
+    def guard_s(self) -> float:
+        return self.settings.guard_s
+
+    @property
+    def guard_gain(self) -> float:
+        return self.settings.guard_gain
 
     def _lifts(self, work: Work, now: float) -> int:
         """How many times the starvation guard has multiplied (by ``guard_gain``) this
@@ -243,11 +232,11 @@ class Gittins(LeastAttained):
         table = self.table
         index = table.index(work.tenant, work.accelerators, level) if table is not None else 0.0
         if work.pool is not None:
-            index *= PREEMPT_GAIN
+            index *= self.settings.preempt_gain
         else:
             lifts = self._lifts(work, now)
             if lifts:
-                index = max(index, _FLOOR) * self.guard_gain**lifts
+                index = max(index, _FLOOR) * self.guard_gain ** min(lifts, MAX_LIFTS)
         return (-work.priority, -index, level, work.submitted, work.id)
 
     def wait_order(self, work: Work) -> tuple[Key, Key]:

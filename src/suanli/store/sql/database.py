@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ def open_database(url: str) -> Engine:
     # for the worker threads, so a busy process reuses connections instead of opening them.
     engine = create_engine(normalize_url(url), pool_size=16, max_overflow=32, pool_recycle=1800)
     if engine.dialect.name == "sqlite":
+        _private_sqlite_files(engine.url.database)
         event.listen(engine, "connect", _sqlite_pragmas)
     migrate(engine)
     return engine
@@ -43,6 +46,17 @@ def normalize_url(url: str) -> str:
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+def _private_sqlite_files(database: str | None) -> None:
+    """The database file 0600 before SQLite first opens it; its -wal and -shm take its mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    fd = os.open(database, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(database + suffix, 0o600)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

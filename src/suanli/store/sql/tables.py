@@ -104,3 +104,11 @@ tenant_active = Table(
     Column("tenant", String(64), primary_key=True),
     Column("active", Integer, nullable=False),
 )
+
+# Clusters whose engine does not answer, since when (0008): shared by every process.
+cluster_health = Table(
+    "cluster_health",
+    metadata,
+    Column("cluster", String(64), primary_key=True),
+    Column("down_since", UtcDateTime(), nullable=False),
+)

@@ -1,0 +1,206 @@
+"""A simulated engine: runs that take their known run time on the injected clock.
+
+Nothing is executed. A run starts when it is launched and ends when the clock reaches its
+start plus its run time: the trace's (``run_times``, by job id, for the simulator) or the
+job's own ``SUANLI_SIM_RUN_S`` env (tests, demos); its exit code is ``SUANLI_SIM_EXIT_CODE``
+(default 0). A stop request ends it ``SUANLI_SIM_STOP_S`` later (the time it takes to
+checkpoint, default 0), or when the grace runs out, whichever comes first; the hard time
+limit ends it as a real engine's would. The runs live in a ``SimulatedCluster`` that
+outlives any one adapter, so a new adapter re-adopts them as a restarted control plane
+would; ``answering`` turns the cluster silent and back (its pings fail meanwhile).
+
+Registered as engine type ``simulated`` (``suanli.engines.registry``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from suanli.domain.clock import Clock
+from suanli.domain.errors import EngineFailure, EngineUnavailable
+from suanli.domain.fleet import Cluster
+from suanli.domain.jobs import Reason
+from suanli.engines.base import (
+    EngineFeature,
+    Inventory,
+    LaunchRequest,
+    LogChunk,
+    NodeInventory,
+    RunState,
+    RunStatus,
+)
+
+RUN_S_ENV = "SUANLI_SIM_RUN_S"
+EXIT_CODE_ENV = "SUANLI_SIM_EXIT_CODE"
+STOP_S_ENV = "SUANLI_SIM_STOP_S"
+DEFAULT_RUN_S = 60.0  # a job that says nothing of its run time
+MAX_RUN_S = 8760 * 3600.0  # a year: the longest time limit a spec may ask for
+
+
+@dataclass
+class SimulatedRun:
+    request: LaunchRequest
+    started_at: dt.datetime
+    ends_at: dt.datetime  # as it would end on its own (its run time, or the time limit)
+    exit_code: int
+    stop_s: float
+    stop_at: dt.datetime | None = None  # when a stop request ends it
+    limited: bool = False  # the time limit, not the run, ends it
+
+    def ended(self, now: dt.datetime) -> dt.datetime | None:
+        end = min(self.ends_at, self.stop_at) if self.stop_at else self.ends_at
+        return end if now >= end else None
+
+
+@dataclass
+class SimulatedCluster:
+    """The runs of one simulated cluster (what a real cluster keeps across our restarts)."""
+
+    cluster: Cluster
+    runs: dict[str, SimulatedRun] = field(default_factory=dict)
+    answering: bool = True
+
+
+class SimulatedEngine:
+    name = "simulated"
+    features = frozenset(
+        {
+            EngineFeature.GANG,
+            EngineFeature.CANCEL,
+            EngineFeature.LOGS,
+            EngineFeature.TIME_LIMIT,
+            EngineFeature.INVENTORY,
+        }
+    )
+
+    def __init__(
+        self,
+        state: SimulatedCluster,
+        clock: Clock,
+        run_times: Mapping[str, float] | None = None,
+    ) -> None:
+        self._state = state
+        self._clock = clock
+        self._run_times = run_times if run_times is not None else {}
+
+    @property
+    def state(self) -> SimulatedCluster:
+        return self._state
+
+    def _answer(self) -> None:
+        if not self._state.answering:
+            raise EngineUnavailable(
+                engine=self.name, detail=f"{self._state.cluster.name} is silent"
+            )
+
+    def launch(self, request: LaunchRequest) -> None:
+        self._answer()
+        if request.key in self._state.runs:
+            return  # idempotent: a known key is never started twice
+        env = request.spec.env
+        try:
+            run_s = self._run_times.get(request.job_id)
+            if run_s is None:
+                run_s = float(env.get(RUN_S_ENV, DEFAULT_RUN_S))
+            exit_code = int(env.get(EXIT_CODE_ENV, "0"))
+            stop_s = float(env.get(STOP_S_ENV, "0"))
+        except ValueError as exc:
+            raise EngineFailure(engine=self.name, detail=f"{request.key}: {exc}") from None
+        if not (0 <= run_s <= MAX_RUN_S and 0 <= stop_s <= MAX_RUN_S and 0 <= exit_code < 256):
+            raise EngineFailure(
+                engine=self.name,
+                detail=f"{request.key}: {RUN_S_ENV} and {STOP_S_ENV} must be 0 to {MAX_RUN_S:.0f} "
+                f"seconds, {EXIT_CODE_ENV} 0 to 255",
+            )
+        limit_s = request.spec.time_limit_hours * 3600
+        now = self._clock.now()
+        self._state.runs[request.key] = SimulatedRun(
+            request,
+            now,
+            now + dt.timedelta(seconds=min(run_s, limit_s)),
+            exit_code,
+            stop_s,
+            limited=run_s > limit_s,
+        )
+
+    def status(self, key: str) -> RunStatus:
+        self._answer()
+        run = self._state.runs.get(key)
+        if run is None:
+            return RunStatus(
+                RunState.LOST, reason=Reason("reason_lost", {"detail": "no such run"})
+            )
+        end = run.ended(self._clock.now())
+        if end is None:
+            return RunStatus(RunState.RUNNING, started_at=run.started_at)
+        if run.stop_at is not None and run.stop_at <= run.ends_at:
+            return RunStatus(RunState.CANCELLED, None, None, run.started_at, end)
+        if run.limited:
+            limit = dt.timedelta(hours=run.request.spec.time_limit_hours)
+            why = Reason("reason_time_limit", {"limit": str(limit)})
+            return RunStatus(RunState.FAILED, None, why, run.started_at, end)
+        state = RunState.SUCCEEDED if run.exit_code == 0 else RunState.FAILED
+        return RunStatus(state, run.exit_code, None, run.started_at, end)
+
+    def cancel(self, key: str, grace_s: float | None = None) -> None:
+        self._answer()
+        run = self._state.runs.get(key)
+        now = self._clock.now()
+        if run is None or run.ended(now) is not None:
+            return
+        wait = run.stop_s if grace_s is None else min(run.stop_s, max(grace_s, 0.0))
+        stop_at = now + dt.timedelta(seconds=wait)
+        if run.stop_at is None or stop_at < run.stop_at:  # a shorter grace shortens it
+            run.stop_at = stop_at
+
+    def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:
+        self._answer()
+        run = self._state.runs.get(key)
+        if run is None:
+            return LogChunk(b"", offset)
+        lines = [f"{run.started_at.isoformat()} simulated run {key} started\n"]
+        end = run.ended(self._clock.now())
+        if end is not None:
+            lines.append(f"{end.isoformat()} {self.status(key).state.value}\n")
+        data = "".join(lines).encode()
+        start = max(offset, 0)
+        chunk = data[start : start + limit]
+        return LogChunk(chunk, start + len(chunk))
+
+    def ping(self) -> bool:
+        return self._state.answering
+
+    def inventory(self) -> Inventory:
+        self._answer()
+        now = self._clock.now()
+        used: dict[str, int] = {}
+        for run in self._state.runs.values():
+            if run.ended(now) is None:
+                for node in run.request.placement.nodes:
+                    used[node.node] = used.get(node.node, 0) + len(node.slots)
+        nodes = []
+        for pool in self._state.cluster.pools:
+            kind = (pool.accelerator or "").lower()
+            for name in pool.node_names():
+                free = pool.accelerators_per_node - used.get(name, 0)
+                nodes.append(
+                    NodeInventory(
+                        name,
+                        "mixed" if used.get(name) else "idle",
+                        True,
+                        pool.cpus_per_node,
+                        pool.cpus_per_node,
+                        pool.memory_gb_per_node * 1024,
+                        pool.memory_gb_per_node * 1024,
+                        {kind: pool.accelerators_per_node} if kind else {},
+                        {kind: free} if kind else {},
+                    )
+                )
+        return Inventory(tuple(nodes), now)
+
+    def live_runs(self) -> list[str]:
+        self._answer()
+        now = self._clock.now()
+        return sorted(k for k, run in self._state.runs.items() if run.ended(now) is None)
