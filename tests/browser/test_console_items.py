@@ -85,7 +85,7 @@ def test_the_api_docs_need_no_network(browser: Any, server: Server, shots: Path)
     page = tab(browser, server, operator_token(server))
     with page.expect_navigation():
         page.click("#api-docs")
-    page.wait_for_selector(".swagger-ui .info .title", timeout=15_000)
+    page.wait_for_selector(".swagger-ui .info .title", timeout=MS)
     assert "suanli" in page.inner_text(".swagger-ui .info .title")
     assert page.locator(".opblock").count() > 20  # every route listed
     assert page.outside == []  # Swagger UI came from the server itself

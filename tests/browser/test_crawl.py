@@ -87,7 +87,7 @@ def crawl(page: Any, server: Server, lang: str) -> dict[str, int]:
             problems.append(f"{response.status} {url}: {shown_text(page)[:300]}")
             continue
         if urlsplit(url).path == "/api/v1/docs":
-            page.wait_for_selector(".swagger-ui .info", timeout=15_000)
+            page.wait_for_selector(".swagger-ui .info", timeout=90_000)
             continue  # the API's own docs: paths are what it is about
         raw = RAW_API.search(shown_text(page))
         if raw:
