@@ -20,6 +20,7 @@ from suanli.cli.access import audit, login, org_app, token_app, user_app, whoami
 from suanli.cli.billing import bill, ledger_app, report, voucher_app
 from suanli.cli.clusters import clusters
 from suanli.cli.contracts import contract_app
+from suanli.cli.eval import app as eval_app
 from suanli.cli.purchases import purchase_app
 from suanli.cli.queue import queue
 from suanli.cli.sim import app as sim_app
@@ -502,6 +503,7 @@ app.command()(audit)
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
+app.add_typer(eval_app, name="eval")
 
 
 def run() -> None:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from suanli.domain.i18n_console import CONSOLE
+from suanli.domain.i18n_eval import EVAL
 from suanli.domain.wording import said
 
 Lang = Literal["en", "zh"]
@@ -551,7 +552,14 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-MESSAGES: Mapping[str, Mapping[Lang, str]] = {**_CORE, **_BILLING, **_QUEUE, **_ACCESS, **CONSOLE}
+MESSAGES: Mapping[str, Mapping[Lang, str]] = {
+    **_CORE,
+    **_BILLING,
+    **_QUEUE,
+    **_ACCESS,
+    **CONSOLE,
+    **EVAL,
+}
 
 
 def render(code: str, lang: Lang = "en", /, **params: object) -> str:

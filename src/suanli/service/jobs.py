@@ -59,7 +59,7 @@ def check_spec(spec: JobSpec, fleet: Fleet, pinned: str | None = None) -> list[F
         return errors
     excluded = []
     for cluster, pool in fleet.pools():
-        reason = exclusion(spec, cluster, pool, fleet.catalog, pinned)
+        reason = exclusion(spec, cluster, pool, fleet.catalog, pinned, fleet.measured)
         if reason is None:
             return []
         excluded.append((f"{cluster.name}/{pool.name}", reason))
@@ -82,7 +82,7 @@ def check_quota(
     bounds: dict[str, int] = {}
     for cluster, pool in fleet.pools():
         model = pool.accelerator
-        if model and exclusion(spec, cluster, pool, fleet.catalog, pinned) is None:
+        if model and exclusion(spec, cluster, pool, fleet.catalog, pinned, fleet.measured) is None:
             most = most_ever(terms, tenants.values(), model)
             if most is None or need <= most * MILLI:
                 return []

@@ -63,6 +63,7 @@ def nav_for(viewer: Principal | None) -> list[NavLink]:
         return [
             NavLink("overview", "/console/operator"),
             NavLink("jobs", "/console/operator/jobs"),
+            NavLink("eval", "/console/eval"),
             NavLink("tenants", "/console/tenants"),
             NavLink("users", "/console/users"),
             NavLink("tokens", "/console/tokens"),
