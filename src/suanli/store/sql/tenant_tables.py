@@ -1,4 +1,4 @@
-"""SQL table of tenants and their eligibility attributes (migration 0008_console)."""
+"""SQL table of tenants and their eligibility attributes (migration 0008_console, file 0010_console_tenants.py)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 so the operator adds a tenant through the API or the console without a restart.
 
 Revision ID: 0008_console
-Revises: 0008_health
+Revises: 0009_eval
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from suanli.store.sql.tables import UtcDateTime
 
 revision = "0008_console"
-down_revision = "0008_health"
+down_revision = "0009_eval"
 branch_labels = None
 depends_on = None
 
