@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -68,7 +69,14 @@ def create_app(
     app.state.loop = loop
     app.state.tokens = TokenCache(platform)
     app.state.rate = RateLimit(limits.rate_per_token, limits.burst, platform.clock.monotonic)
+    app.state.bad_tokens = RateLimit(
+        limits.bad_tokens_per_s,
+        limits.bad_token_burst,
+        platform.clock.monotonic,
+        "access.bad_tokens",
+    )
     app.state.submissions = submissions
+    app.state.stopping = threading.Event()  # set on shutdown: open log streams end at once
     errors.install(app)
     app.include_router(operations.router, prefix="/api/v1")  # before jobs: /jobs/{id}/cost
     app.include_router(jobs.router, prefix="/api/v1")

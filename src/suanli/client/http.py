@@ -283,10 +283,12 @@ class SuanliClient:
         self,
         user: str | None = None,
         scopes: list[str] | None = None,
-        days: int = 90,
+        days: int | None = None,
         description: str = "",
     ) -> IssuedTokenResponse:
-        body: dict[str, Any] = {"days": days, "description": description}
+        body: dict[str, Any] = {"description": description}
+        if days is not None:
+            body["days"] = days
         if user:
             body["user"] = user
         if scopes:

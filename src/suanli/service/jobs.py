@@ -16,13 +16,16 @@ from suanli.domain.errors import (
 )
 from suanli.domain.fleet import REGIONS, Fleet
 from suanli.domain.ids import JobId, new_job_id
-from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason, ReasonList
+from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason
 from suanli.domain.lifecycle import note, transition
+from suanli.domain.near import near
 from suanli.domain.spec import MILLI, JobSpec
 from suanli.domain.tenants import DEMO_TENANT, TenantTerms, most_ever
+from suanli.domain.waits import why_no_pool
 from suanli.engines.base import LogChunk
 from suanli.scheduler.fairqueue import show_count
 from suanli.scheduler.feasibility import exclusion
+from suanli.schemas.specfile import parse_submission
 from suanli.service.deps import Platform
 from suanli.store.base import Outcome
 
@@ -36,9 +39,14 @@ def check_spec(spec: JobSpec, fleet: Fleet, pinned: str | None = None) -> list[F
     acc = spec.resources.accelerator
     for i, name in enumerate(acc.model or [] if acc else []):
         if fleet.catalog.get(name) is None:
-            errors.append(
-                FieldError(f"resources.accelerator.model[{i}]", "unknown_accelerator", name, known)
-            )
+            close = near(name, fleet.catalog.ids())
+            field = f"resources.accelerator.model[{i}]"
+            if close:  # the near misses, not the whole catalog
+                errors.append(
+                    FieldError(field, "unknown_accelerator_near", name, ", ".join(close))
+                )
+            else:
+                errors.append(FieldError(field, "unknown_accelerator", name, known))
     regions = sorted(set(REGIONS) | set(fleet.regions()))
     for i, region in enumerate(spec.regions or []):
         if region not in regions:
@@ -63,9 +71,7 @@ def check_spec(spec: JobSpec, fleet: Fleet, pinned: str | None = None) -> list[F
         if reason is None:
             return []
         excluded.append((f"{cluster.name}/{pool.name}", reason))
-    return [
-        FieldError("resources", "no_feasible_pool", params={"detail": ReasonList(tuple(excluded))})
-    ]
+    return [FieldError("resources", "no_feasible_pool", params={"detail": why_no_pool(excluded)})]
 
 
 def check_quota(
@@ -101,13 +107,41 @@ def check_quota(
     ]
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """A submission checked against the fleet and the tenant: the PENDING job to store and
+    its first event (not stored yet: the submission writer or ``submit_job`` stores them)."""
+
+    job: Job
+    events: list[JobEvent]
+
+
+def admit_body(p: Platform, caller: Principal, raw: bytes) -> Admitted:
+    """The one submission path of the API: the body of ``POST /api/v1/jobs`` (its JSON and
+    spec parsed with bounds, see suanli.schemas.specfile) admitted for ``caller``."""
+    parsed = parse_submission(raw)
+    try:
+        return admit(p, parsed.spec, parsed.cluster, submitting_tenant(caller, parsed.tenant))
+    except InvalidInput as exc:
+        exc.source = parsed.source
+        raise
+
+
+def admit(
+    p: Platform, spec: JobSpec, cluster: str | None = None, tenant: str = DEMO_TENANT
+) -> Admitted:
+    """Validate ``spec`` against the fleet and the tenant's terms: the job to store."""
+    job = new_job(p, spec, cluster, tenant)
+    return Admitted(job, first_events(job))
+
+
 def submit_job(
     p: Platform, spec: JobSpec, cluster: str | None = None, tenant: str = DEMO_TENANT
 ) -> Job:
-    """Validate ``spec`` against the fleet and store it PENDING; the control loop takes it on."""
-    job = new_job(p, spec, cluster, tenant)
-    p.jobs.add(job, first_events(job))
-    return job
+    """``admit`` and store at once, without the API's writer (in-process callers, tests)."""
+    admitted = admit(p, spec, cluster, tenant)
+    p.jobs.add(admitted.job, admitted.events)
+    return admitted.job
 
 
 def new_job(
