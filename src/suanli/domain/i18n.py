@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from suanli.domain.i18n_console import CONSOLE
+from suanli.domain.i18n_serving import SERVING
 
 Lang = Literal["en", "zh"]
 
@@ -551,6 +552,7 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
 }
 
 MESSAGES: Mapping[str, Mapping[Lang, str]] = {**_CORE, **_BILLING, **_QUEUE, **_ACCESS, **CONSOLE}
+MESSAGES = {**MESSAGES, **SERVING}  # model services (domain/i18n_serving.py)
 
 
 def render(code: str, lang: Lang = "en", /, **params: object) -> str:
