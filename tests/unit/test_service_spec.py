@@ -83,7 +83,7 @@ def test_visibility_and_tenants_must_agree() -> None:
     twice = errors_of(
         {**GOOD, "model": {**MODEL, "visibility": "tenants", "tenants": ["a", "b", "a"]}}
     )
-    assert "tenant 'a' is listed twice" in twice["model.tenants"][0].replace("a is", "'a' is")
+    assert "tenant a is listed twice" in twice["model.tenants"][0]
 
 
 def test_prices_are_decimal_yuan_bounded() -> None:

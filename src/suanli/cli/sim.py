@@ -222,7 +222,8 @@ def serve(
 ) -> None:
     """Replay an LLM request trace against autoscaled replicas: the default autoscaler,
     an oracle that knows the next minute, and static provisioning for the peak and mean."""
-    from suanli.schemas.servicefile import parse_service_text  # noqa: PLC0415 - loaded only for `serve`
+    from suanli.domain.service_spec import MAX_SERVICE_SPEC_BYTES  # noqa: PLC0415 - for `serve`
+    from suanli.schemas.servicefile import parse_service_text  # noqa: PLC0415 - ditto
     from suanli.schemas.validation import read_bounded  # noqa: PLC0415 - ditto
     from suanli.sim.serving.compare import check_serve_args, compare  # noqa: PLC0415 - ditto
     from suanli.sim.serving.latency import replica_model  # noqa: PLC0415 - ditto
@@ -232,7 +233,7 @@ def serve(
     try:
         check_serve_args(slo_ttft, split)
         _, path = parse_serve_trace_arg(trace)
-        raw = read_bounded(service, 256 * 1024, "service spec", "invalid_service_spec")
+        raw = read_bounded(service, MAX_SERVICE_SPEC_BYTES, "service spec", "invalid_service_spec")
         spec = parse_service_text(raw, str(service))
         model = replica_model(spec, llm, start_s)
         requests = read_azure_llm(path)

@@ -71,8 +71,8 @@ class ScalingRule:
 class Window:
     """The recent past (``samples``, oldest first, the last ending at ``now``), the
     replicas asked for now (``current``, starting ones included), and, for the oracle
-    only, the future (``ahead``: the samples of the next minute, which a simulator knows
-    and a live server never does)."""
+    only, the future (``ahead``: the coming samples, which a simulator knows and a live
+    server never does)."""
 
     now: float
     current: int

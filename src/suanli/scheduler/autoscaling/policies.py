@@ -21,7 +21,7 @@ HEADROOM = 1.25
 # Window over which the default policy averages its metric before deciding (seconds);
 # tuned with HEADROOM on the same data (30 s and 60 s gave the same SLO attainment there).
 SMOOTH_S = 30.0
-# How far ahead the oracle looks (seconds): "the next minute's load".
+# How far the oracle sees past a replica's start time (seconds): "the next minute's load".
 ORACLE_AHEAD_S = 60.0
 
 
@@ -75,8 +75,10 @@ class TargetTracking:
 
 
 class Oracle:
-    """Knows the next minute's load (``window.ahead``, simulators only): provisions now for
-    the busiest interval of the coming minute. A bar for the benchmark, never for live use."""
+    """Knows the coming load (``window.ahead``, simulators only: ``suanli sim serve`` gives
+    it the samples of its replicas' start time plus the next minute, so a replica it asks
+    for is ready when the load arrives) and provisions now for the busiest interval in it,
+    with no headroom. A bar for the benchmark, never for live use."""
 
     name = "oracle"
 
