@@ -124,3 +124,14 @@ def test_files_are_bounded_and_must_be_mappings() -> None:
 def test_spec_round_trips_through_its_own_dump() -> None:
     spec = parse_service_text((EXAMPLES / "llama8b-vllm-a10.yaml").read_bytes())
     assert ServiceSpec.model_validate(spec.model_dump()) == spec
+
+
+def test_hostile_yaml_is_refused_before_validation() -> None:
+    bomb = "name: x\nrun: serve $PORT\nenv: &a {A: '1'}\nsetup: *a\n"
+    with pytest.raises(InvalidInput):
+        parse_service_text(bomb)
+    deep: object = "x"
+    for _ in range(100):
+        deep = [deep]
+    with pytest.raises(InvalidInput):
+        parse_service_data({**GOOD, "description": deep})

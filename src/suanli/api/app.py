@@ -15,6 +15,7 @@ from suanli.api.fastsubmit import SubmitFastPath
 from suanli.api.limits import ApiLimits, BodyLimit, RateLimit
 from suanli.api.routes import access as access_routes
 from suanli.api.routes import billing, fleet, jobs, operations
+from suanli.api.routes import evaluation as eval_routes
 from suanli.schemas.api import MAX_BODY_BYTES, ErrorResponse
 from suanli.service.deps import Platform
 from suanli.service.submissions import SubmitQueue
@@ -67,6 +68,12 @@ def create_app(
     app.state.loop = loop
     app.state.tokens = TokenCache(platform)
     app.state.rate = RateLimit(limits.rate_per_token, limits.burst, platform.clock.monotonic)
+    app.state.bad_tokens = RateLimit(
+        limits.bad_tokens_per_s,
+        limits.bad_token_burst,
+        platform.clock.monotonic,
+        "access.bad_tokens",
+    )
     app.state.submissions = submissions
     errors.install(app)
     app.include_router(operations.router, prefix="/api/v1")  # before jobs: /jobs/{id}/cost
@@ -74,6 +81,7 @@ def create_app(
     app.include_router(fleet.router, prefix="/api/v1")
     app.include_router(billing.router, prefix="/api/v1")
     app.include_router(access_routes.router, prefix="/api/v1")
+    app.include_router(eval_routes.router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])
     @public

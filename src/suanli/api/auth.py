@@ -26,8 +26,10 @@ import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 
+from suanli.api.limits import RateLimit
+from suanli.api.rules import write_rules
 from suanli.domain.access import ApiToken, Principal, Role, Scope, User, split_token
-from suanli.domain.errors import Forbidden, Unauthenticated
+from suanli.domain.errors import FieldError, Forbidden, InvalidInput, Unauthenticated
 from suanli.service import access
 from suanli.service.deps import Platform
 
@@ -81,11 +83,16 @@ class TokenCache:
         token_id, secret = self._split(text)
         return self._check(self._lookup(token_id), secret)
 
-    async def principal_soon(self, text: str | None) -> Principal:
+    async def principal_soon(
+        self, text: str | None, before_lookup: Callable[[], None] | None = None
+    ) -> Principal:
         """``principal``, asking the store (in a worker thread) only when the cache has not
-        got the token: the common case costs no thread hop and no query."""
+        got the token: the common case costs no thread hop and no query. ``before_lookup``
+        runs before the store is asked (and may refuse)."""
         token_id, secret = self._split(text)
         hit = self._cached(token_id)
+        if hit is None and before_lookup is not None:
+            before_lookup()
         found = hit[0] if hit else await anyio.to_thread.run_sync(self._lookup, token_id)
         return self._check(found, secret)
 
@@ -162,8 +169,10 @@ async def authorise(request: Request) -> Principal | None:
     text = bearer if bearer is not None else request.cookies.get(TOKEN_COOKIE)
     if bearer is None and text and request.method not in READ_METHODS:
         _same_origin(request)
-    principal = await tokens.principal_soon(text)
+    principal = await _known(request, tokens, text)
     request.state.principal = principal  # for the audit log
+    if request.scope.get("query_string"):
+        _declared_query(request, route)
     request.app.state.rate.take(principal.token_id)
     action = f"{request.method} {route_template(request.scope)}"
     needed = audience.scope or (Scope.READ if request.method in READ_METHODS else Scope.WRITE)
@@ -175,6 +184,57 @@ async def authorise(request: Request) -> Principal | None:
             "access.forbidden", user=principal.user, role=principal.role.value, action=action
         )
     return principal
+
+
+async def _known(request: Request, tokens: TokenCache, text: str | None) -> Principal:
+    """The caller of ``text``; an address that keeps sending unknown tokens is refused (429)
+    before the store is asked again (see ApiLimits.bad_tokens_per_s)."""
+    bad: RateLimit = request.app.state.bad_tokens
+    address = request.client.host if request.client else ""
+    try:
+        return await tokens.principal_soon(text, lambda: bad.check(address))
+    except Unauthenticated as exc:
+        if exc.code == "access.bad_token":
+            bad.take(address)
+        raise
+
+
+ANY_ROUTE_QUERY = frozenset({"lang"})  # read by every route (suanli.api.errors.request_lang)
+_QUERY: dict[int, tuple[frozenset[str], frozenset[str]]] = {}  # route -> (names, lists)
+
+
+def _declared_query(request: Request, route: Any) -> None:
+    """Refuse a query parameter the route does not declare, or one given twice that takes
+    one value (a typo or a repeat must not be silently ignored)."""
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = _QUERY.get(id(route))
+    if known is None:
+        names: set[str] = set(ANY_ROUTE_QUERY)
+        lists: set[str] = set()
+        todo = [dependant]
+        while todo:
+            d = todo.pop()
+            for f in d.query_params:
+                names.add(f.alias)
+                if "list[" in str(f.field_info.annotation):
+                    lists.add(f.alias)
+            todo += d.dependencies
+        known = _QUERY.setdefault(id(route), (frozenset(names), frozenset(lists)))
+    names_, lists_ = known
+    for name in request.query_params:
+        if name not in names_:
+            allowed = ", ".join(sorted(names_ - ANY_ROUTE_QUERY)) or "none"
+            code = "extra_forbidden"
+        elif name not in lists_ and len(request.query_params.getlist(name)) > 1:
+            allowed, code = "one value", "not_allowed"
+        else:
+            continue
+        raise InvalidInput(
+            "invalid_request",
+            errors=[FieldError(f"query.{name}", code, name, allowed)],
+        )
 
 
 def bearer_token(scope: MutableMapping[str, Any]) -> str | None:
@@ -198,9 +258,18 @@ def install_bearer_scheme(app: FastAPI) -> None:
             schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(
                 BEARER_SCHEME
             )
-            for operations in schema.get("paths", {}).values():
+            public_paths = {
+                str(getattr(r, "path", ""))
+                for r in app.routes
+                if getattr(getattr(r, "endpoint", None), AUDIENCE, None) is PUBLIC
+            }
+            for path, operations in schema.get("paths", {}).items():
                 for operation in operations.values():
-                    operation.setdefault("security", [{"HTTPBearer": []}])
+                    # A public route (health) takes no token: it says so.
+                    operation.setdefault(
+                        "security", [] if path in public_paths else [{"HTTPBearer": []}]
+                    )
+            write_rules(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

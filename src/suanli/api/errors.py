@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from suanli.domain.errors import (
     Conflict,
@@ -98,13 +101,37 @@ def install(app: FastAPI) -> None:
         code = HTTP_CODES.get(exc.status_code, "invalid_request")
         lang = request_lang(request)
         body = ErrorBody(code=code, message=render(code, lang, detail=exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names the first route's methods only
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return JSONResponse(
             ErrorResponse(error=body).model_dump(mode="json"),
             status_code=exc.status_code,
-            headers=dict(exc.headers or {}),
+            headers=headers,
         )
 
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(SuanliError, on_suanli)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the application answers on the request's path."""
+    from suanli.api.auth import audiences  # noqa: PLC0415 - only on a 405, which is rare
+
+    path = request.url.path
+    routes = [(m, t) for m, t, _ in audiences(request.app)]
+    routes += [  # the application's own (health, the OpenAPI document)
+        (m, str(r.path))
+        for r in request.app.router.routes
+        if isinstance(getattr(r, "path", None), str)
+        for m in getattr(r, "methods", None) or ()
+        if m != "HEAD"
+    ]
+    return sorted({method for method, template in routes if _regex(template).match(path)})
+
+
+@functools.lru_cache(maxsize=256)
+def _regex(template: str) -> re.Pattern[str]:
+    return compile_path(template)[0]

@@ -1,33 +1,30 @@
-"""POST /api/v1/jobs without FastAPI's per-request machinery, for the plain submission.
+"""POST /api/v1/jobs without FastAPI's per-request machinery, for the bearer-token caller.
 
-Routing, dependency solving, body handling and the exception middleware cost about as much
-CPU per request as the submission's own work. This ASGI middleware answers a submission
-itself when everything about it is plain: a bearer token the token cache holds, a caller
-the route admits (its ``open_to`` audience and the write scope), a JSON body that is a
-valid request, a spec that is valid for the fleet and the tenant. It uses the route's own
-functions (``prepare`` and ``hand_over`` of ``suanli.api.routes.jobs``), so the job, its first event, the audit row
-and the answer are the same. Anything else (no token, a cookie, an unknown or revoked token,
-a refusal of any kind, an odd content type) is handed, body and all, to the application,
-which answers it as it always has: the refusals and their messages come from one place.
-It sits inside the audit trail and the body limit, which see it like any route.
+Routing, dependency solving and the exception middleware cost about as much CPU per request
+as the submission's own work. This ASGI middleware answers a submission itself when its
+caller is plain: a bearer token the token cache holds, a role the route admits (its
+``open_to`` audience) and the write scope. It takes the rate limit as ``authorise`` does and
+then the route's own ``accept`` (the one submission path: bounded parsing, admission, the
+submission writer), so the job, its first event, the audit row and every refusal (answered
+by ``error_response``, as the application would) are the same. Any other caller (no token,
+a cookie, a token not cached, revoked or without the scope) is handed, body and all, to the
+application. It sits inside the audit trail and the body limit, which see it like any route.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from suanli.api.auth import AUDIENCE, Audience, TokenCache, bearer_token
 from suanli.api.errors import error_response, request_lang
 from suanli.api.limits import RateLimit
 from suanli.api.routes import jobs
+from suanli.domain.access import Principal
 from suanli.domain.access import Scope as TokenScope
 from suanli.domain.errors import SuanliError
-from suanli.schemas.api import SubmitJobRequest
 
 PATH = "/api/v1/jobs"
 _AUDIENCE: Audience = getattr(jobs.submit, AUDIENCE)
@@ -40,64 +37,42 @@ class SubmitFastPath:
         self.state = state  # the application's: platform, tokens, rate, submissions, loop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"] != PATH
+            or scope.get("query_string")  # checked by the application
+        ):
+            await self.app(scope, receive, send)
+            return
+        caller = self._caller(scope)
+        if caller is None:
             await self.app(scope, receive, send)
             return
         messages = [await receive()]
         while messages[-1]["type"] == "http.request" and messages[-1].get("more_body"):
             messages.append(await receive())
-        stored = self._accept(scope, messages)
-        if stored is None:
-            await self.app(scope, _replaying(messages, receive), send)
-            return
+        if messages[-1]["type"] != "http.request":
+            return  # the client went away
+        scope.setdefault("state", {})["principal"] = caller  # for the audit row
         try:
-            answer = await stored
-        except SuanliError as exc:  # the store refused it (the tenant's active-job limit)
+            rate: RateLimit = self.state.rate
+            rate.take(caller.token_id)
+            raw = b"".join(m.get("body", b"") for m in messages)
+            answer = await jobs.accept(self.state, scope, caller, raw)
+        except SuanliError as exc:
             await error_response(exc, request_lang(Request(scope)))(scope, receive, send)
             return
         headers = [*_HEADERS, (b"content-length", str(len(answer)).encode())]
         await send({"type": "http.response.start", "status": 201, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
 
-    def _accept(self, scope: Scope, messages: list[Message]) -> Any:
-        """The route's work under way, or None to leave the request to the application."""
-        if messages[-1]["type"] != "http.request" or not _json(scope):
-            return None
+    def _caller(self, scope: Scope) -> Principal | None:
+        """The caller when the route would admit it on a cached bearer token; None to leave
+        the request to the application (which authenticates it the usual way)."""
         text = bearer_token(scope)
         tokens: TokenCache = self.state.tokens
         caller = tokens.principal_if_cached(text) if text is not None else None
         if caller is None or (_AUDIENCE.scope or TokenScope.WRITE) not in caller.scopes:
             return None
-        if caller.role not in _AUDIENCE.roles:
-            return None
-        try:
-            data = json.loads(b"".join(m.get("body", b"") for m in messages))
-            prepared = jobs.prepare(
-                self.state, scope, SubmitJobRequest.model_validate(data), caller
-            )
-        except (ValueError, ValidationError, SuanliError):
-            return None  # nothing taken or stored yet: the application answers it
-        rate: RateLimit = self.state.rate
-        try:
-            rate.take(caller.token_id)
-        except SuanliError:
-            return None  # a refusal takes nothing: the application asks again and refuses
-        scope.setdefault("state", {})["principal"] = caller  # for the audit row
-        return jobs.hand_over(self.state, scope, prepared)
-
-
-def _json(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            return bool(value == b"application/json")
-    return False
-
-
-def _replaying(messages: list[Message], receive: Receive) -> Receive:
-    """``receive`` giving the messages already read first."""
-    waiting = list(messages)
-
-    async def replay() -> Message:
-        return waiting.pop(0) if waiting else await receive()
-
-    return replay
+        return caller if caller.role in _AUDIENCE.roles else None

@@ -88,14 +88,29 @@ class RateLimit:
     Counted per API process: with N processes behind one address a token may reach N×rate.
     """
 
-    def __init__(self, rate: float, burst: float, monotonic: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: float,
+        monotonic: Callable[[], float],
+        code: str = "quota.rate",
+    ) -> None:
         self.rate = rate
         self.burst = max(burst, 1.0)
+        self.code = code  # the refusal's message
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
 
     def take(self, key: str) -> None:
+        """Spend one request of ``key``'s, or raise TooManyRequests (spending nothing)."""
+        self._spend(key, 1.0)
+
+    def check(self, key: str) -> None:
+        """TooManyRequests if ``key`` has no request left now; spends nothing."""
+        self._spend(key, 0.0)
+
+    def _spend(self, key: str, cost: float) -> None:
         now = self._monotonic()
         with self._lock:
             tokens, at = self._buckets.get(key, (self.burst, now))
@@ -104,14 +119,15 @@ class RateLimit:
                 self._buckets[key] = (tokens, now)
                 wait = (1.0 - tokens) / self.rate
                 raise TooManyRequests(
-                    "quota.rate",
+                    self.code,
                     retry_after_s=wait,
                     rate=f"{self.rate:g}",
                     retry_after=f"{wait:.2f}",
                 )
             if len(self._buckets) > 100_000:
                 self._buckets.clear()
-            self._buckets[key] = (tokens - 1.0, now)
+            if cost or key in self._buckets:
+                self._buckets[key] = (tokens - cost, now)
 
 
 @dataclass(frozen=True)
@@ -121,3 +137,7 @@ class ApiLimits:
     rate_per_token: float = 50.0  # requests a second per token, per process
     burst: float = 100.0
     max_active_jobs: int = 1000  # unfinished jobs per tenant
+    # Requests with a token the platform does not know, per client address and process:
+    # past the burst, refused (429) before the token store is asked.
+    bad_tokens_per_s: float = 1.0
+    bad_token_burst: float = 20.0

@@ -93,7 +93,10 @@ def token_create(
     tctx: typer.Context,
     user: Annotated[str | None, typer.Option(help="for this user (default: you)")] = None,
     read_only: Annotated[bool, typer.Option("--read-only", help="scope read only")] = False,
-    days: Annotated[int, typer.Option(min=1, max=3650, help="valid for this many days")] = 90,
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, max=3650, help="valid for this many days (default 90, at most yours)"),
+    ] = None,
     description: Annotated[str, typer.Option(help="what the token is for")] = "",
     as_json: JsonOpt = False,
 ) -> None:

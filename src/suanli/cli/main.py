@@ -20,6 +20,7 @@ from suanli.cli.access import audit, login, org_app, token_app, user_app, whoami
 from suanli.cli.billing import bill, ledger_app, report, voucher_app
 from suanli.cli.clusters import clusters
 from suanli.cli.contracts import contract_app
+from suanli.cli.eval import app as eval_app
 from suanli.cli.purchases import purchase_app
 from suanli.cli.queue import queue
 from suanli.cli.sim import app as sim_app
@@ -166,8 +167,7 @@ def up(
     """Start the platform: API, control loop and local engine, on the embedded default."""
     ctx: Ctx = tctx.obj
     # Imported here so client commands stay light; the CLI is the top layer, nothing cycles.
-    import uvicorn  # noqa: PLC0415 - heavy server imports only for `up`
-
+    from suanli.api.server import serve  # noqa: PLC0415 - heavy server imports only for `up`
     from suanli.service.access import ensure_operator_token  # noqa: PLC0415 - ditto
     from suanli.service.bootstrap import claim_data_dir, open_platform  # noqa: PLC0415 - ditto
     from suanli.web.app import create_app  # noqa: PLC0415 - heavy server imports only for `up`
@@ -213,13 +213,8 @@ def up(
     err.print(t("operator_token", ctx.lang, path=token_file))
     _warn_partial_sandbox(ctx, platform)
     limits = ApiLimits(rate_limit, max(rate_limit * 2, 10.0), max_active_jobs)
-    uvicorn.run(
-        create_app(platform, run_loop=not api_only, interval_s=interval, limits=limits),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=5,  # open `logs -f` streams must not hold a Ctrl-C hostage
-    )
+    app = create_app(platform, run_loop=not api_only, interval_s=interval, limits=limits)
+    serve(app, "127.0.0.1", port)  # with read deadlines for slow clients
     lock.close()
 
 
@@ -502,6 +497,7 @@ app.command()(audit)
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
+app.add_typer(eval_app, name="eval")
 
 
 def run() -> None:

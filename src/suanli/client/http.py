@@ -36,6 +36,7 @@ from suanli.schemas.api import (
     VoucherReportResponse,
     VoucherStandingResponse,
 )
+from suanli.schemas.evaluation import EvalReportResponse, EvalRunRequest, EvalRunResponse
 from suanli.schemas.operations import TenantQueuesResponse
 
 DEFAULT_SERVER = "http://127.0.0.1:8642"
@@ -152,6 +153,17 @@ class SuanliClient:
 
     def fleet(self) -> FleetResponse:
         return FleetResponse.model_validate(self._call("GET", "/fleet").json())
+
+    def start_eval(self, request: EvalRunRequest) -> EvalRunResponse:
+        """Submit the evaluation suite on the chosen pools (operators)."""
+        body = request.model_dump(exclude_none=True)
+        return EvalRunResponse.model_validate(self._call("POST", "/eval/runs", json=body).json())
+
+    def eval_run(self, run_id: str) -> EvalRunResponse:
+        return EvalRunResponse.model_validate(self._call("GET", f"/eval/runs/{run_id}").json())
+
+    def eval_report(self) -> EvalReportResponse:
+        return EvalReportResponse.model_validate(self._call("GET", "/eval/report").json())
 
     def inventory(self) -> list[ClusterInventoryResponse]:
         """Each cluster's capacity as its engine reports it (operators, providers)."""
@@ -271,10 +283,12 @@ class SuanliClient:
         self,
         user: str | None = None,
         scopes: list[str] | None = None,
-        days: int = 90,
+        days: int | None = None,
         description: str = "",
     ) -> IssuedTokenResponse:
-        body: dict[str, Any] = {"days": days, "description": description}
+        body: dict[str, Any] = {"description": description}
+        if days is not None:
+            body["days"] = days
         if user:
             body["user"] = user
         if scopes:

@@ -92,6 +92,7 @@ class Principal:
     organisation: str
     token_id: str
     scopes: frozenset[Scope]
+    expires_at: dt.datetime | None = None  # the token's: a token it makes may not outlive it
 
     @property
     def is_operator(self) -> bool:

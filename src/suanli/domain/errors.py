@@ -18,6 +18,7 @@ Only ``suanli.api.errors`` maps these to HTTP statuses; the CLI maps them to exi
 from __future__ import annotations
 
 import dataclasses
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,8 @@ class FieldError:
     def message(self, lang: Lang = "en") -> str:
         shown = _show(self.value)
         params = {k: _localize(v, lang) for k, v in self.params.items()}
-        return render(self.code, lang, value=shown, allowed=self.allowed or "", **params)
+        text = render(self.code, lang, value=shown, allowed=self.allowed or "", **params)
+        return _encodable(text)
 
     def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
         return {
@@ -55,15 +57,46 @@ def _localize(value: Any, lang: Lang) -> Any:
     return render_fn(lang) if callable(render_fn) else value
 
 
+_SHORT = reprlib.Repr()  # keyword arguments only from Python 3.12
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxdict, _SHORT.maxlist = (
+    3,
+    80,
+    80,
+    8,
+    8,
+)
+
+
 def _show(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
+    # Bounded however hostile the value: deep nesting and huge integers shown in part.
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"<an integer of about {value.bit_length() * 3 // 10} digits>"
+    if isinstance(value, dict | list | tuple | set):
+        text = _SHORT.repr(value)
+    else:
+        text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value if not isinstance(value, str) or len(value) <= 200 else value[:200]
-    return _show(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return _show(value)
+    if isinstance(value, str):
+        return _encodable(value if len(value) <= 200 else value[:200])
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _encodable(_show(value))
+
+
+def _encodable(text: str) -> str:
+    # A lone surrogate cannot be written as UTF-8: shown escaped, as \ud800.
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 class SuanliError(Exception):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from suanli.domain.accelerators import AcceleratorModel, Catalog
+from suanli.domain.evaluation import Measurements
 from suanli.domain.tenants import Attribute
 from suanli.domain.throughput import ThroughputTable
 
@@ -113,6 +114,9 @@ class Fleet:
     # Measured speed per (job class, model) that overrides the catalog's dense TFLOPS in
     # placement (scheduler.estimate); None: dense TFLOPS only.
     throughput: ThroughputTable | None = None
+    # What ``suanli eval`` measured (suanli.domain.evaluation): its rates come before
+    # ``throughput``'s, its incompatibilities keep jobs off pools; None: nothing measured.
+    measured: Measurements | None = None
 
     def clusters(self) -> Iterator[Cluster]:
         for p in self.providers:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from typing import Literal
 
 from suanli.domain.i18n_console import CONSOLE
+from suanli.domain.i18n_eval import EVAL
+from suanli.domain.i18n_input import INPUT
 from suanli.domain.i18n_serving import SERVING
 
 Lang = Literal["en", "zh"]
@@ -551,8 +553,8 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-MESSAGES: Mapping[str, Mapping[Lang, str]] = {**_CORE, **_BILLING, **_QUEUE, **_ACCESS, **CONSOLE}
-MESSAGES = {**MESSAGES, **SERVING}  # model services (domain/i18n_serving.py)
+_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT, EVAL, SERVING)
+MESSAGES: Mapping[str, Mapping[Lang, str]] = {k: v for part in _PARTS for k, v in part.items()}
 
 
 def render(code: str, lang: Lang = "en", /, **params: object) -> str:

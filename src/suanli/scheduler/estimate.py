@@ -2,8 +2,8 @@
 
 Run time scales with relative throughput: a spec's ``estimated_hours`` are hours on the
 reference accelerator (A100, 312 dense FP16 TFLOPS). The speed of a pool's model relative
-to the reference comes from the fleet's throughput table when it measured the job's class
-on that model, else from dense TFLOPS; a model with neither is taken at the reference
+to the reference comes from what ``suanli eval`` measured of the job's class on that model
+(``Fleet.measured``), else from the fleet's throughput table, else from dense TFLOPS; a model with neither is taken at the reference
 speed, and the explanation says so (relative throughput 1.0).
 
 A measured table gives rates in its own unit, so only ratios count: when the class was
@@ -24,6 +24,7 @@ from suanli.domain.fleet import Cluster, Fleet, Pool
 from suanli.domain.jobs import Estimate
 from suanli.domain.money import FEN, floor_fen, round_fen
 from suanli.domain.spec import JobSpec
+from suanli.domain.throughput import ThroughputTable
 
 REFERENCE_MODEL = "A100"
 REFERENCE_HOURS = 1.0  # pools are compared on one reference hour when the spec gives none
@@ -62,7 +63,7 @@ class Estimator:
         self._hours: dict[tuple[float | None, str | None, str | None], tuple[float, Decimal]] = {}
         self._data: dict[tuple[tuple[tuple[str, float], ...], str], tuple[Decimal, float]] = {}
         self._finish: dict[float, dt.datetime] = {}
-        self._measured: dict[str, dict[str, float]] = {}
+        self._measured: dict[tuple[int, str], dict[str, float]] = {}
         self._spec: JobSpec | None = None
         self._units = _ZERO
         self._inputs: tuple[tuple[str, float], ...] = ()
@@ -144,36 +145,43 @@ class Estimator:
         return entry.tflops / reference.tflops
 
     def _measured_speed(self, job_class: str | None, model: str) -> float | None:
-        """From the fleet's table, tied to the reference (see the module's docstring)."""
-        table = self.fleet.throughput
-        if job_class is None or table is None:
+        """From the first table that measured ``job_class`` on ``model``: what ``suanli
+        eval`` measured, then the fleet's file; tied to the reference (the module's doc)."""
+        if job_class is None:
             return None
-        rates = self._rates_of(job_class)
-        rate = rates.get(model)
-        if rate is None:
-            return None
-        reference = rates.get(REFERENCE_MODEL)
-        if reference is not None:
-            return rate / reference
-        logs = [
-            math.log(ratio / r)
-            for m, r in rates.items()
-            if (ratio := self._tflops_ratio(m)) is not None
-        ]
-        if not logs:
-            return None
-        return rate * math.exp(sum(logs) / len(logs))
+        for table in self._tables():
+            rates = self._rates_of(table, job_class)
+            rate = rates.get(model)
+            if rate is None:
+                continue
+            reference = rates.get(REFERENCE_MODEL)
+            if reference is not None:
+                return rate / reference
+            logs = [
+                math.log(ratio / r)
+                for m, r in rates.items()
+                if (ratio := self._tflops_ratio(m)) is not None
+            ]
+            if logs:
+                return rate * math.exp(sum(logs) / len(logs))
+        return None
 
-    def _rates_of(self, job_class: str) -> dict[str, float]:
-        """The table's rates of ``job_class`` by catalog model id (aliases folded)."""
-        found = self._measured.get(job_class)
+    def _tables(self) -> list[ThroughputTable]:
+        measured, table = self.fleet.measured, self.fleet.throughput
+        found = [measured.table] if measured is not None and measured.table.rates else []
+        return found + ([table] if table is not None else [])
+
+    def _rates_of(self, table: ThroughputTable, job_class: str) -> dict[str, float]:
+        """``table``'s rates of ``job_class`` by catalog model id (aliases folded)."""
+        key = (id(table), job_class)
+        found = self._measured.get(key)
         if found is None:
-            table, catalog = self.fleet.throughput, self.fleet.catalog
+            catalog = self.fleet.catalog
             found = {}
-            for name, rate in (table.of_class(job_class) if table else {}).items():
+            for name, rate in table.of_class(job_class).items():
                 entry = catalog.get(name)
                 found[entry.model if entry else name] = rate
-            self._measured[job_class] = found
+            self._measured[key] = found
         return found
 
 

@@ -5,22 +5,33 @@ from __future__ import annotations
 from decimal import Decimal
 
 from suanli.domain.accelerators import AcceleratorModel, Catalog
+from suanli.domain.evaluation import Measurements, pool_exclusion
 from suanli.domain.fleet import Cluster, Pool
 from suanli.domain.jobs import Reason
 from suanli.domain.spec import JobSpec
 
 
 def exclusion(
-    spec: JobSpec, cluster: Cluster, pool: Pool, catalog: Catalog, pinned: str | None = None
+    spec: JobSpec,
+    cluster: Cluster,
+    pool: Pool,
+    catalog: Catalog,
+    pinned: str | None = None,
+    measured: Measurements | None = None,
 ) -> Reason | None:
-    """Return why ``pool`` can never run ``spec`` (ignoring current load), or None if it can."""
+    """Return why ``pool`` can never run ``spec`` (ignoring current load), or None if it can.
+
+    ``measured``: what ``suanli eval`` found the pool cannot run (after the accelerator rules).
+    """
     if pinned is not None and cluster.name != pinned:
         return Reason("pool_cluster_excluded", {"cluster": cluster.name, "wanted": pinned})
     if spec.regions is not None and cluster.region not in spec.regions:
         return Reason(
             "pool_region_excluded", {"region": cluster.region, "wanted": ", ".join(spec.regions)}
         )
-    reason = accelerator_exclusion(spec, pool, catalog)
+    reason = accelerator_exclusion(spec, pool, catalog) or pool_exclusion(
+        spec, cluster.name, pool.name, measured
+    )
     if reason is not None:
         return reason
     return shape_exclusion(spec, pool)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from suanli.domain.evaluation import pool_exclusion
 from suanli.domain.jobs import Estimate, ExcludedPools, Job, PoolVerdict, Reason, Verdicts
 from suanli.domain.spec import JobSpec
 from suanli.scheduler.estimate import Estimator
@@ -93,6 +94,7 @@ def kind_of(job: Job) -> Hashable:
         spec.budget_yuan,
         spec.deadline,
         spec.objective,
+        tuple(spec.frameworks),
     )
 
 
@@ -107,7 +109,8 @@ def _accelerator_key(spec: JobSpec) -> Hashable:
 
 @dataclass(frozen=True)
 class _Group:
-    """Pools alike for every hard rule but the gang's node count: region, model, node shape.
+    """Pools alike for every hard rule but the gang's node count: region, model, node shape,
+    what `suanli eval` measured them unable to run.
 
     A kind of job passes or fails the rules of a whole group at once, which is what keeps
     planning over 1,000 pools in a millisecond or two.
@@ -152,6 +155,8 @@ def _rule_key(spec: JobSpec) -> Hashable:
         spec.accelerators_per_node,
         spec.resources.cpus,
         spec.resources.memory_gb,
+        tuple(spec.frameworks),  # measured incompatibilities read these two
+        spec.job_class,
     )
 
 
@@ -194,6 +199,7 @@ class Planner:
         self._figures: dict[tuple[Hashable, int], tuple[Option, PoolVerdict, PoolVerdict]] = {}
         self._domestic = [_domestic(snapshot, s.pool.accelerator) for s in snapshot.pools]
         groups: dict[Hashable, list[tuple[int, PoolState]]] = {}
+        measured = snapshot.fleet.measured
         for index, state in enumerate(snapshot.pools):
             q = state.pool
             key = (
@@ -202,6 +208,7 @@ class Planner:
                 q.accelerators_per_node,
                 q.cpus_per_node,
                 q.memory_gb_per_node,
+                measured.of(state.cluster.name, q.name) if measured else (),
             )
             groups.setdefault(key, []).append((index, state))
         self._groups = [_Group(tuple(g), tuple(_names(s) for _, s in g)) for g in groups.values()]
@@ -341,8 +348,12 @@ class Planner:
             )
         else:
             catalog = self.snapshot.fleet.catalog
-            reason = accelerator_exclusion(spec, state.pool, catalog) or node_exclusion(
-                spec, state.pool
+            reason = (
+                accelerator_exclusion(spec, state.pool, catalog)
+                or pool_exclusion(
+                    spec, state.cluster.name, state.pool.name, self.snapshot.fleet.measured
+                )
+                or node_exclusion(spec, state.pool)
             )
         return reason
 

@@ -53,7 +53,13 @@ class UserResponse(_Wire):
 class TokenRequest(_Wire):
     user: str | None = Field(default=None, pattern=NAME_PATTERN, description="default: yourself")
     scopes: list[ScopeName] = Field(default=["read", "write"], min_length=1, max_length=2)
-    days: int = Field(default=90, ge=1, le=3650, description="valid for this many days")
+    days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="valid for this many days (default: 90, or as long as the caller's "
+        "token has left, whichever is shorter; never longer than the caller's token)",
+    )
     description: str = Field(default="", max_length=200)
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from suanli.domain.tenants import DEMO_TENANT, TENANT_PATTERN
 
@@ -29,6 +29,17 @@ class SubmitJobRequest(_Wire):
         description=f"billed tenant (default: the caller's; the operator's: {DEMO_TENANT})",
     )
     source: str | None = Field(default=None, max_length=512, description="file name, for messages")
+
+
+# What the submission route takes, said in the OpenAPI document (the route reads the body
+# itself, to parse it once with bounds): exactly one of spec or spec_yaml, a string.
+SUBMIT_JOB_SCHEMA: dict[str, Any] = {
+    **SubmitJobRequest.model_json_schema(),
+    "oneOf": [
+        {"required": ["spec"], "properties": {"spec": {"type": "object"}}},
+        {"required": ["spec_yaml"], "properties": {"spec_yaml": {"type": "string"}}},
+    ],
+}
 
 
 class ReasonResponse(_Wire):
@@ -342,7 +353,11 @@ class VoucherPolicyResponse(_Wire):
 
 
 class QuoteRequest(_Wire):
-    amount: Decimal = Field(ge=0, le=10**12, decimal_places=2, allow_inf_nan=False)
+    amount: Annotated[
+        Decimal,
+        Field(ge=0, le=10**12, decimal_places=2, allow_inf_nan=False),
+        WithJsonSchema(_YUAN_IN),
+    ]
     domestic: bool
     tenant: str | None = Field(default=None, pattern=TENANT_PATTERN)
 
@@ -405,7 +420,19 @@ class VoucherReportResponse(_Wire):
 ContractKind = Literal[
     "private_deployment", "cloud_deployment", "api_calls", "all_in_one", "all_in_one_model_part"
 ]
-Amount = Annotated[Decimal, Field(gt=0, le=10**12, decimal_places=2, allow_inf_nan=False)]
+# Yuan in: a number or a decimal string with at most two places. Said so in the OpenAPI
+# document (pydantic's own Decimal schema lets generators send "" or "1e5" as valid).
+_YUAN_IN = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 10**12, "multipleOf": 0.01},
+        {"type": "string", "pattern": r"^\d{1,13}(\.\d{1,2})?$"},
+    ]
+}
+Amount = Annotated[
+    Decimal,
+    Field(gt=0, le=10**12, decimal_places=2, allow_inf_nan=False),
+    WithJsonSchema({**_YUAN_IN, "description": "yuan, more than 0"}),
+]
 
 
 class ContractRequest(_Wire):

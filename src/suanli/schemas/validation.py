@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import types
 import typing
 from collections.abc import Sequence
@@ -14,6 +16,7 @@ from pydantic.fields import FieldInfo
 
 from suanli.domain.errors import FieldError, InputTooLarge, InvalidInput
 from suanli.domain.i18n import MESSAGES
+from suanli.schemas.bounded import load_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -37,12 +40,28 @@ _PATTERN_HELP = {
 
 
 def read_bounded(path: Path, limit: int, what: str, code: str) -> bytes:
-    """Read a user's file of at most ``limit`` bytes, or raise InvalidInput naming it."""
+    """Read a user's file of at most ``limit`` bytes, or raise InvalidInput naming it.
+
+    Only a regular file is read (a device such as /dev/zero, a FIFO or a directory is
+    refused from its ``stat``, before it is opened), opened without blocking, and never
+    more than ``limit`` + 1 bytes of it, whatever its size says."""
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise _too_large(str(path), what, size, limit)
-        return path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise _not_a_file(path, code)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the stat
+                raise _not_a_file(path, code)
+            chunks: list[bytes] = []
+            got = 0
+            while got <= limit:
+                chunk = os.read(fd, min(1 << 20, limit + 1 - got))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+        finally:
+            os.close(fd)
     except OSError as exc:
         detail = exc.strerror or str(exc)
         raise InvalidInput(
@@ -50,6 +69,18 @@ def read_bounded(path: Path, limit: int, what: str, code: str) -> bytes:
             errors=[FieldError("", "invalid_value", str(path), params={"detail": detail})],
             source=str(path),
         ) from None
+    if got > limit:
+        raise _too_large(str(path), what, max(got, path.stat().st_size), limit)
+    return b"".join(chunks)
+
+
+def _not_a_file(path: Path, code: str) -> InvalidInput:
+    detail = "not a regular file (a device, FIFO or directory is not read)"
+    return InvalidInput(
+        code,
+        errors=[FieldError("", "invalid_value", str(path), params={"detail": detail})],
+        source=str(path),
+    )
 
 
 def _too_large(source: str, what: str, size: int, limit: int) -> InputTooLarge:
@@ -61,61 +92,13 @@ def _too_large(source: str, what: str, size: int, limit: int) -> InputTooLarge:
     )
 
 
-# libyaml's safe loader when PyYAML was built with it: the same documents, ~10x faster.
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _safe_load(raw: bytes) -> Any:
-    """``yaml.safe_load``, building the common document (maps, lists, scalars, no aliases or
-    merge keys) directly from libyaml's nodes: half the cost of PyYAML's constructor, which
-    every job submission paid. Anything else is left to that constructor, as before."""
-    loader = _SafeLoader(raw)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        try:
-            return _plain(node, loader, set())
-        except _Unusual:
-            return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-_STR, _MAP, _SEQ, _MERGE = (f"tag:yaml.org,2002:{k}" for k in ("str", "map", "seq", "merge"))
-
-
-class _Unusual(Exception):
-    """A node the direct path leaves to PyYAML's constructor (aliases, merges, tags…)."""
-
-
-def _plain(node: yaml.Node, loader: Any, seen: set[int]) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        # Strings as they are; ints, floats, booleans, nulls, dates by SafeLoader's own rules.
-        return node.value if node.tag == _STR else loader.construct_object(node)
-    if id(node) in seen:  # an alias: shared, not copied (so no alias bombs either)
-        raise _Unusual
-    seen.add(id(node))
-    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
-        return [_plain(item, loader, seen) for item in node.value]
-    if not isinstance(node, yaml.MappingNode) or node.tag != _MAP:
-        raise _Unusual
-    mapping: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        # Keys that are maps or lists (unhashable: an error), merge keys (<<): the usual way.
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
-            raise _Unusual
-        mapping[_plain(key_node, loader, seen)] = _plain(value_node, loader, seen)
-    return mapping
-
-
 def load_yaml_mapping(text: str | bytes, source: str, limit: int, what: str) -> dict[str, Any]:
     """Parse ``text`` as a YAML mapping no larger than ``limit`` bytes, or raise InvalidInput."""
     raw = text.encode() if isinstance(text, str) else text
     if len(raw) > limit:
         raise _too_large(source, what, len(raw), limit)
     try:
-        data = _safe_load(raw)
+        data = load_yaml(raw, source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

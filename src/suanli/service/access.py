@@ -70,7 +70,9 @@ def verify(token: ApiToken, secret: str, now: dt.datetime) -> bool:
 
 
 def principal_of(token: ApiToken, user: User) -> Principal:
-    return Principal(user.name, user.role, user.organisation, token.id, token.scopes)
+    return Principal(
+        user.name, user.role, user.organisation, token.id, token.scopes, token.expires_at
+    )
 
 
 # --- organisations and users --------------------------------------------------------------
@@ -141,9 +143,11 @@ def issue_token(
     caller: Principal,
     user: str,
     scopes: Iterable[Scope] = ALL_SCOPES,
-    days: int = DEFAULT_TOKEN_DAYS,
+    days: int | None = None,
     description: str = "",
 ) -> IssuedToken:
+    """A new token for ``user``: never more scopes, a higher role, or a longer life than the
+    caller's own token (``days`` left out: 90, or what the caller's token has left)."""
     owner = store(p).user(user)
     if owner is None or not _may_manage(caller, owner):
         raise NotFound("access.user_not_found", name=user)
@@ -153,7 +157,29 @@ def issue_token(
         raise InvalidInput(
             "invalid_request", errors=[FieldError("scopes", "access.scope_escalation", extra)]
         )
-    return _issue(store(p), owner.name, wanted, p.clock.now(), days, description)
+    if _RANK[owner.role] > _RANK[caller.role]:
+        raise InvalidInput(
+            "invalid_request",
+            errors=[
+                FieldError("user", "access.role_escalation", owner.role.value, caller.role.value)
+            ],
+        )
+    now = p.clock.now()
+    expires = now + dt.timedelta(days=days or DEFAULT_TOKEN_DAYS)
+    if caller.expires_at is not None and expires > caller.expires_at:
+        if days is not None:
+            # Whole days the caller's own token has left: a token never outlives its maker.
+            left = max(0, (caller.expires_at - now) // dt.timedelta(days=1))
+            raise InvalidInput(
+                "invalid_request",
+                errors=[FieldError("days", "access.token_outlives", days, str(left))],
+            )
+        expires = caller.expires_at
+    return _issue(store(p), owner.name, wanted, now, expires, description)
+
+
+# Who may make a token for whom: never for a role above one's own.
+_RANK = {Role.TENANT_MEMBER: 1, Role.TENANT_ADMIN: 2, Role.PROVIDER_ADMIN: 2, Role.OPERATOR: 3}
 
 
 def _issue(
@@ -161,7 +187,7 @@ def _issue(
     user: str,
     scopes: frozenset[Scope],
     now: dt.datetime,
-    days: int,
+    expires_at: dt.datetime,
     description: str,
 ) -> IssuedToken:
     token_id, secret, text = new_token()
@@ -171,7 +197,7 @@ def _issue(
         secret_hash=hash_secret(secret),
         scopes=scopes,
         created_at=now,
-        expires_at=now + dt.timedelta(days=days),
+        expires_at=expires_at,
         description=description,
     )
     access.add_token(token)
@@ -221,7 +247,12 @@ def ensure_operator_token(p: Platform, data_dir: Path) -> tuple[Path, bool]:
         access.add_organisation(Organisation(PLATFORM_ORG, OrgKind.PLATFORM, now))
         access.add_user(User(OPERATOR_USER, PLATFORM_ORG, Role.OPERATOR, now))
         issued = _issue(
-            access, OPERATOR_USER, ALL_SCOPES, now, BOOTSTRAP_TOKEN_DAYS, "embedded default"
+            access,
+            OPERATOR_USER,
+            ALL_SCOPES,
+            now,
+            now + dt.timedelta(days=BOOTSTRAP_TOKEN_DAYS),
+            "embedded default",
         )
         _write_private(path, issued.text + "\n")
         record(

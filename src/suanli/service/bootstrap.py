@@ -22,6 +22,7 @@ from suanli.schemas.tenantfile import demo_tenants_setup, load_tenants_setup
 from suanli.schemas.throughputfile import load_throughput_file
 from suanli.schemas.voucherfile import shipped_voucher_policies
 from suanli.service.deps import Billing, Platform
+from suanli.service.evaluation import apply_measurements
 from suanli.service.fleet import demo_fleet, load_fleet, on_simulated_engines, with_local_gpus
 from suanli.store.sql.database import open_database, sqlite_url
 from suanli.store.stores import MEMORY_URL, memory_stores, sql_stores
@@ -72,7 +73,7 @@ def open_platform(
         contracts=stores.contracts,
         purchases=stores.purchases,
     )
-    return Platform(
+    platform = Platform(
         clock,
         stores.jobs,
         fleet,
@@ -87,7 +88,10 @@ def open_platform(
         cluster_grace=dt.timedelta(seconds=cluster_grace_s),
         tenant_terms={t.name: t.terms for t in tenants if t.terms is not None},
         queue_settings=queue_settings_of(q, reserve=q.reserve is not False),
+        evals=stores.evals,
     )
+    apply_measurements(platform)  # what earlier `suanli eval` runs measured
+    return platform
 
 
 def queue_settings_of(q: QueueEntry, reserve: bool) -> QueueSettings:

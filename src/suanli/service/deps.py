@@ -25,6 +25,7 @@ from suanli.store.base import (
     PurchaseStore,
     TenantDirectory,
 )
+from suanli.store.evaluation import EvalStore
 from suanli.store.leader import Leadership, SoleLeader
 from suanli.store.memory import MemoryDatabase, MemoryHealthStore
 
@@ -64,6 +65,7 @@ class Platform:
     # Fair queues: each tenant's weight, quota and cohort (none: unlimited) and the knobs.
     tenant_terms: dict[str, TenantTerms] = field(default_factory=dict)
     queue_settings: QueueSettings = field(default_factory=QueueSettings)
+    evals: EvalStore | None = None  # `suanli eval` results (None: not kept)
     # Clusters that do not answer, since when: stored, so every process reports the same.
     health: HealthStore = field(default_factory=lambda: MemoryHealthStore(MemoryDatabase()))
 

@@ -23,6 +23,7 @@ from suanli.domain.tenants import DEMO_TENANT, TenantTerms, most_ever
 from suanli.engines.base import LogChunk
 from suanli.scheduler.fairqueue import show_count
 from suanli.scheduler.feasibility import exclusion
+from suanli.schemas.specfile import parse_submission
 from suanli.service.deps import Platform
 from suanli.store.base import Outcome
 
@@ -59,7 +60,7 @@ def check_spec(spec: JobSpec, fleet: Fleet, pinned: str | None = None) -> list[F
         return errors
     excluded = []
     for cluster, pool in fleet.pools():
-        reason = exclusion(spec, cluster, pool, fleet.catalog, pinned)
+        reason = exclusion(spec, cluster, pool, fleet.catalog, pinned, fleet.measured)
         if reason is None:
             return []
         excluded.append((f"{cluster.name}/{pool.name}", reason))
@@ -82,7 +83,7 @@ def check_quota(
     bounds: dict[str, int] = {}
     for cluster, pool in fleet.pools():
         model = pool.accelerator
-        if model and exclusion(spec, cluster, pool, fleet.catalog, pinned) is None:
+        if model and exclusion(spec, cluster, pool, fleet.catalog, pinned, fleet.measured) is None:
             most = most_ever(terms, tenants.values(), model)
             if most is None or need <= most * MILLI:
                 return []
@@ -101,13 +102,41 @@ def check_quota(
     ]
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """A submission checked against the fleet and the tenant: the PENDING job to store and
+    its first event (not stored yet: the submission writer or ``submit_job`` stores them)."""
+
+    job: Job
+    events: list[JobEvent]
+
+
+def admit_body(p: Platform, caller: Principal, raw: bytes) -> Admitted:
+    """The one submission path of the API: the body of ``POST /api/v1/jobs`` (its JSON and
+    spec parsed with bounds, see suanli.schemas.specfile) admitted for ``caller``."""
+    parsed = parse_submission(raw)
+    try:
+        return admit(p, parsed.spec, parsed.cluster, submitting_tenant(caller, parsed.tenant))
+    except InvalidInput as exc:
+        exc.source = parsed.source
+        raise
+
+
+def admit(
+    p: Platform, spec: JobSpec, cluster: str | None = None, tenant: str = DEMO_TENANT
+) -> Admitted:
+    """Validate ``spec`` against the fleet and the tenant's terms: the job to store."""
+    job = new_job(p, spec, cluster, tenant)
+    return Admitted(job, first_events(job))
+
+
 def submit_job(
     p: Platform, spec: JobSpec, cluster: str | None = None, tenant: str = DEMO_TENANT
 ) -> Job:
-    """Validate ``spec`` against the fleet and store it PENDING; the control loop takes it on."""
-    job = new_job(p, spec, cluster, tenant)
-    p.jobs.add(job, first_events(job))
-    return job
+    """``admit`` and store at once, without the API's writer (in-process callers, tests)."""
+    admitted = admit(p, spec, cluster, tenant)
+    p.jobs.add(admitted.job, admitted.events)
+    return admitted.job
 
 
 def new_job(

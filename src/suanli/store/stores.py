@@ -15,6 +15,7 @@ from suanli.store.base import (
     LedgerStore,
     PurchaseStore,
 )
+from suanli.store.evaluation import EvalStore
 from suanli.store.leader import Leadership, SoleLeader
 from suanli.store.memory import (
     MemoryAccessStore,
@@ -32,6 +33,7 @@ from suanli.store.memory_billing import (
 from suanli.store.sql.access import SqlAccessStore, SqlAuditLog
 from suanli.store.sql.billing import SqlBillingStore, SqlLedgerStore
 from suanli.store.sql.contracts import SqlContractStore
+from suanli.store.sql.evaluation import SqlEvalStore
 from suanli.store.sql.health import SqlHealthStore
 from suanli.store.sql.leader import leadership_for
 from suanli.store.sql.purchases import SqlPurchaseStore
@@ -52,6 +54,7 @@ class Stores:
     audit: AuditLog
     health: HealthStore
     leadership: Leadership
+    evals: EvalStore | None = None  # `suanli eval` results (None: a memory platform keeps none)
 
 
 def sql_stores(engine: Engine) -> Stores:
@@ -66,6 +69,7 @@ def sql_stores(engine: Engine) -> Stores:
         SqlAuditLog(engine),
         SqlHealthStore(engine),
         leadership_for(engine) or SoleLeader(),
+        SqlEvalStore(engine),
     )
 
 

@@ -13,7 +13,7 @@ from suanli.api.app import create_app as create_api
 from suanli.api.auth import public
 from suanli.api.limits import ApiLimits
 from suanli.service.deps import Platform
-from suanli.web import pages
+from suanli.web import eval_page, pages
 
 STATIC = Path(__file__).with_name("static")
 
@@ -26,6 +26,7 @@ def create_app(
 ) -> FastAPI:
     app = create_api(platform, run_loop, interval_s, limits)
     app.include_router(pages.router)
+    app.include_router(eval_page.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 
     @app.exception_handler(pages.SignInNeeded)

@@ -13,6 +13,7 @@ from suanli.engines.base import watching
 from suanli.service.billing import settle
 from suanli.service.deps import Platform
 from suanli.service.dispatch import dispatch_placed
+from suanli.service.evaluation import collect
 from suanli.service.reconcile import adopt_runs, check_engines, reconcile
 from suanli.service.scheduling import run_scheduling_cycle
 
@@ -29,6 +30,7 @@ def tick(p: Platform) -> None:
     dispatch_placed(p)
     reconcile(p)
     settle(p)  # meters attempts that ended (also before a restart), settles, posts
+    collect(p)  # results of finished `suanli eval` jobs, handed to placement
 
 
 class ControlLoop:

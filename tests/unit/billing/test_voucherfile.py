@@ -95,7 +95,8 @@ class TestFieldErrors:
             ({"stacks": True}, ("stacks", "not_allowed")),
             ({"surprise": 1}, ("surprise", "extra_forbidden")),
             (
-                {"eligibility": [{"attribute": "a", "allowed": [True]}] * 2},
+                # Two equal rules, not one object twice (YAML would write an alias: refused).
+                {"eligibility": [{"attribute": "a", "allowed": [True]} for _ in range(2)]},
                 ("eligibility[1].attribute", "duplicate_name"),
             ),
         ],

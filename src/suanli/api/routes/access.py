@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
+from pydantic import BeforeValidator
 
 from suanli.api.auth import CallerDep, TokenCache, open_to
 from suanli.api.deps import PlatformDep
@@ -112,13 +114,24 @@ def revoke_token(
     return token_to_response(revoked)
 
 
+def _date_time_only(value: object) -> object:
+    # pydantic takes a number as seconds since 1970; the schema says date-time, and so do we.
+    if isinstance(value, str) and not re.search(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a date-time such as 2026-12-01T00:00:00Z")
+    return value
+
+
 @router.get("/audit")
 def audit_log(
     p: PlatformDep,
     caller: CallerDep,
     actor: Annotated[str | None, Query(max_length=64)] = None,
     organisation: Annotated[str | None, Query(max_length=64)] = None,
-    since: dt.datetime | None = None,
+    since: Annotated[
+        dt.datetime | None,
+        BeforeValidator(_date_time_only),
+        Query(description="a date-time such as 2026-12-01T00:00:00Z"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEventResponse]:
     """State-changing requests, newest first: who, what, when, from where, and the answer."""

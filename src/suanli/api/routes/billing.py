@@ -61,7 +61,7 @@ def list_tenants(
     p: PlatformDep,
     caller: CallerDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[TenantResponse]:
     """The tenants the caller may see, by name, one page."""
     found = [t for t in bills.list_tenants(p) if caller.sees_tenant(t.name)]
@@ -77,7 +77,7 @@ def get_bill(
     caller: CallerDep,
     month: Month = None,
     limit: Annotated[int | None, Query(ge=1, le=500)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> BillResponse:
     """The tenant's invoice for a month (China time; default: this month).
 
@@ -214,7 +214,9 @@ def add_purchase(body: PurchaseRequest, p: PlatformDep) -> PurchaseResponse:
 @router.get("/purchases")
 @open_to(Role.PROVIDER_ADMIN)
 def list_purchases(
-    p: PlatformDep, caller: CallerDep, provider: str | None = None
+    p: PlatformDep,
+    caller: CallerDep,
+    provider: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> list[PurchaseResponse]:
     if provider is not None:
         access.require_provider(caller, provider)

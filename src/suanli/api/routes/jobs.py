@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterator, MutableMapping
-from concurrent.futures import Future
-from dataclasses import dataclass
+from collections.abc import Iterator, MutableMapping
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
@@ -18,11 +17,8 @@ from suanli.api.convert import job_to_response, job_to_summary
 from suanli.api.deps import LangDep, LoopDep, PlatformDep
 from suanli.api.errors import request_lang
 from suanli.domain.access import EVERYONE, TENANT_ROLES, Principal
-from suanli.domain.errors import FieldError, InvalidInput
-from suanli.domain.i18n import Lang
-from suanli.domain.jobs import Job, JobEvent, JobStatus
-from suanli.schemas.api import JobListResponse, JobResponse, SubmitJobRequest
-from suanli.schemas.specfile import parse_spec_data, parse_spec_text
+from suanli.domain.jobs import JobStatus
+from suanli.schemas.api import SUBMIT_JOB_SCHEMA, JobListResponse, JobResponse
 from suanli.service import jobs as job_service
 from suanli.service.deps import Platform
 from suanli.service.submissions import SubmitQueue
@@ -33,76 +29,55 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 FOLLOW_POLL_S = 0.3
 
 
-@router.post("", status_code=201, response_model=JobResponse)
+# Bodies up to this size are parsed in the event loop (a job file is about 500 bytes); a
+# larger one (up to the 1 MiB body limit) in a worker thread, so no client holds the others.
+INLINE_BODY_BYTES = 16 * 1024
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=JobResponse,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": SUBMIT_JOB_SCHEMA}},
+        }
+    },
+)
 @open_to(*TENANT_ROLES)
-async def submit(body: SubmitJobRequest, request: Request) -> Response:
-    # The hot path. Async, and no I/O but the store's write: validation runs in the event
-    # loop; the job rows and the audit row go to the process's submission writer, one
-    # transaction for all the submissions waiting then (see suanli.service.submissions).
-    # The platform, loop, language and caller are read from the request, not declared as
-    # dependencies: FastAPI's solving of each costs more than the reading. A plain
-    # submission does not even come here: suanli.api.fastsubmit answers it the same way.
-    state, scope = request.app.state, request.scope
-    stored = hand_over(state, scope, prepare(state, scope, body, caller_of(request)))
-    return Response(await stored, status_code=201, media_type="application/json")
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A checked submission, not handed to the writer yet."""
-
-    job: Job
-    events: list[JobEvent]
-    lang: Lang
-
-
-def prepare(
-    state: Any, scope: MutableMapping[str, Any], body: SubmitJobRequest, caller: Principal
-) -> Prepared:
-    """Check ``body`` for ``caller``: the job it submits, or InvalidInput / Forbidden."""
-    p: Platform = state.platform
-    lang = request_lang(Request(scope))
-    tenant = job_service.submitting_tenant(caller, body.tenant)
-    source = body.source or "request"
-    if (body.spec is None) == (body.spec_yaml is None):
-        raise InvalidInput(
-            "invalid_request",
-            errors=[FieldError("spec", "not_allowed", None, "exactly one of spec or spec_yaml")],
-        )
-    spec = (
-        parse_spec_text(body.spec_yaml, source)
-        if body.spec_yaml is not None
-        else parse_spec_data(body.spec, source)
+async def submit(request: Request) -> Response:
+    # The hot path. The body is read here, not declared: it is parsed once, with bounds, by
+    # the one submission path (suanli.service.jobs.admit_body) that suanli.api.fastsubmit
+    # takes too. The platform, loop, language and caller are read from the request, not
+    # declared as dependencies: FastAPI's solving of each costs more than the reading.
+    answer = await accept(
+        request.app.state, request.scope, caller_of(request), await request.body()
     )
-    try:
-        job = job_service.new_job(p, spec, body.cluster, tenant)
-    except InvalidInput as exc:
-        exc.source = source
-        raise
-    return Prepared(job, job_service.first_events(job), lang)
+    return Response(answer, status_code=201, media_type="application/json")
 
 
-def hand_over(
-    state: Any, scope: MutableMapping[str, Any], prepared: Prepared
-) -> Coroutine[Any, Any, bytes]:
-    """Give the job and the request's audit row to the submission writer; await the result
-    for the answer's JSON once they are stored (one transaction with the others waiting)."""
+async def accept(
+    state: Any, scope: MutableMapping[str, Any], caller: Principal, raw: bytes
+) -> bytes:
+    """Admit the submission in ``raw`` for ``caller``, store it (with the request's audit
+    row) through the submission writer, and answer the job's JSON; SuanliError on refusal."""
     p: Platform = state.platform
+    if len(raw) <= INLINE_BODY_BYTES:
+        admitted = job_service.admit_body(p, caller, raw)
+    else:
+        admitted = await anyio.to_thread.run_sync(job_service.admit_body, p, caller, raw)
     audit = audit_event(p, scope, 201) if p.audit is not None else None
     queue: SubmitQueue = state.submissions
-    done = queue.submit(Submission(prepared.job, prepared.events, audit))
+    done = queue.submit(Submission(admitted.job, admitted.events, audit))
     record_with_change(scope, done)
-    return _stored(state, prepared, done)
-
-
-async def _stored(state: Any, prepared: Prepared, done: Future[None]) -> bytes:
     await asyncio.wrap_future(done)
     loop: ControlLoop | None = state.loop
     if loop is not None:
         loop.wake()
-    p: Platform = state.platform
     # Serialised here: FastAPI would validate the model it was given once more first.
-    answer = job_to_response(prepared.job, prepared.events, p.fleet, prepared.lang)
+    lang = request_lang(Request(scope))
+    answer = job_to_response(admitted.job, admitted.events, p.fleet, lang)
     return answer.model_dump_json().encode()
 
 
@@ -155,7 +130,7 @@ def logs(
     job_id: str,
     p: PlatformDep,
     caller: CallerDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**53, description="a byte offset into the output")] = 0,
     follow: bool = False,
 ) -> Response:
     """The run's output from ``offset``; with ``follow`` the stream stays open until the job ends."""

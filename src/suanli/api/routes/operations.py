@@ -100,7 +100,7 @@ def queue_tenants(p: PlatformDep, lang: LangDep, caller: CallerDep) -> TenantQue
 def utilisation(
     p: PlatformDep,
     caller: CallerDep,
-    provider: str | None = None,
+    provider: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24,
     points: Annotated[int, Query(ge=1, le=operations.MAX_POINTS)] = 48,
 ) -> UtilisationResponse:

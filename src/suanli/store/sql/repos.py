@@ -15,6 +15,7 @@ from sqlalchemy.engine import Dialect
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import TERMINAL, Job, JobEvent, JobStatus
 from suanli.store.base import Outcome, Submission, WaitingGroup
+from suanli.store.sql import eval_tables  # noqa: F401 - registers eval_results in the metadata
 from suanli.store.sql.access import audit_row
 from suanli.store.sql.access_tables import audit_events
 from suanli.store.sql.codec import (

@@ -1,0 +1,88 @@
+"""The in-job suite on the CPU: real measurements with NumPy, torch items skipped or run."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from suanli.domain.errors import InvalidInput
+from suanli.evalsuite import RESULT_PREFIX, conformance, micro, models
+from suanli.evalsuite.__main__ import measure
+from suanli.evalsuite.device import Backend, cpu_name
+from suanli.schemas.evalfile import parse_eval_output
+
+NUMPY_ONLY = Backend("cpu", cpu_name(), 1, 1, torch=None)
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+
+
+def test_numpy_gemm_is_measured_and_bf16_is_skipped_with_the_reason() -> None:
+    fp32, bf16 = micro.gemm(NUMPY_ONLY, "fp32"), micro.gemm(NUMPY_ONLY, "bf16")
+    assert fp32["status"] == "passed"
+    assert fp32["unit"] == "TFLOPS"
+    assert fp32["value"] > 0
+    assert fp32["repeats"] == 5
+    assert fp32["cv"] >= 0
+    assert bf16["status"] == "skipped"
+    assert "bfloat16" in bf16["detail"]
+
+
+def test_the_cpu_says_copies_do_not_apply_and_models_need_pytorch() -> None:
+    copies = micro.copies(NUMPY_ONLY)
+    assert [c["status"] for c in copies] == ["skipped", "skipped"]
+    assert "not applicable" in copies[0]["detail"]
+    steps = models.run(NUMPY_ONLY)
+    assert {s["status"] for s in steps} == {"skipped"}
+    assert all(s["job_class"].startswith("suanli-eval/") for s in steps)
+
+
+def test_numpy_fp32_operators_conform_and_every_torch_item_is_accounted_for() -> None:
+    items = conformance.run(NUMPY_ONLY, "PyTorch is not installed (test)")
+    numpy32 = [i for i in items if i["framework"] == "numpy" and i["dtype"] == "fp32"]
+    assert numpy32
+    assert all(i["status"] == "passed" for i in numpy32), numpy32
+    torch_items = [i for i in items if i["framework"] == "pytorch"]
+    assert len(torch_items) == len(conformance.REFERENCE) * len(conformance.TOLERANCE)
+    assert {i["status"] for i in torch_items} == {"skipped"}
+
+
+def test_a_wrong_operator_fails_conformance_with_its_error() -> None:
+    inputs = conformance._inputs("softmax")
+    found = conformance._check(
+        "softmax_fp32", "softmax", "fp32", "numpy", lambda x: x * 0.5, inputs, lambda y: y
+    )
+    assert found["status"] == "failed"
+    assert "tolerance" in found["detail"]
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed (the [eval] extra)")
+def test_pytorch_fp32_operators_conform_on_the_cpu() -> None:
+    from suanli.evalsuite.device import detect
+
+    backend, _ = detect("cpu")
+    items = [i for i in conformance.run(backend, None) if i["framework"] == "pytorch"]
+    fp32 = {i["name"]: i for i in items if i["dtype"] == "fp32"}
+    assert fp32
+    assert all(i["status"] == "passed" for i in fp32.values()), fp32
+
+
+def test_the_result_line_reads_back_and_hostile_lines_are_refused() -> None:
+    result = measure("conformance")
+    line = RESULT_PREFIX + json.dumps(result)
+    parsed = parse_eval_output(f"noise\n{line}\nmore noise\n".encode(), "job j-1")
+    assert parsed.hardware.backend == "cpu"
+    assert len(parsed.items) == len(result["items"])
+    with pytest.raises(InvalidInput) as missing:
+        parse_eval_output(b"no result here\n", "job j-1")
+    assert missing.value.errors[0].code == "missing"
+    with pytest.raises(InvalidInput):
+        parse_eval_output(RESULT_PREFIX.encode() + b"{not json", "job j-1")
+    bad = dict(result, items=[{"name": "x", "kind": "micro", "framework": "f", "status": "odd"}])
+    with pytest.raises(InvalidInput) as wrong:
+        parse_eval_output((RESULT_PREFIX + json.dumps(bad)).encode(), "job j-1")
+    assert wrong.value.errors[0].field.startswith("items")
+    huge = RESULT_PREFIX.encode() + b"x" * (600 * 1024)
+    with pytest.raises(InvalidInput) as large:
+        parse_eval_output(huge, "job j-1")
+    assert large.value.errors[0].code == "too_large"
