@@ -22,7 +22,7 @@ from suanli.sim.serving.latency import ReplicaModel
 from suanli.sim.serving.replica import Outcome, Replica
 from suanli.sim.serving.trace import LlmRequest
 
-TICK_S = 10.0  # metering interval and decision period (dstack and KServe decide per ~10 s)
+TICK_S = 10.0  # metering interval and decision period: a choice, not tuned
 _ARRIVE, _ITER, _READY, _TICK = 0, 1, 2, 3
 
 
