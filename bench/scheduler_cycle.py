@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import os
 import random
 import resource
 import time
@@ -129,6 +130,7 @@ def main() -> None:
         (w.job_id, w.decision) for w in b.waiting
     ]
     print(f"identical decisions on the first {args.check_jobs} jobs: {same}")
+    print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

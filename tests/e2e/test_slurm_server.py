@@ -122,7 +122,10 @@ def test_clusters_shows_what_each_engine_reports(server: Server, cluster: SlurmC
     kind = os.environ.get("SUANLI_TEST_SLURM_GPU_TYPE", "h100")
     assert all(n["accelerators"] == {kind: cluster.gpus_per_node} for n in slurm["nodes"])
     assert all(0 <= n["free_cpus"] <= n["cpus"] for n in slurm["nodes"])
-    assert found["fallback-tj"]["state"] == "not_reported"  # the local engine keeps none
+    local = found["fallback-tj"]  # the local engine: its pools as emulated nodes
+    assert local["state"] == "read"
+    assert local["nodes"]
+    assert all(n["available"] for n in local["nodes"])
 
     text = server.cli("clusters", "--nodes", env={"SUANLI_LANG": "zh"})
     assert text.returncode == 0, text.stderr

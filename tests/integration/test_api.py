@@ -152,7 +152,7 @@ class TestErrors:
         assert r2.json()["error"]["errors"][0]["message"].startswith("未知字段")
 
     def test_unknown_accelerator_names_the_field(self, api: TestClient) -> None:
-        r = submit(api, "name: x\nresources: {accelerator: {model: B200}}\nrun: a\n")
+        r = submit(api, "name: x\nresources: {accelerator: {model: X9000}}\nrun: a\n")
         assert r.status_code == 422
         assert r.json()["error"]["errors"][0]["field"] == "resources.accelerator.model[0]"
 

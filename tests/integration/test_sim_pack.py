@@ -83,6 +83,53 @@ def test_cli_prints_json(slice_files: tuple[Path, Path]) -> None:
     assert {"gpu_allocation_ratio", "failed_pods", "seconds"} <= set(data)
 
 
+@needs_trace
+def test_cli_runs_the_fgd_protocol(slice_files: tuple[Path, Path], tmp_path: Path) -> None:
+    nodes, pods = slice_files
+    gpu_nodes = sum(1 for n in read_nodes(nodes) if n.gpus)
+    packing = tmp_path / "packing.yaml"
+    packing.write_text("packing:\n  spread_shares: true\n")
+    base = ["--nodes", str(nodes), "--pods", str(pods), "--json", "--protocol", "fgd"]
+    for extra in (["--policy", "fgd"], ["--policy", "default", "--packing", str(packing)]):
+        result = CliRunner().invoke(app, ["pack", *base, *extra])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert data["protocol"] == "fgd"
+        assert data["nodes"] == gpu_nodes  # the artifact's cluster: GPU nodes only
+        assert 0.75 < data["gpu_allocation_ratio"] <= 1.0
+        assert abs(data["gpu_allocation_ratio"] - data["final_allocation_ratio"]) < 0.01
+        assert data["arrived_gpu_load"] <= 1.3 + 8 / data["gpus"]  # draws stop within 130 %
+
+
+def test_cli_rejects_a_bad_protocol_or_packing_file(tmp_path: Path) -> None:
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\nn0,96000,393216,8,G2\n")
+    pods = tmp_path / "pods.csv"
+    pods.write_text("name,cpu_milli,memory_mib,num_gpu,gpu_milli\np0,12000,1024,1,1000\n")
+    base = ["--nodes", str(nodes), "--pods", str(pods)]
+    code, output = invoke(*base, "--protocol", "kube")
+    assert code == 2
+    assert "protocol" in output
+    assert "suanli, fgd" in output
+    packing = tmp_path / "packing.yaml"
+    packing.write_text("packing:\n  spread_shares: maybe\n")
+    code, output = invoke(*base, "--packing", str(packing))
+    assert code == 2
+    assert "spread_shares" in output
+    packing.write_text("packing:\n  spread: true\n")
+    code, output = invoke(*base, "--packing", str(packing))
+    assert code == 2
+    assert "spread" in output
+    packing.write_text("providers: []\n")
+    code, output = invoke(*base, "--packing", str(packing))
+    assert code == 2
+    assert "packing" in output
+    # A scenario file's fleet carries the section too.
+    packing.write_text("fleet:\n  packing:\n    spread_shares: true\n")
+    code, output = invoke(*base, "--packing", str(packing), "--json")
+    assert code == 0, output
+
+
 def invoke(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(app, ["pack", *args])
     return result.exit_code, result.output

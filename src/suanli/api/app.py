@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -75,6 +76,7 @@ def create_app(
         "access.bad_tokens",
     )
     app.state.submissions = submissions
+    app.state.stopping = threading.Event()  # set on shutdown: open log streams end at once
     errors.install(app)
     app.include_router(operations.router, prefix="/api/v1")  # before jobs: /jobs/{id}/cost
     app.include_router(jobs.router, prefix="/api/v1")

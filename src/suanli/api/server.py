@@ -1,4 +1,4 @@
-"""Serving the application with uvicorn, with read deadlines for slow clients.
+"""uvicorn's HTTP protocol with read deadlines for slow clients (`suanli up` serves with it).
 
 uvicorn closes a keep-alive connection idle for ``timeout_keep_alive`` seconds after an
 answer, but waits for ever for a request's headers and body: 200 connections sending a byte
@@ -13,7 +13,6 @@ import asyncio
 import json
 from typing import Any
 
-import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from suanli.domain.i18n import render
@@ -79,16 +78,3 @@ class DeadlineProtocol(HttpToolsProtocol):
             cycle.disconnected = True
             cycle.message_event.set()
         self.transport.close()
-
-
-def serve(app: Any, host: str, port: int) -> None:
-    """Run ``app`` on ``host``:``port`` until interrupted."""
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        http=DeadlineProtocol,
-        log_level="warning",
-        timeout_keep_alive=int(KEEP_ALIVE_S),
-        timeout_graceful_shutdown=5,  # open `logs -f` streams must not hold a Ctrl-C hostage
-    )

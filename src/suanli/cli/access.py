@@ -7,10 +7,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from suanli.cli.billing import JsonOpt, _ask, _ctx, _fail, _print_json, out
+from suanli.cli.context import JsonOpt, ctx_of, fail, out
+from suanli.cli.context import ask as _ask
+from suanli.cli.context import print_json as _print_json
+from suanli.cli.context import server_lang as _ctx
 from suanli.cli.text import LabelTable
-from suanli.client.credentials import save_token
-from suanli.client.http import ApiError, ServerUnreachable, SuanliClient
 from suanli.domain.i18n import Lang
 
 LABELS: dict[str, dict[Lang, str]] = {
@@ -40,16 +41,24 @@ def login(
     token: Annotated[
         str | None, typer.Option(help="the API token (asked for when left out)")
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Check an API token against the server and save it for this server (file mode 0600)."""
-    server, lang = _ctx(tctx)
+    from suanli.client.credentials import save_token
+    from suanli.client.http import ApiError, ServerUnreachable
+
+    ctx = ctx_of(tctx)
+    server, lang = ctx.server, ctx.lang
     text = token or typer.prompt(_t("token_prompt", lang), hide_input=True)
     try:
-        with SuanliClient(server, lang, token=text.strip()) as client:
+        with ctx.client(token=text.strip()) as client:
             me = client.whoami()
     except (ApiError, ServerUnreachable) as exc:
-        _fail(lang, exc)
+        fail(lang, exc)
     path = save_token(server, text.strip())
+    if as_json:
+        _print_json({**me.model_dump(mode="json"), "server": server, "token_file": str(path)})
+        return
     out.print(
         _t(
             "logged_in",

@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-import json
+import re
 import sys
-from collections.abc import Callable
-from typing import Annotated, Any, NoReturn, TypeVar
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from suanli.cli.context import EXIT_FAILURE, JsonOpt, err, error, out
+from suanli.cli.context import ask as _ask
+from suanli.cli.context import print_json as _print_json
+from suanli.cli.context import server_lang as _ctx
 from suanli.cli.text import LabelTable
-from suanli.client.http import DEFAULT_SERVER, ApiError, ServerUnreachable, SuanliClient
 from suanli.domain.i18n import Lang, render
-from suanli.schemas.api import (
-    BillResponse,
-    DeductionResponse,
-    ModelRedemptionResponse,
-    VoucherPolicyResponse,
-)
 
-T = TypeVar("T")
-EXIT_BAD_INPUT = 2
-EXIT_FAILURE = 1
-
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+if TYPE_CHECKING:
+    from suanli.schemas.api import (
+        BillResponse,
+        DeductionResponse,
+        ModelRedemptionResponse,
+        VoucherPolicyResponse,
+    )
 
 LABELS: dict[str, dict[Lang, str]] = {
     "bill_title": {
@@ -110,41 +107,6 @@ LABELS: dict[str, dict[Lang, str]] = {
 t = LabelTable(LABELS)
 
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-
-
-def _ctx(tctx: typer.Context) -> tuple[str, Lang]:
-    # The root callback puts the server URL and the reader's language on ctx.obj.
-    obj = tctx.find_root().obj
-    server = getattr(obj, "server", DEFAULT_SERVER)
-    lang: Lang = getattr(obj, "lang", "en")
-    return server, lang
-
-
-def _ask(tctx: typer.Context, call: Callable[[SuanliClient], T]) -> T:
-    server, lang = _ctx(tctx)
-    try:
-        with SuanliClient(server, lang) as client:
-            return call(client)
-    except (ApiError, ServerUnreachable) as exc:
-        _fail(lang, exc)
-
-
-def _fail(lang: Lang, exc: ApiError | ServerUnreachable) -> NoReturn:
-    """Exit 2 for bad input (4xx), 1 when the server is the problem."""
-    if isinstance(exc, ServerUnreachable):
-        err.print(render("server_unreachable", lang, url=exc.url, detail=exc.detail))
-        raise typer.Exit(EXIT_FAILURE)
-    body = exc.body
-    lines = [body.message] + [f"  {e.field or '(file)'}: {e.message}" for e in body.errors]
-    err.print("\n".join(lines), markup=False)
-    raise typer.Exit(EXIT_BAD_INPUT if 400 <= exc.status < 500 else EXIT_FAILURE)
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
 def bill(
     tctx: typer.Context,
     tenant: Annotated[str, typer.Argument(help="the tenant billed")],
@@ -155,11 +117,32 @@ def bill(
 ) -> None:
     """A tenant's bill for a month: a line per job attempt, vouchers and why."""
     _, lang = _ctx(tctx)
+    check_month(lang, month)
     data = _ask(tctx, lambda c: c.bill(tenant, month))
     if as_json:
         _print_json(data.model_dump(mode="json"))
         return
     _print_bill(data, lang)
+
+
+FEN = Decimal("0.01")
+
+
+def check_month(lang: Lang, month: str | None) -> None:
+    """``--month`` is YYYY-MM with a real month, said so before the server is asked."""
+    if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        error(lang, render("cli.bad_month", lang, value=month))
+
+
+def check_amount(lang: Lang, amount: str) -> None:
+    """``--amount`` is a yuan amount: 0 to 10^12, at most 2 decimals (as the API allows)."""
+    try:
+        value = Decimal(amount)
+        ok = value.is_finite() and 0 <= value <= 10**12 and value == value.quantize(FEN)
+    except InvalidOperation:
+        ok = False
+    if not ok:
+        error(lang, render("cli.bad_amount", lang, value=amount))
 
 
 def _print_bill(data: BillResponse, lang: Lang) -> None:
@@ -254,6 +237,7 @@ def voucher_quote(
 ) -> None:
     """What a compute bill line would net, with the explanation of every programme."""
     _, lang = _ctx(tctx)
+    check_amount(lang, amount)
     data = _ask(tctx, lambda c: c.quote(amount, domestic, tenant))
     if as_json:
         _print_json(data.model_dump(mode="json"))
@@ -381,12 +365,19 @@ def ledger_verify(tctx: typer.Context, as_json: JsonOpt = False) -> None:
 def report(
     tctx: typer.Context,
     format: Annotated[str, typer.Option(help="table, json or csv")] = "table",
+    as_json: JsonOpt = False,
 ) -> None:
     """Operator report: voucher spend by programme, month and tenant; compute by region."""
     _, lang = _ctx(tctx)
     if format not in ("table", "json", "csv"):
-        err.print(render("not_allowed", lang, value=repr(format), allowed="table, json, csv"))
-        raise typer.Exit(EXIT_BAD_INPUT)
+        error(
+            lang,
+            render(
+                "cli.bad_option", lang, option="--format", value=format, allowed="table, json, csv"
+            ),
+        )
+    if as_json:
+        format = "json"
     if format == "csv":
         sys.stdout.write(_ask(tctx, lambda c: c.voucher_report_csv()))
         return

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from suanli.cli.billing import JsonOpt, _ask, _ctx, _print_json, out
+from suanli.cli.context import JsonOpt, out
+from suanli.cli.context import ask as _ask
+from suanli.cli.context import print_json as _print_json
+from suanli.cli.context import server_lang as _ctx
+from suanli.cli.tables import fitted
 from suanli.cli.text import LabelTable
 from suanli.domain.i18n import Lang
-from suanli.schemas.api import ClusterInventoryResponse
+
+if TYPE_CHECKING:
+    from suanli.schemas.api import ClusterInventoryResponse
 
 LABELS: dict[str, dict[Lang, str]] = {
     "title": {"en": "Clusters, as their engines report them", "zh": "集群（引擎实时上报）"},
@@ -46,11 +52,12 @@ def clusters(
     if as_json:
         _print_json([x.model_dump(mode="json") for x in found])
         return
-    table = Table(title=t("title", lang))
-    for col in ("cluster", "provider", "engine", "state", "nodes", "accelerators", "cpus"):
-        table.add_column(t(col, lang), justify="right" if col in ("nodes", "cpus") else "left")
-    for x in found:
-        table.add_row(x.cluster, x.provider, x.engine, _state(x, lang), *_sums(x))
+    cols = ("cluster", "provider", "engine", "state", "nodes", "accelerators", "cpus")
+    rows = [[x.cluster, x.provider, x.engine, _state(x, lang), *_sums(x)] for x in found]
+    # Cluster names stay whole; the accelerators fold into the width left (cli.tables).
+    table = fitted(
+        t("title", lang), [t(c, lang) for c in cols], rows, out.width, 5, (1, 3, 6, 4, 2)
+    )
     out.print(table)
     if nodes:
         for x in found:
@@ -83,12 +90,12 @@ def _kinds(free: dict[str, int], total: dict[str, int]) -> str:
 
 
 def _node_table(x: ClusterInventoryResponse, lang: Lang) -> Table:
-    table = Table(title=t("nodes_title", lang, cluster=x.cluster))
-    for col in ("node", "state", "accelerators", "cpus", "memory"):
-        table.add_column(t(col, lang))
+    rows = []
     for n in x.nodes:
         state = f"{n.state} ({t('yes' if n.available else 'no', lang)})"
         memory = f"{n.free_memory_mb // 1024}/{n.memory_mb // 1024}"
         kinds = _kinds(n.free_accelerators, n.accelerators)
-        table.add_row(n.name, state, kinds, f"{n.free_cpus}/{n.cpus}", memory)
-    return table
+        rows.append([n.name, state, kinds, f"{n.free_cpus}/{n.cpus}", memory])
+    cols = ("node", "state", "accelerators", "cpus", "memory")
+    title = t("nodes_title", lang, cluster=x.cluster)
+    return fitted(title, [t(c, lang) for c in cols], rows, out.width, 2, (1, 4, 3))

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from suanli.cli.billing import JsonOpt, _ask, _ctx, _print_json, out, print_redemptions, t
+from suanli.cli.billing import print_redemptions, t
+from suanli.cli.context import JsonOpt, out
+from suanli.cli.context import ask as _ask
+from suanli.cli.context import print_json as _print_json
+from suanli.cli.context import server_lang as _ctx
 from suanli.cli.text import LabelTable
 from suanli.domain.i18n import Lang
-from suanli.schemas.api import ContractResponse
+
+if TYPE_CHECKING:
+    from suanli.schemas.api import ContractResponse
 
 KINDS = "private_deployment | cloud_deployment | api_calls | all_in_one"
 

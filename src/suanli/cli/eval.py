@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import threading
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.table import Table
 
-from suanli.cli.billing import JsonOpt, _ask, _ctx, _print_json, err, out
+from suanli.cli.context import JsonOpt, err, out
+from suanli.cli.context import ask as _ask
+from suanli.cli.context import print_json as _print_json
+from suanli.cli.context import server_lang as _ctx
 from suanli.cli.text import LabelTable
 from suanli.domain.errors import InvalidInput
 from suanli.domain.i18n import Lang, render
-from suanli.schemas.evaluation import EvalReportResponse, EvalRunRequest, EvalRunResponse
+
+if TYPE_CHECKING:  # pydantic's models load only when a command runs (bench/cli_speed.py)
+    from suanli.schemas.evaluation import EvalReportResponse, EvalRunResponse
 
 app = typer.Typer(
     help="Accelerator and framework evaluation (评测): run the suite, read the report."
@@ -65,7 +70,8 @@ def run(
     """Submit the suite as ordinary jobs, one per chosen pool (every pool by default)."""
     _, lang = _ctx(tctx)
     # YAML comes with the validation helpers: loaded only when a command runs.
-    from suanli.schemas.validation import validate_model  # noqa: PLC0415 - thin CLI start
+    from suanli.schemas.evaluation import EvalRunRequest
+    from suanli.schemas.validation import validate_model
 
     asked = {"suite": suite, "cluster": cluster, "pool": pool, "tenant": tenant}
     try:  # the server checks again; a bad name is refused here with the field named

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from suanli.cli.billing import JsonOpt, _ask, _ctx, _pct, _print_json, out, t
+from suanli.cli.billing import _pct, t
+from suanli.cli.context import JsonOpt, out
+from suanli.cli.context import ask as _ask
+from suanli.cli.context import print_json as _print_json
+from suanli.cli.context import server_lang as _ctx
 from suanli.cli.text import LabelTable
 from suanli.domain.i18n import Lang
-from suanli.schemas.api import PurchaseResponse, SubsidyResponse
+
+if TYPE_CHECKING:
+    from suanli.schemas.api import PurchaseResponse, SubsidyResponse
 
 purchase_app = typer.Typer(
     name="purchase",

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 
-from suanli.cli.billing import JsonOpt, _ask, _ctx, _print_json, out
+from suanli.cli.context import JsonOpt, out
+from suanli.cli.context import ask as _ask
+from suanli.cli.context import print_json as _print_json
+from suanli.cli.context import server_lang as _ctx
+from suanli.cli.tables import fitted
 from suanli.cli.text import LabelTable
 from suanli.domain.i18n import Lang
-from suanli.schemas.operations import QuotaUseResponse, TenantQueueResponse
+
+if TYPE_CHECKING:
+    from suanli.schemas.operations import QuotaUseResponse, TenantQueueResponse
 
 LABELS: dict[str, dict[Lang, str]] = {
     "quota_title": {"en": "Fair queue: usage against quota", "zh": "公平队列：配额使用情况"},
@@ -81,18 +89,26 @@ def _print_waiting(tenants: list[TenantQueueResponse], lang: Lang) -> None:
     if not rows:
         out.print(_t("no_waiting", lang))
         return
-    table = Table(title=_t("waiting_title", lang))
-    for col in ("tenant", "job", "name", "accelerators", "priority", "since", "served", "why"):
-        table.add_column(_t(col, lang))
+    cols = ["tenant", "job", "name", "accelerators", "priority", "since", "served", "why"]
+    stamp = "%Y-%m-%d %H:%M:%S"
+    if out.width < 120:  # narrow: priority and service go (they are in --json), time shortens
+        cols = ["tenant", "job", "name", "accelerators", "since", "why"]
+        stamp = "%m-%d %H:%M"
+    body = []
     for tenant, w in rows:
-        table.add_row(
-            tenant,
-            w.job_id,
-            w.name,
-            f"{w.accelerators:g}",
-            str(w.priority),
-            w.since.strftime("%Y-%m-%d %H:%M:%S"),
-            f"{w.attained_hours:g}",
-            w.reason.message,
-        )
+        cells = {
+            "tenant": tenant,
+            "job": w.job_id,
+            "name": w.name,
+            "accelerators": f"{w.accelerators:g}",
+            "priority": str(w.priority),
+            "since": w.since.astimezone().strftime(stamp),
+            "served": f"{w.attained_hours:g}",
+            "why": w.reason.message,
+        }
+        body.append([cells[c] for c in cols])
+    # The reason folds into the width left; ids stay whole (cli.tables).
+    squeeze = tuple(cols.index(c) for c in ("name", "since", "accelerators", "tenant"))
+    headers = [_t(c, lang) for c in cols]
+    table = fitted(_t("waiting_title", lang), headers, body, out.width, len(cols) - 1, squeeze)
     out.print(table)

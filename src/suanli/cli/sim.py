@@ -5,25 +5,23 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from suanli.domain.clock import SystemClock
+from suanli.cli.context import say_error
 from suanli.domain.errors import InvalidInput
 from suanli.domain.i18n import Lang
-from suanli.scheduler.packing import POLICIES
-from suanli.sim.live import LiveReplay
-from suanli.sim.load import at_load
-from suanli.sim.openb import read_nodes, read_pods
-from suanli.sim.pack import PackReport, check_replay_args, replay_pack
-from suanli.sim.replay import Replay
-from suanli.sim.replay import check_replay_args as check_queue_args
-from suanli.sim.report import write_report
-from suanli.sim.scenario import load_scenario, repeated, setup_for, windowed
-from suanli.sim.traces import parse_trace_arg, read_trace
+
+if TYPE_CHECKING:
+    from suanli.sim.pack import PackReport
+
+# The simulator (numpy, the scheduler) is imported inside each command: `suanli --help` and
+# the thin-client commands must not pay for it (bench/cli_speed.py).
+# The names in suanli.scheduler.packing.POLICIES (a test keeps them equal).
+PACKING_POLICIES = ("random", "best-fit", "fgd", "default")
 
 EXIT_BAD_INPUT = 2
 
@@ -50,7 +48,7 @@ def _lang(ctx: typer.Context) -> Lang:
 
 
 def _bad_input(exc: InvalidInput, lang: Lang) -> NoReturn:
-    err.print(exc.message(lang), markup=False)
+    say_error(lang, exc.message(lang))
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -71,15 +69,36 @@ def pack(
     ] = 1.3,
     seed: Annotated[int, typer.Option(help="seed for draws beyond the trace and for ties")] = 42,
     policy: Annotated[
-        str, typer.Option(help=f"packing policy: {', '.join(POLICIES)}")
+        str, typer.Option(help=f"packing policy: {', '.join(PACKING_POLICIES)}")
     ] = "default",
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="suanli: trace order, figure after the last pod; fgd: the FGD artifact's "
+            "replay and scores (docs/packing-fgd-protocol.md)"
+        ),
+    ] = "suanli",
+    packing: Annotated[
+        Path | None,
+        typer.Option(
+            help="YAML file with the packing: section of a fleet file (policy options, "
+            "e.g. spread_shares: true); a fleet or scenario file works too"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Replay a pod trace onto a cluster with one packing policy; report GPU allocation."""
+    from suanli.domain.clock import SystemClock
+    from suanli.scheduler.packing import PackingOptions
+    from suanli.schemas.fleetfile import PackingEntry, load_packing_entry
+    from suanli.sim.openb import read_nodes, read_pods
+    from suanli.sim.pack import check_replay_args, replay_pack
+
     lang = _lang(ctx)
     try:
         # Arguments first: a typo in --policy should not wait for two CSVs to be read.
-        check_replay_args(policy, load)
+        check_replay_args(policy, load, protocol)
+        entry = load_packing_entry(packing) if packing is not None else PackingEntry()
         report = replay_pack(
             read_nodes(nodes),
             read_pods(pods),
@@ -87,6 +106,8 @@ def pack(
             load=load,
             seed=seed,
             clock=SystemClock(),
+            protocol=protocol,
+            options=PackingOptions(entry.spread_shares, entry.kubernetes_scores),
         )
     except InvalidInput as exc:
         _bad_input(exc, lang)
@@ -137,6 +158,15 @@ def replay(
     ] = False,
 ) -> None:
     """Replay a job trace through the live queueing core on a simulated clock."""
+    from suanli.domain.clock import SystemClock
+    from suanli.sim.live import LiveReplay
+    from suanli.sim.load import at_load
+    from suanli.sim.replay import Replay
+    from suanli.sim.replay import check_replay_args as check_queue_args
+    from suanli.sim.report import write_report
+    from suanli.sim.scenario import load_scenario, repeated, setup_for, windowed
+    from suanli.sim.traces import parse_trace_arg, read_trace
+
     lang = _lang(ctx)
     policies = policy or ["default"]
     try:
@@ -188,7 +218,8 @@ def replay(
 
 
 def _print_report(r: PackReport) -> None:
-    table = Table(title=f"sim pack · {r.policy} · seed {r.seed} · load {r.load:g}")
+    title = f"sim pack · {r.policy} · seed {r.seed} · load {r.load:g} · {r.protocol} protocol"
+    table = Table(title=title)
     table.add_column("arrived load", justify="right")
     table.add_column("GPU allocation", justify="right")
     for percent, ratio in r.allocation_by_load.items():
@@ -222,12 +253,14 @@ def serve(
 ) -> None:
     """Replay an LLM request trace against autoscaled replicas: the default autoscaler,
     an oracle that knows the next minute, and static provisioning for the peak and mean."""
-    from suanli.domain.service_spec import MAX_SERVICE_SPEC_BYTES  # noqa: PLC0415 - for `serve`
-    from suanli.schemas.servicefile import parse_service_text  # noqa: PLC0415 - ditto
-    from suanli.schemas.validation import read_bounded  # noqa: PLC0415 - ditto
-    from suanli.sim.serving.compare import check_serve_args, compare  # noqa: PLC0415 - ditto
-    from suanli.sim.serving.latency import replica_model  # noqa: PLC0415 - ditto
-    from suanli.sim.serving.trace import parse_serve_trace_arg, read_azure_llm  # noqa: PLC0415 - ditto
+    from suanli.domain.service_spec import (
+        MAX_SERVICE_SPEC_BYTES,
+    )  # lazily: only `serve` needs these
+    from suanli.schemas.servicefile import parse_service_text
+    from suanli.schemas.validation import read_bounded
+    from suanli.sim.serving.compare import check_serve_args, compare
+    from suanli.sim.serving.latency import replica_model
+    from suanli.sim.serving.trace import parse_serve_trace_arg, read_azure_llm
 
     lang = _lang(ctx)
     try:

@@ -39,6 +39,9 @@ class FieldError:
         shown = _show(self.value)
         params = {k: _localize(v, lang) for k, v in self.params.items()}
         text = render(self.code, lang, value=shown, allowed=self.allowed or "", **params)
+        near = self.params.get("near")  # near misses of the value (suanli.domain.near)
+        if near:
+            text += render("did_you_mean", lang, near=", ".join(f"`{n}`" for n in near))
         return _encodable(text)
 
     def to_dict(self, lang: Lang = "en") -> dict[str, Any]:

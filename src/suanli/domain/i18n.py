@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+from suanli.domain.i18n_cli import CLI
 from suanli.domain.i18n_console import CONSOLE
 from suanli.domain.i18n_eval import EVAL
 from suanli.domain.i18n_input import INPUT
@@ -168,6 +169,7 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
     "invalid_request": {"en": "the request is invalid", "zh": "请求无效"},
     "invalid_trace": {"en": "the trace file is invalid", "zh": "轨迹文件无效"},
     "invalid_sim_args": {"en": "the simulation settings are invalid", "zh": "仿真参数无效"},
+    "invalid_packing": {"en": "the packing settings are invalid", "zh": "装箱策略配置无效"},
     "job_not_found": {"en": "no job {job_id}", "zh": "作业 {job_id} 不存在"},
     "illegal_transition": {
         "en": "job {job_id} cannot go from {from_status} to {to_status}",
@@ -270,10 +272,6 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
     "pool_misses_deadline": {
         "en": "expected finish {finish} is after the deadline {deadline}",
         "zh": "预计完成时间 {finish} 晚于截止时间 {deadline}",
-    },
-    "waiting_for_capacity": {
-        "en": "waiting: {count} pools could run it but are full now",
-        "zh": "排队中：{count} 个资源池可运行此作业，但当前已满",
     },
     "unschedulable": {
         "en": "no pool in the fleet can run this job",
@@ -553,7 +551,7 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT, EVAL, SERVING)
+_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT, EVAL, CLI, SERVING)
 MESSAGES: Mapping[str, Mapping[Lang, str]] = {k: v for part in _PARTS for k, v in part.items()}
 
 

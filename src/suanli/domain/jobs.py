@@ -58,7 +58,10 @@ class ReasonList:
     limit: int = 5
 
     def render(self, lang: Lang = "en") -> str:
-        shown = [f"{label}: {reason.render(lang)}" for label, reason in self.items[: self.limit]]
+        shown = [  # an empty label: a summary line that speaks for several pools
+            f"{label}: {reason.render(lang)}" if label else reason.render(lang)
+            for label, reason in self.items[: self.limit]
+        ]
         more = len(self.items) - self.limit
         if more > 0:
             shown.append(f"(+{more})")

@@ -27,6 +27,7 @@ from suanli.domain.errors import EngineFailure
 from suanli.domain.jobs import Reason
 from suanli.engines.base import (
     EngineFeature,
+    Inventory,
     LaunchRequest,
     LogChunk,
     RunState,
@@ -35,6 +36,11 @@ from suanli.engines.base import (
     read_log_file,
 )
 from suanli.engines.gpus import Gpu
+from suanli.engines.local_inventory import (
+    EmulatedNode,
+    live_launches,
+    read_inventory,
+)
 from suanli.engines.local_runner import (
     CANCEL,
     LAUNCH,
@@ -55,7 +61,13 @@ START_GRACE_S = 30.0
 class LocalEngine:
     name = "local"
     features = frozenset(
-        {EngineFeature.GANG, EngineFeature.CANCEL, EngineFeature.LOGS, EngineFeature.TIME_LIMIT}
+        {
+            EngineFeature.GANG,
+            EngineFeature.CANCEL,
+            EngineFeature.LOGS,
+            EngineFeature.TIME_LIMIT,
+            EngineFeature.INVENTORY,
+        }
     )
 
     def __init__(
@@ -66,12 +78,15 @@ class LocalEngine:
         hidden: Sequence[Path] | None = None,
         isolation: Isolation | None = None,
         shared: Sequence[Path] = (),
+        nodes: tuple[EmulatedNode, ...] = (),
     ) -> None:
         """``hidden``: what jobs must not see (the data directory; default ``root``);
-        ``shared``: host directories every job sees read-write (``SUANLI_JOB_MOUNTS``)."""
+        ``shared``: host directories every job sees read-write (``SUANLI_JOB_MOUNTS``);
+        ``nodes``: the cluster's pools as nodes, for ``inventory()``."""
         self.root = root
         self.clock = clock
         self.gpus = gpus or []
+        self.nodes = nodes
         if self.gpus:
             self.features = self.features | {EngineFeature.REAL_GPUS}
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -261,6 +276,13 @@ class LocalEngine:
 
     def ping(self) -> bool:
         return self.root.is_dir() and os.access(self.root, os.W_OK)
+
+    def inventory(self) -> Inventory:
+        """The cluster's pools as nodes, their slots free after the live runs."""
+        return read_inventory(self.root, self.nodes, self.clock)
+
+    def live_runs(self) -> list[str]:
+        return [key for key, _ in live_launches(self.root)]
 
 
 def _work_dir(workdir: Path, account: Account | None) -> None:

@@ -13,6 +13,7 @@ from suanli.domain.fleet import Cluster
 from suanli.engines.base import EngineAdapter
 from suanli.engines.gpus import Gpu
 from suanli.engines.local import LocalEngine
+from suanli.engines.local_inventory import emulated_nodes
 from suanli.engines.ray import RayEngine
 from suanli.engines.sandbox import shared_mounts
 from suanli.engines.simulated import SimulatedCluster, SimulatedEngine
@@ -36,7 +37,8 @@ def _local(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     gpus = list(ctx.gpus) if options.get("devices") == "nvidia" else []
     shared = shared_mounts(os.environ.get("SUANLI_JOB_MOUNTS"))
     root = ctx.data_dir / "runs" / cluster.name
-    return LocalEngine(root, ctx.clock, gpus, (ctx.data_dir,), shared=shared)
+    nodes = emulated_nodes(cluster.pools)
+    return LocalEngine(root, ctx.clock, gpus, (ctx.data_dir,), shared=shared, nodes=nodes)
 
 
 def _slurm(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:

@@ -1,7 +1,8 @@
 """What a job would cost and when it would finish on a pool: throughput, vouchers, data movement.
 
 Run time scales with relative throughput: a spec's ``estimated_hours`` are hours on the
-reference accelerator (A100, 312 dense FP16 TFLOPS). The speed of a pool's model relative
+reference accelerator (A100, 312 dense FP16 TFLOPS), and is never more than the spec's hard
+``time_limit_hours`` (the job is stopped then). The speed of a pool's model relative
 to the reference comes from what ``suanli eval`` measured of the job's class on that model
 (``Fleet.measured``), else from the fleet's throughput table, else from dense TFLOPS; a model with neither is taken at the reference
 speed, and the explanation says so (relative throughput 1.0).
@@ -60,7 +61,9 @@ class Estimator:
         self.fleet = fleet
         self.now = now
         self._speeds: dict[tuple[str | None, str | None], float | None] = {}
-        self._hours: dict[tuple[float | None, str | None, str | None], tuple[float, Decimal]] = {}
+        self._hours: dict[
+            tuple[float | None, float, str | None, str | None], tuple[float, Decimal]
+        ] = {}
         self._data: dict[tuple[tuple[tuple[str, float], ...], str], tuple[Decimal, float]] = {}
         self._finish: dict[float, dt.datetime] = {}
         self._measured: dict[tuple[int, str], dict[str, float]] = {}
@@ -113,10 +116,12 @@ class Estimator:
 
     def _run_hours(self, spec: JobSpec, model: str | None) -> tuple[float, Decimal, float | None]:
         speed = self.speed(spec.job_class, model)
-        key = (spec.estimated_hours, spec.job_class, model)
+        key = (spec.estimated_hours, spec.time_limit_hours, spec.job_class, model)
         found = self._hours.get(key)
         if found is None:
             hours = (spec.estimated_hours or REFERENCE_HOURS) / (speed or 1.0)
+            # The hard time limit stops the job: it never runs (or costs) longer than that.
+            hours = min(hours, spec.time_limit_hours)
             found = self._hours[key] = (hours, _dec(hours))
         return found[0], found[1], speed
 

@@ -32,6 +32,7 @@ from suanli.domain.jobs import Decision, Job, Reason, Verdicts
 from suanli.domain.spec import MILLI
 from suanli.domain.tenants import TenantTerms
 from suanli.domain.throughput import ThroughputTable
+from suanli.domain.waits import capacity_wait
 from suanli.scheduler.estimate import REFERENCE_MODEL
 from suanli.scheduler.plans import Option, Plan, Planner, kind_of
 from suanli.scheduler.policies import collector_paused
@@ -269,7 +270,7 @@ def _waiting(reason: Reason, plan: Plan) -> Decision:
     n = len(plan.ranked)
     if reason.code == "queue_no_capacity":
         return Decision(
-            Reason("waiting_for_capacity", {"count": n}),
+            capacity_wait(plan.busy[:n]),
             Verdicts((plan.busy, 0, n), (plan.excluded, 0, len(plan.excluded))),
         )
     return Decision(

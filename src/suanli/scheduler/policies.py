@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Decision, Job, NodeAssignment, Placement, Reason, Verdicts
+from suanli.domain.waits import capacity_wait
 from suanli.scheduler.batch import Outcome, improve
 from suanli.scheduler.nodes import (
     DEFAULT_PACKING,
@@ -213,11 +214,7 @@ class _Placer:
         if kind.waiting is None:
             plan = kind.plan
             count = len(plan.ranked)
-            summary = (
-                Reason("waiting_for_capacity", {"count": count})
-                if count
-                else Reason("unschedulable")
-            )
+            summary = capacity_wait(plan.busy[:count])
             lines = Verdicts((plan.busy, 0, count), (plan.excluded, 0, len(plan.excluded)))
             kind.waiting = Decision(summary, lines)
         return KeepWaiting(job.id, kind.waiting, never=not kind.plan.ranked)

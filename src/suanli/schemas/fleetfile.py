@@ -15,7 +15,7 @@ from suanli.domain.fleet import Cluster, EngineRef, Fleet, Link, Network, Pool, 
 from suanli.schemas.catalogfile import AcceleratorEntry
 from suanli.schemas.tenantfile import AttributeName, AttributeValue
 from suanli.schemas.throughputfile import load_throughput_file
-from suanli.schemas.validation import load_yaml_mapping, validate_model
+from suanli.schemas.validation import load_yaml_mapping, read_bounded, validate_model
 
 MAX_FLEET_BYTES = 4 * 1024 * 1024
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
@@ -75,8 +75,24 @@ class NetworkEntry(_Strict):
     links: list[RegionLinkEntry] = Field(default_factory=list, max_length=10_000)
 
 
+class PackingEntry(_Strict):
+    """How nodes are chosen within a pool: the named options of the packing policies
+    (``scheduler.packing.PackingOptions``, same fields).
+
+    ``spread_shares``: where requests exceed the cluster and never leave (a saturating
+    replay), spread large GPU shares over GPUs whole-GPU requests will not need
+    (``default`` only; off: on a cluster where jobs end, whole GPUs kept whole serve the
+    next ones). ``kubernetes_scores``: score as the FGD artifact's Kubernetes plugins do
+    (``best-fit`` and ``fgd`` only; for reproducing its figures).
+    """
+
+    spread_shares: bool = False
+    kubernetes_scores: bool = False
+
+
 class FleetFile(_Strict):
     accelerators: list[AcceleratorEntry] = Field(default_factory=list, max_length=1000)
+    packing: PackingEntry = PackingEntry()
     network: NetworkEntry = NetworkEntry()
     providers: list[ProviderEntry] = Field(min_length=1, max_length=1000)
     # A throughput table (ours or Gavel's JSON), relative to the fleet file: measured speed
@@ -190,3 +206,27 @@ def _canonical(catalog: Catalog, name: str | None) -> str | None:
         return None
     entry = catalog.get(name)
     return entry.model if entry else name
+
+
+MAX_PACKING_BYTES = 64 * 1024
+
+
+def load_packing_entry(path: Path) -> PackingEntry:
+    """The packing options of a file: its ``packing:`` section, at the top (a fleet file, or
+    a file of that section alone) or under ``fleet:`` (a scenario file); InvalidInput
+    naming the file and field otherwise."""
+    source = str(path)
+    raw = read_bounded(path, MAX_PACKING_BYTES, "the packing file", "invalid_packing")
+    data = load_yaml_mapping(raw, source, MAX_PACKING_BYTES, "packing file")
+    fleet = data.get("fleet")
+    section = data.get("packing", fleet.get("packing") if isinstance(fleet, dict) else None)
+    if section is None:
+        detail = "no packing: section (at the top, or under fleet:)"
+        error = FieldError("packing", "missing", params={"detail": detail})
+        raise InvalidInput("invalid_packing", errors=[error], source=source)
+    wrapped = validate_model(_PackingFile, {"packing": section}, source, "invalid_packing")
+    return wrapped.packing
+
+
+class _PackingFile(_Strict):
+    packing: PackingEntry

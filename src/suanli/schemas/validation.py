@@ -16,6 +16,7 @@ from pydantic.fields import FieldInfo
 
 from suanli.domain.errors import FieldError, InputTooLarge, InvalidInput
 from suanli.domain.i18n import MESSAGES
+from suanli.domain.near import near
 from suanli.schemas.bounded import load_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -153,8 +154,9 @@ def field_error(model: type[BaseModel], err: Any) -> FieldError:
         return FieldError(path, "missing")
     if kind == "extra_forbidden":
         parent = _model_at(model, loc[:-1])
-        names = ", ".join(parent.model_fields) if parent else ""
-        return FieldError(path, "extra_forbidden", allowed=names)
+        fields = list(parent.model_fields) if parent else []
+        hint = {"near": near(loc[-1], fields)} if near(loc[-1], fields) else {}
+        return FieldError(path, "extra_forbidden", allowed=", ".join(fields), params=hint)
     if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
         return FieldError(path, "out_of_range", value, _bounds(info, ctx))
     if kind in {"too_long", "too_short", "string_too_long", "string_too_short"}:

@@ -16,10 +16,12 @@ from suanli.domain.errors import (
 )
 from suanli.domain.fleet import REGIONS, Fleet
 from suanli.domain.ids import JobId, new_job_id
-from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason, ReasonList
+from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason
 from suanli.domain.lifecycle import note, transition
+from suanli.domain.near import near
 from suanli.domain.spec import MILLI, JobSpec
 from suanli.domain.tenants import DEMO_TENANT, TenantTerms, most_ever
+from suanli.domain.waits import why_no_pool
 from suanli.engines.base import LogChunk
 from suanli.scheduler.fairqueue import show_count
 from suanli.scheduler.feasibility import exclusion
@@ -37,9 +39,14 @@ def check_spec(spec: JobSpec, fleet: Fleet, pinned: str | None = None) -> list[F
     acc = spec.resources.accelerator
     for i, name in enumerate(acc.model or [] if acc else []):
         if fleet.catalog.get(name) is None:
-            errors.append(
-                FieldError(f"resources.accelerator.model[{i}]", "unknown_accelerator", name, known)
-            )
+            close = near(name, fleet.catalog.ids())
+            field = f"resources.accelerator.model[{i}]"
+            if close:  # the near misses, not the whole catalog
+                errors.append(
+                    FieldError(field, "unknown_accelerator_near", name, ", ".join(close))
+                )
+            else:
+                errors.append(FieldError(field, "unknown_accelerator", name, known))
     regions = sorted(set(REGIONS) | set(fleet.regions()))
     for i, region in enumerate(spec.regions or []):
         if region not in regions:
@@ -64,9 +71,7 @@ def check_spec(spec: JobSpec, fleet: Fleet, pinned: str | None = None) -> list[F
         if reason is None:
             return []
         excluded.append((f"{cluster.name}/{pool.name}", reason))
-    return [
-        FieldError("resources", "no_feasible_pool", params={"detail": ReasonList(tuple(excluded))})
-    ]
+    return [FieldError("resources", "no_feasible_pool", params={"detail": why_no_pool(excluded)})]
 
 
 def check_quota(

@@ -1,16 +1,22 @@
 """Trace replay for packing experiments: pods arrive, never leave, and a policy places them.
 
-The protocol of the FGD paper (USENIX ATC'23): pods arrive in trace order; once the trace
-is exhausted, further pods are drawn from it at random (seeded) until the GPU requests that
-arrived reach ``load`` times the cluster's GPUs. A pod that fits nowhere fails and is gone.
-The figure of merit is the GPU allocation ratio: GPU share allocated over all GPUs.
+Two protocols (``PROTOCOLS``). ``suanli`` (the default), after the FGD paper (USENIX
+ATC'23): pods arrive in trace order onto the nodes given; once the trace is exhausted,
+further pods are drawn from it at random (seeded) until the GPU requests that arrived reach
+``load`` times the cluster's GPUs; the figure is the allocation when the last one arrived.
+``fgd``: what the FGD artifact's simulator does to get its published figures
+(``sim.fgd_protocol``: GPU nodes only, the list shuffled, draws appended while within the
+load, the figure averaged over the pods arriving at the load's percent; ``best-fit`` and
+``fgd`` score with the artifact's integer Kubernetes scores). A pod that fits nowhere fails
+and is gone. The figure of merit is the GPU allocation ratio: GPU share allocated over all
+GPUs.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from suanli.domain.clock import Clock
@@ -20,13 +26,16 @@ from suanli.scheduler.packing import (
     POLICIES,
     ClusterState,
     NodeSpec,
+    PackingOptions,
     PodRequest,
     PolicyContext,
     TargetWorkload,
     pack_one,
 )
+from suanli.sim.fgd_protocol import ArtifactMeasure, artifact_arrivals, artifact_cluster
 
 LOAD_STEP_PERCENT = 10
+PROTOCOLS = ("suanli", "fgd")
 """``allocation_by_load`` has one point per this many percent of arrived load."""
 
 
@@ -37,7 +46,9 @@ class PackReport:
     policy: str
     seed: int
     load: float
+    protocol: str
     gpu_allocation_ratio: float
+    final_allocation_ratio: float
     allocation_by_load: dict[str, float]
     failed_pods: int
     arrived_pods: int
@@ -51,13 +62,15 @@ class PackReport:
         return asdict(self)
 
 
-def check_replay_args(policy: str, load: float) -> None:
-    """Raise InvalidInput for an unknown policy or a load that is not positive."""
+def check_replay_args(policy: str, load: float, protocol: str = "suanli") -> None:
+    """Raise InvalidInput for an unknown policy or protocol, or a load that is not positive."""
     errors = []
     if policy not in POLICIES:
         errors.append(FieldError("policy", "not_allowed", policy, ", ".join(POLICIES)))
     if not load > 0:
         errors.append(FieldError("load", "out_of_range", load, "> 0"))
+    if protocol not in PROTOCOLS:
+        errors.append(FieldError("protocol", "not_allowed", protocol, ", ".join(PROTOCOLS)))
     if errors:
         raise InvalidInput("invalid_sim_args", errors=errors, source="suanli sim pack")
 
@@ -70,31 +83,43 @@ def replay_pack(
     load: float,
     seed: int,
     clock: Clock,
+    protocol: str = "suanli",
+    options: PackingOptions | None = None,
 ) -> PackReport:
-    """Replay ``pods`` onto ``nodes`` with the named policy; see the module docstring."""
-    check_replay_args(policy, load)
+    """Replay ``pods`` onto ``nodes`` with the named policy; see the module docstring.
+
+    ``options`` are the configured packing options (``PackingOptions()`` when None); the
+    ``fgd`` protocol adds ``kubernetes_scores``, the artifact's way of scoring.
+    """
+    check_replay_args(policy, load, protocol)
     start = clock.monotonic()
+    options = options or PackingOptions()
+    if protocol == "fgd":
+        nodes = artifact_cluster(nodes)
+        options = replace(options, kubernetes_scores=True)
     state = ClusterState(nodes)
+    arrivals = arrived_pods(pods, nodes, load=load, seed=seed, protocol=protocol)
     workload = TargetWorkload.from_pods(pods)
-    chooser = POLICIES[policy](PolicyContext(workload, seed, saturating=load > 1))
-    target = load * state.gpu_total_milli
+    chooser = POLICIES[policy](PolicyContext(workload, seed, options=options))
     curve = _LoadCurve(state.gpu_total_milli, load)
-    arrived = placed = arrived_milli = 0
-    for pod in _arrivals(pods, seed, target):
-        arrived += 1
+    measure = ArtifactMeasure(state.gpu_total_milli, load)
+    placed = arrived_milli = 0
+    for pod in arrivals:
         arrived_milli += pod.gpu_request_milli
         placed += pack_one(state, pod, chooser) is not None
         curve.observe(arrived_milli, state.gpu_allocation_ratio)
-        if arrived_milli >= target:
-            break
+        measure.observe(arrived_milli, state.gpu_allocation_ratio)
+    final = state.gpu_allocation_ratio
     return PackReport(
         policy=policy,
         seed=seed,
         load=load,
-        gpu_allocation_ratio=state.gpu_allocation_ratio,
+        protocol=protocol,
+        gpu_allocation_ratio=measure.ratio(final) if protocol == "fgd" else final,
+        final_allocation_ratio=final,
         allocation_by_load=curve.points,
-        failed_pods=arrived - placed,
-        arrived_pods=arrived,
+        failed_pods=len(arrivals) - placed,
+        arrived_pods=len(arrivals),
         placed_pods=placed,
         arrived_gpu_load=arrived_milli / state.gpu_total_milli if state.gpu_total_milli else 0.0,
         nodes=len(state),
@@ -104,9 +129,17 @@ def replay_pack(
 
 
 def arrived_pods(
-    pods: Sequence[PodRequest], nodes: Sequence[NodeSpec], *, load: float, seed: int
+    pods: Sequence[PodRequest],
+    nodes: Sequence[NodeSpec],
+    *,
+    load: float,
+    seed: int,
+    protocol: str = "suanli",
 ) -> list[PodRequest]:
-    """The pods a replay at ``load`` with ``seed`` sees arrive, whatever the policy."""
+    """The pods a replay at ``load`` with ``seed`` sees arrive, in order, whatever the policy."""
+    if protocol == "fgd":
+        total = sum(n.gpus for n in artifact_cluster(nodes)) * MILLI
+        return artifact_arrivals(pods, total, load, seed)
     target = load * sum(n.gpus for n in nodes) * MILLI
     arrived: list[PodRequest] = []
     milli = 0

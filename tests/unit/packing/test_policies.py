@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from suanli.scheduler.packing import POLICIES, Placement, PodRequest, PolicyContext, pack_one
+from suanli.scheduler.packing import (
+    POLICIES,
+    PackingOptions,
+    Placement,
+    PodRequest,
+    PolicyContext,
+    pack_one,
+)
 from suanli.scheduler.packing.fgd import gpus_run_out_first
 from suanli.scheduler.packing.fragmentation import FragmentationMeter, TargetWorkload
 from tests.unit.packing.helpers import cluster, make_node, make_pod, make_policy
@@ -142,12 +149,12 @@ def test_workload_frequencies_sum_to_one() -> None:
     assert workload.weights[0] == pytest.approx(0.75)
 
 
-def test_default_spreads_shares_in_a_saturating_cluster_without_whole_gpu_requests() -> None:
+def test_default_spreads_shares_where_configured_without_whole_gpu_requests() -> None:
     shares = [make_pod(milli=470), make_pod(milli=810)]
     cases = [(shares, True, 1), (shares, False, 0), (MIX, True, 0)]
-    for workload, saturating, second_slot in cases:
+    for workload, spread, second_slot in cases:
         state = cluster(make_node("a", gpus=2))
-        ctx = PolicyContext(TargetWorkload.from_pods(workload), 42, saturating=saturating)
+        ctx = PolicyContext(TargetWorkload.from_pods(workload), 42, options=PackingOptions(spread))
         policy = POLICIES["default"](ctx)
         first = pack_one(state, make_pod(milli=470), policy)
         second = pack_one(state, make_pod(milli=470), policy)
@@ -166,9 +173,9 @@ def test_default_keeps_untouched_only_the_gpus_whole_gpu_requests_are_expected_t
     large = [make_pod(milli=470), make_pod(milli=810), make_pod(milli=810), make_pod()]
     few = [make_pod(milli=470)] * 3 + [make_pod()]
     cases = [(large, True, [0, 1, 2, 0]), (large, False, [0, 0, 1, 1]), (few, True, [0, 0, 1, 1])]
-    for mix, saturating, slots in cases:
+    for mix, spread, slots in cases:
         state = cluster(make_node("a", gpus=4))
-        ctx = PolicyContext(TargetWorkload.from_pods(mix), 42, saturating=saturating)
+        ctx = PolicyContext(TargetWorkload.from_pods(mix), 42, options=PackingOptions(spread))
         policy = POLICIES["default"](ctx)
         placed = [pack_one(state, make_pod(milli=470), policy) for _ in slots]
         # Spreading, shares go to untouched GPUs while more than 32 % of them are (4, 3,
@@ -186,6 +193,6 @@ def test_default_does_not_spread_where_cpu_runs_out_with_the_gpus() -> None:
         state = cluster(make_node("a", gpus=4))
         workload = TargetWorkload.from_pods(mix)
         assert gpus_run_out_first(workload, state) == (cpu_only == 12_000)
-        policy = POLICIES["default"](PolicyContext(workload, 42, saturating=True))
+        policy = POLICIES["default"](PolicyContext(workload, 42, options=PackingOptions(True)))
         placed = [pack_one(state, make_pod(milli=470), policy) for _ in slots]
         assert [p.gpu_slots[0] for p in placed if p is not None] == slots

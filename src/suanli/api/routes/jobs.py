@@ -127,6 +127,7 @@ def cancel(
 )
 @open_to(*TENANT_ROLES)
 def logs(
+    request: Request,
     job_id: str,
     p: PlatformDep,
     caller: CallerDep,
@@ -142,12 +143,15 @@ def logs(
             media_type="text/plain; charset=utf-8",
             headers={"X-Next-Offset": str(chunk.next_offset)},
         )
-    return StreamingResponse(_follow(p, job_id, offset), media_type="text/plain; charset=utf-8")
+    stopping: threading.Event = request.app.state.stopping
+    return StreamingResponse(
+        _follow(p, job_id, offset, stopping), media_type="text/plain; charset=utf-8"
+    )
 
 
-def _follow(p: Platform, job_id: str, offset: int) -> Iterator[bytes]:
-    pause = threading.Event()
-    while True:
+def _follow(p: Platform, job_id: str, offset: int, stopping: threading.Event) -> Iterator[bytes]:
+    """Until the job ends, or the server stops (then the client sees the stream end)."""
+    while not stopping.is_set():
         finished = job_service.get_job(p, job_id).status.is_terminal
         chunk = job_service.read_logs(p, job_id, offset)
         if chunk.data:
@@ -156,4 +160,4 @@ def _follow(p: Platform, job_id: str, offset: int) -> Iterator[bytes]:
             continue
         if finished:
             return
-        pause.wait(FOLLOW_POLL_S)
+        stopping.wait(FOLLOW_POLL_S)

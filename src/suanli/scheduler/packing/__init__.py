@@ -4,7 +4,13 @@ Pods ask for CPU, memory and either whole GPUs (all on one node) or a share of o
 a policy picks the node and GPU slots among the nodes where the pod fits now.
 """
 
-from suanli.scheduler.packing.base import PackingPolicy, PolicyContext, PolicyFactory, pack_one
+from suanli.scheduler.packing.base import (
+    PackingOptions,
+    PackingPolicy,
+    PolicyContext,
+    PolicyFactory,
+    pack_one,
+)
 from suanli.scheduler.packing.fragmentation import FragmentationMeter, TargetWorkload
 from suanli.scheduler.packing.registry import POLICIES
 from suanli.scheduler.packing.state import ClusterState
@@ -16,6 +22,7 @@ __all__ = [
     "ClusterState",
     "FragmentationMeter",
     "NodeSpec",
+    "PackingOptions",
     "PackingPolicy",
     "Placement",
     "PodRequest",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,18 +18,35 @@ TIE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
+class PackingOptions:
+    """Named options of the packing policies, set by configuration (the ``packing:`` section
+    of a fleet file, or ``suanli sim pack --packing FILE``), never by who calls the core.
+
+    ``spread_shares`` (``default`` only): where requests exceed the cluster and never leave,
+    spread large shares over GPUs whole-GPU requests will not need
+    (``SuanliDefault.choose``). Off by default: on a cluster where jobs end, whole GPUs kept
+    whole serve the next ones.
+
+    ``kubernetes_scores`` (``best-fit`` and ``fgd``): score as the FGD artifact's
+    Kubernetes score plugins do (integers 0-100, its fixed normalisation, ties at random),
+    to reproduce its published figures (``sim.pack``'s ``fgd`` protocol).
+    """
+
+    spread_shares: bool = False
+    kubernetes_scores: bool = False
+
+
+@dataclass(frozen=True)
 class PolicyContext:
-    """What a policy may know besides the cluster: the expected workload and a seed."""
+    """What a policy may know besides the cluster: the expected workload, a seed and the
+    configured options."""
 
     workload: TargetWorkload
     seed: int = 0
     # Replays break exact ties at random (as the Kubernetes scheduler does); the live
     # scheduler takes the lowest node index, so a placement reads the same every time.
     random_ties: bool = True
-    # Requests exceed the cluster and never leave (a trace replay at load > 1): every pod
-    # that fits is taken, so what a placement lets in later decides the allocation. The
-    # live scheduler is not: jobs end, and whole GPUs kept whole serve the next ones.
-    saturating: bool = False
+    options: PackingOptions = PackingOptions()
 
 
 class PackingPolicy(Protocol):
@@ -65,16 +82,22 @@ def pack_one(state: ClusterState, pod: PodRequest, policy: PackingPolicy) -> Pla
 
 
 def pick_lowest(
-    scores: FloatArray, rng: np.random.Generator | None, *, then: TieBreak | None = None
+    scores: FloatArray,
+    rng: np.random.Generator | None,
+    *,
+    then: TieBreak | Sequence[TieBreak] | None = None,
 ) -> int:
-    """Index of the lowest score; ties go to the lowest ``then``, remaining ties at random
-    (to the first of them without ``rng``).
+    """Index of the lowest score; ties go to the lowest ``then`` (each in turn, when several),
+    remaining ties at random (to the first of them without ``rng``).
 
     Random tie-breaking (seeded) is what the Kubernetes scheduler does among equal nodes;
     always taking the first would bias every policy towards low node numbers.
     """
     tied = np.flatnonzero(scores <= scores.min() + TIE_TOLERANCE)
-    if then is not None and tied.size > 1:
-        sub = then(tied)
+    breaks = () if then is None else (then,) if callable(then) else tuple(then)
+    for tie_break in breaks:
+        if tied.size == 1:
+            break
+        sub = tie_break(tied)
         tied = tied[sub <= sub.min() + TIE_TOLERANCE]
     return int(tied[0] if tied.size == 1 or rng is None else rng.choice(tied))

@@ -7,6 +7,7 @@ from numpy.typing import NDArray
 
 from suanli.scheduler.packing.base import PolicyContext, pick_lowest
 from suanli.scheduler.packing.fragmentation import FloatArray
+from suanli.scheduler.packing.kubernetes import NodeOrder, best_fit_scores
 from suanli.scheduler.packing.state import ClusterState
 from suanli.scheduler.packing.types import MILLI, Placement, PodRequest
 
@@ -52,10 +53,15 @@ class BestFit:
 
     def __init__(self, ctx: PolicyContext) -> None:
         self._rng = np.random.default_rng(ctx.seed) if ctx.random_ties else None
+        self._order = NodeOrder(ctx.seed) if ctx.options.kubernetes_scores else None
 
     def choose(
         self, state: ClusterState, pod: PodRequest, candidates: NDArray[np.intp]
     ) -> Placement:
-        best = pick_lowest(leftover_score(state, pod, candidates), self._rng)
+        if self._order is not None:
+            ties = self._order.tie_break(state, candidates)
+            best = pick_lowest(-best_fit_scores(state, pod, candidates), None, then=ties)
+        else:
+            best = pick_lowest(leftover_score(state, pod, candidates), self._rng)
         node = int(candidates[best])
         return Placement(node, state.tightest_slots(node, pod))

@@ -1,0 +1,127 @@
+"""Every error names the field, the value and what is allowed, in the reader's language, with
+"did you mean" for near misses; why a job waits or can never run, said once for every face."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from suanli.cli.main import app
+from suanli.domain.errors import InvalidInput
+from suanli.domain.jobs import PoolVerdict, Reason
+from suanli.domain.near import near
+from suanli.domain.waits import capacity_wait, why_no_pool
+from suanli.schemas.specfile import parse_spec_text
+from suanli.service.fleet import demo_fleet
+from suanli.service.jobs import check_spec
+
+# Refused before any server is asked: no server runs here, and none is needed.
+CASES = [
+    (
+        ["report", "--format", "xml"],
+        "error: --format: 'xml' is not allowed; allowed: table, json, csv",
+        "错误：--format：不允许取值 'xml'；可选：table, json, csv",
+    ),
+    (
+        ["bill", "demo", "--month", "2026-13"],
+        "error: --month: '2026-13' is not a month; write YYYY-MM, e.g. 2026-03",
+        "错误：--month：'2026-13' 不是月份；请写成 YYYY-MM，例如 2026-03",
+    ),
+    (
+        ["voucher", "quote", "--amount=-5"],
+        "error: --amount: '-5' is not allowed; a yuan amount from 0 to 1000000000000",
+        "错误：--amount：不允许取值 '-5'；应为 0 到 1000000000000 之间",
+    ),
+    (
+        ["voucher", "quote", "--amount", "1.234"],
+        "error: --amount: '1.234' is not allowed",
+        "错误：--amount：不允许取值 '1.234'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "en", "zh"), CASES)
+def test_a_bad_option_is_refused_in_the_readers_language(
+    args: list[str], en: str, zh: str
+) -> None:
+    runner = CliRunner()
+    for lang, expected in (("en", en), ("zh", zh)):
+        result = runner.invoke(
+            app, ["--lang", lang, "--server", "http://127.0.0.1:9", *args], terminal_width=200
+        )
+        assert result.exit_code == 2, result.output
+        assert expected in result.output
+        assert "Traceback" not in result.output
+
+
+def test_the_server_unreachable_message_has_the_error_prefix_too() -> None:
+    result = CliRunner().invoke(
+        app, ["--lang", "zh", "--server", "http://127.0.0.1:9", "status"], terminal_width=200
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("错误：无法连接 suanli 服务 http://127.0.0.1:9")
+
+
+def test_a_mistyped_spec_key_gets_did_you_mean() -> None:
+    text = b"name: t\nresources:\n  accelerator:\n    modle: A100\n    count: 1\nrun: x\n"
+    with pytest.raises(InvalidInput) as caught:
+        parse_spec_text(text, "t.yaml")
+    (error,) = caught.value.errors
+    assert error.field == "resources.accelerator.modle"
+    assert error.code == "extra_forbidden"
+    assert error.message("en").endswith(
+        "allowed here: model, count, min_memory_gb, min_tflops (did you mean `model`?)"
+    )
+    assert error.message("zh").endswith("（是否想写 `model`？）")
+
+
+def test_a_mistyped_accelerator_lists_the_near_models_only() -> None:
+    spec = parse_spec_text(b"name: t\nresources: {accelerator: {model: H200X}}\nrun: x\n")
+    (error,) = check_spec(spec, demo_fleet())
+    assert error.message("en") == "unknown accelerator model 'H200X'; did you mean H200, H20?"
+    assert error.message("zh") == "未知的加速卡型号 'H200X'；是否想写 H200, H20？"
+
+
+def test_near_misses_are_close_names_only() -> None:
+    assert near("modle", ["model", "count"]) == ["model"]
+    assert near("x9000", ["S4000", "T4"]) == []
+    assert near("h200", ["H200", "A100"]) == ["H200"]  # case does not matter
+    assert near(7, ["H200"]) == []
+
+
+def test_a_100_node_job_says_its_real_reason_first() -> None:
+    spec = parse_spec_text(
+        b"name: big\nresources: {accelerator: {model: A100, count: 8}, nodes: 100}\nrun: x\n"
+    )
+    (error,) = check_spec(spec, demo_fleet())
+    en = error.message("en")
+    assert en.startswith(
+        "no pool in the fleet can ever run this job: tj-binhai-1/a100: pool has 4 nodes, "
+        "job needs 100; "
+    )
+    assert en.count("is not among") == 0  # the other kinds are one summary line
+    assert "pools have another accelerator" in en
+    assert en.endswith("the job asks for A100")
+    assert "资源池只有 4 个节点，作业需要 100 个" in error.message("zh")
+
+
+def test_one_excluded_kind_needs_no_summary() -> None:
+    one = [("a/b", Reason("pool_model_mismatch", {"model": "T4", "wanted": "A100"}))]
+    assert why_no_pool(one).render("en") == "a/b: accelerator T4 is not among A100"
+
+
+def _busy(*names: str) -> list[PoolVerdict]:
+    pairs = [name.split("/") for name in names]
+    return [PoolVerdict(cluster, pool, feasible=False) for cluster, pool in pairs]
+
+
+def test_why_a_job_waits_names_the_pools_with_the_right_grammar() -> None:
+    one = capacity_wait(_busy("tj-binhai-1/h100"))
+    assert one.code == "waiting_for_capacity"
+    assert one.render("en") == "waiting: 1 pool could run it but is full now: tj-binhai-1/h100"
+    assert one.render("zh") == "排队中：1 个资源池可运行此作业，但当前已满：tj-binhai-1/h100"
+    many = capacity_wait(_busy("a/1", "b/2", "c/3", "d/4", "e/5"))
+    assert many.render("en") == (
+        "waiting: 5 pools could run it but are all full now: a/1, b/2, c/3, +2"
+    )
+    assert capacity_wait([]).code == "unschedulable"
