@@ -244,3 +244,73 @@ def _print_report(r: PackReport) -> None:
         f"GPU allocation ratio {r.gpu_allocation_ratio:.2%} on {r.gpus} GPUs / {r.nodes} nodes; "
         f"{r.placed_pods} of {r.arrived_pods} pods placed, {r.failed_pods} failed; {r.seconds:.2f} s"
     )
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    trace: Annotated[str, typer.Option(help="FORMAT:PATH, FORMAT azure-llm (TIMESTAMP, ...)")],
+    service: Annotated[Path, typer.Option(help="service spec (YAML): replicas and scaling")],
+    llm: Annotated[
+        str, typer.Option(help="the served model's shape in suanli/data/llm-latency.yaml")
+    ] = "llama-3.1-8b",
+    slo_ttft: Annotated[float, typer.Option(help="time-to-first-token SLO, seconds")] = 2.0,
+    split: Annotated[
+        float, typer.Option(help="seconds: figures also for before (tuning) and after (held out)")
+    ] = 1800.0,
+    start_s: Annotated[
+        float | None, typer.Option(help="a replica's start to ready, seconds (default: data file)")
+    ] = None,
+    minutes: Annotated[
+        float | None, typer.Option(min=0.1, help="replay only the trace's first minutes")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Replay an LLM request trace against autoscaled replicas: the default autoscaler,
+    an oracle that knows the next minute, and static provisioning for the peak and mean."""
+    from suanli.domain.service_spec import (
+        MAX_SERVICE_SPEC_BYTES,
+    )  # lazily: only `serve` needs these
+    from suanli.schemas.servicefile import parse_service_text
+    from suanli.schemas.validation import read_bounded
+    from suanli.sim.serving.compare import check_serve_args, compare
+    from suanli.sim.serving.latency import replica_model
+    from suanli.sim.serving.trace import parse_serve_trace_arg, read_azure_llm
+
+    lang = _lang(ctx)
+    try:
+        check_serve_args(slo_ttft, split)
+        _, path = parse_serve_trace_arg(trace)
+        raw = read_bounded(service, MAX_SERVICE_SPEC_BYTES, "service spec", "invalid_service_spec")
+        spec = parse_service_text(raw, str(service))
+        model = replica_model(spec, llm, start_s)
+        requests = read_azure_llm(path)
+        if minutes is not None:
+            requests = [r for r in requests if r.arrival < minutes * 60] or requests[:1]
+        found = compare(requests, spec, model, slo_ttft, split)
+    except InvalidInput as exc:
+        _bad_input(exc, lang)
+    if as_json:
+        sys.stdout.write(json.dumps(found.to_dict(), indent=2) + "\n")
+        return
+    table = Table(title=f"sim serve · {found.model} · TTFT SLO {found.slo_ttft_s:g} s")
+    cols = ("policy", "slice", "requests", "replica-h", "TTFT p50/p99 s", "TPOT p50/p99 ms")
+    for col in (*cols, "e2e p99 s", "in SLO"):
+        table.add_column(col, justify="right")
+    for r in found.rows:
+        table.add_row(
+            r.policy,
+            r.slice,
+            str(r.requests),
+            f"{r.replica_hours:.2f}",
+            f"{r.ttft_p50_s:.2f} / {r.ttft_p99_s:.2f}",
+            f"{r.tpot_p50_ms:.0f} / {r.tpot_p99_ms:.0f}",
+            f"{r.e2e_p99_s:.1f}",
+            f"{r.slo_attainment:.2%}",
+        )
+    out.print(table)
+    out.print(
+        f"static: peak {found.static_peak} replicas, mean {found.static_mean}; default / oracle "
+        f"replica-hours: whole {found.ratio('whole'):.3f}, tuning {found.ratio('tuning'):.3f}, "
+        f"held out {found.ratio('held_out'):.3f}"
+    )

@@ -107,6 +107,8 @@ class JobSummary(_Wire):
     pool: str | None
     submitted_at: dt.datetime
     updated_at: dt.datetime
+    started_at: dt.datetime | None = None  # of the latest attempt
+    finished_at: dt.datetime | None = None
 
 
 class JobResponse(JobSummary):
@@ -114,8 +116,6 @@ class JobResponse(JobSummary):
     pinned_cluster: str | None
     cancel_requested: bool
     exit_code: int | None
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
     engine_key: str | None
     placement: PlacementResponse | None
     decision: DecisionResponse | None

@@ -29,6 +29,7 @@ from suanli.service.deps import Billing, Platform
 from suanli.service.evaluation import apply_measurements
 from suanli.service.fleet import demo_fleet, load_fleet, on_simulated_engines, with_local_gpus
 from suanli.store.sql.database import open_database, sqlite_url
+from suanli.store.sql.tenants import SqlTenantDirectory
 from suanli.store.stores import MEMORY_URL, memory_stores, sql_stores
 from suanli.store.tenants import StaticTenantDirectory
 
@@ -65,15 +66,20 @@ def open_platform(
     )
     tenants = setup.tenants
     q = setup.queue
-    stores = (
-        memory_stores()
+    db = (
+        None
         if database_url == MEMORY_URL
-        else sql_stores(open_database(database_url or sqlite_url(data_dir / "suanli.db")))
+        else open_database(database_url or sqlite_url(data_dir / "suanli.db"))
+    )
+    stores = memory_stores() if db is None else sql_stores(db)
+    # Tenants live in the database, seeded by the file (memory: the file's, in memory).
+    directory = (
+        StaticTenantDirectory(tenants) if db is None else SqlTenantDirectory(db, clock, tenants)
     )
     billing = Billing(
         stores.billing,
         stores.ledger,
-        StaticTenantDirectory(tenants),
+        directory,
         shipped_policies() if vouchers is None else policies_from(vouchers),
         contracts=stores.contracts,
         purchases=stores.purchases,

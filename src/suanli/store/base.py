@@ -131,7 +131,7 @@ class JobStore(Protocol):
 
 
 class TenantDirectory(Protocol):
-    """Who the tenants are and their eligibility attributes (a file now; issue 6: the DB)."""
+    """Who the tenants are and their eligibility attributes (the database; a file seeds it)."""
 
     def get(self, name: str) -> Tenant | None:
         """The tenant called ``name``, or None."""
@@ -139,6 +139,10 @@ class TenantDirectory(Protocol):
 
     def all(self) -> builtins.list[Tenant]:
         """Every tenant, sorted by name."""
+        ...
+
+    def add(self, tenant: Tenant) -> bool:
+        """Add ``tenant`` unless the name is taken; True when this call added it."""
         ...
 
 
@@ -217,8 +221,10 @@ class BillingStore(Protocol):
         month: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        job_ids: Sequence[str] | None = None,
     ) -> tuple[builtins.list[Settlement], int]:
-        """One page of matching settlements (newest first) and how many match."""
+        """One page of matching settlements (newest first) and how many match; ``job_ids``:
+        of any of these jobs (a page of a job list, in one query)."""
         ...
 
     def settlement_totals(self, tenant: str, month: str) -> tuple[Decimal, Decimal, Decimal]:

@@ -148,10 +148,12 @@ class MemoryBillingStore:
         month: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        job_ids: Sequence[str] | None = None,
     ) -> tuple[builtins.list[Settlement], int]:
         found = self._where(
             lambda s: (
                 (job_id is None or s.line.usage.job_id == job_id)
+                and (job_ids is None or s.line.usage.job_id in job_ids)
                 and (provider is None or s.line.usage.provider == provider)
                 and (tenant is None or s.line.tenant == tenant)
                 and (month is None or s.line.month == month)

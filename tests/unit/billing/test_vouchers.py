@@ -17,6 +17,7 @@ from suanli.billing.vouchers import (
     charge_for_line,
     decide,
 )
+from suanli.domain.i18n import render
 from tests.unit.billing.make import (
     COMPUTE,
     ELIGIBLE,
@@ -142,7 +143,8 @@ class TestEligibility:
         assert v.outcome is Outcome.INELIGIBLE
         assert v.params["attribute"] == want_attribute
         assert "附则" in v.params["cite"]
-        assert want_attribute in " ".join(d.explain("en"))
+        # the rule said in words: "registered zone", not registered_zone (issue 21)
+        assert render(f"attribute.{want_attribute}", "en") in " ".join(d.explain("en"))
 
     @pytest.mark.parametrize(
         ("on", "want"),

@@ -172,10 +172,13 @@ class SqlBillingStore:
         month: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        job_ids: Sequence[str] | None = None,
     ) -> tuple[builtins.list[Settlement], int]:
         conditions = []
         if job_id is not None:
             conditions.append(usage_records.c.job_id == job_id)
+        if job_ids is not None:
+            conditions.append(usage_records.c.job_id.in_(list(job_ids)))
         if provider is not None:
             conditions.append(usage_records.c.provider == provider)
         if tenant is not None:
