@@ -304,7 +304,7 @@ def test_upgrading_to_0008_vouchers_back_fills_each_charge_s_programme(
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0009_eval")  # no voucher_draws any more
+        command.downgrade(cfg, "0008_console")  # no voucher_draws any more
     engine.dispose()
     p = opened()  # opening migrates to head: draws back-filled from the settlements
     try:

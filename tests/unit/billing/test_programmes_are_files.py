@@ -74,9 +74,10 @@ def test_no_module_names_a_city_outside_the_region_lists(city: str) -> None:
 
 
 def test_region_lists_name_cities_only_as_regions() -> None:
-    """In the region modules a city appears as a region key or its display name only."""
+    """In the region modules a city appears as a region key or its display name only (or
+    the display name of an attribute's value, ``value.*``: words, not rules)."""
     allowed = re.compile(
-        r'"region\.\w+"|"(beijing|shanghai|shenzhen)"|Beijing-Tianjin-Hebei|cohort: beijing|'
+        r'"region\.\w+"|"value\.[\w-]+"|"(beijing|shanghai|shenzhen)"|Beijing-Tianjin-Hebei|cohort: beijing|'
         r'"(Beijing|Shanghai|Shenzhen)"|"(北京|上海|深圳)"|#.*(Beijing|Shanghai)|A region id',
         re.IGNORECASE,
     )

@@ -8,7 +8,7 @@ with a claim step: contract, evidence, approval and expiry. ``model_contracts.fa
 holds what programmes ask of the model bought (e.g. its registration, 网信办备案).
 
 Revision ID: 0008_vouchers
-Revises: 0009_eval
+Revises: 0008_console
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from suanli.store.sql.billing_tables import Yuan
 from suanli.store.sql.tables import UtcDateTime
 
 revision = "0008_vouchers"
-down_revision = "0009_eval"
+down_revision = "0008_console"
 branch_labels = None
 depends_on = None
 
