@@ -75,7 +75,7 @@ def test_contracts_are_added_listed_and_redeemed_from_the_cli(server: Server) ->
     bill = json.loads(server.run(CLI, "bill", "demo", "--month", period, "--json").stdout)
     assert bill["totals"]["model_voucher"] == "50000.00"
     shown = server.run(CLI, "bill", "demo", "--month", period)
-    assert "50000.00" in shown.stdout
+    assert "¥50,000.00" in shown.stdout  # amounts read with thousands separators
     assert server.run(CLI, "ledger", "verify").returncode == 0
 
 

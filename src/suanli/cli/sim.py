@@ -148,6 +148,13 @@ def replay(
             "fleet's accelerator-seconds while jobs arrive; left out: the trace's own times"
         ),
     ] = None,
+    vouchers: Annotated[
+        str | None,
+        typer.Option(
+            help="folder of voucher policy files (or library:NAME, a shipped folder): "
+            "report pool spend by month, tenants at a cap, the month each pool runs dry"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     live: Annotated[
         bool,
@@ -158,6 +165,7 @@ def replay(
     ] = False,
 ) -> None:
     """Replay a job trace through the live queueing core on a simulated clock."""
+    from suanli.cli.whatif import load_programmes, print_what_if, replay_what_if
     from suanli.domain.clock import SystemClock
     from suanli.sim.live import LiveReplay
     from suanli.sim.load import at_load
@@ -172,6 +180,7 @@ def replay(
     try:
         for name in policies:
             check_queue_args(name, estimates)
+        programmes = load_programmes(vouchers) if vouchers is not None else None
         fmt, path = parse_trace_arg(trace)
         scenario = load_scenario(fleet)
         loaded = read_trace(fmt, path)
@@ -184,16 +193,20 @@ def replay(
             found = LiveReplay(setup.fleet, setup.tenants, setup.settings).run(jobs)
             sys.stdout.write(json.dumps(found.to_dict(), indent=2) + "\n")
             return
-        results = []
+        results, whatifs = [], []
         for name in policies:
             runner = Replay(setup, name, estimates, SystemClock())
             results.append(runner.run(jobs))
+            if programmes is not None:
+                whatifs.append(replay_what_if(runner, programmes, setup.attributes))
         if report is not None:
             write_report(results, report, f"suanli sim replay {trace}")
     except InvalidInput as exc:
         _bad_input(exc, lang)
     if as_json:
         body = [r.to_dict() for r in results]
+        for b, w in zip(body, whatifs, strict=False):
+            b["vouchers"] = w.to_dict()
         if offered is not None:
             for b in body:
                 b["load"] = {"offered": round(offered, 4), "asked": load, "stretch": stretch}
@@ -215,6 +228,8 @@ def replay(
     out.print(table)
     if offered is not None:
         out.print(f"arrivals x{stretch:.4g}: offered load {offered:.3g} -> {load:g}")
+    for r, w in zip(results, whatifs, strict=False):
+        print_what_if(out, w, r.policy, lang)
 
 
 def _print_report(r: PackReport) -> None:

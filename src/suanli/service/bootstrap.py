@@ -20,7 +20,11 @@ from suanli.scheduler.queueing import QueueSettings
 from suanli.schemas.queuefile import QueueEntry
 from suanli.schemas.tenantfile import demo_tenants_setup, load_tenants_setup
 from suanli.schemas.throughputfile import load_throughput_file
-from suanli.schemas.voucherfile import shipped_voucher_policies
+from suanli.schemas.voucherfile import (
+    load_voucher_policy_dir,
+    resolve_policy_dir,
+    shipped_voucher_policies,
+)
 from suanli.service.deps import Billing, Platform
 from suanli.service.evaluation import apply_measurements
 from suanli.service.fleet import demo_fleet, load_fleet, on_simulated_engines, with_local_gpus
@@ -39,6 +43,7 @@ def open_platform(
     tenants_file: Path | None = None,
     cluster_grace_s: float = 60.0,
     throughput_file: Path | None = None,
+    vouchers: str | None = None,
     simulated_engines: bool = False,
 ) -> Platform:
     """A platform on ``data_dir``; ``database_url`` ``memory:`` keeps it in process memory,
@@ -75,7 +80,7 @@ def open_platform(
         stores.billing,
         stores.ledger,
         directory,
-        shipped_policies(),
+        shipped_policies() if vouchers is None else policies_from(vouchers),
         contracts=stores.contracts,
         purchases=stores.purchases,
     )
@@ -132,6 +137,12 @@ def private_dir(path: Path) -> None:
 def shipped_policies() -> tuple[VoucherPolicy, ...]:
     """The voucher programmes shipped with suanli (illustrative examples left out)."""
     return tuple(VoucherPolicy.from_terms(f) for f in shipped_voucher_policies())
+
+
+def policies_from(arg: str) -> tuple[VoucherPolicy, ...]:
+    """The programmes of a folder of policy files (or ``library:NAME``), checked as a set."""
+    files = load_voucher_policy_dir(resolve_policy_dir(arg))
+    return tuple(VoucherPolicy.from_terms(f) for f in files if not f.illustrative)
 
 
 def claim_data_dir(data_dir: Path, shared: bool = False) -> TextIO:

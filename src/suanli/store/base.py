@@ -10,6 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from suanli.billing.claims import Claim
 from suanli.billing.ledger import Account, Entry, LedgerReport, Posted
 from suanli.billing.metering import UsageRecord
 from suanli.billing.model_contracts import ModelContract
@@ -298,6 +299,18 @@ class ContractStore(Protocol):
         ...
 
     def claims(self, tenant: str | None = None) -> builtins.list[VoucherClaim]: ...
+
+    def add_programme_claim(self, claim: Claim, at: dt.datetime) -> None:
+        """Record a claim against a contract (its id is new: the service draws it)."""
+        ...
+
+    def programme_claims(self, tenant: str | None = None) -> builtins.list[Claim]:
+        """Claims of programmes with a claim step, oldest first."""
+        ...
+
+    def decide_programme_claim(self, claim: Claim) -> bool:
+        """Store the decision on a pending claim; False when it was decided meanwhile."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -203,9 +203,11 @@ class TestUsage:
         assert model.cap_period(dt.date(2025, 1, 1)) == model.cap_period(dt.date(2026, 1, 1))
 
 
-def test_policy_values_refuse_a_stacking_programme() -> None:
-    with pytest.raises(ValueError, match="stacking"):
-        policy(COMPUTE, stacks=True)
+def test_policy_values_refuse_a_cap_on_stacking_above_one() -> None:
+    from suanli.billing.policy import StackRule
+
+    with pytest.raises(ValueError, match="rate"):
+        policy(COMPUTE, stacking=StackRule(1, Decimal("1.5")))
 
 
 def test_policy_values_refuse_a_rate_above_one() -> None:
