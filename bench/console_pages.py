@@ -196,6 +196,7 @@ def main() -> None:
         thread.start()
         while not server.started:
             threading.Event().wait(0.05)
+        listed = [j.id for j in p.jobs.list(None, 20, tenant="demo")]
         pages = {
             "home": "/console",
             "tenant jobs": "/console/tenant/demo/jobs",
@@ -209,6 +210,14 @@ def main() -> None:
             "provider": "/console/provider/bj-etown-aic",
             "operator": "/console/operator",
             "operator jobs": "/console/operator/jobs",
+            "tenant vouchers": "/console/tenant/demo/vouchers",
+            "tenants": "/console/tenants",
+            "users": "/console/users",
+            "tokens": "/console/tokens",
+            "audit log": "/console/audit",
+            # the two API calls behind a job list page: its rows, and their costs at once
+            "api: 20 jobs": "/api/v1/jobs?tenant=demo&limit=20",
+            "api: their costs": "/api/v1/job-costs?" + "&".join(f"job={i}" for i in listed),
         }
         try:
             times, cpu = measure(

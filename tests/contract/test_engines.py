@@ -30,6 +30,7 @@ from suanli.engines.base import (
     inventory_source,
 )
 from suanli.engines.local import LocalEngine
+from suanli.engines.local_inventory import emulated_nodes
 from suanli.engines.ray import RayEngine
 from suanli.engines.simulated import (
     EXIT_CODE_ENV,
@@ -145,8 +146,13 @@ def _simulated(tmp_path: Path) -> Harness:
 def _local(tmp_path: Path) -> Harness:
     root = tmp_path / "runs"
     accel = {"accelerator": {"model": "T4", "count": 1}}
+    # The engine reports the pool it was given as emulated nodes (engines/local_inventory.py).
+    nodes = emulated_nodes((make_pool("t4", "T4", nodes=1, per_node=4),))
     return Harness(
-        "local", lambda: LocalEngine(root, SystemClock()), _placement("tj", "t4", "T4"), accel
+        "local",
+        lambda: LocalEngine(root, SystemClock(), nodes=nodes),
+        _placement("tj", "t4", "T4"),
+        accel,
     )
 
 

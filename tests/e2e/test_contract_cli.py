@@ -75,14 +75,16 @@ def test_contracts_are_added_listed_and_redeemed_from_the_cli(server: Server) ->
     bill = json.loads(server.run(CLI, "bill", "demo", "--month", period, "--json").stdout)
     assert bill["totals"]["model_voucher"] == "50000.00"
     shown = server.run(CLI, "bill", "demo", "--month", period)
-    assert "50000.00" in shown.stdout
+    assert "¥50,000.00" in shown.stdout  # amounts read with thousands separators
     assert server.run(CLI, "ledger", "verify").returncode == 0
 
 
 def test_voucher_show_and_issue_from_the_cli(server: Server) -> None:
     shown = server.run(CLI, "voucher", "show", "etown-robotics")
     assert shown.returncode == 0, shown.stderr
-    assert "not_on_dishonesty_list" in shown.stdout
+    said = json.loads(server.run(CLI, "voucher", "show", "etown-robotics", "--json").stdout)
+    refused = next(p for p in said["programmes"] if p["programme"].endswith("compute-2024"))
+    assert "serious dishonesty list" in refused["why_not"]  # the rule in words (issue 21)
     data = json.loads(server.run(CLI, "voucher", "show", "demo", "--json").stdout)
     compute = next(p for p in data["programmes"] if p["programme"].endswith("compute-2024"))
     assert compute["eligible"] is True

@@ -134,7 +134,8 @@ class TestBillsForRealJobs:
 
     @pytest.mark.parametrize(
         ("tenant", "want_attribute"),
-        [("haidian-vision", "registered_zone"), ("etown-robotics", "not_on_dishonesty_list")],
+        # said in words (issue 21): "registered zone", "not on the serious dishonesty list"
+        [("haidian-vision", "registered zone"), ("etown-robotics", "dishonesty list")],
         ids=["registered-outside-etown", "on-the-dishonesty-list"],
     )
     def test_an_ineligible_tenant_gets_none_with_the_reason(

@@ -174,7 +174,7 @@ def test_an_ineligible_company_gets_no_model_voucher_and_is_told_why(api: TestCl
     c = add(api, tenant="etown-robotics")
     r = redeem(api, c["contract_id"], "2026-10", "100000.00")
     assert (r["deduction"], r["programme"]) == ("0.00", None)
-    assert any("not_on_dishonesty_list" in line for line in r["explanation"])
+    assert any("serious dishonesty list" in line for line in r["explanation"])  # in words
 
 
 def test_a_crash_after_the_decision_is_stored_is_posted_on_restart(
@@ -238,7 +238,7 @@ def test_voucher_show_gives_eligibility_caps_and_pools(api: TestClient) -> None:
     assert comp["claimed_at"] is None
     bad = api.get("/api/v1/vouchers/etown-robotics").json()
     reasons = {x["programme"]: x["why_not"] for x in bad["programmes"]}
-    assert "not_on_dishonesty_list" in reasons[COMPUTE]
+    assert "serious dishonesty list" in reasons[COMPUTE]  # the rule in words (issue 21)
     assert api.get("/api/v1/vouchers/nobody").status_code == 404
 
 

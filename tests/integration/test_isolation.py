@@ -169,6 +169,9 @@ def call(w: World, method: str, path: str, actor: str) -> Any:
 
 OUTSIDERS = ("b-admin", "stranger-admin", "anonymous")  # nothing of A's, ever
 SELF_SERVICE = {("POST", "/api/v1/tokens")}  # a write everyone may do for themselves
+# What the host of A's job may read of it: the job, and what its capacity earned from it
+# (the figures of its settlements, without A's voucher reasons; issue 21).
+HOST_READS = {"/api/v1/jobs/{job_id}", "/api/v1/jobs", "/api/v1/jobs/{job_id}/cost"}
 
 
 def test_isolation_matrix_has_no_leaks(world: World) -> None:
@@ -210,14 +213,14 @@ def test_isolation_matrix_has_no_leaks(world: World) -> None:
                 if method != "GET" and (method, path) not in SELF_SERVICE:
                     leaks.append(f"outsider changed something: {where}")
             if actor == "host-admin" and ok:
-                if (
-                    path != "/api/v1/jobs/{job_id}"
-                    and path != "/api/v1/jobs"
-                    and (w.job_a in text or VICTIM in text)
-                ):
+                if path not in HOST_READS and (w.job_a in text or VICTIM in text):
                     leaks.append(f"A's data shown to the host beyond its jobs: {where}")
-                if "{job_id}" in path and path != "/api/v1/jobs/{job_id}":
+                if "{job_id}" in path and path not in HOST_READS:
                     leaks.append(f"the host reached A's job beyond reading it: {where}")
+                if path == "/api/v1/jobs/{job_id}/cost" and any(
+                    line["explanation"] for line in r.json()["lines"]
+                ):
+                    leaks.append(f"A's voucher reasons shown to the host: {where}")
                 if method != "GET" and (method, path) not in SELF_SERVICE:
                     leaks.append(f"the host changed something: {where}")
             if actor == "operator" and r.status_code in (401, 403):

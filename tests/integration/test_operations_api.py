@@ -81,6 +81,10 @@ def test_filters_costs_settlements_and_use(ran: tuple[TestClient, list[str]]) ->
 
     use = client.get("/api/v1/utilisation", params={"provider": owner, "hours": 1, "points": 1})
     assert use.json()["points"][0]["busy_accelerators"] > 0
+    # the 8 A100s (with the provider's other jobs) held at once, however short the runs
+    # were against the hour: not the hour's average (issue 21)
+    point = use.json()["points"][0]
+    assert point["peak_accelerators"] >= 8 > point["busy_accelerators"]
     assert client.get("/api/v1/utilisation", params={"provider": "nobody"}).status_code == 422
 
 
@@ -169,8 +173,38 @@ def test_each_role_sees_its_own_part_of_the_console_api(
     assert client.get("/api/v1/providers/nobody/settlements", headers=host).status_code == 404
     use = client.get("/api/v1/utilisation", headers=host).json()
     assert use["provider"] == provider  # its own capacity, asked or not
-    assert client.get(f"/api/v1/jobs/{big}/cost", headers=host).status_code == 403
+    # A job on its capacity: what that capacity earned, as on its settlements page, without
+    # the tenant's voucher reasons (issue 21: the provider's job links must open).
+    earned = client.get(f"/api/v1/jobs/{big}/cost", headers=host)
+    assert earned.status_code == 200
+    tenant_view = client.get(f"/api/v1/jobs/{big}/cost", headers=demo).json()
+    assert earned.json()["net"] == tenant_view["net"]
+    assert all(line["provider"] == provider for line in earned.json()["lines"])
+    assert all(line["explanation"] == [] for line in earned.json()["lines"])
+    assert any(line["explanation"] for line in tenant_view["lines"])
+    elsewhere = [
+        j
+        for j in (a, b)
+        if client.get(f"/api/v1/jobs/{j}").json()["placement"]["cluster"]
+        not in {
+            c["name"]
+            for c in client.get("/api/v1/fleet").json()["clusters"]
+            if c["provider"] == provider
+        }
+    ]
+    for job in elsewhere:  # not on its capacity: not said to exist
+        assert client.get(f"/api/v1/jobs/{job}/cost", headers=host).status_code == 404
     assert client.get("/api/v1/queue", headers=host).status_code == 403
+    # A page of a job list asks the costs at once: each as /cost says, others left out.
+    many = {"job": [a, b, big, "j-nothere"]}
+    costs = client.get("/api/v1/job-costs", params=many, headers=demo).json()
+    assert [c["job_id"] for c in costs] == [a, big]
+    assert costs[1] == client.get(f"/api/v1/jobs/{big}/cost", headers=demo).json()
+    hosted = client.get("/api/v1/job-costs", params=many, headers=host).json()
+    assert big in [c["job_id"] for c in hosted]
+    assert all(c["job_id"] not in elsewhere for c in hosted)
+    too_many = {"job": [a] * 101}
+    assert client.get("/api/v1/job-costs", params=too_many, headers=demo).status_code == 422
 
 
 def test_console_pages_need_a_signed_in_reader(tmp_path: Path) -> None:

@@ -117,7 +117,7 @@ def test_an_unlisted_purchase_or_an_ineligible_provider_gets_nothing_and_why(
     )
     t = subsidise(api, hebei["purchase_id"], "zh")
     assert (t["deduction"], t["programme"]) == ("0.00", None)
-    assert any("registered_zone" in line and "要求" in line for line in t["explanation"])
+    assert any("注册地" in line and "要求" in line for line in t["explanation"])
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ def create_app(
         version=__version__,
         description="Unified multi-cloud AI compute scheduling and operations platform (算力调度平台)",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # the console serves /api/v1/docs from its own assets (no CDN)
         redoc_url=None,
         lifespan=lifespan,
         dependencies=[Depends(authorise)],  # every route: see suanli.api.auth

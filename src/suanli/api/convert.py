@@ -53,6 +53,8 @@ def job_to_summary(job: Job) -> JobSummary:
         pool=pl.pool if pl else None,
         submitted_at=job.submitted_at,
         updated_at=job.updated_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
     )
 
 
@@ -66,8 +68,6 @@ def job_to_response(job: Job, events: list[JobEvent], fleet: Fleet, lang: Lang) 
         pinned_cluster=job.pinned_cluster,
         cancel_requested=job.cancel_requested,
         exit_code=job.exit_code,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
         engine_key=job.engine_key,
         placement=_placement(job.placement, fleet) if job.placement else None,
         decision=_decision(job.decision, lang) if job.decision else None,

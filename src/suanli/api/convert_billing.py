@@ -14,6 +14,7 @@ from suanli.billing.vouchers import Deduction
 from suanli.domain.i18n import Lang
 from suanli.domain.tenants import Tenant
 from suanli.schemas.api import (
+    AppliedResponse,
     BillLineResponse,
     BillResponse,
     BillTotals,
@@ -68,8 +69,22 @@ def deduction_fields(d: Deduction, lang: Lang) -> dict[str, Any]:
                 outcome=c.outcome.value,
                 offer=yuan(c.offer),
                 why=c.explain(d.gross, lang),
+                issuer=c.issuer or c.programme,
+                order=c.order,
             )
             for c in d.considered
+        ],
+        "applied": [
+            AppliedResponse(
+                order=c.order or i + 1,
+                programme=c.programme,
+                issuer=c.issuer or c.programme,
+                rate=f"{c.rate:f}",
+                deduction=yuan(c.offer),
+                limit=c.limit.value if c.limit else None,
+                claim=c.claim,
+            )
+            for i, c in enumerate(d.applied)
         ],
     }
 
@@ -174,10 +189,25 @@ def policy_to_response(p: VoucherPolicy) -> VoucherPolicyResponse:
         valid_from=p.valid_from,
         valid_to=p.valid_to,
         eligibility=[
-            EligibilityResponse(attribute=r.attribute, allowed=list(r.allowed), cite=r.cite)
+            EligibilityResponse(
+                attribute=r.attribute, allowed=list(r.allowed), cite=r.cite, of=r.of.value
+            )
             for r in p.eligibility
         ],
+        issuer=p.payer,
+        stacking_order=p.stacking.order if p.stacking else None,
+        combined_cap=f"{p.stacking.combined_cap:f}" if p.stacking else None,
+        claim_required=p.claim_required,
+        rate_by_class={
+            f"{c.attribute}={_attr(c.value)}": f"{c.rate_domestic:f}" for c in p.rate_by_class
+        },
     )
+
+
+def _attr(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def tenant_to_response(t: Tenant) -> TenantResponse:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 from suanli.api.convert_billing import opt_yuan, redemption_to_response, yuan
+from suanli.billing.claims import Claim
 from suanli.billing.model_contracts import ModelContract, ModelUse
 from suanli.billing.money import ZERO
-from suanli.domain.i18n import Lang
+from suanli.domain.i18n import Lang, render
 from suanli.domain.tenants import Tenant
 from suanli.schemas.api import (
     ClaimResponse,
     ContractResponse,
+    ProgrammeClaimResponse,
     ProgrammeStandingResponse,
     VoucherStandingResponse,
 )
@@ -88,4 +90,24 @@ def claim_to_response(c: VoucherClaim, new: bool, claim_required: bool) -> Claim
         recorded_by=c.recorded_by,
         new=new,
         claim_required=claim_required,
+    )
+
+
+def programme_claim_to_response(c: Claim, lang: Lang) -> ProgrammeClaimResponse:
+    k = c.contract
+    return ProgrammeClaimResponse(
+        claim_id=c.claim_id,
+        programme=c.programme,
+        tenant=c.company,
+        contract=k.reference,
+        contract_amount=f"{k.amount:.2f}",
+        starts=k.starts_on,
+        ends=k.ends_on,
+        evidence=sorted(e.value for e in c.evidence),
+        claimed_on=c.claimed_on,
+        status=c.status.value,
+        status_text=render(f"claim.status.{c.status.value}", lang),
+        approved_amount=f"{c.approved_amount:.2f}",
+        decided_on=c.decided_on,
+        expires_on=c.expires_on,
     )

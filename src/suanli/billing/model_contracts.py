@@ -1,22 +1,24 @@
 """模型券: a share of what a company actually completed on a domestic base-model contract.
 
-Seed 004 §7: 50 % of the completed contract amount for buying 技术自主可控 base models
-(private deployment, cloud deployment, API calls, the model part of all-in-one
-machines), at most 5,000,000 yuan per company. Seed 002 §6.3: model vouchers are
-redeemed per period (定期兑付). Each period's charge is the contract amount *completed*
+The shipped programme (seed 004 §7) pays 50 % of the completed contract amount for
+技术自主可控 base models (private deployment, cloud deployment, API calls, the model
+part of all-in-one machines); other programmes' rates, caps and model facts (e.g. a
+registered model) are their files'. Seed 002 §6.3: model vouchers are redeemed per
+period (定期兑付). Each period's charge is the contract amount *completed*
 in that period, so a contract can never be subsidised on more than its own amount.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from suanli.billing.claims import Claim
 from suanli.billing.money import exact, is_fen
-from suanli.billing.policy import Attribute, VoucherKind, VoucherPolicy
+from suanli.billing.policy import Attribute, Evidence, VoucherKind, VoucherPolicy
 from suanli.billing.vouchers import Charge, Deduction, VoucherUsage, decide
 
 
@@ -42,6 +44,9 @@ class ModelContract:
     amount: Decimal  # the contract's total, yuan
     signed_on: dt.date
     evidence: str = ""  # a document reference (contract number, file hash)
+    # Facts of the model bought that programmes may ask about (eligibility ``of: charge``),
+    # e.g. ``model_registered`` (网信办备案) or ``third_party_model``.
+    facts: Mapping[str, Attribute] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not is_fen(exact(self.amount)) or self.amount <= 0:
@@ -72,7 +77,9 @@ def model_charge(
         gross=upto - before,
         domestic=contract.domestic_base_model,
         on=on,
-        attributes={"model_use": contract.use.value},
+        attributes={**contract.facts, "model_use": contract.use.value},
+        # a completed amount is paid and delivered: invoiced, with proof of delivery
+        evidence=frozenset({Evidence.INVOICE, Evidence.DELIVERY_PROOF}),
     )
 
 
@@ -86,7 +93,8 @@ def redeem_model_contract(
     policies: Iterable[VoucherPolicy],
     usage: VoucherUsage,
     claimed: Collection[str] = (),
+    claims: Sequence[Claim] = (),
 ) -> Deduction:
     """How much the model voucher pays for ``period`` of ``contract``, with the reasons."""
     charge = model_charge(contract, period, completed_to_date, completed_before, on)
-    return decide(charge, company_attributes, policies, usage, claimed)
+    return decide(charge, company_attributes, policies, usage, claimed, claims)

@@ -1,7 +1,7 @@
 """Provider subsidy: a share of a provider's purchase of domestic AI-chip servers.
 
 Seed 004 §2: a cloud provider that buys domestic AI-chip servers and lists them on the
-E-Town scheduling platform earns up to 10 % of the domestic-server part of the purchase
+zone's scheduling platform earns up to 10 % of the domestic-server part of the purchase
 contract, at most 10,000,000 yuan per project. Only that part is passed in, so the
 charge is domestic by construction; whether the servers are listed is a fact of the
 purchase that the policy's eligibility rule ``listed_on_platform`` checks.

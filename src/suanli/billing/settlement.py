@@ -100,17 +100,21 @@ def provider_subsidy_entry(deduction: Deduction, at: dt.datetime) -> Entry | Non
 
 
 def _voucher_legs(deduction: Deduction) -> list[tuple[Account, Decimal]]:
-    chosen = deduction.chosen
-    if chosen is None:
-        return []
-    c, d, prog = deduction.charge, chosen.offer, chosen.programme
+    """Per programme applied (several when programmes stack), in the order they applied."""
+    legs: list[tuple[Account, Decimal]] = []
+    c = deduction.charge
     year = c.on.year
-    # A programme without a fixed pool draws on its funding account directly.
-    source = (
-        programme_funding(prog, year) if chosen.pool_left is None else voucher_pool(prog, year)
-    )
-    wallet = tenant_voucher(c.company, prog, year)
-    return [(source, -d), (wallet, d), (wallet, -d)]
+    for applied in deduction.applied:
+        d, prog = applied.offer, applied.programme
+        # A programme without a fixed pool draws on its funding account directly.
+        source = (
+            programme_funding(prog, year)
+            if applied.pool_left is None
+            else voucher_pool(prog, year)
+        )
+        wallet = tenant_voucher(c.company, prog, year)
+        legs += [(source, -d), (wallet, d), (wallet, -d)]
+    return legs
 
 
 def _entry(
@@ -125,6 +129,6 @@ def _entry(
         return None
     tags = {"charge": charge, "company": deduction.charge.company}
     if deduction.programme:
-        tags["programme"] = deduction.programme
+        tags["programme"] = "+".join(deduction.programmes)
     memo = f"{charge}: gross {deduction.gross}, voucher {deduction.amount}, net {deduction.net}"
     return Entry(key, postings, at, memo=memo, tags=tags)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -20,8 +20,10 @@ from suanli.domain.i18n import Lang, render
 if TYPE_CHECKING:
     from suanli.schemas.api import (
         BillResponse,
+        ConsiderationResponse,
         DeductionResponse,
         ModelRedemptionResponse,
+        ProgrammeClaimResponse,
         VoucherPolicyResponse,
     )
 
@@ -48,6 +50,24 @@ LABELS: dict[str, dict[Lang, str]] = {
     "rates": {"en": "Domestic / other", "zh": "国产 / 非国产"},
     "cap": {"en": "Company cap", "zh": "企业上限"},
     "valid": {"en": "Valid", "zh": "有效期"},
+    "claims_title": {"en": "Voucher claims", "zh": "补贴券申领"},
+    "claim_id": {"en": "Claim", "zh": "申领"},
+    "approved": {"en": "Approved", "zh": "核准额度"},
+    "until": {"en": "Redeemable until", "zh": "兑付截止"},
+    "eligibility": {"en": "Eligibility", "zh": "申领条件"},
+    "combines": {"en": "Combines", "zh": "叠加规则"},
+    "anyone": {"en": "any company", "zh": "不限"},
+    "of_charge": {"en": "of what is bought", "zh": "针对所购内容"},
+    "claim_needed_short": {"en": "claim first (申领)", "zh": "须先申领"},
+    "exclusive": {"en": "best one, never two (从优不重复)", "zh": "从优不重复"},
+    "stacks": {
+        "en": "stacks: issuer {issuer}, order {order}, sum ≤ {cap}",
+        "zh": "可叠加：发放方 {issuer}，顺序 {order}，合计 ≤ {cap}",
+    },
+    "applied_step": {
+        "en": "  {order}. {programme} ({issuer}): {rate} → {amount}",
+        "zh": "  {order}. {programme}（{issuer}）：{rate} → {amount}",
+    },
     "quote": {
         "en": "Gross {gross} → voucher {deduction} → net {net}",
         "zh": "应付 {gross} → 抵扣 {deduction} → 实付 {net}",
@@ -159,25 +179,25 @@ def _print_bill(data: BillResponse, lang: Lang) -> None:
             x.key,
             f"{x.cluster}/{x.pool} ({x.accelerator} × {x.accelerators})",
             x.accelerator_hours,
-            x.gross,
-            x.programme or "-",
-            _pct(x.rate),
-            x.cap_left or "-",
-            x.deduction,
-            x.net,
-            x.explanation[0] if x.explanation else "",
+            money(x.gross),
+            " → ".join(a.programme for a in x.applied) or x.programme or "-",
+            " + ".join(_pct(a.rate) for a in x.applied) or _pct(x.rate),
+            money(x.cap_left),
+            money(x.deduction),
+            money(x.net),
+            _reasons(x.explanation, x.considered),
         )
     tot = data.totals
     table.add_row(
         f"[bold]{t('total', lang, lines=tot.lines)}[/bold]",
         "",
         "",
-        tot.gross,
+        money(tot.gross),
         "",
         "",
         "",
-        tot.deduction,
-        f"[bold]{tot.net}[/bold]",
+        money(tot.deduction),
+        f"[bold]{money(tot.net)}[/bold]",
         "",
     )
     if not data.lines:
@@ -185,7 +205,7 @@ def _print_bill(data: BillResponse, lang: Lang) -> None:
     out.print(table)
     if data.model_vouchers:
         print_redemptions(data.model_vouchers, lang)
-        out.print(t("model_total", lang, amount=data.totals.model_voucher))
+        out.print(t("model_total", lang, amount=money(data.totals.model_voucher)))
 
 
 def print_redemptions(rows: list[ModelRedemptionResponse], lang: Lang) -> None:
@@ -198,14 +218,31 @@ def print_redemptions(rows: list[ModelRedemptionResponse], lang: Lang) -> None:
         table.add_row(
             f"{r.contract_id}\n{r.vendor} · {r.model} ({r.kind})",
             r.period,
-            r.completed,
-            r.programme or "-",
+            money(r.completed),
+            " → ".join(a.programme for a in r.applied) or r.programme or "-",
             _pct(r.rate),
-            r.cap_left or "-",
-            r.deduction,
-            "\n".join(r.explanation),
+            money(r.cap_left),
+            money(r.deduction),
+            _reasons(r.explanation, r.considered),
         )
     out.print(table)
+
+
+def money(amount: str | None) -> str:
+    """A wire amount ("1234567.50") as the reader reads it: ¥1,234,567.50; None as "-"."""
+    if amount is None:
+        return "-"
+    try:
+        return f"¥{Decimal(amount):,.2f}"
+    except InvalidOperation:
+        return amount
+
+
+def _reasons(explanation: list[str], considered: list[ConsiderationResponse]) -> str:
+    """What applied in which order, then why each other programme did not, leaving out the
+    programmes that do not cover this kind of charge at all (``--json`` has every one)."""
+    skip = {c.why for c in considered if c.outcome == "wrong_kind"}
+    return "\n".join(line for line in explanation if line not in skip)
 
 
 def _pct(rate: str | None) -> str:
@@ -246,7 +283,23 @@ def voucher_quote(
 
 
 def _print_deduction(d: DeductionResponse, lang: Lang) -> None:
-    out.print(t("quote", lang, gross=d.gross, deduction=d.deduction, net=d.net))
+    out.print(
+        t("quote", lang, gross=money(d.gross), deduction=money(d.deduction), net=money(d.net)),
+        markup=False,
+    )
+    for a in d.applied:
+        out.print(
+            t(
+                "applied_step",
+                lang,
+                order=a.order,
+                programme=a.programme,
+                issuer=a.issuer,
+                rate=_pct(a.rate),
+                amount=money(a.deduction),
+            ),
+            markup=False,
+        )
     for line in d.explanation:
         out.print(f"  • {line}", markup=False)
 
@@ -264,18 +317,54 @@ def voucher_policies(tctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 def _print_policies(data: list[VoucherPolicyResponse], lang: Lang) -> None:
     table = Table(title=t("policies_title", lang))
-    for col in ("programme", "kind", "pool", "rates", "cap", "valid"):
-        table.add_column(t(col, lang))
+    for col in ("programme", "pool", "rates", "cap", "valid", "eligibility", "combines"):
+        money_col = col in ("pool", "cap")
+        table.add_column(
+            t(col, lang),
+            justify="right" if money_col else "left",
+            no_wrap=money_col,
+            overflow="fold",
+        )
     for p in data:
+        rates = f"{_pct(p.rate_domestic)} / {_pct(p.rate_non_domestic)}"
+        rates += "".join(f"\n{k}: {_pct(v)}" for k, v in p.rate_by_class.items())
         table.add_row(
-            f"{p.programme} v{p.version}\n{p.title}",
-            p.kind,
-            p.annual_pool or "-",
-            f"{_pct(p.rate_domestic)} / {_pct(p.rate_non_domestic)}",
-            p.tenant_cap or "-",
-            f"{p.valid_from} … {p.valid_to}",
+            f"{p.programme} v{p.version} ({p.kind})\n{p.title}",
+            money(p.annual_pool),
+            rates,
+            money(p.tenant_cap) + (f"\n({p.tenant_cap_scope})" if p.tenant_cap else ""),
+            f"{p.valid_from} …\n{p.valid_to}",
+            _eligibility(p, lang),
+            _combines(p, lang),
         )
     out.print(table)
+
+
+def _eligibility(p: VoucherPolicyResponse, lang: Lang) -> str:
+    """Each rule as ``attribute ∈ {values}``; a rule on the charge is marked as such."""
+    if not p.eligibility:
+        return t("anyone", lang)
+    lines = []
+    for r in p.eligibility:
+        allowed = ", ".join(_show(a) for a in r.allowed)
+        mark = f" ({t('of_charge', lang)})" if r.of == "charge" else ""
+        lines.append(f"{r.attribute} ∈ {{{allowed}}}{mark}")
+    if p.claim_required:
+        lines.append(t("claim_needed_short", lang))
+    return "\n".join(lines)
+
+
+def _combines(p: VoucherPolicyResponse, lang: Lang) -> str:
+    if p.stacking_order is None:
+        return t("exclusive", lang)
+    cap = _pct(p.combined_cap)
+    return t("stacks", lang, issuer=p.issuer, order=p.stacking_order, cap=cap)
+
+
+def _show(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 @voucher_app.command("show")
@@ -306,10 +395,10 @@ def voucher_show(
             f"{x.programme} v{x.version}",
             t("yes", lang) if x.eligible else f"{t('no', lang)}: {x.why_not}",
             claim,
-            f"{x.tenant_cap or '-'} ({x.cap_period})",
-            x.used,
-            x.cap_left or "-",
-            x.pool_left or "-",
+            f"{money(x.tenant_cap)} ({x.cap_period})",
+            money(x.used),
+            money(x.cap_left),
+            money(x.pool_left),
         )
     out.print(table)
 
@@ -332,6 +421,83 @@ def voucher_issue(
     out.print(t(key, lang, tenant=data.tenant, programme=data.programme, at=at))
     if not data.claim_required:
         out.print(t("claim_note", lang, programme=data.programme))
+
+
+@voucher_app.command("claim")
+def voucher_claim(
+    tctx: typer.Context,
+    tenant: Annotated[str, typer.Option(help="the company that claims")],
+    programme: Annotated[str, typer.Option(help="a programme with a claim step")],
+    contract: Annotated[str, typer.Option(help="the contract number claimed against")],
+    amount: Annotated[str, typer.Option(help="the contract amount in yuan, e.g. 1000000.00")],
+    starts: Annotated[str, typer.Option(help="the contract's first day, YYYY-MM-DD")],
+    ends: Annotated[str, typer.Option(help="the contract's last day, YYYY-MM-DD")],
+    evidence: Annotated[
+        list[str] | None,
+        typer.Option(help="evidence filed: contract, invoice, delivery_proof (repeat)"),
+    ] = None,
+    signed: Annotated[str | None, typer.Option(help="signing date (default: starts)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """File a claim (申领) of a programme against a contract; it pays once approved."""
+    _, lang = _ctx(tctx)
+    body: dict[str, Any] = {
+        "tenant": tenant,
+        "programme": programme,
+        "contract": contract,
+        "amount": amount,
+        "starts": starts,
+        "ends": ends,
+        "evidence": evidence or ["contract"],
+    }
+    if signed is not None:
+        body["signed"] = signed
+    data = _ask(tctx, lambda c: c.file_claim(body))
+    _print_claims([data], lang, as_json)
+
+
+@voucher_app.command("claims")
+def voucher_claims(
+    tctx: typer.Context,
+    tenant: Annotated[str | None, typer.Option(help="only this tenant's claims")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Claims of programmes with a claim step: status, approved amount, expiry."""
+    _, lang = _ctx(tctx)
+    _print_claims(_ask(tctx, lambda c: c.programme_claims(tenant)), lang, as_json)
+
+
+@voucher_app.command("approve")
+def voucher_approve(
+    tctx: typer.Context,
+    claim: Annotated[str, typer.Argument(help="the claim id (cl-...)")],
+    reject: Annotated[bool, typer.Option("--reject", help="reject instead")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve a pending claim within its programme's rules (or --reject it); once only."""
+    _, lang = _ctx(tctx)
+    data = _ask(tctx, lambda c: c.decide_claim(claim, not reject))
+    _print_claims([data], lang, as_json)
+
+
+def _print_claims(rows: list[ProgrammeClaimResponse], lang: Lang, as_json: bool) -> None:
+    if as_json:
+        _print_json([r.model_dump(mode="json") for r in rows])
+        return
+    table = Table(title=t("claims_title", lang))
+    for col in ("claim_id", "tenant", "programme", "contract", "status", "approved", "until"):
+        table.add_column(t(col, lang))
+    for r in rows:
+        table.add_row(
+            r.claim_id,
+            r.tenant,
+            r.programme,
+            f"{r.contract} · {money(r.contract_amount)}\n{r.starts} … {r.ends}",
+            r.status_text,
+            money(r.approved_amount),
+            str(r.expires_on or "-"),
+        )
+    out.print(table)
 
 
 ledger_app = typer.Typer(name="ledger", help="The double-entry ledger.", no_args_is_help=True)
@@ -395,8 +561,8 @@ def report(
             v.tenant,
             str(v.lines),
             v.accelerator_hours,
-            v.gross,
-            v.deduction,
+            money(v.gross),
+            money(v.deduction),
         )
     out.print(spend)
     regions = Table(title=t("compute_title", lang))
@@ -405,8 +571,8 @@ def report(
     for r in data.by_region:
         regions.add_row(
             r.region,
-            f"{r.domestic.accelerator_hours} h · ¥{r.domestic.gross}",
-            f"{r.non_domestic.accelerator_hours} h · ¥{r.non_domestic.gross}",
+            f"{r.domestic.accelerator_hours} h · {money(r.domestic.gross)}",
+            f"{r.non_domestic.accelerator_hours} h · {money(r.non_domestic.gross)}",
         )
     out.print(regions)
     c = data.compute

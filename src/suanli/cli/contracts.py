@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from suanli.cli.billing import print_redemptions, t
+from suanli.cli.billing import money, print_redemptions, t
 from suanli.cli.context import JsonOpt, out
 from suanli.cli.context import ask as _ask
 from suanli.cli.context import print_json as _print_json
@@ -58,9 +58,17 @@ def contract_add(
         ),
     ] = False,
     signed: Annotated[str | None, typer.Option(help="signing date YYYY-MM-DD")] = None,
+    fact: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="a fact of the model programmes ask about, KEY=VALUE (repeat), "
+            "e.g. model_registered=true (网信办备案) or third_party_model=true"
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record a model contract; only domestic base models qualify (pass --domestic)."""
+    """Record a model contract; with the shipped programmes only domestic base models
+    qualify (pass --domestic)."""
     _, lang = _ctx(tctx)
     body: dict[str, Any] = {
         "tenant": tenant,
@@ -73,6 +81,8 @@ def contract_add(
     }
     if signed is not None:
         body["signed"] = signed
+    if fact:
+        body["facts"] = dict(_fact(f) for f in fact)
     c = _ask(tctx, lambda cl: cl.add_contract(body))
     if as_json:
         _print_json(c.model_dump(mode="json"))
@@ -86,11 +96,17 @@ def contract_add(
             vendor=c.vendor,
             model=c.model,
             kind=c.kind,
-            amount=f"¥{c.amount}",
+            amount=money(c.amount),
             signed=c.signed,
         ),
         markup=False,
     )
+
+
+def _fact(text: str) -> tuple[str, str | bool]:
+    """``KEY=VALUE``; true / false are booleans (the server checks the key and value)."""
+    key, _, value = text.partition("=")
+    return key.strip(), {"true": True, "false": False}.get(value.strip().lower(), value.strip())
 
 
 @contract_app.command("list")
@@ -117,10 +133,10 @@ def _print_contracts(data: list[ContractResponse], lang: Lang) -> None:
             f"{c.contract_id}\n{c.vendor} · {c.model}",
             c.tenant,
             c.kind,
-            c.amount,
-            c.completed,
-            c.left,
-            c.model_voucher,
+            money(c.amount),
+            money(c.completed),
+            money(c.left),
+            money(c.model_voucher),
             c.evidence,
         )
     out.print(table)
@@ -143,4 +159,7 @@ def contract_redeem(
         _print_json(r.model_dump(mode="json"))
         return
     print_redemptions([r], lang)
-    out.print(t("quote", lang, gross=r.gross, deduction=r.deduction, net=r.net))
+    out.print(
+        t("quote", lang, gross=money(r.gross), deduction=money(r.deduction), net=money(r.net)),
+        markup=False,
+    )

@@ -126,6 +126,14 @@ def up(
     api_only: Annotated[
         bool, typer.Option("--api-only", help="serve the API; never run the control loop")
     ] = False,
+    vouchers: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SUANLI_VOUCHERS",
+            help="voucher programmes in force: a folder of policy files or library:NAME "
+            "(default: the shipped programmes)",
+        ),
+    ] = None,
     cluster_grace: Annotated[
         float,
         typer.Option(
@@ -157,6 +165,7 @@ def up(
             tenants_file=tenants,
             cluster_grace_s=cluster_grace,
             throughput_file=throughput,
+            vouchers=vouchers,
         )
         token_file, _ = ensure_operator_token(platform, platform.data_dir)
     except SuanliError as exc:

@@ -148,6 +148,13 @@ def replay(
             "fleet's accelerator-seconds while jobs arrive; left out: the trace's own times"
         ),
     ] = None,
+    vouchers: Annotated[
+        str | None,
+        typer.Option(
+            help="folder of voucher policy files (or library:NAME, a shipped folder): "
+            "report pool spend by month, tenants at a cap, the month each pool runs dry"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     live: Annotated[
         bool,
@@ -158,6 +165,7 @@ def replay(
     ] = False,
 ) -> None:
     """Replay a job trace through the live queueing core on a simulated clock."""
+    from suanli.cli.whatif import load_programmes, print_what_if, replay_what_if
     from suanli.domain.clock import SystemClock
     from suanli.sim.live import LiveReplay
     from suanli.sim.load import at_load
@@ -172,6 +180,7 @@ def replay(
     try:
         for name in policies:
             check_queue_args(name, estimates)
+        programmes = load_programmes(vouchers) if vouchers is not None else None
         fmt, path = parse_trace_arg(trace)
         scenario = load_scenario(fleet)
         loaded = read_trace(fmt, path)
@@ -184,16 +193,20 @@ def replay(
             found = LiveReplay(setup.fleet, setup.tenants, setup.settings).run(jobs)
             sys.stdout.write(json.dumps(found.to_dict(), indent=2) + "\n")
             return
-        results = []
+        results, whatifs = [], []
         for name in policies:
             runner = Replay(setup, name, estimates, SystemClock())
             results.append(runner.run(jobs))
+            if programmes is not None:
+                whatifs.append(replay_what_if(runner, programmes, setup.attributes))
         if report is not None:
             write_report(results, report, f"suanli sim replay {trace}")
     except InvalidInput as exc:
         _bad_input(exc, lang)
     if as_json:
         body = [r.to_dict() for r in results]
+        for b, w in zip(body, whatifs, strict=False):
+            b["vouchers"] = w.to_dict()
         if offered is not None:
             for b in body:
                 b["load"] = {"offered": round(offered, 4), "asked": load, "stretch": stretch}
@@ -215,6 +228,8 @@ def replay(
     out.print(table)
     if offered is not None:
         out.print(f"arrivals x{stretch:.4g}: offered load {offered:.3g} -> {load:g}")
+    for r, w in zip(results, whatifs, strict=False):
+        print_what_if(out, w, r.policy, lang)
 
 
 def _print_report(r: PackReport) -> None:
@@ -228,4 +243,74 @@ def _print_report(r: PackReport) -> None:
     out.print(
         f"GPU allocation ratio {r.gpu_allocation_ratio:.2%} on {r.gpus} GPUs / {r.nodes} nodes; "
         f"{r.placed_pods} of {r.arrived_pods} pods placed, {r.failed_pods} failed; {r.seconds:.2f} s"
+    )
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    trace: Annotated[str, typer.Option(help="FORMAT:PATH, FORMAT azure-llm (TIMESTAMP, ...)")],
+    service: Annotated[Path, typer.Option(help="service spec (YAML): replicas and scaling")],
+    llm: Annotated[
+        str, typer.Option(help="the served model's shape in suanli/data/llm-latency.yaml")
+    ] = "llama-3.1-8b",
+    slo_ttft: Annotated[float, typer.Option(help="time-to-first-token SLO, seconds")] = 2.0,
+    split: Annotated[
+        float, typer.Option(help="seconds: figures also for before (tuning) and after (held out)")
+    ] = 1800.0,
+    start_s: Annotated[
+        float | None, typer.Option(help="a replica's start to ready, seconds (default: data file)")
+    ] = None,
+    minutes: Annotated[
+        float | None, typer.Option(min=0.1, help="replay only the trace's first minutes")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Replay an LLM request trace against autoscaled replicas: the default autoscaler,
+    an oracle that knows the next minute, and static provisioning for the peak and mean."""
+    from suanli.domain.service_spec import (
+        MAX_SERVICE_SPEC_BYTES,
+    )  # lazily: only `serve` needs these
+    from suanli.schemas.servicefile import parse_service_text
+    from suanli.schemas.validation import read_bounded
+    from suanli.sim.serving.compare import check_serve_args, compare
+    from suanli.sim.serving.latency import replica_model
+    from suanli.sim.serving.trace import parse_serve_trace_arg, read_azure_llm
+
+    lang = _lang(ctx)
+    try:
+        check_serve_args(slo_ttft, split)
+        _, path = parse_serve_trace_arg(trace)
+        raw = read_bounded(service, MAX_SERVICE_SPEC_BYTES, "service spec", "invalid_service_spec")
+        spec = parse_service_text(raw, str(service))
+        model = replica_model(spec, llm, start_s)
+        requests = read_azure_llm(path)
+        if minutes is not None:
+            requests = [r for r in requests if r.arrival < minutes * 60] or requests[:1]
+        found = compare(requests, spec, model, slo_ttft, split)
+    except InvalidInput as exc:
+        _bad_input(exc, lang)
+    if as_json:
+        sys.stdout.write(json.dumps(found.to_dict(), indent=2) + "\n")
+        return
+    table = Table(title=f"sim serve · {found.model} · TTFT SLO {found.slo_ttft_s:g} s")
+    cols = ("policy", "slice", "requests", "replica-h", "TTFT p50/p99 s", "TPOT p50/p99 ms")
+    for col in (*cols, "e2e p99 s", "in SLO"):
+        table.add_column(col, justify="right")
+    for r in found.rows:
+        table.add_row(
+            r.policy,
+            r.slice,
+            str(r.requests),
+            f"{r.replica_hours:.2f}",
+            f"{r.ttft_p50_s:.2f} / {r.ttft_p99_s:.2f}",
+            f"{r.tpot_p50_ms:.0f} / {r.tpot_p99_ms:.0f}",
+            f"{r.e2e_p99_s:.1f}",
+            f"{r.slo_attainment:.2%}",
+        )
+    out.print(table)
+    out.print(
+        f"static: peak {found.static_peak} replicas, mean {found.static_mean}; default / oracle "
+        f"replica-hours: whole {found.ratio('whole'):.3f}, tuning {found.ratio('tuning'):.3f}, "
+        f"held out {found.ratio('held_out'):.3f}"
     )

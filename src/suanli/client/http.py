@@ -28,6 +28,7 @@ from suanli.schemas.api import (
     JobResponse,
     LedgerVerifyResponse,
     ModelRedemptionResponse,
+    ProgrammeClaimResponse,
     PurchaseResponse,
     QuoteResponse,
     SubmitJobRequest,
@@ -235,6 +236,19 @@ class SuanliClient:
         return ClaimResponse.model_validate(
             self._call("POST", "/voucher-claims", json=body).json()
         )
+
+    def file_claim(self, body: dict[str, Any]) -> ProgrammeClaimResponse:
+        r = self._call("POST", "/programme-claims", json=body)
+        return ProgrammeClaimResponse.model_validate(r.json())
+
+    def programme_claims(self, tenant: str | None = None) -> list[ProgrammeClaimResponse]:
+        params = {"tenant": tenant} if tenant else {}
+        r = self._call("GET", "/programme-claims", params=params)
+        return [ProgrammeClaimResponse.model_validate(x) for x in r.json()]
+
+    def decide_claim(self, claim_id: str, approve: bool) -> ProgrammeClaimResponse:
+        r = self._call("POST", f"/programme-claims/{claim_id}/decision", json={"approve": approve})
+        return ProgrammeClaimResponse.model_validate(r.json())
 
     # --- providers' server purchases and their subsidies ---------------------------------
 

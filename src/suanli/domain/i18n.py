@@ -13,6 +13,9 @@ from suanli.domain.i18n_cli import CLI
 from suanli.domain.i18n_console import CONSOLE
 from suanli.domain.i18n_eval import EVAL
 from suanli.domain.i18n_input import INPUT
+from suanli.domain.i18n_serving import SERVING
+from suanli.domain.i18n_vouchers import VOUCHERS
+from suanli.domain.wording import said
 
 Lang = Literal["en", "zh"]
 
@@ -558,7 +561,7 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT, EVAL, CLI)
+_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT, EVAL, CLI, SERVING, VOUCHERS)
 MESSAGES: Mapping[str, Mapping[Lang, str]] = {k: v for part in _PARTS for k, v in part.items()}
 
 
@@ -568,18 +571,11 @@ def render(code: str, lang: Lang = "en", /, **params: object) -> str:
     if entry is None:
         return code if not params else f"{code}: {params}"
     template = entry.get(lang) or entry["en"]
-    shown = {k: _nested(v, lang) for k, v in params.items()}
+    shown = {k: said(code, k, v, lang, MESSAGES) for k, v in params.items()}
     try:
         return template.format(**shown)
     except (KeyError, IndexError):
         return template
-
-
-def _nested(value: object, lang: Lang) -> object:
-    # A parameter that is itself a message code (e.g. "limit.pool") is said in the same language.
-    if isinstance(value, str) and "." in value and value in MESSAGES:
-        return MESSAGES[value].get(lang) or MESSAGES[value]["en"]
-    return value
 
 
 def pick_lang(accept_language: str | None) -> Lang:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,9 +26,28 @@ class WhoAmIResponse(_Wire):
     scopes: list[ScopeName]
 
 
+AttributeName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
+AttributeValue = Annotated[str, Field(min_length=1, max_length=100)] | bool
+
+
 class OrganisationRequest(_Wire):
     name: str = Field(pattern=NAME_PATTERN, description="a tenant's or a provider's name")
     kind: KindName
+    # A tenant organisation whose tenant does not exist yet creates it with these:
+    display_name: str = Field(default="", max_length=200)
+    attributes: dict[AttributeName, AttributeValue] = Field(default_factory=dict, max_length=100)
+
+
+class TenantRequest(_Wire):
+    """A new tenant: its name, the name people read, and the facts programmes check."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    display_name: str = Field(default="", max_length=200)
+    attributes: dict[AttributeName, AttributeValue] = Field(
+        default_factory=dict,
+        max_length=100,
+        examples=[{"registered_zone": "yizhuang-new-town", "not_on_dishonesty_list": True}],
+    )
 
 
 class OrganisationResponse(_Wire):

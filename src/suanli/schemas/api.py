@@ -107,6 +107,8 @@ class JobSummary(_Wire):
     pool: str | None
     submitted_at: dt.datetime
     updated_at: dt.datetime
+    started_at: dt.datetime | None = None  # of the latest attempt
+    finished_at: dt.datetime | None = None
 
 
 class JobResponse(JobSummary):
@@ -114,8 +116,6 @@ class JobResponse(JobSummary):
     pinned_cluster: str | None
     cancel_requested: bool
     exit_code: int | None
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
     engine_key: str | None
     placement: PlacementResponse | None
     decision: DecisionResponse | None
@@ -260,6 +260,20 @@ class ConsiderationResponse(_Wire):
     outcome: str
     offer: Yuan
     why: str
+    issuer: str = ""
+    order: int | None = None  # 1, 2, ...: the place in which an applied programme applied
+
+
+class AppliedResponse(_Wire):
+    """One programme that deducts, in the order programmes applied (stacked: several)."""
+
+    order: int
+    programme: str
+    issuer: str
+    rate: str
+    deduction: Yuan
+    limit: str | None
+    claim: str | None
 
 
 class DeductionResponse(_Wire):
@@ -275,6 +289,7 @@ class DeductionResponse(_Wire):
     net: Yuan
     explanation: list[str]
     considered: list[ConsiderationResponse]
+    applied: list[AppliedResponse] = Field(default_factory=list)
 
 
 class BillLineResponse(DeductionResponse):
@@ -333,6 +348,7 @@ class EligibilityResponse(_Wire):
     attribute: str
     allowed: list[str | bool]
     cite: str
+    of: str = "company"  # company: the company's attribute; charge: a fact of what is bought
 
 
 class VoucherPolicyResponse(_Wire):
@@ -351,6 +367,11 @@ class VoucherPolicyResponse(_Wire):
     valid_from: dt.date
     valid_to: dt.date
     eligibility: list[EligibilityResponse]
+    issuer: str = ""
+    stacking_order: int | None = None  # None: stacks with nothing (从优不重复)
+    combined_cap: str | None = None
+    claim_required: bool = False
+    rate_by_class: dict[str, str] = Field(default_factory=dict)  # "attribute=value" -> rate
 
 
 class QuoteRequest(_Wire):
@@ -450,6 +471,10 @@ class ContractRequest(_Wire):
     amount: Amount
     evidence: str = Field(min_length=1, max_length=2000)
     signed: dt.date | None = None
+    # facts of the model that programmes ask about, e.g. {"model_registered": true} (网信办备案)
+    facts: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")], str | bool] = Field(
+        default_factory=dict, max_length=20
+    )
 
 
 class ContractResponse(_Wire):
@@ -513,6 +538,40 @@ class ClaimResponse(_Wire):
     recorded_by: str
     new: bool
     claim_required: bool
+
+
+class ProgrammeClaimRequest(_Wire):
+    """A claim of a programme with a claim step, against a contract (申领)."""
+
+    tenant: str = Field(pattern=TENANT_PATTERN)
+    programme: str = Field(min_length=1, max_length=64)
+    contract: str = Field(min_length=1, max_length=200, description="the contract number")
+    amount: Decimal = Field(gt=0, le=10**12, decimal_places=2, allow_inf_nan=False)
+    starts: dt.date
+    ends: dt.date
+    signed: dt.date | None = None
+    evidence: list[Literal["contract", "invoice", "delivery_proof"]] = Field(max_length=3)
+
+
+class ClaimDecisionRequest(_Wire):
+    approve: bool
+
+
+class ProgrammeClaimResponse(_Wire):
+    claim_id: str
+    programme: str
+    tenant: str
+    contract: str
+    contract_amount: Yuan
+    starts: dt.date
+    ends: dt.date
+    evidence: list[str]
+    claimed_on: dt.date
+    status: str
+    status_text: str
+    approved_amount: Yuan
+    decided_on: dt.date | None
+    expires_on: dt.date | None
 
 
 class PurchaseRequest(_Wire):

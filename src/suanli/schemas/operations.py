@@ -70,8 +70,9 @@ class TenantQueuesResponse(_Wire):
 
 class UtilisationPointResponse(_Wire):
     at: dt.datetime
-    busy_accelerators: float
+    busy_accelerators: float  # the interval's average
     utilisation: float
+    peak_accelerators: int = 0  # the most in use at once within the interval
 
 
 class UtilisationResponse(_Wire):
@@ -97,3 +98,7 @@ class JobCostResponse(_Wire):
     gross: Yuan
     deduction: Yuan
     net: Yuan
+    # The attempt running now: its price per hour times the hours so far, before vouchers
+    # (settled, with any voucher, when it ends).
+    running_gross: Yuan | None = None
+    running_hours: float | None = None

@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,8 @@ from suanli.domain.access import (
     split_token,
 )
 from suanli.domain.errors import FieldError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from suanli.domain.tenants import Attribute
+from suanli.service import tenants
 from suanli.service.deps import Platform
 from suanli.store.access import AccessStore, AuditLog
 
@@ -78,8 +80,18 @@ def principal_of(token: ApiToken, user: User) -> Principal:
 # --- organisations and users --------------------------------------------------------------
 
 
-def add_organisation(p: Platform, caller: Principal, name: str, kind: OrgKind) -> Organisation:
+def add_organisation(
+    p: Platform,
+    caller: Principal,
+    name: str,
+    kind: OrgKind,
+    display_name: str = "",
+    attributes: Mapping[str, Attribute] | None = None,
+) -> Organisation:
+    """A tenant organisation whose tenant is new creates the tenant too (no restart)."""
     _require(caller, caller.is_operator, "add organisations")
+    if kind is OrgKind.TENANT and p.billing is not None:
+        tenants.ensure_tenant(p, name, display_name, attributes)
     _check_party(p, name, kind)
     org = Organisation(name, kind, p.clock.now())
     if not store(p).add_organisation(org):

@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
+from suanli.billing.claims import Claim
 from suanli.billing.metering import UsageRecord
 from suanli.billing.money import div
 from suanli.billing.pricing import price_usage
@@ -130,13 +131,21 @@ def settle_usage(p: Platform) -> int:
         return 0
     counters = b.store.voucher_usage()
     claims = claimed_by_tenant(b)
+    filed = programme_claims(b)
     settled = 0
     for m in pending:
         line = price_usage(m.usage, m.price_per_accelerator_hour)
         tenant = b.tenants.get(line.tenant)
         attributes = tenant.attributes if tenant is not None else {}
         claimed = claims.get(line.tenant, frozenset())
-        deduction = decide(charge_for_line(line), attributes, b.policies, counters, claimed)
+        deduction = decide(
+            charge_for_line(line),
+            attributes,
+            b.policies,
+            counters,
+            claimed,
+            [c for c in filed if c.company == line.tenant],
+        )
         now = p.clock.now()
         entry = settlement_entry(line, deduction, now, b.platform_fee_rate)
         settlement = Settlement(line, deduction, now, entry.key if entry else None)
@@ -211,18 +220,27 @@ def claimed_by_tenant(b: Billing) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
+def programme_claims(b: Billing) -> list[Claim]:
+    """Claims that bill lines may redeem against (read only when a programme has claims)."""
+    if b.contracts is None or not any(x.claim is not None for x in b.policies):
+        return []
+    return b.contracts.programme_claims()
+
+
 def _open_pool(b: Billing, deduction: Deduction, at: dt.datetime) -> None:
-    """Fund the programme's pool for the charge's year on first use (idempotent by key)."""
-    chosen = deduction.chosen
-    if chosen is None or chosen.pool_left is None:
-        return
-    policy = b.policy(chosen.programme)
-    if policy is None:
-        log.error("programme %s of %s is no longer loaded", chosen.programme, deduction.charge.key)
-        return
-    opening = pool_opening_entry(policy, deduction.charge.on.year, at)
-    if opening is not None:
-        b.ledger.post(opening)
+    """Fund each applied programme's pool for the charge's year on first use (idempotent)."""
+    for applied in deduction.applied:
+        if applied.pool_left is None:
+            continue
+        policy = b.policy(applied.programme)
+        if policy is None:
+            log.error(
+                "programme %s of %s is no longer loaded", applied.programme, deduction.charge.key
+            )
+            continue
+        opening = pool_opening_entry(policy, deduction.charge.on.year, at)
+        if opening is not None:
+            b.ledger.post(opening)
 
 
 def settle(p: Platform) -> SettleReport:

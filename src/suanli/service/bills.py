@@ -8,15 +8,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from suanli.billing.claims import Claim, ClaimStatus, ContractRef
 from suanli.billing.ledger import LedgerReport
 from suanli.billing.metering import local_date, month_of
 from suanli.billing.money import ZERO, total
 from suanli.billing.policy import VoucherKind, VoucherPolicy
 from suanli.billing.pricing import BillLine
-from suanli.billing.vouchers import Charge, Deduction, VoucherUsage, decide
+from suanli.billing.vouchers import PLATFORM_EVIDENCE, Charge, Deduction, VoucherUsage, decide
 from suanli.domain.errors import FieldError, InvalidInput, NotFound, SuanliError
 from suanli.domain.tenants import Tenant
-from suanli.service.billing import claimed_by_tenant
+from suanli.service.billing import claimed_by_tenant, programme_claims
 from suanli.service.deps import Billing, Platform
 from suanli.store.base import Redemption, Settlement
 
@@ -151,12 +152,33 @@ def quote(p: Platform, amount: Decimal, domestic: bool, tenant: str | None = Non
         amount,
         domestic,
         local_date(p.clock.now()),
+        evidence=PLATFORM_EVIDENCE,  # a quote is for a line the platform meters and bills
     )
     if tenant is None:  # the ideal company: it has claimed whatever needs a claim
         claimed: frozenset[str] = frozenset(x.programme for x in b.policies)
+        claims = [_ideal_claim(x, charge) for x in b.policies if x.claim is not None]
     else:
         claimed = claimed_by_tenant(b).get(tenant, frozenset())
-    return decide(charge, attributes, b.policies, b.store.voucher_usage(), claimed)
+        claims = [c for c in programme_claims(b) if c.company == tenant]
+    return decide(charge, attributes, b.policies, b.store.voucher_usage(), claimed, claims)
+
+
+def _ideal_claim(policy: VoucherPolicy, charge: Charge) -> Claim:
+    """For a quote without a tenant: an approved claim that covers the charge in full."""
+    contract = ContractRef(
+        "quote", max(charge.gross, Decimal("0.01")), charge.on, charge.on, charge.on
+    )
+    return Claim(
+        f"quote-{policy.programme}",
+        policy.programme,
+        charge.company,
+        contract,
+        charge.on,
+        status=ClaimStatus.APPROVED,
+        approved_amount=charge.gross,
+        decided_on=charge.on,
+        expires_on=charge.on,
+    )
 
 
 def verify_ledger(p: Platform) -> LedgerReport:
@@ -215,21 +237,22 @@ def voucher_report(p: Platform) -> VoucherReport:
     b = billing_of(p)
     by_programme: dict[tuple[str, str, str], Spend] = defaultdict(Spend)
     by_region: dict[tuple[str, bool], Spend] = defaultdict(Spend)
+    # Each programme applied to a charge counts its own share (several when they stack).
     for s in b.store.settlements():
         line, d = s.line, s.deduction
-        if d.programme is not None:
-            by_programme[(d.programme, line.month, line.tenant)].add(line, d.amount)
+        for a in d.applied:
+            by_programme[(a.programme, line.month, line.tenant)].add(line, a.offer)
         by_region[(line.usage.region, line.domestic)].add(line, d.amount)
     for r in b.contracts.redemptions() if b.contracts else []:
-        if r.deduction.programme is not None:
-            key = (r.deduction.programme, r.period, r.contract.tenant)
-            by_programme[key].add_amount(r.deduction.gross, r.deduction.amount)
+        for a in r.deduction.applied:
+            key = (a.programme, r.period, r.contract.tenant)
+            by_programme[key].add_amount(r.deduction.gross, a.offer)
     # Provider subsidies: by the purchase contract's month, the provider in the tenant column.
     for x in b.purchases.subsidies() if b.purchases else []:
-        if x.deduction.programme is not None:
-            on = x.record.purchase.contract_on
-            key = (x.deduction.programme, on.isoformat()[:7], x.record.purchase.provider)
-            by_programme[key].add_amount(x.deduction.gross, x.deduction.amount)
+        on = x.record.purchase.contract_on
+        for a in x.deduction.applied:
+            key = (a.programme, on.isoformat()[:7], x.record.purchase.provider)
+            by_programme[key].add_amount(x.deduction.gross, a.offer)
     return VoucherReport(
         dict(sorted(by_programme.items())),
         dict(sorted(by_region.items())),

@@ -20,11 +20,16 @@ from suanli.scheduler.queueing import QueueSettings
 from suanli.schemas.queuefile import QueueEntry
 from suanli.schemas.tenantfile import demo_tenants_setup, load_tenants_setup
 from suanli.schemas.throughputfile import load_throughput_file
-from suanli.schemas.voucherfile import shipped_voucher_policies
+from suanli.schemas.voucherfile import (
+    load_voucher_policy_dir,
+    resolve_policy_dir,
+    shipped_voucher_policies,
+)
 from suanli.service.deps import Billing, Platform
 from suanli.service.evaluation import apply_measurements
 from suanli.service.fleet import demo_fleet, load_fleet, on_simulated_engines, with_local_gpus
 from suanli.store.sql.database import open_database, sqlite_url
+from suanli.store.sql.tenants import SqlTenantDirectory
 from suanli.store.stores import MEMORY_URL, memory_stores, sql_stores
 from suanli.store.tenants import StaticTenantDirectory
 
@@ -38,6 +43,7 @@ def open_platform(
     tenants_file: Path | None = None,
     cluster_grace_s: float = 60.0,
     throughput_file: Path | None = None,
+    vouchers: str | None = None,
     simulated_engines: bool = False,
 ) -> Platform:
     """A platform on ``data_dir``; ``database_url`` ``memory:`` keeps it in process memory,
@@ -60,16 +66,21 @@ def open_platform(
     )
     tenants = setup.tenants
     q = setup.queue
-    stores = (
-        memory_stores()
+    db = (
+        None
         if database_url == MEMORY_URL
-        else sql_stores(open_database(database_url or sqlite_url(data_dir / "suanli.db")))
+        else open_database(database_url or sqlite_url(data_dir / "suanli.db"))
+    )
+    stores = memory_stores() if db is None else sql_stores(db)
+    # Tenants live in the database, seeded by the file (memory: the file's, in memory).
+    directory = (
+        StaticTenantDirectory(tenants) if db is None else SqlTenantDirectory(db, clock, tenants)
     )
     billing = Billing(
         stores.billing,
         stores.ledger,
-        StaticTenantDirectory(tenants),
-        shipped_policies(),
+        directory,
+        shipped_policies() if vouchers is None else policies_from(vouchers),
         contracts=stores.contracts,
         purchases=stores.purchases,
     )
@@ -126,6 +137,12 @@ def private_dir(path: Path) -> None:
 def shipped_policies() -> tuple[VoucherPolicy, ...]:
     """The voucher programmes shipped with suanli (illustrative examples left out)."""
     return tuple(VoucherPolicy.from_terms(f) for f in shipped_voucher_policies())
+
+
+def policies_from(arg: str) -> tuple[VoucherPolicy, ...]:
+    """The programmes of a folder of policy files (or ``library:NAME``), checked as a set."""
+    files = load_voucher_policy_dir(resolve_policy_dir(arg))
+    return tuple(VoucherPolicy.from_terms(f) for f in files if not f.illustrative)
 
 
 def claim_data_dir(data_dir: Path, shared: bool = False) -> TextIO:

@@ -11,25 +11,27 @@ import calendar
 import datetime as dt
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 from suanli.billing.metering import local_date, month_of
 from suanli.billing.model_contracts import ModelContract, ModelUse, redeem_model_contract
-from suanli.billing.policy import EligibilityRule, VoucherPolicy
+from suanli.billing.policy import EligibilityRule, VoucherKind, VoucherPolicy
 from suanli.billing.settlement import model_redemption_entry
 from suanli.billing.vouchers import VoucherUsage, fmt_yuan
 from suanli.domain.errors import Conflict, FieldError, InvalidInput, NotFound, SuanliError
 from suanli.domain.i18n import Lang, render
 from suanli.domain.money import ZERO, is_positive_fen, total
 from suanli.domain.tenants import Tenant
-from suanli.service.billing import claimed_by_tenant, post_redemptions
+from suanli.service.billing import claimed_by_tenant, post_redemptions, programme_claims
 from suanli.service.bills import billing_of
 from suanli.service.deps import Billing, Platform
 from suanli.store.base import ContractStore, Redemption, VoucherClaim
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-# Facts of a charge, not of the company: checked per contract, not in a tenant's standing.
+# Facts of a charge in files written before eligibility ``of: charge``: checked per
+# contract or purchase, not in a tenant's standing (newer files mark such rules themselves).
 CHARGE_FACTS = frozenset({"model_use", "listed_on_platform"})
 OPERATOR = "operator"
 
@@ -50,16 +52,24 @@ def add_contract(
     amount: Decimal,
     evidence: str,
     signed_on: dt.date | None = None,
+    facts: Mapping[str, str | bool] | None = None,
 ) -> ModelContract:
-    """Record a contract for a domestic base model; anything else is refused with the reason."""
+    """Record a model contract; a model no programme in force covers is refused with the
+    reason (with the shipped programmes: any but a domestic base model)."""
     b = billing_of(p)
     store = contracts_of(b)
     errors: list[FieldError] = []
     if b.tenants.get(tenant) is None:
         known = ", ".join(t.name for t in b.tenants.all())
         errors.append(FieldError("tenant", "unknown_tenant", tenant, known))
-    if not domestic:
+    covers_foreign = any(
+        x.kind is VoucherKind.MODEL and x.rate_non_domestic > 0 for x in b.policies
+    )
+    if not domestic and not covers_foreign:
         errors.append(FieldError("domestic", "model_not_domestic", domestic, "true"))
+    for name, value in (facts or {}).items():
+        if isinstance(value, str) and not 0 < len(value) <= 100:
+            errors.append(FieldError(f"facts.{name}", "not_allowed", value, "1-100 characters"))
     if not is_positive_fen(amount):
         errors.append(FieldError("amount", "amount_positive", str(amount)))
     today = local_date(p.clock.now())
@@ -77,10 +87,11 @@ def add_contract(
         vendor=vendor.strip(),
         model=model.strip(),
         use=use,
-        domestic_base_model=True,
+        domestic_base_model=domestic,
         amount=amount,
         signed_on=signed,
         evidence=evidence.strip(),
+        facts=dict(facts or {}),
     )
     store.add_contract(contract, p.clock.now())
     return contract
@@ -160,6 +171,7 @@ def redeem(p: Platform, contract_id: str, period: str, completed: Decimal) -> Re
         b.policies,
         b.store.voucher_usage(),
         claimed_by_tenant(b).get(contract.tenant, frozenset()),
+        [c for c in programme_claims(b) if c.company == contract.tenant],
     )
     entry = model_redemption_entry(deduction, now)
     redemption = Redemption(
@@ -274,7 +286,7 @@ def _standing(
     failing = next(
         (
             r
-            for r in pol.eligibility
+            for r in pol.company_rules()
             if r.attribute not in CHARGE_FACTS and not r.admits(tenant.attributes)
         ),
         None,

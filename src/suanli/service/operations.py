@@ -9,17 +9,21 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from suanli.billing.metering import UsageRecord
+from suanli.domain.access import Principal
 from suanli.domain.errors import FieldError, InvalidInput, NotFound
-from suanli.domain.jobs import JobStatus, Reason
+from suanli.domain.jobs import Job, JobStatus, Reason
 from suanli.service.bills import billing_of, check_month
 from suanli.service.deps import Platform
+from suanli.service.jobs import visible_job
 from suanli.store.base import Settlement
 
 S = JobStatus
 WAITING = (S.PENDING, S.QUEUED, S.RECOVERING)
 MAX_POINTS = 500
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class UtilisationPoint:
     at: dt.datetime  # start of the interval
     busy_accelerators: float  # average accelerators in use over the interval
     utilisation: float  # busy / capacity, 0..1
+    peak_accelerators: int = 0  # the most accelerators in use at once within the interval
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,9 @@ def utilisation(
     step_s = max(1, hours * 3600 // points)
     start = end - dt.timedelta(seconds=step_s * points)
     busy = [0.0] * points
-    for begun, ended, count in _runs(p, provider, start, end, pools):
+    runs = _runs(p, provider, start, end, pools)
+    peaks = peak_use(runs, start, step_s, points)
+    for begun, ended, count in runs:
         # Seconds from the window's start; only the intervals the run overlaps are visited.
         a = max(0.0, (begun - start).total_seconds())
         b = min(float(step_s * points), (ended - start).total_seconds())
@@ -116,10 +123,41 @@ def utilisation(
                 start + dt.timedelta(seconds=i * step_s),
                 round(b, 6),
                 round(b / capacity, 6) if capacity else 0.0,
+                peaks[i],
             )
             for i, b in enumerate(busy)
         ],
     )
+
+
+def peak_use(
+    runs: list[tuple[dt.datetime, dt.datetime, int]], start: dt.datetime, step_s: int, points: int
+) -> list[int]:
+    """The most accelerators in use at once in each interval: 16 cards busy for five minutes
+    of a half-hour interval show as 16, where the interval's average says 2.7."""
+    window = float(step_s * points)
+    edges: list[tuple[float, int]] = []  # (seconds from start, +count when it begins / -count)
+    for begun, ended, count in runs:
+        a = max(0.0, (begun - start).total_seconds())
+        b = min(window, (ended - start).total_seconds())
+        if b > a:
+            edges.append((a, count))
+            edges.append((b, -count))
+    edges.sort()  # at one instant ends come first: a run that starts as another ends adds none
+    peaks = [0] * points
+    level = 0
+    i = 0
+    for at, change in edges:
+        here = min(points - 1, int(at // step_s))
+        while i < here:  # intervals reached: the level held into each (into ``here``
+            i += 1  # only when the change comes after its start)
+            if i < here or at > i * step_s:
+                peaks[i] = max(peaks[i], level)
+        level += change
+        peaks[here] = max(peaks[here], level)
+    for j in range(i + 1, points):
+        peaks[j] = max(peaks[j], level)
+    return peaks
 
 
 def _runs(
@@ -173,3 +211,56 @@ def job_settlements(p: Platform, job_id: str) -> list[Settlement]:
         return []
     found, _ = p.billing.store.settlement_page(job_id=job_id, limit=1000)
     return found
+
+
+@dataclass(frozen=True)
+class JobCost:
+    job_id: str
+    settlements: list[Settlement]  # settled attempts the caller may see
+    private: bool  # the caller is a provider: the tenant's voucher reasons are not shown
+    running_gross: Decimal | None  # the attempt running now, so far, before vouchers
+    running_hours: float | None
+
+
+def job_cost(p: Platform, caller: Principal, job_id: str) -> JobCost:
+    """What a job cost: its tenant and the operator see every settled attempt; a provider the
+    attempts on its own capacity, gross and net, without the tenant's voucher reasons (the
+    same figures as its settlements page). A running attempt shows its cost so far."""
+    job = visible_job(p, caller, job_id)
+    return _cost_of(p, caller, job, job_settlements(p, job_id))
+
+
+def job_costs(p: Platform, caller: Principal, job_ids: list[str]) -> list[JobCost]:
+    """``job_cost`` of each job the caller may see, in the order asked (others left out);
+    the settlements of all of them read in one query."""
+    jobs = []
+    for job_id in dict.fromkeys(job_ids):
+        try:
+            jobs.append(visible_job(p, caller, job_id))
+        except NotFound:
+            continue
+    by_job: dict[str, list[Settlement]] = {j.id: [] for j in jobs}
+    if p.billing is not None and jobs:
+        found, _ = p.billing.store.settlement_page(job_ids=list(by_job), limit=10_000)
+        for s in found:
+            by_job[s.line.usage.job_id].append(s)
+    return [_cost_of(p, caller, j, by_job[j.id]) for j in jobs]
+
+
+def _cost_of(p: Platform, caller: Principal, job: Job, found: list[Settlement]) -> JobCost:
+    private = not caller.sees_tenant(job.tenant)
+    if private:
+        found = [s for s in found if s.line.usage.provider == caller.provider]
+    pl = job.placement
+    if job.status is not S.RUNNING or pl is None or job.started_at is None:
+        return JobCost(job.id, found, private, None, None)
+    if private and not _on_provider(p, pl.cluster, caller.provider or ""):
+        return JobCost(job.id, found, private, None, None)
+    seconds = max(0.0, (p.clock.now() - job.started_at).total_seconds())
+    gross = (pl.price_per_hour * Decimal(seconds) / 3600).quantize(CENT, ROUND_HALF_UP)
+    return JobCost(job.id, found, private, gross, round(seconds / 3600, 4))
+
+
+def _on_provider(p: Platform, cluster: str, provider: str) -> bool:
+    found = p.fleet.cluster(cluster)
+    return found is not None and found.provider == provider

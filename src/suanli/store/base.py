@@ -10,6 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from suanli.billing.claims import Claim
 from suanli.billing.ledger import Account, Entry, LedgerReport, Posted
 from suanli.billing.metering import UsageRecord
 from suanli.billing.model_contracts import ModelContract
@@ -130,7 +131,7 @@ class JobStore(Protocol):
 
 
 class TenantDirectory(Protocol):
-    """Who the tenants are and their eligibility attributes (a file now; issue 6: the DB)."""
+    """Who the tenants are and their eligibility attributes (the database; a file seeds it)."""
 
     def get(self, name: str) -> Tenant | None:
         """The tenant called ``name``, or None."""
@@ -138,6 +139,10 @@ class TenantDirectory(Protocol):
 
     def all(self) -> builtins.list[Tenant]:
         """Every tenant, sorted by name."""
+        ...
+
+    def add(self, tenant: Tenant) -> bool:
+        """Add ``tenant`` unless the name is taken; True when this call added it."""
         ...
 
 
@@ -216,8 +221,10 @@ class BillingStore(Protocol):
         month: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        job_ids: Sequence[str] | None = None,
     ) -> tuple[builtins.list[Settlement], int]:
-        """One page of matching settlements (newest first) and how many match."""
+        """One page of matching settlements (newest first) and how many match; ``job_ids``:
+        of any of these jobs (a page of a job list, in one query)."""
         ...
 
     def settlement_totals(self, tenant: str, month: str) -> tuple[Decimal, Decimal, Decimal]:
@@ -292,6 +299,18 @@ class ContractStore(Protocol):
         ...
 
     def claims(self, tenant: str | None = None) -> builtins.list[VoucherClaim]: ...
+
+    def add_programme_claim(self, claim: Claim, at: dt.datetime) -> None:
+        """Record a claim against a contract (its id is new: the service draws it)."""
+        ...
+
+    def programme_claims(self, tenant: str | None = None) -> builtins.list[Claim]:
+        """Claims of programmes with a claim step, oldest first."""
+        ...
+
+    def decide_programme_claim(self, claim: Claim) -> bool:
+        """Store the decision on a pending claim; False when it was decided meanwhile."""
+        ...
 
 
 @dataclass(frozen=True)

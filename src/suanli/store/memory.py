@@ -17,6 +17,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from suanli.billing.claims import Claim
 from suanli.billing.ledger import Ledger
 from suanli.billing.model_contracts import ModelContract
 from suanli.domain.access import ApiToken, AuditEvent, Organisation, User
@@ -62,6 +63,7 @@ class MemoryDatabase:
         self.contract_order: dict[str, dt.datetime] = {}
         self.redemptions: dict[tuple[str, str], Redemption] = {}
         self.claims: dict[tuple[str, str], VoucherClaim] = {}
+        self.programme_claims: dict[str, Claim] = {}  # by claim id, in filing order
         self.purchases: dict[str, PurchaseRecord] = {}
         self.subsidies: dict[str, Subsidy] = {}
 

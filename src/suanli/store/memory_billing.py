@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
+from suanli.billing.claims import Claim, ClaimStatus
 from suanli.billing.ledger import Account, Entry, LedgerReport, Posted
 from suanli.billing.metering import UsageRecord, usage_key
 from suanli.billing.model_contracts import ModelContract
@@ -86,14 +87,17 @@ class MemoryBillingStore:
         company: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
         project: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
 
+        claims: dict[str, Decimal] = defaultdict(lambda: ZERO)
+
         def count(d: Deduction, owner: str, proj: str | None) -> None:
-            chosen = d.chosen
-            if d.programme is None or chosen is None:
-                return
-            pool[(d.programme, d.charge.on.year)] += d.amount
-            company[(d.programme, owner, chosen.cap_period)] += d.amount
-            if proj is not None:
-                project[(d.programme, proj)] += d.amount
+            # each programme applied at its own amount (several when programmes stack)
+            for a in d.applied:
+                pool[(a.programme, d.charge.on.year)] += a.offer
+                company[(a.programme, owner, a.cap_period)] += a.offer
+                if proj is not None:
+                    project[(a.programme, proj)] += a.offer
+                if a.claim is not None:
+                    claims[a.claim] += a.offer
 
         with self._db.lock:
             for s in self._t.settlements.values():
@@ -103,7 +107,7 @@ class MemoryBillingStore:
             for sub in self._t.subsidies.values():
                 p = sub.record.purchase
                 count(sub.deduction, p.provider, p.project)
-        return VoucherUsage(dict(pool), dict(company), dict(project))
+        return VoucherUsage(dict(pool), dict(company), dict(project), dict(claims))
 
     def add_settlement(self, settlement: Settlement) -> bool:
         key = settlement.line.key
@@ -144,10 +148,12 @@ class MemoryBillingStore:
         month: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        job_ids: Sequence[str] | None = None,
     ) -> tuple[builtins.list[Settlement], int]:
         found = self._where(
             lambda s: (
                 (job_id is None or s.line.usage.job_id == job_id)
+                and (job_ids is None or s.line.usage.job_id in job_ids)
                 and (provider is None or s.line.usage.provider == provider)
                 and (tenant is None or s.line.tenant == tenant)
                 and (month is None or s.line.month == month)
@@ -270,6 +276,25 @@ class MemoryContractStore:
         with self._db.lock:
             found = sorted(self._t.claims.items())
         return [c for (t, _), c in found if tenant in (None, t)]
+
+    def add_programme_claim(self, claim: Claim, at: dt.datetime) -> None:
+        with self._db.lock:
+            if claim.claim_id in self._t.programme_claims:
+                raise ValueError(f"claim {claim.claim_id} is stored already")
+            self._t.programme_claims[claim.claim_id] = claim
+
+    def programme_claims(self, tenant: str | None = None) -> builtins.list[Claim]:
+        with self._db.lock:
+            found = [c for c in self._t.programme_claims.values() if tenant in (None, c.company)]
+        return sorted(found, key=lambda c: (c.claimed_on, c.claim_id))
+
+    def decide_programme_claim(self, claim: Claim) -> bool:
+        with self._db.lock:
+            stored = self._t.programme_claims.get(claim.claim_id)
+            if stored is None or stored.status is not ClaimStatus.PENDING:
+                return False
+            self._t.programme_claims[claim.claim_id] = claim
+            return True
 
 
 class MemoryPurchaseStore:

@@ -1,4 +1,4 @@
-"""Tenants held in memory, loaded from a tenants file (issue 6 adds a database directory)."""
+"""Tenants held in memory (tests and bare platforms); the server keeps them in the database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from suanli.domain.tenants import Tenant
 
 
 class StaticTenantDirectory:
-    """A fixed set of tenants; satisfies ``suanli.store.base.TenantDirectory``."""
+    """Tenants in memory; satisfies ``suanli.store.base.TenantDirectory``."""
 
     def __init__(self, tenants: Iterable[Tenant]) -> None:
         self._by_name = {t.name: t for t in tenants}
@@ -19,3 +19,9 @@ class StaticTenantDirectory:
 
     def all(self) -> builtins.list[Tenant]:
         return [self._by_name[n] for n in sorted(self._by_name)]
+
+    def add(self, tenant: Tenant) -> bool:
+        if tenant.name in self._by_name:
+            return False
+        self._by_name[tenant.name] = tenant
+        return True

@@ -13,7 +13,8 @@ from suanli.api.app import create_app as create_api
 from suanli.api.auth import public
 from suanli.api.limits import ApiLimits
 from suanli.service.deps import Platform
-from suanli.web import eval_page, pages
+from suanli.web import docs, eval_page, pages, pages_access, pages_jobs
+from suanli.web.view import SignInNeeded
 
 STATIC = Path(__file__).with_name("static")
 
@@ -26,11 +27,14 @@ def create_app(
 ) -> FastAPI:
     app = create_api(platform, run_loop, interval_s, limits)
     app.include_router(pages.router)
+    app.include_router(pages_jobs.router)
+    app.include_router(pages_access.router)
+    app.include_router(docs.router)
     app.include_router(eval_page.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 
-    @app.exception_handler(pages.SignInNeeded)
-    async def sign_in(request: Request, _exc: pages.SignInNeeded) -> RedirectResponse:
+    @app.exception_handler(SignInNeeded)
+    async def sign_in(request: Request, _exc: SignInNeeded) -> RedirectResponse:
         # A page asked without a valid token: to the sign-in page, and back afterwards.
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/console/sign-in?next={quote(back, safe='')}", 303)

@@ -47,6 +47,13 @@ class ApiCaller:
             raise ApiFailure(response.status_code, _error_body(response))
         return TypeAdapter(model).validate_json(response.content)
 
+    async def get_bytes(self, path: str, **params: Any) -> tuple[bytes, httpx.Headers]:
+        """A plain (not JSON) answer, such as a page of a job's log, and its headers."""
+        response = await self._client.get(path, params=params)
+        if response.status_code >= 400:
+            raise ApiFailure(response.status_code, _error_body(response))
+        return response.content, response.headers
+
     async def close(self) -> None:
         await self._client.aclose()
 

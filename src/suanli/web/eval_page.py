@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from suanli.api.auth import public
 from suanli.schemas.evaluation import EvalReportResponse
 from suanli.web.caller import ApiFailure
-from suanli.web.pages import ViewDep, _failure
+from suanli.web.view import ViewDep, failure
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CHART_ITEMS = ("gemm_fp32", "gemm_fp16", "gemm_bf16")
@@ -21,7 +21,7 @@ async def eval_page(v: ViewDep) -> Response:
     try:
         report = await v.api.get("/eval/report", EvalReportResponse)
     except ApiFailure as exc:
-        return _failure(v, exc)
+        return failure(v, exc)
     pools = sorted({f"{r.cluster}/{r.pool}" for r in report.throughput})
     series = {
         item: [

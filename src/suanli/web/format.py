@@ -55,6 +55,45 @@ def num(value: float, places: int = 1) -> str:
     return f"{value:,.{places}f}"
 
 
+def hours(seconds: float | None) -> str:
+    """A duration as h:mm:ss (days first when long); "—" when there is none."""
+    if seconds is None:
+        return "—"
+    whole = max(0, int(seconds))
+    days, rest = divmod(whole, 86400)
+    text = f"{rest // 3600}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    return f"{days}d {text}" if days else text
+
+
+def title_in(title: str, lang: Lang) -> str:
+    """A programme's title in one language: titles read "中文 (English)"."""
+    head, sep, tail = title.rpartition(" (")
+    if not sep or not tail.endswith(")"):
+        return title
+    return head if lang == "zh" else tail[:-1]
+
+
+def attribute_name(name: str, lang: Lang) -> str:
+    """An eligibility attribute in words ("registered_zone": "registered zone")."""
+    code = f"attribute.{name}"
+    return render(code, lang) if code in MESSAGES else name
+
+
+def attribute_value(value: str | bool, lang: Lang) -> str:
+    """An attribute's value in words (true: "yes"; "yizhuang-new-town": "Yizhuang New Town")."""
+    shown = ("true" if value else "false") if isinstance(value, bool) else value
+    code = f"value.{shown}"
+    return render(code, lang) if code in MESSAGES else shown
+
+
+def with_titles(text: str, titles: dict[str, str], lang: Lang) -> str:
+    """A sentence naming programmes by id, with each id replaced by its title in ``lang``."""
+    for programme in sorted(titles, key=len, reverse=True):  # longest first: no prefix hit
+        if programme in text:
+            text = text.replace(programme, title_in(titles[programme], lang))
+    return text
+
+
 def region_name(region: str, lang: Lang) -> str:
     code = f"region.{region}"
     return render(code, lang) if code in MESSAGES else region

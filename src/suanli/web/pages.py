@@ -1,35 +1,34 @@
-"""The console's pages: each asks the API (through ApiCaller) and renders a template."""
+"""The console's pages by role: each asks the API (through ApiCaller) and renders a template.
+
+Job pages are in ``pages_jobs``, the access pages (tenants, users, tokens, audit) in
+``pages_access``; the shared pieces (the view, navigation, pagers, error pages) in ``view``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
-from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from fastapi import APIRouter, Depends, Query, Request
+import yaml
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from suanli.api.auth import TOKEN_COOKIE, TokenCache, public
-from suanli.domain.access import Principal
 from suanli.domain.errors import Unauthenticated
-from suanli.domain.i18n import Lang, pick_lang, render
+from suanli.domain.i18n import render
 from suanli.schemas.api import (
     BillResponse,
-    ErrorBody,
     FleetResponse,
     JobListResponse,
     JobResponse,
     PoolUseResponse,
     TenantResponse,
     VoucherPolicyResponse,
+    VoucherStandingResponse,
 )
 from suanli.schemas.operations import (
-    JobCostResponse,
     ProviderResponse,
     QueueResponse,
     SettlementPageResponse,
@@ -37,11 +36,21 @@ from suanli.schemas.operations import (
 )
 from suanli.web import format as fmt
 from suanli.web.caller import ApiCaller, ApiFailure
+from suanli.web.pages_jobs import job_costs
+from suanli.web.view import (
+    PAGE,
+    Page,
+    View,
+    ViewDep,
+    failure,
+    missing,
+    open_pager,
+    page_lang,
+    pager,
+    refused,
+)
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
-LANG_COOKIE = "suanli_lang"
-PAGE = 20
 STATUSES = (
     "pending",
     "queued",
@@ -53,118 +62,6 @@ STATUSES = (
     "failed",
     "cancelled",
 )
-VENDOR = Path(__file__).with_name("static") / "vendor"
-
-
-def _lang(request: Request) -> Lang:
-    asked = request.query_params.get("lang")
-    if asked in ("zh", "en"):
-        return "zh" if asked == "zh" else "en"
-    cookie = request.cookies.get(LANG_COOKIE)
-    if cookie in ("zh", "en"):
-        return "zh" if cookie == "zh" else "en"
-    return pick_lang(request.headers.get("accept-language"))
-
-
-class SignInNeeded(Exception):
-    """A page was asked without a valid token: the application redirects to sign-in."""
-
-
-async def _signed_in(request: Request) -> Principal:
-    tokens: TokenCache = request.app.state.tokens
-    try:
-        return await tokens.principal_soon(request.cookies.get(TOKEN_COOKIE))
-    except Unauthenticated as exc:
-        raise SignInNeeded from exc
-
-
-@dataclass
-class View:
-    """One page view: the reader, its language and the API as seen by the reader."""
-
-    request: Request
-    lang: Lang
-    api: ApiCaller
-    viewer: Principal | None = None
-
-    def page(self, template: str, code: int = 200, **context: Any) -> HTMLResponse:
-        response = templates.TemplateResponse(
-            self.request, template, {**self._base(), **context}, status_code=code
-        )
-        if self.request.query_params.get("lang") in ("zh", "en"):
-            response.set_cookie(LANG_COOKIE, self.lang, max_age=365 * 86400, samesite="lax")
-        return response
-
-    def _base(self) -> dict[str, Any]:
-        lang = self.lang
-
-        def t(code: str, **params: Any) -> str:
-            return render(code, lang, **params)
-
-        other: Lang = "en" if lang == "zh" else "zh"
-        query = {k: v for k, v in self.request.query_params.items() if k != "lang"}
-        return {
-            "lang": lang,
-            "html_lang": "zh-CN" if lang == "zh" else "en",
-            "t": t,
-            "switch_url": f"{self.request.url.path}?{urlencode({**query, 'lang': other})}",
-            "yuan": fmt.yuan,
-            "pct": fmt.pct,
-            "num": fmt.num,
-            "region_name": lambda r: fmt.region_name(r, lang),
-            "status_name": lambda s: render(f"status.{s}", lang),
-            "charts": (VENDOR / "echarts.min.js").exists(),
-            "htmx": (VENDOR / "htmx.min.js").exists(),
-            "path": self.request.url.path,
-            "viewer": self.viewer,
-        }
-
-
-async def _view(request: Request) -> AsyncIterator[View]:
-    # Every page needs a signed-in reader; the API then checks what that reader may see.
-    viewer = await _signed_in(request)
-    lang = _lang(request)
-    api = ApiCaller(request, lang)
-    try:
-        yield View(request, lang, api, viewer)
-    finally:
-        await api.close()
-
-
-ViewDep = Annotated[View, Depends(_view)]
-Page = Annotated[int, Query(ge=1, le=1_000_000)]
-
-
-def _failure(v: View, exc: ApiFailure) -> HTMLResponse:
-    return v.page("error.html", code=exc.status, error=exc.body)
-
-
-def _not_for_you(v: View) -> HTMLResponse:
-    """Another role's page: said plainly, as the API would (the API refuses its data too)."""
-    who = v.viewer
-    assert who is not None  # noqa: S101 - every page's view has a signed-in reader
-    path = v.request.url.path
-    message = render("access.forbidden", v.lang, user=who.user, role=who.role.value, action=path)
-    return v.page(
-        "error.html", code=403, error=ErrorBody(code="access.forbidden", message=message)
-    )
-
-
-def pager(page: int, total: int, request: Request, key: str = "page") -> dict[str, Any]:
-    """Links and figures for one page of ``PAGE`` rows out of ``total``."""
-    query = dict(request.query_params)
-
-    def link(n: int) -> str:
-        return f"{request.url.path}?{urlencode({**query, key: n})}"
-
-    last_page = max(1, -(-total // PAGE))
-    return {
-        "first": min(total, (page - 1) * PAGE + 1),
-        "last": min(total, page * PAGE),
-        "total": total,
-        "prev": link(page - 1) if page > 1 else None,
-        "next": link(page + 1) if page < last_page else None,
-    }
 
 
 @router.get("", response_class=HTMLResponse)
@@ -181,11 +78,24 @@ async def home(v: ViewDep) -> Response:
             v.api.get("/fleet", FleetResponse),
         )
     except ApiFailure as exc:
-        return _failure(v, exc)
+        return failure(v, exc)
     return v.page("home.html", role=None, tenants=tenants, fleet=fleet)
 
 
 # --- tenant ---------------------------------------------------------------------------------
+
+
+async def _tenant(v: View, tenant: str) -> TenantResponse | HTMLResponse:
+    """The tenant a page is about, or the page that says it is not the reader's to see."""
+    viewer = v.viewer
+    if viewer is None or not (viewer.is_operator or viewer.tenant is not None):
+        return refused(v)  # another role's pages
+    if not viewer.sees_tenant(tenant):
+        return missing(v, "tenant_not_found", tenant=tenant)  # another tenant's: not said
+    try:
+        return await v.api.get(f"/tenants/{tenant}", TenantResponse)
+    except ApiFailure as exc:
+        return failure(v, exc)
 
 
 @router.get("/tenant/{tenant}", response_class=HTMLResponse)
@@ -203,13 +113,16 @@ async def tenant_jobs(
     status: str | None = None,
     provider: str | None = None,
 ) -> Response:
-    return await _jobs(v, "tenant", tenant, page, status, tenant, provider)
+    found = await _tenant(v, tenant)
+    if isinstance(found, HTMLResponse):
+        return found
+    return await _jobs(v, "tenant", found, page, status, tenant, provider)
 
 
 async def _jobs(
     v: View,
     role: str,
-    who: str | None,
+    who: TenantResponse | None,
     page: int,
     status: str | None,
     tenant: str | None,
@@ -228,30 +141,71 @@ async def _jobs(
                 offset=(page - 1) * PAGE,
             ),
             v.api.get("/providers", list[ProviderResponse]),
-            v.api.get("/tenants", list[TenantResponse], limit=100),
+            v.api.get("/tenants", list[TenantResponse], limit=100)
+            if role == "operator"
+            else _none(),
         )
+        costs = await job_costs(v, jobs.jobs)
     except ApiFailure as exc:
-        return _failure(v, exc)
+        return failure(v, exc)
     return v.page(
         "jobs.html",
         role=role,
-        who=who,
+        who=who.name if who else None,
+        heading=who.display_name if who else None,
         jobs=jobs,
+        costs=costs,
         statuses=STATUSES,
         status=chosen,
         providers={x.name: x.display_name for x in providers},
         provider=provider,
-        tenants=tenants if role == "operator" else None,
+        tenants=tenants,
         tenant=tenant,
         pager=pager(page, jobs.total, v.request),
     )
 
 
+async def _none() -> None:
+    return None
+
+
 @router.get("/tenant/{tenant}/submit", response_class=HTMLResponse)
 @public
-async def submit_page(tenant: str, v: ViewDep) -> Response:
+async def submit_page(tenant: str, v: ViewDep, clone: str | None = None) -> Response:
+    """The submit form; ``clone``: a job whose spec fills it (re-submit)."""
+    found = await _tenant(v, tenant)
+    if isinstance(found, HTMLResponse):
+        return found
+    if v.viewer is not None and v.viewer.tenant is None and not v.viewer.is_operator:
+        return refused(v)
     example = resources.files("suanli.web").joinpath("example.yaml").read_text("utf-8")
-    return v.page("submit.html", role="tenant", who=tenant, example=example)
+    filled, secrets = "", False
+    if clone:
+        try:
+            job = await v.api.get(f"/jobs/{clone}", JobResponse)
+        except ApiFailure as exc:
+            return failure(v, exc)
+        filled, secrets = _spec_yaml(job.spec)
+    return v.page(
+        "submit.html",
+        role="tenant",
+        who=tenant,
+        example=example,
+        filled=filled,
+        cloned=clone,
+        secrets=secrets,
+    )
+
+
+def _spec_yaml(spec: dict[str, Any]) -> tuple[str, bool]:
+    """A job's spec as YAML to submit again; env values were never sent back: blank them."""
+    spec = dict(spec)
+    env = spec.get("env") or {}
+    if env:
+        spec["env"] = dict.fromkeys(env, "")
+    else:
+        spec.pop("env", None)
+    return yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), bool(env)
 
 
 @router.get("/tenant/{tenant}/bills", response_class=HTMLResponse)
@@ -259,48 +213,58 @@ async def submit_page(tenant: str, v: ViewDep) -> Response:
 async def bills_page(
     tenant: str, v: ViewDep, page: Page = 1, month: str | None = None
 ) -> Response:
+    found = await _tenant(v, tenant)
+    if isinstance(found, HTMLResponse):
+        return found
     try:
-        bill = await v.api.get(
-            f"/bills/{tenant}", BillResponse, month=month, limit=PAGE, offset=(page - 1) * PAGE
+        bill, policies = await asyncio.gather(
+            v.api.get(
+                f"/bills/{tenant}",
+                BillResponse,
+                month=month,
+                limit=PAGE,
+                offset=(page - 1) * PAGE,
+            ),
+            v.api.get("/voucher-policies", list[VoucherPolicyResponse]),
         )
     except ApiFailure as exc:
-        return _failure(v, exc)
+        return failure(v, exc)
     return v.page(
         "bills.html",
         role="tenant",
         who=tenant,
         bill=bill,
+        titles=_titles(policies),
         pager=pager(page, bill.totals.lines, v.request),
     )
 
 
-async def _job_and_cost(v: View, job_id: str) -> tuple[JobResponse, JobCostResponse]:
-    job, cost = await asyncio.gather(
-        v.api.get(f"/jobs/{job_id}", JobResponse),
-        v.api.get(f"/jobs/{job_id}/cost", JobCostResponse),
+def _titles(policies: list[VoucherPolicyResponse]) -> dict[str, str]:
+    return {x.programme: x.title for x in policies}
+
+
+@router.get("/tenant/{tenant}/vouchers", response_class=HTMLResponse)
+@public
+async def vouchers_page(tenant: str, v: ViewDep) -> Response:
+    """The tenant under every programme: eligible or why not, claimed, caps and pools left."""
+    found = await _tenant(v, tenant)
+    if isinstance(found, HTMLResponse):
+        return found
+    try:
+        standing, policies = await asyncio.gather(
+            v.api.get(f"/vouchers/{tenant}", VoucherStandingResponse),
+            v.api.get("/voucher-policies", list[VoucherPolicyResponse]),
+        )
+    except ApiFailure as exc:
+        return failure(v, exc)
+    return v.page(
+        "vouchers.html",
+        role="tenant",
+        who=tenant,
+        tenant=found,
+        standing=standing,
+        titles=_titles(policies),
     )
-    return job, cost
-
-
-@router.get("/jobs/{job_id}", response_class=HTMLResponse)
-@public
-async def job_page(job_id: str, v: ViewDep) -> Response:
-    try:
-        job, cost = await _job_and_cost(v, job_id)
-    except ApiFailure as exc:
-        return _failure(v, exc)
-    return v.page("job.html", role="tenant", who=job.tenant, job=job, cost=cost)
-
-
-@router.get("/jobs/{job_id}/panel", response_class=HTMLResponse)
-@public
-async def job_panel(job_id: str, v: ViewDep) -> Response:
-    """The live part of the job page (status, history, placement, cost), polled by htmx."""
-    try:
-        job, cost = await _job_and_cost(v, job_id)
-    except ApiFailure as exc:
-        return _failure(v, exc)
-    return v.page("_job_panel.html", job=job, cost=cost)
 
 
 # --- provider -------------------------------------------------------------------------------
@@ -311,6 +275,11 @@ async def job_panel(job_id: str, v: ViewDep) -> Response:
 async def provider_page(
     provider: str, v: ViewDep, page: Page = 1, spage: Page = 1, month: str | None = None
 ) -> Response:
+    viewer = v.viewer
+    if viewer is None or not (viewer.is_operator or viewer.provider is not None):
+        return refused(v)  # another role's pages
+    if not viewer.sees_provider(provider):
+        return missing(v, "access.org_not_found", name=provider)
     try:
         fleet, use, jobs, settled = await asyncio.gather(
             v.api.get("/fleet", FleetResponse),
@@ -326,8 +295,9 @@ async def provider_page(
                 offset=(spage - 1) * PAGE,
             ),
         )
+        costs = await job_costs(v, jobs.jobs)
     except ApiFailure as exc:
-        return _failure(v, exc)
+        return failure(v, exc)
     return v.page(
         "provider.html",
         role="provider",
@@ -337,6 +307,7 @@ async def provider_page(
         totals=fleet.by_provider.get(provider),
         use=use,
         jobs=jobs,
+        costs=costs,
         pager=pager(page, jobs.total, v.request),
         settled=settled,
         spager=pager(spage, settled.total, v.request, "spage"),
@@ -350,7 +321,7 @@ async def provider_page(
 @public
 async def operator_page(v: ViewDep, tpage: Page = 1) -> Response:
     if v.viewer is None or not v.viewer.is_operator:
-        return _not_for_you(v)
+        return refused(v)
     try:
         fleet, queue, spent, policies, use, tenants = await asyncio.gather(
             v.api.get("/fleet", FleetResponse),
@@ -362,7 +333,7 @@ async def operator_page(v: ViewDep, tpage: Page = 1) -> Response:
             v.api.get("/tenants", list[TenantResponse], limit=PAGE + 1, offset=(tpage - 1) * PAGE),
         )
     except ApiFailure as exc:
-        return _failure(v, exc)
+        return failure(v, exc)
     return v.page(
         "operator.html",
         role="operator",
@@ -371,9 +342,10 @@ async def operator_page(v: ViewDep, tpage: Page = 1) -> Response:
         regions=fmt.region_grid(fleet),
         queue=queue,
         pools=fmt.pool_rows(spent, policies, use.start.year),
+        titles=_titles(policies),
         use=use,
         tenants=tenants[:PAGE],
-        tpager=pager(tpage, (tpage - 1) * PAGE + len(tenants), v.request, "tpage"),
+        tpager=open_pager(tpage, len(tenants), v.request, "tpage"),
     )
 
 
@@ -387,7 +359,7 @@ async def operator_jobs(
     provider: str | None = None,
 ) -> Response:
     if v.viewer is None or not v.viewer.is_operator:
-        return _not_for_you(v)
+        return refused(v)
     return await _jobs(v, "operator", None, page, status, tenant or None, provider)
 
 
@@ -436,7 +408,7 @@ def _local(path: str) -> str:
 async def _sign_in_form(
     request: Request, back: str, error: str | None = None, code: int = 200, **params: Any
 ) -> HTMLResponse:
-    lang = _lang(request)
+    lang = page_lang(request)
     view = View(request, lang, ApiCaller(request, lang))
     await view.api.close()  # the form asks the API nothing
     message = render(error, lang, **params) if error else None

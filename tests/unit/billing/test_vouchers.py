@@ -17,6 +17,7 @@ from suanli.billing.vouchers import (
     charge_for_line,
     decide,
 )
+from suanli.domain.i18n import render
 from tests.unit.billing.make import (
     COMPUTE,
     ELIGIBLE,
@@ -142,7 +143,8 @@ class TestEligibility:
         assert v.outcome is Outcome.INELIGIBLE
         assert v.params["attribute"] == want_attribute
         assert "附则" in v.params["cite"]
-        assert want_attribute in " ".join(d.explain("en"))
+        # the rule said in words: "registered zone", not registered_zone (issue 21)
+        assert render(f"attribute.{want_attribute}", "en") in " ".join(d.explain("en"))
 
     @pytest.mark.parametrize(
         ("on", "want"),
@@ -201,9 +203,11 @@ class TestUsage:
         assert model.cap_period(dt.date(2025, 1, 1)) == model.cap_period(dt.date(2026, 1, 1))
 
 
-def test_policy_values_refuse_a_stacking_programme() -> None:
-    with pytest.raises(ValueError, match="stacking"):
-        policy(COMPUTE, stacks=True)
+def test_policy_values_refuse_a_cap_on_stacking_above_one() -> None:
+    from suanli.billing.policy import StackRule
+
+    with pytest.raises(ValueError, match="rate"):
+        policy(COMPUTE, stacking=StackRule(1, Decimal("1.5")))
 
 
 def test_policy_values_refuse_a_rate_above_one() -> None:

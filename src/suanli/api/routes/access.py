@@ -10,20 +10,23 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BeforeValidator
 
 from suanli.api.auth import CallerDep, TokenCache, open_to
+from suanli.api.convert_billing import tenant_to_response
 from suanli.api.deps import PlatformDep
-from suanli.domain.access import EVERYONE, ApiToken, AuditEvent, OrgKind, Role, Scope
+from suanli.domain.access import EVERYONE, TENANT_ROLES, ApiToken, AuditEvent, OrgKind, Role, Scope
 from suanli.schemas.access import (
     AuditEventResponse,
     IssuedTokenResponse,
     OrganisationRequest,
     OrganisationResponse,
+    TenantRequest,
     TokenRequest,
     TokenResponse,
     UserRequest,
     UserResponse,
     WhoAmIResponse,
 )
-from suanli.service import access
+from suanli.schemas.api import TenantResponse
+from suanli.service import access, tenants
 
 router = APIRouter(tags=["access"])
 
@@ -54,8 +57,24 @@ def add_organisation(
     body: OrganisationRequest, p: PlatformDep, caller: CallerDep
 ) -> OrganisationResponse:
     """A tenant (a billing tenant's name) or a provider (a provider of the fleet)."""
-    org = access.add_organisation(p, caller, body.name, OrgKind(body.kind))
+    org = access.add_organisation(
+        p, caller, body.name, OrgKind(body.kind), body.display_name, body.attributes
+    )
     return OrganisationResponse(name=org.name, kind=org.kind.value, created_at=org.created_at)
+
+
+@router.post("/tenants", status_code=status.HTTP_201_CREATED)
+def add_tenant(body: TenantRequest, p: PlatformDep, caller: CallerDep) -> TenantResponse:
+    """A new tenant with its eligibility attributes, and its organisation (operator)."""
+    added = tenants.add_tenant(p, caller, body.name, body.display_name, body.attributes)
+    return tenant_to_response(added)
+
+
+@router.get("/tenants/{tenant}")
+@open_to(*TENANT_ROLES)
+def get_tenant(tenant: str, p: PlatformDep, caller: CallerDep) -> TenantResponse:
+    """One tenant and its eligibility attributes (its members and the operator)."""
+    return tenant_to_response(tenants.visible_tenant(p, caller, tenant))
 
 
 @router.get("/users")

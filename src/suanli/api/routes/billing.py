@@ -23,6 +23,7 @@ from suanli.api.convert_contracts import (
     claim_to_response,
     contract_to_response,
     model_use,
+    programme_claim_to_response,
     standing_to_response,
 )
 from suanli.api.convert_purchases import purchase_to_response, subsidy_to_response
@@ -31,6 +32,7 @@ from suanli.billing.metering import local_date
 from suanli.domain.access import EVERYONE, TENANT_ROLES, Role, Scope
 from suanli.schemas.api import (
     BillResponse,
+    ClaimDecisionRequest,
     ClaimRequest,
     ClaimResponse,
     ContractRequest,
@@ -38,6 +40,8 @@ from suanli.schemas.api import (
     LedgerVerifyResponse,
     ModelRedemptionResponse,
     PoolUseResponse,
+    ProgrammeClaimRequest,
+    ProgrammeClaimResponse,
     PurchaseRequest,
     PurchaseResponse,
     QuoteRequest,
@@ -49,7 +53,7 @@ from suanli.schemas.api import (
     VoucherReportResponse,
     VoucherStandingResponse,
 )
-from suanli.service import access, bills, contracts, purchases
+from suanli.service import access, bills, claims, contracts, purchases
 
 router = APIRouter(tags=["billing"])
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])]
@@ -149,6 +153,7 @@ def add_contract(body: ContractRequest, p: PlatformDep) -> ContractResponse:
         body.amount,
         body.evidence,
         body.signed,
+        body.facts,
     )
     return contract_to_response(contract)
 
@@ -192,6 +197,47 @@ def claim_voucher(body: ClaimRequest, p: PlatformDep) -> ClaimResponse:
     claim, new = contracts.claim(p, body.tenant, body.programme)
     policy = bills.billing_of(p).policy(body.programme)
     return claim_to_response(claim, new, bool(policy and policy.claim_required))
+
+
+@router.post("/programme-claims", status_code=status.HTTP_201_CREATED)
+def file_programme_claim(
+    body: ProgrammeClaimRequest, p: PlatformDep, lang: LangDep
+) -> ProgrammeClaimResponse:
+    """Record a claim (申领) of a programme with a claim step, against its contract."""
+    c = claims.file_claim(
+        p,
+        body.tenant,
+        body.programme,
+        body.contract,
+        body.amount,
+        body.starts,
+        body.ends,
+        list(body.evidence),
+        body.signed,
+    )
+    return programme_claim_to_response(c, lang)
+
+
+@router.get("/programme-claims")
+@open_to(*TENANT_ROLES)
+def list_programme_claims(
+    p: PlatformDep, lang: LangDep, caller: CallerDep, tenant: str | None = None
+) -> list[ProgrammeClaimResponse]:
+    """Claims with their status, approved amount and expiry (a tenant sees its own)."""
+    if tenant is not None:
+        access.require_tenant(caller, tenant)
+    tenant = tenant if caller.is_operator else caller.tenant
+    if tenant is None and not caller.is_operator:
+        return []
+    return [programme_claim_to_response(c, lang) for c in claims.list_claims(p, tenant)]
+
+
+@router.post("/programme-claims/{claim_id}/decision")
+def decide_programme_claim(
+    claim_id: str, body: ClaimDecisionRequest, p: PlatformDep, lang: LangDep
+) -> ProgrammeClaimResponse:
+    """Approve (within the programme's rules) or reject a pending claim; once only."""
+    return programme_claim_to_response(claims.decide_claim(p, claim_id, body.approve), lang)
 
 
 @router.post("/purchases", status_code=status.HTTP_201_CREATED)

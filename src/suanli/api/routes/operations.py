@@ -27,7 +27,6 @@ from suanli.schemas.operations import (
     WaitingReasonResponse,
 )
 from suanli.service import access, bills, operations, queues
-from suanli.service import jobs as job_service
 from suanli.service.deps import Platform
 from suanli.store.base import Settlement
 
@@ -116,7 +115,10 @@ def utilisation(
         step_s=u.step_s,
         points=[
             UtilisationPointResponse(
-                at=x.at, busy_accelerators=x.busy_accelerators, utilisation=x.utilisation
+                at=x.at,
+                busy_accelerators=x.busy_accelerators,
+                utilisation=x.utilisation,
+                peak_accelerators=x.peak_accelerators,
             )
             for x in u.points
         ],
@@ -147,23 +149,53 @@ def provider_settlements(
     )
 
 
+@router.get("/job-costs")
+@open_to(*TENANT_ROLES, Role.PROVIDER_ADMIN)
+def job_costs(
+    p: PlatformDep,
+    lang: LangDep,
+    caller: CallerDep,
+    job: Annotated[list[str], Query(min_length=1, max_length=100)],
+) -> list[JobCostResponse]:
+    """The cost of several jobs at once (a page of a job list), as ``/jobs/{id}/cost`` says
+    each; jobs the caller may not see are left out (never said to exist)."""
+    costs = operations.job_costs(p, caller, job)
+    posted = bills.posted_keys(p, [s.entry_key for c in costs for s in c.settlements])
+    return [_cost_response(p, c, lang, posted) for c in costs]
+
+
 @router.get("/jobs/{job_id}/cost")
-@open_to(*TENANT_ROLES)
+@open_to(*TENANT_ROLES, Role.PROVIDER_ADMIN)
 def job_cost(job_id: str, p: PlatformDep, lang: LangDep, caller: CallerDep) -> JobCostResponse:
-    """What the job's settled attempts cost: gross, voucher deduction, net (its tenant's)."""
-    job_service.owned_job(p, caller, job_id, "read the job's cost")
-    found = operations.job_settlements(p, job_id)
+    """What the job's settled attempts cost: gross, voucher deduction, net, and a running
+    attempt's cost so far. Its tenant and the operator see every attempt; a provider the
+    attempts on its capacity (its settlement figures), without the tenant's voucher reasons."""
+    return _cost_response(p, operations.job_cost(p, caller, job_id), lang)
+
+
+def _cost_response(
+    p: Platform, cost: operations.JobCost, lang: Lang, posted: set[str] | None = None
+) -> JobCostResponse:
+    found = cost.settlements
+    lines = _lines(p, found, lang, posted)
+    if cost.private:
+        lines = [x.model_copy(update={"explanation": []}) for x in lines]
     return JobCostResponse(
-        job_id=job_id,
-        lines=_lines(p, found, lang),
+        job_id=cost.job_id,
+        lines=lines,
         gross=yuan(total(s.deduction.gross for s in found)),
         deduction=yuan(total(s.deduction.amount for s in found)),
         net=yuan(total(s.deduction.net for s in found)),
+        running_gross=yuan(cost.running_gross) if cost.running_gross is not None else None,
+        running_hours=cost.running_hours,
     )
 
 
-def _lines(p: Platform, found: list[Settlement], lang: Lang) -> list[BillLineResponse]:
-    posted = bills.posted_keys(p, [s.entry_key for s in found])
+def _lines(
+    p: Platform, found: list[Settlement], lang: Lang, posted: set[str] | None = None
+) -> list[BillLineResponse]:
+    if posted is None:
+        posted = bills.posted_keys(p, [s.entry_key for s in found])
     return [
         bill_line_to_response(s, s.entry_key is None or s.entry_key in posted, lang) for s in found
     ]

@@ -20,7 +20,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    null,
     select,
     update,
 )
@@ -43,6 +42,7 @@ from suanli.billing.vouchers import VoucherUsage
 from suanli.domain.jobs import TERMINAL, Job
 from suanli.store.base import MeteredUsage, Settlement
 from suanli.store.sql.billing_codec import (
+    draw_rows,
     entry_to_row,
     posting_to_row,
     row_to_account,
@@ -60,9 +60,8 @@ from suanli.store.sql.billing_tables import (
     usage_records,
 )
 from suanli.store.sql.codec import row_to_job
-from suanli.store.sql.contract_tables import model_redemptions
-from suanli.store.sql.purchase_tables import provider_subsidies
 from suanli.store.sql.tables import jobs
+from suanli.store.sql.voucher_tables import voucher_draws
 
 POST_RETRIES = 5
 
@@ -118,46 +117,37 @@ class SqlBillingStore:
             return [row_to_usage(r) for r in conn.execute(query).all()]
 
     def voucher_usage(self) -> VoucherUsage:
-        # Summed by the database in whole fen, grouped by day and owner (one row per group,
-        # not per settlement); the days are folded into years here.
-        def grouped(table: Any, owner: Any, project: Any | None) -> Any:
-            keys = [table.c.programme, table.c.on_date, owner, table.c.cap_period]
-            return (
-                select(
-                    *keys,
-                    null() if project is None else project,
-                    _fen_sum(table.c.deduction),
-                )
-                .where(table.c.programme.is_not(None))
-                .group_by(*keys, *([] if project is None else [project]))
-            )
-
+        # Summed by the database in whole fen from each programme's own draws (several on
+        # a stacked charge), grouped by day and owner; the days are folded into years here.
+        d = voucher_draws.c
+        by_group = select(
+            d.programme, d.on_date, d.owner, d.cap_period, d.project, _fen_sum(d.amount)
+        ).group_by(d.programme, d.on_date, d.owner, d.cap_period, d.project)
+        by_claim = (
+            select(d.claim_id, _fen_sum(d.amount))
+            .where(d.claim_id.is_not(None))
+            .group_by(d.claim_id)
+        )
         pool: dict[tuple[str, int], Decimal] = defaultdict(lambda: ZERO)
         company: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
         project: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-        queries = (
-            grouped(settlements, settlements.c.tenant, settlements.c.project),
-            # 模型券 redemptions draw on their programme's pool and company cap as well.
-            grouped(model_redemptions, model_redemptions.c.tenant, None),
-            # Provider subsidies draw on their programme's project cap (and pool, cap if any).
-            grouped(
-                provider_subsidies, provider_subsidies.c.provider, provider_subsidies.c.project
-            ),
-        )
+        claims: dict[str, Decimal] = {}
         with self._engine.connect() as conn:
-            for query in queries:
-                for programme, on_date, owner, cap_period, proj, fen in conn.execute(query):
-                    amount = Decimal(int(fen)) / 100
-                    pool[(programme, on_date.year)] += amount
-                    company[(programme, owner, cap_period)] += amount
-                    if proj is not None:
-                        project[(programme, proj)] += amount
-        return VoucherUsage(dict(pool), dict(company), dict(project))
+            for programme, on_date, owner, cap_period, proj, fen in conn.execute(by_group):
+                amount = Decimal(int(fen)) / 100
+                pool[(programme, on_date.year)] += amount
+                company[(programme, owner, cap_period)] += amount
+                if proj is not None:
+                    project[(programme, proj)] += amount
+            for claim_id, fen in conn.execute(by_claim):
+                claims[claim_id] = Decimal(int(fen)) / 100
+        return VoucherUsage(dict(pool), dict(company), dict(project), claims)
 
     def add_settlement(self, settlement: Settlement) -> bool:
         row = settlement_to_row(settlement)
         where = settlements.c.usage_key == row["usage_key"]
-        return insert_once(self._engine, settlements, row, where)
+        draws = draw_rows(settlement.deduction, "settlement")
+        return insert_once(self._engine, settlements, row, where, [(voucher_draws, draws)])
 
     def unposted(self, limit: int = 1000) -> builtins.list[Settlement]:
         posted = exists().where(ledger_entries.c.key == settlements.c.entry_key)
@@ -182,10 +172,13 @@ class SqlBillingStore:
         month: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        job_ids: Sequence[str] | None = None,
     ) -> tuple[builtins.list[Settlement], int]:
         conditions = []
         if job_id is not None:
             conditions.append(usage_records.c.job_id == job_id)
+        if job_ids is not None:
+            conditions.append(usage_records.c.job_id.in_(list(job_ids)))
         if provider is not None:
             conditions.append(usage_records.c.provider == provider)
         if tenant is not None:
@@ -326,14 +319,27 @@ class SqlLedgerStore:
         )
 
 
-def insert_once(engine: Engine, table: Any, row: dict[str, Any], where: Any) -> bool:
-    """Insert ``row`` unless a row matching ``where`` exists; True when this call inserted."""
+def insert_once(
+    engine: Engine,
+    table: Any,
+    row: dict[str, Any],
+    where: Any,
+    also: Sequence[tuple[Any, list[dict[str, Any]]]] = (),
+) -> bool:
+    """Insert ``row`` unless a row matching ``where`` exists; True when this call inserted.
+
+    ``also``: rows of other tables that belong to ``row`` (a charge's voucher draws),
+    inserted in the same transaction.
+    """
     with engine.connect() as conn:
         if conn.execute(select(table).where(where)).first() is not None:
             return False
     try:
         with engine.begin() as conn:
             conn.execute(insert(table).values(row))
+            for other, rows in also:
+                if rows:
+                    conn.execute(insert(other), rows)
     except IntegrityError:
         with engine.connect() as conn:
             if conn.execute(select(table).where(where)).first() is not None:

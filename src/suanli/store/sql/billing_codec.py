@@ -9,7 +9,7 @@ from typing import Any
 
 from suanli.billing.ledger import Account, AccountKind, Entry, Posting
 from suanli.billing.metering import UsageRecord
-from suanli.billing.policy import VoucherKind
+from suanli.billing.policy import Evidence, VoucherKind
 from suanli.billing.pricing import BillLine
 from suanli.billing.vouchers import Charge, Consideration, Deduction, Limit, Outcome
 from suanli.store.base import MeteredUsage, Settlement
@@ -96,6 +96,7 @@ def deduction_to_dict(d: Deduction) -> dict[str, Any]:
             "on": c.on.isoformat(),
             "project": c.project,
             "attributes": dict(c.attributes),
+            "evidence": sorted(e.value for e in c.evidence),
         },
         "considered": [_consideration_to_dict(v) for v in d.considered],
     }
@@ -112,6 +113,7 @@ def deduction_from_dict(data: dict[str, Any]) -> Deduction:
         on=dt.date.fromisoformat(c["on"]),
         project=c["project"],
         attributes=c.get("attributes", {}),
+        evidence=frozenset(Evidence(e) for e in c.get("evidence", [])),
     )
     return Deduction(charge, tuple(_consideration_from_dict(v) for v in data["considered"]))
 
@@ -131,6 +133,10 @@ def _consideration_to_dict(v: Consideration) -> dict[str, Any]:
         "cap_period": v.cap_period,
         # Dates and other values become text: they are only ever shown, never computed on.
         "params": json.loads(json.dumps(dict(v.params), default=str)),
+        "issuer": v.issuer,
+        "order": v.order,
+        "claim": v.claim,
+        "claim_left": _opt_str(v.claim_left),
     }
 
 
@@ -148,6 +154,11 @@ def _consideration_from_dict(v: dict[str, Any]) -> Consideration:
         project_left=_opt_dec(v["project_left"]),
         cap_period=v["cap_period"],
         params=v["params"],
+        # decisions stored before stacking and claims: one programme, no claim
+        issuer=v.get("issuer", ""),
+        order=v.get("order", 1 if v["outcome"] == Outcome.APPLIED.value else None),
+        claim=v.get("claim"),
+        claim_left=_opt_dec(v.get("claim_left")),
     )
 
 
@@ -157,6 +168,26 @@ def _opt_str(value: Decimal | None) -> str | None:
 
 def _opt_dec(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
+
+
+def draw_rows(d: Deduction, source: str) -> list[dict[str, Any]]:
+    """One row per programme applied to the charge, at that programme's own amount."""
+    c = d.charge
+    return [
+        {
+            "charge_key": c.key,
+            "programme": a.programme,
+            "version": a.version,
+            "source": source,
+            "owner": c.company,
+            "on_date": c.on,
+            "cap_period": a.cap_period,
+            "project": c.project,
+            "claim_id": a.claim,
+            "amount": a.offer,
+        }
+        for a in d.applied
+    ]
 
 
 def entry_to_row(entry: Entry) -> dict[str, Any]:

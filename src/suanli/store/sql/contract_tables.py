@@ -24,6 +24,7 @@ model_contracts = Table(
     Column("signed_on", Date, nullable=False),
     Column("evidence", Text, nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
+    Column("facts", Text, nullable=False, server_default="{}"),  # JSON (0008)
     Index("ix_model_contracts_tenant", "tenant"),
 )
 

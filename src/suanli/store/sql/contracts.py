@@ -7,14 +7,17 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, insert, select
+from sqlalchemy import Engine, and_, exists, insert, select, update
 
+from suanli.billing.claims import Claim, ClaimStatus, ContractRef
 from suanli.billing.model_contracts import ModelContract, ModelUse
+from suanli.billing.policy import Evidence
 from suanli.store.base import Redemption, VoucherClaim
 from suanli.store.sql.billing import insert_once
-from suanli.store.sql.billing_codec import deduction_from_dict, deduction_to_dict
+from suanli.store.sql.billing_codec import deduction_from_dict, deduction_to_dict, draw_rows
 from suanli.store.sql.billing_tables import ledger_entries
 from suanli.store.sql.contract_tables import model_contracts, model_redemptions, voucher_claims
+from suanli.store.sql.voucher_tables import programme_claims, voucher_draws
 
 
 class SqlContractStore:
@@ -46,7 +49,8 @@ class SqlContractStore:
             model_redemptions.c.contract_id == row["contract_id"],
             model_redemptions.c.period == row["period"],
         )
-        return insert_once(self._engine, model_redemptions, row, where)
+        draws = draw_rows(redemption.deduction, "redemption")
+        return insert_once(self._engine, model_redemptions, row, where, [(voucher_draws, draws)])
 
     def redemptions(
         self,
@@ -118,6 +122,72 @@ class SqlContractStore:
             rows = conn.execute(query).all()
         return [VoucherClaim(r.tenant, r.programme, r.claimed_at, r.recorded_by) for r in rows]
 
+    def add_programme_claim(self, claim: Claim, at: dt.datetime) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(insert(programme_claims).values(_claim_row(claim, at)))
+
+    def programme_claims(self, tenant: str | None = None) -> builtins.list[Claim]:
+        c = programme_claims.c
+        query = select(programme_claims).order_by(c.claimed_on, c.claim_id)
+        if tenant is not None:
+            query = query.where(c.tenant == tenant)
+        with self._engine.connect() as conn:
+            return [_row_claim(r) for r in conn.execute(query).all()]
+
+    def decide_programme_claim(self, claim: Claim) -> bool:
+        """Store the decision of a pending claim; False when it was decided meanwhile."""
+        c = programme_claims.c
+        query = (
+            update(programme_claims)
+            .where(c.claim_id == claim.claim_id, c.status == ClaimStatus.PENDING.value)
+            .values(
+                status=claim.status.value,
+                approved_amount=claim.approved_amount,
+                decided_on=claim.decided_on,
+                expires_on=claim.expires_on,
+            )
+        )
+        with self._engine.begin() as conn:
+            return conn.execute(query).rowcount == 1
+
+
+def _claim_row(claim: Claim, at: dt.datetime) -> dict[str, Any]:
+    k = claim.contract
+    return {
+        "claim_id": claim.claim_id,
+        "programme": claim.programme,
+        "tenant": claim.company,
+        "contract_ref": k.reference,
+        "contract_amount": k.amount,
+        "signed_on": k.signed_on,
+        "starts_on": k.starts_on,
+        "ends_on": k.ends_on,
+        "evidence": json.dumps(sorted(e.value for e in claim.evidence)),
+        "claimed_on": claim.claimed_on,
+        "status": claim.status.value,
+        "approved_amount": claim.approved_amount,
+        "decided_on": claim.decided_on,
+        "expires_on": claim.expires_on,
+        "recorded_at": at,
+    }
+
+
+def _row_claim(r: Any) -> Claim:
+    return Claim(
+        claim_id=r.claim_id,
+        programme=r.programme,
+        company=r.tenant,
+        contract=ContractRef(
+            r.contract_ref, r.contract_amount, r.signed_on, r.starts_on, r.ends_on
+        ),
+        claimed_on=r.claimed_on,
+        evidence=frozenset(Evidence(e) for e in json.loads(r.evidence)),
+        status=ClaimStatus(r.status),
+        approved_amount=r.approved_amount,
+        decided_on=r.decided_on,
+        expires_on=r.expires_on,
+    )
+
 
 def _contract_row(c: ModelContract, at: dt.datetime) -> dict[str, Any]:
     return {
@@ -131,6 +201,7 @@ def _contract_row(c: ModelContract, at: dt.datetime) -> dict[str, Any]:
         "signed_on": c.signed_on,
         "evidence": c.evidence,
         "recorded_at": at,
+        "facts": json.dumps(dict(c.facts), ensure_ascii=False, sort_keys=True),
     }
 
 
@@ -145,6 +216,7 @@ def _row_contract(row: Any) -> ModelContract:
         amount=row.amount,
         signed_on=row.signed_on,
         evidence=row.evidence,
+        facts=json.loads(row.facts or "{}"),
     )
 
 

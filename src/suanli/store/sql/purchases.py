@@ -11,9 +11,10 @@ from sqlalchemy import Engine, and_, exists, insert, select
 from suanli.billing.server_purchases import ServerPurchase
 from suanli.store.base import PurchaseRecord, Subsidy
 from suanli.store.sql.billing import insert_once
-from suanli.store.sql.billing_codec import deduction_from_dict, deduction_to_dict
+from suanli.store.sql.billing_codec import deduction_from_dict, deduction_to_dict, draw_rows
 from suanli.store.sql.billing_tables import ledger_entries
 from suanli.store.sql.purchase_tables import provider_subsidies, server_purchases
+from suanli.store.sql.voucher_tables import voucher_draws
 
 
 class SqlPurchaseStore:
@@ -46,7 +47,8 @@ class SqlPurchaseStore:
     def add_subsidy(self, subsidy: Subsidy) -> bool:
         row = _subsidy_row(subsidy)
         where = provider_subsidies.c.purchase_id == row["purchase_id"]
-        return insert_once(self._engine, provider_subsidies, row, where)
+        draws = draw_rows(subsidy.deduction, "subsidy")
+        return insert_once(self._engine, provider_subsidies, row, where, [(voucher_draws, draws)])
 
     def subsidy(self, purchase_id: str) -> Subsidy | None:
         found = self._subsidies(provider_subsidies.c.purchase_id == purchase_id)

@@ -1,7 +1,7 @@
 """Jobs in container images: the digest the current attempt's image resolved to.
 
 Revision ID: 0009_images
-Revises: 0009_eval
+Revises: 0008_vouchers
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_images"
-down_revision = "0009_eval"
+down_revision = "0008_vouchers"
 branch_labels = None
 depends_on = None
 

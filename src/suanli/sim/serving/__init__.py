@@ -1,0 +1,1 @@
+"""Model-service simulation: LLM request traces against autoscaled replicas."""
