@@ -132,3 +132,20 @@ def test_fleet_registry_must_be_host_and_port() -> None:
     with pytest.raises(InvalidInput) as info:
         parse_fleet_text(text, builtin_catalog(), "fleet.yaml")
     assert info.value.errors[0].field == "providers[0].registry"
+
+
+def test_ray_refuses_an_image_instead_of_running_it_bare() -> None:
+    from decimal import Decimal
+
+    from suanli.domain.clock import FixedClock
+    from suanli.domain.errors import EngineFailure
+    from suanli.domain.jobs import NodeAssignment, Placement
+    from suanli.engines.base import LaunchRequest
+    from suanli.engines.ray import RayEngine
+    from tests.builders import T0, make_spec
+
+    engine = RayEngine("http://127.0.0.1:9", FixedClock(T0))
+    spec = make_spec(image="suanli/debian:bookworm", resources={"cpus": 1})
+    placement = Placement("r", "cpu", None, (NodeAssignment("n0", ()),), Decimal(0))
+    with pytest.raises(EngineFailure, match="images are not run on Ray"):
+        engine.launch(LaunchRequest("suanli-j-1-a1", "j-1", 1, spec, placement))
