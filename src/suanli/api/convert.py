@@ -75,6 +75,7 @@ def job_to_response(job: Job, events: list[JobEvent], fleet: Fleet, lang: Lang) 
         preempting=job.preempt_at is not None,
         borrowed=job.borrowed,
         attained_hours=round(job.attained / 3600, 3),
+        image_digest=job.image_digest,
         history=[
             EventResponse(
                 at=e.at,

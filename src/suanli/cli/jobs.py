@@ -62,6 +62,9 @@ def print_job(lang: Lang, job: JobResponse) -> None:
             f"{len(p.nodes)} × {count} {p.accelerator or 'CPU'}, "
             f"{p.price_per_hour_yuan} {t('price', lang)}"
         )
+    if job.spec.get("image"):  # what the attempt runs, exactly
+        digest = job.image_digest or "-"
+        out.print(f"{t('image', lang)}: {job.spec['image']}  {digest}", markup=False)
     body = []
     for e in job.history:
         to = status_text(e.to_status, lang)

@@ -29,6 +29,7 @@ from suanli.cli.context import (
 )
 from suanli.cli.contracts import contract_app
 from suanli.cli.eval import app as eval_app
+from suanli.cli.image import app as image_app
 from suanli.cli.jobs import print_decision, print_fleet, print_job, print_job_list, write_log
 from suanli.cli.purchases import purchase_app
 from suanli.cli.queue import queue
@@ -372,6 +373,7 @@ app.command()(audit)
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
+app.add_typer(image_app, name="image")
 app.add_typer(eval_app, name="eval")
 
 

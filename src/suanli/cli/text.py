@@ -14,6 +14,7 @@ LABELS: dict[str, dict[Lang, str]] = {
         "zh": "已请求取消 {id}：{status}",
     },
     "job": {"en": "Job", "zh": "作业"},
+    "image": {"en": "Image", "zh": "镜像"},
     "name": {"en": "Name", "zh": "名称"},
     "status": {"en": "Status", "zh": "状态"},
     "attempt": {"en": "Attempt", "zh": "尝试"},

@@ -318,6 +318,14 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "en": "control plane restarted; run {key} re-adopted from engine {engine}",
         "zh": "控制面重启；已从执行引擎 {engine} 重新接管运行 {key}",
     },
+    "reason_image_failed": {
+        "en": "image {image} could not be run: {detail}",
+        "zh": "无法运行镜像 {image}：{detail}",
+    },
+    "reason_image_resolved": {
+        "en": "attempt {attempt} runs image {image} at {digest}",
+        "zh": "第 {attempt} 次尝试运行镜像 {image}，摘要 {digest}",
+    },
     "reason_dispatch_failed": {
         "en": "engine refused the run: {detail}",
         "zh": "执行引擎拒绝了运行：{detail}",

@@ -240,3 +240,6 @@ class Job:
     preempt_at: dt.datetime | None = None
     borrowed: bool = False
     preemptions: int = 0  # attempts that ended in a preemption (not counted against retries)
+    # 0009: the image the current attempt runs, exactly (sha256:...); each attempt's is also
+    # in its "reason_image_resolved" history entry.
+    image_digest: str | None = None

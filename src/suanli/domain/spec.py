@@ -7,6 +7,7 @@ list without a limit), so a bad or hostile spec is refused before anything is st
 from __future__ import annotations
 
 import datetime as dt
+import re
 import typing
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -27,6 +28,18 @@ COUNT_ALLOWED = (
 )
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$", max_length=63)]
+# An OCI image reference: [registry/]name(:tag|@sha256:digest|:tag@sha256:digest); without a
+# registry (no "." or ":" in the first part, not localhost) it comes from the region's mirror.
+IMAGE_REF = re.compile(
+    r"^(?:(?P<registry>(?:[a-z0-9-]+\.)*[a-z0-9-]+(?::[0-9]{1,5})?)/(?=.))?"
+    r"(?P<name>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+IMAGE_ALLOWED = (
+    "[registry/]name:tag or [registry/]name@sha256:<64 hex digits> "
+    "(lower-case name parts separated by /; e.g. suanli/python:3.11)"
+)
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
 Stack = Literal["cuda", "cann", "neuware", "dtk", "xpu", "maca", "musa", "corex", "tops", "cpu"]
 if set(typing.get_args(Stack)) != set(STACKS):
@@ -145,6 +158,16 @@ class JobSpec(_Strict):
     priority: int = Field(default=50, ge=0, le=100)
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     objective: Literal["cost", "time"] = "cost"
+
+    @field_validator("image")
+    @classmethod
+    def _image_ref(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        found = IMAGE_REF.match(value)
+        if found is None or not (found["tag"] or found["digest"]):
+            raise PydanticCustomError("not_allowed", "not allowed", {"allowed": IMAGE_ALLOWED})
+        return value
 
     @property
     def accelerators_per_node(self) -> int:

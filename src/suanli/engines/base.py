@@ -50,6 +50,7 @@ class RunStatus:
     reason: Reason | None = None
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    image_digest: str | None = None  # the image that runs, exactly (sha256:...), when it has one
 
 
 @dataclass(frozen=True)

@@ -79,10 +79,12 @@ class LocalEngine:
         isolation: Isolation | None = None,
         shared: Sequence[Path] = (),
         nodes: tuple[EmulatedNode, ...] = (),
+        registry: str | None = None,
     ) -> None:
         """``hidden``: what jobs must not see (the data directory; default ``root``);
         ``shared``: host directories every job sees read-write (``SUANLI_JOB_MOUNTS``);
-        ``nodes``: the cluster's pools as nodes, for ``inventory()``."""
+        ``nodes``: the cluster's pools as nodes, for ``inventory()``;
+        ``registry``: the region's image mirror, for images named without a registry."""
         self.root = root
         self.clock = clock
         self.gpus = gpus or []
@@ -94,6 +96,7 @@ class LocalEngine:
         self.hidden = tuple(p.resolve() for p in (hidden or (root,)))
         self.isolation = isolation or detect_isolation()
         self.shared = tuple(shared)
+        self.registry = registry
         self._children: dict[str, int] = {}  # runner pids by key, until reaped
 
     def _dir(self, key: str) -> Path:
@@ -136,7 +139,7 @@ class LocalEngine:
             **request.extra_env,
             **spec.env,
         }
-        return {
+        launch: dict[str, Any] = {
             "key": request.key,
             "setup": spec.setup or "",
             "run": spec.run,
@@ -150,6 +153,17 @@ class LocalEngine:
             ),
             "user": account.name if account else None,
         }
+        if spec.image:  # runs in a container instead (container_runner), as the same user
+            launch["container"] = {
+                "image": spec.image,
+                "mirror": self.registry,
+                "cpus": spec.resources.cpus,
+                "memory_gb": spec.resources.memory_gb,
+                "user": [account.uid, account.gid] if account else None,
+                "slots": [int(s) for s in devices.split(",") if s],
+                "real": bool(devices),
+            }
+        return launch
 
     def _visible_devices(self, slots: list[int]) -> str:
         # Emulated pools must not touch real devices; real pools get exactly their slots.
@@ -194,12 +208,20 @@ class LocalEngine:
             return result
         started = _read_json(run_dir / STARTED)
         if self._runner_alive(run_dir):
-            if started is None:
-                return RunStatus(RunState.PENDING)
-            return RunStatus(RunState.RUNNING, started_at=_parse_time(started.get("at")))
+            if started is None or started.get("pulling"):
+                return RunStatus(RunState.PENDING)  # not started, or its image on its way
+            return RunStatus(
+                RunState.RUNNING,
+                started_at=_parse_time(started.get("at")),
+                image_digest=started.get("image_digest"),
+            )
         result = self._result(run_dir)  # it may have finished while we looked
         if result is not None:
             return result
+        if started is not None and started.get("containers") and not (run_dir / RESULT).exists():
+            # Its containers outlive it: a new supervisor follows them (never starts another).
+            self._spawn_runner(key, run_dir)
+            return RunStatus(RunState.RUNNING, started_at=_parse_time(started.get("at")))
         if started is not None:
             # Its job processes may outlive it: stop them before anyone starts a retry.
             _kill_orphaned_group(started.get("group"))
@@ -228,6 +250,12 @@ class LocalEngine:
             launch = _read_json(run_dir / LAUNCH) or {}
             limit = dt.timedelta(seconds=round(float(launch.get("time_limit_s", 0))))
             reason = Reason("reason_time_limit", {"limit": str(limit)})
+        elif data.get("reason") == "image":
+            launch = _read_json(run_dir / LAUNCH) or {}
+            image = str((launch.get("container") or {}).get("image", ""))
+            reason = Reason("reason_image_failed", {"image": image, "detail": data.get("detail")})
+        elif state is RunState.LOST:
+            reason = Reason("reason_lost", {"detail": str(data.get("detail", ""))})
         elif data.get("reason") == "runner_error":
             reason = Reason("reason_dispatch_failed", {"detail": str(data.get("detail", ""))})
         return RunStatus(
@@ -236,6 +264,7 @@ class LocalEngine:
             reason,
             _parse_time(started.get("at")),
             _parse_time(data.get("finished_at")),
+            image_digest=started.get("image_digest"),
         )
 
     def _runner_alive(self, run_dir: Path) -> bool:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from suanli.domain.clock import SystemClock
+from suanli.engines import container_runner as containers
 
 LOCK, STARTED, RESULT, LAUNCH, CANCEL, OUTPUT = (
     "runner.lock",
@@ -76,21 +77,37 @@ class Runner:
         # bubblewrap's outer process dies of a stop signal and takes its namespace with it:
         # the stop signal goes to the job's own processes, the kill to all.
         self._spared: set[int] = set()
+        self._started: dict[str, Any] = {}
 
     def main(self) -> int:
         os.umask(0o077)
         lock = self._acquire_lock()
         if lock is None:
             return 0  # another runner owns this run
-        if (self.dir / STARTED).exists() or (self.dir / RESULT).exists():
+        if (self.dir / RESULT).exists():
             return 0  # ran before: never start it twice
         launch = json.loads((self.dir / LAUNCH).read_text())
+        started = containers.read_started(self.dir)
+        if started is not None and not launch.get("container"):
+            return 0  # ran before: never start it twice
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        write_json_atomic(self.dir / STARTED, {"pid": os.getpid(), "at": self._now()})
+        if started is None:
+            self._started = {"pid": os.getpid(), "at": self._now()}
+            if launch.get("container"):
+                self._started["pulling"] = True  # running once the image is here
+            write_json_atomic(self.dir / STARTED, self._started)
+        else:  # a container run whose supervisor died: follow its containers, start none
+            self._started = {**started, "pid": os.getpid()}
+            write_json_atomic(self.dir / STARTED, self._started)
         with (self.dir / OUTPUT).open("ab", buffering=0) as log:
             try:
-                result = self._run(launch, log)
+                if started is not None:
+                    result = containers.adopt(self, launch, started, log)
+                elif launch.get("container"):
+                    result = containers.run(self, launch, log)
+                else:
+                    result = self._run(launch, log)
             except OSError as exc:  # e.g. bash missing, workdir not creatable
                 log.write(f"\n[suanli] could not run the job: {exc}\n".encode())
                 self._kill_group([])
@@ -102,6 +119,7 @@ class Runner:
                 }
         result["finished_at"] = self._now()
         write_json_atomic(self.dir / RESULT, result)
+        containers.clean_up(self._started)
         lock.close()
         return 0
 
@@ -221,6 +239,23 @@ class Runner:
 
     def _now(self) -> str:
         return self.clock.now().isoformat()
+
+    # What the container path (container_runner.Supervisor) uses.
+    def pause(self, seconds: float) -> None:
+        self._pause.wait(seconds)
+
+    def monotonic(self) -> float:
+        return self.clock.monotonic()
+
+    def now(self) -> str:
+        return self._now()
+
+    def grace(self, cancelled: bool) -> float:
+        return stop_grace(self.dir) if cancelled else KILL_GRACE_S
+
+    def record_started(self, data: dict[str, Any]) -> None:
+        self._started = {**self._started, **data}
+        write_json_atomic(self.dir / STARTED, self._started)
 
 
 def group_members(group: int) -> set[int]:

@@ -183,6 +183,10 @@ class RayEngine:
 
     # 1. launch -------------------------------------------------------------------------
     def launch(self, request: LaunchRequest) -> None:
+        if request.spec.image:  # never run an image's job as a bare command
+            raise EngineFailure(
+                engine=self.name, detail=f"images are not run on Ray yet ({request.spec.image})"
+            )
         if self._info(request.key) is not None:
             return  # known id: submitted before (maybe by a control plane that died)
         response = self._call("POST", "/api/jobs/", json=self.submission(request))

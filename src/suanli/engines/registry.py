@@ -38,7 +38,10 @@ def _local(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     shared = shared_mounts(os.environ.get("SUANLI_JOB_MOUNTS"))
     root = ctx.data_dir / "runs" / cluster.name
     nodes = emulated_nodes(cluster.pools)
-    return LocalEngine(root, ctx.clock, gpus, (ctx.data_dir,), shared=shared, nodes=nodes)
+    registry = options.get("registry") or os.environ.get("SUANLI_REGISTRY") or None
+    return LocalEngine(
+        root, ctx.clock, gpus, (ctx.data_dir,), shared=shared, nodes=nodes, registry=registry
+    )
 
 
 def _slurm(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
@@ -54,6 +57,7 @@ RAY_OPTIONS = (
     "cache_s",
     "gang_strategy",
     "python",
+    "registry",  # the region's image mirror (fleet file `registry:`)
 )
 
 

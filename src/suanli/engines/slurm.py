@@ -25,6 +25,7 @@ from pathlib import Path
 from suanli.domain.clock import Clock
 from suanli.domain.errors import EngineFailure, EngineUnavailable
 from suanli.domain.jobs import Reason
+from suanli.engines import slurm_image
 from suanli.engines.base import (
     EngineFeature,
     Inventory,
@@ -101,6 +102,7 @@ class SlurmOptions:
     # (sandbox.tenant_account; the nodes must know the same users: one host, or shared
     # accounts). Needs ``run_dir``, outside the data directory, which stays the server's.
     tenant_users: bool = False
+    registry: str | None = None  # the region's image mirror (fleet file `registry:`)
 
     @classmethod
     def parse(cls, options: Mapping[str, str]) -> SlurmOptions:
@@ -116,6 +118,7 @@ class SlurmOptions:
             "run_dir",
             "cache_s",
             "tenant_users",
+            "registry",  # the region's image mirror (fleet file `registry:`)
         }
         unknown = sorted(k for k in options if k not in known and not k.startswith("gres."))
         if unknown:
@@ -130,6 +133,7 @@ class SlurmOptions:
             raise EngineFailure(
                 engine="slurm", detail=f"cache_s must be a number, not {options['cache_s']!r}"
             ) from None
+        registry = options.get("registry") or None
         tenant_users = str(options.get("tenant_users", "false")).lower()
         if tenant_users not in ("true", "false") or (
             tenant_users == "true" and not options.get("run_dir")
@@ -149,6 +153,7 @@ class SlurmOptions:
             run_dir=options.get("run_dir"),
             cache_s=cache_s,
             tenant_users=tenant_users == "true",
+            registry=registry,
         )
 
     def gres_type(self, model: str) -> str:
@@ -254,7 +259,7 @@ class SlurmEngine:
                 RunState.LOST,
                 reason=Reason("reason_lost", {"detail": "Slurm has no job by this name"}),
             )
-        return _status(job)
+        return slurm_image.with_image(_status(job), self.root / key)
 
     def cancel(self, key: str, grace_s: float | None = None) -> None:
         self._dir(key)
@@ -454,6 +459,8 @@ def render_batch_script(request: LaunchRequest, run_dir: Path, options: SlurmOpt
         'export SUANLI_NODES="$SLURM_JOB_NODELIST"',
         f"node={shlex.quote(NODE_SCRIPT)}",
     ]
+    if spec.image:  # each node pulls the image and runs the node script in a container
+        lines += slurm_image.container_lines(request, run_dir, options.registry, env)
     if nodes > 1:
         lines.append('exec srun --ntasks-per-node=1 --kill-on-bad-exit=1 /bin/bash -c "$node"')
     else:

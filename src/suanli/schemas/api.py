@@ -126,6 +126,7 @@ class JobResponse(JobSummary):
     preempting: bool = False
     borrowed: bool = False
     attained_hours: float = 0.0
+    image_digest: str | None = None  # what the current attempt's image resolved to
 
 
 class JobListResponse(_Wire):

@@ -19,6 +19,10 @@ from suanli.schemas.validation import load_yaml_mapping, read_bounded, validate_
 
 MAX_FLEET_BYTES = 4 * 1024 * 1024
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
+# An image registry, host[:port] (the region's mirror that its engines pull images from).
+Registry = Annotated[
+    str, Field(pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$", max_length=260)
+]
 
 
 class _Strict(BaseModel):
@@ -47,12 +51,14 @@ class ClusterEntry(_Strict):
     region: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$")
     engine: EngineEntry
     pools: list[PoolEntry] = Field(min_length=1, max_length=1000)
+    registry: Registry | None = None  # the region's image mirror; default: the provider's
 
 
 class ProviderEntry(_Strict):
     name: Name
     display_name: str = Field(default="", max_length=200)
     clusters: list[ClusterEntry] = Field(min_length=1, max_length=1000)
+    registry: Registry | None = None  # the image mirror its clusters pull from
     # What subsidy programmes check of the provider (registered_zone, ...), as for tenants.
     attributes: dict[AttributeName, AttributeValue] = Field(default_factory=dict, max_length=100)
 
@@ -178,13 +184,18 @@ def _provider(p: ProviderEntry, catalog: Catalog) -> Provider:
     return Provider(
         p.name,
         p.display_name or p.name,
-        tuple(_cluster(p.name, c, catalog) for c in p.clusters),
+        tuple(_cluster(p.name, c, catalog, p.registry) for c in p.clusters),
         dict(sorted(p.attributes.items())),
     )
 
 
-def _cluster(provider: str, c: ClusterEntry, catalog: Catalog) -> Cluster:
-    engine = EngineRef(c.engine.type, c.engine.endpoint, tuple(sorted(c.engine.options.items())))
+def _cluster(
+    provider: str, c: ClusterEntry, catalog: Catalog, registry: str | None = None
+) -> Cluster:
+    options = dict(c.engine.options)
+    if c.registry or registry:  # the engine pulls images from its region's mirror
+        options["registry"] = c.registry or registry or ""
+    engine = EngineRef(c.engine.type, c.engine.endpoint, tuple(sorted(options.items())))
     pools = tuple(
         Pool(
             name=q.name,

@@ -206,9 +206,17 @@ def _apply(p: Platform, job: Job, status: RunStatus) -> bool:
         return False
     if current.status is S.STARTING and status.state is not RunState.LOST:
         current, ev = transition(
-            current, S.RUNNING, status.started_at or now, Reason("reason_running")
+            current,
+            S.RUNNING,
+            status.started_at or now,
+            Reason("reason_running"),
+            image_digest=status.image_digest,
         )
         events.append(ev)
+        if status.image_digest and current.spec.image:  # what ran, exactly, per attempt
+            why = {"attempt": current.attempt, "image": current.spec.image}
+            why["digest"] = status.image_digest
+            events.append(note(current, ev.at, Reason("reason_image_resolved", why)))
     ran = current  # the attempt as it ran (a retry below clears its start and placement)
     final = _preempted(p, current, status, now) or _final(current, status, now)
     if final is not None:

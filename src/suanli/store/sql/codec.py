@@ -50,6 +50,7 @@ def job_to_row(job: Job) -> dict[str, Any]:
         "preempt_at": job.preempt_at,
         "borrowed": job.borrowed,
         "preemptions": job.preemptions,
+        "image_digest": job.image_digest,
     }
 
 
@@ -102,6 +103,7 @@ def row_to_job(row: Any) -> Job:
         preempt_at=row.preempt_at,
         borrowed=bool(row.borrowed),
         preemptions=int(row.preemptions or 0),
+        image_digest=row.image_digest,
     )
 
 

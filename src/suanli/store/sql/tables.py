@@ -76,6 +76,7 @@ jobs = Table(
     Column("preempt_at", UtcDateTime),
     Column("borrowed", Boolean, nullable=False, server_default=false()),
     Column("preemptions", Integer, nullable=False, server_default="0"),
+    Column("image_digest", String(80)),  # 0009: the image the attempt runs (sha256:...)
     Index("ix_jobs_status", "status"),
     Index("ix_jobs_submitted_at", "submitted_at"),
     Index("ix_jobs_tenant", "tenant"),

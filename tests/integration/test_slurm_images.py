@@ -1,0 +1,62 @@
+"""Slurm runs jobs in images (podman under the batch step) on the real two-node Slurm."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from suanli.domain.clock import SystemClock
+from suanli.engines.base import RunState
+from suanli.engines.slurm import SlurmEngine, SlurmOptions
+from tests.integration.test_slurm_engine import _final, _log, _request
+from tests.slurm import SlurmCluster, slurm_cluster
+
+REGISTRY = os.environ.get("SUANLI_REGISTRY", "")
+pytestmark = pytest.mark.skipif(
+    # CI (scripts/test) always has both: there a missing one fails instead
+    (not REGISTRY or shutil.which("podman") is None) and not os.environ.get("CI"),
+    reason="needs podman and SUANLI_REGISTRY (scripts/registry-up.sh, scripts/images-build.sh)",
+)
+TIMEOUT_S = 180.0
+
+
+@pytest.fixture(scope="module")
+def cluster() -> SlurmCluster:
+    return slurm_cluster()
+
+
+@pytest.fixture
+def engine(cluster: SlurmCluster, tmp_path: Path) -> Iterator[SlurmEngine]:
+    options = SlurmOptions(conf=cluster.conf, cache_s=0, registry=REGISTRY)
+    eng = SlurmEngine(tmp_path / "runs", SystemClock(), options)
+    yield eng
+    for key in eng.live_runs():
+        if (eng.root / key).exists():
+            eng.cancel(key)
+
+
+def test_a_job_runs_in_its_image_under_slurm_with_the_digest(engine: SlurmEngine) -> None:
+    run = 'echo "in $(cat /etc/debian_version) rank=$SUANLI_NODE_RANK id=$SUANLI_JOB_ID"'
+    req = _request(gpus=1, run=run, image="suanli/debian:bookworm", setup="echo setup-ran")
+    engine.launch(req)
+    status = _final(engine, req.key, timeout=TIMEOUT_S)
+    log = _log(engine, req.key)
+    assert status.state is RunState.SUCCEEDED, log
+    assert "in 12." in log
+    assert f"rank=0 id={req.job_id}" in log
+    assert "setup-ran" in log
+    assert status.image_digest
+    assert status.image_digest.startswith("sha256:")
+
+
+def test_an_unknown_image_fails_with_the_reason_under_slurm(engine: SlurmEngine) -> None:
+    req = _request(gpus=1, run="echo never", image="suanli/no-such-image:1")
+    engine.launch(req)
+    status = _final(engine, req.key, timeout=TIMEOUT_S)
+    assert status.state is RunState.FAILED
+    assert status.reason is not None
+    assert status.reason.code == "reason_image_failed"
