@@ -22,6 +22,9 @@ UNSTATED_RULES: dict[str, str] = {
     "POST /api/v1/voucher-claims": "the tenant and the programme must exist",
     "POST /api/v1/vouchers/quote": "the tenant must exist",
     "GET /api/v1/utilisation": "the provider must exist (the refusal lists those that do)",
+    "POST /api/v1/programme-claims": "the tenant and the programme must exist, and the programme "
+    "must take claims",
+    "POST /api/v1/eval/runs": "the cluster, pool and tenant must exist in this fleet",
 }
 
 
