@@ -33,6 +33,7 @@ from suanli.cli.image import app as image_app
 from suanli.cli.jobs import print_decision, print_fleet, print_job, print_job_list, write_log
 from suanli.cli.purchases import purchase_app
 from suanli.cli.queue import queue
+from suanli.cli.services import serve_app
 from suanli.cli.sim import app as sim_app
 from suanli.cli.text import t
 from suanli.domain.errors import InvalidInput, SuanliError
@@ -375,6 +376,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 app.add_typer(image_app, name="image")
 app.add_typer(eval_app, name="eval")
+app.add_typer(serve_app, name="serve")
 
 
 def run() -> None:

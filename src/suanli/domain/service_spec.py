@@ -29,6 +29,7 @@ MAX_REPLICAS = 256
 MAX_PRICE_PER_MILLION = Decimal(10_000)  # yuan per million tokens; dearest public list ~¥600
 ScalingMetric = Literal["in_flight", "rps", "tokens_per_s"]
 Visibility = Literal["private", "tenants", "public"]
+Payer = Literal["owner", "caller"]
 ModelName = Annotated[
     str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
 ]
@@ -78,6 +79,24 @@ class Scaling(_Strict):
     idle_s: float = Field(default=600, ge=0, le=86_400)
 
 
+class Rollout(_Strict):
+    """How a new revision replaces the old: ``surge`` replicas above the desired count may
+    start beside the old ones; ``max_unavailable`` ready replicas may be missing meanwhile
+    (0: an old ready replica is stopped only once a new one is ready in its place)."""
+
+    surge: int = Field(default=1, ge=0, le=MAX_REPLICAS)
+    max_unavailable: int = Field(default=0, ge=0, le=MAX_REPLICAS, validate_default=True)
+    # Seconds a replica leaves the routes before it is stopped (its requests finish).
+    drain_s: float = Field(default=10, ge=0, le=3600)
+
+    @field_validator("max_unavailable")
+    @classmethod
+    def _moves(cls, value: int, info: ValidationInfo) -> int:
+        if value == 0 and info.data.get("surge") == 0:
+            raise PydanticCustomError("service.rollout_stuck", "rollout cannot move", {})
+        return value
+
+
 class ServedModel(_Strict):
     """What an OpenAI-compatible service serves, who publishes it and at what price."""
 
@@ -88,6 +107,9 @@ class ServedModel(_Strict):
     input_price_per_million_yuan: Price = Decimal(0)
     output_price_per_million_yuan: Price = Decimal(0)
     visibility: Visibility = "private"
+    # Who pays: callers per token at the prices above (API calls, API调用), or the owner
+    # for replica time like a job (private deployment, 私有化部署).
+    payer: Payer = "caller"
     tenants: list[Name] = Field(default_factory=list, max_length=256, validate_default=True)
 
     @field_validator("tenants")
@@ -126,6 +148,7 @@ class ServiceSpec(_Strict):
     readiness: Readiness = Field(default_factory=Readiness)
     replicas: Replicas = Field(default_factory=Replicas)
     scaling: Scaling = Field(default_factory=Scaling)
+    rollout: Rollout = Field(default_factory=Rollout)
     objective: Literal["cost", "time"] = "cost"
     model: ServedModel | None = Field(default=None, validate_default=True)
 

@@ -211,3 +211,25 @@ class CloseWatch(Protocol):
 def watching(engines: Iterable[EngineAdapter]) -> bool:
     """Whether any of ``engines`` waits for a run it was just given to start."""
     return any(isinstance(e, CloseWatch) and e.watching() for e in engines)
+
+
+# A model service's replica (suanli.service.services_control): the engine gives its run a
+# port, ``PORT`` in its env, and reports where it answers (AddressSource.address).
+REPLICA_ENV = "SUANLI_REPLICA_ID"
+
+
+def is_replica(spec: JobSpec) -> bool:
+    return REPLICA_ENV in spec.env
+
+
+@runtime_checkable
+class AddressSource(Protocol):
+    """Optional engine call: where a replica's run answers, as a base URL such as
+    ``http://127.0.0.1:40123`` (None until the engine knows: not started, or not a replica)."""
+
+    def address(self, key: str) -> str | None: ...
+
+
+def address_source(engine: object) -> AddressSource | None:
+    """The engine's optional address call, when it has one."""
+    return engine if isinstance(engine, AddressSource) else None

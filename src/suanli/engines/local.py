@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ from suanli.engines.base import (
     LogChunk,
     RunState,
     RunStatus,
+    is_replica,
     job_env,
     read_log_file,
 )
@@ -139,6 +141,9 @@ class LocalEngine:
             **request.extra_env,
             **spec.env,
         }
+        port = free_port() if is_replica(spec) else None
+        if port is not None:
+            env["PORT"] = str(port)
         launch: dict[str, Any] = {
             "key": request.key,
             "setup": spec.setup or "",
@@ -153,6 +158,8 @@ class LocalEngine:
             ),
             "user": account.name if account else None,
         }
+        if port is not None:  # a service replica: where it answers (``address``)
+            launch["address"] = f"http://127.0.0.1:{port}"
         if spec.image:  # runs in a container instead (container_runner), as the same user
             launch["container"] = {
                 "image": spec.image,
@@ -303,6 +310,11 @@ class LocalEngine:
     def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:
         return read_log_file(self._dir(key) / OUTPUT, offset, limit)
 
+    def address(self, key: str) -> str | None:
+        found = _read_json(self._dir(key) / LAUNCH)
+        url = found.get("address") if found else None
+        return url if isinstance(url, str) else None
+
     def ping(self) -> bool:
         return self.root.is_dir() and os.access(self.root, os.W_OK)
 
@@ -312,6 +324,13 @@ class LocalEngine:
 
     def live_runs(self) -> list[str]:
         return [key for key, _ in live_launches(self.root)]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _work_dir(workdir: Path, account: Account | None) -> None:

@@ -30,6 +30,7 @@ from suanli.engines.base import (
     NodeInventory,
     RunState,
     RunStatus,
+    is_replica,
 )
 
 RUN_S_ENV = "SUANLI_SIM_RUN_S"
@@ -103,7 +104,8 @@ class SimulatedEngine:
         try:
             run_s = self._run_times.get(request.job_id)
             if run_s is None:
-                run_s = float(env.get(RUN_S_ENV, DEFAULT_RUN_S))
+                serves = is_replica(request.spec)  # a replica serves until stopped
+                run_s = float(env.get(RUN_S_ENV, MAX_RUN_S if serves else DEFAULT_RUN_S))
             exit_code = int(env.get(EXIT_CODE_ENV, "0"))
             stop_s = float(env.get(STOP_S_ENV, "0"))
         except ValueError as exc:
@@ -168,6 +170,15 @@ class SimulatedEngine:
         start = max(offset, 0)
         chunk = data[start : start + limit]
         return LogChunk(chunk, start + len(chunk))
+
+    def address(self, key: str) -> str | None:
+        """A running replica's address: a name that resolves nowhere (nothing listens in a
+        simulation; the tests' probe decides readiness)."""
+        self._answer()
+        run = self._state.runs.get(key)
+        if run is None or not is_replica(run.request.spec) or run.ended(self._clock.now()):
+            return None
+        return f"http://{self._state.cluster.name}.{key}.sim.invalid"
 
     def ping(self) -> bool:
         return self._state.answering

@@ -29,6 +29,7 @@ from typing import Any
 from suanli.domain.fleet import Fleet
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Decision, Job, Reason, Verdicts
+from suanli.domain.services import holds_floor
 from suanli.domain.spec import MILLI
 from suanli.domain.tenants import TenantTerms
 from suanli.domain.throughput import ThroughputTable
@@ -200,6 +201,7 @@ def _work(job: Job, job_class: str | None, models: frozenset[str] | None, served
         spec.estimated_hours * 3600 if spec.estimated_hours else None,
         served,
         queued_since=_ts(job.queued_at) or job.submitted_at.timestamp(),
+        preemptible=not holds_floor(spec),  # a service's minimum replicas stay
         limit_s=spec.time_limit_hours * 3600,
     )
 

@@ -11,10 +11,12 @@ from suanli.billing.money import ZERO
 from suanli.billing.policy import VoucherPolicy
 from suanli.domain.clock import Clock
 from suanli.domain.fleet import Fleet
+from suanli.domain.serving import LoadSink, RouteTable
 from suanli.domain.tenants import TenantTerms
 from suanli.engines.base import EngineAdapter
 from suanli.scheduler.policies import PlacementPolicy
 from suanli.scheduler.queueing import QueueSettings
+from suanli.service.services_probe import HttpProbe, ReadinessProbe
 from suanli.store.access import AccessStore, AuditLog
 from suanli.store.base import (
     BillingStore,
@@ -28,6 +30,7 @@ from suanli.store.base import (
 from suanli.store.evaluation import EvalStore
 from suanli.store.leader import Leadership, SoleLeader
 from suanli.store.memory import MemoryDatabase, MemoryHealthStore
+from suanli.store.services import MemoryServiceStore, ServiceStore
 
 
 @dataclass
@@ -68,6 +71,19 @@ class Platform:
     evals: EvalStore | None = None  # `suanli eval` results (None: not kept)
     # Clusters that do not answer, since when: stored, so every process reports the same.
     health: HealthStore = field(default_factory=lambda: MemoryHealthStore(MemoryDatabase()))
+    # Model services: what the control plane keeps, the gateway's routes and load sink.
+    services: ServiceStore = field(default_factory=MemoryServiceStore)
+    readiness: ReadinessProbe = field(default_factory=HttpProbe)  # replicas' readiness probes
+
+    @property
+    def route_table(self) -> RouteTable:
+        """The services in force and their replicas, as the gateway reads them."""
+        return self.services
+
+    @property
+    def load_sink(self) -> LoadSink:
+        """Where the gateway reports what it saw of each service (the autoscaler's input)."""
+        return self.services
 
     @property
     def down_since(self) -> dict[str, dt.datetime]:

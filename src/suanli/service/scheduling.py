@@ -21,6 +21,7 @@ from suanli.scheduler.snapshot import build_snapshot
 from suanli.service.bills import quote
 from suanli.service.deps import Platform
 from suanli.service.jobs import request_engine_cancel
+from suanli.service.services_control import run_services_step
 from suanli.store.base import Outcome
 
 S = JobStatus
@@ -62,6 +63,7 @@ def voucher_rates(p: Platform, tenants: set[str]) -> dict[tuple[str, bool], Deci
 
 def run_scheduling_cycle(p: Platform) -> CycleReport:
     """Steps: 1 admit PENDING, 2 snapshot, 3 decide (pure), 4 apply with guarded writes."""
+    run_services_step(p)  # model services: replicas wanted become jobs to place (or stop)
     now = p.clock.now()
     active = p.jobs.active()
     # 1. Admission: the spec was checked at the edge; quotas are the queue's business.

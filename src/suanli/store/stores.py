@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
@@ -30,6 +30,7 @@ from suanli.store.memory_billing import (
     MemoryLedgerStore,
     MemoryPurchaseStore,
 )
+from suanli.store.services import MemoryServiceStore, ServiceStore
 from suanli.store.sql.access import SqlAccessStore, SqlAuditLog
 from suanli.store.sql.billing import SqlBillingStore, SqlLedgerStore
 from suanli.store.sql.contracts import SqlContractStore
@@ -38,6 +39,7 @@ from suanli.store.sql.health import SqlHealthStore
 from suanli.store.sql.leader import leadership_for
 from suanli.store.sql.purchases import SqlPurchaseStore
 from suanli.store.sql.repos import SqlJobStore
+from suanli.store.sql.services import SqlServiceStore
 
 # The database URL of a platform kept in process memory (tests, the simulator).
 MEMORY_URL = "memory:"
@@ -55,6 +57,7 @@ class Stores:
     health: HealthStore
     leadership: Leadership
     evals: EvalStore | None = None  # `suanli eval` results (None: a memory platform keeps none)
+    services: ServiceStore = field(default_factory=MemoryServiceStore)  # model services
 
 
 def sql_stores(engine: Engine) -> Stores:
@@ -70,6 +73,7 @@ def sql_stores(engine: Engine) -> Stores:
         SqlHealthStore(engine),
         leadership_for(engine) or SoleLeader(),
         SqlEvalStore(engine),
+        SqlServiceStore(engine),
     )
 
 

@@ -1,0 +1,218 @@
+"""The control plane's step of the scheduling cycle: move every service's replicas toward
+what is wanted.
+
+For each service, in order: follow each replica's job (placed, running, ended) and ask its
+engine where it answers; probe the starting ones (services_probe); let the autoscaler set
+the desired count from the gateways' load (services_autoscale); plan starts and stops
+(scheduler.autoscaling.rollout, pure); start new replicas as jobs the same scheduler
+places (service priority class), take the ones to stop out of the routes, and stop them
+once drained. A replica whose job failed, was lost with its cluster, or never became
+ready is replaced: its successor is placed wherever capacity is, another cluster if its
+own is down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+
+from suanli.domain.errors import Conflict, EngineFailure, InvalidInput, SuanliError
+from suanli.domain.ids import JobId
+from suanli.domain.jobs import Job, JobStatus
+from suanli.domain.service_spec import ServiceSpec
+from suanli.domain.services import Replica, ReplicaStatus, Service
+from suanli.engines.base import REPLICA_ENV, address_source
+from suanli.scheduler.autoscaling.rollout import ReplicaView, plan_replicas
+from suanli.service.deps import Platform
+from suanli.service.jobs import cancel_job, first_events
+from suanli.service.services import replica_job
+from suanli.service.services_autoscale import autoscaled
+from suanli.service.services_probe import ProbeTarget
+
+log = logging.getLogger("suanli.services")
+S = JobStatus
+R = ReplicaStatus
+
+
+def run_services_step(p: Platform) -> int:
+    """One pass over every service; returns how many replicas were started or stopped."""
+    changed = 0
+    for service in p.services.services():
+        try:
+            changed += _step(p, service)
+        except SuanliError:
+            log.exception("service %s/%s: step failed", service.owner, service.name)
+    return changed
+
+
+def _step(p: Platform, service: Service) -> int:
+    now = p.clock.now()
+    specs = {r.number: r.spec for r in p.services.revisions(service.id)}
+    spec = specs[service.revision]
+    replicas = [_follow(p, r, now) for r in p.services.replicas(service.id, live=True)]
+    replicas = _probe(p, replicas, specs, now)
+    if not service.deleting:
+        service = _autoscale(p, service, spec, now)
+    live = [r for r in replicas if r.status.is_live]
+    plan = plan_replicas(
+        [ReplicaView(r.id, r.revision, r.ready, r.created_at.timestamp()) for r in live],
+        service.revision,
+        0 if service.deleting else service.desired,
+        spec.rollout.surge,
+        spec.rollout.max_unavailable,
+    )
+    changed = 0
+    for replica in live:
+        if replica.id in plan.stop:
+            p.services.put_replica(
+                dataclasses.replace(replica, status=R.DRAINING, drain_at=now, updated_at=now)
+            )
+            changed += 1
+    floors = sum(r.floor for r in live if r.revision == service.revision)
+    for _ in range(plan.start):
+        _start(p, service, spec, floors < spec.replicas.min, now)
+        floors += 1
+        changed += 1
+    for replica in p.services.replicas(service.id, live=True):
+        if replica.status is R.DRAINING:
+            _drain(p, replica, specs[replica.revision], now)
+    if service.deleting and not p.services.replicas(service.id, live=True):
+        p.services.remove(service.id)
+    return changed
+
+
+def _start(
+    p: Platform, service: Service, spec: ServiceSpec, floor: bool, now: dt.datetime
+) -> None:
+    try:
+        job = replica_job(p, service, spec, floor)
+    except InvalidInput as exc:  # the fleet changed under the spec: say so, start nothing
+        log.warning("service %s/%s: %s", service.owner, service.name, exc.message("en"))
+        return
+    replica = Replica(
+        job.spec.env[REPLICA_ENV],
+        service.id,
+        service.revision,
+        R.STARTING,
+        job.id,
+        now,
+        now,
+        floor=floor,
+    )
+    # The replica first, then its job: a crash between leaves a replica whose job does not
+    # exist, which _follow marks failed (and the plan replaces), never a job nobody follows.
+    p.services.put_replica(replica)
+    p.jobs.add(job, first_events(job))
+
+
+def _follow(p: Platform, replica: Replica, now: dt.datetime) -> Replica:
+    """The replica as its job says it is now (stored when it changed)."""
+    job = p.jobs.get(JobId(replica.job_id))
+    after = _as_job_says(p, replica, job)
+    if after != replica:
+        after = dataclasses.replace(after, updated_at=now)
+        p.services.put_replica(after)
+    return after
+
+
+def _as_job_says(p: Platform, replica: Replica, job: Job | None) -> Replica:
+    if job is None:
+        return dataclasses.replace(replica, status=R.FAILED, detail="its job is gone")
+    cluster = job.placement.cluster if job.placement is not None else replica.cluster
+    replica = dataclasses.replace(replica, cluster=cluster, attempt=job.attempt)
+    if job.status.is_terminal:
+        # Drained on purpose: stopped; drained for never becoming ready, or ended by
+        # itself: failed.
+        stopped = replica.status is R.DRAINING and not replica.detail
+        ended = R.STOPPED if stopped else R.FAILED
+        detail = replica.detail or _why(job)
+        return dataclasses.replace(replica, status=ended, detail=detail, url="")
+    if job.status is not S.RUNNING:
+        return replica
+    if not replica.url and job.engine_key is not None:
+        engine = address_source(p.engine(cluster))
+        if engine is not None:
+            with contextlib.suppress(EngineFailure):  # asked again next cycle
+                replica = dataclasses.replace(replica, url=engine.address(job.engine_key) or "")
+    return replica
+
+
+def _why(job: Job) -> str:
+    if job.exit_code is not None:
+        return f"{job.status.value}: exit {job.exit_code}"
+    return job.status.value
+
+
+def _probe(
+    p: Platform, replicas: list[Replica], specs: dict[int, ServiceSpec], now: dt.datetime
+) -> list[Replica]:
+    """Starting replicas with an address are probed; ready ones join the routes; one not
+    ready within ``readiness.timeout_s`` of its start fails (and is replaced)."""
+    waiting = [r for r in replicas if r.status is R.STARTING and r.url]
+    targets = [
+        ProbeTarget(
+            r.id, r.url, specs[r.revision].readiness.path, specs[r.revision].readiness.period_s
+        )
+        for r in waiting
+    ]
+    answers = p.readiness.check(targets, p.clock.monotonic()) if targets else {}
+    out: list[Replica] = []
+    for seen in replicas:
+        replica = seen
+        if answers.get(seen.id):
+            replica = dataclasses.replace(seen, status=R.READY, ready_at=now, updated_at=now)
+            p.services.put_replica(replica)
+        elif seen.status is R.STARTING and _too_late(p, seen, specs, now):
+            replica = dataclasses.replace(
+                seen,
+                status=R.DRAINING,
+                drain_at=now - dt.timedelta(days=1),  # stopped at once: it served nothing
+                detail="not ready within readiness.timeout_s",
+                updated_at=now,
+            )
+            p.services.put_replica(replica)
+        out.append(replica)
+    return out
+
+
+def _too_late(
+    p: Platform, replica: Replica, specs: dict[int, ServiceSpec], now: dt.datetime
+) -> bool:
+    job = p.jobs.get(JobId(replica.job_id))
+    if job is None or job.started_at is None:
+        return False  # waiting for capacity is not the replica's fault
+    limit = dt.timedelta(seconds=specs[replica.revision].readiness.timeout_s)
+    return now - job.started_at > limit
+
+
+def _drain(p: Platform, replica: Replica, spec: ServiceSpec, now: dt.datetime) -> None:
+    """Stop a draining replica's job once the drain time has passed (its requests done)."""
+    if replica.drain_at is None or now - replica.drain_at < dt.timedelta(
+        seconds=spec.rollout.drain_s
+    ):
+        return
+    job = p.jobs.get(JobId(replica.job_id))
+    if job is None or job.status.is_terminal or job.cancel_requested:
+        return
+    # Ended meanwhile, or the engine does not answer: asked again next cycle.
+    with contextlib.suppress(Conflict, EngineFailure):
+        cancel_job(p, job.id)
+
+
+def _autoscale(p: Platform, service: Service, spec: ServiceSpec, now: dt.datetime) -> Service:
+    wanted = autoscaled(p, service, spec, now)
+    if wanted == service.desired:
+        return service
+    after = dataclasses.replace(service, desired=wanted, updated_at=now)
+    if p.services.save(service, after):
+        log.info(
+            "service %s/%s: %d -> %d replicas",
+            service.owner,
+            service.name,
+            service.desired,
+            wanted,
+        )
+        return dataclasses.replace(after, version=service.version + 1)
+    return p.services.get(service.id) or service
