@@ -251,12 +251,11 @@ def logs(
     name: Annotated[str, typer.Argument()],
     replica: Annotated[str | None, typer.Option(help="replica id (default: the newest)")] = None,
     tenant: TenantOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Print a replica's output (its server's stdout and stderr)."""
-    import sys
-
+    from suanli.cli.jobs import write_log
     from suanli.client import services as api
 
-    data, _, _ = ask(tctx, lambda c: api.logs(c, name, replica, 0, tenant))
-    sys.stdout.buffer.write(data)
-    sys.stdout.flush()
+    data, next_offset, chosen = ask(tctx, lambda c: api.logs(c, name, replica, 0, tenant))
+    write_log(chosen, data, next_offset, as_json)
