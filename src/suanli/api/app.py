@@ -86,6 +86,7 @@ def create_app(
     app.include_router(access_routes.router, prefix="/api/v1")
     app.include_router(eval_routes.router, prefix="/api/v1")
     app.include_router(service_routes.router, prefix="/api/v1")
+    app.include_router(service_routes.metrics_router)
 
     @app.get("/healthz", tags=["health"])
     @public

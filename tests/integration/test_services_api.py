@@ -1,0 +1,144 @@
+"""/api/v1/services in-process: the control loop on simulated engines, a probe that says
+every addressed replica is ready, tenants' tokens, and the control plane's metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from suanli.api.app import create_app
+from suanli.domain.access import Role
+from suanli.service.bootstrap import open_platform
+from suanli.service.services_probe import ProbeTarget
+from suanli.store.stores import MEMORY_URL
+from tests.access import bearer, signed_in, token_for
+from tests.conftest import wait_until
+
+SPEC = """
+name: chat
+resources: {accelerator: {model: T4, count: 1}}
+run: server --port $PORT
+replicas: {min: 1, max: 3}
+model:
+  served_name: tiny
+  base_model: tiny-llama
+  publisher: lab
+  payer: owner
+"""
+
+
+class AlwaysReady:
+    def check(self, targets: Sequence[ProbeTarget], now: float) -> dict[str, bool]:
+        return {t.replica_id: True for t in targets}
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], dict[str, str]]]:
+    platform = open_platform(
+        tmp_path / "data", database_url=MEMORY_URL, detect_gpus=False, simulated_engines=True
+    )
+    platform.readiness = AlwaysReady()
+    demo = bearer(token_for(platform, "ana", Role.TENANT_MEMBER, "demo"))
+    other = bearer(token_for(platform, "bo", Role.TENANT_MEMBER, "haidian-vision"))
+    with TestClient(create_app(platform, interval_s=0.05)) as client:
+        signed_in(client, platform)
+        yield client, demo, other
+    platform.close()
+
+
+def deploy(client: TestClient, who: dict[str, str], text: str = SPEC) -> Any:
+    return client.post("/api/v1/services", json={"spec_yaml": text}, headers=who)
+
+
+def test_deploy_show_scale_roll_back_and_delete(
+    api: tuple[TestClient, dict[str, str], dict[str, str]],
+) -> None:
+    client, demo, _ = api
+    r = deploy(client, demo)
+    assert r.status_code == 201, r.text
+    assert r.json()["created"]
+    assert r.json()["served_name"] == "tiny"
+    assert deploy(client, demo).status_code == 200  # the same spec: nothing changes
+
+    def ready(count: int) -> dict[str, Any] | None:
+        body = client.get("/api/v1/services/chat", headers=demo).json()
+        return body if body["ready"] == count else None
+
+    body = wait_until(lambda: ready(1))
+    [replica] = [r for r in body["replicas"] if r["status"] == "ready"]
+    assert replica["cluster"]
+    assert replica["url"]
+    assert client.post(
+        "/api/v1/services/chat/scale", json={"replicas": 2}, headers=demo
+    ).is_success
+    wait_until(lambda: ready(2))
+    changed = deploy(client, demo, SPEC.replace("min: 1", "min: 2"))
+    assert changed.json()["revision"] == 2
+    assert changed.json()["changed"]
+    back = client.post("/api/v1/services/chat/rollback", json={}, headers=demo).json()
+    assert (back["revision"], back["latest"]) == (1, 2)
+    metrics = client.get("/metrics/services", headers=demo)
+    assert metrics.status_code == 200
+    assert 'suanli_service_replicas_desired{owner="demo",service="chat"} 2' in metrics.text
+    assert client.delete("/api/v1/services/chat", headers=demo).json()["deleting"]
+    wait_until(lambda: client.get("/api/v1/services", headers=demo).json()["services"] == [])
+
+
+def test_another_tenant_sees_nothing_and_the_operator_sees_all(
+    api: tuple[TestClient, dict[str, str], dict[str, str]],
+) -> None:
+    client, demo, other = api
+    assert deploy(client, demo).status_code == 201
+    assert client.get("/api/v1/services/chat", headers=other).status_code == 404
+    assert client.get("/api/v1/services", headers=other).json()["services"] == []
+    scaled = client.post("/api/v1/services/chat/scale", json={"replicas": 2}, headers=other)
+    assert scaled.status_code == 404
+    asked = client.get("/api/v1/services", params={"tenant": "demo"}, headers=other)
+    assert asked.status_code == 403
+    everyone = client.get("/api/v1/services").json()["services"]
+    assert [s["owner"] for s in everyone] == ["demo"]
+    assert "chat" not in client.get("/metrics/services", headers=other).text
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"spec_yaml": SPEC.replace("max: 3", "max: 0")}, "replicas.max"),
+        ({"spec_yaml": SPEC.replace("$PORT", "8080")}, "run"),
+        ({"spec_yaml": SPEC.replace("T4", "Z9000")}, "resources.accelerator"),
+        ({"spec_yaml": SPEC.replace("payer: owner", "payer: nobody")}, "model.payer"),
+        ({"spec_yaml": SPEC, "spec": {"name": "x"}}, "spec_yaml"),
+        ({"spec": {"name": "x", "run": "s $PORT", "rollout": {"surge": 0}}}, "rollout"),
+    ],
+)
+def test_a_bad_spec_is_422_naming_the_field_and_stores_nothing(
+    api: tuple[TestClient, dict[str, str], dict[str, str]], body: dict[str, Any], field: str
+) -> None:
+    client, demo, _ = api
+    r = client.post("/api/v1/services", json=body, headers=demo)
+    assert r.status_code == 422, r.text
+    fields = [e["field"] for e in r.json()["error"]["errors"]]
+    assert any(f.startswith(field) for f in fields), fields
+    assert client.get("/api/v1/services", headers=demo).json()["services"] == []
+
+
+def test_out_of_range_scale_and_unknown_revision_are_refused(
+    api: tuple[TestClient, dict[str, str], dict[str, str]],
+) -> None:
+    client, demo, _ = api
+    deploy(client, demo)
+    assert (
+        client.post("/api/v1/services/chat/scale", json={"replicas": 9}, headers=demo).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            "/api/v1/services/chat/rollback", json={"revision": 5}, headers=demo
+        ).status_code
+        == 422
+    )
+    assert client.get("/api/v1/services/nope", headers=demo).status_code == 404
