@@ -3,6 +3,7 @@ every addressed replica is ready, tenants' tokens, and the control plane's metri
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from suanli.api.app import create_app
+from suanli.api.auth import TOKEN_COOKIE
 from suanli.domain.access import Role
+from suanli.domain.serving import LoadSample
 from suanli.service.bootstrap import open_platform
 from suanli.service.services_probe import ProbeTarget
 from suanli.store.stores import MEMORY_URL
-from tests.access import bearer, signed_in, token_for
+from suanli.web.app import create_app as create_console
+from tests.access import bearer, operator_token, signed_in, token_for
 from tests.conftest import wait_until
 
 SPEC = """
@@ -142,3 +146,39 @@ def test_out_of_range_scale_and_unknown_revision_are_refused(
         == 422
     )
     assert client.get("/api/v1/services/nope", headers=demo).status_code == 404
+
+
+def test_console_pages_show_services_replicas_and_load_in_both_languages(
+    tmp_path: Path,
+) -> None:
+    platform = open_platform(
+        tmp_path / "data", database_url=MEMORY_URL, detect_gpus=False, simulated_engines=True
+    )
+    platform.readiness = AlwaysReady()
+    try:
+        with TestClient(create_console(platform, interval_s=0.05)) as client:
+            signed_in(client, platform)
+            client.cookies.set(TOKEN_COOKIE, operator_token(platform))
+            assert deploy(client, {}).status_code == 201
+            wait_until(lambda: client.get("/api/v1/services/chat").json()["ready"] == 1)
+            service_id = client.get("/api/v1/services/chat").json()["id"]
+            now = platform.clock.now()
+            for i in range(12):  # a gateway's reports: 4 requests a second
+                end = now - dt.timedelta(seconds=60 - 5 * i)
+                start = end - dt.timedelta(seconds=5)
+                platform.load_sink.observe(LoadSample(service_id, "gw:1", start, end, 1, 20, 0, 0))
+            zh = client.get("/console/services", headers={"Accept-Language": "zh-CN"})
+            assert zh.status_code == 200
+            assert "服务" in zh.text
+            assert 'href="/console/services/demo/chat"' in zh.text
+            en = client.get("/console/services/demo/chat?lang=en")
+            assert en.status_code == 200
+            assert "Requests per second" in en.text
+            assert "4.0" in en.text  # the chart's points
+            assert 'data-replica="r-' in en.text
+            assert "ready" in en.text
+            page = client.get("/console/services/demo/chat?lang=zh")
+            assert "就绪" in page.text
+            assert client.get("/console/services/demo/nope").status_code == 404
+    finally:
+        platform.close()

@@ -63,6 +63,7 @@ def nav_for(viewer: Principal | None) -> list[NavLink]:
         return [
             NavLink("overview", "/console/operator"),
             NavLink("jobs", "/console/operator/jobs"),
+            NavLink("services", "/console/services"),
             NavLink("eval", "/console/eval"),
             NavLink("tenants", "/console/tenants"),
             NavLink("users", "/console/users"),
@@ -78,6 +79,7 @@ def nav_for(viewer: Principal | None) -> list[NavLink]:
     links = [
         NavLink("jobs", f"/console/tenant/{tenant}/jobs"),
         NavLink("submit", f"/console/tenant/{tenant}/submit"),
+        NavLink("services", "/console/services"),
         NavLink("bills", f"/console/tenant/{tenant}/bills"),
         NavLink("vouchers", f"/console/tenant/{tenant}/vouchers"),
     ]

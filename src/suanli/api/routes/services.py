@@ -36,7 +36,7 @@ from suanli.workers.control_loop import ControlLoop
 
 router = APIRouter(prefix="/services", tags=["services"])
 # Prometheus scrapes the control plane here (with an operator's or tenant's token).
-metrics_router = APIRouter(tags=["services"])
+metrics_router = APIRouter(tags=["services"], include_in_schema=False)
 TenantQuery = Annotated[str | None, Query(pattern=TENANT_PATTERN)]
 
 
