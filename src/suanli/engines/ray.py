@@ -39,6 +39,7 @@ from suanli.engines.base import (
     RunStatus,
     job_env,
 )
+from suanli.engines.replica_port import NODE_HOST, address_in_log, run_script
 
 # The entrypoint: ``timeout`` enforces the hard limit (exit 124, or 137 after the grace);
 # the scripts travel in the environment so the entrypoint stays short (Ray prints it in the
@@ -213,7 +214,7 @@ class RayEngine:
             **request.extra_env,
             **spec.env,
             "SUANLI_RAY_SETUP": spec.setup or "",
-            "SUANLI_RAY_RUN": spec.run,
+            "SUANLI_RAY_RUN": run_script(spec, NODE_HOST),  # a replica: PORT, address first
         }
         if request.stop_grace_s is not None:
             env["RAY_JOB_STOP_WAIT_TIME_S"] = str(max(1, math.ceil(request.stop_grace_s)))
@@ -349,6 +350,9 @@ class RayEngine:
             raise EngineFailure(engine=self.name, detail=f"{key}: {_last_line(response.text)}")
 
     # 4. the cluster --------------------------------------------------------------------
+    def address(self, key: str) -> str | None:
+        return address_in_log(self.read_log, key)
+
     def ping(self) -> bool:
         try:
             return self._http.get("/api/version", timeout=3.0).status_code == 200

@@ -37,6 +37,7 @@ from suanli.engines.base import (
     job_env,
     read_log_file,
 )
+from suanli.engines.replica_port import SLURM_HOST, address_in_log, run_script
 from suanli.engines.sandbox import Account, tenant_account
 
 KEY_PREFIX = "suanli-"  # every key starts so (suanli.domain.ids.engine_key)
@@ -230,6 +231,9 @@ class SlurmEngine:
         )
         self._watch[request.key] = self.clock.monotonic()
         self._watch_at = -math.inf  # the next status call asks Slurm how it is doing
+
+    def address(self, key: str) -> str | None:
+        return address_in_log(self.read_log, key)
 
     def watching(self) -> bool:
         """Whether a run we submitted is still pending: the caller should ask again soon."""
@@ -445,7 +449,7 @@ def render_batch_script(request: LaunchRequest, run_dir: Path, options: SlurmOpt
         **request.extra_env,
         **spec.env,
         "SUANLI_SETUP": spec.setup or "",
-        "SUANLI_RUN": spec.run,
+        "SUANLI_RUN": run_script(spec, SLURM_HOST),  # a replica: PORT and address first
     }
     lines.append("")
     lines.append("umask 077")  # what the job writes is its own (and its user's) alone
