@@ -196,3 +196,13 @@ def test_a_waiting_request_wants_one_replica_and_a_deleted_service_has_no_route(
     store.remove("s-1")
     assert store.get("s-1") is None
     assert store.revisions("s-1") == []
+
+
+def test_ended_replicas_beyond_the_newest_are_forgotten(store: ServiceStore) -> None:
+    store.create(service(), Revision("s-1", 1, spec(), at(0)))
+    for i in range(5):
+        store.put_replica(replica(f"r-{i}", R.FAILED, updated_at=at(i)))
+    store.put_replica(replica("r-live", R.READY, updated_at=at(0)))
+    assert store.forget_ended("s-1", keep=2) == 3
+    assert sorted(r.id for r in store.replicas("s-1")) == ["r-3", "r-4", "r-live"]
+    assert store.forget_ended("s-1", keep=2) == 0

@@ -312,3 +312,13 @@ def test_a_deleted_service_leaves_the_routes_at_once_and_its_replicas_stop(
 def test_replica_views_are_plain_data() -> None:
     r = Replica("r-1", "s-1", 1, R.READY, "j-1", T0, T0)
     assert dataclasses.replace(r, url="http://x").ready
+
+
+def test_a_crash_looping_service_is_restarted_ever_more_slowly(tmp_path: Path) -> None:
+    p, clock, _ = platform(tmp_path)
+    svc.deploy(p, OWNER, spec(env={"SUANLI_SIM_RUN_S": "1", "SUANLI_SIM_EXIT_CODE": "1"}))
+    run_for(p, clock, 300)
+    # Without a back-off a replica a second; with it 10, 20, 40, 80, 160 s apart.
+    started = p.services.replicas()
+    assert 4 <= len(started) <= 7
+    assert all(r.status is R.FAILED for r in started[:-1])

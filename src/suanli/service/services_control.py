@@ -24,7 +24,7 @@ from suanli.domain.jobs import Job, JobStatus
 from suanli.domain.service_spec import ServiceSpec
 from suanli.domain.services import Replica, ReplicaStatus, Service
 from suanli.engines.base import REPLICA_ENV, address_source
-from suanli.scheduler.autoscaling.rollout import ReplicaView, plan_replicas
+from suanli.scheduler.autoscaling.rollout import ReplicaView, plan_replicas, restart_delay
 from suanli.service.deps import Platform
 from suanli.service.jobs import cancel_job, first_events
 from suanli.service.services import replica_job
@@ -32,6 +32,7 @@ from suanli.service.services_autoscale import autoscaled
 from suanli.service.services_probe import ProbeTarget
 
 log = logging.getLogger("suanli.services")
+KEEP_ENDED = 50  # stopped and failed replicas kept per service (status, console)
 S = JobStatus
 R = ReplicaStatus
 
@@ -71,7 +72,7 @@ def _step(p: Platform, service: Service) -> int:
             )
             changed += 1
     floors = sum(r.floor for r in live if r.revision == service.revision)
-    for _ in range(plan.start):
+    for _ in range(plan.start if not _backing_off(p, service, now) else 0):
         _start(p, service, spec, floors < spec.replicas.min, now)
         floors += 1
         changed += 1
@@ -80,7 +81,25 @@ def _step(p: Platform, service: Service) -> int:
             _drain(p, replica, specs[replica.revision], now)
     if service.deleting and not p.services.replicas(service.id, live=True):
         p.services.remove(service.id)
+    else:
+        p.services.forget_ended(service.id, KEEP_ENDED)
     return changed
+
+
+def _backing_off(p: Platform, service: Service, now: dt.datetime) -> bool:
+    """Whether the revision in force failed too recently to start another replica now:
+    failures since its last replica that became ready, each doubling the wait."""
+    mine = [r for r in p.services.replicas(service.id) if r.revision == service.revision]
+    failed: list[Replica] = []
+    for r in sorted(mine, key=lambda r: r.created_at, reverse=True):
+        if r.ready_at is not None or r.status.is_live:
+            break
+        if r.status is R.FAILED:
+            failed.append(r)
+    if not failed:
+        return False
+    wait = dt.timedelta(seconds=restart_delay(len(failed)))
+    return now - max(r.updated_at for r in failed) < wait
 
 
 def _start(

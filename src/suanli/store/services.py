@@ -46,6 +46,10 @@ class ServiceStore(Protocol):
     def put_replica(self, replica: Replica) -> None:
         """Insert or replace one replica (the control loop alone writes them)."""
 
+    def forget_ended(self, service_id: str, keep: int) -> int:
+        """Drop the service's stopped and failed replicas but the ``keep`` newest (by
+        ``updated_at``); how many went."""
+
     def replicas(self, service_id: str | None = None, live: bool = False) -> list[Replica]:
         """A service's replicas (every service's when None), oldest first; ``live``: those
         not stopped or failed."""
@@ -155,6 +159,21 @@ class MemoryServiceStore:
                 and not (live and r.status.is_final)
             ]
         return sorted(found, key=lambda r: (r.created_at, r.id))
+
+    def forget_ended(self, service_id: str, keep: int) -> int:
+        with self._lock:
+            ended = sorted(
+                (
+                    r
+                    for r in self._replicas.values()
+                    if r.service_id == service_id and r.status.is_final
+                ),
+                key=lambda r: (r.updated_at, r.id),
+                reverse=True,
+            )
+            for replica in ended[keep:]:
+                del self._replicas[replica.id]
+            return len(ended[keep:])
 
     def observe(self, sample: LoadSample) -> None:
         with self._lock:

@@ -57,3 +57,17 @@ def plan_replicas(
         room = desired + surge - len(new) - (len(old) - len(going))
         start = max(0, min(start, room))
     return ReplicaPlan(start, tuple(r.id for r in stop))
+
+
+# A revision whose replicas keep failing is restarted ever more slowly, as Kubernetes does
+# for a crash-looping container (CrashLoopBackOff: 10 s, doubled per failure, at most
+# 300 s; kubelet's defaults), so a broken command cannot flood the queue with jobs.
+BACKOFF_FIRST_S = 10.0
+BACKOFF_MAX_S = 300.0
+
+
+def restart_delay(failed_in_a_row: int) -> float:
+    """Seconds to wait after the last failure before a new replica starts."""
+    if failed_in_a_row <= 0:
+        return 0.0
+    return min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2.0 ** (failed_in_a_row - 1))

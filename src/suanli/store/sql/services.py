@@ -108,6 +108,23 @@ class SqlServiceStore:
         with self._engine.begin() as conn:
             conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=changed))
 
+    def forget_ended(self, service_id: str, keep: int) -> int:
+        mine = and_(
+            service_replicas.c.service_id == service_id, service_replicas.c.status.in_(FINAL)
+        )
+        kept = (
+            select(service_replicas.c.id)
+            .where(mine)
+            .order_by(service_replicas.c.updated_at.desc(), service_replicas.c.id.desc())
+            .limit(keep)
+        )
+        with self._engine.begin() as conn:
+            keep_ids = [r.id for r in conn.execute(kept)]
+            done = conn.execute(
+                delete(service_replicas).where(mine, service_replicas.c.id.not_in(keep_ids))
+            )
+        return int(done.rowcount or 0)
+
     def replicas(self, service_id: str | None = None, live: bool = False) -> list[Replica]:
         query = select(service_replicas).order_by(
             service_replicas.c.created_at, service_replicas.c.id
