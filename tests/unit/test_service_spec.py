@@ -135,3 +135,24 @@ def test_hostile_yaml_is_refused_before_validation() -> None:
         deep = [deep]
     with pytest.raises(InvalidInput):
         parse_service_data({**GOOD, "description": deep})
+
+
+def test_who_pays_defaults_to_the_caller_and_is_one_of_two() -> None:
+    model = {"served_name": "tiny", "base_model": "tiny-llama", "publisher": "lab"}
+    assert parse_service_data({**GOOD, "model": model}).model.payer == "caller"  # type: ignore[union-attr]
+    owner = parse_service_data({**GOOD, "model": {**model, "payer": "owner"}})
+    assert owner.model is not None
+    assert owner.model.payer == "owner"
+    en, _ = errors_of({**GOOD, "model": {**model, "payer": "tenant"}})["model.payer"]
+    assert "'owner'" in en
+    assert "'caller'" in en
+
+
+def test_a_rollout_that_could_never_move_is_refused_in_both_languages() -> None:
+    spec = parse_service_data(GOOD)
+    assert (spec.rollout.surge, spec.rollout.max_unavailable) == (1, 0)
+    en, zh = errors_of({**GOOD, "rollout": {"surge": 0}})["rollout.max_unavailable"]
+    assert "both 0" in en
+    assert "均为 0" in zh
+    moved = parse_service_data({**GOOD, "rollout": {"surge": 0, "max_unavailable": 1}})
+    assert moved.rollout.max_unavailable == 1
