@@ -26,6 +26,7 @@ from suanli.engines.simulated import SimulatedEngine
 from suanli.service import services as svc
 from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
+from suanli.service.jobs import job_history
 from suanli.service.services_probe import ProbeTarget
 from suanli.store.stores import MEMORY_URL
 from suanli.workers.control_loop import tick
@@ -322,3 +323,26 @@ def test_a_crash_looping_service_is_restarted_ever_more_slowly(tmp_path: Path) -
     started = p.services.replicas()
     assert 4 <= len(started) <= 7
     assert all(r.status is R.FAILED for r in started[:-1])
+
+
+def test_a_replica_leaves_the_routes_a_drain_time_before_its_job_is_stopped(
+    tmp_path: Path,
+) -> None:
+    p, clock, _ = platform(tmp_path)
+    svc.deploy(p, OWNER, spec(rollout={"drain_s": 15}))
+    run_for(p, clock, 30)
+    [old] = live(p, R.READY)
+    svc.deploy(p, OWNER, spec(rollout={"drain_s": 15}, env={"V": "2"}))
+    for _ in range(120):
+        tick(p)
+        [route] = p.route_table.routes()
+        now_old = next(r for r in p.services.replicas() if r.id == old.id)
+        if now_old.status is not R.READY:  # draining or stopped: never routed again
+            assert old.id not in {e.replica_id for e in route.replicas}
+        clock.advance(1)
+    gone = next(r for r in p.services.replicas() if r.id == old.id)
+    assert gone.status is R.STOPPED
+    assert gone.drain_at is not None
+    asked = [e for e in job_history(p, old.job_id) if e.reason.code == "reason_cancel_requested"]
+    assert asked
+    assert asked[0].at - gone.drain_at >= dt.timedelta(seconds=15)
