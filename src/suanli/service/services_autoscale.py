@@ -20,6 +20,12 @@ from suanli.scheduler.autoscaling import POLICIES, Sample, ScalingRule, Window
 from suanli.scheduler.autoscaling.policies import SMOOTH_S
 from suanli.service.deps import Platform
 
+# Old windows are deleted at most this often per service (a write; reads skip them anyway).
+PRUNE_EVERY = dt.timedelta(seconds=60)
+# When each service's windows were last pruned by this process (housekeeping only: a new
+# leader prunes again at its first cycle).
+_PRUNED: dict[str, dt.datetime] = {}
+
 # Buckets of the live metric (seconds): a few gateway windows each (gateways report every
 # few seconds), short beside the policy's 30 s smoothing.
 BUCKET_S = 5.0
@@ -31,7 +37,9 @@ def autoscaled(p: Platform, service: Service, spec: ServiceSpec, now: dt.datetim
     keep = dt.timedelta(
         seconds=max(rule.up_delay_s, rule.down_delay_s, rule.idle_s, SMOOTH_S) + 2 * BUCKET_S
     )
-    p.services.prune(service.id, now - keep)
+    if now - _PRUNED.get(service.id, dt.datetime.min.replace(tzinfo=dt.UTC)) >= PRUNE_EVERY:
+        p.services.prune(service.id, now - keep)
+        _PRUNED[service.id] = now
     windows = p.services.samples(service.id, now - keep)
     samples = buckets(windows, now.timestamp())
     wanted = POLICIES["default"].desired(Window(now.timestamp(), service.desired, samples), rule)

@@ -40,20 +40,30 @@ R = ReplicaStatus
 def run_services_step(p: Platform) -> int:
     """One pass over every service; returns how many replicas were started or stopped."""
     changed = 0
-    for service in p.services.services():
+    services = p.services.services()
+    if not services:
+        return 0
+    # Two reads for all services: their replicas, and the jobs not ended (a replica's job
+    # that just ended is read alone, once).
+    rows: dict[str, list[Replica]] = {}
+    for replica in p.services.replicas():
+        rows.setdefault(replica.service_id, []).append(replica)
+    active = {j.id: j for j in p.jobs.active()}
+    for service in services:
         try:
-            changed += _step(p, service)
+            changed += _step(p, service, rows.get(service.id, []), active)
         except SuanliError:
             log.exception("service %s/%s: step failed", service.owner, service.name)
     return changed
 
 
-def _step(p: Platform, service: Service) -> int:
+def _step(p: Platform, service: Service, rows: list[Replica], active: dict[JobId, Job]) -> int:
     now = p.clock.now()
-    specs = {r.number: r.spec for r in p.services.revisions(service.id)}
+    specs = _specs(p, service)
     spec = specs[service.revision]
-    replicas = [_follow(p, r, now) for r in p.services.replicas(service.id, live=True)]
-    replicas = _probe(p, replicas, specs, now)
+    ended = [r for r in rows if r.status.is_final]
+    followed = [_follow(p, r, active, now) for r in rows if not r.status.is_final]
+    replicas = _probe(p, followed, specs, now)
     if not service.deleting:
         service = _autoscale(p, service, spec, now)
     live = [r for r in replicas if r.status.is_live]
@@ -65,31 +75,56 @@ def _step(p: Platform, service: Service) -> int:
         spec.rollout.max_unavailable,
     )
     changed = 0
-    for replica in live:
-        if replica.id in plan.stop:
-            p.services.put_replica(
-                dataclasses.replace(replica, status=R.DRAINING, drain_at=now, updated_at=now)
-            )
+    current: list[Replica] = []
+    for seen, job in replicas_and_jobs(replicas, followed):
+        replica = seen
+        if seen.id in plan.stop:
+            replica = dataclasses.replace(seen, status=R.DRAINING, drain_at=now, updated_at=now)
+            p.services.put_replica(replica)
             changed += 1
+        if replica.status is R.DRAINING:
+            _drain(p, replica, job, specs[replica.revision], now)
+        current.append(replica)
     floors = sum(r.floor for r in live if r.revision == service.revision)
-    for _ in range(plan.start if not _backing_off(p, service, now) else 0):
+    rows = ended + current
+    for _ in range(plan.start if not _backing_off(rows, service, now) else 0):
         _start(p, service, spec, floors < spec.replicas.min, now)
         floors += 1
         changed += 1
-    for replica in p.services.replicas(service.id, live=True):
-        if replica.status is R.DRAINING:
-            _drain(p, replica, specs[replica.revision], now)
-    if service.deleting and not p.services.replicas(service.id, live=True):
+    if service.deleting and not any(not r.status.is_final for r in current) and not plan.start:
         p.services.remove(service.id)
-    else:
+    elif sum(r.status.is_final for r in rows) > KEEP_ENDED:
         p.services.forget_ended(service.id, KEEP_ENDED)
     return changed
 
 
-def _backing_off(p: Platform, service: Service, now: dt.datetime) -> bool:
+# Each service's revisions as last read, with the newest number then: a revision never
+# changes, so they are read again only when a new one was added (or by another process).
+_SPECS: dict[str, tuple[int, dict[int, ServiceSpec]]] = {}
+
+
+def _specs(p: Platform, service: Service) -> dict[int, ServiceSpec]:
+    known = _SPECS.get(service.id)
+    if known is not None and known[0] == service.latest:
+        return known[1]
+    specs = {r.number: r.spec for r in p.services.revisions(service.id)}
+    if len(_SPECS) > 10_000:
+        _SPECS.clear()
+    _SPECS[service.id] = (service.latest, specs)
+    return specs
+
+
+def replicas_and_jobs(
+    replicas: list[Replica], followed: list[tuple[Replica, Job | None]]
+) -> list[tuple[Replica, Job | None]]:
+    jobs = {r.id: job for r, job in followed}
+    return [(r, jobs.get(r.id)) for r in replicas]
+
+
+def _backing_off(rows: list[Replica], service: Service, now: dt.datetime) -> bool:
     """Whether the revision in force failed too recently to start another replica now:
     failures since its last replica that became ready, each doubling the wait."""
-    mine = [r for r in p.services.replicas(service.id) if r.revision == service.revision]
+    mine = [r for r in rows if r.revision == service.revision]
     failed: list[Replica] = []
     for r in sorted(mine, key=lambda r: r.created_at, reverse=True):
         if r.ready_at is not None or r.status.is_live:
@@ -126,14 +161,16 @@ def _start(
     p.jobs.add(job, first_events(job))
 
 
-def _follow(p: Platform, replica: Replica, now: dt.datetime) -> Replica:
-    """The replica as its job says it is now (stored when it changed)."""
-    job = p.jobs.get(JobId(replica.job_id))
+def _follow(
+    p: Platform, replica: Replica, active: dict[JobId, Job], now: dt.datetime
+) -> tuple[Replica, Job | None]:
+    """The replica as its job says it is now (stored when it changed), and that job."""
+    job = active.get(JobId(replica.job_id)) or p.jobs.get(JobId(replica.job_id))
     after = _as_job_says(p, replica, job)
     if after != replica:
         after = dataclasses.replace(after, updated_at=now)
         p.services.put_replica(after)
-    return after
+    return after, job
 
 
 def _as_job_says(p: Platform, replica: Replica, job: Job | None) -> Replica:
@@ -165,10 +202,15 @@ def _why(job: Job) -> str:
 
 
 def _probe(
-    p: Platform, replicas: list[Replica], specs: dict[int, ServiceSpec], now: dt.datetime
+    p: Platform,
+    followed: list[tuple[Replica, Job | None]],
+    specs: dict[int, ServiceSpec],
+    now: dt.datetime,
 ) -> list[Replica]:
     """Starting replicas with an address are probed; ready ones join the routes; one not
     ready within ``readiness.timeout_s`` of its start fails (and is replaced)."""
+    replicas = [r for r, _ in followed]
+    jobs = {r.id: job for r, job in followed}
     waiting = [r for r in replicas if r.status is R.STARTING and r.url]
     targets = [
         ProbeTarget(
@@ -183,7 +225,7 @@ def _probe(
         if answers.get(seen.id):
             replica = dataclasses.replace(seen, status=R.READY, ready_at=now, updated_at=now)
             p.services.put_replica(replica)
-        elif seen.status is R.STARTING and _too_late(p, seen, specs, now):
+        elif seen.status is R.STARTING and _too_late(jobs.get(seen.id), seen, specs, now):
             replica = dataclasses.replace(
                 seen,
                 status=R.DRAINING,
@@ -197,22 +239,22 @@ def _probe(
 
 
 def _too_late(
-    p: Platform, replica: Replica, specs: dict[int, ServiceSpec], now: dt.datetime
+    job: Job | None, replica: Replica, specs: dict[int, ServiceSpec], now: dt.datetime
 ) -> bool:
-    job = p.jobs.get(JobId(replica.job_id))
     if job is None or job.started_at is None:
         return False  # waiting for capacity is not the replica's fault
     limit = dt.timedelta(seconds=specs[replica.revision].readiness.timeout_s)
     return now - job.started_at > limit
 
 
-def _drain(p: Platform, replica: Replica, spec: ServiceSpec, now: dt.datetime) -> None:
+def _drain(
+    p: Platform, replica: Replica, job: Job | None, spec: ServiceSpec, now: dt.datetime
+) -> None:
     """Stop a draining replica's job once the drain time has passed (its requests done)."""
     if replica.drain_at is None or now - replica.drain_at < dt.timedelta(
         seconds=spec.rollout.drain_s
     ):
         return
-    job = p.jobs.get(JobId(replica.job_id))
     if job is None or job.status.is_terminal or job.cancel_requested:
         return
     # Ended meanwhile, or the engine does not answer: asked again next cycle.
