@@ -1,0 +1,31 @@
+"""Batch work never preempts a service replica below the service's `replicas.min`: such a
+replica's job carries the floor mark (service.services.replica_job_spec) and the queue
+treats it as not preemptible, by reclaim or by rank; replicas above min are fair game."""
+
+from __future__ import annotations
+
+from suanli.domain.jobs import Job
+from suanli.domain.services import FLOOR_ENV, SERVICE_ENV
+from suanli.engines.base import REPLICA_ENV
+from tests.unit.queueing.test_fairqueue import job, running, turn
+
+
+def replica(ident: str, tenant: str, floor: bool, at: int = 0) -> Job:
+    env = {SERVICE_ENV: "s-1", REPLICA_ENV: f"r-{ident}"}
+    if floor:
+        env[FLOOR_ENV] = "1"
+    return job(ident, tenant, at=at, env=env)
+
+
+def test_a_floor_replica_on_borrowed_quota_is_not_reclaimed() -> None:
+    a1 = running(job("a1", "alpha"), 0)
+    floor = running(replica("a2", "alpha", floor=True, at=1), 1, borrowed=True)
+    t = turn([job("b1", "beta", at=30)], [a1, floor])
+    assert t.preempts == []
+
+
+def test_a_replica_above_min_is_reclaimed_like_batch_work() -> None:
+    a1 = running(job("a1", "alpha"), 0)
+    extra = running(replica("a2", "alpha", floor=False, at=1), 1, borrowed=True)
+    t = turn([job("b1", "beta", at=30)], [a1, extra])
+    assert [(j.id, r.code) for j, r in t.preempts] == [("a2", "preempt_reclaim")]
