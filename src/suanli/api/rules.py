@@ -25,6 +25,11 @@ UNSTATED_RULES: dict[str, str] = {
     "POST /api/v1/programme-claims": "the tenant and the programme must exist, and the programme "
     "must take claims",
     "POST /api/v1/eval/runs": "the cluster, pool and tenant must exist in this fleet",
+    "POST /api/v1/services": "exactly one of spec or spec_yaml, a service spec (spec_yaml once "
+    "read as YAML); the fleet must know the names it uses and have a pool that could run a "
+    "replica; the tenant must exist",
+    "POST /api/v1/services/{name}/scale": "replicas within the service's replicas.min..max",
+    "POST /api/v1/services/{name}/rollback": "the revision must exist",
 }
 
 
