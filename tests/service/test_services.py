@@ -346,3 +346,24 @@ def test_a_replica_leaves_the_routes_a_drain_time_before_its_job_is_stopped(
     asked = [e for e in job_history(p, old.job_id) if e.reason.code == "reason_cancel_requested"]
     assert asked
     assert asked[0].at - gone.drain_at >= dt.timedelta(seconds=15)
+
+
+def test_a_waiting_request_makes_the_first_replica_probed_at_once(tmp_path: Path) -> None:
+    p, clock, probe = platform(tmp_path)
+    periods: list[float] = []
+    check = probe.check
+
+    def recording(targets: Sequence[ProbeTarget], now: float) -> dict[str, bool]:
+        periods.extend(t.period_s for t in targets)
+        return check(targets, now)
+
+    probe.check = recording  # type: ignore[method-assign]
+    quiet = svc.deploy(p, OWNER, spec(replicas={"min": 0, "max": 2})).service
+    p.route_table.want_replica(quiet.id, clock.now())
+    run_for(p, clock, 5)
+    assert periods
+    assert max(periods) <= 0.25  # not readiness.period_s (5 s): the request is held
+    svc.deploy(p, OWNER, spec(name="other", replicas={"min": 1, "max": 1}))
+    periods.clear()
+    run_for(p, clock, 5)
+    assert 5.0 in periods  # nobody waits for this one: its own period

@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import math
 
 from suanli.domain.errors import Conflict, EngineFailure, InvalidInput, SuanliError
 from suanli.domain.ids import JobId
@@ -32,6 +33,11 @@ from suanli.service.services_autoscale import autoscaled
 from suanli.service.services_probe import ProbeTarget
 
 log = logging.getLogger("suanli.services")
+# While a request waits for a service's first replica (scale from zero: the gateway holds
+# it), starting replicas are probed at least this often, whatever readiness.period_s says,
+# so the answer follows the replica's own start within a fraction of a second.
+HURRY_PERIOD_S = 0.25
+HELD_FOR = dt.timedelta(seconds=60)
 KEEP_ENDED = 50  # stopped and failed replicas kept per service (status, console)
 S = JobStatus
 R = ReplicaStatus
@@ -63,7 +69,8 @@ def _step(p: Platform, service: Service, rows: list[Replica], active: dict[JobId
     spec = specs[service.revision]
     ended = [r for r in rows if r.status.is_final]
     followed = [_follow(p, r, active, now) for r in rows if not r.status.is_final]
-    replicas = _probe(p, followed, specs, now)
+    held = service.wanted_at is not None and now - service.wanted_at < HELD_FOR
+    replicas = _probe(p, followed, specs, now, HURRY_PERIOD_S if held else None)
     if not service.deleting:
         service = _autoscale(p, service, spec, now)
     live = [r for r in replicas if r.status.is_live]
@@ -206,15 +213,20 @@ def _probe(
     followed: list[tuple[Replica, Job | None]],
     specs: dict[int, ServiceSpec],
     now: dt.datetime,
+    hurry_s: float | None = None,
 ) -> list[Replica]:
     """Starting replicas with an address are probed; ready ones join the routes; one not
-    ready within ``readiness.timeout_s`` of its start fails (and is replaced)."""
+    ready within ``readiness.timeout_s`` of its start fails (and is replaced). ``hurry_s``:
+    a shorter period while requests wait for a replica (scale from zero)."""
     replicas = [r for r, _ in followed]
     jobs = {r.id: job for r, job in followed}
     waiting = [r for r in replicas if r.status is R.STARTING and r.url]
     targets = [
         ProbeTarget(
-            r.id, r.url, specs[r.revision].readiness.path, specs[r.revision].readiness.period_s
+            r.id,
+            r.url,
+            specs[r.revision].readiness.path,
+            min(specs[r.revision].readiness.period_s, hurry_s or math.inf),
         )
         for r in waiting
     ]
