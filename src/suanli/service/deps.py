@@ -11,11 +11,13 @@ from suanli.billing.money import ZERO
 from suanli.billing.policy import VoucherPolicy
 from suanli.domain.clock import Clock
 from suanli.domain.fleet import Fleet
+from suanli.domain.serving import LoadSink, RouteTable, UsageSink
 from suanli.domain.tenants import TenantTerms
 from suanli.engines.base import EngineAdapter
 from suanli.scheduler.policies import PlacementPolicy
 from suanli.scheduler.queueing import QueueSettings
 from suanli.store.access import AccessStore, AuditLog
+from suanli.store.apikeys import ApiKeyStore
 from suanli.store.base import (
     BillingStore,
     ContractStore,
@@ -68,6 +70,12 @@ class Platform:
     evals: EvalStore | None = None  # `suanli eval` results (None: not kept)
     # Clusters that do not answer, since when: stored, so every process reports the same.
     health: HealthStore = field(default_factory=lambda: MemoryHealthStore(MemoryDatabase()))
+    # Model services (issue 23). None: the gateway keeps its own in memory (suanli.gateway.memory)
+    # until the control plane's and metering's stores are wired in.
+    apikeys: ApiKeyStore | None = None  # API keys the gateway accepts (None: none)
+    route_table: RouteTable | None = None  # services and replicas, from the control plane
+    load_sink: LoadSink | None = None  # the autoscaler's input
+    usage_sink: UsageSink | None = None  # metering's input
 
     @property
     def down_since(self) -> dict[str, dt.datetime]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from suanli.store.access import AccessStore, AuditLog
+from suanli.store.apikeys import ApiKeyStore
 from suanli.store.base import (
     BillingStore,
     ContractStore,
@@ -24,6 +25,7 @@ from suanli.store.memory import (
     MemoryHealthStore,
     MemoryJobStore,
 )
+from suanli.store.memory_apikeys import MemoryApiKeyStore
 from suanli.store.memory_billing import (
     MemoryBillingStore,
     MemoryContractStore,
@@ -31,6 +33,7 @@ from suanli.store.memory_billing import (
     MemoryPurchaseStore,
 )
 from suanli.store.sql.access import SqlAccessStore, SqlAuditLog
+from suanli.store.sql.apikeys import SqlApiKeyStore
 from suanli.store.sql.billing import SqlBillingStore, SqlLedgerStore
 from suanli.store.sql.contracts import SqlContractStore
 from suanli.store.sql.evaluation import SqlEvalStore
@@ -55,6 +58,7 @@ class Stores:
     health: HealthStore
     leadership: Leadership
     evals: EvalStore | None = None  # `suanli eval` results (None: a memory platform keeps none)
+    apikeys: ApiKeyStore | None = None  # model services' API keys (None: none kept)
 
 
 def sql_stores(engine: Engine) -> Stores:
@@ -70,6 +74,7 @@ def sql_stores(engine: Engine) -> Stores:
         SqlHealthStore(engine),
         leadership_for(engine) or SoleLeader(),
         SqlEvalStore(engine),
+        apikeys=SqlApiKeyStore(engine),
     )
 
 
@@ -86,4 +91,5 @@ def memory_stores(db: MemoryDatabase | None = None) -> Stores:
         MemoryAuditLog(db),
         MemoryHealthStore(db),
         SoleLeader(),
+        apikeys=MemoryApiKeyStore(),
     )
