@@ -19,10 +19,21 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from suanli.domain.access import OrgKind
 from suanli.domain.serving import ReplicaEndpoint, ServiceRoute, Visibility
+from suanli.service import access
+from suanli.service.deps import Platform
+from tests.access import OPERATOR
 from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def tenants(platform: Platform, *names: str) -> None:
+    """Tenant organisations ``names``, made when missing (keys belong to tenants)."""
+    for name in names:
+        if access.store(platform).organisation(name) is None:
+            access.add_organisation(platform, OPERATOR, name, OrgKind.TENANT)
 
 
 def free_port() -> int:

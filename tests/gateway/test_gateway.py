@@ -23,7 +23,7 @@ from suanli.service import apikeys
 from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
 from tests.conftest import wait_until
-from tests.gateway.serving import ReplicaProcess, replicas, route, served
+from tests.gateway.serving import ReplicaProcess, replicas, route, served, tenants
 
 ACME = Principal("ann", Role.TENANT_MEMBER, "acme", "t1", frozenset())
 GLOBEX = Principal("gus", Role.TENANT_MEMBER, "globex", "t2", frozenset())
@@ -39,6 +39,7 @@ class Rig:
         self.platform.route_table = self.table
         self.platform.usage_sink = self.usage
         self.platform.load_sink = self.load
+        tenants(self.platform, "acme", "globex")
         self.gateway = Gateway(self.platform, settings or GatewaySettings(route_ttl_s=0.0))
         self.acme = apikeys.create_key(self.platform, ACME, "ci").text
         self.globex = apikeys.create_key(self.platform, GLOBEX, "ci").text

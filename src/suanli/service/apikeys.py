@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from suanli.domain.access import Principal, Role
+from suanli.domain.access import OrgKind, Principal, Role
 from suanli.domain.apikeys import ApiKey, hash_secret, new_key
 from suanli.domain.errors import FieldError, InvalidInput, NotFound
 from suanli.service.deps import Platform
@@ -49,6 +49,9 @@ def create_key(
     if owner is None:
         raise InvalidInput("invalid_request", errors=[FieldError("tenant", "apikey.no_tenant")])
     if not caller.is_operator and caller.tenant != owner:
+        raise NotFound("tenant_not_found", tenant=owner)
+    org = p.access.organisation(owner) if p.access is not None else None
+    if p.access is not None and (org is None or org.kind is not OrgKind.TENANT):
         raise NotFound("tenant_not_found", tenant=owner)
     if burst is not None and rate_per_s is None:
         raise InvalidInput(
