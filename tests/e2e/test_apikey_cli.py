@@ -31,7 +31,8 @@ def test_a_key_made_with_the_cli_calls_the_gateway_until_it_is_revoked(server: S
     made = server.cli("apikey", "create", "ci", "--tenant", "acme", "--rate", "5", "--json")
     assert made.returncode == 0, made.stderr
     issued = json.loads(made.stdout)
-    assert issued["info"]["burst"] == 10 and issued["info"]["services"] == []
+    assert issued["info"]["burst"] == 10
+    assert issued["info"]["services"] == []
     listed = json.loads(server.cli("apikey", "list", "--json").stdout)
     assert [k["id"] for k in listed] == [issued["info"]["id"]]
     assert issued["key"][18:] not in json.dumps(listed)  # the secret shows once
@@ -48,11 +49,14 @@ def test_a_key_made_with_the_cli_calls_the_gateway_until_it_is_revoked(server: S
 
 def test_bad_key_requests_name_the_field(server: Server) -> None:
     no_tenant = server.cli("apikey", "create", "ci")  # the operator belongs to no tenant
-    assert no_tenant.returncode == 2 and "--tenant" in no_tenant.stderr
+    assert no_tenant.returncode == 2
+    assert "--tenant" in no_tenant.stderr
     unknown = server.cli("apikey", "create", "ci", "--tenant", "nobody")
-    assert unknown.returncode == 2 and "nobody" in unknown.stderr
+    assert unknown.returncode == 2
+    assert "nobody" in unknown.stderr
     with server.http() as client:
         bad = client.post(
             "/api/v1/apikeys", json={"name": "x", "tenant": "acme", "services": ["A B"]}
         )
-    assert bad.status_code == 422 and "services" in bad.text
+    assert bad.status_code == 422
+    assert "services" in bad.text
