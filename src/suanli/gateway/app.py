@@ -9,6 +9,7 @@ not call, or the key may not name, is refused exactly as one that does not exist
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import secrets
 from collections.abc import Sequence
@@ -57,6 +58,11 @@ class Gateway:
         self.load = LoadBook(self.clock.now())
         self._wanted: dict[str, float] = {}  # service id -> when a replica was last asked for
         self._reporter: asyncio.Task[None] | None = None
+        # Usage events wait here for one worker thread that hands them to the sink in
+        # batches (a thread hop per request cost more than the rest of the hop together).
+        self._unrecorded: collections.deque[UsageEvent] = collections.deque()
+        self._recorder: asyncio.Task[None] | None = None
+        self._record_wake: asyncio.Event | None = None
 
     @property
     def routes_seen(self) -> Sequence[ServiceRoute]:
@@ -67,10 +73,12 @@ class Gateway:
         return path.startswith(("/v1/", "/services/")) or path in ("/v1", "/metrics")
 
     async def aclose(self) -> None:
-        if self._reporter is not None:
-            self._reporter.cancel()
-            self._reporter = None
+        for task in (self._reporter, self._recorder):
+            if task is not None:
+                task.cancel()
+        self._reporter = self._recorder = None
         await self.upstream.aclose()
+        await anyio.to_thread.run_sync(self._record_all)
         self.report()
 
     # -- ASGI ----------------------------------------------------------------------------
@@ -82,6 +90,8 @@ class Gateway:
             return
         if self._reporter is None:
             self._reporter = asyncio.ensure_future(self._report_every())
+            self._record_wake = asyncio.Event()
+            self._recorder = asyncio.ensure_future(self._record_soon(self._record_wake))
         lang = pick_lang(_header(scope, b"accept-language"))
         try:
             await self._dispatch(scope, receive, send, lang)
@@ -293,7 +303,24 @@ class Gateway:
             counted_by=tally.counted_by,
             status=call.status,
         )
-        await anyio.to_thread.run_sync(self.usage.record, event)
+        self._unrecorded.append(event)
+        if self._record_wake is not None:
+            self._record_wake.set()
+
+    async def _record_soon(self, wake: asyncio.Event) -> None:
+        while True:
+            await wake.wait()
+            wake.clear()
+            await anyio.to_thread.run_sync(self._record_all)
+
+    def _record_all(self) -> None:
+        """Hand every waiting usage event to the sink (idempotent on request id)."""
+        while True:
+            try:
+                event = self._unrecorded.popleft()  # atomic: the loop appends meanwhile
+            except IndexError:
+                return
+            self.usage.record(event)
 
     async def _replica(self, call: Call, tried: frozenset[str]) -> ReplicaEndpoint:
         """A replica with room; waits for one (scale from zero, growth) or refuses."""

@@ -14,13 +14,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import httpx
 from starlette.types import Message, Receive, Send
 
 from suanli.domain.apikeys import ApiKey
 from suanli.domain.i18n import Lang, render
 from suanli.domain.serving import ReplicaEndpoint, ServiceRoute
 from suanli.gateway.errors import GatewayError, sse_error
+from suanli.gateway.http1 import Http1Pool, ReplicaLost, ReplicaTimeout, Response
 from suanli.gateway.tally import Tally
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) and those the gateway sets itself.
@@ -31,7 +31,6 @@ _DROP_REQUEST = frozenset(
 _DROP_RESPONSE = frozenset(
     {b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"trailer", b"upgrade"}
 )
-_LOST = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
@@ -86,9 +85,9 @@ def upstream_headers(
 
 
 def _answer_headers(
-    response: httpx.Response, call: Call, length: int | None
+    response: Response, call: Call, length: int | None
 ) -> list[tuple[bytes, bytes]]:
-    out = [(k, v) for k, v in response.headers.raw if k.lower() not in _DROP_RESPONSE]
+    out = [(k, v) for k, v in response.headers if k not in _DROP_RESPONSE]
     out.append((b"x-request-id", call.request_id.encode()))
     if length is not None:
         out.append((b"content-length", str(length).encode()))
@@ -104,24 +103,10 @@ class Upstream:
     def __init__(self, settings: GatewaySettings, monotonic: Callable[[], float]) -> None:
         self.settings = settings
         self._monotonic = monotonic
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(
-                connect=settings.connect_timeout_s,
-                read=settings.read_timeout_s,
-                write=settings.read_timeout_s,
-                pool=settings.ready_timeout_s,
-            ),
-            limits=httpx.Limits(
-                max_connections=settings.max_connections,
-                max_keepalive_connections=settings.max_connections,
-                keepalive_expiry=30.0,
-            ),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self.pool = Http1Pool(settings.connect_timeout_s, settings.read_timeout_s, monotonic)
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.pool.aclose()
 
     async def send(
         self,
@@ -142,11 +127,11 @@ class Upstream:
                 response = await self._open(call, replica)
                 try:
                     whole = call.openai and not call.stream
-                    body = await _read_all(response) if whole else None
+                    body = await response.read() if whole else None
                 except BaseException:
-                    await response.aclose()
+                    response.release()
                     raise
-            except _LOST as exc:
+            except ReplicaLost as exc:
                 release(replica)
                 suspect(replica)
                 tried = tried | {replica.replica_id}
@@ -155,14 +140,14 @@ class Upstream:
                 raise GatewayError(
                     502, "replica_lost", "gateway.replica_lost", service=_name(call.route)
                 ) from exc
-            except httpx.TimeoutException as exc:
+            except ReplicaTimeout as exc:
                 release(replica)
                 raise GatewayError(
                     504,
                     "timeout",
                     "gateway.timeout",
                     service=_name(call.route),
-                    timeout=self._timeout_of(exc),
+                    timeout=exc.seconds,
                 ) from exc
             except BaseException:
                 release(replica)
@@ -173,58 +158,51 @@ class Upstream:
                 else:
                     await self._relay(call, response, receive, send)
             finally:
-                await response.aclose()
+                response.release()
                 release(replica)
             return
 
-    def _may_retry(self, call: Call, exc: Exception) -> bool:
+    def _may_retry(self, call: Call, exc: ReplicaLost) -> bool:
         # Never reached the replica, or an inference call (safe to run twice): once more.
-        return isinstance(exc, httpx.ConnectError) or call.openai or call.method in IDEMPOTENT
+        return not exc.sent or call.openai or call.method in IDEMPOTENT
 
-    def _timeout_of(self, exc: Exception) -> float:
-        if isinstance(exc, httpx.ConnectTimeout):
-            return self.settings.connect_timeout_s
-        if isinstance(exc, httpx.PoolTimeout):
-            return self.settings.ready_timeout_s
-        return self.settings.read_timeout_s
-
-    async def _open(self, call: Call, replica: ReplicaEndpoint) -> httpx.Response:
-        request = self.client.build_request(
-            call.method, replica.url + call.path, headers=call.headers, content=call.body
+    async def _open(self, call: Call, replica: ReplicaEndpoint) -> Response:
+        return await self.pool.request(
+            call.method, replica.url, call.path, call.headers, call.body
         )
-        return await self.client.send(request, stream=True)
 
-    async def _whole(self, call: Call, response: httpx.Response, body: bytes, send: Send) -> None:
-        call.status = response.status_code
-        if call.openai and call.tally is not None and response.status_code < 400:
+    async def _whole(self, call: Call, response: Response, body: bytes, send: Send) -> None:
+        call.status = response.status
+        if call.openai and call.tally is not None and response.status < 400:
             call.tally.whole(body)
         await send(
             {
                 "type": "http.response.start",
-                "status": response.status_code,
+                "status": response.status,
                 "headers": _answer_headers(response, call, len(body)),
             }
         )
         call.first_byte = self._monotonic()
         await send({"type": "http.response.body", "body": body})
 
-    async def _relay(
-        self, call: Call, response: httpx.Response, receive: Receive, send: Send
-    ) -> None:
+    async def _relay(self, call: Call, response: Response, receive: Receive, send: Send) -> None:
         """Pass the answer on as it comes; a stream cut short ends with an error event."""
-        call.status = response.status_code
-        sse = response.headers.get("content-type", "").startswith("text/event-stream")
+        call.status = response.status
+        sse = any(
+            k == b"content-type" and v.startswith(b"text/event-stream")
+            for k, v in response.headers
+        )
         tally = call.tally if (sse and call.openai) else None
         await send(
             {
                 "type": "http.response.start",
-                "status": response.status_code,
+                "status": response.status,
                 "headers": _answer_headers(response, call, None),
             }
         )
         gone = asyncio.ensure_future(_disconnected(receive))
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in response.chunks():
                 out = tally.feed(chunk) if tally is not None else chunk
                 if out:
                     if call.first_byte is None:
@@ -232,10 +210,10 @@ class Upstream:
                     await send({"type": "http.response.body", "body": out, "more_body": True})
                 if gone.done():  # the caller left: stop the replica's work
                     break
-        except (*_LOST, httpx.TimeoutException) as exc:
+        except (ReplicaLost, ReplicaTimeout) as exc:
             if not sse:
                 raise  # not an event stream: the cut connection tells the caller
-            code = "timeout" if isinstance(exc, httpx.TimeoutException) else "replica_lost"
+            code = "timeout" if isinstance(exc, ReplicaTimeout) else "replica_lost"
             words = (
                 render(
                     "gateway.timeout",
@@ -262,10 +240,6 @@ class Upstream:
                 await send({"type": "http.response.body", "body": tail, "more_body": True})
             tally.finish_stream()
         await send({"type": "http.response.body", "body": b""})
-
-
-async def _read_all(response: httpx.Response) -> bytes:
-    return b"".join([chunk async for chunk in response.aiter_raw()])
 
 
 async def _disconnected(receive: Receive) -> Message:
