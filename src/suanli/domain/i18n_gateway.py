@@ -82,4 +82,31 @@ GATEWAY: Mapping[str, Mapping[Literal["en", "zh"], str]] = {
         "zh": "API 密钥属于某个租户：请用 --tenant 指定",
     },
     "apikey.none": {"en": "no API keys", "zh": "没有 API 密钥"},
+    # the console's keys page
+    "ui.apikeys": {"en": "Service keys", "zh": "服务密钥"},
+    "ui.apikeys_intro": {
+        "en": "Keys for calling model services through the gateway: {base}/v1 (OpenAI-compatible) "
+        "and {base}/services/OWNER/NAME/. A key is shown once.",
+        "zh": "通过网关调用模型服务的密钥：{base}/v1（兼容 OpenAI）和 {base}/services/所有者/服务名/。"
+        "密钥仅显示一次。",
+    },
+    "ui.new_apikey": {"en": "New key", "zh": "新建密钥"},
+    "ui.apikey_once": {
+        "en": "Your new key, shown this once: keep it now.",
+        "zh": "新密钥仅显示这一次，请立即妥善保存。",
+    },
+    "ui.key_name": {"en": "Name", "zh": "名称"},
+    "ui.key_services": {"en": "Services", "zh": "可调用的服务"},
+    "ui.key_services_hint": {
+        "en": "comma-separated: name or owner/name; empty: all you may call",
+        "zh": "逗号分隔：服务名或 所有者/服务名；留空：可调用的全部服务",
+    },
+    "ui.key_all": {"en": "all", "zh": "全部"},
+    "ui.key_rate": {"en": "Requests/s", "zh": "每秒请求数"},
+    "ui.key_burst": {"en": "Burst", "zh": "突发"},
+    "ui.key_tenant": {"en": "Tenant", "zh": "租户"},
+    "ui.apikey_revoke_confirm": {
+        "en": "Revoke key {id}? Programs using it stop within 2 s.",
+        "zh": "确定吊销密钥 {id} 吗？使用它的程序将在 2 秒内无法调用。",
+    },
 }

@@ -67,6 +67,7 @@ def nav_for(viewer: Principal | None) -> list[NavLink]:
             NavLink("tenants", "/console/tenants"),
             NavLink("users", "/console/users"),
             NavLink("tokens", "/console/tokens"),
+            NavLink("apikeys", "/console/apikeys"),
             NavLink("audit", "/console/audit"),
         ]
     if viewer.provider is not None:
@@ -84,6 +85,7 @@ def nav_for(viewer: Principal | None) -> list[NavLink]:
     if viewer.role is Role.TENANT_ADMIN:
         links.append(NavLink("users", "/console/users"))
     links.append(NavLink("tokens", "/console/tokens"))
+    links.append(NavLink("apikeys", "/console/apikeys"))
     return links
 
 
