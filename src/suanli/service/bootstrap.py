@@ -100,6 +100,7 @@ def open_platform(
         tenant_terms={t.name: t.terms for t in tenants if t.terms is not None},
         queue_settings=queue_settings_of(q, reserve=q.reserve is not False),
         evals=stores.evals,
+        usage=stores.usage,
     )
     apply_measurements(platform)  # what earlier `suanli eval` runs measured
     return platform

@@ -11,6 +11,7 @@ from suanli.billing.money import ZERO
 from suanli.billing.policy import VoucherPolicy
 from suanli.domain.clock import Clock
 from suanli.domain.fleet import Fleet
+from suanli.domain.serving import UsageSink
 from suanli.domain.tenants import TenantTerms
 from suanli.engines.base import EngineAdapter
 from suanli.scheduler.policies import PlacementPolicy
@@ -28,6 +29,7 @@ from suanli.store.base import (
 from suanli.store.evaluation import EvalStore
 from suanli.store.leader import Leadership, SoleLeader
 from suanli.store.memory import MemoryDatabase, MemoryHealthStore
+from suanli.store.usage import UsageStore
 
 
 @dataclass
@@ -68,6 +70,10 @@ class Platform:
     evals: EvalStore | None = None  # `suanli eval` results (None: not kept)
     # Clusters that do not answer, since when: stored, so every process reports the same.
     health: HealthStore = field(default_factory=lambda: MemoryHealthStore(MemoryDatabase()))
+    # Model services' metered requests and token settlements (None: not kept), and what the
+    # gateway hands each answered request to (service.usage.MeteringSink; None: not metered).
+    usage: UsageStore | None = None
+    usage_sink: UsageSink | None = None
 
     @property
     def down_since(self) -> dict[str, dt.datetime]:

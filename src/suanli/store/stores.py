@@ -38,6 +38,8 @@ from suanli.store.sql.health import SqlHealthStore
 from suanli.store.sql.leader import leadership_for
 from suanli.store.sql.purchases import SqlPurchaseStore
 from suanli.store.sql.repos import SqlJobStore
+from suanli.store.sql.usage import SqlUsageStore
+from suanli.store.usage import MemoryUsageStore, UsageStore
 
 # The database URL of a platform kept in process memory (tests, the simulator).
 MEMORY_URL = "memory:"
@@ -55,6 +57,7 @@ class Stores:
     health: HealthStore
     leadership: Leadership
     evals: EvalStore | None = None  # `suanli eval` results (None: a memory platform keeps none)
+    usage: UsageStore | None = None  # model services' metered requests and token settlements
 
 
 def sql_stores(engine: Engine) -> Stores:
@@ -70,6 +73,7 @@ def sql_stores(engine: Engine) -> Stores:
         SqlHealthStore(engine),
         leadership_for(engine) or SoleLeader(),
         SqlEvalStore(engine),
+        SqlUsageStore(engine),
     )
 
 
@@ -86,4 +90,5 @@ def memory_stores(db: MemoryDatabase | None = None) -> Stores:
         MemoryAuditLog(db),
         MemoryHealthStore(db),
         SoleLeader(),
+        usage=MemoryUsageStore(db),
     )
