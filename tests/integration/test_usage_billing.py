@@ -211,3 +211,47 @@ def test_impossible_counts_are_refused_naming_the_field(platform: Platform) -> N
     assert "prompt_tokens" in caught.value.message("zh")
     assert platform.usage is not None
     assert platform.usage.get("r-bad") is None
+
+
+def test_the_usage_api_shows_tokens_charges_and_the_model_voucher(platform: Platform) -> None:
+    from fastapi.testclient import TestClient
+
+    from suanli.api.app import create_app
+    from suanli.domain.access import Role
+    from tests.access import bearer, signed_in, token_for
+
+    sink = sink_of(platform)
+    sink.record(event("r-1"))
+    sink.record(dataclasses.replace(event("r-2"), api_key_id="key-2", prompt_tokens=200))
+    bill_tokens(platform)
+    with TestClient(create_app(platform, interval_s=60)) as client:
+        signed_in(client, platform)
+        found = client.get("/api/v1/usage", params={"tenant": "acme", "month": "2026-11"})
+        assert found.status_code == 200, found.text
+        body = found.json()
+        assert (body["requests"], body["prompt_tokens"], body["completion_tokens"]) == (
+            2,
+            300,
+            40,
+        )
+        assert (body["gross"], body["voucher"], body["net"]) == ("3.80", "1.90", "1.90")
+        [charge] = body["charges"]
+        assert charge["programme"] == MODEL
+        assert charge["posted"] is True
+        assert any("50" in why for why in charge["why"])
+        keys = client.get("/api/v1/usage", params={"tenant": "acme", "key": "key-2"}).json()
+        assert [r["api_key_id"] for r in keys["rows"]] == ["key-2"]
+        earned = client.get(
+            "/api/v1/usage", params={"tenant": "pub", "side": "publisher", "by": "minute"}
+        ).json()
+        assert earned["gross"] == "3.80"
+        assert [r["period"] for r in earned["rows"]] == ["2026-11-23 17:00"] * 2  # China time
+        # another tenant's usage is refused as if it did not exist; bad input names the field
+        far = token_for(platform, "far-user", Role.TENANT_ADMIN, "far")
+        refused = client.get("/api/v1/usage", params={"tenant": "acme"}, headers=bearer(far))
+        assert refused.status_code == 404
+        own = client.get("/api/v1/usage", headers=bearer(far)).json()
+        assert (own["tenant"], own["requests"]) == ("far", 0)
+        bad = client.get("/api/v1/usage", params={"month": "2026-13"})
+        assert bad.status_code == 422
+        assert "month" in bad.text

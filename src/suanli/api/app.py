@@ -17,6 +17,7 @@ from suanli.api.limits import ApiLimits, BodyLimit, RateLimit
 from suanli.api.routes import access as access_routes
 from suanli.api.routes import billing, fleet, jobs, operations
 from suanli.api.routes import evaluation as eval_routes
+from suanli.api.routes import usage as usage_routes
 from suanli.schemas.api import MAX_BODY_BYTES, ErrorResponse
 from suanli.service.deps import Platform
 from suanli.service.submissions import SubmitQueue
@@ -84,6 +85,7 @@ def create_app(
     app.include_router(billing.router, prefix="/api/v1")
     app.include_router(access_routes.router, prefix="/api/v1")
     app.include_router(eval_routes.router, prefix="/api/v1")
+    app.include_router(usage_routes.router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])
     @public
