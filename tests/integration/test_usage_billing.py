@@ -216,15 +216,16 @@ def test_impossible_counts_are_refused_naming_the_field(platform: Platform) -> N
 def test_the_usage_api_shows_tokens_charges_and_the_model_voucher(platform: Platform) -> None:
     from fastapi.testclient import TestClient
 
-    from suanli.api.app import create_app
+    from suanli.api.auth import TOKEN_COOKIE
     from suanli.domain.access import Role
-    from tests.access import bearer, signed_in, token_for
+    from suanli.web.app import create_app
+    from tests.access import bearer, operator_token, signed_in, token_for
 
     sink = sink_of(platform)
     sink.record(event("r-1"))
     sink.record(dataclasses.replace(event("r-2"), api_key_id="key-2", prompt_tokens=200))
     bill_tokens(platform)
-    with TestClient(create_app(platform, interval_s=60)) as client:
+    with TestClient(create_app(platform, run_loop=False)) as client:
         signed_in(client, platform)
         found = client.get("/api/v1/usage", params={"tenant": "acme", "month": "2026-11"})
         assert found.status_code == 200, found.text
@@ -255,3 +256,14 @@ def test_the_usage_api_shows_tokens_charges_and_the_model_voucher(platform: Plat
         bad = client.get("/api/v1/usage", params={"month": "2026-13"})
         assert bad.status_code == 422
         assert "month" in bad.text
+        # the console's usage page: the token charge and its 模型券 deduction, zh and en
+        client.cookies.set(TOKEN_COOKIE, operator_token(platform))
+        zh = client.get("/console/tenant/acme/usage?month=2026-11&lang=zh")
+        assert zh.status_code == 200, zh.text
+        assert "模型券" in zh.text
+        assert "1.90" in zh.text
+        en = client.get("/console/tenant/acme/usage?month=2026-11&lang=en")
+        assert "Model voucher" in en.text
+        assert 'id="token-charges"' in en.text
+        earned = client.get("/console/tenant/pub/usage?month=2026-11&side=publisher&lang=en")
+        assert "Credited" in earned.text
