@@ -36,6 +36,7 @@ from suanli.cli.purchases import purchase_app
 from suanli.cli.queue import queue
 from suanli.cli.sim import app as sim_app
 from suanli.cli.text import t
+from suanli.cli.usage import usage
 from suanli.domain.errors import InvalidInput, SuanliError
 from suanli.domain.i18n import Lang, pick_lang
 
@@ -363,6 +364,7 @@ app.add_typer(sim_app, name="sim")
 app.command()(clusters)
 app.command()(queue)
 app.command()(bill)
+app.command()(usage)
 app.command()(report)
 app.add_typer(voucher_app, name="voucher")
 app.add_typer(ledger_app, name="ledger")

@@ -40,6 +40,7 @@ from suanli.schemas.api import (
 from suanli.schemas.apikeys import ApiKeyResponse, IssuedApiKeyResponse
 from suanli.schemas.evaluation import EvalReportResponse, EvalRunRequest, EvalRunResponse
 from suanli.schemas.operations import TenantQueuesResponse
+from suanli.schemas.usage import UsageResponse
 
 DEFAULT_SERVER = "http://127.0.0.1:8642"
 
@@ -166,6 +167,11 @@ class SuanliClient:
 
     def eval_report(self) -> EvalReportResponse:
         return EvalReportResponse.model_validate(self._call("GET", "/eval/report").json())
+
+    def usage(self, **query: str | None) -> UsageResponse:
+        """Model-service usage (GET /usage): tenant, side, month, service, key, by."""
+        params = {k: v for k, v in query.items() if v is not None}
+        return UsageResponse.model_validate(self._call("GET", "/usage", params=params).json())
 
     def inventory(self) -> list[ClusterInventoryResponse]:
         """Each cluster's capacity as its engine reports it (operators, providers)."""

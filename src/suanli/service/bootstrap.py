@@ -101,6 +101,7 @@ def open_platform(
         queue_settings=queue_settings_of(q, reserve=q.reserve is not False),
         evals=stores.evals,
         apikeys=stores.apikeys,
+        usage=stores.usage,
     )
     apply_measurements(platform)  # what earlier `suanli eval` runs measured
     return platform

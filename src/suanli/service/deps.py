@@ -30,6 +30,7 @@ from suanli.store.base import (
 from suanli.store.evaluation import EvalStore
 from suanli.store.leader import Leadership, SoleLeader
 from suanli.store.memory import MemoryDatabase, MemoryHealthStore
+from suanli.store.usage import UsageStore
 
 
 @dataclass
@@ -70,12 +71,15 @@ class Platform:
     evals: EvalStore | None = None  # `suanli eval` results (None: not kept)
     # Clusters that do not answer, since when: stored, so every process reports the same.
     health: HealthStore = field(default_factory=lambda: MemoryHealthStore(MemoryDatabase()))
+    # Model services' metered requests and token settlements (None: not kept), and what the
+    # gateway hands each answered request to (service.usage.MeteringSink; None: not metered).
+    usage: UsageStore | None = None
+    usage_sink: UsageSink | None = None
     # Model services (issue 23). None: the gateway keeps its own in memory (suanli.gateway.memory)
     # until the control plane's and metering's stores are wired in.
     apikeys: ApiKeyStore | None = None  # API keys the gateway accepts (None: none)
     route_table: RouteTable | None = None  # services and replicas, from the control plane
     load_sink: LoadSink | None = None  # the autoscaler's input
-    usage_sink: UsageSink | None = None  # metering's input
 
     @property
     def down_since(self) -> dict[str, dt.datetime]:

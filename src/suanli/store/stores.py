@@ -41,6 +41,8 @@ from suanli.store.sql.health import SqlHealthStore
 from suanli.store.sql.leader import leadership_for
 from suanli.store.sql.purchases import SqlPurchaseStore
 from suanli.store.sql.repos import SqlJobStore
+from suanli.store.sql.usage import SqlUsageStore
+from suanli.store.usage import MemoryUsageStore, UsageStore
 
 # The database URL of a platform kept in process memory (tests, the simulator).
 MEMORY_URL = "memory:"
@@ -58,6 +60,7 @@ class Stores:
     health: HealthStore
     leadership: Leadership
     evals: EvalStore | None = None  # `suanli eval` results (None: a memory platform keeps none)
+    usage: UsageStore | None = None  # model services' metered requests and token settlements
     apikeys: ApiKeyStore | None = None  # model services' API keys (None: none kept)
 
 
@@ -74,6 +77,7 @@ def sql_stores(engine: Engine) -> Stores:
         SqlHealthStore(engine),
         leadership_for(engine) or SoleLeader(),
         SqlEvalStore(engine),
+        SqlUsageStore(engine),
         apikeys=SqlApiKeyStore(engine),
     )
 
@@ -91,5 +95,6 @@ def memory_stores(db: MemoryDatabase | None = None) -> Stores:
         MemoryAuditLog(db),
         MemoryHealthStore(db),
         SoleLeader(),
+        usage=MemoryUsageStore(db),
         apikeys=MemoryApiKeyStore(),
     )

@@ -14,7 +14,7 @@ from suanli.api.auth import public
 from suanli.api.limits import ApiLimits
 from suanli.gateway.app import Gateway, WithGateway
 from suanli.service.deps import Platform
-from suanli.web import docs, eval_page, pages, pages_access, pages_apikeys, pages_jobs
+from suanli.web import docs, eval_page, pages, pages_access, pages_apikeys, pages_jobs, usage_page
 from suanli.web.view import SignInNeeded
 
 STATIC = Path(__file__).with_name("static")
@@ -33,6 +33,7 @@ def create_app(
     app.include_router(docs.router)
     app.include_router(eval_page.router)
     app.include_router(pages_apikeys.router)
+    app.include_router(usage_page.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 
     @app.exception_handler(SignInNeeded)

@@ -81,6 +81,7 @@ def nav_for(viewer: Principal | None) -> list[NavLink]:
         NavLink("submit", f"/console/tenant/{tenant}/submit"),
         NavLink("bills", f"/console/tenant/{tenant}/bills"),
         NavLink("vouchers", f"/console/tenant/{tenant}/vouchers"),
+        NavLink("usage", f"/console/tenant/{tenant}/usage"),
     ]
     if viewer.role is Role.TENANT_ADMIN:
         links.append(NavLink("users", "/console/users"))

@@ -1,7 +1,7 @@
 """API keys for model services (hashes only; scoped, rate-limited, revocable).
 
 Revision ID: 0014_apikeys
-Revises: 0009_images
+Revises: 0015_usage
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from suanli.store.sql.tables import UtcDateTime
 
 revision = "0014_apikeys"
-down_revision = "0009_images"
+down_revision = "0015_usage"  # chained after metering's 0015 when its branch was merged in
 branch_labels = None
 depends_on = None
 
