@@ -55,6 +55,7 @@ from suanli.gateway.memory import MemoryRouteTable  # noqa: E402
 from suanli.service import access, apikeys  # noqa: E402
 from suanli.service.bootstrap import open_platform  # noqa: E402
 
+ERRORS: collections.Counter[str] = collections.Counter()  # why requests got no answer
 CHAT = json.dumps(
     {"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
 ).encode()
@@ -146,28 +147,51 @@ def request_bytes(port: int, key: str | None, body: bytes) -> bytes:
 class Pool:
     port: int
     request: bytes
-    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = field(default_factory=list)
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = field(
+        default_factory=list
+    )
 
     async def one(self) -> tuple[int, float]:
-        """(status, seconds) of one whole request; status 0 when the connection failed."""
+        """(status, seconds) of one whole request; status 0 when the connection failed.
+
+        Like any HTTP client: an idle connection older than 4 s is dropped (servers close
+        them after 5 s), and a request on a reused connection the server had just closed
+        (nothing read back) is sent again on a fresh one."""
         start = time.perf_counter()
+        now = start
+        while self.idle and now - self.idle[-1][2] > 4.0:
+            self.idle.pop()[1].close()
+        reused = bool(self.idle)
         try:
-            if self.idle:
-                reader, writer = self.idle.pop()
+            if reused:
+                reader, writer, _ = self.idle.pop()
             else:
                 reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            writer.write(self.request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
-        except (OSError, asyncio.IncompleteReadError, ValueError):
+            try:
+                status = await self._exchange(reader, writer)
+            except asyncio.IncompleteReadError as exc:
+                if not reused or exc.partial:
+                    raise
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                status = await self._exchange(reader, writer)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            ERRORS[type(exc).__name__] += 1
             return 0, time.perf_counter() - start
-        self.idle.append((reader, writer))
-        return status, time.perf_counter() - start
+        done = time.perf_counter()
+        self.idle.append((reader, writer, done))
+        return status, done - start
+
+    async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> int:
+        writer.write(self.request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        await reader.readexactly(length)
+        return status
 
     async def first_chunk(self) -> tuple[int, float]:
         """(status, seconds to the first body bytes) of a streamed request, read to its end."""
@@ -311,6 +335,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gw-bench-") as tmp:
         verdicts = uvloop.run(overhead(args, tmp))
         verdicts += uvloop.run(failover(args, tmp))
+    if ERRORS:
+        print(f"requests without an answer, by error: {dict(ERRORS)}")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for text, held in verdicts:
         print(f"  {'met    ' if held else 'NOT MET'}  {text}")
