@@ -64,6 +64,7 @@ class Response:
         self._parser = httptools.HttpResponseParser(self)
         self.received = 0  # bytes of answer so far
         self._done = False
+        self._keep_alive = False
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -74,6 +75,7 @@ class Response:
 
     def on_headers_complete(self) -> None:
         self.status = self._parser.get_status_code()
+        self._keep_alive = self._parser.should_keep_alive()  # read now: reset once complete
         self._headers_done = True
         if self._head_only or self.status in (204, 304) or 100 <= self.status < 200:
             self._complete = True
@@ -126,7 +128,7 @@ class Response:
         if self._done:
             return
         self._done = True
-        if self._complete and self._parser.should_keep_alive() and not self._body:
+        if self._complete and self._keep_alive and not self._body:
             self._pool._give_back(self._key, self._conn)
         else:
             self._conn.close()
