@@ -318,3 +318,22 @@ def test_models_lists_what_the_key_may_call_and_metrics_count_requests(rig: Rig)
     assert 'suanli_gateway_tokens_total{direction="out",service="acme/tiny"} 5.0' in metrics
     assert 'suanli_gateway_replicas_ready{service="acme/tiny"} 1.0' in metrics
     assert 'suanli_gateway_request_seconds_count{service="acme/tiny"} 1.0' in metrics
+
+
+def test_completions_and_embeddings_are_routed_and_metered(rig: Rig) -> None:
+    with replicas(1, "--no-usage") as (plain,), replicas(1) as (r,), served(rig.gateway) as url:
+        rig.table.put(route("s1", "acme", "tiny", (plain.endpoint("r1"),), served_name="tiny"))
+        rig.table.put(route("s2", "acme", "emb", (r.endpoint("r2"),), served_name="emb"))
+        headers = {"Authorization": f"Bearer {rig.acme}"}
+        text = {"model": "tiny", "prompt": "a b c", "max_tokens": 6, "stream": True}
+        with httpx.stream("POST", url + "/v1/completions", json=text, headers=headers) as s:
+            streamed = [line for line in s.iter_lines() if line.startswith("data: {")]
+        emb = post(
+            url, rig.acme, {"model": "emb", "input": "four words right here"}, "/v1/embeddings"
+        )
+    assert len(streamed) == 6
+    assert emb.status_code == 200
+    assert emb.json()["data"][0]["embedding"] == [0.5, 0.25]
+    events = {e.model: e for e in rig.usage.events.values()}
+    assert (events["tiny"].completion_tokens, events["tiny"].counted_by) == (6, "gateway")
+    assert (events["emb"].prompt_tokens, events["emb"].counted_by) == (4, "server")
