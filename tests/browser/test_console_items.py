@@ -317,3 +317,28 @@ def test_job_lists_resubmit_and_cost_so_far(
     with server.http() as client:
         client.post(f"/api/v1/jobs/{long_id}/cancel")
     page.context.close()
+
+
+def test_service_keys_are_made_shown_once_and_revoked(
+    browser: Any, server: Server, demo_admin: str, shots: Path
+) -> None:
+    page = tab(browser, server, demo_admin)
+    page.goto("/console/apikeys")
+    page.fill("#apikey-form [name=name]", "notebook")
+    page.fill("#apikey-form [name=rate_per_s]", "2.5")
+    page.click("#apikey-form button[type=submit]")
+    page.wait_for_selector("#token-once:not([hidden])")
+    key = page.inner_text("#token-secret").strip()
+    assert key.startswith("sk-sl-")
+    page.screenshot(path=str(shots / "apikey-once.png"), full_page=True)
+    page.reload()
+    assert key not in page.content()  # shown once
+    key_id = key[len("sk-sl-") :].split("_")[0]
+    row = f"#apikey-table tr[data-apikey='{key_id}']"
+    assert "notebook" in page.inner_text(row)
+    assert "2.5 (5)" in page.inner_text(row)  # the rate and its default burst
+    page.on("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.click(f"button[data-revoke='{key_id}']")
+    assert "revoked" in page.inner_text(row)
+    page.context.close()

@@ -15,9 +15,11 @@ from suanli.api.auth import TokenCache, authorise, install_bearer_scheme, public
 from suanli.api.fastsubmit import SubmitFastPath
 from suanli.api.limits import ApiLimits, BodyLimit, RateLimit
 from suanli.api.routes import access as access_routes
+from suanli.api.routes import apikeys as apikey_routes
 from suanli.api.routes import billing, fleet, jobs, operations
 from suanli.api.routes import evaluation as eval_routes
 from suanli.api.routes import services as service_routes
+from suanli.api.routes import usage as usage_routes
 from suanli.schemas.api import MAX_BODY_BYTES, ErrorResponse
 from suanli.service.deps import Platform
 from suanli.service.submissions import SubmitQueue
@@ -87,6 +89,8 @@ def create_app(
     app.include_router(eval_routes.router, prefix="/api/v1")
     app.include_router(service_routes.router, prefix="/api/v1")
     app.include_router(service_routes.metrics_router)
+    app.include_router(apikey_routes.router, prefix="/api/v1")
+    app.include_router(usage_routes.router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])
     @public

@@ -117,6 +117,11 @@ def _voucher_legs(deduction: Deduction) -> list[tuple[Account, Decimal]]:
     return legs
 
 
+def voucher_legs(deduction: Deduction) -> list[tuple[Account, Decimal]]:
+    """The voucher legs of any charge's entry (token lines use them too)."""
+    return _voucher_legs(deduction)
+
+
 def _entry(
     key: str,
     legs: list[tuple[Account, Decimal]],

@@ -11,6 +11,7 @@ import typer
 
 from suanli import __version__
 from suanli.cli.access import audit, login, org_app, token_app, user_app, whoami
+from suanli.cli.apikey import apikey_app
 from suanli.cli.billing import bill, ledger_app, report, voucher_app
 from suanli.cli.clusters import clusters
 from suanli.cli.context import (
@@ -36,6 +37,7 @@ from suanli.cli.queue import queue
 from suanli.cli.services import serve_app
 from suanli.cli.sim import app as sim_app
 from suanli.cli.text import t
+from suanli.cli.usage import usage
 from suanli.domain.errors import InvalidInput, SuanliError
 from suanli.domain.i18n import Lang, pick_lang
 
@@ -363,6 +365,7 @@ app.add_typer(sim_app, name="sim")
 app.command()(clusters)
 app.command()(queue)
 app.command()(bill)
+app.command()(usage)
 app.command()(report)
 app.add_typer(voucher_app, name="voucher")
 app.add_typer(ledger_app, name="ledger")
@@ -372,6 +375,7 @@ app.command()(login)
 app.command()(whoami)
 app.command()(audit)
 app.add_typer(token_app, name="token")
+app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 app.add_typer(image_app, name="image")

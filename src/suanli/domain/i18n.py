@@ -12,6 +12,7 @@ from typing import Literal
 from suanli.domain.i18n_cli import CLI
 from suanli.domain.i18n_console import CONSOLE
 from suanli.domain.i18n_eval import EVAL
+from suanli.domain.i18n_gateway import GATEWAY
 from suanli.domain.i18n_input import INPUT
 from suanli.domain.i18n_services import SERVICES
 from suanli.domain.i18n_serving import SERVING
@@ -562,7 +563,20 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT, EVAL, CLI, SERVING, VOUCHERS, SERVICES)
+_PARTS = (
+    _CORE,
+    _BILLING,
+    _QUEUE,
+    _ACCESS,
+    CONSOLE,
+    INPUT,
+    EVAL,
+    CLI,
+    SERVING,
+    VOUCHERS,
+    SERVICES,
+    GATEWAY,
+)
 MESSAGES: Mapping[str, Mapping[Lang, str]] = {k: v for part in _PARTS for k, v in part.items()}
 
 

@@ -243,6 +243,11 @@ def _open_pool(b: Billing, deduction: Deduction, at: dt.datetime) -> None:
             b.ledger.post(opening)
 
 
+def open_pool(b: Billing, deduction: Deduction, at: dt.datetime) -> None:
+    """Fund each applied programme's pool on first use (token settlements post with it)."""
+    _open_pool(b, deduction, at)
+
+
 def settle(p: Platform) -> SettleReport:
     """The control loop's billing step: meter, settle, post (bills, redemptions, subsidies)."""
     metered, settled = meter_ended(p), settle_usage(p)  # in this order, before posting

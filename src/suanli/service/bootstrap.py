@@ -27,6 +27,7 @@ from suanli.schemas.voucherfile import (
 )
 from suanli.service.deps import Billing, Platform
 from suanli.service.evaluation import apply_measurements
+from suanli.service.usage import MeteringSink
 from suanli.service.fleet import demo_fleet, load_fleet, on_simulated_engines, with_local_gpus
 from suanli.store.sql.database import open_database, sqlite_url
 from suanli.store.sql.tenants import SqlTenantDirectory
@@ -101,7 +102,11 @@ def open_platform(
         queue_settings=queue_settings_of(q, reserve=q.reserve is not False),
         evals=stores.evals,
         services=stores.services,
+        apikeys=stores.apikeys,
+        usage=stores.usage,
     )
+    if platform.usage is not None:  # the gateway meters into the usage store, priced by routes
+        platform.usage_sink = MeteringSink(platform.usage, platform.route_table, platform.clock)
     apply_measurements(platform)  # what earlier `suanli eval` runs measured
     return platform
 

@@ -11,13 +11,14 @@ from suanli.billing.money import ZERO
 from suanli.billing.policy import VoucherPolicy
 from suanli.domain.clock import Clock
 from suanli.domain.fleet import Fleet
-from suanli.domain.serving import LoadSink, RouteTable
+from suanli.domain.serving import LoadSink, RouteTable, UsageSink
 from suanli.domain.tenants import TenantTerms
 from suanli.engines.base import EngineAdapter
 from suanli.scheduler.policies import PlacementPolicy
 from suanli.scheduler.queueing import QueueSettings
 from suanli.service.services_probe import HttpProbe, ReadinessProbe
 from suanli.store.access import AccessStore, AuditLog
+from suanli.store.apikeys import ApiKeyStore
 from suanli.store.base import (
     BillingStore,
     ContractStore,
@@ -31,6 +32,7 @@ from suanli.store.evaluation import EvalStore
 from suanli.store.leader import Leadership, SoleLeader
 from suanli.store.memory import MemoryDatabase, MemoryHealthStore
 from suanli.store.services import MemoryServiceStore, ServiceStore
+from suanli.store.usage import UsageStore
 
 
 @dataclass
@@ -71,19 +73,35 @@ class Platform:
     evals: EvalStore | None = None  # `suanli eval` results (None: not kept)
     # Clusters that do not answer, since when: stored, so every process reports the same.
     health: HealthStore = field(default_factory=lambda: MemoryHealthStore(MemoryDatabase()))
-    # Model services: what the control plane keeps, the gateway's routes and load sink.
+    # Model services: what the control plane keeps (the gateway's routes and load sink unless
+    # set apart, as a gateway test does), API keys, metered requests and token settlements.
     services: ServiceStore = field(default_factory=MemoryServiceStore)
     readiness: ReadinessProbe = field(default_factory=HttpProbe)  # replicas' readiness probes
+    usage: UsageStore | None = None  # metered requests and token settlements (None: not kept)
+    # What the gateway hands each answered request to (service.usage.MeteringSink, wired by
+    # service.bootstrap; None: the gateway keeps them in memory, unbilled).
+    usage_sink: UsageSink | None = None
+    apikeys: ApiKeyStore | None = None  # API keys the gateway accepts (None: none)
+    _route_table: RouteTable | None = field(default=None, init=False, repr=False)
+    _load_sink: LoadSink | None = field(default=None, init=False, repr=False)
 
     @property
     def route_table(self) -> RouteTable:
         """The services in force and their replicas, as the gateway reads them."""
-        return self.services
+        return self.services if self._route_table is None else self._route_table
+
+    @route_table.setter
+    def route_table(self, table: RouteTable) -> None:
+        self._route_table = table
 
     @property
     def load_sink(self) -> LoadSink:
         """Where the gateway reports what it saw of each service (the autoscaler's input)."""
-        return self.services
+        return self.services if self._load_sink is None else self._load_sink
+
+    @load_sink.setter
+    def load_sink(self, sink: LoadSink) -> None:
+        self._load_sink = sink
 
     @property
     def down_since(self) -> dict[str, dt.datetime]:

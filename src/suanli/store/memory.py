@@ -66,6 +66,11 @@ class MemoryDatabase:
         self.programme_claims: dict[str, Claim] = {}  # by claim id, in filing order
         self.purchases: dict[str, PurchaseRecord] = {}
         self.subsidies: dict[str, Subsidy] = {}
+        # Model-service requests (store.usage): by request id, the billable ones no settlement
+        # covers yet, token settlements by key (typed loosely: store.usage imports this module).
+        self.usage_events: dict[str, object] = {}
+        self.usage_unsettled: dict[str, object] = {}
+        self.token_settlements: dict[str, object] = {}
 
 
 def _newest_first(job: Job) -> tuple[dt.datetime, str]:

@@ -29,6 +29,7 @@ from suanli.store.base import (
     VoucherClaim,
 )
 from suanli.store.memory import MemoryDatabase
+from suanli.store.usage import TokenSettlement
 
 
 def _by_end(s: Settlement) -> tuple[dt.datetime, str]:
@@ -107,6 +108,9 @@ class MemoryBillingStore:
             for sub in self._t.subsidies.values():
                 p = sub.record.purchase
                 count(sub.deduction, p.provider, p.project)
+            for t in self._t.token_settlements.values():
+                if isinstance(t, TokenSettlement):
+                    count(t.deduction, t.line.caller, None)
         return VoucherUsage(dict(pool), dict(company), dict(project), dict(claims))
 
     def add_settlement(self, settlement: Settlement) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from suanli.store.access import AccessStore, AuditLog
+from suanli.store.apikeys import ApiKeyStore
 from suanli.store.base import (
     BillingStore,
     ContractStore,
@@ -24,6 +25,7 @@ from suanli.store.memory import (
     MemoryHealthStore,
     MemoryJobStore,
 )
+from suanli.store.memory_apikeys import MemoryApiKeyStore
 from suanli.store.memory_billing import (
     MemoryBillingStore,
     MemoryContractStore,
@@ -32,6 +34,7 @@ from suanli.store.memory_billing import (
 )
 from suanli.store.services import MemoryServiceStore, ServiceStore
 from suanli.store.sql.access import SqlAccessStore, SqlAuditLog
+from suanli.store.sql.apikeys import SqlApiKeyStore
 from suanli.store.sql.billing import SqlBillingStore, SqlLedgerStore
 from suanli.store.sql.contracts import SqlContractStore
 from suanli.store.sql.evaluation import SqlEvalStore
@@ -40,6 +43,8 @@ from suanli.store.sql.leader import leadership_for
 from suanli.store.sql.purchases import SqlPurchaseStore
 from suanli.store.sql.repos import SqlJobStore
 from suanli.store.sql.services import SqlServiceStore
+from suanli.store.sql.usage import SqlUsageStore
+from suanli.store.usage import MemoryUsageStore, UsageStore
 
 # The database URL of a platform kept in process memory (tests, the simulator).
 MEMORY_URL = "memory:"
@@ -58,6 +63,8 @@ class Stores:
     leadership: Leadership
     evals: EvalStore | None = None  # `suanli eval` results (None: a memory platform keeps none)
     services: ServiceStore = field(default_factory=MemoryServiceStore)  # model services
+    usage: UsageStore | None = None  # model services' metered requests and token settlements
+    apikeys: ApiKeyStore | None = None  # model services' API keys (None: none kept)
 
 
 def sql_stores(engine: Engine) -> Stores:
@@ -74,6 +81,8 @@ def sql_stores(engine: Engine) -> Stores:
         leadership_for(engine) or SoleLeader(),
         SqlEvalStore(engine),
         SqlServiceStore(engine),
+        usage=SqlUsageStore(engine),
+        apikeys=SqlApiKeyStore(engine),
     )
 
 
@@ -90,4 +99,6 @@ def memory_stores(db: MemoryDatabase | None = None) -> Stores:
         MemoryAuditLog(db),
         MemoryHealthStore(db),
         SoleLeader(),
+        usage=MemoryUsageStore(db),
+        apikeys=MemoryApiKeyStore(),
     )

@@ -12,8 +12,18 @@ from fastapi.staticfiles import StaticFiles
 from suanli.api.app import create_app as create_api
 from suanli.api.auth import public
 from suanli.api.limits import ApiLimits
+from suanli.gateway.app import Gateway, WithGateway
 from suanli.service.deps import Platform
-from suanli.web import docs, eval_page, pages, pages_access, pages_jobs, pages_services
+from suanli.web import (
+    docs,
+    eval_page,
+    pages,
+    pages_access,
+    pages_apikeys,
+    pages_jobs,
+    pages_services,
+    usage_page,
+)
 from suanli.web.view import SignInNeeded
 
 STATIC = Path(__file__).with_name("static")
@@ -32,6 +42,8 @@ def create_app(
     app.include_router(docs.router)
     app.include_router(eval_page.router)
     app.include_router(pages_services.router)
+    app.include_router(pages_apikeys.router)
+    app.include_router(usage_page.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 
     @app.exception_handler(SignInNeeded)
@@ -45,4 +57,7 @@ def create_app(
     def root() -> RedirectResponse:
         return RedirectResponse("/console")
 
+    # The model services' gateway (/v1, /services, /metrics): outermost, past the API's
+    # middleware (no audit row, no API rate limit per inference request).
+    app.add_middleware(WithGateway, gateway=Gateway(platform))
     return app

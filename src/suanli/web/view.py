@@ -68,6 +68,7 @@ def nav_for(viewer: Principal | None) -> list[NavLink]:
             NavLink("tenants", "/console/tenants"),
             NavLink("users", "/console/users"),
             NavLink("tokens", "/console/tokens"),
+            NavLink("apikeys", "/console/apikeys"),
             NavLink("audit", "/console/audit"),
         ]
     if viewer.provider is not None:
@@ -82,10 +83,12 @@ def nav_for(viewer: Principal | None) -> list[NavLink]:
         NavLink("services", "/console/services"),
         NavLink("bills", f"/console/tenant/{tenant}/bills"),
         NavLink("vouchers", f"/console/tenant/{tenant}/vouchers"),
+        NavLink("usage", f"/console/tenant/{tenant}/usage"),
     ]
     if viewer.role is Role.TENANT_ADMIN:
         links.append(NavLink("users", "/console/users"))
     links.append(NavLink("tokens", "/console/tokens"))
+    links.append(NavLink("apikeys", "/console/apikeys"))
     return links
 
 

@@ -16,6 +16,7 @@ from suanli.service.dispatch import dispatch_placed
 from suanli.service.evaluation import collect
 from suanli.service.reconcile import adopt_runs, check_engines, reconcile
 from suanli.service.scheduling import run_scheduling_cycle
+from suanli.service.usage import bill_tokens
 
 log = logging.getLogger("suanli.control")
 REST_PER_TICK = 1.0  # seconds of rest per second of tick before a wake-up counts
@@ -30,6 +31,7 @@ def tick(p: Platform) -> None:
     dispatch_placed(p)
     reconcile(p)
     settle(p)  # meters attempts that ended (also before a restart), settles, posts
+    bill_tokens(p)  # model services' token spend: settles, posts
     collect(p)  # results of finished `suanli eval` jobs, handed to placement
 
 

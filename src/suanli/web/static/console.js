@@ -183,7 +183,7 @@ async function followLog(pre) {
 // API's own messages (field, value, what is allowed) in the page's language.
 function fieldValue(el) {
   const kind = el.dataset.kind;
-  if (kind === "int") return el.value === "" ? undefined : Number(el.value);
+  if (kind === "int" || kind === "float") return el.value === "" ? undefined : Number(el.value);
   if (kind === "list") return el.value.split(",").map((x) => x.trim()).filter(Boolean);
   if (kind === "attributes") {
     const out = {};
@@ -222,7 +222,7 @@ function apiForms(root) {
         if (!response.ok) { showErrors(errors, answer.error); return; }
         if (form.dataset.done === "token") {
           const box = document.getElementById("token-once");
-          document.getElementById("token-secret").textContent = answer.token;
+          document.getElementById("token-secret").textContent = answer[form.dataset.secret || "token"];
           box.hidden = false;
           form.reset();
           return;
@@ -238,7 +238,8 @@ function apiForms(root) {
   root.querySelectorAll("button[data-revoke]").forEach((button) => {
     button.addEventListener("click", async () => {
       if (!window.confirm(button.dataset.confirm)) return;
-      const response = await api("/tokens/" + button.dataset.revoke + "/revoke", { method: "POST" });
+      const under = button.dataset.under || "/tokens/";  // API keys: "/apikeys/"
+      const response = await api(under + button.dataset.revoke + "/revoke", { method: "POST" });
       if (!response.ok) { showErrors(document.getElementById("revoke-errors"), (await response.json()).error); return; }
       window.location.reload();
     });

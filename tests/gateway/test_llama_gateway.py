@@ -1,0 +1,103 @@
+"""The gateway in front of the REAL inference server (llama.cpp's, tests.inference) serving
+the tiny model the project builds: the tokens it meters are the server's own counts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from suanli.domain.access import Principal, Role
+from suanli.domain.serving import ReplicaEndpoint
+from suanli.gateway.app import Gateway
+from suanli.gateway.forward import GatewaySettings
+from suanli.gateway.memory import MemoryRouteTable, MemoryUsageSink
+from suanli.service import apikeys
+from suanli.service.bootstrap import open_platform
+from tests.gateway.serving import route, served, tenants
+from tests.inference import LlamaServer, build_model, llama_or_skip
+
+ANN = Principal("ann", Role.TENANT_MEMBER, "acme", "t1", frozenset())
+PROMPTS = ("The gateway counts", "算力 调度", "one two three four five")
+
+
+@pytest.fixture(scope="module")
+def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    llama_or_skip()
+    built = build_model(tmp_path_factory.mktemp("models"))
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    with LlamaServer(Path(str(built["link"])), log) as running:
+        yield running
+
+
+def body(prompt: str, **kw: Any) -> dict[str, Any]:
+    return {
+        "model": "tiny",
+        "messages": [{"role": "user", "content": prompt}],
+        "max_tokens": 8,
+        "temperature": 0,
+        "seed": 7,
+        **kw,
+    }
+
+
+def streamed_usage(response: httpx.Response) -> dict[str, int] | None:
+    found = None
+    for line in response.iter_lines():
+        if line.startswith("data: {"):
+            usage = json.loads(line[6:]).get("usage")
+            found = usage or found
+    return found
+
+
+def test_metered_tokens_equal_the_servers_own_usage(llama: LlamaServer, tmp_path: Path) -> None:
+    platform = open_platform(tmp_path / "data", detect_gpus=False)
+    tenants(platform, "acme")
+    table = MemoryRouteTable(
+        [route("s1", "acme", "tiny", (ReplicaEndpoint("r1", llama.url, True),), "tiny")]
+    )
+    usage = MemoryUsageSink()
+    platform.route_table, platform.usage_sink = table, usage
+    key = {"Authorization": f"Bearer {apikeys.create_key(platform, ANN, 'ci').text}"}
+    said: dict[str, tuple[int, int]] = {}  # request id -> the server's (prompt, completion)
+    unasked: list[tuple[str, str]] = []  # (request id, prompt) of streams without usage asked
+    with (
+        served(Gateway(platform, GatewaySettings(route_ttl_s=0.0))) as url,
+        httpx.Client(timeout=120) as c,
+    ):
+        for prompt in PROMPTS:
+            whole = c.post(url + "/v1/chat/completions", json=body(prompt), headers=key)
+            assert whole.status_code == 200, whole.text
+            u = whole.json()["usage"]
+            said[whole.headers["x-request-id"]] = (u["prompt_tokens"], u["completion_tokens"])
+            asked = body(prompt, stream=True, stream_options={"include_usage": True})
+            with c.stream("POST", url + "/v1/chat/completions", json=asked, headers=key) as s:
+                su = streamed_usage(s)
+                assert su is not None
+                said[s.headers["x-request-id"]] = (su["prompt_tokens"], su["completion_tokens"])
+            with c.stream(
+                "POST", url + "/v1/chat/completions", json=body(prompt, stream=True), headers=key
+            ) as s:
+                assert streamed_usage(s) is None  # the usage the gateway asked for is not shown
+                unasked.append((s.headers["x-request-id"], prompt))
+        direct = {
+            p: c.post(llama.url + "/v1/chat/completions", json=body(p)).json()["usage"]
+            for p in PROMPTS
+        }
+    platform.close()
+    for request_id, (prompt_tokens, completion_tokens) in said.items():
+        event = usage.events[request_id]
+        assert (event.prompt_tokens, event.completion_tokens) == (prompt_tokens, completion_tokens)
+        assert event.counted_by == "server"
+        assert completion_tokens > 0
+    for request_id, prompt in unasked:
+        event = usage.events[request_id]
+        assert event.counted_by == "server"
+        assert (event.prompt_tokens, event.completion_tokens) == (
+            direct[prompt]["prompt_tokens"],
+            direct[prompt]["completion_tokens"],
+        )

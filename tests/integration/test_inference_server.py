@@ -1,0 +1,155 @@
+"""The real inference server: llama.cpp's OpenAI-compatible server answering with the tiny
+model this project builds (random weights, its own BPE tokenizer embedded in the GGUF).
+
+Checks that the answers are real generations of the server (token counts in ``usage``
+that agree with the server's own tokenizer, streamed chunks whose final ``usage`` matches
+the text streamed) and that the model build is deterministic and cached by recipe hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.inference import LlamaServer, build_model, llama_or_skip
+
+MAX_TOKENS = 12
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    llama_or_skip()
+    built = build_model(tmp_path_factory.mktemp("models"))
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    with LlamaServer(Path(str(built["link"])), log) as running:
+        yield running
+
+
+def tokenize(server: LlamaServer, text: str) -> list[int]:
+    found = httpx.post(
+        f"{server.url}/extras/tokenize", json={"input": text}, timeout=30
+    ).raise_for_status()
+    tokens: list[int] = found.json()["tokens"]
+    return tokens
+
+
+def test_the_model_build_is_deterministic_and_cached(tmp_path: Path) -> None:
+    llama_or_skip()
+    first = build_model(tmp_path / "a")
+    again = build_model(tmp_path / "a")
+    other = build_model(tmp_path / "b")
+    assert first["fresh"] is True
+    assert again["fresh"] is False  # found by its recipe hash, not rebuilt
+    assert other["digest"] == first["digest"]
+
+    def sha(p: object) -> str:
+        return hashlib.sha256(Path(str(p)).read_bytes()).hexdigest()
+
+    assert sha(first["path"]) == sha(other["path"])  # same recipe, same bytes
+    assert Path(str(first["link"])).resolve() == Path(str(first["path"]))
+
+
+def test_models_lists_the_served_model(server: LlamaServer) -> None:
+    found = httpx.get(f"{server.url}/v1/models", timeout=30).raise_for_status().json()
+    assert found["object"] == "list"
+    assert len(found["data"]) == 1
+
+
+def test_the_tokenizer_is_the_one_trained_here(server: LlamaServer) -> None:
+    # Words of this repository's documentation are single tokens of the trained BPE; a
+    # Chinese phrase still encodes, byte by byte where the corpus did not merge it.
+    assert len(tokenize(server, " scheduler")) == 1
+    assert len(tokenize(server, "算力券")) >= 1
+    back = httpx.post(
+        f"{server.url}/extras/detokenize",
+        json={"tokens": tokenize(server, "算力 scheduling")},
+        timeout=30,
+    ).raise_for_status()
+    assert back.json()["text"] == "算力 scheduling"
+
+
+def test_completions_count_real_tokens(server: LlamaServer) -> None:
+    prompt = "The platform schedules jobs on"
+    body = {"prompt": prompt, "max_tokens": MAX_TOKENS, "temperature": 0, "seed": 1}
+    found = httpx.post(f"{server.url}/v1/completions", json=body, timeout=120)
+    answer = found.raise_for_status().json()
+    usage = answer["usage"]
+    assert usage["prompt_tokens"] == len(tokenize(server, prompt))
+    assert 1 <= usage["completion_tokens"] <= MAX_TOKENS
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    text = answer["choices"][0]["text"]
+    assert text  # a real (random) generation
+    if answer["choices"][0]["finish_reason"] == "length":
+        assert usage["completion_tokens"] == MAX_TOKENS
+    # temperature 0: the same request answers the same
+    again = httpx.post(f"{server.url}/v1/completions", json=body, timeout=120).json()
+    assert again["choices"][0]["text"] == text
+
+
+def test_chat_completions_count_real_tokens(server: LlamaServer) -> None:
+    body = {
+        "messages": [{"role": "user", "content": "你好, which cluster runs my job?"}],
+        "max_tokens": MAX_TOKENS,
+        "temperature": 0,
+    }
+    found = httpx.post(f"{server.url}/v1/chat/completions", json=body, timeout=120)
+    answer = found.raise_for_status().json()
+    usage = answer["usage"]
+    # the prompt is the chat template embedded in the model, rendered, then tokenized
+    rendered = (
+        "<|im_start|>user\n你好, which cluster runs my job?<|im_end|>\n<|im_start|>assistant\n"
+    )
+    assert usage["prompt_tokens"] == len(tokenize(server, rendered))
+    assert 1 <= usage["completion_tokens"] <= MAX_TOKENS
+    assert answer["choices"][0]["message"]["role"] == "assistant"
+
+
+def stream(server: LlamaServer, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    chunks: list[dict[str, Any]] = []
+    with httpx.stream("POST", f"{server.url}{path}", json=body, timeout=120) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if not line.startswith("data: "):
+                continue
+            data = line.removeprefix("data: ")
+            if data.strip() == "[DONE]":
+                break
+            chunks.append(json.loads(data))
+    return chunks
+
+
+@pytest.mark.parametrize("path", ["/v1/completions", "/v1/chat/completions"])
+def test_streams_end_with_usage_when_asked(server: LlamaServer, path: str) -> None:
+    body: dict[str, Any] = {
+        "max_tokens": MAX_TOKENS,
+        "temperature": 0,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if path.endswith("chat/completions"):
+        body["messages"] = [{"role": "user", "content": "Where does my model run?"}]
+    else:
+        body["prompt"] = "Where does my model run?"
+    chunks = stream(server, path, body)
+    with_usage = [c for c in chunks if c.get("usage")]
+    assert len(with_usage) == 1
+    usage = with_usage[0]["usage"]
+    # one streamed chunk per generated token (the text chunks, before the usage one)
+    texts = [c for c in chunks if c.get("choices") and _piece(c["choices"][0]) is not None]
+    assert usage["completion_tokens"] >= 1
+    assert len(texts) >= usage["completion_tokens"] - 1
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+def _piece(choice: dict[str, Any]) -> str | None:
+    if "text" in choice:
+        text: str | None = choice["text"] or None
+        return text
+    content: str | None = (choice.get("delta") or {}).get("content")
+    return content
