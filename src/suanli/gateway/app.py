@@ -32,7 +32,7 @@ from suanli.gateway.errors import GatewayError
 from suanli.gateway.forward import Call, GatewaySettings, Upstream, upstream_headers
 from suanli.gateway.keys import KeyCheck
 from suanli.gateway.load import LoadBook
-from suanli.gateway.memory import MemoryLoadSink, MemoryRouteTable, MemoryUsageSink
+from suanli.gateway.memory import MemoryUsageSink
 from suanli.gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from suanli.gateway.routing import Balancer, Routes
 from suanli.gateway.tally import Tally
@@ -46,9 +46,9 @@ class Gateway:
     def __init__(self, platform: Platform, settings: GatewaySettings | None = None) -> None:
         self.settings = settings = settings or GatewaySettings()
         self.clock = platform.clock
-        self.table: RouteTable = platform.route_table or MemoryRouteTable()
+        self.table: RouteTable = platform.route_table
         self.usage: UsageSink = platform.usage_sink or MemoryUsageSink()
-        self.load_sink: LoadSink = platform.load_sink or MemoryLoadSink()
+        self.load_sink: LoadSink = platform.load_sink
         mono = self.clock.monotonic
         self.keys = KeyCheck(platform.apikeys, self.clock, settings.key_ttl_s)
         self.routes = Routes(self.table, mono, settings.route_ttl_s)

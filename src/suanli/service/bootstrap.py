@@ -27,8 +27,8 @@ from suanli.schemas.voucherfile import (
 )
 from suanli.service.deps import Billing, Platform
 from suanli.service.evaluation import apply_measurements
-from suanli.service.usage import MeteringSink
 from suanli.service.fleet import demo_fleet, load_fleet, on_simulated_engines, with_local_gpus
+from suanli.service.usage import MeteringSink
 from suanli.store.sql.database import open_database, sqlite_url
 from suanli.store.sql.tenants import SqlTenantDirectory
 from suanli.store.stores import MEMORY_URL, memory_stores, sql_stores
