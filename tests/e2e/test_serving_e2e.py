@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "examples" / "services" / "tiny-llama-cpu.yaml"
 PUBLISHER, CALLER = "haidian-vision", "demo"  # demo meets the E-Town programmes' terms
-IN_PRICE, OUT_PRICE = Decimal("10000"), Decimal("20000")  # yuan per million tokens
+IN_PRICE, OUT_PRICE = Decimal("5000"), Decimal("10000")  # yuan per million (10000: the most)
 TIMEOUT_S = 180.0  # generous: only a failing test waits this long (the first request
 # starts the replica from zero: llama.cpp loads in seconds on a loaded 2-core machine)
 
@@ -114,8 +114,9 @@ def test_a_service_is_deployed_called_with_a_key_metered_and_billed_with_the_mod
             assert streamed.headers["content-type"].startswith("text/event-stream")
             usage, finished = streamed_usage(streamed)
         assert finished
-        assert usage is not None  # the gateway asks the server for usage and passes it on
-        counted.append(usage)
+        # llama-cpp-python 0.3.36's server sends no usage in a stream (stream_options is
+        # ignored): the gateway counts the generated events itself and marks them its own.
+        assert usage is None
         unknown = client.post("/v1/chat/completions", json=chat("x", model="nope"), headers=key)
         assert unknown.status_code == 404
         assert unknown.json()["error"]["param"] == "model"
@@ -124,20 +125,22 @@ def test_a_service_is_deployed_called_with_a_key_metered_and_billed_with_the_mod
     completion = sum(u["completion_tokens"] for u in counted)
     assert prompt > 0
     assert completion > 0
-    gross = ((prompt * IN_PRICE + completion * OUT_PRICE) / 1_000_000).quantize(
-        Decimal("0.01"), rounding=ROUND_DOWN
-    )
 
-    def billed() -> dict[str, Any] | None:
+    def cost(u: dict[str, Any]) -> Decimal:
+        exact: Decimal = (
+            u["prompt_tokens"] * IN_PRICE + u["completion_tokens"] * OUT_PRICE
+        ) / 1_000_000
+        return exact.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+
+    def billed() -> dict[str, Any] | None:  # every request metered, its tokens billed
         u = usage_of(server)
-        return u if u["charges"] and Decimal(u["gross"]) == gross else None
+        return u if u["requests"] == 3 and Decimal(u["gross"]) == cost(u) > 0 else None
 
     seen = wait_until(billed, timeout=TIMEOUT_S)
-    assert (seen["requests"], seen["prompt_tokens"], seen["completion_tokens"]) == (
-        3,
-        prompt,
-        completion,
-    )
+    assert seen["prompt_tokens"] == prompt  # the server's own counts, to the token
+    streamed_tokens = seen["completion_tokens"] - completion  # the gateway's count
+    assert 1 <= streamed_tokens <= 8  # max_tokens
+    gross = Decimal(seen["gross"])
     voucher = Decimal(seen["voucher"])
     assert voucher == (gross / 2).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
     assert voucher > 0

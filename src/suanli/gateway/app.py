@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import secrets
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -217,7 +217,8 @@ class Gateway:
         openai: bool,
         stream: bool,
     ) -> Call:
-        request_id = "req_" + secrets.token_hex(12)
+        # A UUID: llama.cpp's server (starlette-context) answers 400 to any other x-request-id.
+        request_id = str(uuid.uuid4())
         headers = upstream_headers(list(scope["headers"]), request_id, key.tenant, openai)
         return Call(
             request_id,
