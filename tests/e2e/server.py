@@ -83,7 +83,7 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
-    def start(self) -> None:
+    def start(self, timeout: float = 30.0) -> None:
         self.stop()
         self.starts += 1
         port = _free_port()
@@ -116,7 +116,7 @@ class Server:
                 return client.get("/healthz").status_code == 200
             return False
 
-        wait_until(healthy, timeout=30)
+        wait_until(healthy, timeout=timeout)
 
     def kill9(self) -> None:
         assert self.proc is not None

@@ -28,8 +28,12 @@ _DROP_REQUEST = frozenset(
     {b"host", b"authorization", b"content-length", b"connection", b"keep-alive", b"te",
      b"transfer-encoding", b"upgrade", b"proxy-authorization", b"proxy-connection", b"trailer"}
 )  # fmt: skip
+# x-request-id: the gateway's own is set once (llama.cpp's server echoes the one it was sent).
 _DROP_RESPONSE = frozenset(
-    {b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"trailer", b"upgrade"}
+    {
+        *(b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"trailer"),
+        *(b"upgrade", b"x-request-id"),
+    }
 )
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
