@@ -36,7 +36,11 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 @dataclass(frozen=True)
 class GatewaySettings:
-    """What one gateway process allows and waits for."""
+    """What one gateway process allows and waits for. Defaults chosen, not tuned on data:
+    64 outstanding requests a replica is a ceiling well above what the autoscaler's targets
+    keep a replica at (examples/services: 1.3-3 requests/s, 2 in flight), so the autoscaler,
+    not this cap, sizes a service; 300 s waits cover a replica's start (120 s assumed in `sim serve`) and a long
+    prefill."""
 
     max_body_bytes: int = 4 * 1024 * 1024  # a request body; more is 413
     connect_timeout_s: float = 5.0
