@@ -23,10 +23,12 @@ from suanli.gateway.errors import GatewayError, sse_error
 from suanli.gateway.http1 import Http1Pool, ReplicaLost, ReplicaTimeout, Response
 from suanli.gateway.tally import Tally
 
-# Hop-by-hop headers (RFC 9110 §7.6.1) and those the gateway sets itself.
+# Hop-by-hop headers (RFC 9110 §7.6.1) and those the gateway sets itself (a caller's own
+# x-suanli-caller or x-request-id never reaches a replica).
 _DROP_REQUEST = frozenset(
     {b"host", b"authorization", b"content-length", b"connection", b"keep-alive", b"te",
-     b"transfer-encoding", b"upgrade", b"proxy-authorization", b"proxy-connection", b"trailer"}
+     b"transfer-encoding", b"upgrade", b"proxy-authorization", b"proxy-connection", b"trailer",
+     b"x-request-id", b"x-suanli-caller"}
 )  # fmt: skip
 _DROP_RESPONSE = frozenset(
     {b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"trailer", b"upgrade"}
