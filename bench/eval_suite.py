@@ -55,11 +55,12 @@ GEMMS = ("gemm_fp32", "gemm_fp16", "gemm_bf16")
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
-def suite(which: str) -> tuple[dict[str, Any], float]:
+def suite(which: str, only: str | None = None) -> tuple[dict[str, Any], float]:
     """One run of the suite in a fresh process: its result and wall seconds."""
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "suanli.evalsuite", "--suite", which],
+        [sys.executable, "-m", "suanli.evalsuite", "--suite", which]
+        + (["--only", only] if only else []),
         capture_output=True,
         text=True,
         check=True,
@@ -94,7 +95,7 @@ def repeatability(runs: int) -> float:
     windows (the reported value) and its best window; the worst median CV is returned."""
     figures: dict[tuple[str, str], list[float]] = {}
     for n in range(runs):
-        result, wall = suite("micro")
+        result, wall = suite("micro", ",".join(GEMMS))
         gemms = [i for i in result["items"] if i["name"] in GEMMS and i["status"] == "passed"]
         for i in gemms:
             figures.setdefault((i["name"], "median"), []).append(i["value"])

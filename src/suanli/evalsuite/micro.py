@@ -41,12 +41,19 @@ ALLREDUCE_REPEATS = 3
 ALLREDUCE_CALLS = 5
 
 
-def run(backend: Backend) -> list[dict[str, Any]]:
-    items = [gemm(backend, dtype) for dtype in ("fp32", "fp16", "bf16")]
-    items.append(triad(backend))
-    items.extend(copies(backend))
-    items.append(all_reduce(backend))
-    return items
+def run(backend: Backend, only: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every micro item, or those named in ``only`` (unknown names: a ValueError)."""
+    steps: dict[str, Callable[[], list[dict[str, Any]]]] = {
+        f"gemm_{d}": functools.partial(lambda d: [gemm(backend, d)], d)
+        for d in ("fp32", "fp16", "bf16")
+    }
+    steps["memory_bandwidth"] = lambda: [triad(backend)]
+    steps["copies"] = lambda: copies(backend)
+    steps["all_reduce"] = lambda: [all_reduce(backend)]
+    unknown = sorted(set(only or ()) - set(steps))
+    if unknown:
+        raise ValueError(f"no micro item {', '.join(unknown)}; items: {', '.join(steps)}")
+    return [i for name, step in steps.items() if only is None or name in only for i in step()]
 
 
 def gemm(backend: Backend, dtype: str) -> dict[str, Any]:
