@@ -131,3 +131,14 @@ def test_warm_up_runs_by_time_and_every_window_is_kept() -> None:
     assert wall.clock == "wall"
     assert wall.share is None
     assert len(wall.seconds) == 3
+
+
+def test_only_runs_the_named_micro_items_and_refuses_unknown_ones() -> None:
+    found = micro.run(NUMPY_ONLY, ["gemm_fp32", "copies"])
+    assert [i["name"] for i in found] == [
+        "gemm_fp32",
+        "copy_host_to_device",
+        "copy_device_to_host",
+    ]
+    with pytest.raises(ValueError, match="no micro item gemm_fp64"):
+        micro.run(NUMPY_ONLY, ["gemm_fp64"])
