@@ -23,6 +23,7 @@ from suanli.scheduler.packing import (
     POLICIES,
     ClusterState,
     NodeSpec,
+    PackingOptions,
     PackingPolicy,
     PodRequest,
     PodShape,
@@ -141,9 +142,11 @@ class PoolNodes:
         packing: str = DEFAULT_PACKING,
         seed: int | None = None,
         memo: Growths | None = None,
+        options: PackingOptions | None = None,
     ) -> None:
         """``memo`` may be shared by pools of one accelerator model in one cycle: the
-        growth of a node state depends only on the state, the model and the workload."""
+        growth of a node state depends only on the state, the model and the workload.
+        ``options``: the fleet's configured packing options (``Fleet.packing``)."""
         pool = state.pool
         specs = [
             NodeSpec(
@@ -169,7 +172,9 @@ class PoolNodes:
         self._range = range(len(self._gpu))
         for i in range(len(state.nodes)):
             self.cluster.set_free(i, self._gpu[i], self._cpu[i], self._memory[i])
-        ctx = PolicyContext(workload, seed or 0, random_ties=seed is not None)
+        ctx = PolicyContext(
+            workload, seed or 0, random_ties=seed is not None, options=options or PackingOptions()
+        )
         self.policy: PackingPolicy = POLICIES[packing](ctx)
         # The mirror follows FGD's ranking; a spreading default goes through the core.
         self._mirror = (
@@ -359,6 +364,8 @@ class CycleNodes:
             snap = self._snapshot
             state = snap.pools[index]
             memo = self._memos.setdefault(state.pool.accelerator, Growths())
-            nodes = PoolNodes(state, self._workload, self._packing, snap.seed, memo)
+            nodes = PoolNodes(
+                state, self._workload, self._packing, snap.seed, memo, snap.fleet.packing
+            )
             self.pools[index] = nodes
         return nodes
