@@ -112,12 +112,8 @@ class LiveReplay:
         )
 
     def _next_end(self) -> dt.datetime | None:
-        ends = [
-            min(r.ends_at, r.stop_at) if r.stop_at else r.ends_at
-            for e in self.engines
-            for r in e.state.runs.values()
-            if r.ended(self.clock.now()) is None
-        ]
+        now = self.clock.now()
+        ends = [end for e in self.engines if (end := e.state.next_end(now)) is not None]
         return min(ends) if ends else None
 
     def run(self, trace_jobs: Iterable[TraceJob]) -> LiveReport:
