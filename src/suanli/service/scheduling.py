@@ -16,7 +16,7 @@ from decimal import Decimal
 from suanli.domain.errors import EngineFailure, SuanliError
 from suanli.domain.jobs import Job, JobStatus, Reason
 from suanli.domain.lifecycle import note, transition
-from suanli.scheduler.fairqueue import fair_turn, service_history
+from suanli.scheduler.fairqueue import fair_turn
 from suanli.scheduler.snapshot import build_snapshot
 from suanli.service.bills import quote
 from suanli.service.deps import Platform
@@ -96,7 +96,7 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
     # What the jobs that finished teach the queue (the default ranks by it): newest first
     # from the store, oldest first to the history.
     finished = p.jobs.list([S.SUCCEEDED, S.FAILED], limit=HISTORY_JOBS)
-    history = service_history(reversed(finished), p.fleet)
+    history = p.cycle_state.history(finished, p.fleet)
     turn = fair_turn(snapshot, holding, p.policy.rank, p.tenant_terms, p.queue_settings, history)
     result = p.policy.decide(dataclasses.replace(snapshot, queue=turn.admitted), turn.models)
     # 4. Apply: each write is guarded; a stale one waits for the next cycle.
