@@ -188,6 +188,15 @@ class SimulatedEngine:
         chunk = data[start : start + limit]
         return LogChunk(chunk, start + len(chunk))
 
+    def steady(self, key: str) -> bool:
+        run = self._state.runs.get(key)
+        return (
+            self._state.answering
+            and run is not None
+            and run.stop_at is None
+            and run.ended(self._clock.now()) is None
+        )
+
     def ping(self) -> bool:
         return self._state.answering
 
