@@ -18,6 +18,7 @@ change by the passing of time alone (that is what ``tick_s`` bounds).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from suanli.workers.control_loop import tick
 EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)  # trace second 0 (billing needs a date)
 WAITING = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.PLACED, JobStatus.STARTING)
 HOLDING = tuple(s for s in JobStatus if s.holds_capacity)
+FREEZE_EVERY = 1024  # ticks
 FOREVER_S = 10 * 365 * 86400.0  # no timer: the next arrival or end comes first
 
 
@@ -130,6 +132,12 @@ class LiveReplay:
         return min(ends) if ends else None
 
     def run(self, trace_jobs: Iterable[TraceJob]) -> LiveReport:
+        try:
+            return self._run(trace_jobs)
+        finally:
+            gc.unfreeze()  # what the replay froze is the collector's again
+
+    def _run(self, trace_jobs: Iterable[TraceJob]) -> LiveReport:
         p = self.platform
         jobs = sorted(trace_jobs, key=lambda j: j.submit)
         per_node = max(pool.accelerators_per_node for _, pool in p.fleet.pools()) or 1
@@ -151,6 +159,10 @@ class LiveReplay:
                 submitted[job.id] = tj.submit - start
             tick(p)
             ticks += 1
+            if ticks % FREEZE_EVERY == 0:
+                # What the replay holds (jobs, events, usage) lives on: the cycle collector
+                # would walk it again in every full collection, more each tick.
+                gc.freeze()
             holding = sum(p.jobs.status_counts(HOLDING).values())
             idle = idle + 1 if i >= len(jobs) and not holding else 0
             if idle >= 2:
