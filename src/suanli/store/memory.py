@@ -93,7 +93,8 @@ class MemoryJobStore:
 
     def _put(self, job: Job, before: Job | None) -> None:
         db = self._db
-        moved = before is None or before.status is not job.status
+        moved = before is None or _newest_first(before) != _newest_first(job)
+        moved = moved or (before is not None and before.status is not job.status)
         if before is not None:
             db.by_status[before.status].pop(before.id, None)
             if moved:
