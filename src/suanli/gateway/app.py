@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import secrets
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -217,7 +217,9 @@ class Gateway:
         openai: bool,
         stream: bool,
     ) -> Call:
-        request_id = "req_" + secrets.token_hex(12)
+        # A UUID: servers that check x-request-id (llama.cpp's, through starlette-context)
+        # refuse any other shape with a 400.
+        request_id = str(uuid.uuid4())
         headers = upstream_headers(list(scope["headers"]), request_id, key.tenant, openai)
         return Call(
             request_id,
