@@ -96,7 +96,7 @@ def run_argv(
     image: str,
     script: str,
     env_names: Sequence[str],
-    workdir: str,
+    workdir: str | None,
     limits: Limits,
     user: tuple[int, int] | None,
     devices: Sequence[str] = (),
@@ -107,6 +107,7 @@ def run_argv(
     """The ``podman run`` line for one container of a run (pure).
 
     ``ulimits``: the supervisor's own (podman's defaults ask more than a host may grant).
+    ``workdir`` None: ``/work`` is a private tmpfs (no host path at all).
     """
     argv = [PODMAN, *(["--runtime", runtime] if runtime else []), "run"]
     argv += [
@@ -122,8 +123,11 @@ def run_argv(
         "--security-opt=no-new-privileges",
         "--network=host",
         "--log-driver=passthrough",  # straight into the run's output file
-        "--volume",
-        f"{workdir}:{WORK}:rw",
+        *(
+            ["--volume", f"{workdir}:{WORK}:rw"]
+            if workdir is not None
+            else ["--tmpfs", f"{WORK}:rw,exec,mode=1777"]
+        ),
         "--workdir",
         WORK,
     ]

@@ -87,6 +87,7 @@ def _ray(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
         cache_s=cache_s,
         gang_strategy=options.get("gang_strategy", "STRICT_SPREAD").upper(),
         python=options.get("python", "python3"),
+        registry=options.get("registry") or os.environ.get("SUANLI_REGISTRY") or None,
     )
 
 
