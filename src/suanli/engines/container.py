@@ -103,6 +103,7 @@ def run_argv(
     mounts: Sequence[str] = (),
     runtime: str | None = None,
     ulimits: Mapping[str, tuple[int, int]] | None = None,
+    network: str = "host",
 ) -> list[str]:
     """The ``podman run`` line for one container of a run (pure).
 
@@ -121,7 +122,7 @@ def run_argv(
         str(limits.cpus),
         "--cap-drop=all",
         "--security-opt=no-new-privileges",
-        "--network=host",
+        f"--network={network}",  # host, or none for a cluster with isolated networks
         "--log-driver=passthrough",  # straight into the run's output file
         *(
             ["--volume", f"{workdir}:{WORK}:rw"]

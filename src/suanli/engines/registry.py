@@ -40,7 +40,14 @@ def _local(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     nodes = emulated_nodes(cluster.pools)
     registry = options.get("registry") or os.environ.get("SUANLI_REGISTRY") or None
     return LocalEngine(
-        root, ctx.clock, gpus, (ctx.data_dir,), shared=shared, nodes=nodes, registry=registry
+        root,
+        ctx.clock,
+        gpus,
+        (ctx.data_dir,),
+        shared=shared,
+        nodes=nodes,
+        registry=registry,
+        network=options.get("network", "host"),
     )
 
 
