@@ -19,7 +19,10 @@ from suanli.domain.errors import EngineFailure
 from suanli.domain.jobs import NodeAssignment, Placement
 from suanli.engines.base import LaunchRequest, RunState
 from suanli.engines.local import LocalEngine
+from suanli.engines.registry import EngineContext, engine_for
 from suanli.engines.sandbox import Isolation, detect
+from suanli.schemas.fleetfile import parse_fleet_text
+from suanli.service.fleet import builtin_catalog
 from tests.builders import make_spec
 from tests.conftest import wait_until
 
@@ -117,3 +120,21 @@ def test_an_unknown_network_or_isolation_without_bubblewrap_is_refused(tmp_path:
     bare = Isolation(users=False, bwrap=None, setpriv=None)
     with pytest.raises(EngineFailure, match="needs bubblewrap"):
         LocalEngine(tmp_path / "b", SystemClock(), isolation=bare, network="isolated")
+
+
+def test_the_fleet_files_engine_option_isolates_the_clusters_jobs(tmp_path: Path) -> None:
+    text = """
+providers:
+  - name: p1
+    clusters:
+      - name: c1
+        region: beijing
+        engine: {type: local, options: {network: isolated}}
+        pools:
+          - {name: a, nodes: 1, cpus_per_node: 8, memory_gb_per_node: 16,
+             price_per_accelerator_hour: "1"}
+"""
+    (cluster,) = parse_fleet_text(text, builtin_catalog()).clusters()
+    engine = engine_for(cluster, EngineContext(tmp_path, SystemClock()))
+    assert isinstance(engine, LocalEngine)
+    assert engine.network == "isolated"
