@@ -147,3 +147,16 @@ def test_an_image_as_a_gang_is_refused_with_the_reason(ray: tuple[RayEngine, lis
     engine, _ = ray
     with pytest.raises(EngineFailure, match="one Ray node"):
         engine.launch(_request(unique_key("gang"), "true", nodes=2))
+
+
+def test_the_hard_time_limit_stops_the_container(ray: tuple[RayEngine, list[str]]) -> None:
+    engine, keys = ray
+    key = unique_key("imglimit")
+    keys.append(key)
+    engine.launch(_request(key, "echo started; sleep 600", time_limit_hours=0.001))
+    status = _final(engine, key)
+    assert status.state is RunState.FAILED, engine.read_log(key, 0).data.decode()
+    assert status.reason is not None
+    assert status.reason.code == "reason_time_limit"
+    gone = subprocess.run(["podman", "container", "exists", key], capture_output=True, check=False)
+    assert gone.returncode == 1  # stopped and removed, not left running

@@ -236,7 +236,9 @@ class RayEngine:
             del env["SUANLI_RAY_SETUP"], env["SUANLI_RAY_RUN"]
             names = sorted(env)
             env["SUANLI_SETUP"], env["SUANLI_RUN"] = spec.setup or "", spec.run
-            env[ray_image.SCRIPT_ENV] = ray_image.script(request, self.registry, names)
+            env[ray_image.SCRIPT_ENV] = ray_image.script(
+                request, self.registry, names, KILL_GRACE_S
+            )
             entrypoint = ray_image.entrypoint(KILL_GRACE_S, limit_s)
         body: dict[str, Any] = {
             "entrypoint": entrypoint,

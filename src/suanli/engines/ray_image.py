@@ -4,8 +4,8 @@ The entrypoint runs on the Ray node that holds the job's resources; it pulls the
 the region's mirror (the fleet file's ``registry:``) unless the node has it, prints the
 digest it resolved, and runs the job's setup and run in ``podman run`` with the local
 engine's flags (``container.run_argv``: limits, no capabilities, no new privileges, the
-job's env only, named by the run key, the host network) and stopped by podman itself at the
-hard time limit.
+job's env only, named by the run key, the host network), stopped at the hard time limit
+(see ``entrypoint``).
 
 Chosen over Ray's ``runtime_env`` ``image_uri``: that runs Ray's own worker inside the
 image, so every image would need the cluster's exact Ray and Python; a tenant's PyTorch or
@@ -51,13 +51,15 @@ INNER = (
 
 
 def entrypoint(grace_s: int, limit_s: int) -> str:
-    return (
-        f"umask 077; exec timeout --kill-after={grace_s}s {limit_s + grace_s}s "
-        f'bash -c "${SCRIPT_ENV}"'
-    )
+    """``timeout`` ends podman's client at the limit (exit 124: the time limit), which passes
+    the signal on to the container; podman itself stops the container ``grace_s`` later,
+    should the client have been killed before it could."""
+    return f'umask 077; exec timeout --kill-after={grace_s}s {limit_s}s bash -c "${SCRIPT_ENV}"'
 
 
-def script(request: LaunchRequest, mirror: str | None, env_names: Sequence[str]) -> str:
+def script(
+    request: LaunchRequest, mirror: str | None, env_names: Sequence[str], grace_s: int
+) -> str:
     """The node's script: resolve the image (pull when absent), say its digest, run it."""
     spec = request.spec
     try:
@@ -80,7 +82,7 @@ def script(request: LaunchRequest, mirror: str | None, env_names: Sequence[str])
     )
     at = argv.index("run") + 1
     limit_s = max(1, math.ceil(spec.time_limit.total_seconds()))
-    argv[at:at] = ["--rm", "--timeout", str(limit_s)]
+    argv[at:at] = ["--rm", "--timeout", str(limit_s + grace_s)]
     check = ""
     if ref.digest:
         wrong = shlex.quote(f"{FAILED}digest mismatch: asked {ref.digest}, the registry gave ")
