@@ -68,11 +68,14 @@ def test_the_constants_kept_beside_their_sources_are_equal() -> None:
 
 
 def _leaves(group: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    # Typer vendors click (typer._click): walk groups by their ``commands``, duck-typed.
+    # Typer vendors click (typer._click): walk groups by their commands, duck-typed; the
+    # root's lazy commands (suanli.cli.lazy) are loaded by asking for them.
     found: list[tuple[str, Any]] = []
-    for name, command in group.commands.items():
+    ctx = typer.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         path = f"{prefix} {name}".strip()
-        if hasattr(command, "commands"):
+        if hasattr(command, "list_commands"):
             found += _leaves(command, path)
         else:
             found.append((path, command))
@@ -113,7 +116,7 @@ def _render(width: int, draw: Callable[[], None]) -> str:
             draw()
     finally:
         console.width = saved
-    return captured.get()
+    return str(captured.get())
 
 
 def _cells(text: str) -> str:

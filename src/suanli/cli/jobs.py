@@ -19,17 +19,17 @@ from suanli.cli.text import t
 from suanli.domain.i18n import MESSAGES, Lang, render
 
 if TYPE_CHECKING:
+    from suanli.client.rows import JobRow
     from suanli.schemas.api import (
         DecisionResponse,
         FleetResponse,
         JobResponse,
-        JobSummary,
         TotalsResponse,
         VerdictResponse,
     )
 
 
-def print_job_list(lang: Lang, jobs: list[JobSummary], total: int) -> None:
+def print_job_list(lang: Lang, jobs: list[JobRow], total: int) -> None:
     cols = ("job", "name", "status", "attempt", "accelerator", "where", "submitted_at")
     body = [
         [

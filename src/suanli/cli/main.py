@@ -10,9 +10,6 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from suanli import __version__
-from suanli.cli.access import audit, login, org_app, token_app, user_app, whoami
-from suanli.cli.billing import bill, ledger_app, report, voucher_app
-from suanli.cli.clusters import clusters
 from suanli.cli.context import (
     DEFAULT_SERVER,
     EXIT_BAD_INPUT,
@@ -27,13 +24,7 @@ from suanli.cli.context import (
     print_json,
     say_error,
 )
-from suanli.cli.contracts import contract_app
-from suanli.cli.eval import app as eval_app
-from suanli.cli.image import app as image_app
-from suanli.cli.jobs import print_decision, print_fleet, print_job, print_job_list, write_log
-from suanli.cli.purchases import purchase_app
-from suanli.cli.queue import queue
-from suanli.cli.sim import app as sim_app
+from suanli.cli.lazy import LazyGroup, lazy
 from suanli.cli.text import t
 from suanli.domain.errors import InvalidInput, SuanliError
 from suanli.domain.i18n import Lang, pick_lang
@@ -59,6 +50,7 @@ app = typer.Typer(
     # Plain help: Typer's Rich help imports rich.markdown and markdown-it, about half of
     # `suanli --help`'s time (bench/cli_speed.py); tables in command output stay Rich.
     rich_markup_mode=None,
+    cls=LazyGroup,
 )
 
 
@@ -283,14 +275,18 @@ def status(
     if job_id is None:
         page = ask(tctx, lambda client: client.jobs(limit=limit))
         if as_json:
-            print_json(page.model_dump(mode="json"))
+            print_json(page.sent)
             return
+        from suanli.cli.jobs import print_job_list
+
         print_job_list(ctx.lang, page.jobs, page.total)
         return
     job = ask(tctx, lambda client: client.job(job_id))
     if as_json:
         print_json(job.model_dump(mode="json"))
         return
+    from suanli.cli.jobs import print_job
+
     print_job(ctx.lang, job)
 
 
@@ -307,6 +303,8 @@ def explain(
     if job.decision is None:
         out.print(t("no_decision", ctx.lang, id=job.id, status=job.status))
         return
+    from suanli.cli.jobs import print_decision
+
     print_decision(ctx.lang, job.id, job.decision, limit=None)
 
 
@@ -322,6 +320,8 @@ def logs(
     """Print a job's output (stdout and stderr of setup and run)."""
 
     def read(client: SuanliClient) -> None:
+        from suanli.cli.jobs import write_log
+
         if follow:
             offset = 0
             for chunk in client.follow_logs(job_id):
@@ -355,26 +355,76 @@ def fleet(tctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(data.model_dump(mode="json"))
         return
+    from suanli.cli.jobs import print_fleet
+
     print_fleet(ctx.lang, data)
 
 
-app.add_typer(sim_app, name="sim")
-app.command()(clusters)
-app.command()(queue)
-app.command()(bill)
-app.command()(report)
-app.add_typer(voucher_app, name="voucher")
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(contract_app, name="contract")
-app.add_typer(purchase_app, name="purchase")
-app.command()(login)
-app.command()(whoami)
-app.command()(audit)
-app.add_typer(token_app, name="token")
-app.add_typer(user_app, name="user")
-app.add_typer(org_app, name="org")
-app.add_typer(image_app, name="image")
-app.add_typer(eval_app, name="eval")
+# The other commands, each imported only when used (suanli.cli.lazy): name, module,
+# attribute (a typer.Typer sub-app or a command function), the line `suanli --help` shows.
+# A new command module adds one line here; tests/unit/test_cli_surface.py checks each line.
+lazy(
+    "clusters",
+    "suanli.cli.clusters",
+    "clusters",
+    "Nodes, accelerators (GRES, Ray resources) and free capacity, read from each engine.",
+)
+lazy(
+    "queue",
+    "suanli.cli.queue",
+    "queue",
+    "Per tenant: usage against quota per accelerator model, borrowing, and why each waiting job waits (a tenant sees its own; the operator every tenant).",
+)
+lazy(
+    "bill",
+    "suanli.cli.billing",
+    "bill",
+    "A tenant's bill for a month: a line per job attempt, vouchers and why.",
+)
+lazy(
+    "report",
+    "suanli.cli.billing",
+    "report",
+    "Operator report: voucher spend by programme, month and tenant; compute by region.",
+)
+lazy(
+    "login",
+    "suanli.cli.access",
+    "login",
+    "Check an API token against the server and save it for this server (file mode 0600).",
+)
+lazy("whoami", "suanli.cli.access", "whoami", "Who the server takes you for.")
+lazy(
+    "audit",
+    "suanli.cli.access",
+    "audit",
+    "The audit log (operator): state-changing requests, newest first.",
+)
+lazy("sim", "suanli.cli.sim", "app", "Trace-driven experiments with the scheduler's own policies.")
+lazy("voucher", "suanli.cli.billing", "voucher_app", "Voucher programmes and quotes.")
+lazy("ledger", "suanli.cli.billing", "ledger_app", "The double-entry ledger.")
+lazy(
+    "contract",
+    "suanli.cli.contracts",
+    "contract_app",
+    "Model contracts (模型券): record and redeem.",
+)
+lazy(
+    "purchase",
+    "suanli.cli.purchases",
+    "purchase_app",
+    "Providers' purchases of domestic AI-chip servers: record and subsidise.",
+)
+lazy("token", "suanli.cli.access", "token_app", "API tokens: create, list, revoke.")
+lazy("user", "suanli.cli.access", "user_app", "Users and their roles.")
+lazy("org", "suanli.cli.access", "org_app", "Organisations: tenants and providers.")
+lazy("image", "suanli.cli.image", "app", "Images in the platform's registry (镜像仓库).")
+lazy(
+    "eval",
+    "suanli.cli.eval",
+    "app",
+    "Accelerator and framework evaluation (评测): run the suite, read the report.",
+)
 
 
 def run() -> None:

@@ -1,0 +1,135 @@
+"""HTTP for the thin client, on the standard library.
+
+Not httpx: `import httpx` also imports its own command line (click, rich.progress, pygments),
+about as long again as the rest of `suanli status` (bench/cli_speed.py). urllib keeps what
+the CLI needs: proxies from the environment (HTTP(S)_PROXY, NO_PROXY), HTTPS with the
+system's certificates, a timeout, and a body read as it arrives for `logs --follow`.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.message import Message
+from typing import Any
+from urllib.parse import urlencode
+
+CHUNK = 65536
+
+
+class WireError(Exception):
+    """The server could not be reached or the connection broke."""
+
+
+class Reply:
+    """A whole response: status, headers, body."""
+
+    def __init__(self, status_code: int, headers: Message, content: bytes) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+def query(params: dict[str, Any] | None) -> str:
+    """``?a=1&b=x&b=y`` as the API reads it: lists repeat the key, booleans are true/false."""
+    if not params:
+        return ""
+    pairs = [
+        (key, _param(one))
+        for key, value in params.items()
+        for one in (value if isinstance(value, list | tuple) else [value])
+    ]
+    return "?" + urlencode(pairs)
+
+
+def _param(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Wire:
+    """Requests to one base URL with fixed headers."""
+
+    def __init__(self, base_url: str, headers: dict[str, str], timeout: float) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise WireError(f"{base_url}: only http:// and https:// servers")
+        self.base_url = base_url
+        self.headers = headers
+        self.timeout = timeout
+        self._opener = urllib.request.build_opener()
+
+    def _request(
+        self, method: str, path: str, params: dict[str, Any] | None, body: Any
+    ) -> urllib.request.Request:
+        data = None
+        headers = dict(self.headers)
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        return urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
+            self.base_url + path + query(params), data=data, headers=headers, method=method
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> Reply:
+        with self._open(self._request(method, path, params, json), self.timeout) as (
+            status,
+            response,
+        ):
+            try:
+                return Reply(status, response.headers, response.read())
+            except OSError as exc:
+                raise WireError(str(exc) or type(exc).__name__) from None
+
+    @contextmanager
+    def stream(
+        self, method: str, path: str, params: dict[str, Any] | None = None
+    ) -> Iterator[tuple[Reply, Iterator[bytes]]]:
+        """The status and headers (the body read whole when >= 400), then the body's chunks
+        as they arrive; no read timeout (a followed log may be quiet for long)."""
+        with self._open(self._request(method, path, params, None), None) as (status, response):
+            if status >= 400:
+                yield Reply(status, response.headers, response.read()), iter(())
+                return
+            yield Reply(status, response.headers, b""), _chunks(response)
+
+    @contextmanager
+    def _open(self, request: urllib.request.Request, timeout: float | None) -> Iterator[Any]:
+        try:
+            response = self._opener.open(request, timeout=timeout)
+        except urllib.error.HTTPError as exc:  # a 4xx/5xx still carries the API's error body
+            response = exc
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise WireError(str(reason) or type(exc).__name__) from None
+        try:
+            yield response.status, response
+        finally:
+            response.close()
+
+
+def _chunks(response: Any) -> Iterator[bytes]:
+    while True:
+        try:
+            chunk = response.read1(CHUNK)
+        except OSError as exc:
+            raise WireError(str(exc) or type(exc).__name__) from None
+        if not chunk:
+            return
+        yield chunk
