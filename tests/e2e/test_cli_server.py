@@ -136,6 +136,36 @@ class TestEverydayCommands:
         assert follow.stdout == "one\ntwo\n"
         assert server.job(job_id)["status"] == "succeeded"
 
+    def test_logs_rank_shows_one_nodes_lines_of_a_gang(
+        self, server: Server, tmp_path: Path
+    ) -> None:
+        spec = _spec(
+            tmp_path / "pair.yaml",
+            "name: pair\nresources: {accelerator: {model: T4, count: 1}, nodes: 2}\n"
+            'run: echo "hello from $NODE_RANK"; echo "bye from $NODE_RANK"\n',
+        )
+        job_id = server.submit(spec)["id"]
+        server.wait_for(job_id, "succeeded")
+
+        whole = server.cli("logs", job_id)
+        one = server.cli("logs", job_id, "--rank", "1")
+        followed = server.cli("logs", job_id, "--rank", "0", "-f", "--json")
+        beyond = server.cli("--lang", "zh", "logs", job_id, "--rank", "256")
+
+        assert sorted(whole.stdout.splitlines()) == [
+            "[rank 0] bye from 0",
+            "[rank 0] hello from 0",
+            "[rank 1] bye from 1",
+            "[rank 1] hello from 1",
+        ]
+        assert one.returncode == 0, one.stderr
+        assert one.stdout == "hello from 1\nbye from 1\n"
+        text = "".join(json.loads(line)["text"] for line in followed.stdout.splitlines())
+        assert text == "hello from 0\nbye from 0\n"
+        assert beyond.returncode == 2
+        assert "--rank" in beyond.stderr
+        assert "255" in beyond.stderr
+
     def test_fleet_json_has_totals(self, server: Server) -> None:
         shown = server.cli("fleet", "--json")
 

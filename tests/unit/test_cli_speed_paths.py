@@ -39,7 +39,14 @@ HEAVY = (
 # `--help` prints no table and asks no server. (A command that runs imports pydantic itself:
 # Typer 0.29 coerces every parameter through a pydantic TypeAdapter; the API's wire models,
 # suanli.schemas, are what `status` leaves out.)
-HELP_ALSO = ("pydantic", "rich", "suanli.client", "suanli.cli.jobs", "suanli.cli.billing", "suanli.cli.sim")
+HELP_ALSO = (
+    "pydantic",
+    "rich",
+    "suanli.client",
+    "suanli.cli.jobs",
+    "suanli.cli.billing",
+    "suanli.cli.sim",
+)
 
 ROW = {
     "id": "j-abc123",

@@ -18,6 +18,7 @@ from suanli.api.limits import ApiLimits
 from suanli.cli import clusters, context, jobs, main, queue, sim
 from suanli.cli.tables import fitted
 from suanli.client.http import DEFAULT_SERVER
+from suanli.domain.spec import MAX_NODES
 from suanli.domain.tenants import DEMO_TENANT
 from suanli.scheduler.packing import POLICIES
 from suanli.schemas.api import (
@@ -65,6 +66,7 @@ def test_the_constants_kept_beside_their_sources_are_equal() -> None:
     assert ApiLimits.rate_per_token == main.RATE_PER_TOKEN
     assert ApiLimits.max_active_jobs == main.MAX_ACTIVE_JOBS
     assert set(sim.PACKING_POLICIES) == set(POLICIES)
+    assert main.MAX_RANK == MAX_NODES - 1
 
 
 def _leaves(group: Any, prefix: str = "") -> list[tuple[str, Any]]:

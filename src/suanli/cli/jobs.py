@@ -6,6 +6,7 @@ Light at import (rich and the CLI's labels only): the wire models are annotation
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -173,6 +174,35 @@ def region_text(region: str | None, lang: Lang) -> str:
 
 def time_text(value: Any) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+# The head every engine writes on each line of a multi-node job (engines/local_runner.py
+# RANK_PREFIX; Ray puts its worker, "(node pid=…)", before it); the console reads the same.
+RANK_LINE = re.compile(rb"^(?:\([^)]*\) )?\[rank (\d+)\] ")
+PLATFORM_LINE = b"[suanli]"  # what the platform itself writes into a log (cancel, limit)
+
+
+class RankLines:
+    """One rank's lines of a log read in pieces, without their head; the platform's own
+    lines too (why the job stopped). A line split across pieces is held until it ends."""
+
+    def __init__(self, rank: int) -> None:
+        self.rank = rank
+        self.held = b""
+
+    def feed(self, data: bytes, end: bool = False) -> bytes:
+        *lines, self.held = (self.held + data).split(b"\n")
+        if end and self.held:
+            lines.append(self.held)
+            self.held = b""
+        kept = []
+        for line in lines:
+            m = RANK_LINE.match(line)
+            if m is not None and int(m.group(1)) == self.rank:
+                kept.append(line[m.end() :] + b"\n")
+            elif line.lstrip().startswith(PLATFORM_LINE):
+                kept.append(line + b"\n")
+        return b"".join(kept)
 
 
 def write_log(job_id: str, data: bytes, next_offset: int, as_json: bool) -> None:

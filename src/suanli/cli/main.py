@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 DEMO_TENANT = "demo"
 RATE_PER_TOKEN = 50.0
 MAX_ACTIVE_JOBS = 1000
+MAX_RANK = 255  # the highest node rank: suanli.domain.spec.MAX_NODES less one (a test checks)
 
 app = typer.Typer(
     name="suanli",
@@ -315,21 +316,28 @@ def logs(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="keep printing until the job ends")
     ] = False,
+    rank: Annotated[
+        int | None,
+        typer.Option(min=0, max=MAX_RANK, help="only this node's lines (a multi-node job)"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Print a job's output (stdout and stderr of setup and run)."""
 
     def read(client: SuanliClient) -> None:
-        from suanli.cli.jobs import write_log
+        from suanli.cli.jobs import RankLines, write_log
 
+        lines = RankLines(rank) if rank is not None else None
         if follow:
             offset = 0
             for chunk in client.follow_logs(job_id):
                 offset += len(chunk)
-                write_log(job_id, chunk, offset, as_json)
+                write_log(job_id, lines.feed(chunk) if lines else chunk, offset, as_json)
+            if lines and lines.held:
+                write_log(job_id, lines.feed(b"", end=True), offset, as_json)
         else:
             data, next_offset = client.logs(job_id)
-            write_log(job_id, data, next_offset, as_json)
+            write_log(job_id, lines.feed(data, end=True) if lines else data, next_offset, as_json)
 
     ask(tctx, read)
 
