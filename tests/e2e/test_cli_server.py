@@ -301,7 +301,7 @@ class TestBadInput:
 
         assert done.returncode == 2, done.stdout + done.stderr
         assert str(missing) in done.stderr
-        assert "No such file or directory" in done.stderr
+        assert "cannot read the job spec: no such file" in done.stderr
         assert server.jobs_total() == before
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -12,6 +14,7 @@ from suanli.domain.jobs import PoolVerdict, Reason
 from suanli.domain.near import near
 from suanli.domain.waits import capacity_wait, why_no_pool
 from suanli.schemas.specfile import parse_spec_text
+from suanli.schemas.validation import read_bounded
 from suanli.service.fleet import demo_fleet
 from suanli.service.jobs import check_spec
 
@@ -37,6 +40,21 @@ CASES = [
         "error: --amount: '1.234' is not allowed",
         "错误：--amount：不允许取值 '1.234'",
     ),
+    (
+        ["submit", "/nonexistent/job.yaml"],
+        "error: /nonexistent/job.yaml: cannot read the job spec: no such file",
+        "错误：/nonexistent/job.yaml: 无法读取作业描述文件：文件不存在",
+    ),
+    (
+        ["submit", "/"],
+        "error: /: cannot read the job spec: not a regular file (a device, FIFO or directory is not read)",
+        "错误：/: 无法读取作业描述文件：不是普通文件（设备、FIFO 或目录不会被读取）",
+    ),
+    (
+        ["--server", "ftp://x", "status"],
+        "error: --server: 'ftp://x' is not allowed; allowed: an http:// or https:// URL",
+        "错误：--server：不允许取值 'ftp://x'；可选：http:// 或 https:// 开头的地址",
+    ),
 ]
 
 
@@ -60,6 +78,23 @@ def test_the_server_unreachable_message_has_the_error_prefix_too() -> None:
     )
     assert result.exit_code == 1
     assert result.output.startswith("错误：无法连接 suanli 服务 http://127.0.0.1:9")
+
+
+@pytest.mark.parametrize(
+    ("server", "en", "zh"),
+    [
+        ("http://127.0.0.1:9", "nothing listens there (connection refused)", "连接被拒绝"),
+        ("http://no-such-host.invalid:9", "the host name is not known", "无法解析主机名"),
+    ],
+)
+def test_why_the_server_is_unreachable_is_said_in_the_readers_language(
+    server: str, en: str, zh: str
+) -> None:
+    for lang, expected in (("en", en), ("zh", zh)):
+        result = CliRunner().invoke(app, ["--lang", lang, "--server", server, "status"])
+        assert result.exit_code == 1
+        assert expected in result.output
+        assert "Errno" not in result.output
 
 
 def test_a_mistyped_spec_key_gets_did_you_mean() -> None:
@@ -125,3 +160,21 @@ def test_why_a_job_waits_names_the_pools_with_the_right_grammar() -> None:
         "waiting: 5 pools could run it but are all full now: a/1, b/2, c/3, +2"
     )
     assert capacity_wait([]).code == "unschedulable"
+
+
+def test_a_file_that_cannot_be_read_is_named_with_why_in_the_readers_language(
+    tmp_path: Path,
+) -> None:
+    loop_a, loop_b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    loop_a.symlink_to(loop_b)
+    loop_b.symlink_to(loop_a)
+    cases = [
+        (tmp_path / "none.yaml", "no such file", "文件不存在"),
+        (Path(__file__) / "x.yaml", "no such file", "文件不存在"),  # a file as a folder
+        (loop_a, "too many levels of symbolic links", "符号链接层级过多"),
+    ]
+    for path, en, zh in cases:
+        with pytest.raises(InvalidInput) as caught:
+            read_bounded(path, 1000, "job spec", "invalid_spec")
+        assert caught.value.message("en") == f"{path}: cannot read the job spec: {en}"
+        assert caught.value.message("zh") == f"{path}: 无法读取作业描述文件：{zh}"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from suanli.domain.i18n import Lang, pick_lang, render
+from suanli.domain.i18n import MESSAGES, Lang, pick_lang, render
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -125,7 +125,9 @@ def fail(lang: Lang, exc: ApiError | ServerUnreachable) -> NoReturn:
     from suanli.client.http import ServerUnreachable
 
     if isinstance(exc, ServerUnreachable):
-        say_error(lang, render("server_unreachable", lang, url=exc.url, detail=exc.detail))
+        said = f"unreachable.{exc.kind}"
+        detail = render(said, lang, errno=exc.errno) if said in MESSAGES else exc.detail
+        say_error(lang, render("server_unreachable", lang, url=exc.url, detail=detail))
         raise typer.Exit(EXIT_FAILURE)
     say_error(lang, api_message(exc))
     raise typer.Exit(EXIT_BAD_INPUT if 400 <= exc.status < 500 else EXIT_FAILURE)

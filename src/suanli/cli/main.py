@@ -27,7 +27,7 @@ from suanli.cli.context import (
 from suanli.cli.lazy import LazyGroup, lazy
 from suanli.cli.text import t
 from suanli.domain.errors import InvalidInput, SuanliError
-from suanli.domain.i18n import Lang, pick_lang
+from suanli.domain.i18n import Lang, pick_lang, render
 
 if TYPE_CHECKING:
     from suanli.client.http import SuanliClient
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 DEMO_TENANT = "demo"
 RATE_PER_TOKEN = 50.0
 MAX_ACTIVE_JOBS = 1000
+MAX_URL = 2048  # characters of --server
 MAX_RANK = 255  # the highest node rank: suanli.domain.spec.MAX_NODES less one (a test checks)
 
 app = typer.Typer(
@@ -67,6 +68,9 @@ def main(
 ) -> None:
     """suanli 算力 — run AI jobs across clouds, regions and accelerators."""
     chosen: Lang = pick_lang(lang) if lang else default_lang()
+    if not server.startswith(("http://", "https://")) or len(server) > MAX_URL:
+        say_error(chosen, render("cli.bad_server", chosen, value=server[:MAX_URL]))
+        raise typer.Exit(EXIT_BAD_INPUT)
     ctx.obj = Ctx(server, chosen)
 
 

@@ -53,10 +53,18 @@ class ApiError(Exception):
 
 
 class ServerUnreachable(Exception):
-    def __init__(self, url: str, detail: str) -> None:
+    """``kind``/``errno``: why, as `suanli.client.wire.WireError` says it."""
+
+    def __init__(self, url: str, detail: str, kind: str = "broken", errno: str = "") -> None:
         self.url = url
         self.detail = detail
+        self.kind = kind
+        self.errno = errno
         super().__init__(f"{url}: {detail}")
+
+    @classmethod
+    def of(cls, url: str, exc: WireError) -> ServerUnreachable:
+        return cls(url, str(exc), exc.kind, exc.errno)
 
 
 class SuanliClient:
@@ -76,7 +84,7 @@ class SuanliClient:
         try:
             self._http = Wire(self.server + "/api/v1", headers, timeout)
         except WireError as exc:
-            raise ServerUnreachable(self.server, str(exc)) from None
+            raise ServerUnreachable.of(self.server, exc) from None
 
     def close(self) -> None:
         """Nothing held between calls (one connection per request)."""
@@ -91,7 +99,7 @@ class SuanliClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except WireError as exc:
-            raise ServerUnreachable(self.server, str(exc)) from None
+            raise ServerUnreachable.of(self.server, exc) from None
         if response.status_code >= 400:
             raise _api_error(response)
         return response
@@ -146,7 +154,7 @@ class SuanliClient:
                     raise _api_error(response)
                 yield from chunks
         except WireError as exc:
-            raise ServerUnreachable(self.server, str(exc)) from None
+            raise ServerUnreachable.of(self.server, exc) from None
 
     def queue_tenants(self) -> TenantQueuesResponse:
         from suanli.schemas.operations import TenantQueuesResponse

@@ -8,7 +8,10 @@ system's certificates, a timeout, and a body read as it arrives for `logs --foll
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +24,31 @@ CHUNK = 65536
 
 
 class WireError(Exception):
-    """The server could not be reached or the connection broke."""
+    """The server could not be reached or the connection broke; ``kind`` says why in a word
+    the CLI words in the reader's language (refused, name, timeout, tls, broken, scheme),
+    ``errno`` the system's symbol where there is one."""
+
+    def __init__(self, detail: str, kind: str = "broken", errno: str = "") -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.errno = errno
+
+
+def _why(exc: BaseException) -> WireError:
+    reason = getattr(exc, "reason", None)
+    cause = reason if isinstance(reason, BaseException) else exc
+    detail = str(cause) or type(cause).__name__
+    number = getattr(cause, "errno", None)
+    symbol = errno.errorcode.get(number, "") if isinstance(number, int) else ""
+    if isinstance(cause, ConnectionRefusedError):
+        return WireError(detail, "refused", symbol)
+    if isinstance(cause, socket.gaierror):
+        return WireError(detail, "name", symbol)
+    if isinstance(cause, TimeoutError):
+        return WireError(detail, "timeout", symbol)
+    if isinstance(cause, ssl.SSLError | ssl.CertificateError):
+        return WireError(detail, "tls", symbol)
+    return WireError(detail, "broken", symbol or type(cause).__name__)
 
 
 class Reply:
@@ -63,7 +90,7 @@ class Wire:
 
     def __init__(self, base_url: str, headers: dict[str, str], timeout: float) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise WireError(f"{base_url}: only http:// and https:// servers")
+            raise WireError(f"{base_url}: only http:// and https:// servers", "scheme")
         self.base_url = base_url
         self.headers = headers
         self.timeout = timeout
@@ -95,7 +122,7 @@ class Wire:
             try:
                 return Reply(status, response.headers, response.read())
             except OSError as exc:
-                raise WireError(str(exc) or type(exc).__name__) from None
+                raise _why(exc) from None
 
     @contextmanager
     def stream(
@@ -116,8 +143,7 @@ class Wire:
         except urllib.error.HTTPError as exc:  # a 4xx/5xx still carries the API's error body
             response = exc
         except (OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise WireError(str(reason) or type(exc).__name__) from None
+            raise _why(exc) from None
         try:
             yield response.status, response
         finally:
@@ -129,7 +155,7 @@ def _chunks(response: Any) -> Iterator[bytes]:
         try:
             chunk = response.read1(CHUNK)
         except OSError as exc:
-            raise WireError(str(exc) or type(exc).__name__) from None
+            raise _why(exc) from None
         if not chunk:
             return
         yield chunk
