@@ -50,6 +50,46 @@ CASES = [
         "error: /: cannot read the job spec: not a regular file (a device, FIFO or directory is not read)",
         "错误：/: 无法读取作业描述文件：不是普通文件（设备、FIFO 或目录不会被读取）",
     ),
+    (  # Typer's own usage errors, said as every other error
+        ["stauts"],
+        "error: stauts: no such command; allowed: up, submit, status,",
+        "错误：stauts：没有该命令；可选：up, submit, status,",
+    ),
+    (
+        ["stauts"],
+        "(did you mean `status`?)",
+        "（是否想写 `status`？）",
+    ),
+    (
+        ["vouchr", "policies"],  # a command imported on use is offered too
+        "(did you mean `voucher`?)",
+        "（是否想写 `voucher`？）",
+    ),
+    (
+        ["voucher", "polcies"],
+        "error: polcies: no such command; allowed: quote, policies, show, issue, claim, claims",
+        "错误：polcies：没有该命令；可选：quote, policies, show, issue, claim, claims",
+    ),
+    (
+        ["status", "--limit", "0"],
+        "error: --limit: '0' is not allowed; allowed: a number from 1 to 500",
+        "错误：--limit：不允许取值 '0'；可选：1 到 500 之间的数",
+    ),
+    (
+        ["logs", "j-1", "--rank=256"],
+        "error: --rank: '256' is not allowed; allowed: a number from 0 to 255",
+        "错误：--rank：不允许取值 '256'；可选：0 到 255 之间的数",
+    ),
+    (
+        ["status", "--limt", "3"],
+        "error: --limt: no such option here; allowed: --limit, --json, --help (did you mean `--limit`?)",
+        "错误：--limt：此处没有该选项；可选：--limit, --json, --help（是否想写 `--limit`？）",
+    ),
+    (
+        ["logs"],
+        "error: JOB_ID: missing; it is required (see --help)",
+        "错误：JOB_ID：缺少该参数；此参数必填（见 --help）",
+    ),
     (
         ["--server", "ftp://x", "status"],
         "error: --server: 'ftp://x' is not allowed; allowed: an http:// or https:// URL",

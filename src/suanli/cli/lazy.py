@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import typer
+from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 from typer.models import CommandInfo
 
@@ -58,7 +59,33 @@ def _plain_help(command: Any) -> None:
 
 
 class LazyGroup(TyperGroup):
-    """TyperGroup whose commands in `LAZY` are imported on first use."""
+    """TyperGroup whose commands in `LAZY` are imported on first use; a mistake on the
+    command line, here or in a sub-command, is said as the CLI's other errors
+    (suanli.cli.usage)."""
+
+    args: list[str] = []  # noqa: RUF012 - the command line, kept at make_context
+
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        self.args = list(args)
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except UsageError as exc:
+            raise self._said(exc) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            raise self._said(exc) from None
+
+    def _said(self, exc: UsageError) -> UsageError:
+        from suanli.cli.context import default_lang
+        from suanli.cli.usage import lang_in, said
+
+        failed = exc.ctx.command if exc.ctx is not None else self
+        listing = getattr(failed, "list_commands", None)
+        commands = list(listing(exc.ctx)) if listing is not None else []
+        return said(exc, lang_in(self.args, default_lang()), self.args, commands)
 
     def list_commands(self, ctx: Any) -> list[str]:
         eager = super().list_commands(ctx)

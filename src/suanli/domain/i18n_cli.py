@@ -87,6 +87,21 @@ CLI: Mapping[str, Mapping[Lang, str]] = {
         "en": "the connection broke ({errno})",
         "zh": "连接中断（{errno}）",
     },
+    "cli.no_such_option": {
+        "en": "{option}: no such option here; allowed: {allowed}",
+        "zh": "{option}：此处没有该选项；可选：{allowed}",
+    },
+    "cli.no_such_command": {
+        "en": "{command}: no such command; allowed: {allowed}",
+        "zh": "{command}：没有该命令；可选：{allowed}",
+    },
+    "cli.missing": {
+        "en": "{name}: missing; it is required (see --help)",
+        "zh": "{name}：缺少该参数；此参数必填（见 --help）",
+    },
+    "cli.between": {"en": "a number from {low} to {high}", "zh": "{low} 到 {high} 之间的数"},
+    "cli.at_least": {"en": "a number of at least {low}", "zh": "不小于 {low} 的数"},
+    "cli.at_most": {"en": "a number of at most {high}", "zh": "不大于 {high} 的数"},
     "cli.bad_server": {
         "en": "--server: {value!r} is not allowed; allowed: an http:// or https:// URL, e.g. http://127.0.0.1:8642",
         "zh": "--server：不允许取值 {value!r}；可选：http:// 或 https:// 开头的地址，例如 http://127.0.0.1:8642",
