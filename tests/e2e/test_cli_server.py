@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 
 from tests.builders import HAPPY_PATH
 from tests.conftest import wait_until
@@ -165,6 +166,30 @@ class TestEverydayCommands:
         assert beyond.returncode == 2
         assert "--rank" in beyond.stderr
         assert "255" in beyond.stderr
+
+    def test_at_80_columns_ids_names_and_rules_stay_whole_in_zh(
+        self, server: Server, tmp_path: Path
+    ) -> None:
+        job_id = server.submit(HELLO)["id"]
+        server.wait_for(job_id, "succeeded")
+        narrow = {"COLUMNS": "80"}
+
+        bill = server.cli("--lang", "zh", "bill", "demo", env=narrow)
+        policies = server.cli("--lang", "zh", "voucher", "policies", env=narrow)
+        queue = server.cli("--lang", "zh", "queue", env=narrow)
+        fleet = server.cli("--lang", "zh", "fleet", env=narrow)
+
+        for shown in (bill, policies, queue, fleet):
+            assert shown.returncode == 0, shown.stderr
+            assert "…" not in shown.stdout.replace("… 20", "")  # "from … to" dates only
+            assert max(cell_len(line) for line in shown.stdout.splitlines()) <= 80
+        assert f"{job_id}/a1" in bill.stdout
+        assert "tj-binhai-1/t4 (T4 × 1)" in bill.stdout
+        assert "beijing-etown-compute-2024" in policies.stdout
+        assert "注册地 ∈ {亦庄新城}" in policies.stdout
+        assert "registered_zone" not in policies.stdout
+        assert "beijing（可借用）" in queue.stdout
+        assert "北京亦庄智算中心" in fleet.stdout
 
     def test_fleet_json_has_totals(self, server: Server) -> None:
         shown = server.cli("fleet", "--json")

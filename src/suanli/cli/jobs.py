@@ -134,7 +134,10 @@ def print_fleet(lang: Lang, data: FleetResponse) -> None:
     for key, groups in (("region", data.by_region), ("provider", data.by_provider)):
         table = Table(title=f"{t('fleet_title', lang)} · {t(key, lang)}")
         for col in (key, "accelerators", "pflops", "domestic_share", "unrated"):
-            table.add_column(t(col, lang), justify="left" if col == key else "right")
+            # A long provider name folds, whole, rather than being cut to "张家口绿色算 …".
+            table.add_column(
+                t(col, lang), justify="left" if col == key else "right", overflow="fold"
+            )
         for name, totals in groups.items():
             if key == "provider":
                 label = f"{name} {data.providers.get(name, '')}".strip()
