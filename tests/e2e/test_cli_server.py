@@ -178,8 +178,12 @@ class TestEverydayCommands:
         policies = server.cli("--lang", "zh", "voucher", "policies", env=narrow)
         queue = server.cli("--lang", "zh", "queue", env=narrow)
         fleet = server.cli("--lang", "zh", "fleet", env=narrow)
+        tokens = server.cli("--lang", "zh", "token", "list", env=narrow)
+        audit = server.cli("--lang", "zh", "audit", env=narrow)
+        claims = server.cli("--lang", "zh", "voucher", "claims", env=narrow)
+        token_id = json.loads(server.cli("token", "list", "--json").stdout)[0]["id"]
 
-        for shown in (bill, policies, queue, fleet):
+        for shown in (bill, policies, queue, fleet, tokens, audit, claims):
             assert shown.returncode == 0, shown.stderr
             assert "…" not in shown.stdout.replace("… 20", "")  # "from … to" dates only
             assert max(cell_len(line) for line in shown.stdout.splitlines()) <= 80
@@ -190,6 +194,11 @@ class TestEverydayCommands:
         assert "registered_zone" not in policies.stdout
         assert "beijing（可借用）" in queue.stdout
         assert "北京亦庄智算中心" in fleet.stdout
+        assert token_id in tokens.stdout  # what `token revoke` takes, whole
+        assert "权限范围" in tokens.stdout
+        assert "操作者" in audit.stdout
+        assert "状态" in claims.stdout
+        assert "status" not in claims.stdout
 
     def test_fleet_json_has_totals(self, server: Server) -> None:
         shown = server.cli("fleet", "--json")

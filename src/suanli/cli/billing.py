@@ -54,6 +54,7 @@ LABELS: dict[str, dict[Lang, str]] = {
     "claim_id": {"en": "Claim", "zh": "申领"},
     "approved": {"en": "Approved", "zh": "核准额度"},
     "until": {"en": "Redeemable until", "zh": "兑付截止"},
+    "status": {"en": "Status", "zh": "状态"},
     "eligibility": {"en": "Eligibility", "zh": "申领条件"},
     "combines": {"en": "Combines", "zh": "叠加规则"},
     "anyone": {"en": "any company", "zh": "不限"},
