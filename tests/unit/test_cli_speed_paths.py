@@ -173,3 +173,50 @@ def test_the_plain_job_rows_are_the_wire_models_fields() -> None:
 def test_a_job_list_of_another_shape_is_refused(bad: dict[str, Any]) -> None:
     with pytest.raises(WireShapeError):
         JobPage.read(json.loads(json.dumps(bad)))
+
+
+def test_a_server_on_this_machine_is_reached_without_the_environments_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from suanli.client.wire import Wire, WireError
+
+    # A proxy that does not exist: a request through it would fail as unreachable.
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    server = _serve_once()
+    reply = Wire(f"http://127.0.0.1:{server.server_port}/api/v1", {}, 5).request(
+        "GET", "/jobs", {"limit": 1, "follow": True, "status": ["a", "b"]}
+    )
+    server.server_close()
+    assert reply.status_code == 200
+    assert reply.json() == PAGE
+    assert server.seen == ["/api/v1/jobs?limit=1&follow=true&status=a&status=b"]
+    with pytest.raises(WireError) as caught:
+        Wire("http://remote.invalid/api/v1", {}, 5).request("GET", "/jobs")
+    assert caught.value.kind in ("refused", "name")  # the proxy at :9 refuses
+
+
+def _serve_once() -> Any:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    seen: list[str] = []
+
+    class Api(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            body = json.dumps(PAGE).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Api)
+    server.seen = seen  # type: ignore[attr-defined]
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    return server

@@ -13,6 +13,7 @@ import json
 import socket
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 CHUNK = 65536
+LOOPBACK = frozenset({"localhost", "::1"})
 
 
 class WireError(Exception):
@@ -94,7 +96,12 @@ class Wire:
         self.base_url = base_url
         self.headers = headers
         self.timeout = timeout
-        self._opener = urllib.request.build_opener()
+        # A server on this machine is reached directly, whatever HTTP_PROXY says.
+        host = urllib.parse.urlsplit(base_url).hostname or ""
+        direct = host in LOOPBACK or host.startswith("127.")
+        self._opener = urllib.request.build_opener(
+            *([urllib.request.ProxyHandler({})] if direct else [])
+        )
 
     def _request(
         self, method: str, path: str, params: dict[str, Any] | None, body: Any
