@@ -188,9 +188,10 @@ def up(
             url=url,
             data_dir=platform.data_dir,
             fleet=str(fleet) if fleet else t("demo_fleet", ctx.lang),
-        )
+        ),
+        soft_wrap=True,  # the URL and the paths whole, to copy (the terminal wraps)
     )
-    err.print(t("operator_token", ctx.lang, path=token_file))
+    err.print(t("operator_token", ctx.lang, path=token_file), soft_wrap=True)
     _warn_partial_sandbox(ctx, platform)
     limits = ApiLimits(rate_limit, max(rate_limit * 2, 10.0), max_active_jobs)
     serve(create_app(platform, run_loop=not api_only, interval_s=interval, limits=limits), port)
