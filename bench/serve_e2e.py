@@ -100,7 +100,9 @@ class Bench:
         self.spec = tmp / "tiny.yaml"
         self.spec.write_text(
             TINY.read_text()
-            .replace('input_price_per_million_yuan: "0.50"', 'input_price_per_million_yuan: "5000"')
+            .replace(
+                'input_price_per_million_yuan: "0.50"', 'input_price_per_million_yuan: "5000"'
+            )
             .replace(
                 'output_price_per_million_yuan: "1.00"', 'output_price_per_million_yuan: "10000"'
             )

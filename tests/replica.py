@@ -57,6 +57,7 @@ class Replica:
                 "path": path,
                 "query": scope["query_string"].decode(),
                 "headers": headers,
+                "header_names": [k.decode() for k, _ in scope["headers"]],
                 "body_bytes": len(body),
                 "pid": os.getpid(),
             }

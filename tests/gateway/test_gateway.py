@@ -291,7 +291,7 @@ def test_a_replica_slower_than_the_timeout_is_504(tmp_path: Path) -> None:
 def test_any_http_service_is_reached_under_services_without_the_callers_key(rig: Rig) -> None:
     with replicas(1) as (r,), served(rig.gateway) as url:
         rig.table.put(route("s9", "acme", "web", (r.endpoint("r1"),)))
-        headers = {"Authorization": f"Bearer {rig.acme}"}
+        headers = {"Authorization": f"Bearer {rig.acme}", "X-Suanli-Caller": "globex"}
         echo = httpx.get(url + "/services/acme/web/a/b?x=1", headers=headers, timeout=30)
         theirs = httpx.get(
             url + "/services/acme/web/a", headers={"Authorization": f"Bearer {rig.globex}"}
@@ -301,6 +301,7 @@ def test_any_http_service_is_reached_under_services_without_the_callers_key(rig:
     assert (seen["path"], seen["query"]) == ("/a/b", "x=1")
     assert "authorization" not in seen["headers"]
     assert seen["headers"]["x-suanli-caller"] == "acme"
+    assert seen["header_names"].count("x-suanli-caller") == 1  # the caller's own was dropped
     assert (theirs.status_code, theirs.json()["error"]["code"]) == (404, "service_not_found")
 
 

@@ -64,8 +64,7 @@ def test_metered_tokens_equal_the_servers_own_usage(llama: LlamaServer, tmp_path
     platform.route_table, platform.usage_sink = table, usage
     key = {"Authorization": f"Bearer {apikeys.create_key(platform, ANN, 'ci').text}"}
     said: dict[str, tuple[int, int]] = {}  # request id -> the server's (prompt, completion)
-    gateway_counted: list[str] = []  # streams the server sent no usage for
-    unasked: list[tuple[str, str]] = []  # (request id, prompt) of streams without usage asked
+    streams: list[tuple[str, str]] = []  # (request id, prompt) of streamed requests
     with (
         served(Gateway(platform, GatewaySettings(route_ttl_s=0.0))) as url,
         httpx.Client(timeout=120) as c,
@@ -75,23 +74,22 @@ def test_metered_tokens_equal_the_servers_own_usage(llama: LlamaServer, tmp_path
             assert whole.status_code == 200, whole.text
             u = whole.json()["usage"]
             said[whole.headers["x-request-id"]] = (u["prompt_tokens"], u["completion_tokens"])
-            asked = body(prompt, stream=True, stream_options={"include_usage": True})
-            with c.stream("POST", url + "/v1/chat/completions", json=asked, headers=key) as s:
-                su = streamed_usage(s)
-                # llama-cpp-python 0.3.36's server ignores stream_options: no usage event,
-                # the gateway counts the stream's events itself (checked below).
-                if su is None:
-                    gateway_counted.append(s.headers["x-request-id"])
-                else:
-                    said[s.headers["x-request-id"]] = (
-                        su["prompt_tokens"],
-                        su["completion_tokens"],
-                    )
-            with c.stream(
-                "POST", url + "/v1/chat/completions", json=body(prompt, stream=True), headers=key
-            ) as s:
-                assert streamed_usage(s) is None  # the usage the gateway asked for is not shown
-                unasked.append((s.headers["x-request-id"], prompt))
+            for asked in (True, False):
+                extra: dict[str, Any] = (
+                    {"stream_options": {"include_usage": True}} if asked else {}
+                )
+                streamed = body(prompt, stream=True, **extra)
+                with c.stream(
+                    "POST", url + "/v1/chat/completions", json=streamed, headers=key
+                ) as s:
+                    su = streamed_usage(s)
+                    if su is not None:
+                        assert asked  # the usage the gateway asked for is shown only when asked
+                        said[s.headers["x-request-id"]] = (
+                            su["prompt_tokens"],
+                            su["completion_tokens"],
+                        )
+                    streams.append((s.headers["x-request-id"], prompt))
         direct = {
             p: c.post(llama.url + "/v1/chat/completions", json=body(p)).json()["usage"]
             for p in PROMPTS
@@ -102,17 +100,11 @@ def test_metered_tokens_equal_the_servers_own_usage(llama: LlamaServer, tmp_path
         assert (event.prompt_tokens, event.completion_tokens) == (prompt_tokens, completion_tokens)
         assert event.counted_by == "server"
         assert completion_tokens > 0
-    for request_id, prompt in unasked:
+    for request_id, prompt in streams:
+        # llama-cpp-python 0.3.36's server sends no usage in a stream even when asked: the
+        # gateway counts the events that carried text. A token that completes no character
+        # (part of a multi-byte one) sends no event, so the count can fall short of what the
+        # same request generates whole (temperature 0): 7 against 8 once seen here.
         event = usage.events[request_id]
-        if gateway_counted:  # a server without stream usage
-            assert event.counted_by == "gateway"
-            assert 1 <= event.completion_tokens <= direct[prompt]["completion_tokens"]
-            continue
-        assert event.counted_by == "server"
-        assert (event.prompt_tokens, event.completion_tokens) == (
-            direct[prompt]["prompt_tokens"],
-            direct[prompt]["completion_tokens"],
-        )
-    for request_id in gateway_counted:
-        assert usage.events[request_id].counted_by == "gateway"
-        assert usage.events[request_id].completion_tokens > 0
+        if event.counted_by == "gateway":
+            assert 0 < event.completion_tokens <= direct[prompt]["completion_tokens"]

@@ -217,7 +217,8 @@ class Gateway:
         openai: bool,
         stream: bool,
     ) -> Call:
-        # A UUID: llama.cpp's server (starlette-context) answers 400 to any other x-request-id.
+        # A UUID: servers that check x-request-id (llama.cpp's, through starlette-context)
+        # refuse any other shape with a 400.
         request_id = str(uuid.uuid4())
         headers = upstream_headers(list(scope["headers"]), request_id, key.tenant, openai)
         return Call(

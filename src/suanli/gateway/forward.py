@@ -23,16 +23,22 @@ from suanli.gateway.errors import GatewayError, sse_error
 from suanli.gateway.http1 import Http1Pool, ReplicaLost, ReplicaTimeout, Response
 from suanli.gateway.tally import Tally
 
-# Hop-by-hop headers (RFC 9110 §7.6.1) and those the gateway sets itself.
+# Hop-by-hop headers (RFC 9110 §7.6.1) and those the gateway sets itself (a caller's own
+# x-suanli-caller or x-request-id never reaches a replica).
 _DROP_REQUEST = frozenset(
     {b"host", b"authorization", b"content-length", b"connection", b"keep-alive", b"te",
-     b"transfer-encoding", b"upgrade", b"proxy-authorization", b"proxy-connection", b"trailer"}
+     b"transfer-encoding", b"upgrade", b"proxy-authorization", b"proxy-connection", b"trailer",
+     b"x-request-id", b"x-suanli-caller"}
 )  # fmt: skip
-# x-request-id: the gateway's own is set once (llama.cpp's server echoes the one it was sent).
 _DROP_RESPONSE = frozenset(
     {
-        *(b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"trailer"),
-        *(b"upgrade", b"x-request-id"),
+        b"connection",
+        b"keep-alive",
+        b"transfer-encoding",
+        b"content-length",
+        b"trailer",
+        b"upgrade",
+        b"x-request-id",
     }
 )
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -40,7 +46,11 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 @dataclass(frozen=True)
 class GatewaySettings:
-    """What one gateway process allows and waits for."""
+    """What one gateway process allows and waits for. Defaults chosen, not tuned on data:
+    64 outstanding requests a replica is a ceiling well above what the autoscaler's targets
+    keep a replica at (examples/services: 1.3-3 requests/s, 2 in flight), so the autoscaler,
+    not this cap, sizes a service; 300 s waits cover a replica's start (120 s assumed in `sim serve`) and a long
+    prefill."""
 
     max_body_bytes: int = 4 * 1024 * 1024  # a request body; more is 413
     connect_timeout_s: float = 5.0

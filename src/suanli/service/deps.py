@@ -16,6 +16,7 @@ from suanli.domain.tenants import TenantTerms
 from suanli.engines.base import EngineAdapter
 from suanli.scheduler.policies import PlacementPolicy
 from suanli.scheduler.queueing import QueueSettings
+from suanli.service.cycle_state import CycleState
 from suanli.service.services_probe import HttpProbe, ReadinessProbe
 from suanli.store.access import AccessStore, AuditLog
 from suanli.store.apikeys import ApiKeyStore
@@ -82,6 +83,8 @@ class Platform:
     # service.bootstrap; None: the gateway keeps them in memory, unbilled).
     usage_sink: UsageSink | None = None
     apikeys: ApiKeyStore | None = None  # API keys the gateway accepts (None: none)
+    # What the last scheduling cycle derived that the next may reuse (service.cycle_state).
+    cycle_state: CycleState = field(default_factory=CycleState)
     _route_table: RouteTable | None = field(default=None, init=False, repr=False)
     _load_sink: LoadSink | None = field(default=None, init=False, repr=False)
 

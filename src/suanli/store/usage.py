@@ -236,6 +236,8 @@ class MemoryUsageStore:
             self._db.token_settlements[key] = settlement
             for r in request_ids:
                 del self._db.usage_unsettled[r]
+            if settlement.deduction.applied:  # the kept voucher usage is summed again
+                self._db.voucher_usage = None
             return True
 
     def settlements(
