@@ -16,6 +16,7 @@ from suanli.domain.tenants import TenantTerms
 from suanli.engines.base import EngineAdapter
 from suanli.scheduler.policies import PlacementPolicy
 from suanli.scheduler.queueing import QueueSettings
+from suanli.service.cycle_state import CycleState
 from suanli.service.services_probe import HttpProbe, ReadinessProbe
 from suanli.store.access import AccessStore, AuditLog
 from suanli.store.base import (
@@ -71,6 +72,8 @@ class Platform:
     evals: EvalStore | None = None  # `suanli eval` results (None: not kept)
     # Clusters that do not answer, since when: stored, so every process reports the same.
     health: HealthStore = field(default_factory=lambda: MemoryHealthStore(MemoryDatabase()))
+    # What the last scheduling cycle derived that the next may reuse (service.cycle_state).
+    cycle_state: CycleState = field(default_factory=CycleState)
     # Model services: what the control plane keeps, the gateway's routes and load sink.
     services: ServiceStore = field(default_factory=MemoryServiceStore)
     readiness: ReadinessProbe = field(default_factory=HttpProbe)  # replicas' readiness probes
