@@ -454,7 +454,7 @@ lazy(
     "serve",
     "suanli.cli.services",
     "serve_app",
-    "Model services: deploy, roll out, scale, roll back.",
+    "Model services: deploy, watch, scale, roll out and back, delete.",
 )
 
 

@@ -108,7 +108,7 @@ class SuanliClient:
             raise _api_error(response)
         return response
 
-    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def call(self, method: str, path: str, **kwargs: Any) -> Reply:
         """Any /api/v1 call: what client modules of other parts build on (client/services)."""
         return self._call(method, path, **kwargs)
 

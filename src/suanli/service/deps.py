@@ -74,6 +74,8 @@ class Platform:
     evals: EvalStore | None = None  # `suanli eval` results (None: not kept)
     # Clusters that do not answer, since when: stored, so every process reports the same.
     health: HealthStore = field(default_factory=lambda: MemoryHealthStore(MemoryDatabase()))
+    # What the last scheduling cycle derived that the next may reuse (service.cycle_state).
+    cycle_state: CycleState = field(default_factory=CycleState)
     # Model services: what the control plane keeps (the gateway's routes and load sink unless
     # set apart, as a gateway test does), API keys, metered requests and token settlements.
     services: ServiceStore = field(default_factory=MemoryServiceStore)
@@ -83,8 +85,6 @@ class Platform:
     # service.bootstrap; None: the gateway keeps them in memory, unbilled).
     usage_sink: UsageSink | None = None
     apikeys: ApiKeyStore | None = None  # API keys the gateway accepts (None: none)
-    # What the last scheduling cycle derived that the next may reuse (service.cycle_state).
-    cycle_state: CycleState = field(default_factory=CycleState)
     _route_table: RouteTable | None = field(default=None, init=False, repr=False)
     _load_sink: LoadSink | None = field(default=None, init=False, repr=False)
 
