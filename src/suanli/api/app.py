@@ -15,6 +15,7 @@ from suanli.api.auth import TokenCache, authorise, install_bearer_scheme, public
 from suanli.api.fastsubmit import SubmitFastPath
 from suanli.api.limits import ApiLimits, BodyLimit, RateLimit
 from suanli.api.routes import access as access_routes
+from suanli.api.routes import apikeys as apikey_routes
 from suanli.api.routes import billing, fleet, jobs, operations
 from suanli.api.routes import evaluation as eval_routes
 from suanli.api.routes import usage as usage_routes
@@ -86,6 +87,7 @@ def create_app(
     app.include_router(access_routes.router, prefix="/api/v1")
     app.include_router(eval_routes.router, prefix="/api/v1")
     app.include_router(usage_routes.router, prefix="/api/v1")
+    app.include_router(apikey_routes.router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])
     @public

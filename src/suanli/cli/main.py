@@ -11,6 +11,7 @@ import typer
 
 from suanli import __version__
 from suanli.cli.access import audit, login, org_app, token_app, user_app, whoami
+from suanli.cli.apikey import apikey_app
 from suanli.cli.billing import bill, ledger_app, report, voucher_app
 from suanli.cli.clusters import clusters
 from suanli.cli.context import (
@@ -373,6 +374,7 @@ app.command()(login)
 app.command()(whoami)
 app.command()(audit)
 app.add_typer(token_app, name="token")
+app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 app.add_typer(image_app, name="image")

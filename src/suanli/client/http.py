@@ -37,6 +37,7 @@ from suanli.schemas.api import (
     VoucherReportResponse,
     VoucherStandingResponse,
 )
+from suanli.schemas.apikeys import ApiKeyResponse, IssuedApiKeyResponse
 from suanli.schemas.evaluation import EvalReportResponse, EvalRunRequest, EvalRunResponse
 from suanli.schemas.operations import TenantQueuesResponse
 from suanli.schemas.usage import UsageResponse
@@ -319,6 +320,19 @@ class SuanliClient:
     def revoke_token(self, token_id: str) -> TokenResponse:
         r = self._call("POST", f"/tokens/{token_id}/revoke")
         return TokenResponse.model_validate(r.json())
+
+    def apikeys(self, tenant: str | None = None) -> list[ApiKeyResponse]:
+        params = {"tenant": tenant} if tenant else {}
+        rows = self._call("GET", "/apikeys", params=params).json()
+        return [ApiKeyResponse.model_validate(x) for x in rows]
+
+    def create_apikey(self, body: dict[str, Any]) -> IssuedApiKeyResponse:
+        r = self._call("POST", "/apikeys", json=body)
+        return IssuedApiKeyResponse.model_validate(r.json())
+
+    def revoke_apikey(self, key_id: str) -> ApiKeyResponse:
+        r = self._call("POST", f"/apikeys/{key_id}/revoke")
+        return ApiKeyResponse.model_validate(r.json())
 
     def audit(
         self, actor: str | None = None, organisation: str | None = None, limit: int = 100

@@ -12,6 +12,7 @@ from typing import Literal
 from suanli.domain.i18n_cli import CLI
 from suanli.domain.i18n_console import CONSOLE
 from suanli.domain.i18n_eval import EVAL
+from suanli.domain.i18n_gateway import GATEWAY
 from suanli.domain.i18n_input import INPUT
 from suanli.domain.i18n_serving import SERVING
 from suanli.domain.i18n_vouchers import VOUCHERS
@@ -561,7 +562,7 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT, EVAL, CLI, SERVING, VOUCHERS)
+_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT, EVAL, CLI, SERVING, VOUCHERS, GATEWAY)
 MESSAGES: Mapping[str, Mapping[Lang, str]] = {k: v for part in _PARTS for k, v in part.items()}
 
 

@@ -28,6 +28,7 @@ from suanli.schemas.voucherfile import (
 from suanli.service.deps import Billing, Platform
 from suanli.service.evaluation import apply_measurements
 from suanli.service.fleet import demo_fleet, load_fleet, on_simulated_engines, with_local_gpus
+from suanli.service.usage import metering_sink
 from suanli.store.sql.database import open_database, sqlite_url
 from suanli.store.sql.tenants import SqlTenantDirectory
 from suanli.store.stores import MEMORY_URL, memory_stores, sql_stores
@@ -101,8 +102,10 @@ def open_platform(
         queue_settings=queue_settings_of(q, reserve=q.reserve is not False),
         evals=stores.evals,
         usage=stores.usage,
+        apikeys=stores.apikeys,
     )
     apply_measurements(platform)  # what earlier `suanli eval` runs measured
+    platform.usage_sink = metering_sink(platform)  # the gateway's answered requests, metered
     return platform
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from suanli.store.access import AccessStore, AuditLog
+from suanli.store.apikeys import ApiKeyStore
 from suanli.store.base import (
     BillingStore,
     ContractStore,
@@ -24,6 +25,7 @@ from suanli.store.memory import (
     MemoryHealthStore,
     MemoryJobStore,
 )
+from suanli.store.memory_apikeys import MemoryApiKeyStore
 from suanli.store.memory_billing import (
     MemoryBillingStore,
     MemoryContractStore,
@@ -31,6 +33,7 @@ from suanli.store.memory_billing import (
     MemoryPurchaseStore,
 )
 from suanli.store.sql.access import SqlAccessStore, SqlAuditLog
+from suanli.store.sql.apikeys import SqlApiKeyStore
 from suanli.store.sql.billing import SqlBillingStore, SqlLedgerStore
 from suanli.store.sql.contracts import SqlContractStore
 from suanli.store.sql.evaluation import SqlEvalStore
@@ -58,6 +61,7 @@ class Stores:
     leadership: Leadership
     evals: EvalStore | None = None  # `suanli eval` results (None: a memory platform keeps none)
     usage: UsageStore | None = None  # model services' metered requests and token settlements
+    apikeys: ApiKeyStore | None = None  # model services' API keys (None: none kept)
 
 
 def sql_stores(engine: Engine) -> Stores:
@@ -73,7 +77,8 @@ def sql_stores(engine: Engine) -> Stores:
         SqlHealthStore(engine),
         leadership_for(engine) or SoleLeader(),
         SqlEvalStore(engine),
-        SqlUsageStore(engine),
+        usage=SqlUsageStore(engine),
+        apikeys=SqlApiKeyStore(engine),
     )
 
 
@@ -91,4 +96,5 @@ def memory_stores(db: MemoryDatabase | None = None) -> Stores:
         MemoryHealthStore(db),
         SoleLeader(),
         usage=MemoryUsageStore(db),
+        apikeys=MemoryApiKeyStore(),
     )

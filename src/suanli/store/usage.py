@@ -156,6 +156,10 @@ class UsageStore(Protocol):
         ...
 
 
+def _group(s: TokenSettlement) -> tuple[str, str, str]:
+    return (s.line.service_id, s.line.caller, s.line.month)
+
+
 def total_rows(found: Sequence[PricedUsage]) -> builtins.list[UsageTotal]:
     """Fold requests into per-minute totals (the memory store; SQL groups in the database)."""
     acc: dict[tuple[dt.datetime, str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -253,7 +257,7 @@ class MemoryUsageStore:
                 and (owner is None or s.line.owner == owner)
                 and (month is None or s.line.month == month)
             ),
-            key=lambda s: (s.settled_at, s.line.key),
+            key=lambda s: (s.settled_at, *_group(s), s.line.seq),
         )
 
     def unposted(self) -> builtins.list[TokenSettlement]:

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from suanli.api.app import create_app as create_api
 from suanli.api.auth import public
 from suanli.api.limits import ApiLimits
+from suanli.gateway.app import Gateway, WithGateway
 from suanli.service.deps import Platform
 from suanli.web import docs, eval_page, pages, pages_access, pages_jobs, usage_page
 from suanli.web.view import SignInNeeded
@@ -45,4 +46,7 @@ def create_app(
     def root() -> RedirectResponse:
         return RedirectResponse("/console")
 
+    # The model services' gateway (/v1, /services, /metrics): outermost, past the API's
+    # middleware (no audit row, no API rate limit per inference request).
+    app.add_middleware(WithGateway, gateway=Gateway(platform))
     return app

@@ -1,7 +1,7 @@
 """Model services: metered requests (once per request id) and token settlements.
 
 Revision ID: 0015_usage
-Revises: 0009_images
+Revises: 0014_apikeys
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from suanli.store.sql.billing_tables import Yuan
 from suanli.store.sql.tables import UtcDateTime
 
 revision = "0015_usage"
-down_revision = "0009_images"
+down_revision = "0014_apikeys"
 branch_labels = None
 depends_on = None
 
