@@ -24,7 +24,8 @@ from typing import Any
 
 from suanli.domain.clock import SystemClock
 from suanli.sim.load import at_load
-from suanli.sim.replay import Replay, ReplayReport
+from suanli.sim.replay import Replay
+from suanli.sim.replay_report import ReplayReport
 from suanli.sim.report import write_report
 from suanli.sim.scenario import load_scenario, setup_for, windowed
 from suanli.sim.traces import read_trace

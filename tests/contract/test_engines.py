@@ -27,6 +27,7 @@ from suanli.engines.base import (
     LaunchRequest,
     RunState,
     RunStatus,
+    SteadyRuns,
     inventory_source,
 )
 from suanli.engines.local import LocalEngine
@@ -291,3 +292,21 @@ def test_inventory_and_live_runs_follow_the_runs(harness: Harness) -> None:
     engine.cancel(request.key, grace_s=0)
     harness.final(engine, request.key)
     assert harness.wait(lambda: request.key not in source.live_runs())
+
+
+def test_a_steady_run_is_one_a_poll_would_find_running(harness: Harness) -> None:
+    # The reconciler skips the runs an engine calls steady: each must be running, and a run
+    # asked to stop, ended or unknown is never steady (engines without the call: polled).
+    engine = harness.make()
+    if not isinstance(engine, SteadyRuns):
+        pytest.skip(f"{harness.kind} is polled for every run")
+    request = harness.request(run_s=300, stop_s=200)
+    harness.launch(engine, request)
+    harness.running(engine, request.key)
+    assert engine.steady(request.key)
+    assert engine.status(request.key).state is RunState.RUNNING
+    assert not engine.steady("no-such-run")
+    engine.cancel(request.key, grace_s=100)
+    assert not engine.steady(request.key)  # asked to stop: the next poll must see it end
+    harness.final(engine, request.key)
+    assert not engine.steady(request.key)

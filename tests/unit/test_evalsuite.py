@@ -11,6 +11,8 @@ from suanli.domain.errors import InvalidInput
 from suanli.evalsuite import RESULT_PREFIX, conformance, micro, models
 from suanli.evalsuite.__main__ import measure
 from suanli.evalsuite.device import Backend, cpu_name
+from suanli.evalsuite.timing import MAX_CALLS, Timing, cv, window_calls
+from suanli.evalsuite.timing import measure as timed
 from suanli.schemas.evalfile import parse_eval_output
 
 NUMPY_ONLY = Backend("cpu", cpu_name(), 1, 1, torch=None)
@@ -22,8 +24,12 @@ def test_numpy_gemm_is_measured_and_bf16_is_skipped_with_the_reason() -> None:
     assert fp32["status"] == "passed"
     assert fp32["unit"] == "TFLOPS"
     assert fp32["value"] > 0
-    assert fp32["repeats"] == 5
+    assert fp32["repeats"] == micro.GEMM_WINDOWS
     assert fp32["cv"] >= 0
+    assert fp32["clock"] == "cpu"  # the CPU backend counts its own CPU time
+    assert 0 < fp32["cpu_share"] <= 1
+    assert fp32["wall_value"] > 0
+    assert "median of 7 windows" in fp32["detail"]
     assert bf16["status"] == "skipped"
     assert "bfloat16" in bf16["detail"]
 
@@ -86,3 +92,53 @@ def test_the_result_line_reads_back_and_hostile_lines_are_refused() -> None:
     with pytest.raises(InvalidInput) as large:
         parse_eval_output(huge, "job j-1")
     assert large.value.errors[0].code == "too_large"
+
+
+def test_the_statistics_of_the_method() -> None:
+    # Coefficient of variation: sample standard deviation over the mean.
+    assert cv([]) == 0.0
+    assert cv([2.0]) == 0.0
+    assert cv([1.0, 1.0, 1.0]) == 0.0
+    assert cv([1.0, 3.0]) == pytest.approx(2**0.5 / 2)  # stdev sqrt(2), mean 2
+    # The figure is the median window; the spread is max - min over it.
+    t = Timing([0.010, 0.012, 0.011, 0.030, 0.011])
+    assert t.median == 0.011
+    assert t.spread == pytest.approx((0.030 - 0.010) / 0.011)
+    assert t.cv == pytest.approx(cv(t.seconds))
+    # Windows batch calls to last their minimum time, within bounds.
+    assert window_calls(0.5, 0.018) == 28  # ceil(0.5 / 0.018)
+    assert window_calls(0.5, 0.5) == 1
+    assert window_calls(0.5, 2.0) == 1
+    assert window_calls(0.5, 0.0) == MAX_CALLS
+    assert window_calls(0.5, 1e-9) == MAX_CALLS
+
+
+def test_warm_up_runs_by_time_and_every_window_is_kept() -> None:
+    calls: list[int] = []
+
+    def work() -> None:
+        calls.append(sum(range(20_000)))
+
+    found = timed(work, repeats=4, min_repeat_s=0.01, clock="cpu", threads=1, warmup_s=0.02)
+    assert len(found.seconds) == 4
+    assert found.wall is not None
+    assert len(found.wall) == 4
+    assert found.clock == "cpu"
+    assert found.share is not None
+    assert 0 < found.share <= 1
+    assert len(calls) >= 2 + 4  # at least two warm-up calls, then each window's batch
+    wall = timed(work, repeats=3, min_repeat_s=0.0, warmup_s=0.0)
+    assert wall.clock == "wall"
+    assert wall.share is None
+    assert len(wall.seconds) == 3
+
+
+def test_only_runs_the_named_micro_items_and_refuses_unknown_ones() -> None:
+    found = micro.run(NUMPY_ONLY, ["gemm_fp32", "copies"])
+    assert [i["name"] for i in found] == [
+        "gemm_fp32",
+        "copy_host_to_device",
+        "copy_device_to_host",
+    ]
+    with pytest.raises(ValueError, match="no micro item gemm_fp64"):
+        micro.run(NUMPY_ONLY, ["gemm_fp64"])

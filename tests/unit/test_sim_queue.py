@@ -7,7 +7,7 @@ import random
 
 from suanli.scheduler.queueing import QueueSettings, Work, make_policy
 from suanli.scheduler.queueing.policies import Key
-from suanli.sim.replay import _month_after, _Queue
+from suanli.sim.replay_queue import _month_after, _Queue
 
 HOUR = 3600.0
 

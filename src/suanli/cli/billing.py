@@ -23,9 +23,9 @@ if TYPE_CHECKING:
         ConsiderationResponse,
         DeductionResponse,
         ModelRedemptionResponse,
-        ProgrammeClaimResponse,
         VoucherPolicyResponse,
     )
+    from suanli.schemas.api_contracts import ProgrammeClaimResponse
 
 LABELS: dict[str, dict[Lang, str]] = {
     "bill_title": {

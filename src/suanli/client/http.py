@@ -19,22 +19,24 @@ from suanli.schemas.access import (
 from suanli.schemas.api import (
     AcceleratorResponse,
     BillResponse,
-    ClaimResponse,
     ClusterInventoryResponse,
-    ContractResponse,
     ErrorBody,
     FleetResponse,
     JobListResponse,
     JobResponse,
     LedgerVerifyResponse,
     ModelRedemptionResponse,
-    ProgrammeClaimResponse,
-    PurchaseResponse,
     QuoteResponse,
     SubmitJobRequest,
-    SubsidyResponse,
     VoucherPolicyResponse,
     VoucherReportResponse,
+)
+from suanli.schemas.api_contracts import (
+    ClaimResponse,
+    ContractResponse,
+    ProgrammeClaimResponse,
+    PurchaseResponse,
+    SubsidyResponse,
     VoucherStandingResponse,
 )
 from suanli.schemas.apikeys import ApiKeyResponse, IssuedApiKeyResponse

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from suanli.domain.accelerators import AcceleratorModel, Catalog
 from suanli.domain.evaluation import Measurements
+from suanli.domain.packing import PackingOptions
 from suanli.domain.tenants import Attribute
 from suanli.domain.throughput import ThroughputTable
 
@@ -117,6 +118,8 @@ class Fleet:
     # What ``suanli eval`` measured (suanli.domain.evaluation): its rates come before
     # ``throughput``'s, its incompatibilities keep jobs off pools; None: nothing measured.
     measured: Measurements | None = None
+    # How nodes are chosen within a pool: the fleet file's ``packing:`` section.
+    packing: PackingOptions = field(default_factory=PackingOptions)
 
     def clusters(self) -> Iterator[Cluster]:
         for p in self.providers:

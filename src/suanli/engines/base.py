@@ -198,6 +198,18 @@ def inventory_source(engine: EngineAdapter) -> InventorySource | None:
 
 
 @runtime_checkable
+class SteadyRuns(Protocol):
+    """Optional engine call: whether a run goes on unchanged until something asks it.
+
+    True only for a run the engine knows is running, has not ended and was not asked to
+    stop: polling it would tell nothing new, so the reconciler skips it. An engine that
+    cannot tell without asking its cluster leaves this out and is polled as before.
+    """
+
+    def steady(self, key: str) -> bool: ...
+
+
+@runtime_checkable
 class CloseWatch(Protocol):
     """Optional engine call: whether a run it was just given has yet to start.
 

@@ -15,6 +15,7 @@ Registered as engine type ``simulated`` (``suanli.engines.registry``).
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -61,6 +62,21 @@ class SimulatedCluster:
     cluster: Cluster
     runs: dict[str, SimulatedRun] = field(default_factory=dict)
     answering: bool = True
+    # (end, key) of every end a run was given (a stop request adds an earlier one): the
+    # simulator's clock jumps to the next without reading every run.
+    ends: list[tuple[dt.datetime, str]] = field(default_factory=list)
+
+    def next_end(self, now: dt.datetime) -> dt.datetime | None:
+        """When the next run still going at ``now`` ends (None: none is going)."""
+        ends = self.ends
+        while ends:
+            at, key = ends[0]
+            run = self.runs[key]
+            end = min(run.ends_at, run.stop_at) if run.stop_at else run.ends_at
+            if at == end and at > now:
+                return at
+            heapq.heappop(ends)  # ended already, or a later end a stop request replaced
+        return None
 
 
 class SimulatedEngine:
@@ -116,7 +132,7 @@ class SimulatedEngine:
             )
         limit_s = request.spec.time_limit_hours * 3600
         now = self._clock.now()
-        self._state.runs[request.key] = SimulatedRun(
+        run = SimulatedRun(
             request,
             now,
             now + dt.timedelta(seconds=min(run_s, limit_s)),
@@ -124,6 +140,8 @@ class SimulatedEngine:
             stop_s,
             limited=run_s > limit_s,
         )
+        self._state.runs[request.key] = run
+        heapq.heappush(self._state.ends, (run.ends_at, request.key))
 
     def status(self, key: str) -> RunStatus:
         self._answer()
@@ -154,6 +172,7 @@ class SimulatedEngine:
         stop_at = now + dt.timedelta(seconds=wait)
         if run.stop_at is None or stop_at < run.stop_at:  # a shorter grace shortens it
             run.stop_at = stop_at
+            heapq.heappush(self._state.ends, (stop_at, key))
 
     def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:
         self._answer()
@@ -168,6 +187,15 @@ class SimulatedEngine:
         start = max(offset, 0)
         chunk = data[start : start + limit]
         return LogChunk(chunk, start + len(chunk))
+
+    def steady(self, key: str) -> bool:
+        run = self._state.runs.get(key)
+        return (
+            self._state.answering
+            and run is not None
+            and run.stop_at is None
+            and run.ended(self._clock.now()) is None
+        )
 
     def ping(self) -> bool:
         return self._state.answering

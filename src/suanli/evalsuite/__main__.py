@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite", choices=(*SUITES, "all"), default="all")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "npu"), default="auto")
     parser.add_argument("--out", type=Path, help="also write the result here (JSON)")
+    parser.add_argument(
+        "--only", help="micro items to run, comma-separated (e.g. gemm_fp32,gemm_bf16)"
+    )
     args = parser.parse_args(argv)
     pin_threads(threads_wanted())
     lock = Path(
@@ -32,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     with lock.open("a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # released when the process ends, even on a kill
-        result = measure(args.suite, args.device)
+        result = measure(args.suite, args.device, args.only)
     line = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
     if args.out is not None:
         args.out.write_text(line + "\n")
@@ -41,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def measure(suite: str, device: str = "auto") -> dict[str, Any]:
-    """Run ``suite`` (or all three) on the detected backend: the result document."""
+def measure(suite: str, device: str = "auto", only: str | None = None) -> dict[str, Any]:
+    """Run ``suite`` (or all three) on the detected backend: the result document
+    (``only``: just these micro items, e.g. the GEMMs of a repeatability check)."""
     from suanli.evalsuite import conformance, micro, models  # noqa: PLC0415 - after pin_threads
 
     start = time.perf_counter()
@@ -51,7 +55,7 @@ def measure(suite: str, device: str = "auto") -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     for name in chosen:
         if name == "micro":
-            items += micro.run(backend)
+            items += micro.run(backend, only.split(",") if only else None)
         elif name == "models":
             items += models.run(backend)
         else:

@@ -46,10 +46,27 @@ def threads_wanted() -> int:
     )
 
 
+# Set before the BLAS loads, unless the host set them: the same threads and kernel each run.
+FIXED_ENV = {
+    "MKL_DYNAMIC": "FALSE",  # MKL may otherwise use fewer threads than asked, call by call
+    "OMP_DYNAMIC": "FALSE",  # ditto for the OpenMP runtime
+    "OMP_WAIT_POLICY": "PASSIVE",  # idle threads sleep: CPU time counts work, not spinning
+}
+
+
 def pin_threads(threads: int) -> None:
     """Fix BLAS/OpenMP thread counts before NumPy loads: repeatable GEMM figures need it."""
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, str(threads))
+    for name, value in FIXED_ENV.items():
+        os.environ.setdefault(name, value)
+
+
+def cpu_kernel(torch: ModuleType | None) -> str | None:
+    """The SIMD level PyTorch's CPU kernels dispatched to (e.g. ``AVX2``), else None."""
+    backends = getattr(torch, "backends", None)
+    get = getattr(getattr(backends, "cpu", None), "get_cpu_capability", None)
+    return str(get())[:32] if callable(get) else None
 
 
 def load_torch() -> tuple[ModuleType | None, str | None]:

@@ -29,7 +29,7 @@ from typing import Any
 from suanli.domain.fleet import Fleet
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Decision, Job, Reason, Verdicts
-from suanli.domain.spec import MILLI
+from suanli.domain.spec import MILLI, JobSpec
 from suanli.domain.tenants import TenantTerms
 from suanli.domain.throughput import ThroughputTable
 from suanli.domain.waits import capacity_wait
@@ -66,7 +66,20 @@ class QueueTurn:
 def units(job: Job) -> int:
     """What ``job`` holds in the queue's unit: thousandths of an accelerator, all nodes."""
     spec = job.spec
-    return spec.share_milli * spec.total_accelerators
+    known = _UNITS.get(id(spec))
+    if known is not None and known[0] is spec:
+        return known[1]
+    found = spec.share_milli * spec.total_accelerators
+    if len(_UNITS) >= _UNITS_KEPT:
+        _UNITS.clear()
+    _UNITS[id(spec)] = (spec, found)  # the spec kept with it: its id is not reused meanwhile
+    return found
+
+
+# Each spec's units, by the spec's identity (specs are immutable; every cycle asks for the
+# units of every waiting and running job, through pydantic properties): a memo, no state.
+_UNITS: dict[int, tuple[JobSpec, int]] = {}
+_UNITS_KEPT = 1 << 16
 
 
 def speeds(fleet: Fleet) -> dict[str, float]:

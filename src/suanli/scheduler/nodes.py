@@ -23,6 +23,7 @@ from suanli.scheduler.packing import (
     POLICIES,
     ClusterState,
     NodeSpec,
+    PackingOptions,
     PackingPolicy,
     PodRequest,
     PodShape,
@@ -141,23 +142,16 @@ class PoolNodes:
         packing: str = DEFAULT_PACKING,
         seed: int | None = None,
         memo: Growths | None = None,
+        options: PackingOptions | None = None,
     ) -> None:
         """``memo`` may be shared by pools of one accelerator model in one cycle: the
-        growth of a node state depends only on the state, the model and the workload."""
+        growth of a node state depends only on the state, the model and the workload.
+        ``options``: the fleet's configured packing options (``Fleet.packing``)."""
         pool = state.pool
-        specs = [
-            NodeSpec(
-                n.name,
-                pool.cpus_per_node * CPU_MILLI,
-                pool.memory_gb_per_node * MIB_PER_GB,
-                pool.accelerators_per_node,
-                pool.accelerator or "",
-            )
-            for n in state.nodes
-        ]
+        self._pool = pool
         self.names = [n.name for n in state.nodes]
-        self.cluster = ClusterState(specs)
-        width = self.cluster.gpu_free.shape[1]
+        width = max(1, pool.accelerators_per_node)  # ClusterState's GPU columns
+        self._cluster: ClusterState | None = None  # built when the packing core is asked
         self._gpu = [
             list(n.free_milli[:width]) + [0] * (width - len(n.free_milli)) for n in state.nodes
         ]
@@ -167,9 +161,9 @@ class PoolNodes:
         self._whole = [g.count(MILLI) for g in self._gpu]
         self._most = [max(g, default=0) for g in self._gpu]
         self._range = range(len(self._gpu))
-        for i in range(len(state.nodes)):
-            self.cluster.set_free(i, self._gpu[i], self._cpu[i], self._memory[i])
-        ctx = PolicyContext(workload, seed or 0, random_ties=seed is not None)
+        ctx = PolicyContext(
+            workload, seed or 0, random_ties=seed is not None, options=options or PackingOptions()
+        )
         self.policy: PackingPolicy = POLICIES[packing](ctx)
         # The mirror follows FGD's ranking; a spreading default goes through the core.
         self._mirror = (
@@ -181,9 +175,31 @@ class PoolNodes:
             self._memo.state(self._gpu[i], self._cpu[i], self._memory[i])
             for i in range(len(self._gpu))
         ]
-        self._cpu_scale = max(1, int(self.cluster.cpu_capacity.max()))
-        self._gpu_scale = max(1, int(self.cluster.gpu_count.max())) * MILLI
+        self._cpu_scale = max(1, pool.cpus_per_node * CPU_MILLI)
+        self._gpu_scale = max(1, pool.accelerators_per_node) * MILLI
         self._pods: dict[NodeRequest, tuple[PodRequest, int]] = {}
+
+    @property
+    def cluster(self) -> ClusterState:
+        """The pool's nodes as the packing core reads them, built on first use: most
+        cycles place from the remembered growths alone and never need it."""
+        if self._cluster is None:
+            pool = self._pool
+            spec = (
+                pool.cpus_per_node * CPU_MILLI,
+                pool.memory_gb_per_node * MIB_PER_GB,
+                pool.accelerators_per_node,
+                pool.accelerator or "",
+            )
+            cluster = ClusterState([NodeSpec(name, *spec) for name in self.names])
+            cluster.gpu_free[:, :] = self._gpu
+            cluster.cpu_free[:] = self._cpu
+            cluster.memory_free[:] = self._memory
+            cluster.gpu_used_milli = cluster.gpu_total_milli - int(cluster.gpu_free.sum())
+            cluster.version += 1  # as set_free on each node
+            self._cluster = cluster
+            self._stale.clear()  # built from the lists as they are now
+        return self._cluster
 
     def room(self, request: NodeRequest) -> int:
         """How many nodes could take one rank of ``request`` now."""
@@ -359,6 +375,8 @@ class CycleNodes:
             snap = self._snapshot
             state = snap.pools[index]
             memo = self._memos.setdefault(state.pool.accelerator, Growths())
-            nodes = PoolNodes(state, self._workload, self._packing, snap.seed, memo)
+            nodes = PoolNodes(
+                state, self._workload, self._packing, snap.seed, memo, snap.fleet.packing
+            )
             self.pools[index] = nodes
         return nodes

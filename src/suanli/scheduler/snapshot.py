@@ -85,14 +85,18 @@ def build_snapshot(
         pools[(cluster.name, pool.name)] = PoolState(
             cluster, pool, nodes, cluster.name not in unavailable_clusters
         )
+    names: dict[tuple[str, str], dict[str, NodeState]] = {}  # each pool's nodes by name
     for job in holding:
         placement = job.placement
         if placement is None or not job.status.holds_capacity:
             continue
-        state = pools.get((placement.cluster, placement.pool))
-        if state is None:  # the pool left the fleet; its jobs no longer count against it
-            continue
-        by_name = {n.name: n for n in state.nodes}
+        where = (placement.cluster, placement.pool)
+        by_name = names.get(where)
+        if by_name is None:
+            state = pools.get(where)
+            if state is None:  # the pool left the fleet; its jobs no longer count against it
+                continue
+            by_name = names[where] = {n.name: n for n in state.nodes}
         share = job.spec.share_milli
         for assignment in placement.nodes:
             node = by_name.get(assignment.node)

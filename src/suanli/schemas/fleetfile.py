@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from suanli.domain.accelerators import Catalog
 from suanli.domain.errors import FieldError, InvalidInput
 from suanli.domain.fleet import Cluster, EngineRef, Fleet, Link, Network, Pool, Provider
+from suanli.domain.packing import PackingOptions
 from suanli.schemas.catalogfile import AcceleratorEntry
 from suanli.schemas.tenantfile import AttributeName, AttributeValue
 from suanli.schemas.throughputfile import load_throughput_file
@@ -83,7 +84,7 @@ class NetworkEntry(_Strict):
 
 class PackingEntry(_Strict):
     """How nodes are chosen within a pool: the named options of the packing policies
-    (``scheduler.packing.PackingOptions``, same fields).
+    (``domain.packing.PackingOptions``, same fields).
 
     ``spread_shares``: where requests exceed the cluster and never leave (a saturating
     replay), spread large GPU shares over GPUs whole-GPU requests will not need
@@ -94,6 +95,9 @@ class PackingEntry(_Strict):
 
     spread_shares: bool = False
     kubernetes_scores: bool = False
+
+    def to_domain(self) -> PackingOptions:
+        return PackingOptions(self.spread_shares, self.kubernetes_scores)
 
 
 class FleetFile(_Strict):
@@ -127,7 +131,8 @@ def parse_fleet_text(
             for e in parsed.network.links
         ),
     )
-    fleet = Fleet(tuple(_provider(p, full) for p in parsed.providers), full, network)
+    providers = tuple(_provider(p, full) for p in parsed.providers)
+    fleet = Fleet(providers, full, network, packing=parsed.packing.to_domain())
     if parsed.throughput is not None:
         if base is None:
             raise InvalidInput(

@@ -16,6 +16,7 @@ from suanli.domain.tenants import TenantTerms
 from suanli.engines.base import EngineAdapter
 from suanli.scheduler.policies import PlacementPolicy
 from suanli.scheduler.queueing import QueueSettings
+from suanli.service.cycle_state import CycleState
 from suanli.store.access import AccessStore, AuditLog
 from suanli.store.apikeys import ApiKeyStore
 from suanli.store.base import (
@@ -80,6 +81,8 @@ class Platform:
     route_table: RouteTable | None = None  # services and replicas, from the control plane
     load_sink: LoadSink | None = None  # the autoscaler's input
     usage_sink: UsageSink | None = None  # metering's input
+    # What the last scheduling cycle derived that the next may reuse (service.cycle_state).
+    cycle_state: CycleState = field(default_factory=CycleState)
 
     @property
     def down_since(self) -> dict[str, dt.datetime]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-import sys
 from collections.abc import Sequence
 
 from suanli.domain.errors import FieldError, InvalidInput, NotFound, SuanliError
@@ -22,6 +21,7 @@ from suanli.domain.jobs import Job, JobStatus
 from suanli.domain.spec import MAX_ACCELERATORS_PER_NODE, JobSpec
 from suanli.schemas.evalfile import EvalOutput, parse_eval_output
 from suanli.service.deps import Platform
+from suanli.service.eval_python import suite_python
 from suanli.service.jobs import first_events, new_job, read_logs
 from suanli.store.evaluation import EvalStore
 
@@ -42,9 +42,9 @@ def start_run(
 ) -> tuple[str, list[EvalRecord]]:
     """Submit the suite (``None``: all three) on the chosen pools; the run id and records.
 
-    ``python``: the interpreter the job runs the suite with (``SUANLI_EVAL_PYTHON``);
-    default the server's own, right for the local engine and for Slurm or Ray nodes that
-    share its installation.
+    ``python``: the interpreter the job runs the suite with; default ``suite_python()``
+    (``SUANLI_EVAL_PYTHON``, the server's own where a sandboxed job can run it, else the
+    one ``scripts/tenant-python.sh`` made: ``service/eval_python.py``).
     """
     store = _store(p)
     suites = _suites(suite)
@@ -54,7 +54,7 @@ def start_run(
     jobs: list[Job] = []
     records: list[EvalRecord] = []
     for c, q in targets:
-        job = new_job(p, eval_spec(p, c, q, suites, python or sys.executable), c.name, tenant)
+        job = new_job(p, eval_spec(p, c, q, suites, python or suite_python()), c.name, tenant)
         jobs.append(job)
         records.append(
             EvalRecord(job.id, run_id, suites, c.name, q.name, q.accelerator, "running", now)
@@ -152,10 +152,11 @@ def _outcome(p: Platform, record: EvalRecord, job: Job | None) -> EvalRecord:
             "en"
         )
         return dataclasses.replace(found, state="failed", error=detail[:2000])
-    return _measured(found, output)
+    return measured_record(found, output)
 
 
-def _measured(record: EvalRecord, out: EvalOutput) -> EvalRecord:
+def measured_record(record: EvalRecord, out: EvalOutput) -> EvalRecord:
+    """``record`` completed with the suite's parsed output (hardware, software, items)."""
     hw = out.hardware
     items = tuple(
         EvalItem(

@@ -17,7 +17,7 @@ from suanli.domain.errors import EngineFailure
 from suanli.domain.ids import parse_engine_key
 from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason
 from suanli.domain.lifecycle import note, transition
-from suanli.engines.base import RunState, RunStatus, inventory_source
+from suanli.engines.base import RunState, RunStatus, SteadyRuns, inventory_source
 from suanli.scheduler.fairqueue import current_service, show_count, speeds
 from suanli.service.billing import meter_attempt
 from suanli.service.deps import Platform
@@ -175,12 +175,21 @@ def reconcile(p: Platform) -> int:
     """
     changed = give_up_unanswered(p)
     down = p.unavailable
+    steady = {c: e.steady for c, e in p.engines.items() if isinstance(e, SteadyRuns)}
     for job in p.jobs.list([S.STARTING, S.RUNNING], limit=100_000):
         if job.placement is None or job.engine_key is None:
             continue
         engine = p.engine(job.placement.cluster)
         if engine is None or job.placement.cluster in down:
             continue
+        if (
+            job.status is S.RUNNING
+            and not job.cancel_requested
+            and job.preempt_at is None
+            and job.placement.cluster in steady
+            and steady[job.placement.cluster](job.engine_key)
+        ):
+            continue  # its engine says nothing changed: a poll would find it running
         try:
             if job.cancel_requested:
                 request_engine_cancel(p, job)

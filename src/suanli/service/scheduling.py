@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter
 
 from suanli.domain.errors import EngineFailure, SuanliError
-from suanli.domain.jobs import Job, JobStatus, Reason
+from suanli.domain.jobs import Decision, Estimate, Job, JobStatus, PoolVerdict, Reason
 from suanli.domain.lifecycle import note, transition
-from suanli.scheduler.fairqueue import fair_turn, service_history
+from suanli.scheduler.fairqueue import fair_turn
 from suanli.scheduler.snapshot import build_snapshot
 from suanli.service.bills import quote
 from suanli.service.deps import Platform
@@ -60,6 +62,36 @@ def voucher_rates(p: Platform, tenants: set[str]) -> dict[tuple[str, bool], Deci
     return rates
 
 
+# A waiting job's explanation is stored again when it says something new, or when its
+# forecasts ("would finish at", if started now) have moved on by this much: they move with
+# the clock alone, and storing every waiting job again on every tick (every 0.5 s on the
+# server, every event in a replay) is most of a busy queue's cycle.
+FORECAST_REFRESH = dt.timedelta(minutes=5)
+_VERDICT = attrgetter(*(f.name for f in dataclasses.fields(PoolVerdict) if f.name != "estimate"))
+_ESTIMATE = attrgetter(*(f.name for f in dataclasses.fields(Estimate) if f.name != "finish_at"))
+
+
+def says_more(stored: Decision | None, new: Decision) -> bool:
+    """Whether ``new`` should replace the ``stored`` explanation of a waiting job."""
+    if stored is None or stored.summary != new.summary or stored.chosen != new.chosen:
+        return True
+    if len(stored.verdicts) != len(new.verdicts):
+        return True
+    for a, b in zip(stored.verdicts, new.verdicts, strict=True):
+        if a is b:
+            continue
+        if _VERDICT(a) != _VERDICT(b):
+            return True
+        ea, eb = a.estimate, b.estimate
+        if ea is None or eb is None:
+            if ea is not eb:
+                return True
+            continue
+        if _ESTIMATE(ea) != _ESTIMATE(eb) or abs(eb.finish_at - ea.finish_at) >= FORECAST_REFRESH:
+            return True
+    return False
+
+
 def run_scheduling_cycle(p: Platform) -> CycleReport:
     """Steps: 1 admit PENDING, 2 snapshot, 3 decide (pure), 4 apply with guarded writes."""
     now = p.clock.now()
@@ -96,7 +128,7 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
     # What the jobs that finished teach the queue (the default ranks by it): newest first
     # from the store, oldest first to the history.
     finished = p.jobs.list([S.SUCCEEDED, S.FAILED], limit=HISTORY_JOBS)
-    history = service_history(reversed(finished), p.fleet)
+    history = p.cycle_state.history(finished, p.fleet)
     turn = fair_turn(snapshot, holding, p.policy.rank, p.tenant_terms, p.queue_settings, history)
     result = p.policy.decide(dataclasses.replace(snapshot, queue=turn.admitted), turn.models)
     # 4. Apply: each write is guarded; a stale one waits for the next cycle.
@@ -133,7 +165,7 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
     waits.update(turn.waits)
     for job_id, decision in waits.items():
         job = by_id[job_id]
-        if job.decision != decision:  # store the newest explanation, not a history of it
+        if says_more(job.decision, decision):  # the newest explanation, not a history of it
             p.jobs.save(job, dataclasses.replace(job, decision=decision), [])
     return CycleReport(admitted, placed, len(waits), preempted)
 

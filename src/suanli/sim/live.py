@@ -18,6 +18,7 @@ change by the passing of time alone (that is what ``tick_s`` bounds).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -44,6 +45,10 @@ from suanli.store.tenants import StaticTenantDirectory
 from suanli.workers.control_loop import tick
 
 EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)  # trace second 0 (billing needs a date)
+WAITING = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.PLACED, JobStatus.STARTING)
+HOLDING = tuple(s for s in JobStatus if s.holds_capacity)
+FREEZE_EVERY = 1024  # ticks
+FOREVER_S = 10 * 365 * 86400.0  # no timer: the next arrival or end comes first
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class LiveReplay:
         self.clock = FixedClock(EPOCH)
         self.tick_s = tick_s
         self.run_times: dict[str, float] = {}
+        self._specs: dict[tuple[int, frozenset[str] | None, int], JobSpec] = {}
         fleet = on_simulated_engines(fleet)
         ctx = EngineContext(Path("."), self.clock, run_times=self.run_times)
         engines = {c.name: engine_for(c, ctx) for c in fleet.clusters()}
@@ -96,6 +102,15 @@ class LiveReplay:
         )
 
     def _spec(self, job: TraceJob, per_node: int) -> JobSpec:
+        """The spec a trace job is submitted with; jobs of one shape share one (specs are
+        immutable), so each shape is validated once."""
+        shape = (job.accelerators, job.models, per_node)
+        spec = self._specs.get(shape)
+        if spec is None:
+            spec = self._specs[shape] = self._new_spec(job, per_node)
+        return spec
+
+    def _new_spec(self, job: TraceJob, per_node: int) -> JobSpec:
         nodes = max(1, -(-job.accelerators // per_node))
         count = job.accelerators // nodes if job.accelerators % nodes == 0 else per_node
         accelerator: dict[str, Any] = {"count": count}
@@ -112,15 +127,17 @@ class LiveReplay:
         )
 
     def _next_end(self) -> dt.datetime | None:
-        ends = [
-            min(r.ends_at, r.stop_at) if r.stop_at else r.ends_at
-            for e in self.engines
-            for r in e.state.runs.values()
-            if r.ended(self.clock.now()) is None
-        ]
+        now = self.clock.now()
+        ends = [end for e in self.engines if (end := e.state.next_end(now)) is not None]
         return min(ends) if ends else None
 
     def run(self, trace_jobs: Iterable[TraceJob]) -> LiveReport:
+        try:
+            return self._run(trace_jobs)
+        finally:
+            gc.unfreeze()  # what the replay froze is the collector's again
+
+    def _run(self, trace_jobs: Iterable[TraceJob]) -> LiveReport:
         p = self.platform
         jobs = sorted(trace_jobs, key=lambda j: j.submit)
         per_node = max(pool.accelerators_per_node for _, pool in p.fleet.pools()) or 1
@@ -142,10 +159,19 @@ class LiveReplay:
                 submitted[job.id] = tj.submit - start
             tick(p)
             ticks += 1
-            idle = idle + 1 if i >= len(jobs) and not p.jobs.holding() else 0
+            if ticks % FREEZE_EVERY == 0:
+                # What the replay holds (jobs, events, usage) lives on: the cycle collector
+                # would walk it again in every full collection, more each tick.
+                gc.freeze()
+            holding = sum(p.jobs.status_counts(HOLDING).values())
+            idle = idle + 1 if i >= len(jobs) and not holding else 0
             if idle >= 2:
                 break  # all arrived, nothing runs after a tick more: what waits never can
-            wake = now + dt.timedelta(seconds=self.tick_s)
+            # The timer: only a job waiting for its turn changes with time alone (levels,
+            # aging, guards); with none waiting, a tick without an arrival or an end
+            # decides nothing, so the clock jumps to the next of those.
+            waiting = p.jobs.count(WAITING)
+            wake = now + dt.timedelta(seconds=self.tick_s if waiting else FOREVER_S)
             if i < len(jobs):
                 wake = min(wake, EPOCH + dt.timedelta(seconds=jobs[i].submit - start))
             end = self._next_end()

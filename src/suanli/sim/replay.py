@@ -22,15 +22,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
-from typing import Any
 
-import numpy as np
-
-from suanli.billing.policy import VoucherKind, VoucherPolicy
-from suanli.billing.pricing import gross_for
-from suanli.billing.vouchers import Charge, VoucherUsage
-from suanli.billing.vouchers import decide as voucher_decide
+from suanli.billing.policy import VoucherPolicy
 from suanli.domain.clock import Clock
 from suanli.domain.errors import FieldError, InvalidInput
 from suanli.domain.fleet import Fleet
@@ -49,64 +42,19 @@ from suanli.scheduler.queueing import (
 )
 from suanli.scheduler.queueing.gittins import HistoryBuilder, ServiceHistory
 from suanli.scheduler.queueing.policies import Key
+from suanli.sim.replay_queue import (
+    _all_cut_refused,
+    _Domain,
+    _Job,
+    _month_after,
+    _Queue,
+    restart_overhead,
+)
+from suanli.sim.replay_report import SAMPLE_S, ReplayReport, replay_report
 from suanli.sim.traces import TraceJob
 
 ESTIMATES = ("none", "exact")
-SAMPLE_S = 600.0  # time-series resolution (simulated seconds)
 REFERENCE_MODEL = "A100"
-
-
-def restart_overhead(accelerators: int) -> float:
-    """Seconds lost restoring a checkpoint when a preempted job restarts (as Helios models)."""
-    if accelerators <= 1:
-        return 7.0
-    return 30.0 if accelerators <= 8 else 60.0
-
-
-@dataclass
-class ReplayReport:
-    """One replay's figures; ``to_dict`` is the ``--json`` output."""
-
-    policy: str
-    jobs: int
-    finished: int
-    rejected: int
-    dropped: int
-    avg_jct_s: float
-    p50_jct_s: float
-    p99_jct_s: float
-    avg_queue_s: float
-    avg_wait_s: float
-    makespan_s: float
-    utilization: float
-    cost_yuan: Decimal
-    voucher_yuan: Decimal
-    domestic_share: float
-    preemptions: int
-    moves: int
-    worst_tenant: str | None
-    worst_tenant_avg_queue_s: float
-    # Of the time a tenant wanted at least its quota (held + waiting), the share during
-    # which it got it (held its quota, or no waiting job of its would fit in the rest),
-    # sampled every SAMPLE_S; the worst tenant's share (1.0 when none ever asked).
-    quota_met_worst: float
-    quota_met_worst_tenant: str | None
-    decisions: int
-    seconds: float
-    per_tenant: dict[str, dict[str, float]] = field(default_factory=dict)
-    series: dict[str, list[float]] = field(default_factory=dict)
-    jcts: list[float] = field(default_factory=list)
-
-    def to_dict(self, full: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            k: v for k, v in self.__dict__.items() if k not in ("series", "jcts", "per_tenant")
-        }
-        out["cost_yuan"] = f"{self.cost_yuan:.2f}"
-        out["voucher_yuan"] = f"{self.voucher_yuan:.2f}"
-        out["per_tenant"] = self.per_tenant
-        if full:
-            out["series"] = self.series
-        return out
 
 
 def check_replay_args(policy: str, estimates: str) -> None:
@@ -117,187 +65,6 @@ def check_replay_args(policy: str, estimates: str) -> None:
         errors.append(FieldError("estimates", "not_allowed", estimates, ", ".join(ESTIMATES)))
     if errors:
         raise InvalidInput("invalid_sim_args", errors=errors, source="suanli sim replay")
-
-
-@dataclass(slots=True)
-class _Job:
-    trace: TraceJob
-    work: Work
-    best_rate: float
-    done: float = 0.0  # work units done
-    mark: float = 0.0  # accounting done up to here
-    resume_at: float = 0.0  # restart overhead ends
-    token: int = 0  # invalidates a stale finish
-    first_start: float | None = None
-    end: float | None = None
-    ran: float = 0.0  # seconds holding accelerators
-    attempt_start: float = 0.0
-    domain: int = 0
-    start_seq: int = 0  # order of this attempt's start among the running (listing order)
-    # A move's target (pool, nodes, borrowed), promised to the job while it stops:
-    move_to: tuple[str, tuple[tuple[int, int], ...], bool] | None = None
-
-
-class _Queue:
-    """One domain's waiting work, by class (tenant, accelerators) and the policy's wait
-    groups, each group kept sorted: a decision is shown only the head of each class.
-
-    Why the head is enough: inside a class, once one job is refused (no room, over quota or
-    behind a blocked head) every later one is refused too, and a refused job changes
-    nothing for the others. So a class cut after ``k`` jobs decides exactly as the whole
-    class does as soon as one of the ``k`` is refused; the replay checks that and widens
-    the cut when it is not so.
-    """
-
-    def __init__(self, policy: QueuePolicy) -> None:
-        self._policy = policy
-        self.works: dict[str, Work] = {}
-        self.classes: dict[tuple[str, int], dict[Key, list[tuple[Key, str]]]] = {}
-        self.sizes: dict[tuple[str, int], int] = defaultdict(int)  # waiting jobs per class
-        self.demand: dict[str, int] = defaultdict(int)  # waiting accelerators per tenant
-        # Waiting work's keys hold until the policy's ``next_change`` (nothing else about
-        # waiting work changes), so heads are remembered: each work's key, valid before an
-        # instant, and each class's last heads (k, valid before, jobs, keys), kept while work
-        # comes and goes behind the first k of every group (the only jobs heads looks at).
-        self.keyed: dict[str, tuple[Key, float]] = {}
-        self.shown: dict[tuple[str, int], tuple[int, float, list[Work], list[Key]]] = {}
-
-    @property
-    def policy(self) -> QueuePolicy:
-        return self._policy
-
-    @policy.setter
-    def policy(self, policy: QueuePolicy) -> None:
-        self._policy = policy
-        self.keyed.clear()
-        self.shown.clear()
-
-    def __len__(self) -> int:
-        return len(self.works)
-
-    def add(self, w: Work) -> None:
-        self.works[w.id] = w
-        self.demand[w.tenant] += w.accelerators
-        group, order = self.policy.wait_order(w)
-        cls = (w.tenant, w.accelerators)
-        entries = self.classes.setdefault(cls, {}).setdefault(group, [])
-        i = bisect.bisect_left(entries, (order, w.id))
-        entries.insert(i, (order, w.id))
-        self.sizes[cls] += 1
-        self._touched(cls, i)
-
-    def remove(self, w: Work) -> None:
-        del self.works[w.id]
-        self.keyed.pop(w.id, None)
-        self.demand[w.tenant] -= w.accelerators
-        group, order = self.policy.wait_order(w)
-        cls = (w.tenant, w.accelerators)
-        entries = self.classes[cls][group]
-        i = bisect.bisect_left(entries, (order, w.id))
-        del entries[i]
-        self.sizes[cls] -= 1
-        self._touched(cls, i)
-        if not entries:
-            del self.classes[cls][group]
-            if not self.classes[cls]:
-                del self.classes[cls]
-                del self.sizes[cls]
-
-    def _touched(self, cls: tuple[str, int], i: int) -> None:
-        """Work came or went at index ``i`` of one of ``cls``'s groups."""
-        last = self.shown.get(cls)
-        if last is not None and i < last[0]:
-            del self.shown[cls]
-
-    def fewest(self) -> int:
-        """The fewest accelerators a waiting job asks for (0: none waits)."""
-        return min((n for _, n in self.classes), default=0)
-
-    def smallest(self, tenant: str) -> int:
-        """The fewest accelerators a waiting job of ``tenant`` asks for (0: none waits)."""
-        return min((n for t, n in self.classes if t == tenant), default=0)
-
-    def heads(self, k: int, now: float) -> tuple[list[Work], list[Key], list[list[Work]]]:
-        """Up to ``k`` first jobs of each class (in key order at ``now``), their keys, and
-        the classes that were cut (their given jobs), to be checked after the decision.
-        The least key is the first waiting job's: each group's first is among them."""
-        out: list[Work] = []
-        keys: list[Key] = []
-        cut: list[list[Work]] = []
-        works, shown, sizes = self.works, self.shown, self.sizes
-        for cls, groups in self.classes.items():
-            last = shown.get(cls)
-            if last is not None and last[0] == k and now < last[1]:
-                _, _, chosen, ranks = last
-            else:
-                if len(groups) == 1:
-                    entries = next(iter(groups.values()))
-                    chosen = [works[i] for _, i in entries[:k]]
-                    ranks, until = self._keys(chosen, now)
-                else:
-                    pool = [works[i] for entries in groups.values() for _, i in entries[:k]]
-                    pool_keys, until = self._keys(pool, now)
-                    ranked = sorted(zip(pool_keys, pool, strict=True), key=_first)[:k]
-                    chosen = [w for _, w in ranked]
-                    ranks = [r for r, _ in ranked]
-                shown[cls] = (k, until, chosen, ranks)
-            out.extend(chosen)
-            keys.extend(ranks)
-            if sizes[cls] > k:
-                cut.append(chosen)
-        return out, keys, cut
-
-    def _keys(self, works: list[Work], now: float) -> tuple[list[Key], float]:
-        """``works``' keys at ``now``, and the first instant one of them changes (inf: never)."""
-        keyed, policy = self.keyed, self.policy
-        out: list[Key] = []
-        until = math.inf
-        for w in works:
-            hit = keyed.get(w.id)
-            if hit is None or now >= hit[1]:
-                change = policy.next_change(w, now)
-                hit = keyed[w.id] = (policy.key(w, now), math.inf if change is None else change)
-            out.append(hit[0])
-            if hit[1] < until:
-                until = hit[1]
-        return out, until
-
-
-@dataclass
-class _Domain:
-    pools: list[PoolView]
-    tenants: dict[str, TenantTerms]
-    waiting: _Queue
-    running: dict[str, Work] = field(default_factory=dict)
-    held: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
-    ranks: dict[str, Key] = field(default_factory=dict)  # running work's key when last seen
-    # Running work a decision might move, kept between decisions so that listing it costs
-    # what is listed, not all running work: own-quota work by key, borrowed work apart
-    # (always listed); both preemptible and not stopping.
-    ranked: list[tuple[Key, str]] = field(default_factory=list)
-    lent: dict[str, Work] = field(default_factory=dict)
-    # Bumped by every change a decision could see other than time passing (arrivals,
-    # starts, stops, finishes, moves, running work's key); with what the last decision was
-    # shown, it tells a decision that would only repeat an empty one.
-    version: int = 0
-    settled: tuple[int, list[str], list[str], list[Key]] | None = None
-    busy: int = 0
-    borrowed: int = 0  # running jobs on borrowed quota (reclaimable)
-
-    @cached_property
-    def capacity(self) -> int:
-        return sum(p.capacity for p in self.pools)
-
-    @cached_property
-    def quotas(self) -> list[tuple[str, int]]:
-        """(tenant, accelerators of quota, all models) of its tenants that have one."""
-        totals = [(name, sum(terms.quota.values())) for name, terms in self.tenants.items()]
-        return [(name, quota) for name, quota in totals if quota]
-
-    @cached_property
-    def mixed(self) -> bool:
-        """Pools of several models: running work may move to a faster one when it frees."""
-        return len({p.model for p in self.pools}) > 1
 
 
 @dataclass(frozen=True)
@@ -489,7 +256,7 @@ class Replay:
             for d in sorted(dirty):
                 self._cycle(d, t)
             queued = self.queued
-        return self._report(arrivals, dropped, rejected, started_wall)
+        return replay_report(self, arrivals, dropped, rejected, started_wall)
 
     def _learn(self, t: float) -> None:
         """The policy informed by the jobs finished so far; running work reranked under it
@@ -823,133 +590,9 @@ class Replay:
 
     # -- figures -------------------------------------------------------------------------
 
-    def _report(
-        self, arrivals: list[_Job], dropped: int, rejected: int, started_wall: float
-    ) -> ReplayReport:
-        done = [j for j in arrivals if j.end is not None]
-        jct = np.array([(j.end or 0.0) - j.trace.submit for j in done], dtype=np.float64)
-        queue = np.array([(j.first_start or 0.0) - j.trace.submit for j in done], dtype=np.float64)
-        wait = np.array([(j.end or 0.0) - j.trace.submit - j.ran for j in done], dtype=np.float64)
-        end = max((j.end or 0.0 for j in done), default=self.t0)
-        makespan = end - self.t0 if done else 0.0
-        per_tenant: dict[str, list[float]] = defaultdict(list)
-        for j, q in zip(done, queue, strict=True):
-            per_tenant[j.trace.tenant].append(float(q))
-        tenants = {
-            t: {"jobs": float(len(v)), "avg_queue_s": float(np.mean(v))}
-            for t, v in sorted(per_tenant.items())
-        }
-        worst = max(tenants, key=lambda t: tenants[t]["avg_queue_s"], default=None)
-        for tenant, (asked, met) in self.quota_asked.items():
-            row = tenants.setdefault(tenant, {"jobs": 0.0, "avg_queue_s": 0.0})
-            row["quota_asked_s"] = asked * SAMPLE_S
-            row["quota_met"] = round(met / asked, 4)
-        least = min(
-            (t for t in tenants if "quota_met" in tenants[t]),
-            key=lambda t: tenants[t]["quota_met"],
-            default=None,
-        )
-        cost, voucher, domestic_share = self._money()
-        return ReplayReport(
-            policy=self.policy.name,
-            jobs=len(arrivals),
-            finished=len(done),
-            rejected=rejected,
-            dropped=dropped,
-            avg_jct_s=_r(jct.mean()) if len(jct) else 0.0,
-            p50_jct_s=_r(np.percentile(jct, 50)) if len(jct) else 0.0,
-            p99_jct_s=_r(np.percentile(jct, 99)) if len(jct) else 0.0,
-            avg_queue_s=_r(queue.mean()) if len(queue) else 0.0,
-            avg_wait_s=_r(wait.mean()) if len(wait) else 0.0,
-            makespan_s=_r(makespan),
-            utilization=round(self.busy_integral / (self.capacity * makespan), 4)
-            if makespan and self.capacity
-            else 0.0,
-            cost_yuan=cost,
-            voucher_yuan=voucher,
-            domestic_share=domestic_share,
-            preemptions=self.preemptions,
-            moves=self.moves,
-            worst_tenant=worst,
-            worst_tenant_avg_queue_s=_r(tenants[worst]["avg_queue_s"]) if worst else 0.0,
-            quota_met_worst=tenants[least]["quota_met"] if least else 1.0,
-            quota_met_worst_tenant=least,
-            decisions=self.decisions,
-            seconds=round((self.clock.monotonic() - started_wall) if self.clock else 0.0, 3),
-            per_tenant=tenants,
-            series=self.series,
-            jcts=[float(x) for x in jct],
-        )
-
-    def _money(self) -> tuple[Decimal, Decimal, float]:
-        """Gross through the pricing core; vouchers per tenant and month through the
-        voucher core (the most favourable programme, caps and pools carried along)."""
-        lines: dict[tuple[str, bool, tuple[int, int]], Decimal] = defaultdict(Decimal)
-        total = domestic = 0.0
-        for (tenant, pool, period), seconds in sorted(self.usage.items()):
-            gross = gross_for(round(seconds), self.price[pool])
-            lines[(tenant, self.domestic[pool], period)] += gross
-            total += seconds
-            domestic += seconds if self.domestic[pool] else 0.0
-        usage = VoucherUsage()
-        voucher = Decimal(0)
-        for (tenant, is_domestic, (year, month)), gross in sorted(lines.items()):
-            if not self.setup.vouchers or gross <= 0:
-                continue
-            charge = Charge(
-                f"sim-{tenant}-{year}-{month}-{int(is_domestic)}",
-                VoucherKind.COMPUTE,
-                tenant,
-                gross,
-                is_domestic,
-                dt.date(year, month, 1),
-            )
-            deduction = voucher_decide(
-                charge,
-                self.setup.attributes.get(tenant, {}),
-                self.setup.vouchers,
-                usage,
-                [p.programme for p in self.setup.vouchers],
-            )
-            usage = usage.plus(deduction)
-            voucher += deduction.amount
-        cost = sum(lines.values(), Decimal(0))
-        return cost, voucher, round(domestic / total, 4) if total else 0.0
-
 
 _FINISH, _STOPPED, _WAKE = 0, 1, 2
 LEARN_S = 6 * 3600.0  # a learning policy's history is refreshed this often (simulated)
 HEAD = 4  # waiting jobs of each class shown to a decision at first
 # Off: each decision is shown all running and waiting work and explains (tests compare).
 SHORTCUTS = True
-
-
-def _all_cut_refused(plan: Plan, cut: list[list[Work]]) -> bool:
-    """Whether each cut class had one of its given jobs refused: neither started nor
-    admitted to wait for its nodes (a job admitted uses room, so later ones may still fit)."""
-    admitted = {s.work.id for s in plan.starts}
-    admitted.update(plan.awaiting_nodes)
-    return all(any(w.id not in admitted for w in given) for given in cut)
-
-
-def _month_after(
-    start: dt.date, offset: float, months: dict[int, tuple[int, int]]
-) -> tuple[int, int]:
-    """(year, month) of ``start + timedelta(seconds=offset)``, remembered by day in
-    ``months``."""
-    day = int(offset // 86400.0)
-    if not 0.001 < offset - day * 86400.0 < 86400.0 - 0.001:
-        day = dt.timedelta(seconds=offset).days  # by a midnight: as timedelta rounds it
-    month = months.get(day)
-    if month is None:
-        when = start + dt.timedelta(days=day)
-        month = months[day] = (when.year, when.month)
-    return month
-
-
-def _first(pair: tuple[Key, Work]) -> Key:
-    return pair[0]
-
-
-def _r(x: float) -> float:
-    return round(float(x), 1)

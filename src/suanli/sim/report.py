@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from suanli.domain.errors import FieldError, InvalidInput
-from suanli.sim.replay import ReplayReport
+from suanli.sim.replay_report import ReplayReport
 
 
 def write_report(reports: Sequence[ReplayReport], folder: Path, title: str) -> list[Path]:

@@ -13,13 +13,18 @@ import builtins
 import dataclasses
 import datetime as dt
 import heapq
+import itertools
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from sortedcontainers import SortedList
+
 from suanli.billing.claims import Claim
 from suanli.billing.ledger import Ledger
+from suanli.billing.metering import usage_key
 from suanli.billing.model_contracts import ModelContract
+from suanli.billing.vouchers import VoucherUsage
 from suanli.domain.access import ApiToken, AuditEvent, Organisation, User
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import TERMINAL, Decision, Job, JobEvent, JobStatus
@@ -43,6 +48,11 @@ class MemoryDatabase:
         self.lock = threading.RLock()
         self.jobs: dict[JobId, Job] = {}
         self.by_status: dict[JobStatus, dict[JobId, Job]] = defaultdict(dict)
+        # Per status, the jobs' (submitted_at, id) in order: lists read the newest first
+        # without sorting every job of a status on each read.
+        self.ordered: dict[JobStatus, SortedList[tuple[dt.datetime, JobId]]] = defaultdict(
+            SortedList
+        )
         self.events: dict[JobId, list[JobEvent]] = defaultdict(list)
         self.active_counts: dict[str, int] = defaultdict(int)
         # Finished jobs whose last attempt ran: the billing store meters them (kept here so
@@ -66,6 +76,11 @@ class MemoryDatabase:
         self.programme_claims: dict[str, Claim] = {}  # by claim id, in filing order
         self.purchases: dict[str, PurchaseRecord] = {}
         self.subsidies: dict[str, Subsidy] = {}
+        # Kept with the writes so that a cycle's reads do not sum every settlement again:
+        # the voucher usage so far (None: to be summed on the next read) and the
+        # settlements whose ledger entry may not be posted yet.
+        self.voucher_usage: VoucherUsage | None = None
+        self.unposted: dict[str, Settlement] = {}
         # Model-service requests (store.usage): by request id, the billable ones no settlement
         # covers yet, token settlements by key (typed loosely: store.usage imports this module).
         self.usage_events: dict[str, object] = {}
@@ -73,7 +88,7 @@ class MemoryDatabase:
         self.token_settlements: dict[str, object] = {}
 
 
-def _newest_first(job: Job) -> tuple[dt.datetime, str]:
+def _newest_first(job: Job) -> tuple[dt.datetime, JobId]:
     return (job.submitted_at, job.id)
 
 
@@ -83,11 +98,22 @@ class MemoryJobStore:
 
     def _put(self, job: Job, before: Job | None) -> None:
         db = self._db
+        moved = before is None or _newest_first(before) != _newest_first(job)
+        moved = moved or (before is not None and before.status is not job.status)
         if before is not None:
             db.by_status[before.status].pop(before.id, None)
+            if moved:
+                db.ordered[before.status].remove(_newest_first(before))
         db.jobs[job.id] = job
         db.by_status[job.status][job.id] = job
-        if job.status in TERMINAL and job.attempt >= 1 and job.started_at is not None:
+        if moved:
+            db.ordered[job.status].add(_newest_first(job))
+        if (
+            job.status in TERMINAL
+            and job.attempt >= 1
+            and job.started_at is not None
+            and usage_key(job.id, job.attempt) not in db.usage  # metered before it was saved
+        ):
             db.to_meter[job.id] = job
         else:
             db.to_meter.pop(job.id, None)
@@ -140,11 +166,17 @@ class MemoryJobStore:
                     found.extend(self._db.by_status[s].values())
             else:
                 found = list(self._db.jobs.values())
+        return self._filtered(found, tenant, clusters)
+
+    @staticmethod
+    def _filtered(
+        found: Iterable[Job], tenant: str | None, clusters: Sequence[str] | None
+    ) -> Iterable[Job]:
         if tenant is not None:
-            found = [j for j in found if j.tenant == tenant]
+            found = (j for j in found if j.tenant == tenant)
         if clusters is not None:
             wanted = set(clusters)
-            found = [j for j in found if j.placement is not None and j.placement.cluster in wanted]
+            found = (j for j in found if j.placement is not None and j.placement.cluster in wanted)
         return found
 
     def list(
@@ -155,8 +187,14 @@ class MemoryJobStore:
         tenant: str | None = None,
         clusters: Sequence[str] | None = None,
     ) -> builtins.list[Job]:
-        found = self._matching(statuses, tenant, clusters)
-        return heapq.nlargest(offset + limit, found, key=_newest_first)[offset:]
+        wanted = offset + limit
+        with self._db.lock:
+            ordered = self._db.ordered
+            chosen = set(statuses) if statuses else set(JobStatus)
+            newest = heapq.merge(*(reversed(ordered[s]) for s in chosen), reverse=True)
+            jobs = self._db.jobs
+            found = self._filtered((jobs[i] for _, i in newest), tenant, clusters)
+            return builtins.list(itertools.islice(found, offset, wanted))
 
     def count(
         self,
@@ -177,9 +215,8 @@ class MemoryJobStore:
 
     def _in(self, statuses: Iterable[JobStatus]) -> builtins.list[Job]:
         with self._db.lock:
-            found = [j for s in statuses for j in self._db.by_status[s].values()]
-        found.sort(key=_newest_first)
-        return found
+            ordered, jobs = self._db.ordered, self._db.jobs
+            return [jobs[i] for _, i in heapq.merge(*(ordered[s] for s in statuses))]
 
     def active(self) -> builtins.list[Job]:
         return self._in(s for s in JobStatus if s not in TERMINAL)

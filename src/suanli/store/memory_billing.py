@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 
 from suanli.billing.claims import Claim, ClaimStatus
@@ -34,6 +34,13 @@ from suanli.store.usage import TokenSettlement
 
 def _by_end(s: Settlement) -> tuple[dt.datetime, str]:
     return (s.line.usage.ended_at, s.line.key)
+
+
+def _counted(db: MemoryDatabase, d: Deduction) -> None:
+    """A new deduction: the kept voucher usage is summed again on its next read, unless
+    the deduction applied no programme (most charges: the usage stays the same)."""
+    if d.applied:
+        db.voucher_usage = None
 
 
 class MemoryBillingStore:
@@ -84,13 +91,17 @@ class MemoryBillingStore:
         return found[:limit]
 
     def voucher_usage(self) -> VoucherUsage:
+        with self._db.lock:
+            if self._t.voucher_usage is None:  # summed once, then kept with each write
+                self._t.voucher_usage = self._sum_voucher_usage()
+            return self._t.voucher_usage
+
+    def _sum_voucher_usage(self) -> VoucherUsage:
         pool: dict[tuple[str, int], Decimal] = defaultdict(lambda: ZERO)
         company: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
         project: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-
         claims: dict[str, Decimal] = defaultdict(lambda: ZERO)
-
-        def count(d: Deduction, owner: str, proj: str | None) -> None:
+        for d, owner, proj in self._deductions():
             # each programme applied at its own amount (several when programmes stack)
             for a in d.applied:
                 pool[(a.programme, d.charge.on.year)] += a.offer
@@ -99,19 +110,19 @@ class MemoryBillingStore:
                     project[(a.programme, proj)] += a.offer
                 if a.claim is not None:
                     claims[a.claim] += a.offer
-
-        with self._db.lock:
-            for s in self._t.settlements.values():
-                count(s.deduction, s.line.tenant, s.deduction.charge.project)
-            for r in self._t.redemptions.values():
-                count(r.deduction, r.contract.tenant, None)
-            for sub in self._t.subsidies.values():
-                p = sub.record.purchase
-                count(sub.deduction, p.provider, p.project)
-            for t in self._t.token_settlements.values():
-                if isinstance(t, TokenSettlement):
-                    count(t.deduction, t.line.caller, None)
         return VoucherUsage(dict(pool), dict(company), dict(project), dict(claims))
+
+    def _deductions(self) -> Iterator[tuple[Deduction, str, str | None]]:
+        for s in self._t.settlements.values():
+            yield s.deduction, s.line.tenant, s.deduction.charge.project
+        for r in self._t.redemptions.values():
+            yield r.deduction, r.contract.tenant, None
+        for sub in self._t.subsidies.values():
+            p = sub.record.purchase
+            yield sub.deduction, p.provider, p.project
+        for t in self._t.token_settlements.values():
+            if isinstance(t, TokenSettlement):
+                yield t.deduction, t.line.caller, None
 
     def add_settlement(self, settlement: Settlement) -> bool:
         key = settlement.line.key
@@ -120,11 +131,18 @@ class MemoryBillingStore:
                 return False
             self._t.settlements[key] = settlement
             self._t.unsettled.pop(key, None)
+            if settlement.entry_key is not None:
+                self._t.unposted[key] = settlement
+            _counted(self._t, settlement.deduction)
             return True
 
     def unposted(self, limit: int = 1000) -> builtins.list[Settlement]:
         posted = self._t.ledger.get
-        found = self._where(lambda s: s.entry_key is not None and posted(s.entry_key) is None)
+        with self._db.lock:
+            waiting = self._t.unposted
+            for key in [k for k, s in waiting.items() if posted(s.entry_key or "") is not None]:
+                del waiting[key]  # posted since: never unposted again (the ledger appends)
+            found = sorted(waiting.values(), key=_by_end)
         return found[:limit]
 
     def _where(self, keep: Callable[[Settlement], bool]) -> builtins.list[Settlement]:
@@ -241,6 +259,7 @@ class MemoryContractStore:
             if key in self._t.redemptions:
                 return False
             self._t.redemptions[key] = redemption
+            _counted(self._t, redemption.deduction)
             return True
 
     def redemptions(
@@ -335,6 +354,7 @@ class MemoryPurchaseStore:
             if pid in self._t.subsidies:
                 return False
             self._t.subsidies[pid] = subsidy
+            _counted(self._t, subsidy.deduction)
             return True
 
     def subsidy(self, purchase_id: str) -> Subsidy | None:

@@ -240,6 +240,8 @@ class MemoryUsageStore:
             self._db.token_settlements[key] = settlement
             for r in request_ids:
                 del self._db.usage_unsettled[r]
+            if settlement.deduction.applied:
+                self._db.voucher_usage = None  # the billing store sums it again on next read
             return True
 
     def settlements(

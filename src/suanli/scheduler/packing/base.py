@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from suanli.domain.packing import PackingOptions as PackingOptions  # configured, not chosen here
 from suanli.scheduler.packing.fragmentation import FloatArray, TargetWorkload
 from suanli.scheduler.packing.state import ClusterState
 from suanli.scheduler.packing.types import Placement, PodRequest
 
 TIE_TOLERANCE = 1e-9
 """Scores closer than this are equal: float noise must not decide between equal nodes."""
-
-
-@dataclass(frozen=True)
-class PackingOptions:
-    """Named options of the packing policies, set by configuration (the ``packing:`` section
-    of a fleet file, or ``suanli sim pack --packing FILE``), never by who calls the core.
-
-    ``spread_shares`` (``default`` only): where requests exceed the cluster and never leave,
-    spread large shares over GPUs whole-GPU requests will not need
-    (``SuanliDefault.choose``). Off by default: on a cluster where jobs end, whole GPUs kept
-    whole serve the next ones.
-
-    ``kubernetes_scores`` (``best-fit`` and ``fgd``): score as the FGD artifact's
-    Kubernetes score plugins do (integers 0-100, its fixed normalisation, ties at random),
-    to reproduce its published figures (``sim.pack``'s ``fgd`` protocol).
-    """
-
-    spread_shares: bool = False
-    kubernetes_scores: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,7 +28,7 @@ class PolicyContext:
     # Replays break exact ties at random (as the Kubernetes scheduler does); the live
     # scheduler takes the lowest node index, so a placement reads the same every time.
     random_ties: bool = True
-    options: PackingOptions = PackingOptions()
+    options: PackingOptions = field(default_factory=PackingOptions)
 
 
 class PackingPolicy(Protocol):

@@ -1,0 +1,66 @@
+"""What the scheduling cycle keeps between cycles derives exactly what it would anew."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import random
+from decimal import Decimal
+
+from suanli.domain.jobs import Job, JobStatus, NodeAssignment, Placement
+from suanli.scheduler.fairqueue import service_history
+from suanli.service.cycle_state import HistoryWindow
+from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
+
+FLEET = make_fleet(
+    ("lab", "beijing", [make_pool("a100", "A100", nodes=4, per_node=8), make_pool("t4", "T4")])
+)
+SPECS = [
+    make_spec(name="w", resources={"accelerator": {"model": "A100", "count": n}})
+    for n in (1, 2, 4, 8)
+] + [make_spec(name="cpu", resources={"cpus": 2})]
+
+
+def finished(i: int, rnd: random.Random) -> Job:
+    spec = rnd.choice(SPECS)
+    start = T0 + dt.timedelta(seconds=rnd.randrange(10**6))
+    pool, model = rnd.choice([("a100", "A100"), ("t4", "T4")])
+    return dataclasses.replace(
+        make_job(spec, f"j{i}", tenant=rnd.choice("abc"), at=start),
+        status=rnd.choice([JobStatus.SUCCEEDED, JobStatus.FAILED]),
+        placement=Placement("lab", pool, model, (NodeAssignment(f"{pool}-n0", (0,)),), Decimal(1)),
+        started_at=start,
+        finished_at=start + dt.timedelta(seconds=rnd.choice([0, 5, 60, 3600, 3600, 10**5])),
+        attained=rnd.choice([0.0, 0.0, 100.0, math.nan if i % 97 == 0 else 7.0]),
+        version=rnd.randrange(3),
+    )
+
+
+def test_the_followed_history_is_the_history_of_each_cycle_read_anew() -> None:
+    # Cycles read the newest finished jobs; between two reads some finish and the oldest
+    # leave, a job comes back in another version, the list shrinks and grows: the history
+    # followed from cycle to cycle equals service_history of each list, class by class.
+    rnd = random.Random(7)
+    pool = [finished(i, rnd) for i in range(400)]
+    window = HistoryWindow()
+    for cycle in range(120):
+        lo = rnd.randrange(0, 300)
+        listed = pool[lo : lo + rnd.randrange(0, 120)]
+        if cycle % 10 == 0:  # another version of a listed job
+            k = rnd.randrange(len(pool))
+            pool[k] = dataclasses.replace(pool[k], version=pool[k].version + 1, attained=1.0)
+        listed = sorted(listed, key=lambda j: (j.submitted_at, j.id), reverse=True)
+        followed = window.follow(listed, FLEET)
+        anew = service_history(reversed(listed), FLEET)
+        assert followed.samples.keys() == anew.samples.keys()
+        for cls, samples in anew.samples.items():
+            assert repr(followed.samples[cls]) == repr(samples)  # NaNs where they were
+
+
+def test_an_unchanged_list_gives_the_very_same_history() -> None:
+    rnd = random.Random(1)
+    listed = [finished(i, rnd) for i in range(50)]
+    window = HistoryWindow()
+    first = window.follow(listed, FLEET)
+    assert window.follow(list(listed), FLEET) is first
