@@ -1,149 +1,138 @@
-"""`suanli usage`: model-service tokens and what they cost (or earned), with model vouchers."""
+"""Mistakes on the command line, said as every other error is: "error:"/"错误：", in the
+reader's language, naming the option (or command), the value given and what is allowed,
+with "did you mean" for a near miss. Typer's own words are English and name no value;
+`suanli.cli.lazy.LazyGroup` turns its usage errors into these."""
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Annotated
+import difflib
+from collections.abc import Sequence
+from typing import Any
 
-import typer
-from rich.table import Table
+from typer._click.exceptions import (
+    BadParameter,
+    MissingParameter,
+    NoArgsIsHelpError,
+    NoSuchOption,
+    UsageError,
+)
 
-from suanli.cli.billing import check_month
-from suanli.cli.context import JsonOpt, error, out
-from suanli.cli.context import ask as _ask
-from suanli.cli.context import print_json as _print_json
-from suanli.cli.context import server_lang as _ctx
-from suanli.cli.text import LabelTable
-from suanli.domain.i18n import Lang
-
-if TYPE_CHECKING:
-    from suanli.schemas.usage import UsageResponse
-
-LABELS: dict[str, dict[Lang, str]] = {
-    "title_caller": {
-        "en": "Model-service usage · {tenant} as caller · {month}",
-        "zh": "模型服务用量 · {tenant}（调用方）· {month}",
-    },
-    "title_publisher": {
-        "en": "Model-service usage · {tenant} as publisher · {month}",
-        "zh": "模型服务用量 · {tenant}（发布方）· {month}",
-    },
-    "everyone": {"en": "every tenant", "zh": "全部租户"},
-    "period": {"en": "Period", "zh": "时段"},
-    "caller": {"en": "Caller", "zh": "调用方"},
-    "key": {"en": "API key", "zh": "API 密钥"},
-    "service": {"en": "Service", "zh": "服务"},
-    "requests": {"en": "Requests", "zh": "请求数"},
-    "prompt": {"en": "Input tokens", "zh": "输入 tokens"},
-    "completion": {"en": "Output tokens", "zh": "输出 tokens"},
-    "cost": {"en": "Cost (exact)", "zh": "费用（精确）"},
-    "charges": {"en": "Token charges", "zh": "Token 计费"},
-    "gross": {"en": "Gross", "zh": "应付"},
-    "voucher": {"en": "Model voucher", "zh": "模型券抵扣"},
-    "net": {"en": "Net", "zh": "实付"},
-    "programme": {"en": "Programme", "zh": "政策"},
-    "no_usage": {"en": "no model-service usage in {month}", "zh": "{month} 没有模型服务用量"},
-    "total_caller": {
-        "en": "{requests} requests, {prompt} + {completion} tokens · gross {gross}, model voucher {voucher}, net {net}",
-        "zh": "{requests} 次请求，{prompt} + {completion} tokens · 应付 {gross}，模型券抵扣 {voucher}，实付 {net}",
-    },
-    "total_publisher": {
-        "en": "{requests} requests, {prompt} + {completion} tokens · earned {gross}, platform fee {fee}, credited {credited}",
-        "zh": "{requests} 次请求，{prompt} + {completion} tokens · 收入 {gross}，平台服务费 {fee}，入账 {credited}",
-    },
-    "bad_name": {
-        "en": "{field} {value!r} is not allowed: 1-128 of A-Z a-z 0-9 . _ : -",
-        "zh": "{field} {value!r} 不被允许：1-128 个 A-Z a-z 0-9 . _ : - 字符",
-    },
-}
-t = LabelTable(LABELS)
+from suanli.cli.context import EXIT_BAD_INPUT, say_error
+from suanli.domain.i18n import Lang, pick_lang, render
 
 
-def usage(
-    tctx: typer.Context,
-    service: Annotated[str | None, typer.Option(help="a service's name or id")] = None,
-    key: Annotated[str | None, typer.Option(help="an API key's id")] = None,
-    month: Annotated[
-        str | None, typer.Option(help="YYYY-MM, China time (default: this month)")
-    ] = None,
-    tenant: Annotated[
-        str | None, typer.Option(help="the tenant (default: yours; operators: every tenant)")
-    ] = None,
-    publisher: Annotated[
-        bool, typer.Option("--publisher", help="calls to your own services, and earnings")
-    ] = False,
-    by: Annotated[str, typer.Option(help="minute | hour | day | month")] = "day",
-    as_json: JsonOpt = False,
-) -> None:
-    """Model-service tokens per period, caller, key and service; charges and 模型券."""
-    _, lang = _ctx(tctx)
-    check_month(lang, month)
-    for field, value in (("--service", service), ("--key", key)):
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9._:-]{1,128}", value):
-            error(lang, t("bad_name", lang, field=field, value=value))
-    if by not in ("minute", "hour", "day", "month"):
-        error(lang, t("bad_name", lang, field="--by", value=by))
-    side = "publisher" if publisher else "caller"
-    data = _ask(
-        tctx,
-        lambda c: c.usage(tenant=tenant, side=side, month=month, service=service, key=key, by=by),
-    )
-    if as_json:
-        _print_json(data.model_dump(mode="json"))
-        return
-    print_usage(data, lang)
+class SaidUsageError(UsageError):
+    """A usage error already worded for the reader; `show` prints it as the CLI's errors."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, lang: Lang, text: str) -> None:
+        super().__init__(text)
+        self.lang = lang
+        self.text = text
+
+    def show(self, file: Any = None) -> None:  # always stderr, as say_error
+        say_error(self.lang, self.text)
 
 
-def print_usage(data: UsageResponse, lang: Lang) -> None:
-    who = data.tenant or t("everyone", lang)
-    title = t(f"title_{data.side}", lang, tenant=who, month=data.month)
-    if not data.rows:
-        out.print(title)
-        out.print(t("no_usage", lang, month=data.month))
-        return
-    table = Table(title=title)
-    for col in ("period", "caller", "key", "service"):
-        table.add_column(t(col, lang))
-    for col in ("requests", "prompt", "completion", "cost"):
-        table.add_column(t(col, lang), justify="right")
-    for r in data.rows:
-        table.add_row(
-            r.period,
-            r.caller,
-            r.api_key_id or "-",
-            r.service_name,
-            str(r.requests),
-            str(r.prompt_tokens),
-            str(r.completion_tokens),
-            str(r.cost),
+def lang_in(args: Sequence[str], default: Lang) -> Lang:
+    """``--lang X`` from the command line before it is parsed, else ``default``."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return pick_lang(args[i + 1])
+        if arg.startswith("--lang="):
+            return pick_lang(arg.split("=", 1)[1])
+    return default
+
+
+def said(exc: UsageError, lang: Lang, args: Sequence[str], commands: list[str]) -> UsageError:
+    """``exc`` worded for the reader; ``args`` is the whole command line, ``commands`` what
+    the group that failed offers. Help requests (no arguments) pass through unchanged."""
+    if isinstance(exc, NoArgsIsHelpError | SaidUsageError):
+        return exc
+    if isinstance(exc, NoSuchOption):
+        allowed = _options(exc)
+        return SaidUsageError(
+            lang,
+            render("cli.no_such_option", lang, option=exc.option_name, allowed=allowed)
+            + _near(lang, exc.option_name, _option_names(exc)),
         )
-    out.print(table)
-    if data.charges:
-        charges = Table(title=t("charges", lang))
-        charges.add_column(t("service", lang))
-        charges.add_column(t("caller", lang))
-        for col in ("requests", "gross", "voucher", "net"):
-            charges.add_column(t(col, lang), justify="right")
-        charges.add_column(t("programme", lang))
-        for c in data.charges:
-            charges.add_row(
-                c.service_name,
-                c.caller,
-                str(c.requests),
-                str(c.gross),
-                str(c.voucher),
-                str(c.net),
-                c.programme or "-",
-            )
-        out.print(charges)
-    totals = {
-        "requests": data.requests,
-        "prompt": data.prompt_tokens,
-        "completion": data.completion_tokens,
-        "gross": data.gross,
-        "voucher": data.voucher,
-        "net": data.net,
-        "fee": data.fee,
-        "credited": data.gross - data.fee,
-    }
-    out.print(t(f"total_{data.side}", lang, **totals))
+    if isinstance(exc, MissingParameter):
+        name = _param_name(exc.param)
+        return SaidUsageError(lang, render("cli.missing", lang, name=name))
+    if isinstance(exc, BadParameter) and exc.param is not None:
+        name = _param_name(exc.param)
+        return SaidUsageError(
+            lang,
+            render(
+                "cli.bad_option",
+                lang,
+                option=name,
+                value=_value(args, exc.param),
+                allowed=_allowed(exc.param, lang) or exc.message,
+            ),
+        )
+    unknown = _unknown_command(exc)
+    if unknown is not None:
+        return SaidUsageError(
+            lang,
+            render("cli.no_such_command", lang, command=unknown, allowed=", ".join(commands))
+            + _near(lang, unknown, commands),
+        )
+    return exc
+
+
+def _near(lang: Lang, given: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(given, known, n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return render("did_you_mean", lang, near=", ".join(f"`{c}`" for c in close))
+
+
+def _param_name(param: Any) -> str:
+    opts = [o for o in getattr(param, "opts", []) if o.startswith("-")]
+    if opts:
+        return str(max(opts, key=len))
+    return str(getattr(param, "name", "") or "").upper()
+
+
+def _option_names(exc: NoSuchOption) -> list[str]:
+    command = exc.ctx.command if exc.ctx is not None else None
+    names = [o for p in getattr(command, "params", []) for o in getattr(p, "opts", [])]
+    return [n for n in names if n.startswith("-")] + ["--help"]
+
+
+def _options(exc: NoSuchOption) -> str:
+    return ", ".join(n for n in _option_names(exc) if n.startswith("--"))
+
+
+def _value(args: Sequence[str], param: Any) -> str:
+    """What was given for ``param``: the token after its option, or ``--opt=value``."""
+    for i, arg in enumerate(args):
+        for opt in getattr(param, "opts", []):
+            if not opt.startswith("-"):
+                continue
+            if arg == opt and i + 1 < len(args):
+                return args[i + 1]
+            if arg.startswith(opt + "="):
+                return arg.split("=", 1)[1]
+    return ""
+
+
+def _allowed(param: Any, lang: Lang) -> str:
+    low, high = getattr(param, "min", None), getattr(param, "max", None)
+    if low is not None and high is not None:
+        return render("cli.between", lang, low=low, high=high)
+    if low is not None:
+        return render("cli.at_least", lang, low=low)
+    if high is not None:
+        return render("cli.at_most", lang, high=high)
+    return ""
+
+
+def _unknown_command(exc: UsageError) -> str | None:
+    # The vendored click's words: "No such command 'x'." (then Typer's "Did you mean ...").
+    head = "No such command '"
+    if not exc.message.startswith(head):
+        return None
+    return exc.message[len(head) :].split("'", 1)[0]

@@ -89,10 +89,18 @@ def node(rank, env, setup, run):
     for name in ("SUANLI_RAY_GANG", "SUANLI_RAY_DRIVER"):
         env.pop(name, None)
     if setup:
-        code = subprocess.run(["bash", "-c", setup], env=env, preexec_fn=_die_with_parent)
-        if code.returncode:
-            return code.returncode
-    return subprocess.run(["bash", "-c", run], env=env, preexec_fn=_die_with_parent).returncode
+        code = sh(rank, env, setup)
+        if code:
+            return code
+    return sh(rank, env, run)
+
+def sh(rank, env, script):  # each line headed "[rank N] ", as the local engine and Slurm do
+    p = subprocess.Popen(["bash", "-c", script], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+    for line in p.stdout:
+        sys.stdout.buffer.write(b"[rank %d] " % rank + line.rstrip(b"\\n") + b"\\n")
+        sys.stdout.flush()
+    return p.wait()
 
 resources = {k: v for k, v in bundle.items() if k not in ("CPU", "GPU", "memory")}
 task = ray.remote(
