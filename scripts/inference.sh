@@ -14,7 +14,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CI="${SUANLI_CI_DIR:-/var/tmp/suanli-ci}"
-PREFIX="${SUANLI_LLAMA_PREFIX:-/opt/suanli/llama}"
+PREFIX="${SUANLI_LLAMA_PREFIX:-${SUANLI_TENANT_PREFIX:-/opt/suanli}/llama}"  # tenant-python.sh's convention
 VERSION="0.3.36"
 WHEELS="$CI/wheels"
 SYSPY="${SUANLI_LLAMA_PYTHON:-/usr/bin/python3}"

@@ -5,6 +5,6 @@
 # (default /var/lib/suanli/models, readable by tenant users).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PREFIX="${SUANLI_LLAMA_PREFIX:-/opt/suanli/llama}"
+PREFIX="${SUANLI_LLAMA_PREFIX:-${SUANLI_TENANT_PREFIX:-/opt/suanli}/llama}"  # tenant-python.sh's convention
 OUT="${SUANLI_MODELS_DIR:-/var/lib/suanli/models}"
 PYTHONPATH="$ROOT/src" "$PREFIX/bin/python" -m suanli.modelbuild --root "$ROOT" --out-dir "$OUT" "$@"

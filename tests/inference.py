@@ -22,7 +22,10 @@ import pytest
 from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
-PREFIX = Path(os.environ.get("SUANLI_LLAMA_PREFIX", "/opt/suanli/llama"))
+PREFIX = Path(
+    os.environ.get("SUANLI_LLAMA_PREFIX")
+    or Path(os.environ.get("SUANLI_TENANT_PREFIX", "/opt/suanli")) / "llama"
+)
 PYTHON = PREFIX / "bin" / "python"
 MODELS = Path(os.environ.get("SUANLI_MODELS_DIR", "/var/lib/suanli/models"))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +19,13 @@ from suanli.domain.serving import ServiceRoute, UsageEvent
 from suanli.domain.tenants import Tenant
 from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
-from suanli.service.usage import MeteringSink, bill_tokens, post_tokens, settle_tokens
+from suanli.service.usage import (
+    MeteringSink,
+    bill_tokens,
+    check_event,
+    post_tokens,
+    settle_tokens,
+)
 from tests.unit.billing.make import ELIGIBLE
 
 MODEL = "beijing-etown-model-2024"
@@ -71,8 +77,12 @@ def open_test(tmp_path: Path, database_url: str) -> Platform:
 
 
 @pytest.fixture
-def platform(tmp_path: Path, database_url: str) -> Platform:
-    return open_test(tmp_path, database_url)
+def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
+    p = open_test(tmp_path, database_url)
+    try:
+        yield p
+    finally:
+        p.close()
 
 
 def sink_of(p: Platform, routes: Sequence[ServiceRoute] = (ROUTE,)) -> MeteringSink:
@@ -152,6 +162,7 @@ def test_a_crash_between_record_and_bill_bills_once(tmp_path: Path, database_url
     assert bill_tokens(again).settled == 1
     assert bill_tokens(again).settled == 0
     assert cash(again, "acme") == Decimal("-0.70")
+    again.close()
 
 
 def test_a_crash_between_settle_and_post_posts_once(tmp_path: Path, database_url: str) -> None:
@@ -167,6 +178,7 @@ def test_a_crash_between_settle_and_post_posts_once(tmp_path: Path, database_url
     assert post_tokens(again, again.usage) == 1
     assert post_tokens(again, again.usage) == 0
     assert cash(again, "acme") == Decimal("-0.70")
+    again.close()
 
 
 def test_fractions_of_a_fen_add_up_over_the_month_never_billed_twice(platform: Platform) -> None:
@@ -205,12 +217,18 @@ def test_owner_paid_services_bill_callers_nothing_but_count_their_tokens(
 
 def test_impossible_counts_are_refused_naming_the_field(platform: Platform) -> None:
     sink = sink_of(platform)
-    with pytest.raises(InvalidInput) as caught:
-        sink.record(event("r-bad", prompt=-1))
-    assert "prompt_tokens" in caught.value.message("en")
-    assert "prompt_tokens" in caught.value.message("zh")
+    sink.record(event("r-bad", prompt=-1))  # a replica's lie: refused, never raised
+    assert sink.refused == 1
     assert platform.usage is not None
     assert platform.usage.get("r-bad") is None
+    with pytest.raises(InvalidInput) as caught:
+        check_event(event("r-bad", prompt=-1))
+    assert "prompt_tokens" in caught.value.message("en")
+    assert "prompt_tokens" in caught.value.message("zh")
+    huge = dataclasses.replace(event("x" * 129), completion_tokens=10**9)
+    with pytest.raises(InvalidInput) as both:
+        check_event(huge)
+    assert {e.field for e in both.value.errors} == {"request_id", "completion_tokens"}
 
 
 def test_the_usage_api_shows_tokens_charges_and_the_model_voucher(platform: Platform) -> None:

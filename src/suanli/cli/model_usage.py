@@ -1,4 +1,4 @@
-"""`suanli usage`: model-service tokens and what they cost (or earned), with model vouchers."""
+"""`suanli usage` (model usage): model-service tokens and what they cost (or earned), with model vouchers."""
 
 from __future__ import annotations
 

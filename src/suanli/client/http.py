@@ -198,6 +198,25 @@ class SuanliClient:
         params = {k: v for k, v in query.items() if v is not None}
         return UsageResponse.model_validate(self._call("GET", "/usage", params=params).json())
 
+    def apikeys(self, tenant: str | None = None) -> list[ApiKeyResponse]:
+        from suanli.schemas.apikeys import ApiKeyResponse
+
+        params = {"tenant": tenant} if tenant else {}
+        rows = self._call("GET", "/apikeys", params=params).json()
+        return [ApiKeyResponse.model_validate(x) for x in rows]
+
+    def create_apikey(self, body: dict[str, Any]) -> IssuedApiKeyResponse:
+        from suanli.schemas.apikeys import IssuedApiKeyResponse
+
+        r = self._call("POST", "/apikeys", json=body)
+        return IssuedApiKeyResponse.model_validate(r.json())
+
+    def revoke_apikey(self, key_id: str) -> ApiKeyResponse:
+        from suanli.schemas.apikeys import ApiKeyResponse
+
+        r = self._call("POST", f"/apikeys/{key_id}/revoke")
+        return ApiKeyResponse.model_validate(r.json())
+
     def inventory(self) -> list[ClusterInventoryResponse]:
         """Each cluster's capacity as its engine reports it (operators, providers)."""
         from suanli.schemas.api import ClusterInventoryResponse
@@ -397,25 +416,6 @@ class SuanliClient:
 
         r = self._call("POST", f"/tokens/{token_id}/revoke")
         return TokenResponse.model_validate(r.json())
-
-    def apikeys(self, tenant: str | None = None) -> list[ApiKeyResponse]:
-        from suanli.schemas.apikeys import ApiKeyResponse
-
-        params = {"tenant": tenant} if tenant else {}
-        rows = self._call("GET", "/apikeys", params=params).json()
-        return [ApiKeyResponse.model_validate(x) for x in rows]
-
-    def create_apikey(self, body: dict[str, Any]) -> IssuedApiKeyResponse:
-        from suanli.schemas.apikeys import IssuedApiKeyResponse
-
-        r = self._call("POST", "/apikeys", json=body)
-        return IssuedApiKeyResponse.model_validate(r.json())
-
-    def revoke_apikey(self, key_id: str) -> ApiKeyResponse:
-        from suanli.schemas.apikeys import ApiKeyResponse
-
-        r = self._call("POST", f"/apikeys/{key_id}/revoke")
-        return ApiKeyResponse.model_validate(r.json())
 
     def audit(
         self, actor: str | None = None, organisation: str | None = None, limit: int = 100

@@ -28,7 +28,7 @@ from suanli.schemas.voucherfile import (
 from suanli.service.deps import Billing, Platform
 from suanli.service.evaluation import apply_measurements
 from suanli.service.fleet import demo_fleet, load_fleet, on_simulated_engines, with_local_gpus
-from suanli.service.usage import MeteringSink
+from suanli.service.usage import metering_sink
 from suanli.store.sql.database import open_database, sqlite_url
 from suanli.store.sql.tenants import SqlTenantDirectory
 from suanli.store.stores import MEMORY_URL, memory_stores, sql_stores
@@ -105,9 +105,8 @@ def open_platform(
         apikeys=stores.apikeys,
         usage=stores.usage,
     )
-    if platform.usage is not None:  # the gateway meters into the usage store, priced by routes
-        platform.usage_sink = MeteringSink(platform.usage, platform.route_table, platform.clock)
     apply_measurements(platform)  # what earlier `suanli eval` runs measured
+    platform.usage_sink = metering_sink(platform)  # the gateway's answered requests, metered
     return platform
 
 

@@ -98,9 +98,18 @@ class MeteringSink:
         self._store = store
         self._routes = routes.routes if hasattr(routes, "routes") else routes
         self._clock = clock
+        self.refused = 0
 
     def record(self, event: UsageEvent) -> None:
-        check_event(event)
+        """Keep ``event`` once. An event no real request could produce (its counts come from
+        a tenant's replica) is refused, logged and counted in ``refused``, never raised into
+        the gateway's worker: the caller's answer has been sent already."""
+        try:
+            check_event(event)
+        except InvalidInput as exc:
+            self.refused += 1
+            log.error("usage event refused: %s", exc.message("en"))
+            return
         route = next((r for r in self._routes() if r.service_id == event.service_id), None)
         if route is None:
             log.warning("usage for unknown service %s kept unpriced", event.service_id)
@@ -197,6 +206,18 @@ def post_tokens(p: Platform, store: UsageStore) -> int:
         if b.ledger.post(entry).applied:
             posted += 1
     return posted
+
+
+def metering_sink(p: Platform) -> MeteringSink | None:
+    """The platform's sink: its usage store, priced from its route table at each request
+    (read when the event arrives, so a table wired in later is the one used)."""
+    if p.usage is None:
+        return None
+
+    def routes() -> Sequence[ServiceRoute]:
+        return p.route_table.routes()
+
+    return MeteringSink(p.usage, routes, p.clock)
 
 
 def bill_tokens(p: Platform) -> TokenReport:

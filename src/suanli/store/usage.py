@@ -156,6 +156,10 @@ class UsageStore(Protocol):
         ...
 
 
+def _group(s: TokenSettlement) -> tuple[str, str, str]:
+    return (s.line.service_id, s.line.caller, s.line.month)
+
+
 def total_rows(found: Sequence[PricedUsage]) -> builtins.list[UsageTotal]:
     """Fold requests into per-minute totals (the memory store; SQL groups in the database)."""
     acc: dict[tuple[dt.datetime, str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -236,8 +240,8 @@ class MemoryUsageStore:
             self._db.token_settlements[key] = settlement
             for r in request_ids:
                 del self._db.usage_unsettled[r]
-            if settlement.deduction.applied:  # the kept voucher usage is summed again
-                self._db.voucher_usage = None
+            if settlement.deduction.applied:
+                self._db.voucher_usage = None  # the billing store sums it again on next read
             return True
 
     def settlements(
@@ -255,7 +259,7 @@ class MemoryUsageStore:
                 and (owner is None or s.line.owner == owner)
                 and (month is None or s.line.month == month)
             ),
-            key=lambda s: (s.settled_at, s.line.key),
+            key=lambda s: (s.settled_at, *_group(s), s.line.seq),
         )
 
     def unposted(self) -> builtins.list[TokenSettlement]:

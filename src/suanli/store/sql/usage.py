@@ -277,7 +277,7 @@ class SqlUsageStore:
         query = (
             select(token_settlements)
             .where(and_(true(), *conditions))
-            .order_by(T.settled_at, T.key)
+            .order_by(T.settled_at, T.service_id, T.caller, T.month, T.seq)
         )
         with self._engine.connect() as conn:
             return [_row_settlement(r) for r in conn.execute(query).all()]
@@ -287,7 +287,7 @@ class SqlUsageStore:
         query = (
             select(token_settlements)
             .where(T.entry_key.is_not(None), ~posted)
-            .order_by(T.settled_at, T.key)
+            .order_by(T.settled_at, T.service_id, T.caller, T.month, T.seq)
         )
         with self._engine.connect() as conn:
             return [_row_settlement(r) for r in conn.execute(query).all()]

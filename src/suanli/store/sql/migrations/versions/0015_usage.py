@@ -1,7 +1,7 @@
 """Model services: metered requests (once per request id) and token settlements.
 
 Revision ID: 0015_usage
-Revises: 0009_images
+Revises: 0014_apikeys
 """
 
 from __future__ import annotations
