@@ -107,6 +107,7 @@ class Bench:
                 'output_price_per_million_yuan: "1.00"', 'output_price_per_million_yuan: "10000"'
             )
             .replace("  max: 2\n", "  max: 3\n")
+            .replace("  cpus: 2\n  memory_gb: 2\n", "  cpus: 1\n  memory_gb: 1\n")  # 3 + surge fit
         )
         self.key: dict[str, str] = {}
 
