@@ -377,8 +377,8 @@ def main() -> None:
                 from_zero(b, tmp, model)
             else:
                 b.cli("serve", "up", str(b.spec), "--tenant", PUBLISHER)
-                b.cli("serve", "scale", NAME, "2", "--tenant", PUBLISHER)
-                wait(lambda: len(b.ready()) == 2)
+                b.cli("serve", "scale", NAME, "1", "--tenant", PUBLISHER)
+                wait(lambda: len(b.ready()) >= 1)
             if "roll" not in skip:
                 rollout_and_kill(b, args.rps)
             if "cut" not in skip:
