@@ -235,6 +235,10 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
         "en": "cluster {cluster} was not the one requested ({wanted})",
         "zh": "集群 {cluster} 不是指定的集群（{wanted}）",
     },
+    "pool_tenant_excluded": {
+        "en": "not among the pools {tenant} may use ({wanted})",
+        "zh": "不在 {tenant} 可使用的资源池（{wanted}）之中",
+    },
     "pool_node_too_small": {
         "en": "nodes have {have} {what}, job needs {need} per node",
         "zh": "节点仅有 {have} {what}，作业每节点需要 {need}",
