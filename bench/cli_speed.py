@@ -10,9 +10,11 @@ Runs, as subprocesses of this one, each several times:
   * then SIGINT to the server (what Ctrl-C sends): the seconds until it exits, and whether
     it logged "Cancel N running task(s)" with a ``suanli logs --follow`` stream open.
 
-Prints wall p50 and CPU (user+sys of the child) p50 per command. On a shared machine the
-CPU figure is the comparable one; the wall figure is what a user waits. Baseline in the same
-run: ``python -c pass`` (the interpreter's own start).
+Prints wall p50 and CPU (user+sys of the child) p50 per command, and the load average
+before and after. On a shared machine the CPU figure is the comparable one; the wall figure
+is what a user waits. Baselines in the same run: ``python -c pass`` (the interpreter's own
+start), ``python -S -c pass`` (the same without ``site``: what the venv's .pth files cost)
+and ``python -c "import typer"`` (the floor any Typer CLI pays).
 
     .venv/bin/python bench/cli_speed.py [--runs 7] [--baseline-src ../main/src]
 
@@ -47,6 +49,10 @@ resources:
 run: sleep 300
 time_limit_hours: 0.1
 """
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _free_port() -> int:
@@ -94,8 +100,8 @@ def _top_imports(env: dict[str, str], count: int = 12) -> None:
         rows.append((int(cumulative_us), int(self_us), name))
     heavy = [
         n
-        for n in ("numpy", "sqlalchemy", "alembic", "scipy", "fastapi")
-        if any(r[2] == n for r in rows)
+        for n in ("numpy", "sqlalchemy", "alembic", "scipy", "fastapi", "httpx", "suanli.schemas")
+        if any(r[2].strip() == n for r in rows)
     ]
     print(
         f"top imports of `suanli status` (cumulative ms; heavy modules imported: {heavy or 'none'}):"
@@ -157,7 +163,17 @@ def main() -> None:
         proc, url, log = _start_server(data_dir, env)
         env["SUANLI_SERVER"] = url
         try:
+            print(f"load average before: {_load()}")
             _measure("python -c pass (baseline)", [str(PYTHON), "-c", "pass"], env, args.runs)
+            _measure(
+                "python -S -c pass (no site)", [str(PYTHON), "-S", "-c", "pass"], env, args.runs
+            )
+            _measure(
+                "python -c 'import typer' (floor)",
+                [str(PYTHON), "-c", "import typer"],
+                env,
+                args.runs,
+            )
             _measure("suanli --help", [str(SUANLI), "--help"], env, args.runs)
             # One job for `status` to list and `logs --follow` to stream.
             spec = Path(tmp) / "sleeper.yaml"
@@ -184,6 +200,7 @@ def main() -> None:
                         f"  {command}: baseline / this = {old[0] / new[0]:.1f}x wall, "
                         f"{old[1] / new[1]:.1f}x CPU"
                     )
+            print(f"load average after: {_load()}")
             _top_imports(env)
             follow = subprocess.Popen(
                 [str(SUANLI), "logs", "--follow", job_id],

@@ -30,10 +30,10 @@ PAID = (
     "name: {name}\nresources: {{accelerator: {{model: A100, count: 8}}}}\n"
     "run: echo {name}; sleep 3\n"
 )
-# 16 H100: both nodes of the demo fleet's only H100 pool, each node's rank on its lines.
+# 16 H100: both nodes of the demo fleet's only H100 pool; the runner heads each node's lines.
 GANG = (
     "name: gang16\nresources: {accelerator: {model: H100, count: 8}, nodes: 2}\n"
-    'run: for i in 1 2 3; do echo "[rank $SUANLI_NODE_RANK] step $i"; done; sleep 2\n'
+    'run: for i in 1 2 3; do echo "step $i"; done; sleep 2\n'
 )
 
 

@@ -31,10 +31,7 @@ pytestmark = pytest.mark.e2e
 MOST_PAGES = 160  # per role and language: the demo's pages number about 90 for the operator
 FILES = ("/log", "format=csv")  # links to a file to save, not a page to open
 ONE_CARD = "name: {name}\nresources: {{accelerator: {{model: T4, count: 1}}}}\nrun: echo {name}\n"
-GANG = (
-    "name: gang\nresources: {accelerator: {model: A100, count: 8}, nodes: 2}\n"
-    'run: echo "[rank $SUANLI_NODE_RANK] up"\n'
-)
+GANG = "name: gang\nresources: {accelerator: {model: A100, count: 8}, nodes: 2}\nrun: echo up\n"
 
 
 @pytest.fixture(scope="module")

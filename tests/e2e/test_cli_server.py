@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 
 from tests.builders import HAPPY_PATH
 from tests.conftest import wait_until
@@ -135,6 +136,69 @@ class TestEverydayCommands:
         assert follow.returncode == 0, follow.stderr
         assert follow.stdout == "one\ntwo\n"
         assert server.job(job_id)["status"] == "succeeded"
+
+    def test_logs_rank_shows_one_nodes_lines_of_a_gang(
+        self, server: Server, tmp_path: Path
+    ) -> None:
+        spec = _spec(
+            tmp_path / "pair.yaml",
+            "name: pair\nresources: {accelerator: {model: T4, count: 1}, nodes: 2}\n"
+            'run: echo "hello from $NODE_RANK"; echo "bye from $NODE_RANK"\n',
+        )
+        job_id = server.submit(spec)["id"]
+        server.wait_for(job_id, "succeeded")
+
+        whole = server.cli("logs", job_id)
+        one = server.cli("logs", job_id, "--rank", "1")
+        followed = server.cli("logs", job_id, "--rank", "0", "-f", "--json")
+        beyond = server.cli("--lang", "zh", "logs", job_id, "--rank", "256")
+
+        assert sorted(whole.stdout.splitlines()) == [
+            "[rank 0] bye from 0",
+            "[rank 0] hello from 0",
+            "[rank 1] bye from 1",
+            "[rank 1] hello from 1",
+        ]
+        assert one.returncode == 0, one.stderr
+        assert one.stdout == "hello from 1\nbye from 1\n"
+        text = "".join(json.loads(line)["text"] for line in followed.stdout.splitlines())
+        assert text == "hello from 0\nbye from 0\n"
+        assert beyond.returncode == 2
+        assert "--rank" in beyond.stderr
+        assert "255" in beyond.stderr
+
+    def test_at_80_columns_ids_names_and_rules_stay_whole_in_zh(
+        self, server: Server, tmp_path: Path
+    ) -> None:
+        job_id = server.submit(HELLO)["id"]
+        server.wait_for(job_id, "succeeded")
+        narrow = {"COLUMNS": "80"}
+
+        bill = server.cli("--lang", "zh", "bill", "demo", env=narrow)
+        policies = server.cli("--lang", "zh", "voucher", "policies", env=narrow)
+        queue = server.cli("--lang", "zh", "queue", env=narrow)
+        fleet = server.cli("--lang", "zh", "fleet", env=narrow)
+        tokens = server.cli("--lang", "zh", "token", "list", env=narrow)
+        audit = server.cli("--lang", "zh", "audit", env=narrow)
+        claims = server.cli("--lang", "zh", "voucher", "claims", env=narrow)
+        token_id = json.loads(server.cli("token", "list", "--json").stdout)[0]["id"]
+
+        for shown in (bill, policies, queue, fleet, tokens, audit, claims):
+            assert shown.returncode == 0, shown.stderr
+            assert "…" not in shown.stdout.replace("… 20", "")  # "from … to" dates only
+            assert max(cell_len(line) for line in shown.stdout.splitlines()) <= 80
+        assert f"{job_id}/a1" in bill.stdout
+        assert "tj-binhai-1/t4 (T4 × 1)" in bill.stdout
+        assert "beijing-etown-compute-2024" in policies.stdout
+        assert "注册地 ∈ {亦庄新城}" in policies.stdout
+        assert "registered_zone" not in policies.stdout
+        assert "beijing（可借用）" in queue.stdout
+        assert "北京亦庄智算中心" in fleet.stdout
+        assert token_id in tokens.stdout  # what `token revoke` takes, whole
+        assert "权限范围" in tokens.stdout
+        assert "操作者" in audit.stdout
+        assert "状态" in claims.stdout
+        assert "status" not in claims.stdout
 
     def test_fleet_json_has_totals(self, server: Server) -> None:
         shown = server.cli("fleet", "--json")
@@ -271,7 +335,7 @@ class TestBadInput:
 
         assert done.returncode == 2, done.stdout + done.stderr
         assert str(missing) in done.stderr
-        assert "No such file or directory" in done.stderr
+        assert "cannot read the job spec: no such file" in done.stderr
         assert server.jobs_total() == before
 
 

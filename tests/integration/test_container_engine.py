@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -122,6 +123,28 @@ def test_cancel_gives_the_grace_then_stops(engine: LocalEngine) -> None:
     status = _final(engine, "c-cancel")
     assert status.state is RunState.CANCELLED
     assert "saved" in _log(engine, "c-cancel")
+
+
+def test_a_service_in_an_image_answers_on_its_port(engine: LocalEngine) -> None:
+    """The services helper's replicas set PORT; the container shares the host's network,
+    so what it serves on 127.0.0.1:PORT is reachable there."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    serve = "exec python3 -m http.server $PORT --bind 127.0.0.1 --directory /etc"
+    engine.launch(_request("c-serve", serve, image="suanli/python:3.11", env={"PORT": str(port)}))
+
+    def answered() -> str | None:
+        assert not engine.status("c-serve").state.is_final, _log(engine, "c-serve")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/debian_version", timeout=2) as r:
+                return str(r.read().decode())
+        except OSError:
+            return None
+
+    assert wait_until(answered, timeout=TIMEOUT_S, every=0.5).startswith("12.")
+    engine.cancel("c-serve", grace_s=2)
+    assert _final(engine, "c-serve").state is RunState.CANCELLED
 
 
 def test_hard_time_limit_stops_the_container(engine: LocalEngine) -> None:

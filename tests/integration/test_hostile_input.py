@@ -90,13 +90,13 @@ def deep_object(depth: int) -> str:
 
 
 HOSTILE = [  # (body, status, field the error names)
-    (b'{"spec": ' + deep_object(5000).encode() + b"}", 422, ""),
+    (b'{"spec": ' + deep_object(5000).encode() + b"}", 422, "spec" + ".a" * 31),
     (
         b'{"spec": {"name": "x", "run": "y", "env": {"A": ' + deep_object(1000).encode() + b"}}}",
         422,
-        "",  # JSON's own depth guard refused it: the document, as a whole
+        "spec.env.A" + ".a" * 29,  # past JSON's own depth guard, still named by field
     ),
-    (b'{"spec": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", 422, ""),
+    (b'{"spec": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", 422, "spec" + "[0]" * 31),
     (
         b'{"spec": {"name": "x", "run": "y", "priority": ' + b"9" * 4301 + b"}}",
         422,

@@ -286,9 +286,35 @@ class TestJobEnvironment:
 
         assert status.state is RunState.SUCCEEDED
         assert sorted(_log(engine, "gang").splitlines()) == [
-            "rank=0 node_rank=0 of 2 on t4-n0,t4-n1",
-            "rank=1 node_rank=1 of 2 on t4-n0,t4-n1",
+            "[rank 0] rank=0 node_rank=0 of 2 on t4-n0,t4-n1",
+            "[rank 1] rank=1 node_rank=1 of 2 on t4-n0,t4-n1",
         ]
+
+    def test_each_line_of_a_gang_is_headed_by_its_rank_whole(self, engine: LocalEngine) -> None:
+        # Both ranks write many lines at once, stderr too, and end without a newline: every
+        # line arrives whole, under its own rank, none lost.
+        script = (
+            'for i in $(seq 1 300); do echo "line $i of $NODE_RANK"; echo "err $i" >&2; done; '
+            'printf "last of $NODE_RANK"'
+        )
+        engine.launch(_request("lines", script, nodes=2))
+
+        assert _final(engine, "lines").state is RunState.SUCCEEDED
+        lines = _log(engine, "lines").splitlines()
+        assert len(lines) == 2 * 601
+        for rank in (0, 1):
+            mine = [x for x in lines if x.startswith(f"[rank {rank}] ")]
+            assert [x for x in mine if " of " in x] == [
+                *(f"[rank {rank}] line {i} of {rank}" for i in range(1, 301)),
+                f"[rank {rank}] last of {rank}",
+            ]
+            assert sum(1 for x in mine if x.startswith(f"[rank {rank}] err ")) == 300
+
+    def test_a_one_node_run_writes_its_lines_as_they_are(self, engine: LocalEngine) -> None:
+        engine.launch(_request("solo", "echo plain"))
+
+        assert _final(engine, "solo").state is RunState.SUCCEEDED
+        assert _log(engine, "solo") == "plain\n"
 
 
 class TestRunningRuns:

@@ -316,11 +316,15 @@ class TestGangs:
 
         log = _log(gangs.engine, key)
         assert status.state is RunState.SUCCEEDED, log
-        # Each rank's line (Ray prefixes a task's output with its worker).
-        ranks = sorted(line.split("rank ", 1)[1] for line in log.splitlines() if " of 2 " in line)
+        # Each rank's line, headed by its rank (Ray puts its worker before that).
+        ranks = sorted(
+            line.split("] rank ", 1)[1] for line in log.splitlines() if " of 2 " in line
+        )
         assert [r.split(" master")[0] for r in ranks] == ["0 of 2", "1 of 2"]
-        assert "setup on rank 0" in log
-        assert "setup on rank 1" in log
+        assert "[rank 0] rank 0 of 2" in log
+        assert "[rank 1] rank 1 of 2" in log
+        assert "[rank 0] setup on rank 0" in log
+        assert "[rank 1] setup on rank 1" in log
         assert "suanli: waiting for 2 bundles {'H100': 4}" in log
         told = [r.split("master=")[1] for r in ranks]
         assert len(told) == 2

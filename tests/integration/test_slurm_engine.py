@@ -172,7 +172,10 @@ class TestRuns:
         engine.launch(req)
         assert _final(engine, req.key).state is RunState.SUCCEEDED
         lines = sorted(line for line in _log(engine, req.key).splitlines() if "rank=" in line)
-        assert lines == ["rank=0 node=node0 world=2", "rank=1 node=node1 world=2"]
+        assert lines == [
+            "[rank 0] rank=0 node=node0 world=2",
+            "[rank 1] rank=1 node=node1 world=2",
+        ]
 
     def test_setup_runs_before_the_job(self, engine: SlurmEngine) -> None:
         req = _request(setup="echo prepared > ready.txt", run="cat ready.txt")

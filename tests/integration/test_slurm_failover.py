@@ -157,6 +157,6 @@ def test_a_gang_job_not_yet_placed_again_is_readopted_when_slurm_returns(
     assert lines[0].usage.ended_at == done.finished_at
     log = p.engines["slurm-bj"].read_log(key, 0).data.decode()
     assert sorted(line for line in log.splitlines() if "rank" in line) == [
-        "attempt 1 on slurm-bj rank 0",
-        "attempt 1 on slurm-bj rank 1",
+        "[rank 0] attempt 1 on slurm-bj rank 0",
+        "[rank 1] attempt 1 on slurm-bj rank 1",
     ]

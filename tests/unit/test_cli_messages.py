@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -12,6 +14,7 @@ from suanli.domain.jobs import PoolVerdict, Reason
 from suanli.domain.near import near
 from suanli.domain.waits import capacity_wait, why_no_pool
 from suanli.schemas.specfile import parse_spec_text
+from suanli.schemas.validation import read_bounded
 from suanli.service.fleet import demo_fleet
 from suanli.service.jobs import check_spec
 
@@ -37,6 +40,61 @@ CASES = [
         "error: --amount: '1.234' is not allowed",
         "错误：--amount：不允许取值 '1.234'",
     ),
+    (
+        ["submit", "/nonexistent/job.yaml"],
+        "error: /nonexistent/job.yaml: cannot read the job spec: no such file",
+        "错误：/nonexistent/job.yaml: 无法读取作业描述文件：文件不存在",
+    ),
+    (
+        ["submit", "/"],
+        "error: /: cannot read the job spec: not a regular file (a device, FIFO or directory is not read)",
+        "错误：/: 无法读取作业描述文件：不是普通文件（设备、FIFO 或目录不会被读取）",
+    ),
+    (  # Typer's own usage errors, said as every other error
+        ["stauts"],
+        "error: stauts: no such command; allowed: up, submit, status,",
+        "错误：stauts：没有该命令；可选：up, submit, status,",
+    ),
+    (
+        ["stauts"],
+        "(did you mean `status`?)",
+        "（是否想写 `status`？）",
+    ),
+    (
+        ["vouchr", "policies"],  # a command imported on use is offered too
+        "(did you mean `voucher`?)",
+        "（是否想写 `voucher`？）",
+    ),
+    (
+        ["voucher", "polcies"],
+        "error: polcies: no such command; allowed: quote, policies, show, issue, claim, claims",
+        "错误：polcies：没有该命令；可选：quote, policies, show, issue, claim, claims",
+    ),
+    (
+        ["status", "--limit", "0"],
+        "error: --limit: '0' is not allowed; allowed: a number from 1 to 500",
+        "错误：--limit：不允许取值 '0'；可选：1 到 500 之间的数",
+    ),
+    (
+        ["logs", "j-1", "--rank=256"],
+        "error: --rank: '256' is not allowed; allowed: a number from 0 to 255",
+        "错误：--rank：不允许取值 '256'；可选：0 到 255 之间的数",
+    ),
+    (
+        ["status", "--limt", "3"],
+        "error: --limt: no such option here; allowed: --limit, --json, --help (did you mean `--limit`?)",
+        "错误：--limt：此处没有该选项；可选：--limit, --json, --help（是否想写 `--limit`？）",
+    ),
+    (
+        ["logs"],
+        "error: JOB_ID: missing; it is required (see --help)",
+        "错误：JOB_ID：缺少该参数；此参数必填（见 --help）",
+    ),
+    (
+        ["--server", "ftp://x", "status"],
+        "error: --server: 'ftp://x' is not allowed; allowed: an http:// or https:// URL",
+        "错误：--server：不允许取值 'ftp://x'；可选：http:// 或 https:// 开头的地址",
+    ),
 ]
 
 
@@ -60,6 +118,23 @@ def test_the_server_unreachable_message_has_the_error_prefix_too() -> None:
     )
     assert result.exit_code == 1
     assert result.output.startswith("错误：无法连接 suanli 服务 http://127.0.0.1:9")
+
+
+@pytest.mark.parametrize(
+    ("server", "en", "zh"),
+    [
+        ("http://127.0.0.1:9", "nothing listens there (connection refused)", "连接被拒绝"),
+        ("http://no-such-host.invalid:9", "the host name is not known", "无法解析主机名"),
+    ],
+)
+def test_why_the_server_is_unreachable_is_said_in_the_readers_language(
+    server: str, en: str, zh: str
+) -> None:
+    for lang, expected in (("en", en), ("zh", zh)):
+        result = CliRunner().invoke(app, ["--lang", lang, "--server", server, "status"])
+        assert result.exit_code == 1
+        assert expected in result.output
+        assert "Errno" not in result.output
 
 
 def test_a_mistyped_spec_key_gets_did_you_mean() -> None:
@@ -125,3 +200,21 @@ def test_why_a_job_waits_names_the_pools_with_the_right_grammar() -> None:
         "waiting: 5 pools could run it but are all full now: a/1, b/2, c/3, +2"
     )
     assert capacity_wait([]).code == "unschedulable"
+
+
+def test_a_file_that_cannot_be_read_is_named_with_why_in_the_readers_language(
+    tmp_path: Path,
+) -> None:
+    loop_a, loop_b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    loop_a.symlink_to(loop_b)
+    loop_b.symlink_to(loop_a)
+    cases = [
+        (tmp_path / "none.yaml", "no such file", "文件不存在"),
+        (Path(__file__) / "x.yaml", "no such file", "文件不存在"),  # a file as a folder
+        (loop_a, "too many levels of symbolic links", "符号链接层级过多"),
+    ]
+    for path, en, zh in cases:
+        with pytest.raises(InvalidInput) as caught:
+            read_bounded(path, 1000, "job spec", "invalid_spec")
+        assert caught.value.message("en") == f"{path}: cannot read the job spec: {en}"
+        assert caught.value.message("zh") == f"{path}: 无法读取作业描述文件：{zh}"

@@ -18,6 +18,7 @@ from suanli.api.limits import ApiLimits
 from suanli.cli import clusters, context, jobs, main, queue, sim
 from suanli.cli.tables import fitted
 from suanli.client.http import DEFAULT_SERVER
+from suanli.domain.spec import MAX_NODES
 from suanli.domain.tenants import DEMO_TENANT
 from suanli.scheduler.packing import POLICIES
 from suanli.schemas.api import (
@@ -65,14 +66,18 @@ def test_the_constants_kept_beside_their_sources_are_equal() -> None:
     assert ApiLimits.rate_per_token == main.RATE_PER_TOKEN
     assert ApiLimits.max_active_jobs == main.MAX_ACTIVE_JOBS
     assert set(sim.PACKING_POLICIES) == set(POLICIES)
+    assert main.MAX_RANK == MAX_NODES - 1
 
 
 def _leaves(group: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    # Typer vendors click (typer._click): walk groups by their ``commands``, duck-typed.
+    # Typer vendors click (typer._click): walk groups by their commands, duck-typed; the
+    # root's lazy commands (suanli.cli.lazy) are loaded by asking for them.
     found: list[tuple[str, Any]] = []
-    for name, command in group.commands.items():
+    ctx = typer.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         path = f"{prefix} {name}".strip()
-        if hasattr(command, "commands"):
+        if hasattr(command, "list_commands"):
             found += _leaves(command, path)
         else:
             found.append((path, command))
@@ -113,7 +118,7 @@ def _render(width: int, draw: Callable[[], None]) -> str:
             draw()
     finally:
         console.width = saved
-    return captured.get()
+    return str(captured.get())
 
 
 def _cells(text: str) -> str:

@@ -134,18 +134,26 @@ def test_fleet_registry_must_be_host_and_port() -> None:
     assert info.value.errors[0].field == "providers[0].registry"
 
 
-def test_ray_refuses_an_image_instead_of_running_it_bare() -> None:
+def test_ray_runs_an_image_in_a_container_never_bare() -> None:
     from decimal import Decimal
 
     from suanli.domain.clock import FixedClock
-    from suanli.domain.errors import EngineFailure
     from suanli.domain.jobs import NodeAssignment, Placement
+    from suanli.engines import ray_image
     from suanli.engines.base import LaunchRequest
     from suanli.engines.ray import RayEngine
     from tests.builders import T0, make_spec
 
-    engine = RayEngine("http://127.0.0.1:9", FixedClock(T0))
-    spec = make_spec(image="suanli/debian:bookworm", resources={"cpus": 1})
+    engine = RayEngine("http://127.0.0.1:9", FixedClock(T0), registry="127.0.0.1:5000")
+    spec = make_spec(image="suanli/debian:bookworm", resources={"cpus": 1}, env={"A": "1"})
     placement = Placement("r", "cpu", None, (NodeAssignment("n0", ()),), Decimal(0))
-    with pytest.raises(EngineFailure, match="images are not run on Ray"):
-        engine.launch(LaunchRequest("suanli-j-1-a1", "j-1", 1, spec, placement))
+    body = engine.submission(LaunchRequest("suanli-j-1-a1", "j-1", 1, spec, placement))
+    env = body["runtime_env"]["env_vars"]
+    assert "SUANLI_RAY_RUN" not in env  # the bare path's script is not there to run
+    script = env[ray_image.SCRIPT_ENV]
+    assert " run --rm --timeout " in script  # podman [--runtime R] run
+    assert "127.0.0.1:5000/suanli/debian:bookworm" in script  # from the region's mirror
+    for flag in ("--cap-drop=all", "--security-opt=no-new-privileges", "--user 65534:65534"):
+        assert flag in script
+    assert "--env A" in script  # the job's variables by name; values stay out of argv
+    assert body["metadata"]["suanli_image"] == "suanli/debian:bookworm"

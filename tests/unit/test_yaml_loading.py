@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from suanli.domain.errors import InvalidInput
+from suanli.schemas.bounded import MAX_DEPTH, load_json
 from suanli.schemas.validation import load_yaml_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,3 +107,34 @@ def test_an_alias_bomb_is_refused_at_its_first_alias() -> None:
         load_yaml_mapping("\n".join(levels) + "\n", "t", 10_000, "job spec")
     assert (caught.value.errors[0].code, caught.value.errors[0].field) == ("yaml_alias", "a1[0]")
     assert caught.value.errors[0].params["line"] == 2
+
+
+def _deep(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+JSON_TOO_DEEP = [  # (document, the field named): deeper than json's own guard, and not
+    ('{"spec": ' + _deep(5000) + "}", "spec" + ".a" * 31),
+    ('{"spec": ' + "[" * 50_000 + "]" * 50_000 + "}", "spec" + "[0]" * 31),
+    ('{"env": {"A": ' + _deep(1000) + "}}", "env.A" + ".a" * 30),
+    # strings holding brackets, commas, colons and escaped quotes do not mislead the walk
+    ('{"x": [1, "a,b:[{", {"k\\"q": ' + "[" * 5000 + "]" * 5000 + "}]}", 'x[2].k"q' + "[0]" * 29),
+    ('[{"a": 1}, {"b": 2, "c": ' + "[" * 3000 + "]" * 3000 + "}]", "[1].c" + "[0]" * 30),
+]
+
+
+@pytest.mark.parametrize(("text", "field"), JSON_TOO_DEEP, ids=lambda v: str(v)[:24])
+def test_json_deeper_than_the_decoders_guard_is_refused_naming_the_field(
+    text: str, field: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        load_json(text.encode(), "body")
+    assert [(e.code, e.field, e.value) for e in caught.value.errors] == [
+        ("too_deep", field, MAX_DEPTH + 1)
+    ]
+    # the same document within the decoder's guard is named the same way by the tree walk
+    shallow = text.replace("[" * 5000, "[" * 40).replace("]" * 5000, "]" * 40)
+    if shallow != text:
+        with pytest.raises(InvalidInput) as walked:
+            load_json(shallow.encode(), "body")
+        assert walked.value.errors[0].field == field

@@ -87,8 +87,10 @@ def create_app(
 
     @app.get("/healthz", tags=["health"])
     @public
-    def healthz() -> dict[str, str]:
-        """Alive; ``scheduler`` says whether this process runs the control loop now."""
+    async def healthz() -> dict[str, str]:
+        """Alive; ``scheduler`` says whether this process runs the control loop now.
+        (On the event loop: no I/O here, and a hop to the thread pool made the probe wait
+        for the GIL behind parsing threads.)"""
         leading = loop is not None and loop.leading
         return {
             "status": "ok",

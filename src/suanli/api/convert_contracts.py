@@ -10,7 +10,7 @@ from suanli.billing.model_contracts import ModelContract, ModelUse
 from suanli.billing.money import ZERO
 from suanli.domain.i18n import Lang, render
 from suanli.domain.tenants import Tenant
-from suanli.schemas.api import (
+from suanli.schemas.api_contracts import (
     ClaimResponse,
     ContractResponse,
     ProgrammeClaimResponse,

@@ -7,7 +7,7 @@ from decimal import Decimal
 from suanli.api.convert_billing import deduction_fields, opt_yuan, yuan
 from suanli.billing.money import ZERO
 from suanli.domain.i18n import Lang
-from suanli.schemas.api import PurchaseResponse, SubsidyResponse
+from suanli.schemas.api_contracts import PurchaseResponse, SubsidyResponse
 from suanli.service.purchases import PurchaseView
 from suanli.store.base import PurchaseRecord, Subsidy
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from suanli.cli.context import JsonOpt, ctx_of, fail, out
 from suanli.cli.context import ask as _ask
 from suanli.cli.context import print_json as _print_json
 from suanli.cli.context import server_lang as _ctx
+from suanli.cli.tables import fitted
 from suanli.cli.text import LabelTable
 from suanli.domain.i18n import Lang
 
@@ -30,7 +30,25 @@ LABELS: dict[str, dict[Lang, str]] = {
     "token_revoked": {"en": "token {id} revoked", "zh": "令牌 {id} 已吊销"},
     "added": {"en": "added {what} {name}", "zh": "已添加{what} {name}"},
     "token_prompt": {"en": "API token", "zh": "API 令牌"},
+    # column heads
+    "id": {"en": "Token", "zh": "令牌"},
+    "user": {"en": "User", "zh": "用户"},
+    "scopes": {"en": "Scopes", "zh": "权限范围"},
+    "created": {"en": "Created", "zh": "创建日期"},
+    "expires": {"en": "Expires", "zh": "过期日期"},
+    "revoked": {"en": "Revoked", "zh": "吊销时间"},
+    "description": {"en": "Description", "zh": "说明"},
+    "organisation": {"en": "Organisation", "zh": "组织"},
+    "role": {"en": "Role", "zh": "角色"},
+    "kind": {"en": "Kind", "zh": "类型"},
+    "at": {"en": "Time", "zh": "时间"},
+    "actor": {"en": "Actor", "zh": "操作者"},
+    "action": {"en": "Action", "zh": "操作"},
+    "target": {"en": "Target", "zh": "对象"},
+    "status": {"en": "Status", "zh": "状态码"},
+    "from": {"en": "From", "zh": "来源"},
 }
+WIDE_AUDIT = 120  # cells: the audit log's every column fits from here
 
 
 _t = LabelTable(LABELS)
@@ -141,20 +159,17 @@ def token_list(
     if as_json:
         _print_json([r.model_dump(mode="json") for r in rows])
         return
-    table = Table()
-    for col in ("id", "user", "scopes", "created", "expires", "revoked", "description"):
-        table.add_column(col)
+    cols = ["id", "user", "scopes", "created", "expires", "revoked", "description"]
+    if out.width < WIDE_AUDIT:  # when made and when revoked give their room (in --json)
+        cols = ["id", "user", "scopes", "expires", "description"]
+    body = []
     for r in rows:
-        table.add_row(
-            r.id,
-            r.user,
-            ",".join(r.scopes),
-            str(r.created_at.date()),
-            str(r.expires_at.date()),
-            str(r.revoked_at) if r.revoked_at else "-",
-            r.description,
-        )
-    out.print(table)
+        cells = {"id": r.id, "user": r.user, "scopes": ",".join(r.scopes)}
+        cells |= {"created": str(r.created_at.date()), "expires": str(r.expires_at.date())}
+        cells |= {"revoked": str(r.revoked_at.date()) if r.revoked_at else "-"}
+        cells |= {"description": r.description}
+        body.append([cells[c] for c in cols])
+    _print_table(tctx, cols, body, fold="description", squeeze=(2,))
 
 
 @token_app.command("revoke")
@@ -204,12 +219,8 @@ def user_list(
     if as_json:
         _print_json([r.model_dump(mode="json") for r in rows])
         return
-    table = Table()
-    for col in ("user", "organisation", "role", "created"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r.name, r.organisation, r.role, str(r.created_at.date()))
-    out.print(table)
+    body = [[r.name, r.organisation, r.role, str(r.created_at.date())] for r in rows]
+    _print_table(tctx, ["user", "organisation", "role", "created"], body, fold="role")
 
 
 org_app = typer.Typer(
@@ -239,12 +250,8 @@ def org_list(tctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         _print_json([r.model_dump(mode="json") for r in rows])
         return
-    table = Table()
-    for col in ("organisation", "kind", "created"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r.name, r.kind, str(r.created_at.date()))
-    out.print(table)
+    body = [[r.name, r.kind, str(r.created_at.date())] for r in rows]
+    _print_table(tctx, ["organisation", "kind", "created"], body, fold="kind")
 
 
 def audit(
@@ -259,17 +266,26 @@ def audit(
     if as_json:
         _print_json([r.model_dump(mode="json") for r in rows])
         return
-    table = Table()
-    for col in ("at", "actor", "role", "action", "target", "status", "from"):
-        table.add_column(col)
+    cols = ["at", "actor", "role", "action", "target", "status", "from"]
+    if out.width < WIDE_AUDIT:  # the role and the address give their room (in --json)
+        cols = ["at", "actor", "action", "status", "target"]
+    body = []
     for r in rows:
-        table.add_row(
-            r.at.isoformat(timespec="seconds"),
-            r.actor,
-            r.role,
-            r.action,
-            r.target,
-            str(r.status),
-            r.remote,
-        )
-    out.print(table)
+        cells = {"at": r.at.isoformat(sep=" ", timespec="seconds")[:19], "actor": r.actor}
+        cells |= {"role": r.role, "action": r.action, "target": r.target}
+        cells |= {"status": str(r.status), "from": r.remote}
+        body.append([cells[c] for c in cols])
+    _print_table(tctx, cols, body, fold="target", squeeze=(cols.index("action"),))
+
+
+def _print_table(
+    tctx: typer.Context,
+    cols: list[str],
+    body: list[list[str]],
+    fold: str,
+    squeeze: tuple[int, ...] = (),
+) -> None:
+    """Heads in the reader's language; ids and names whole, ``fold`` folds (cli.tables)."""
+    _, lang = _ctx(tctx)
+    heads = [_t(c, lang) for c in cols]
+    out.print(fitted(None, heads, body, out.width, cols.index(fold), squeeze))

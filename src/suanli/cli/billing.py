@@ -14,6 +14,7 @@ from suanli.cli.context import EXIT_FAILURE, JsonOpt, err, error, out
 from suanli.cli.context import ask as _ask
 from suanli.cli.context import print_json as _print_json
 from suanli.cli.context import server_lang as _ctx
+from suanli.cli.tables import fitted
 from suanli.cli.text import LabelTable
 from suanli.domain.i18n import Lang, render
 
@@ -23,9 +24,8 @@ if TYPE_CHECKING:
         ConsiderationResponse,
         DeductionResponse,
         ModelRedemptionResponse,
-        ProgrammeClaimResponse,
-        VoucherPolicyResponse,
     )
+    from suanli.schemas.api_contracts import ProgrammeClaimResponse
 
 LABELS: dict[str, dict[Lang, str]] = {
     "bill_title": {
@@ -54,6 +54,7 @@ LABELS: dict[str, dict[Lang, str]] = {
     "claim_id": {"en": "Claim", "zh": "申领"},
     "approved": {"en": "Approved", "zh": "核准额度"},
     "until": {"en": "Redeemable until", "zh": "兑付截止"},
+    "status": {"en": "Status", "zh": "状态"},
     "eligibility": {"en": "Eligibility", "zh": "申领条件"},
     "combines": {"en": "Combines", "zh": "叠加规则"},
     "anyone": {"en": "any company", "zh": "不限"},
@@ -166,42 +167,42 @@ def check_amount(lang: Lang, amount: str) -> None:
 
 
 def _print_bill(data: BillResponse, lang: Lang) -> None:
-    table = Table(
-        title=t("bill_title", lang, tenant=data.tenant, name=data.display_name, month=data.month)
-    )
-    for col in ("line", "where", "hours", "gross", "programme", "rate", "cap_left"):
-        table.add_column(t(col, lang), justify="right" if col in ("hours", "gross") else "left")
-    for col in ("deduction", "net"):
-        table.add_column(t(col, lang), justify="right")
-    table.add_column(t("why", lang))
+    """Every column from 140 cells wide; narrower, the line, where it ran (under it), the
+    amounts and why, which folds: ids and pool names stay whole (suanli.cli.tables)."""
+    wide = out.width >= WIDE_BILL
+    cols = ["line", "where", "hours", "gross", "programme", "rate", "cap_left"] if wide else []
+    cols = (cols or ["line", "gross"]) + ["deduction", "net", "why"]
+    rows = []
     for x in data.lines:
-        table.add_row(
-            x.key,
-            f"{x.cluster}/{x.pool} ({x.accelerator} × {x.accelerators})",
-            x.accelerator_hours,
-            money(x.gross),
-            " → ".join(a.programme for a in x.applied) or x.programme or "-",
-            " + ".join(_pct(a.rate) for a in x.applied) or _pct(x.rate),
-            money(x.cap_left),
-            money(x.deduction),
-            money(x.net),
-            _reasons(x.explanation, x.considered),
-        )
+        where = f"{x.cluster}/{x.pool} ({x.accelerator} × {x.accelerators})"
+        cells = {
+            "line": x.key if wide else f"{x.key}\n{where}",
+            "where": where,
+            "hours": x.accelerator_hours,
+            "gross": money(x.gross),
+            "programme": " → ".join(a.programme for a in x.applied) or x.programme or "-",
+            "rate": " + ".join(_pct(a.rate) for a in x.applied) or _pct(x.rate),
+            "cap_left": money(x.cap_left),
+            "deduction": money(x.deduction),
+            "net": money(x.net),
+            "why": _reasons(x.explanation, x.considered),
+        }
+        rows.append([cells[c] for c in cols])
     tot = data.totals
-    table.add_row(
-        f"[bold]{t('total', lang, lines=tot.lines)}[/bold]",
-        "",
-        "",
-        money(tot.gross),
-        "",
-        "",
-        "",
-        money(tot.deduction),
-        f"[bold]{money(tot.net)}[/bold]",
-        "",
-    )
-    if not data.lines:
-        table.caption = t("no_lines", lang, month=data.month)
+    totals = {
+        "line": f"[bold]{t('total', lang, lines=tot.lines)}[/bold]",
+        "gross": money(tot.gross),
+    }
+    totals |= {"deduction": money(tot.deduction), "net": f"[bold]{money(tot.net)}[/bold]"}
+    rows.append([totals.get(c, "") for c in cols])
+    title = t("bill_title", lang, tenant=data.tenant, name=data.display_name, month=data.month)
+    caption = None if data.lines else t("no_lines", lang, month=data.month)
+    headers = [t(c, lang) for c in cols]
+    squeeze = (1,) if wide else ()  # where it ran; narrow, it is under the line's key
+    table = fitted(title, headers, rows, out.width, len(cols) - 1, squeeze, caption=caption)
+    for column, name in zip(table.columns, cols, strict=True):
+        if name in ("hours", "gross", "deduction", "net"):
+            column.justify = "right"
     out.print(table)
     if data.model_vouchers:
         print_redemptions(data.model_vouchers, lang)
@@ -251,6 +252,8 @@ def _pct(rate: str | None) -> str:
     text = f"{float(rate) * 100:.2f}".rstrip("0").rstrip(".")
     return f"{text}%"
 
+
+WIDE_BILL = 140  # cells: every column of a bill fits from here
 
 voucher_app = typer.Typer(
     name="voucher", help="Voucher programmes and quotes.", no_args_is_help=True
@@ -312,59 +315,9 @@ def voucher_policies(tctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         _print_json([p.model_dump(mode="json") for p in data])
         return
-    _print_policies(data, lang)
+    from suanli.cli.policies import print_policies
 
-
-def _print_policies(data: list[VoucherPolicyResponse], lang: Lang) -> None:
-    table = Table(title=t("policies_title", lang))
-    for col in ("programme", "pool", "rates", "cap", "valid", "eligibility", "combines"):
-        money_col = col in ("pool", "cap")
-        table.add_column(
-            t(col, lang),
-            justify="right" if money_col else "left",
-            no_wrap=money_col,
-            overflow="fold",
-        )
-    for p in data:
-        rates = f"{_pct(p.rate_domestic)} / {_pct(p.rate_non_domestic)}"
-        rates += "".join(f"\n{k}: {_pct(v)}" for k, v in p.rate_by_class.items())
-        table.add_row(
-            f"{p.programme} v{p.version} ({p.kind})\n{p.title}",
-            money(p.annual_pool),
-            rates,
-            money(p.tenant_cap) + (f"\n({p.tenant_cap_scope})" if p.tenant_cap else ""),
-            f"{p.valid_from} …\n{p.valid_to}",
-            _eligibility(p, lang),
-            _combines(p, lang),
-        )
-    out.print(table)
-
-
-def _eligibility(p: VoucherPolicyResponse, lang: Lang) -> str:
-    """Each rule as ``attribute ∈ {values}``; a rule on the charge is marked as such."""
-    if not p.eligibility:
-        return t("anyone", lang)
-    lines = []
-    for r in p.eligibility:
-        allowed = ", ".join(_show(a) for a in r.allowed)
-        mark = f" ({t('of_charge', lang)})" if r.of == "charge" else ""
-        lines.append(f"{r.attribute} ∈ {{{allowed}}}{mark}")
-    if p.claim_required:
-        lines.append(t("claim_needed_short", lang))
-    return "\n".join(lines)
-
-
-def _combines(p: VoucherPolicyResponse, lang: Lang) -> str:
-    if p.stacking_order is None:
-        return t("exclusive", lang)
-    cap = _pct(p.combined_cap)
-    return t("stacks", lang, issuer=p.issuer, order=p.stacking_order, cap=cap)
-
-
-def _show(value: str | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
+    print_policies(data, lang)
 
 
 @voucher_app.command("show")

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from rich.console import Console
 
-from suanli.domain.i18n import Lang, pick_lang, render
+from suanli.domain.i18n import MESSAGES, Lang, pick_lang, render
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from suanli.client.http import ApiError, ServerUnreachable, SuanliClient
 
 T = TypeVar("T")
@@ -27,8 +28,36 @@ EXIT_FAILURE = 1
 # Same value as suanli.client.http.DEFAULT_SERVER (checked by a test), without importing httpx.
 DEFAULT_SERVER = "http://127.0.0.1:8642"
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+
+class Terminal:
+    """A Rich console made when something is first printed: rich is imported then, not at
+    `suanli --help` (bench/cli_speed.py). Everything else a Console has passes through."""
+
+    def __init__(self, stderr: bool) -> None:
+        object.__setattr__(self, "_stderr", stderr)
+        object.__setattr__(self, "_console", None)
+
+    def console(self) -> Console:
+        made: Console | None = self.__dict__["_console"]
+        if made is None:
+            from rich.console import Console
+
+            made = Console(stderr=self.__dict__["_stderr"], highlight=False)
+            object.__setattr__(self, "_console", made)
+        return made
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        self.console().print(*objects, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.console(), name, value)
+
+
+out = Terminal(stderr=False)
+err = Terminal(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
@@ -96,7 +125,9 @@ def fail(lang: Lang, exc: ApiError | ServerUnreachable) -> NoReturn:
     from suanli.client.http import ServerUnreachable
 
     if isinstance(exc, ServerUnreachable):
-        say_error(lang, render("server_unreachable", lang, url=exc.url, detail=exc.detail))
+        said = f"unreachable.{exc.kind}"
+        detail = render(said, lang, errno=exc.errno) if said in MESSAGES else exc.detail
+        say_error(lang, render("server_unreachable", lang, url=exc.url, detail=detail))
         raise typer.Exit(EXIT_FAILURE)
     say_error(lang, api_message(exc))
     raise typer.Exit(EXIT_BAD_INPUT if 400 <= exc.status < 500 else EXIT_FAILURE)

@@ -16,7 +16,7 @@ from suanli.cli.text import LabelTable
 from suanli.domain.i18n import Lang
 
 if TYPE_CHECKING:
-    from suanli.schemas.api import ContractResponse
+    from suanli.schemas.api_contracts import ContractResponse
 
 KINDS = "private_deployment | cloud_deployment | api_calls | all_in_one"
 

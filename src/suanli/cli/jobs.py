@@ -6,6 +6,7 @@ Light at import (rich and the CLI's labels only): the wire models are annotation
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -19,17 +20,17 @@ from suanli.cli.text import t
 from suanli.domain.i18n import MESSAGES, Lang, render
 
 if TYPE_CHECKING:
+    from suanli.client.rows import JobRow
     from suanli.schemas.api import (
         DecisionResponse,
         FleetResponse,
         JobResponse,
-        JobSummary,
         TotalsResponse,
         VerdictResponse,
     )
 
 
-def print_job_list(lang: Lang, jobs: list[JobSummary], total: int) -> None:
+def print_job_list(lang: Lang, jobs: list[JobRow], total: int) -> None:
     cols = ("job", "name", "status", "attempt", "accelerator", "where", "submitted_at")
     body = [
         [
@@ -133,7 +134,10 @@ def print_fleet(lang: Lang, data: FleetResponse) -> None:
     for key, groups in (("region", data.by_region), ("provider", data.by_provider)):
         table = Table(title=f"{t('fleet_title', lang)} · {t(key, lang)}")
         for col in (key, "accelerators", "pflops", "domestic_share", "unrated"):
-            table.add_column(t(col, lang), justify="left" if col == key else "right")
+            # A long provider name folds, whole, rather than being cut to "张家口绿色算 …".
+            table.add_column(
+                t(col, lang), justify="left" if col == key else "right", overflow="fold"
+            )
         for name, totals in groups.items():
             if key == "provider":
                 label = f"{name} {data.providers.get(name, '')}".strip()
@@ -173,6 +177,35 @@ def region_text(region: str | None, lang: Lang) -> str:
 
 def time_text(value: Any) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+# The head every engine writes on each line of a multi-node job (engines/local_runner.py
+# RANK_PREFIX; Ray puts its worker, "(node pid=…)", before it); the console reads the same.
+RANK_LINE = re.compile(rb"^(?:\([^)]*\) )?\[rank (\d+)\] ")
+PLATFORM_LINE = b"[suanli]"  # what the platform itself writes into a log (cancel, limit)
+
+
+class RankLines:
+    """One rank's lines of a log read in pieces, without their head; the platform's own
+    lines too (why the job stopped). A line split across pieces is held until it ends."""
+
+    def __init__(self, rank: int) -> None:
+        self.rank = rank
+        self.held = b""
+
+    def feed(self, data: bytes, end: bool = False) -> bytes:
+        *lines, self.held = (self.held + data).split(b"\n")
+        if end and self.held:
+            lines.append(self.held)
+            self.held = b""
+        kept = []
+        for line in lines:
+            m = RANK_LINE.match(line)
+            if m is not None and int(m.group(1)) == self.rank:
+                kept.append(line[m.end() :] + b"\n")
+            elif line.lstrip().startswith(PLATFORM_LINE):
+                kept.append(line + b"\n")
+        return b"".join(kept)
 
 
 def write_log(job_id: str, data: bytes, next_offset: int, as_json: bool) -> None:

@@ -10,9 +10,6 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from suanli import __version__
-from suanli.cli.access import audit, login, org_app, token_app, user_app, whoami
-from suanli.cli.billing import bill, ledger_app, report, voucher_app
-from suanli.cli.clusters import clusters
 from suanli.cli.context import (
     DEFAULT_SERVER,
     EXIT_BAD_INPUT,
@@ -27,16 +24,10 @@ from suanli.cli.context import (
     print_json,
     say_error,
 )
-from suanli.cli.contracts import contract_app
-from suanli.cli.eval import app as eval_app
-from suanli.cli.image import app as image_app
-from suanli.cli.jobs import print_decision, print_fleet, print_job, print_job_list, write_log
-from suanli.cli.purchases import purchase_app
-from suanli.cli.queue import queue
-from suanli.cli.sim import app as sim_app
+from suanli.cli.lazy import LazyGroup, lazy
 from suanli.cli.text import t
 from suanli.domain.errors import InvalidInput, SuanliError
-from suanli.domain.i18n import Lang, pick_lang
+from suanli.domain.i18n import Lang, pick_lang, render
 
 if TYPE_CHECKING:
     from suanli.client.http import SuanliClient
@@ -49,6 +40,8 @@ if TYPE_CHECKING:
 DEMO_TENANT = "demo"
 RATE_PER_TOKEN = 50.0
 MAX_ACTIVE_JOBS = 1000
+MAX_URL = 2048  # characters of --server
+MAX_RANK = 255  # the highest node rank: suanli.domain.spec.MAX_NODES less one (a test checks)
 
 app = typer.Typer(
     name="suanli",
@@ -59,6 +52,7 @@ app = typer.Typer(
     # Plain help: Typer's Rich help imports rich.markdown and markdown-it, about half of
     # `suanli --help`'s time (bench/cli_speed.py); tables in command output stay Rich.
     rich_markup_mode=None,
+    cls=LazyGroup,
 )
 
 
@@ -74,6 +68,9 @@ def main(
 ) -> None:
     """suanli 算力 — run AI jobs across clouds, regions and accelerators."""
     chosen: Lang = pick_lang(lang) if lang else default_lang()
+    if not server.startswith(("http://", "https://")) or len(server) > MAX_URL:
+        say_error(chosen, render("cli.bad_server", chosen, value=server[:MAX_URL]))
+        raise typer.Exit(EXIT_BAD_INPUT)
     ctx.obj = Ctx(server, chosen)
 
 
@@ -191,9 +188,10 @@ def up(
             url=url,
             data_dir=platform.data_dir,
             fleet=str(fleet) if fleet else t("demo_fleet", ctx.lang),
-        )
+        ),
+        soft_wrap=True,  # the URL and the paths whole, to copy (the terminal wraps)
     )
-    err.print(t("operator_token", ctx.lang, path=token_file))
+    err.print(t("operator_token", ctx.lang, path=token_file), soft_wrap=True)
     _warn_partial_sandbox(ctx, platform)
     limits = ApiLimits(rate_limit, max(rate_limit * 2, 10.0), max_active_jobs)
     serve(create_app(platform, run_loop=not api_only, interval_s=interval, limits=limits), port)
@@ -283,14 +281,18 @@ def status(
     if job_id is None:
         page = ask(tctx, lambda client: client.jobs(limit=limit))
         if as_json:
-            print_json(page.model_dump(mode="json"))
+            print_json(page.sent)
             return
+        from suanli.cli.jobs import print_job_list
+
         print_job_list(ctx.lang, page.jobs, page.total)
         return
     job = ask(tctx, lambda client: client.job(job_id))
     if as_json:
         print_json(job.model_dump(mode="json"))
         return
+    from suanli.cli.jobs import print_job
+
     print_job(ctx.lang, job)
 
 
@@ -307,6 +309,8 @@ def explain(
     if job.decision is None:
         out.print(t("no_decision", ctx.lang, id=job.id, status=job.status))
         return
+    from suanli.cli.jobs import print_decision
+
     print_decision(ctx.lang, job.id, job.decision, limit=None)
 
 
@@ -317,19 +321,28 @@ def logs(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="keep printing until the job ends")
     ] = False,
+    rank: Annotated[
+        int | None,
+        typer.Option(min=0, max=MAX_RANK, help="only this node's lines (a multi-node job)"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Print a job's output (stdout and stderr of setup and run)."""
 
     def read(client: SuanliClient) -> None:
+        from suanli.cli.jobs import RankLines, write_log
+
+        lines = RankLines(rank) if rank is not None else None
         if follow:
             offset = 0
             for chunk in client.follow_logs(job_id):
                 offset += len(chunk)
-                write_log(job_id, chunk, offset, as_json)
+                write_log(job_id, lines.feed(chunk) if lines else chunk, offset, as_json)
+            if lines and lines.held:
+                write_log(job_id, lines.feed(b"", end=True), offset, as_json)
         else:
             data, next_offset = client.logs(job_id)
-            write_log(job_id, data, next_offset, as_json)
+            write_log(job_id, lines.feed(data, end=True) if lines else data, next_offset, as_json)
 
     ask(tctx, read)
 
@@ -355,26 +368,76 @@ def fleet(tctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(data.model_dump(mode="json"))
         return
+    from suanli.cli.jobs import print_fleet
+
     print_fleet(ctx.lang, data)
 
 
-app.add_typer(sim_app, name="sim")
-app.command()(clusters)
-app.command()(queue)
-app.command()(bill)
-app.command()(report)
-app.add_typer(voucher_app, name="voucher")
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(contract_app, name="contract")
-app.add_typer(purchase_app, name="purchase")
-app.command()(login)
-app.command()(whoami)
-app.command()(audit)
-app.add_typer(token_app, name="token")
-app.add_typer(user_app, name="user")
-app.add_typer(org_app, name="org")
-app.add_typer(image_app, name="image")
-app.add_typer(eval_app, name="eval")
+# The other commands, each imported only when used (suanli.cli.lazy): name, module,
+# attribute (a typer.Typer sub-app or a command function), the line `suanli --help` shows.
+# A new command module adds one line here; tests/unit/test_cli_surface.py checks each line.
+lazy(
+    "clusters",
+    "suanli.cli.clusters",
+    "clusters",
+    "Nodes, accelerators (GRES, Ray resources) and free capacity, read from each engine.",
+)
+lazy(
+    "queue",
+    "suanli.cli.queue",
+    "queue",
+    "Per tenant: usage against quota per accelerator model, borrowing, and why each waiting job waits (a tenant sees its own; the operator every tenant).",
+)
+lazy(
+    "bill",
+    "suanli.cli.billing",
+    "bill",
+    "A tenant's bill for a month: a line per job attempt, vouchers and why.",
+)
+lazy(
+    "report",
+    "suanli.cli.billing",
+    "report",
+    "Operator report: voucher spend by programme, month and tenant; compute by region.",
+)
+lazy(
+    "login",
+    "suanli.cli.access",
+    "login",
+    "Check an API token against the server and save it for this server (file mode 0600).",
+)
+lazy("whoami", "suanli.cli.access", "whoami", "Who the server takes you for.")
+lazy(
+    "audit",
+    "suanli.cli.access",
+    "audit",
+    "The audit log (operator): state-changing requests, newest first.",
+)
+lazy("sim", "suanli.cli.sim", "app", "Trace-driven experiments with the scheduler's own policies.")
+lazy("voucher", "suanli.cli.billing", "voucher_app", "Voucher programmes and quotes.")
+lazy("ledger", "suanli.cli.billing", "ledger_app", "The double-entry ledger.")
+lazy(
+    "contract",
+    "suanli.cli.contracts",
+    "contract_app",
+    "Model contracts (模型券): record and redeem.",
+)
+lazy(
+    "purchase",
+    "suanli.cli.purchases",
+    "purchase_app",
+    "Providers' purchases of domestic AI-chip servers: record and subsidise.",
+)
+lazy("token", "suanli.cli.access", "token_app", "API tokens: create, list, revoke.")
+lazy("user", "suanli.cli.access", "user_app", "Users and their roles.")
+lazy("org", "suanli.cli.access", "org_app", "Organisations: tenants and providers.")
+lazy("image", "suanli.cli.image", "app", "Images in the platform's registry (镜像仓库).")
+lazy(
+    "eval",
+    "suanli.cli.eval",
+    "app",
+    "Accelerator and framework evaluation (评测): run the suite, read the report.",
+)
 
 
 def run() -> None:

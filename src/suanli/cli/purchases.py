@@ -16,7 +16,7 @@ from suanli.cli.text import LabelTable
 from suanli.domain.i18n import Lang
 
 if TYPE_CHECKING:
-    from suanli.schemas.api import PurchaseResponse, SubsidyResponse
+    from suanli.schemas.api_contracts import PurchaseResponse, SubsidyResponse
 
 purchase_app = typer.Typer(
     name="purchase",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from suanli.cli.context import JsonOpt, out
 from suanli.cli.context import ask as _ask
@@ -47,6 +46,9 @@ LABELS: dict[str, dict[Lang, str]] = {
 _t = LabelTable(LABELS)
 
 
+WIDE_QUEUE = 110  # cells: every quota column fits from here
+
+
 def queue(tctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Per tenant: usage against quota per accelerator model, borrowing, and why each
     waiting job waits (a tenant sees its own; the operator every tenant)."""
@@ -60,27 +62,35 @@ def queue(tctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 def _print_quotas(tenants: list[TenantQueueResponse], lang: Lang) -> None:
-    table = Table(title=_t("quota_title", lang))
-    for col in ("tenant", "weight", "cohort", "model", "used", "quota", "borrowed"):
-        table.add_column(
-            _t(col, lang), justify="left" if col in ("tenant", "cohort", "model") else "right"
-        )
-    for col in ("running", "stopping", "share"):
-        table.add_column(_t(col, lang), justify="right")
+    """Narrower than 110 cells the weight, the stopping count and the weighted share give
+    their room to the rest (they are in --json); names stay whole, the cohort folds."""
+    cols = ["tenant", "weight", "cohort", "model", "used", "quota", "borrowed"]
+    cols += ["running", "stopping", "share"]
+    if out.width < WIDE_QUEUE:
+        cols = [c for c in cols if c not in ("weight", "stopping", "share")]
+    rows = []
     for t in tenants:
         cohort = _t("may_borrow", lang, cohort=t.cohort) if t.borrow else (t.cohort or "-")
         lines: list[QuotaUseResponse | None] = list(t.usage) or [None]
-        first = True
-        for u in lines:
-            head = [t.tenant, f"{t.weight:g}", cohort] if first else ["", "", ""]
-            tail = [str(t.running), str(t.stopping), f"{t.share:g}"] if first else ["", "", ""]
+        for n, u in enumerate(lines):
+            cells = {"tenant": t.tenant, "weight": f"{t.weight:g}", "cohort": cohort}
+            cells |= {"running": str(t.running), "stopping": str(t.stopping)}
+            cells |= {"share": f"{t.share:g}"}
+            if n:  # the tenant's other models: its own cells once
+                cells = dict.fromkeys(cells, "")
             if u is None:
-                body = ["-", "0", _t("unlimited", lang), "0"]
+                cells |= {"model": "-", "used": "0", "quota": _t("unlimited", lang)}
+                cells |= {"borrowed": "0"}
             else:
                 quota = str(u.quota) if u.quota is not None else _t("unlimited", lang)
-                body = [u.model, f"{u.used:g}", quota, f"{u.borrowed:g}"]
-            table.add_row(*head, *body, *tail)
-            first = False
+                cells |= {"model": u.model, "used": f"{u.used:g}", "quota": quota}
+                cells |= {"borrowed": f"{u.borrowed:g}"}
+            rows.append([cells[c] for c in cols])
+    headers = [_t(c, lang) for c in cols]
+    table = fitted(_t("quota_title", lang), headers, rows, out.width, cols.index("cohort"), (0,))
+    for column, name in zip(table.columns, cols, strict=True):
+        if name not in ("tenant", "cohort", "model"):
+            column.justify = "right"
     out.print(table)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import threading
 from types import FrameType
@@ -15,7 +16,7 @@ from typing import NoReturn
 import uvicorn
 from fastapi import FastAPI
 
-from suanli.api.server import KEEP_ALIVE_S, DeadlineProtocol
+from suanli.api.server import KEEP_ALIVE_S, DeadlineProtocol, settle_heap
 
 # Seconds uvicorn waits for open requests after Ctrl-C. Streams end at once on `stopping`
 # and an ordinary request takes milliseconds: 2 s is a generous bound.
@@ -26,6 +27,10 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, stopping: threading.Event) -> None:
         super().__init__(config)
         self._stopping = stopping
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        settle_heap()  # the started server's objects, out of the collector's walks
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._stopping.set()

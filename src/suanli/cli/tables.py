@@ -24,15 +24,13 @@ def fitted(
 ) -> Table:
     """A table of ``rows`` (Rich markup allowed) whose column ``fold`` takes what is left;
     the columns ``squeeze`` fold too when the terminal is too narrow for them."""
-    natural = [
-        max([cell_len(h)] + [cell_len(Text.from_markup(r[i]).plain) for r in rows])
-        for i, h in enumerate(headers)
-    ]
+    natural = [max([_widest(h)] + [_widest(r[i]) for r in rows]) for i, h in enumerate(headers)]
     widths: list[int | None] = [None] * len(headers)
     left = width - (len(headers) + 1) - 2 * len(headers)  # borders, then each side's padding
     others = sum(n for i, n in enumerate(natural) if i != fold)
+    keep = min(REASON_MIN, natural[fold])  # what the folding column needs at least
     for i in squeeze:  # in the caller's order: the least needed whole first
-        over = others + REASON_MIN - left
+        over = others + keep - left
         if over <= 0:
             break
         narrowed = max(4, natural[i] - over)
@@ -46,3 +44,8 @@ def fitted(
     for r in rows:
         table.add_row(*r)
     return table
+
+
+def _widest(cell: str) -> int:
+    """Cells of the widest line of ``cell`` (Rich markup allowed)."""
+    return max(cell_len(line) for line in Text.from_markup(cell).plain.split("\n"))

@@ -96,17 +96,19 @@ def run_argv(
     image: str,
     script: str,
     env_names: Sequence[str],
-    workdir: str,
+    workdir: str | None,
     limits: Limits,
     user: tuple[int, int] | None,
     devices: Sequence[str] = (),
     mounts: Sequence[str] = (),
     runtime: str | None = None,
     ulimits: Mapping[str, tuple[int, int]] | None = None,
+    network: str = "host",
 ) -> list[str]:
     """The ``podman run`` line for one container of a run (pure).
 
     ``ulimits``: the supervisor's own (podman's defaults ask more than a host may grant).
+    ``workdir`` None: ``/work`` is a private tmpfs (no host path at all).
     """
     argv = [PODMAN, *(["--runtime", runtime] if runtime else []), "run"]
     argv += [
@@ -120,10 +122,13 @@ def run_argv(
         str(limits.cpus),
         "--cap-drop=all",
         "--security-opt=no-new-privileges",
-        "--network=host",
+        f"--network={network}",  # host, or none for a cluster with isolated networks
         "--log-driver=passthrough",  # straight into the run's output file
-        "--volume",
-        f"{workdir}:{WORK}:rw",
+        *(
+            ["--volume", f"{workdir}:{WORK}:rw"]
+            if workdir is not None
+            else ["--tmpfs", f"{WORK}:rw,exec,mode=1777"]
+        ),
         "--workdir",
         WORK,
     ]

@@ -77,6 +77,7 @@ def run(sup: Supervisor, launch: dict[str, Any], log: Any) -> dict[str, Any]:
             mounts,
             podman.oci_runtime(),
             podman.own_ulimits(),
+            str(spec.get("network") or "host"),
         )
         procs.append(
             subprocess.Popen(

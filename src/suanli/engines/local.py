@@ -51,7 +51,14 @@ from suanli.engines.local_runner import (
     write_json_atomic,
     write_text_atomic,
 )
-from suanli.engines.sandbox import Account, Isolation, confinement, job_environment, tenant_account
+from suanli.engines.sandbox import (
+    NETWORKS,
+    Account,
+    Isolation,
+    confinement,
+    job_environment,
+    tenant_account,
+)
 from suanli.engines.sandbox import detect as detect_isolation
 
 # A launched run whose runner has not taken its lock after this long never started.
@@ -80,11 +87,14 @@ class LocalEngine:
         shared: Sequence[Path] = (),
         nodes: tuple[EmulatedNode, ...] = (),
         registry: str | None = None,
+        network: str = "host",
     ) -> None:
         """``hidden``: what jobs must not see (the data directory; default ``root``);
         ``shared``: host directories every job sees read-write (``SUANLI_JOB_MOUNTS``);
         ``nodes``: the cluster's pools as nodes, for ``inventory()``;
-        ``registry``: the region's image mirror, for images named without a registry."""
+        ``registry``: the region's image mirror, for images named without a registry;
+        ``network``: "host" (jobs share the host's network) or "isolated" (a network
+        namespace of their own: no host service, no outside address; see ``sandbox``)."""
         self.root = root
         self.clock = clock
         self.gpus = gpus or []
@@ -95,6 +105,13 @@ class LocalEngine:
         os.chmod(self.root, 0o700)
         self.hidden = tuple(p.resolve() for p in (hidden or (root,)))
         self.isolation = isolation or detect_isolation()
+        if network not in NETWORKS or (network == "isolated" and self.isolation.bwrap is None):
+            raise EngineFailure(
+                engine=self.name,
+                detail=f"network {network!r}: allowed {', '.join(NETWORKS)}; "
+                "isolated needs bubblewrap (scripts/sandbox.sh)",
+            )
+        self.network = network
         self.shared = tuple(shared)
         self.registry = registry
         self._children: dict[str, int] = {}  # runner pids by key, until reaped
@@ -149,7 +166,13 @@ class LocalEngine:
             "workdir": str(workdir),
             # The command prefix that confines each of the job's processes (sandbox.py).
             "confine": confinement(
-                self.isolation, account, workdir, self.hidden, bool(devices), self.shared
+                self.isolation,
+                account,
+                workdir,
+                self.hidden,
+                bool(devices),
+                self.shared,
+                isolated_network=self.network == "isolated",
             ),
             "user": account.name if account else None,
         }
@@ -162,6 +185,7 @@ class LocalEngine:
                 "user": [account.uid, account.gid] if account else None,
                 "slots": [int(s) for s in devices.split(",") if s],
                 "real": bool(devices),
+                "network": "none" if self.network == "isolated" else "host",
             }
         return launch
 

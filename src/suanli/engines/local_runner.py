@@ -34,6 +34,10 @@ LOCK, STARTED, RESULT, LAUNCH, CANCEL, OUTPUT = (
     "output.log",
 )
 KILL_GRACE_S = 5.0
+# Each line a rank of a multi-node job writes is headed so (what `suanli logs --rank N` and
+# the console's per-rank view read; Slurm's and Ray's gangs write the same).
+RANK_PREFIX = "[rank {}] "
+LINE_MAX = 65536  # a longer line without a newline is written as it is, in pieces
 MAX_GRACE_S = 3600.0
 POLL_S = 0.2
 
@@ -151,11 +155,18 @@ class Runner:
             if outcome is not None:
                 return outcome
         procs = []
-        for rank in range(int(launch["nodes"])):
+        nodes = int(launch["nodes"])
+        lines = RankLines(log) if nodes > 1 else None
+        for rank in range(nodes):
             rank_env = {**env, "SUANLI_NODE_RANK": str(rank), "NODE_RANK": str(rank)}
-            procs.append(self._spawn(launch["run"], workdir, rank_env, log))
+            out = lines.pipe(rank) if lines else log
+            procs.append(self._spawn(launch["run"], workdir, rank_env, out))
+            if lines:
+                os.close(out)  # the rank holds it; its end of file is the rank's end
         outcome = self._wait(procs, deadline, log)
         self._kill_group([])  # background processes the job left behind
+        if lines:
+            lines.join()
         return outcome or {"state": "succeeded", "exit_code": 0}
 
     def _start_group(self) -> None:
@@ -176,6 +187,7 @@ class Runner:
     def _spawn(
         self, script: str, cwd: Path, env: dict[str, str], log: Any
     ) -> subprocess.Popen[bytes]:
+        """``log``: the output log, or a rank's pipe (`RankLines`)."""
         proc = subprocess.Popen(
             [*self._confine, "/bin/bash", "-c", script],
             cwd=cwd,
@@ -256,6 +268,46 @@ class Runner:
     def record_started(self, data: dict[str, Any]) -> None:
         self._started = {**self._started, **data}
         write_json_atomic(self.dir / STARTED, self._started)
+
+
+class RankLines:
+    """The output of each rank of a multi-node run into the one log, a whole line at a time,
+    each headed `RANK_PREFIX` (read from a pipe per rank by a thread of this supervisor)."""
+
+    def __init__(self, log: Any) -> None:
+        self.log = log
+        self.lock = threading.Lock()
+        self.threads: list[threading.Thread] = []
+
+    def pipe(self, rank: int) -> int:
+        """The write end for rank ``rank``'s stdout and stderr."""
+        read, write = os.pipe()
+        thread = threading.Thread(target=self._copy, args=(rank, read), daemon=True)
+        thread.start()
+        self.threads.append(thread)
+        return write
+
+    def _copy(self, rank: int, read: int) -> None:
+        head = RANK_PREFIX.format(rank).encode()
+        held = b""
+        with os.fdopen(read, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(LINE_MAX):
+                *whole, held = (held + chunk).split(b"\n")
+                if len(held) >= LINE_MAX:
+                    whole, held = [*whole, held], b""
+                self._write(b"".join(head + line + b"\n" for line in whole))
+        if held:
+            self._write(head + held + b"\n")
+
+    def _write(self, data: bytes) -> None:
+        if data:
+            with self.lock:
+                self.log.write(data)
+
+    def join(self) -> None:
+        """Until every rank's pipe is closed (the group is killed first, so they are)."""
+        for thread in self.threads:
+            thread.join(timeout=KILL_GRACE_S)
 
 
 def group_members(group: int) -> set[int]:

@@ -29,6 +29,7 @@ import httpx
 from suanli.domain.clock import Clock
 from suanli.domain.errors import EngineFailure
 from suanli.domain.jobs import Reason
+from suanli.engines import ray_image
 from suanli.engines.base import (
     EngineFeature,
     Inventory,
@@ -88,10 +89,18 @@ def node(rank, env, setup, run):
     for name in ("SUANLI_RAY_GANG", "SUANLI_RAY_DRIVER"):
         env.pop(name, None)
     if setup:
-        code = subprocess.run(["bash", "-c", setup], env=env, preexec_fn=_die_with_parent)
-        if code.returncode:
-            return code.returncode
-    return subprocess.run(["bash", "-c", run], env=env, preexec_fn=_die_with_parent).returncode
+        code = sh(rank, env, setup)
+        if code:
+            return code
+    return sh(rank, env, run)
+
+def sh(rank, env, script):  # each line headed "[rank N] ", as the local engine and Slurm do
+    p = subprocess.Popen(["bash", "-c", script], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+    for line in p.stdout:
+        sys.stdout.buffer.write(b"[rank %d] " % rank + line.rstrip(b"\\n") + b"\\n")
+        sys.stdout.flush()
+    return p.wait()
 
 resources = {k: v for k, v in bundle.items() if k not in ("CPU", "GPU", "memory")}
 task = ray.remote(
@@ -149,6 +158,7 @@ class RayEngine:
         cache_s: float = 0.5,
         gang_strategy: str = "STRICT_SPREAD",
         python: str = "python3",
+        registry: str | None = None,
     ) -> None:
         """``endpoint``: the Jobs API (the dashboard address, e.g. ``http://head:8265``).
 
@@ -163,6 +173,9 @@ class RayEngine:
         one bundle per node (``gang_strategy``: STRICT_SPREAD, one Ray node per bundle, or
         PACK/SPREAD/STRICT_PACK) and starts the run on every bundle; ``python`` is the
         interpreter with Ray on the cluster that runs that driver.
+
+        A job with an image runs in a container per job on its node (``ray_image``), pulled
+        from ``registry`` (the region's mirror) unless the node has it.
         """
         if gang_strategy not in GANG_STRATEGIES:
             raise EngineFailure(
@@ -176,16 +189,22 @@ class RayEngine:
         self.reserve_cpus = reserve_cpus
         self.gang_strategy = gang_strategy
         self.python = python
+        self.registry = registry
         self.cache_s = cache_s
         self._seen: dict[str, tuple[float, RunStatus]] = {}  # key -> (when asked, status)
         self._http = httpx.Client(base_url=self.endpoint, timeout=timeout_s, transport=transport)
         self._watch: dict[str, float] = {}  # key -> when we submitted it, until it runs
+        self._heads: dict[str, str] = {}  # image jobs' log heads, once they name the digest
 
     # 1. launch -------------------------------------------------------------------------
     def launch(self, request: LaunchRequest) -> None:
-        if request.spec.image:  # never run an image's job as a bare command
-            raise EngineFailure(
-                engine=self.name, detail=f"images are not run on Ray yet ({request.spec.image})"
+        if (
+            request.spec.image
+            and max(request.spec.resources.nodes, len(request.placement.nodes)) > 1
+        ):
+            raise EngineFailure(  # never run an image's job as a bare command
+                engine=self.name,
+                detail=f"images run on one Ray node, not yet as a gang ({request.spec.image})",
             )
         if self._info(request.key) is not None:
             return  # known id: submitted before (maybe by a control plane that died)
@@ -220,8 +239,17 @@ class RayEngine:
         limit_s = max(1, math.ceil(spec.time_limit.total_seconds()))
         if nodes > 1:
             return self._gang_submission(request, nodes, resources, gpus, env, limit_s)
+        entrypoint = ENTRYPOINT.format(grace=KILL_GRACE_S, limit=limit_s)
+        if spec.image:  # a container on the node: the scripts go in as the container's env
+            del env["SUANLI_RAY_SETUP"], env["SUANLI_RAY_RUN"]
+            names = sorted(env)
+            env["SUANLI_SETUP"], env["SUANLI_RUN"] = spec.setup or "", spec.run
+            env[ray_image.SCRIPT_ENV] = ray_image.script(
+                request, self.registry, names, KILL_GRACE_S
+            )
+            entrypoint = ray_image.entrypoint(KILL_GRACE_S, limit_s)
         body: dict[str, Any] = {
-            "entrypoint": ENTRYPOINT.format(grace=KILL_GRACE_S, limit=limit_s),
+            "entrypoint": entrypoint,
             "submission_id": request.key,
             "runtime_env": {"env_vars": env},
             "metadata": {
@@ -229,6 +257,7 @@ class RayEngine:
                 "suanli_job_id": request.job_id,
                 "suanli_attempt": str(request.attempt),
                 "suanli_time_limit_s": str(limit_s),
+                **({"suanli_image": spec.image} if spec.image else {}),
             },
             "entrypoint_num_cpus": spec.resources.cpus if self.reserve_cpus else 0,
             "entrypoint_resources": resources,
@@ -313,8 +342,12 @@ class RayEngine:
                 RunState.LOST, reason=Reason("reason_lost", {"detail": "Ray has no such job"})
             )
         status = run_status(info)
+        image = str((info.get("metadata") or {}).get("suanli_image") or "")
+        if image and status.state is not RunState.PENDING:
+            status = ray_image.with_image(status, image, self._head_of_log(key))
         self._seen[key] = (now, status)
         if status.state.is_final:
+            self._heads.pop(key, None)
             self._seen.pop(key)  # asked once more by the reconciler at most: no need to keep
         since = self._watch.get(key)
         if since is not None and (
@@ -322,6 +355,16 @@ class RayEngine:
         ):
             del self._watch[key]
         return status
+
+    def _head_of_log(self, key: str) -> str:
+        """The first lines of an image job's log (where its node said what it resolved),
+        read once they hold the digest."""
+        head = self._heads.get(key)
+        if head is None:
+            head = self.read_log(key, 0, ray_image.HEAD_BYTES).data.decode(errors="replace")
+            if ray_image.RESOLVED in head:
+                self._heads[key] = head
+        return head
 
     def watching(self) -> bool:
         """Whether a job we submitted is still pending: the caller should ask again soon."""

@@ -40,7 +40,14 @@ def _local(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     nodes = emulated_nodes(cluster.pools)
     registry = options.get("registry") or os.environ.get("SUANLI_REGISTRY") or None
     return LocalEngine(
-        root, ctx.clock, gpus, (ctx.data_dir,), shared=shared, nodes=nodes, registry=registry
+        root,
+        ctx.clock,
+        gpus,
+        (ctx.data_dir,),
+        shared=shared,
+        nodes=nodes,
+        registry=registry,
+        network=options.get("network", "host"),
     )
 
 
@@ -87,6 +94,7 @@ def _ray(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
         cache_s=cache_s,
         gang_strategy=options.get("gang_strategy", "STRICT_SPREAD").upper(),
         python=options.get("python", "python3"),
+        registry=options.get("registry") or os.environ.get("SUANLI_REGISTRY") or None,
     )
 
 

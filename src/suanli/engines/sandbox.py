@@ -11,6 +11,12 @@ Layers, each from the kernel's own tools, as far as this host allows (``Isolatio
   namespace in which the data directory, /tmp and /var/tmp are empty tmpfs, and the job's
   own work directory is bound back at its usual path: it sees no other process and no file
   of the platform, even where users are not available.
+* **network**: by default the job shares the host's network, so it reaches every service
+  that listens on 127.0.0.1 there (the suanli API itself, which asks a token like any
+  client; a database or registry bound to loopback, which ask their own credentials) and
+  whatever the host reaches. A cluster whose engine options say ``network: isolated`` runs
+  its jobs in a new network namespace (``bwrap --unshare-net``; containers
+  ``--network=none``): only a loopback of their own, no host service, no outside address.
 * **environment** (always): the job gets its own variables and the platform's (``SUANLI_*``
   the README lists), PATH, HOME (its work directory), USER; never the server's environment.
 """
@@ -162,12 +168,14 @@ def confinement(
     hidden: Sequence[Path],
     devices: bool,
     shared: Sequence[Path] = (),
+    isolated_network: bool = False,
 ) -> list[str]:
     """The command prefix that confines a job; its own argv follows (empty: run it as is)."""
     prefix: list[str] = []
     if isolation.bwrap is not None:
         mounts = _mounts(workdir, hidden, devices, shared)
-        prefix = [isolation.bwrap, *_namespace_args(), *mounts]
+        net = ["--unshare-net"] if isolated_network else []
+        prefix = [isolation.bwrap, *_namespace_args(), *net, *mounts]
         prefix += ["--chdir", str(workdir), "--"]
     if account is not None and isolation.setpriv is not None:
         prefix += [
@@ -181,6 +189,9 @@ def confinement(
             "--",
         ]
     return prefix
+
+
+NETWORKS = ("host", "isolated")  # a local cluster's ``network`` engine option
 
 
 def _namespace_args() -> list[str]:

@@ -461,7 +461,8 @@ def render_batch_script(request: LaunchRequest, run_dir: Path, options: SlurmOpt
     ]
     if spec.image:  # each node pulls the image and runs the node script in a container
         lines += slurm_image.container_lines(request, run_dir, options.registry, env)
-    if nodes > 1:
+    if nodes > 1:  # each line a node writes headed "[rank N] ", as the local engine does
+        lines.append(f'node="set -o pipefail; ( $node ) 2>&1 | "{shlex.quote(RANKED)}')
         lines.append('exec srun --ntasks-per-node=1 --kill-on-bad-exit=1 /bin/bash -c "$node"')
     else:
         lines.append('exec /bin/bash -c "$node"')
@@ -472,6 +473,8 @@ def render_batch_script(request: LaunchRequest, run_dir: Path, options: SlurmOpt
 # SLURM_JWT stays out too: the CLI would authenticate with it instead of munge.
 COMMAND_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME", "SLURM_CONF")
 
+# A gang node's output, a line at a time, headed as local_runner.RANK_PREFIX ("[rank N] ").
+RANKED = 'sed -u "s/^/[rank ${SLURM_NODEID:-0}] /"'
 # What runs on each node: its rank, the setup once, then the job (exit status passed on).
 NODE_SCRIPT = (
     'export SUANLI_NODE_RANK="${SLURM_NODEID:-0}" NODE_RANK="${SLURM_NODEID:-0}"; '

@@ -13,11 +13,13 @@ from suanli.domain.tenants import DEMO_TENANT, TENANT_PATTERN
 MAX_BODY_BYTES = 1024 * 1024
 
 
-class _Wire(BaseModel):
+class Wire(BaseModel):
+    """Every wire model: unknown fields refused."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class SubmitJobRequest(_Wire):
+class SubmitJobRequest(Wire):
     """Exactly one of ``spec`` (decoded) or ``spec_yaml`` (the file's text)."""
 
     spec: dict[str, Any] | None = None
@@ -42,13 +44,13 @@ SUBMIT_JOB_SCHEMA: dict[str, Any] = {
 }
 
 
-class ReasonResponse(_Wire):
+class ReasonResponse(Wire):
     code: str
     params: dict[str, Any]
     message: str
 
 
-class EventResponse(_Wire):
+class EventResponse(Wire):
     at: dt.datetime
     from_status: str | None
     to_status: str
@@ -56,12 +58,12 @@ class EventResponse(_Wire):
     reason: ReasonResponse
 
 
-class NodeAssignmentResponse(_Wire):
+class NodeAssignmentResponse(Wire):
     node: str
     slots: list[int]
 
 
-class PlacementResponse(_Wire):
+class PlacementResponse(Wire):
     cluster: str
     pool: str
     region: str | None
@@ -70,7 +72,7 @@ class PlacementResponse(_Wire):
     price_per_hour_yuan: str
 
 
-class EstimateResponse(_Wire):
+class EstimateResponse(Wire):
     hours: float
     relative_throughput: float
     gross_yuan: str
@@ -81,7 +83,7 @@ class EstimateResponse(_Wire):
     finish_at: dt.datetime
 
 
-class VerdictResponse(_Wire):
+class VerdictResponse(Wire):
     cluster: str
     pool: str
     feasible: bool
@@ -90,13 +92,13 @@ class VerdictResponse(_Wire):
     estimate: EstimateResponse | None = None
 
 
-class DecisionResponse(_Wire):
+class DecisionResponse(Wire):
     summary: ReasonResponse
     chosen: list[str] | None
     verdicts: list[VerdictResponse]
 
 
-class JobSummary(_Wire):
+class JobSummary(Wire):
     id: str
     name: str
     tenant: str
@@ -129,14 +131,14 @@ class JobResponse(JobSummary):
     image_digest: str | None = None  # what the current attempt's image resolved to
 
 
-class JobListResponse(_Wire):
+class JobListResponse(Wire):
     jobs: list[JobSummary]
     total: int
     limit: int
     offset: int
 
 
-class TotalsResponse(_Wire):
+class TotalsResponse(Wire):
     accelerators: int
     domestic_accelerators: int
     domestic_share: float
@@ -146,7 +148,7 @@ class TotalsResponse(_Wire):
     free_pflops_fp16: float = 0.0
 
 
-class PoolResponse(_Wire):
+class PoolResponse(Wire):
     name: str
     accelerator: str | None
     domestic: bool | None
@@ -159,7 +161,7 @@ class PoolResponse(_Wire):
     free_accelerators: int
 
 
-class ClusterResponse(_Wire):
+class ClusterResponse(Wire):
     name: str
     provider: str
     region: str
@@ -168,7 +170,7 @@ class ClusterResponse(_Wire):
     pools: list[PoolResponse]
 
 
-class FleetResponse(_Wire):
+class FleetResponse(Wire):
     providers: dict[str, str]
     clusters: list[ClusterResponse]
     total: TotalsResponse
@@ -176,7 +178,7 @@ class FleetResponse(_Wire):
     by_provider: dict[str, TotalsResponse]
 
 
-class NodeInventoryResponse(_Wire):
+class NodeInventoryResponse(Wire):
     """One node as its engine reports it; accelerators by the engine's name for the kind."""
 
     name: str
@@ -190,7 +192,7 @@ class NodeInventoryResponse(_Wire):
     free_accelerators: dict[str, int]
 
 
-class ClusterInventoryResponse(_Wire):
+class ClusterInventoryResponse(Wire):
     """A cluster's capacity read from its engine now (state read), or why it could not be."""
 
     cluster: str
@@ -204,12 +206,12 @@ class ClusterInventoryResponse(_Wire):
     free_accelerators: dict[str, int] = Field(default_factory=dict)
 
 
-class FigureResponse(_Wire):
+class FigureResponse(Wire):
     value: float | str | None
     source: str | None
 
 
-class AcceleratorResponse(_Wire):
+class AcceleratorResponse(Wire):
     model: str
     name: str
     vendor: str
@@ -224,7 +226,7 @@ class AcceleratorResponse(_Wire):
     notes: str
 
 
-class FieldErrorResponse(_Wire):
+class FieldErrorResponse(Wire):
     field: str
     value: Any = None
     allowed: str | None = None
@@ -232,14 +234,14 @@ class FieldErrorResponse(_Wire):
     message: str
 
 
-class ErrorBody(_Wire):
+class ErrorBody(Wire):
     code: str
     message: str
     source: str | None = None
     errors: list[FieldErrorResponse] = Field(default_factory=list)
 
 
-class ErrorResponse(_Wire):
+class ErrorResponse(Wire):
     error: ErrorBody
 
 
@@ -248,13 +250,13 @@ class ErrorResponse(_Wire):
 Yuan = Annotated[str, Field(pattern=r"^-?\d+\.\d{2}$", examples=["1000.00"])]
 
 
-class TenantResponse(_Wire):
+class TenantResponse(Wire):
     name: str
     display_name: str
     attributes: dict[str, str | bool]
 
 
-class ConsiderationResponse(_Wire):
+class ConsiderationResponse(Wire):
     programme: str
     version: int
     outcome: str
@@ -264,7 +266,7 @@ class ConsiderationResponse(_Wire):
     order: int | None = None  # 1, 2, ...: the place in which an applied programme applied
 
 
-class AppliedResponse(_Wire):
+class AppliedResponse(Wire):
     """One programme that deducts, in the order programmes applied (stacked: several)."""
 
     order: int
@@ -276,7 +278,7 @@ class AppliedResponse(_Wire):
     claim: str | None
 
 
-class DeductionResponse(_Wire):
+class DeductionResponse(Wire):
     """How vouchers treat one charge: the programme applied (at most one) and why the others not."""
 
     gross: Yuan
@@ -312,7 +314,7 @@ class BillLineResponse(DeductionResponse):
     posted: bool
 
 
-class BillTotals(_Wire):
+class BillTotals(Wire):
     lines: int
     gross: Yuan
     deduction: Yuan
@@ -335,7 +337,7 @@ class ModelRedemptionResponse(DeductionResponse):
     posted: bool
 
 
-class BillResponse(_Wire):
+class BillResponse(Wire):
     tenant: str
     display_name: str
     month: str
@@ -344,14 +346,14 @@ class BillResponse(_Wire):
     model_vouchers: list[ModelRedemptionResponse] = Field(default_factory=list)
 
 
-class EligibilityResponse(_Wire):
+class EligibilityResponse(Wire):
     attribute: str
     allowed: list[str | bool]
     cite: str
     of: str = "company"  # company: the company's attribute; charge: a fact of what is bought
 
 
-class VoucherPolicyResponse(_Wire):
+class VoucherPolicyResponse(Wire):
     programme: str
     version: int
     kind: str
@@ -374,11 +376,21 @@ class VoucherPolicyResponse(_Wire):
     rate_by_class: dict[str, str] = Field(default_factory=dict)  # "attribute=value" -> rate
 
 
-class QuoteRequest(_Wire):
+# Yuan in: a number or a decimal string with at most two places. Said so in the OpenAPI
+# document (pydantic's own Decimal schema lets generators send "" or "1e5" as valid).
+YUAN_IN = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 10**12, "multipleOf": 0.01},
+        {"type": "string", "pattern": r"^\d{1,13}(\.\d{1,2})?$"},
+    ]
+}
+
+
+class QuoteRequest(Wire):
     amount: Annotated[
         Decimal,
         Field(ge=0, le=10**12, decimal_places=2, allow_inf_nan=False),
-        WithJsonSchema(_YUAN_IN),
+        WithJsonSchema(YUAN_IN),
     ]
     domestic: bool
     tenant: str | None = Field(default=None, pattern=TENANT_PATTERN)
@@ -390,7 +402,7 @@ class QuoteResponse(DeductionResponse):
     domestic: bool
 
 
-class LedgerVerifyResponse(_Wire):
+class LedgerVerifyResponse(Wire):
     ok: bool
     entries: int
     postings: int
@@ -398,7 +410,7 @@ class LedgerVerifyResponse(_Wire):
     problems: list[str]
 
 
-class SpendResponse(_Wire):
+class SpendResponse(Wire):
     lines: int
     accelerator_hours: str
     gross: Yuan
@@ -411,13 +423,13 @@ class ProgrammeSpendResponse(SpendResponse):
     tenant: str
 
 
-class RegionSpendResponse(_Wire):
+class RegionSpendResponse(Wire):
     region: str
     domestic: SpendResponse
     non_domestic: SpendResponse
 
 
-class PoolUseResponse(_Wire):
+class PoolUseResponse(Wire):
     programme: str
     year: int
     annual_pool: Yuan | None
@@ -425,198 +437,15 @@ class PoolUseResponse(_Wire):
     left: Yuan | None
 
 
-class ComputeShareResponse(_Wire):
+class ComputeShareResponse(Wire):
     domestic: SpendResponse
     non_domestic: SpendResponse
     domestic_share_hours: str
     domestic_share_yuan: str
 
 
-class VoucherReportResponse(_Wire):
+class VoucherReportResponse(Wire):
     voucher_spend: list[ProgrammeSpendResponse]
     pools: list[PoolUseResponse]
     compute: ComputeShareResponse
     by_region: list[RegionSpendResponse]
-
-
-ContractKind = Literal[
-    "private_deployment", "cloud_deployment", "api_calls", "all_in_one", "all_in_one_model_part"
-]
-# Yuan in: a number or a decimal string with at most two places. Said so in the OpenAPI
-# document (pydantic's own Decimal schema lets generators send "" or "1e5" as valid).
-_YUAN_IN = {
-    "anyOf": [
-        {"type": "number", "minimum": 0, "maximum": 10**12, "multipleOf": 0.01},
-        {"type": "string", "pattern": r"^\d{1,13}(\.\d{1,2})?$"},
-    ]
-}
-Amount = Annotated[
-    Decimal,
-    Field(gt=0, le=10**12, decimal_places=2, allow_inf_nan=False),
-    WithJsonSchema({**_YUAN_IN, "description": "yuan, more than 0"}),
-]
-
-
-class ContractRequest(_Wire):
-    """A model contract to record; only domestic (技术自主可控) base models qualify."""
-
-    tenant: str = Field(pattern=TENANT_PATTERN)
-    vendor: str = Field(min_length=1, max_length=200)
-    model: str = Field(min_length=1, max_length=200)
-    kind: ContractKind = Field(description="all_in_one: the model part of an all-in-one machine")
-    domestic: bool = Field(
-        default=False,
-        description="the model is a domestic (技术自主可控) base model; evidence must show it",
-    )
-    amount: Amount
-    evidence: str = Field(min_length=1, max_length=2000)
-    signed: dt.date | None = None
-    # facts of the model that programmes ask about, e.g. {"model_registered": true} (网信办备案)
-    facts: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")], str | bool] = Field(
-        default_factory=dict, max_length=20
-    )
-
-
-class ContractResponse(_Wire):
-    contract_id: str
-    tenant: str
-    vendor: str
-    model: str
-    kind: str
-    domestic: bool
-    amount: Yuan
-    signed: dt.date
-    evidence: str
-    completed: Yuan
-    left: Yuan
-    model_voucher: Yuan
-
-
-class RedeemRequest(_Wire):
-    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])
-    completed: Amount
-
-
-class ProgrammeStandingResponse(_Wire):
-    """A tenant under one programme today: eligible or why not, claim, cap and pool left."""
-
-    programme: str
-    version: int
-    kind: str
-    title: str
-    eligible: bool
-    why_not: str | None
-    claim_required: bool
-    claimed_at: dt.datetime | None
-    tenant_cap: Yuan | None
-    cap_scope: str
-    cap_period: str
-    used: Yuan
-    cap_left: Yuan | None
-    year: int
-    annual_pool: Yuan | None
-    pool_used: Yuan
-    pool_left: Yuan | None
-
-
-class VoucherStandingResponse(_Wire):
-    tenant: str
-    display_name: str
-    on: dt.date
-    programmes: list[ProgrammeStandingResponse]
-
-
-class ClaimRequest(_Wire):
-    tenant: str = Field(pattern=TENANT_PATTERN)
-    programme: str = Field(min_length=1, max_length=64)
-
-
-class ClaimResponse(_Wire):
-    tenant: str
-    programme: str
-    claimed_at: dt.datetime
-    recorded_by: str
-    new: bool
-    claim_required: bool
-
-
-class ProgrammeClaimRequest(_Wire):
-    """A claim of a programme with a claim step, against a contract (申领)."""
-
-    tenant: str = Field(pattern=TENANT_PATTERN)
-    programme: str = Field(min_length=1, max_length=64)
-    contract: str = Field(min_length=1, max_length=200, description="the contract number")
-    amount: Decimal = Field(gt=0, le=10**12, decimal_places=2, allow_inf_nan=False)
-    starts: dt.date
-    ends: dt.date
-    signed: dt.date | None = None
-    evidence: list[Literal["contract", "invoice", "delivery_proof"]] = Field(max_length=3)
-
-
-class ClaimDecisionRequest(_Wire):
-    approve: bool
-
-
-class ProgrammeClaimResponse(_Wire):
-    claim_id: str
-    programme: str
-    tenant: str
-    contract: str
-    contract_amount: Yuan
-    starts: dt.date
-    ends: dt.date
-    evidence: list[str]
-    claimed_on: dt.date
-    status: str
-    status_text: str
-    approved_amount: Yuan
-    decided_on: dt.date | None
-    expires_on: dt.date | None
-
-
-class PurchaseRequest(_Wire):
-    """A provider's purchase of domestic AI-chip servers (provider subsidy, seed 004 §2)."""
-
-    provider: str = Field(min_length=1, max_length=64, description="a provider of the fleet")
-    project: str = Field(min_length=1, max_length=200, description="the subsidised project")
-    accelerator: str = Field(
-        min_length=1, max_length=64, description="a domestic accelerator model of the catalog"
-    )
-    servers: int = Field(ge=1, le=1_000_000)
-    amount: Amount = Field(description="yuan: the domestic AI-chip server part of the contract")
-    evidence: str = Field(min_length=1, max_length=2000)
-    listed_cluster: str | None = Field(
-        default=None,
-        max_length=64,
-        description="the provider's cluster the servers are listed on; omitted: not listed",
-    )
-    signed: dt.date | None = None
-
-
-class PurchaseResponse(_Wire):
-    purchase_id: str
-    provider: str
-    project: str
-    accelerator: str
-    servers: int
-    amount: Yuan
-    listed_cluster: str | None
-    listed: bool
-    signed: dt.date
-    evidence: str
-    subsidised: bool
-    subsidy: Yuan
-
-
-class SubsidyResponse(DeductionResponse):
-    """The provider subsidy of one purchase: amount, subsidy, project cap left, and why."""
-
-    purchase_id: str
-    provider: str
-    project: str
-    accelerator: str
-    servers: int
-    listed_cluster: str | None
-    project_cap_left: Yuan | None
-    settled_at: dt.datetime
-    posted: bool

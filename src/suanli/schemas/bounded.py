@@ -20,6 +20,7 @@ one does, and the event loop is never held for long.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, NoReturn
 
 import yaml
@@ -198,8 +199,10 @@ def load_json(raw: bytes | str, source: str) -> Any:
     """The JSON document in ``raw``, bounded as the module says; InvalidInput on refusal."""
     try:
         data = json.loads(raw, parse_int=_json_int)
-    except RecursionError:
-        _refuse(source, "", "too_deep", None, f"at most {MAX_DEPTH} levels")
+    except RecursionError:  # deeper than the decoder's own guard (~1,000 levels)
+        _refuse(
+            source, _too_deep_at(raw), "too_deep", MAX_DEPTH + 1, f"at most {MAX_DEPTH} levels"
+        )
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(
             "invalid_json",
@@ -209,6 +212,51 @@ def load_json(raw: bytes | str, source: str) -> Any:
         ) from None
     check_tree(data, source)
     return data
+
+
+# A JSON document's structure: its strings (keys among them), brackets, commas and colons.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},:]')
+
+
+def _too_deep_at(raw: bytes | str) -> str:
+    """Where the first container nested deeper than ``MAX_DEPTH`` opens in the JSON ``raw``
+    (a path as ``check_tree`` names it): read token by token, without building anything or
+    recursing, and only until that container (or the end: "" for the document)."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    # Open containers, outermost first: [is a map, its current key, its current index].
+    stack: list[list[Any]] = []
+    string = ""
+    for token in _JSON_TOKEN.finditer(text):
+        mark = token.group()
+        if mark == "[" or mark == "{":
+            if len(stack) >= MAX_DEPTH:
+                return _stack_path(stack)
+            stack.append([mark == "{", None, 0])
+        elif mark == "]" or mark == "}":
+            if stack:
+                stack.pop()
+        elif mark == "," and stack:
+            stack[-1][1] = None
+            stack[-1][2] += 1
+        elif mark == ":" and stack:
+            stack[-1][1] = string
+        elif mark[0] == '"':
+            string = mark
+    return ""
+
+
+def _stack_path(stack: list[list[Any]]) -> str:
+    path = ""
+    for is_map, key, index in stack:
+        if not is_map:
+            path = _join(path, index)
+            continue
+        try:
+            name = json.loads(key) if key is not None else "?"
+        except ValueError:
+            name = key
+        path = _join(path, name)
+    return path
 
 
 def check_tree(data: Any, source: str, path: str = "") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import types
@@ -40,19 +41,22 @@ _PATTERN_HELP = {
 }
 
 
-def read_bounded(path: Path, limit: int, what: str, code: str) -> bytes:
+def read_bounded(path: Path, limit: int, what: str, code: str) -> bytes:  # noqa: ARG001
     """Read a user's file of at most ``limit`` bytes, or raise InvalidInput naming it.
+
+    ``code`` is the caller's code for what is wrong inside such a file; a file not read at
+    all is said by why (``file_missing``, ``file_denied``, ...) in the reader's language.
 
     Only a regular file is read (a device such as /dev/zero, a FIFO or a directory is
     refused from its ``stat``, before it is opened), opened without blocking, and never
     more than ``limit`` + 1 bytes of it, whatever its size says."""
     try:
         if not stat.S_ISREG(path.stat().st_mode):
-            raise _not_a_file(path, code)
+            raise _not_a_file(path, what)
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the stat
-                raise _not_a_file(path, code)
+                raise _not_a_file(path, what)
             chunks: list[bytes] = []
             got = 0
             while got <= limit:
@@ -64,23 +68,43 @@ def read_bounded(path: Path, limit: int, what: str, code: str) -> bytes:
         finally:
             os.close(fd)
     except OSError as exc:
-        detail = exc.strerror or str(exc)
-        raise InvalidInput(
-            code,
-            errors=[FieldError("", "invalid_value", str(path), params={"detail": detail})],
-            source=str(path),
-        ) from None
+        raise _unreadable(path, what, exc) from None
     if got > limit:
         raise _too_large(str(path), what, max(got, path.stat().st_size), limit)
     return b"".join(chunks)
 
 
-def _not_a_file(path: Path, code: str) -> InvalidInput:
-    detail = "not a regular file (a device, FIFO or directory is not read)"
+def _not_a_file(path: Path, what: str) -> InvalidInput:
+    return _file_error(path, what, "file_not_regular")
+
+
+# Why a file could not be read, said in the reader's language (not the system's English).
+_ERRNO_CODES = {
+    errno.ENOENT: "file_missing",
+    errno.ENOTDIR: "file_missing",  # a part of the path is not a directory
+    errno.EACCES: "file_denied",
+    errno.EPERM: "file_denied",
+    errno.EISDIR: "file_not_regular",
+    errno.ELOOP: "file_loop",
+    errno.ENAMETOOLONG: "file_name_too_long",
+}
+
+
+def _unreadable(path: Path, what: str, exc: OSError) -> InvalidInput:
+    code = _ERRNO_CODES.get(exc.errno or 0, "file_unreadable")
+    name = errno.errorcode.get(exc.errno or 0, "EIO")  # a symbol, the same in every language
+    return _file_error(path, what, code, errno=name)
+
+
+def _file_error(path: Path, what: str, code: str, **params: Any) -> InvalidInput:
+    """The file named (``source``) and why it was not read: one line, the head's own."""
+    said = "what." + what.replace(" ", "_")
+    params = {"what": said if said in MESSAGES else what, **params}
     return InvalidInput(
         code,
-        errors=[FieldError("", "invalid_value", str(path), params={"detail": detail})],
+        errors=[FieldError("", code, str(path), params=params)],
         source=str(path),
+        **params,
     )
 
 

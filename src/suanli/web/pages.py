@@ -26,8 +26,8 @@ from suanli.schemas.api import (
     PoolUseResponse,
     TenantResponse,
     VoucherPolicyResponse,
-    VoucherStandingResponse,
 )
+from suanli.schemas.api_contracts import VoucherStandingResponse
 from suanli.schemas.operations import (
     ProviderResponse,
     QueueResponse,

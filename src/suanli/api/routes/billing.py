@@ -32,25 +32,27 @@ from suanli.billing.metering import local_date
 from suanli.domain.access import EVERYONE, TENANT_ROLES, Role, Scope
 from suanli.schemas.api import (
     BillResponse,
+    LedgerVerifyResponse,
+    ModelRedemptionResponse,
+    PoolUseResponse,
+    QuoteRequest,
+    QuoteResponse,
+    TenantResponse,
+    VoucherPolicyResponse,
+    VoucherReportResponse,
+)
+from suanli.schemas.api_contracts import (
     ClaimDecisionRequest,
     ClaimRequest,
     ClaimResponse,
     ContractRequest,
     ContractResponse,
-    LedgerVerifyResponse,
-    ModelRedemptionResponse,
-    PoolUseResponse,
     ProgrammeClaimRequest,
     ProgrammeClaimResponse,
     PurchaseRequest,
     PurchaseResponse,
-    QuoteRequest,
-    QuoteResponse,
     RedeemRequest,
     SubsidyResponse,
-    TenantResponse,
-    VoucherPolicyResponse,
-    VoucherReportResponse,
     VoucherStandingResponse,
 )
 from suanli.service import access, bills, claims, contracts, purchases

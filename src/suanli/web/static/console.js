@@ -83,8 +83,9 @@ function submitForm(form) {
   });
 }
 
-// A node rank at the start of a line: "[rank 1] ", "[1] ", "rank 1: " or srun's "1: ".
-const RANK = /^(?:\[(?:rank\s*)?(\d+)\]\s?|rank\s*(\d+):\s?|(\d+):\s)/;
+// The head every engine writes on each line of a multi-node job, "[rank N] " (after Ray's
+// "(node pid=…)"): what `suanli logs --rank N` reads too (cli/jobs.py RANK_LINE).
+const RANK = /^(?:\([^)]*\) )?\[rank (\d+)\] /;
 
 // The job's log: every line kept, shown for one node rank or all, filtered by a search.
 class LogView {
@@ -111,7 +112,7 @@ class LogView {
   }
   keep(line) {
     const m = RANK.exec(line);
-    const rank = m ? (m[1] || m[2] || m[3]) : null;
+    const rank = m ? m[1] : null;
     this.lines.push({ rank, text: line });
     if (rank !== null && !this.ranks.has(rank)) {
       this.ranks.add(rank);
