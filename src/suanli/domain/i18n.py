@@ -14,6 +14,7 @@ from suanli.domain.i18n_console import CONSOLE
 from suanli.domain.i18n_eval import EVAL
 from suanli.domain.i18n_input import INPUT
 from suanli.domain.i18n_serving import SERVING
+from suanli.domain.i18n_tenants import TENANTS
 from suanli.domain.i18n_vouchers import VOUCHERS
 from suanli.domain.wording import said
 
@@ -234,10 +235,6 @@ _CORE: Mapping[str, Mapping[Lang, str]] = {
     "pool_cluster_excluded": {
         "en": "cluster {cluster} was not the one requested ({wanted})",
         "zh": "集群 {cluster} 不是指定的集群（{wanted}）",
-    },
-    "pool_tenant_excluded": {
-        "en": "not among the pools {tenant} may use ({wanted})",
-        "zh": "不在 {tenant} 可使用的资源池（{wanted}）之中",
     },
     "pool_node_too_small": {
         "en": "nodes have {have} {what}, job needs {need} per node",
@@ -565,7 +562,7 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT, EVAL, CLI, SERVING, VOUCHERS)
+_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT, EVAL, CLI, SERVING, VOUCHERS, TENANTS)
 MESSAGES: Mapping[str, Mapping[Lang, str]] = {k: v for part in _PARTS for k, v in part.items()}
 
 
