@@ -252,7 +252,9 @@ def _pools(
     Where tenants are limited to some pools (``TenantTerms.pools``, e.g. a virtual cluster's
     own), a model's pools are split by who may use them: one view per model and set of
     limited tenants, so each tenant's turn counts only the capacity it may be placed on.
-    With no limited tenant there is one view per model, named by the model.
+    With no limited tenant there is one view per model, named by the model. Placement is
+    bound to the view's model and kept to the tenant's pools by its own rule
+    (``pool_tenant_excluded``): a tenant allowed two views of one model may land on either.
     """
     capacity: dict[str, int] = {}
     free: dict[str, int] = {}
