@@ -40,7 +40,7 @@ providers:
         pools:
           - {name: vc-a, accelerator: A100, nodes: 1, accelerators_per_node: 2,
              cpus_per_node: 16, memory_gb_per_node: 128, price_per_accelerator_hour: "10.00"}
-          - {name: vc-b, accelerator: A100, nodes: 1, accelerators_per_node: 2,
+          - {name: vc-b, accelerator: A100, nodes: 1, accelerators_per_node: 4,
              cpus_per_node: 16, memory_gb_per_node: 128, price_per_accelerator_hour: "10.00"}
 """
 
@@ -69,9 +69,9 @@ def platform(tmp_path: Path, tenants: str = TENANTS) -> tuple[Platform, FixedClo
     return p, clock
 
 
-def two_cards(seconds: int = 3600) -> JobSpec:
+def two_cards(seconds: int = 3600, count: int = 2) -> JobSpec:
     return make_spec(
-        resources={"accelerator": {"model": "A100", "count": 2}},
+        resources={"accelerator": {"model": "A100", "count": count}},
         env={"SUANLI_SIM_RUN_S": str(seconds)},
     )
 
@@ -118,6 +118,20 @@ def test_a_tenant_without_pools_may_use_any(tmp_path: Path) -> None:
     run_for(p, clock, 5)
     placed = [get_job(p, j.id).placement for j in jobs]
     assert {pl.pool for pl in placed if pl is not None} == {"vc-a", "vc-b"}
+
+
+def test_a_job_none_of_its_tenants_pools_can_run_is_refused_at_submission(
+    tmp_path: Path,
+) -> None:
+    p, _ = platform(tmp_path)
+    with pytest.raises(InvalidInput) as caught:
+        submit_job(p, two_cards(count=4), tenant="team-a")  # vc-a has 2 per node, vc-b 4
+    (error,) = caught.value.errors
+    assert error.field == "resources"
+    assert "no pool that team-a may use can run this job" in error.message("en")
+    assert "team-a" in error.message("zh")
+    assert p.jobs.count(list(S)) == 0  # nothing half-written
+    submit_job(p, two_cards(count=4), tenant="team-b")  # its own vc-b can
 
 
 @pytest.mark.parametrize(
