@@ -14,6 +14,7 @@ from suanli.domain.i18n_console import CONSOLE
 from suanli.domain.i18n_eval import EVAL
 from suanli.domain.i18n_input import INPUT
 from suanli.domain.i18n_serving import SERVING
+from suanli.domain.i18n_tenants import TENANTS
 from suanli.domain.i18n_vouchers import VOUCHERS
 from suanli.domain.wording import said
 
@@ -561,7 +562,7 @@ _ACCESS: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT, EVAL, CLI, SERVING, VOUCHERS)
+_PARTS = (_CORE, _BILLING, _QUEUE, _ACCESS, CONSOLE, INPUT, EVAL, CLI, SERVING, VOUCHERS, TENANTS)
 MESSAGES: Mapping[str, Mapping[Lang, str]] = {k: v for part in _PARTS for k, v in part.items()}
 
 
