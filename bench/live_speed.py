@@ -9,9 +9,9 @@ seconds and peak RSS are its own; printed per run: jobs, ticks, wall and CPU sec
 peak RSS, and the replay's figures (which a speed-up must leave unchanged). ``--jobs 0``:
 the whole trace (``--repeat`` times, shifted). ``--baseline-src DIR`` replays the same jobs
 with another source tree first (e.g. ``git archive OLD src | tar -x -C /tmp/old``), in the
-same run, and prints the ratio. The default fleet is the cohort scenario: the live queue
-knows no per-pool tenant restrictions yet, so on ``philly-speed.yaml`` (each VC its own
-pool) every job waits and nothing finishes. Targets (issue 18): the whole Philly trace (82k jobs) in
+same run, and prints the ratio. The default fleet is the cohort scenario (the figures
+below were measured on it); ``philly-helios.yaml`` (each VC its own pool) runs too, see
+``bench/vc_pools.py``. Targets (issue 18): the whole Philly trace (82k jobs) in
 <= 60 s and the trace x13 in <= 15 min and <= 4 GB, on 2 cores.
 """
 

@@ -19,7 +19,12 @@ from tests.builders import T0
 from tests.conftest import postgres_url, reset_postgres
 
 SEED = [
-    Tenant("zeta", "Zeta", {"registered_zone": "haidian"}, TenantTerms("zeta", weight=2.0)),
+    Tenant(
+        "zeta",
+        "Zeta",
+        {"registered_zone": "haidian"},
+        TenantTerms("zeta", weight=2.0, pools=frozenset({"vc-z"})),
+    ),
     Tenant("alpha", "阿尔法", {"registered_zone": "yizhuang-new-town", "listed": True}),
 ]
 Open = Callable[[Sequence[Tenant]], TenantDirectory]
@@ -63,6 +68,7 @@ def test_seeded_tenants_by_name_with_their_attributes_and_terms(directory: Open)
     assert zeta is not None
     assert zeta.terms is not None
     assert zeta.terms.weight == 2.0
+    assert zeta.terms.pools == frozenset({"vc-z"})  # a virtual cluster's own pools
     assert tenants.get("nobody") is None
 
 

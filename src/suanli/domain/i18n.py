@@ -16,6 +16,7 @@ from suanli.domain.i18n_gateway import GATEWAY
 from suanli.domain.i18n_input import INPUT
 from suanli.domain.i18n_services import SERVICES
 from suanli.domain.i18n_serving import SERVING
+from suanli.domain.i18n_tenants import TENANTS
 from suanli.domain.i18n_vouchers import VOUCHERS
 from suanli.domain.wording import said
 
@@ -576,6 +577,7 @@ _PARTS = (
     VOUCHERS,
     SERVICES,
     GATEWAY,
+    TENANTS,
 )
 MESSAGES: Mapping[str, Mapping[Lang, str]] = {k: v for part in _PARTS for k, v in part.items()}
 

@@ -52,6 +52,12 @@ class TenantTerms:
         return self.quota.get(self.quota_key(model), 0)
 
 
+def may_use(pools: frozenset[str] | None, cluster: str, pool: str) -> bool:
+    """Whether work limited to ``pools`` (None: any) may run on ``pool`` of ``cluster``: an
+    entry names a pool (any cluster's pool of that name), a whole cluster, or ``cluster/pool``."""
+    return pools is None or pool in pools or cluster in pools or f"{cluster}/{pool}" in pools
+
+
 def most_ever(terms: TenantTerms, peers: Iterable[TenantTerms], model: str) -> int | None:
     """The most accelerators of ``model`` the tenant can ever hold at once; None: no bound.
 

@@ -31,7 +31,7 @@ from suanli.domain.ids import JobId
 from suanli.domain.jobs import Decision, Job, Reason, Verdicts
 from suanli.domain.services import holds_floor
 from suanli.domain.spec import MILLI, JobSpec
-from suanli.domain.tenants import TenantTerms
+from suanli.domain.tenants import TenantTerms, may_use
 from suanli.domain.throughput import ThroughputTable
 from suanli.domain.waits import capacity_wait
 from suanli.scheduler.estimate import REFERENCE_MODEL
@@ -170,6 +170,9 @@ def _turn(
             continue
         by_id[job.id] = job
         waiting.append(_work(job, job_class, models, attained(job, now, speed)))
+    views = _pools(
+        snapshot, speed, {n: t.pools for n, t in tenants.items() if t.pools is not None}
+    )
     running: list[Work] = []
     for job in holding:
         pl = job.placement
@@ -179,12 +182,11 @@ def _turn(
             continue
         by_id[job.id] = job
         w = _work(job, None, None, attained(job, now, speed))
-        w.pool, w.started, w.speed = pl.accelerator, _ts(job.started_at), speed[pl.accelerator]
+        w.pool = views.of.get((pl.cluster, pl.pool), pl.accelerator)
+        w.started, w.speed = _ts(job.started_at), speed[pl.accelerator]
         w.stopping, w.borrowed = job.preempt_at is not None, job.borrowed
         running.append(w)
-    view = QueueView(
-        t, _pools(snapshot, speed), running, waiting, _scaled(tenants), history=history
-    )
+    view = QueueView(t, views.views, running, waiting, _scaled(tenants, views), history=history)
     policy = make_policy(LIVE_POLICY, settings, ThroughputTable(rates, source="placement"))
     decided = decide(view, policy, explain=True)
     starts = decided.starts
@@ -194,7 +196,7 @@ def _turn(
         waits[job.id] = _waiting(reason, plans[kind_of(job)][1])
     return QueueTurn(
         [by_id[JobId(s.work.id)] for s in starts] + sorted(bypass, key=queue_order),
-        {JobId(s.work.id): s.pool for s in starts},
+        {JobId(s.work.id): views.model[s.pool] for s in starts},
         frozenset(JobId(s.work.id) for s in starts if s.borrowed),
         [(by_id[JobId(x.work.id)], in_accelerators(x.reason)) for x in decided.preempts],
         waits,
@@ -232,25 +234,60 @@ def _prefer(job_class: str, plan: Plan, rates: dict[tuple[str, str], float]) -> 
             rates.setdefault((job_class, model), float(n - i))
 
 
-def _pools(snapshot: Snapshot, speed: Mapping[str, float]) -> list[PoolView]:
+@dataclass(frozen=True)
+class _Views:
+    """What the queue sees of the pools: ``views``, the view of each (cluster, pool), each
+    view's model, and the views each limited tenant may use."""
+
+    views: list[PoolView]
+    of: dict[tuple[str, str], str]
+    model: dict[str, str]
+    allowed: dict[str, frozenset[str]]
+
+
+def _pools(
+    snapshot: Snapshot, speed: Mapping[str, float], limits: Mapping[str, frozenset[str]]
+) -> _Views:
     """One view per accelerator model over the pools of clusters that answer: capacity and
-    free thousandths as one node (placement, not the queue, fits gangs on nodes)."""
+    free thousandths as one node (placement, not the queue, fits gangs on nodes).
+
+    Where tenants are limited to some pools (``TenantTerms.pools``, e.g. a virtual cluster's
+    own), a model's pools are split by who may use them: one view per model and set of
+    limited tenants, so each tenant's turn counts only the capacity it may be placed on.
+    With no limited tenant there is one view per model, named by the model. Placement is
+    bound to the view's model and kept to the tenant's pools by its own rule
+    (``pool_tenant_excluded``): a tenant allowed two views of one model may land on either.
+    """
     capacity: dict[str, int] = {}
     free: dict[str, int] = {}
+    model: dict[str, str] = {}
+    of: dict[tuple[str, str], str] = {}
+    users: dict[str, frozenset[str]] = {}
+    names: dict[tuple[str, frozenset[str]], str] = {}
     for state in snapshot.pools:
-        model = state.pool.accelerator
-        if model is None or not state.available:
+        m = state.pool.accelerator
+        if m is None or not state.available:
             continue
-        capacity[model] = capacity.get(model, 0) + state.pool.accelerators * MILLI
-        free[model] = free.get(model, 0) + sum(sum(n.free_milli) for n in state.nodes)
-    return [
-        PoolView(m, m, capacity[m], [min(free[m], capacity[m])], speed.get(m, 1.0))
-        for m in sorted(capacity)
-        if capacity[m] > 0
+        cluster, pool = state.cluster.name, state.pool.name
+        who = frozenset(t for t, allowed in limits.items() if may_use(allowed, cluster, pool))
+        name = names.get((m, who))
+        if name is None:
+            name = names[(m, who)] = m if not who else f"{m}@{cluster}/{pool}"
+            model[name], users[name] = m, who
+        of[(cluster, pool)] = name
+        capacity[name] = capacity.get(name, 0) + state.pool.accelerators * MILLI
+        free[name] = free.get(name, 0) + sum(sum(n.free_milli) for n in state.nodes)
+    views = [
+        PoolView(v, model[v], capacity[v], [min(free[v], capacity[v])], speed.get(model[v], 1.0))
+        for v in sorted(capacity)
+        if capacity[v] > 0
     ]
+    allowed = {t: frozenset(v for v, who in users.items() if t in who) for t in limits}
+    return _Views(views, of, model, allowed)
 
 
-def _scaled(tenants: Mapping[str, TenantTerms]) -> dict[str, TenantTerms]:
+def _scaled(tenants: Mapping[str, TenantTerms], views: _Views) -> dict[str, TenantTerms]:
+    """The terms in thousandths, each limited tenant's pools said as the views it may use."""
     return {
         name: TenantTerms(
             t.name,
@@ -258,7 +295,7 @@ def _scaled(tenants: Mapping[str, TenantTerms]) -> dict[str, TenantTerms]:
             {k: v * MILLI for k, v in t.quota.items()},
             t.cohort,
             t.borrow,
-            t.pools,
+            views.allowed.get(name, frozenset()) if t.pools is not None else None,
         )
         for name, t in tenants.items()
     }

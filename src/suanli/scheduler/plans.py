@@ -20,6 +20,7 @@ import numpy as np
 from suanli.domain.evaluation import pool_exclusion
 from suanli.domain.jobs import Estimate, ExcludedPools, Job, PoolVerdict, Reason, Verdicts
 from suanli.domain.spec import JobSpec
+from suanli.domain.tenants import may_use
 from suanli.scheduler.estimate import Estimator
 from suanli.scheduler.feasibility import (
     accelerator_exclusion,
@@ -269,8 +270,13 @@ class Planner:
         ranked: list[tuple[int, Option, PoolVerdict, PoolVerdict]] = []
         excluded: dict[int, list[PoolVerdict]] = {}
         busy = Reason("pool_busy", {"need": need})
+        allowed = self.snapshot.tenant_pools.get(job.tenant)
+        not_allowed = _not_allowed(job.tenant, allowed)
         for g, group in enumerate(self._groups):
             for index, state in group.pools:
+                if not may_use(allowed, state.cluster.name, state.pool.name):
+                    excluded.setdefault(g, []).append(self._line(not_allowed, index, state))
+                    continue
                 if need > state.pool.nodes:
                     why = nodes_exclusion(spec, state.pool)
                     assert why is not None  # noqa: S101 - the condition above
@@ -317,6 +323,9 @@ class Planner:
                     if state.cluster.name != job.pinned_cluster
                     else reason or nodes_exclusion(spec, state.pool)
                 )
+                allowed = self.snapshot.tenant_pools.get(job.tenant)
+                if why is None and not may_use(allowed, state.cluster.name, state.pool.name):
+                    why = _not_allowed(job.tenant, allowed)
                 if why is not None:
                     excluded.append(self._line(why, index, state))
                     continue
@@ -390,6 +399,12 @@ class Planner:
 
 
 _ZERO = Decimal(0)
+
+
+def _not_allowed(tenant: str, allowed: frozenset[str] | None) -> Reason:
+    return Reason(
+        "pool_tenant_excluded", {"tenant": tenant, "wanted": ", ".join(sorted(allowed or ()))}
+    )
 
 
 def _names(state: PoolState) -> tuple[str, str]:

@@ -60,6 +60,9 @@ class Snapshot:
     # A replay may ask node choices to break exact ties at random with this seed; the live
     # scheduler leaves it None and takes the first of equal nodes.
     seed: int | None = None
+    # The pools each limited tenant may use (``TenantTerms.pools``; see
+    # ``domain.tenants.may_use``); a tenant not named may use any.
+    tenant_pools: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 def build_snapshot(
@@ -69,6 +72,7 @@ def build_snapshot(
     queue: Iterable[Job],
     unavailable_clusters: frozenset[str] = frozenset(),
     voucher_rates: Mapping[tuple[str, bool], Decimal] | None = None,
+    tenant_pools: Mapping[str, frozenset[str]] | None = None,
 ) -> Snapshot:
     """Start from the fleet's full capacity and take away what ``holding`` jobs occupy."""
     pools: dict[tuple[str, str], PoolState] = {}
@@ -108,7 +112,12 @@ def build_snapshot(
             node.free_cpus -= job.spec.resources.cpus
             node.free_memory_gb -= job.spec.resources.memory_gb
     return Snapshot(
-        now, fleet, list(pools.values()), sorted(queue, key=queue_order), voucher_rates or {}
+        now,
+        fleet,
+        list(pools.values()),
+        sorted(queue, key=queue_order),
+        voucher_rates or {},
+        tenant_pools=tenant_pools or {},
     )
 
 

@@ -36,6 +36,7 @@ from suanli.domain.tenants import TENANT_PATTERN, Attribute, TenantTerms
 from suanli.domain.throughput import ThroughputTable
 from suanli.schemas.fleetfile import parse_fleet_text
 from suanli.schemas.queuefile import QueueEntry
+from suanli.schemas.tenantfile import PoolRef, pool_errors, pool_places
 from suanli.schemas.throughputfile import load_throughput_file
 from suanli.schemas.validation import load_yaml_mapping, read_bounded, validate_model
 
@@ -59,7 +60,7 @@ class TenantQueueEntry(_Strict):
     ] = Field(default_factory=dict, max_length=100)
     cohort: Name | None = None
     borrow: bool = False
-    pools: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=1000)
+    pools: list[PoolRef] | None = Field(default=None, min_length=1, max_length=1000)
     attributes: dict[str, AttributeValue] = Field(default_factory=dict, max_length=100)
 
 
@@ -98,18 +99,14 @@ def load_scenario_file(path: Path, catalog: Catalog) -> Scenario:
     data = load_yaml_mapping(raw, str(path), MAX_SCENARIO_BYTES, "scenario file")
     parsed = validate_model(ScenarioFile, data, str(path), _CODE)
     fleet = parse_fleet_text(yaml.safe_dump(parsed.fleet), catalog, f"{path} (fleet)")
-    pools = {p.name for _, p in fleet.pools()}
+    places = pool_places(fleet)
     errors: list[FieldError] = []
     seen: set[str] = set()
     for i, t in enumerate(parsed.tenants):
         if t.name in seen:
             errors.append(FieldError(f"tenants[{i}].name", "duplicate_name", t.name))
         seen.add(t.name)
-        errors.extend(
-            FieldError(f"tenants[{i}].pools", "not_allowed", pool, ", ".join(sorted(pools)))
-            for pool in t.pools or []
-            if pool not in pools
-        )
+        errors.extend(pool_errors(f"tenants[{i}].pools", t.pools, places))
     if errors:
         raise InvalidInput(_CODE, errors=errors, source=str(path))
     table = None

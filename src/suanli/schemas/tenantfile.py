@@ -11,16 +11,18 @@ database behind the same ``TenantDirectory`` protocol. Every queue field is opti
         quota: {A100: 8, "*": 4}   # guaranteed accelerators per model ("*": any other)
         cohort: beijing            # tenants of a cohort lend each other idle quota ...
         borrow: true               # ... to those that may borrow (needs a cohort)
+        pools: [vc-a, beijing]     # where its jobs may run: pools, clusters or cluster/pool
     queue: {grace_s: 30, min_run_s: 600, backfill: true, aging_s: 14400, reserve: true}
 
-A tenant with no quota is bound by the fleet alone. ``queue`` has the same knobs as a
+A tenant with no quota is bound by the fleet alone; one with no ``pools`` may use any pool
+(a virtual cluster is a tenant whose ``pools`` are its own). ``queue`` has the same knobs as a
 simulation scenario's (``suanli.schemas.queuefile``), so the simulator and the live server
 can be given the same terms.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -29,6 +31,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from suanli.domain.errors import FieldError, InvalidInput
+from suanli.domain.fleet import Fleet
 from suanli.domain.tenants import ANY, TENANT_PATTERN, Tenant, TenantTerms
 from suanli.schemas.queuefile import QueueEntry
 from suanli.schemas.validation import load_yaml_mapping, read_bounded, validate_model
@@ -46,6 +49,7 @@ class _Strict(BaseModel):
 
 
 QuotaKey = Annotated[str, Field(min_length=1, max_length=64)]
+PoolRef = Annotated[str, Field(min_length=1, max_length=129)]  # pool, cluster or cluster/pool
 
 
 class TenantEntry(_Strict):
@@ -58,6 +62,7 @@ class TenantEntry(_Strict):
     )
     cohort: Name | None = None
     borrow: bool = False
+    pools: list[PoolRef] | None = Field(default=None, min_length=1, max_length=1000)
 
 
 class TenantsFile(_Strict):
@@ -75,11 +80,15 @@ class TenantsSetup:
 
 
 def parse_tenants_setup(
-    text: str | bytes, source: str = "<tenants>", models: Collection[str] | None = None
+    text: str | bytes,
+    source: str = "<tenants>",
+    models: Collection[str] | None = None,
+    places: Collection[str] | None = None,
 ) -> TenantsSetup:
     """Parse a tenants file, or raise InvalidInput naming the file and every bad field.
 
     ``models``: the accelerator models a quota may name (besides ``*``); None: any.
+    ``places``: what a tenant's ``pools`` may name (``pool_places``); None: anything.
     """
     data = load_yaml_mapping(text, source, MAX_TENANTS_BYTES, "tenants file")
     parsed = validate_model(TenantsFile, data, source, _CODE)
@@ -96,6 +105,7 @@ def parse_tenants_setup(
                 for key in entry.quota
                 if key != ANY and key not in models
             )
+        errors.extend(pool_errors(f"tenants[{i}].pools", entry.pools, places))
         if entry.borrow and entry.cohort is None:
             errors.append(
                 FieldError(
@@ -113,7 +123,14 @@ def parse_tenants_setup(
                 e.name,
                 e.display_name or e.name,
                 dict(sorted(e.attributes.items())),
-                TenantTerms(e.name, e.weight, dict(e.quota), e.cohort, e.borrow),
+                TenantTerms(
+                    e.name,
+                    e.weight,
+                    dict(e.quota),
+                    e.cohort,
+                    e.borrow,
+                    frozenset(e.pools) if e.pools is not None else None,
+                ),
             )
             for e in parsed.tenants
         ],
@@ -121,15 +138,44 @@ def parse_tenants_setup(
     )
 
 
+def pool_places(fleet: Fleet) -> set[str]:
+    """What a tenant's ``pools`` may name: each pool, each cluster, each ``cluster/pool``."""
+    out: set[str] = set()
+    for cluster, pool in fleet.pools():
+        out |= {pool.name, cluster.name, f"{cluster.name}/{pool.name}"}
+    return out
+
+
+def pool_errors(
+    field: str, pools: Sequence[str] | None, places: Collection[str] | None
+) -> list[FieldError]:
+    """A tenant's ``pools`` entries the fleet does not have, and repeated ones."""
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for j, ref in enumerate(pools or []):
+        if ref in seen:
+            errors.append(FieldError(f"{field}[{j}]", "duplicate_name", ref))
+        seen.add(ref)
+        if places is not None and ref not in places:
+            shown = sorted(places)
+            more = f" (+{len(shown) - 20})" if len(shown) > 20 else ""
+            errors.append(
+                FieldError(f"{field}[{j}]", "not_allowed", ref, ", ".join(shown[:20]) + more)
+            )
+    return errors
+
+
 def parse_tenants_text(text: str | bytes, source: str = "<tenants>") -> list[Tenant]:
     """Parse a tenants file's tenants (see ``parse_tenants_setup``)."""
     return parse_tenants_setup(text, source).tenants
 
 
-def load_tenants_setup(path: Path, models: Collection[str] | None = None) -> TenantsSetup:
+def load_tenants_setup(
+    path: Path, models: Collection[str] | None = None, places: Collection[str] | None = None
+) -> TenantsSetup:
     """Read and check a tenants file from disk, its queue terms included."""
     raw = read_bounded(path, MAX_TENANTS_BYTES, "tenants file", _CODE)
-    return parse_tenants_setup(raw, str(path), models)
+    return parse_tenants_setup(raw, str(path), models, places)
 
 
 def load_tenants_file(path: Path) -> list[Tenant]:
@@ -137,10 +183,12 @@ def load_tenants_file(path: Path) -> list[Tenant]:
     return load_tenants_setup(path).tenants
 
 
-def demo_tenants_setup(models: Collection[str] | None = None) -> TenantsSetup:
+def demo_tenants_setup(
+    models: Collection[str] | None = None, places: Collection[str] | None = None
+) -> TenantsSetup:
     """The built-in demo tenants (``suanli/data/demo-tenants.yaml``) and their queue terms."""
     text = resources.files("suanli").joinpath("data/demo-tenants.yaml").read_bytes()
-    return parse_tenants_setup(text, "suanli/data/demo-tenants.yaml", models)
+    return parse_tenants_setup(text, "suanli/data/demo-tenants.yaml", models, places)
 
 
 def demo_tenants() -> list[Tenant]:

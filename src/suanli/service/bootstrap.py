@@ -18,7 +18,7 @@ from suanli.engines.registry import EngineContext, engine_for
 from suanli.scheduler.policies import POLICIES
 from suanli.scheduler.queueing import QueueSettings
 from suanli.schemas.queuefile import QueueEntry
-from suanli.schemas.tenantfile import demo_tenants_setup, load_tenants_setup
+from suanli.schemas.tenantfile import demo_tenants_setup, load_tenants_setup, pool_places
 from suanli.schemas.throughputfile import load_throughput_file
 from suanli.schemas.voucherfile import (
     load_voucher_policy_dir,
@@ -62,8 +62,11 @@ def open_platform(
     ctx = EngineContext(data_dir, clock, tuple(gpus))
     engines = {c.name: engine_for(c, ctx) for c in fleet.clusters()}
     models = fleet.catalog.ids()
+    places = pool_places(fleet)
     setup = (
-        load_tenants_setup(tenants_file, models) if tenants_file else demo_tenants_setup(models)
+        load_tenants_setup(tenants_file, models, places)
+        if tenants_file
+        else demo_tenants_setup(models, places)
     )
     tenants = setup.tenants
     q = setup.queue

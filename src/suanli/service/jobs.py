@@ -20,7 +20,7 @@ from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason
 from suanli.domain.lifecycle import note, transition
 from suanli.domain.near import near
 from suanli.domain.spec import MILLI, JobSpec
-from suanli.domain.tenants import DEMO_TENANT, TenantTerms, most_ever
+from suanli.domain.tenants import DEMO_TENANT, TenantTerms, may_use, most_ever
 from suanli.domain.waits import why_no_pool
 from suanli.engines.base import LogChunk
 from suanli.scheduler.fairqueue import show_count
@@ -81,13 +81,22 @@ def check_quota(
     tenants: Mapping[str, TenantTerms],
     pinned: str | None = None,
 ) -> list[FieldError]:
-    """A job wider than its tenant could ever hold on every model that could run it."""
+    """A job wider than its tenant could ever hold on every model that could run it, or one
+    that none of the pools the tenant may use (``TenantTerms.pools``) can run."""
+    if terms.pools is not None and not any(
+        may_use(terms.pools, cluster.name, pool.name)
+        and exclusion(spec, cluster, pool, fleet.catalog, pinned, fleet.measured) is None
+        for cluster, pool in fleet.pools()
+    ):
+        return [FieldError("resources", "queue_no_pool", params={"tenant": terms.name})]
     need = spec.share_milli * spec.total_accelerators
     if need == 0 or not terms.quota:
         return []
     bounds: dict[str, int] = {}
     for cluster, pool in fleet.pools():
         model = pool.accelerator
+        if not may_use(terms.pools, cluster.name, pool.name):
+            continue
         if model and exclusion(spec, cluster, pool, fleet.catalog, pinned, fleet.measured) is None:
             most = most_ever(terms, tenants.values(), model)
             if most is None or need <= most * MILLI:

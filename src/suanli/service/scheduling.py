@@ -124,6 +124,7 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
         queue,
         p.unavailable,
         voucher_rates(p, {j.tenant for j in queue}),
+        {n: t.pools for n, t in p.tenant_terms.items() if t.pools is not None},
     )
     # 3. Decide: the fair queue (when, whose), then placement (where) for those it admits.
     holding = [j for j in current if j.status.holds_capacity]

@@ -9,10 +9,12 @@ engines, reconciliation, metering and billing per attempt). The engines are simu
 
 Event-driven: the clock moves to the next arrival, the next end of a run or the next stop
 a preemption asked for, and at least every ``tick_s`` simulated seconds (the fair queue's
-levels and aging change with time alone). The server ticks every 0.5 s of real time; the
-replay ticks where something can change and at ``tick_s`` otherwise: what it skips are
-ticks in which nothing arrives, ends or stops, i.e. only ticks where a decision could
-change by the passing of time alone (that is what ``tick_s`` bounds).
+levels and aging change with time alone), and 0.5 s after a tick at which a run ended
+while jobs wait (the server's interval: that tick's scheduling ran before its reconcile
+freed the accelerators). The server ticks every 0.5 s of real time; the replay ticks where
+something can change and at ``tick_s`` otherwise: what it skips are ticks in which nothing
+arrives, ends or stops, i.e. only ticks where a decision could change by the passing of
+time alone (that is what ``tick_s`` bounds).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ WAITING = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.PLACED, JobStatus.STAR
 HOLDING = tuple(s for s in JobStatus if s.holds_capacity)
 FREEZE_EVERY = 1024  # ticks
 FOREVER_S = 10 * 365 * 86400.0  # no timer: the next arrival or end comes first
+SERVER_TICK_S = 0.5  # the server's control loop interval (``workers.ControlLoop``)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ class LiveReplay:
         submitted: dict[str, float] = {}
         rejected = ticks = idle = 0
         i = 0
+        at_end = False  # whether this tick is at the end of a run
         while True:
             now = self.clock.now()
             while i < len(jobs) and EPOCH + dt.timedelta(seconds=jobs[i].submit - start) <= now:
@@ -171,12 +175,17 @@ class LiveReplay:
             # aging, guards); with none waiting, a tick without an arrival or an end
             # decides nothing, so the clock jumps to the next of those.
             waiting = p.jobs.count(WAITING)
-            wake = now + dt.timedelta(seconds=self.tick_s if waiting else FOREVER_S)
+            # A run that ended at this tick was reconciled after this tick's scheduling
+            # cycle (the step order of ``tick``): the server uses what it freed at its next
+            # tick, SERVER_TICK_S later, and so does the replay.
+            after = SERVER_TICK_S if waiting and at_end else self.tick_s if waiting else FOREVER_S
+            wake = now + dt.timedelta(seconds=after)
             if i < len(jobs):
                 wake = min(wake, EPOCH + dt.timedelta(seconds=jobs[i].submit - start))
             end = self._next_end()
             if end is not None:
                 wake = min(wake, end)
+            at_end = end is not None and end == wake
             self.clock.advance(max((wake - now).total_seconds(), 0.001))
         return self._report(submitted, rejected, ticks)
 

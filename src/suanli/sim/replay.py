@@ -27,7 +27,7 @@ from suanli.billing.policy import VoucherPolicy
 from suanli.domain.clock import Clock
 from suanli.domain.errors import FieldError, InvalidInput
 from suanli.domain.fleet import Fleet
-from suanli.domain.tenants import Attribute, TenantTerms
+from suanli.domain.tenants import Attribute, TenantTerms, may_use
 from suanli.domain.throughput import UNIFORM, ThroughputTable
 from suanli.scheduler.queueing import (
     QUEUE_POLICIES,
@@ -118,7 +118,8 @@ class Replay:
     # -- set-up --------------------------------------------------------------------------
 
     def _allowed_pools(self, terms: TenantTerms) -> list[str]:
-        return [p for p in self.pools if terms.pools is None or p in terms.pools]
+        where = {q.name: c.name for c, q in self.setup.fleet.pools()}  # may_use: cluster names
+        return [p for p in self.pools if may_use(terms.pools, where[p], p)]
 
     def _partition(self) -> tuple[list[_Domain], dict[str, int]]:
         """Tenants and pools that share capacity form one domain (union-find)."""
