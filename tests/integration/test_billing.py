@@ -189,6 +189,13 @@ class TestVoucherApi:
         assert body["programme"] == COMPUTE
         assert body["explanation"]
 
+    @pytest.mark.parametrize("domestic", [0, 1, "true", "no"])
+    def test_domestic_is_a_json_boolean_only(self, api: TestClient, domestic: object) -> None:
+        # The schema says boolean: 0 or "no" would otherwise be read as False (schemathesis ST201).
+        r = api.post("/api/v1/vouchers/quote", json={"amount": "1.00", "domestic": domestic})
+        assert r.status_code == 422, r.text
+        assert "domestic" in r.text
+
     def test_quote_for_an_ineligible_tenant_nets_the_whole_amount(self, api: TestClient) -> None:
         body = api.post(
             "/api/v1/vouchers/quote",

@@ -30,6 +30,10 @@ UNSTATED_RULES: dict[str, str] = {
     "replica; the tenant must exist",
     "POST /api/v1/services/{name}/scale": "replicas within the service's replicas.min..max",
     "POST /api/v1/services/{name}/rollback": "the revision must exist",
+    "GET /api/v1/usage": "the tenant must exist; a caller outside any tenant names one",
+    "POST /api/v1/apikeys": "a burst only with rate_per_s; a caller outside any tenant names "
+    "the tenant",
+    "POST /api/v1/tenants": "the name must not be taken",
 }
 
 

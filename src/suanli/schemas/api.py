@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 
 from suanli.domain.tenants import DEMO_TENANT, TENANT_PATTERN
 
@@ -392,7 +392,7 @@ class QuoteRequest(Wire):
         Field(ge=0, le=10**12, decimal_places=2, allow_inf_nan=False),
         WithJsonSchema(YUAN_IN),
     ]
-    domestic: bool
+    domestic: StrictBool  # JSON true/false only: 0 or "no" is refused, as the schema says
     tenant: str | None = Field(default=None, pattern=TENANT_PATTERN)
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, WithJsonSchema
+from pydantic import Field, StrictBool, WithJsonSchema
 
 from suanli.domain.tenants import TENANT_PATTERN
 from suanli.schemas.api import YUAN_IN, DeductionResponse, Wire, Yuan
@@ -29,7 +29,7 @@ class ContractRequest(Wire):
     vendor: str = Field(min_length=1, max_length=200)
     model: str = Field(min_length=1, max_length=200)
     kind: ContractKind = Field(description="all_in_one: the model part of an all-in-one machine")
-    domestic: bool = Field(
+    domestic: StrictBool = Field(
         default=False,
         description="the model is a domestic (技术自主可控) base model; evidence must show it",
     )
