@@ -34,6 +34,7 @@ from suanli.gateway.keys import KeyCheck
 from suanli.gateway.load import LoadBook
 from suanli.gateway.memory import MemoryUsageSink
 from suanli.gateway.metrics import CONTENT_TYPE, GatewayMetrics
+from suanli.gateway.prompt_count import count_prompt
 from suanli.gateway.routing import Balancer, Routes
 from suanli.gateway.tally import Tally
 from suanli.service.deps import Platform
@@ -279,6 +280,7 @@ class Gateway:
     async def _answered(self, call: Call, service: str) -> None:
         now = self.clock.monotonic()
         tally = call.tally or Tally()
+        await self._count_prompt(call, tally)
         load = self.load.of(call.route.service_id)
         load.requests += 1
         load.output_tokens += tally.completion_tokens
@@ -308,6 +310,24 @@ class Gateway:
         self._unrecorded.append(event)
         if self._record_wake is not None:
             self._record_wake.set()
+
+    async def _count_prompt(self, call: Call, tally: Tally) -> None:
+        """A stream that ended without the server's usage: its prompt counted by the replica
+        that answered (``gateway.prompt_count``), after the caller has the whole answer."""
+        replica = call.replica
+        if not (call.stream and call.openai and replica is not None and call.status < 400):
+            return
+        if tally.counted_by != "gateway" or tally.prompt_tokens:
+            return
+        self.balancer.acquire(replica)
+        try:
+            counted = await count_prompt(
+                self.upstream.pool, replica.url, call.path, call.headers, call.body
+            )
+        finally:
+            self.balancer.release(replica)
+        if counted is not None:
+            tally.prompt_tokens = counted
 
     async def _record_soon(self, wake: asyncio.Event) -> None:
         while True:

@@ -83,6 +83,7 @@ class Call:
     first_byte: float | None = None
     status: int = 0
     tally: Tally | None = None
+    replica: ReplicaEndpoint | None = None  # the one that answered
 
 
 def upstream_headers(
@@ -137,6 +138,7 @@ class Upstream:
         while True:
             replica = await choose(call, tried)
             acquire(replica)
+            call.replica = replica
             try:
                 response = await self._open(call, replica)
                 try:
