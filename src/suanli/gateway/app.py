@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -41,6 +42,9 @@ from suanli.service.deps import Platform
 
 OPENAI_POSTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 MAX_MODEL_NAME = 256
+
+
+log = logging.getLogger("suanli.gateway")
 
 
 class Gateway:
@@ -359,6 +363,7 @@ class Gateway:
             while True:
                 ready = [r for r in self.balancer.ready(route) if r.replica_id not in tried]
                 if tried and not ready:  # the one that failed was all there was
+                    log.warning("request %s: no other replica of %s", call.request_id, service)
                     raise GatewayError(
                         502, "replica_lost", "gateway.replica_lost", service=service
                     )
