@@ -47,6 +47,14 @@ def test_a_key_made_with_the_cli_calls_the_gateway_until_it_is_revoked(server: S
     assert again.returncode == 2
 
 
+def test_the_demo_tenant_of_the_tenants_file_gets_a_key(server: Server) -> None:
+    # demo comes from the tenants file (the tenant directory), not from `org add`: the
+    # quick start's own tenant, whose jobs and services already exist.
+    made = server.cli("apikey", "create", "notebook", "--tenant", "demo", "--json")
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["info"]["tenant"] == "demo"
+
+
 def test_bad_key_requests_name_the_field(server: Server) -> None:
     no_tenant = server.cli("apikey", "create", "ci")  # the operator belongs to no tenant
     assert no_tenant.returncode == 2

@@ -34,6 +34,15 @@ def store(p: Platform) -> ApiKeyStore:
     return p.apikeys
 
 
+def _is_tenant(p: Platform, name: str) -> bool:
+    """A tenant of this platform: in the tenant directory jobs and bills use (the tenants
+    file seeds it, the operator adds to it), else an organisation of the tenant kind."""
+    if p.billing is not None:
+        return p.billing.tenants.get(name) is not None
+    org = p.access.organisation(name) if p.access is not None else None
+    return p.access is None or (org is not None and org.kind is OrgKind.TENANT)
+
+
 def create_key(
     p: Platform,
     caller: Principal,
@@ -50,8 +59,7 @@ def create_key(
         raise InvalidInput("invalid_request", errors=[FieldError("tenant", "apikey.no_tenant")])
     if not caller.is_operator and caller.tenant != owner:
         raise NotFound("tenant_not_found", tenant=owner)
-    org = p.access.organisation(owner) if p.access is not None else None
-    if p.access is not None and (org is None or org.kind is not OrgKind.TENANT):
+    if not _is_tenant(p, owner):
         raise NotFound("tenant_not_found", tenant=owner)
     if burst is not None and rate_per_s is None:
         raise InvalidInput(
