@@ -108,3 +108,6 @@ def test_metered_tokens_equal_the_servers_own_usage(llama: LlamaServer, tmp_path
         event = usage.events[request_id]
         if event.counted_by == "gateway":
             assert 0 < event.completion_tokens <= direct[prompt]["completion_tokens"]
+            # the prompt: counted by the replica itself once the stream ended (its chat
+            # template and tokenizer), so exactly what the same request counts whole
+            assert event.prompt_tokens == direct[prompt]["prompt_tokens"] > 0

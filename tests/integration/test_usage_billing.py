@@ -194,13 +194,50 @@ def test_fractions_of_a_fen_add_up_over_the_month_never_billed_twice(platform: P
         sink.record(event(f"r-{i}", prompt=1, completion=0))
         bill_tokens(platform)
         billed.append(cash(platform, "acme"))
-    # the month's exact cost is 0.030: billed 0.03 in total, one fen at a time (half a fen
-    # of voucher rounds down to none: vouchers never pay more than their rate)
-    assert billed == [D0, D0, D0, -C1, -C1, -C1, -C2, -C2, -C2, -C3]
+    # the month's exact cost is 0.030: billed 0.03 in total, one fen at a time; the model
+    # voucher takes half the month's gross so far, rounded down once (0.00, 0.01, 0.01), so
+    # the caller pays 0.01, 0.01, 0.02: never more than the rate, never a fen lost per line
+    assert billed == [D0, D0, D0, -C1, -C1, -C1, -C1, -C1, -C1, -C2]
     assert platform.usage is not None
     lines = platform.usage.settlements(caller="acme")
     assert sum((s.line.gross for s in lines), Decimal(0)) == Decimal("0.03")
     assert [s.line.seq for s in lines] == list(range(1, len(lines) + 1))
+
+
+def test_the_months_model_voucher_is_its_rate_on_the_months_gross_rounded_once(
+    platform: Platform,
+) -> None:
+    # 1,000 requests of 0.0071 yuan each (1 prompt token at 7,100 yuan per million), each
+    # settled on its own: 1,000 ticks, most billing one fen or nothing. The month's cost is
+    # 7.1000: billed 7.10, and the model voucher's half is 3.55, rounded once on the month
+    # (rounded per settlement, half of each one-fen line would round down to none).
+    cheap = dataclasses.replace(
+        ROUTE,
+        input_price_per_million_yuan=Decimal("7100"),
+        output_price_per_million_yuan=Decimal(0),
+    )
+    assert platform.billing is not None
+    assert platform.usage is not None
+    sink = sink_of(platform, (cheap,))
+    for i in range(1000):
+        sink.record(event(f"r-{i}", prompt=1, completion=0))
+        bill_tokens(platform)
+    lines = platform.usage.settlements(caller="acme")
+    gross = sum((s.line.gross for s in lines), Decimal(0))
+    voucher = sum((s.deduction.amount for s in lines), Decimal(0))
+    assert len(lines) == 1000  # one settlement a request: the voucher is really split up
+    assert gross == Decimal("7.10")
+    assert voucher == (gross * Decimal("0.5")).quantize(C1, "ROUND_DOWN") == Decimal("3.55")
+    assert cash(platform, "acme") == -(gross - voucher)
+    assert platform.billing.ledger.balance(voucher_pool(MODEL, 2026)) == Decimal(
+        "100000000.00"
+    ) - Decimal("3.55")
+    # a settlement that reached a new fen is one balanced entry under its own key (710 of
+    # them, one fen each); one that reached none posts nothing
+    keys = [s.entry_key for s in lines if s.entry_key is not None]
+    assert len(set(keys)) == len(keys) == 710
+    assert all(s.entry_key is None for s in lines if s.line.gross == 0)
+    assert platform.billing.ledger.verify().ok
 
 
 def test_owner_paid_services_bill_callers_nothing_but_count_their_tokens(

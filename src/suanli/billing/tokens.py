@@ -106,6 +106,7 @@ def charge_for_tokens(line: TokenLine) -> Charge:
         line.on,
         attributes=attributes,
         evidence=TOKEN_EVIDENCE,
+        gross_before=line.billed_before,
     )
 
 

@@ -54,10 +54,23 @@ class Charge:
     project: str | None = None
     attributes: Mapping[str, Attribute] = field(default_factory=dict)  # facts of the charge
     evidence: frozenset[Evidence] = frozenset()  # documents backing the charge (兑付 material)
+    # For a charge that is one settlement of a running bill (a caller's token spend in a
+    # month): the gross billed by the bill's earlier settlements. A programme's rate is then
+    # applied to the running total and rounded once, ``floor(rate x (before + gross)) -
+    # floor(rate x before)``, so a month's settlements deduct floor(rate x month's gross)
+    # whatever their number, not up to a fen less per settlement.
+    gross_before: Decimal = ZERO
 
     def __post_init__(self) -> None:
         if not is_fen(exact(self.gross)) or self.gross < 0:
             raise ValueError(f"{self.key}: gross must be a non-negative fen amount")
+        if not is_fen(exact(self.gross_before)) or self.gross_before < 0:
+            raise ValueError(f"{self.key}: gross before must be a non-negative fen amount")
+
+    def rate_ceiling(self, rate: Decimal) -> Decimal:
+        """At most rate x gross, to the fen rounded down, on the running total (see above)."""
+        before = self.gross_before
+        return floor_fen(mul(before + self.gross, rate)) - floor_fen(mul(before, rate))
 
 
 # A settled compute line carries its own redemption evidence: the meter reading of the
@@ -289,7 +302,7 @@ def consider(
         policy.version,
         Outcome.APPLIED,
         rate=rate,
-        ceiling=floor_fen(mul(charge.gross, rate)),
+        ceiling=charge.rate_ceiling(rate),
         pool_left=usage.pool_left(policy, charge.on.year),
         company_left=usage.company_left(policy, charge.company, charge.on),
         project_left=usage.project_left(policy, charge.project),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -34,12 +35,16 @@ from suanli.gateway.keys import KeyCheck
 from suanli.gateway.load import LoadBook
 from suanli.gateway.memory import MemoryUsageSink
 from suanli.gateway.metrics import CONTENT_TYPE, GatewayMetrics
+from suanli.gateway.prompt_count import count_prompt
 from suanli.gateway.routing import Balancer, Routes
 from suanli.gateway.tally import Tally
 from suanli.service.deps import Platform
 
 OPENAI_POSTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 MAX_MODEL_NAME = 256
+
+
+log = logging.getLogger("suanli.gateway")
 
 
 class Gateway:
@@ -279,6 +284,7 @@ class Gateway:
     async def _answered(self, call: Call, service: str) -> None:
         now = self.clock.monotonic()
         tally = call.tally or Tally()
+        await self._count_prompt(call, tally)
         load = self.load.of(call.route.service_id)
         load.requests += 1
         load.output_tokens += tally.completion_tokens
@@ -308,6 +314,24 @@ class Gateway:
         self._unrecorded.append(event)
         if self._record_wake is not None:
             self._record_wake.set()
+
+    async def _count_prompt(self, call: Call, tally: Tally) -> None:
+        """A stream that ended without the server's usage: its prompt counted by the replica
+        that answered (``gateway.prompt_count``), after the caller has the whole answer."""
+        replica = call.replica
+        if not (call.stream and call.openai and replica is not None and call.status < 400):
+            return
+        if tally.counted_by != "gateway" or tally.prompt_tokens:
+            return
+        self.balancer.acquire(replica)
+        try:
+            counted = await count_prompt(
+                self.upstream.pool, replica.url, call.path, call.headers, call.body
+            )
+        finally:
+            self.balancer.release(replica)
+        if counted is not None:
+            tally.prompt_tokens = counted
 
     async def _record_soon(self, wake: asyncio.Event) -> None:
         while True:
@@ -339,6 +363,7 @@ class Gateway:
             while True:
                 ready = [r for r in self.balancer.ready(route) if r.replica_id not in tried]
                 if tried and not ready:  # the one that failed was all there was
+                    log.warning("request %s: no other replica of %s", call.request_id, service)
                     raise GatewayError(
                         502, "replica_lost", "gateway.replica_lost", service=service
                     )

@@ -11,6 +11,7 @@ cut after it began ends with an error event.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ from suanli.domain.serving import ReplicaEndpoint, ServiceRoute
 from suanli.gateway.errors import GatewayError, sse_error
 from suanli.gateway.http1 import Http1Pool, ReplicaLost, ReplicaTimeout, Response
 from suanli.gateway.tally import Tally
+
+log = logging.getLogger("suanli.gateway")
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) and those the gateway sets itself (a caller's own
 # x-suanli-caller or x-request-id never reaches a replica).
@@ -83,6 +86,7 @@ class Call:
     first_byte: float | None = None
     status: int = 0
     tally: Tally | None = None
+    replica: ReplicaEndpoint | None = None  # the one that answered
 
 
 def upstream_headers(
@@ -137,6 +141,7 @@ class Upstream:
         while True:
             replica = await choose(call, tried)
             acquire(replica)
+            call.replica = replica
             try:
                 response = await self._open(call, replica)
                 try:
@@ -149,7 +154,13 @@ class Upstream:
                 release(replica)
                 suspect(replica)
                 tried = tried | {replica.replica_id}
-                if len(tried) < 2 and self._may_retry(call, exc):
+                again = len(tried) < 2 and self._may_retry(call, exc)
+                log.warning(
+                    "replica %s lost request %s (%s; reached it: %s); %s",
+                    replica.replica_id, call.request_id, exc, exc.sent,
+                    "sent to another" if again else "answered 502",
+                )  # fmt: skip
+                if again:
                     continue
                 raise GatewayError(
                     502, "replica_lost", "gateway.replica_lost", service=_name(call.route)

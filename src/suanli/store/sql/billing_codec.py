@@ -97,6 +97,7 @@ def deduction_to_dict(d: Deduction) -> dict[str, Any]:
             "project": c.project,
             "attributes": dict(c.attributes),
             "evidence": sorted(e.value for e in c.evidence),
+            "gross_before": str(c.gross_before),
         },
         "considered": [_consideration_to_dict(v) for v in d.considered],
     }
@@ -114,6 +115,7 @@ def deduction_from_dict(data: dict[str, Any]) -> Deduction:
         project=c["project"],
         attributes=c.get("attributes", {}),
         evidence=frozenset(Evidence(e) for e in c.get("evidence", [])),
+        gross_before=Decimal(c.get("gross_before", "0")),
     )
     return Deduction(charge, tuple(_consideration_from_dict(v) for v in data["considered"]))
 
