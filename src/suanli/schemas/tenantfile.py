@@ -11,7 +11,7 @@ database behind the same ``TenantDirectory`` protocol. Every queue field is opti
         quota: {A100: 8, "*": 4}   # guaranteed accelerators per model ("*": any other)
         cohort: beijing            # tenants of a cohort lend each other idle quota ...
         borrow: true               # ... to those that may borrow (needs a cohort)
-        pools: [vc-a, beijing]     # where its jobs may run: pools, clusters or cluster/pool
+        pools: [vc-a, lab]         # where its jobs may run: pools, clusters or cluster/pool
     queue: {grace_s: 30, min_run_s: 600, backfill: true, aging_s: 14400, reserve: true}
 
 A tenant with no quota is bound by the fleet alone; one with no ``pools`` may use any pool
