@@ -102,7 +102,8 @@ def test_a_service_is_deployed_called_with_a_key_metered_and_billed_with_the_mod
         assert models.status_code == 200, models.text
         assert "tiny-llama" in [m["id"] for m in models.json()["data"]]
         # The first request waits while the service scales from zero.
-        for text in ("The gateway counts", "算力 调度"):
+        # The last is the streamed request's twin: the server's own count of that prompt.
+        for text in ("The gateway counts", "算力 调度", "one two three"):
             answer = client.post("/v1/chat/completions", json=chat(text), headers=key)
             assert answer.status_code == 200, answer.text
             assert answer.json()["choices"][0]["message"]["role"] == "assistant"
@@ -115,13 +116,14 @@ def test_a_service_is_deployed_called_with_a_key_metered_and_billed_with_the_mod
             usage, finished = streamed_usage(streamed)
         assert finished
         # llama-cpp-python 0.3.36's server sends no usage in a stream (stream_options is
-        # ignored): the gateway counts the generated events itself and marks them its own.
+        # ignored): the gateway counts the generated events itself and asks the replica for
+        # the prompt's count (gateway/prompt_count.py), marking both its own.
         assert usage is None
         unknown = client.post("/v1/chat/completions", json=chat("x", model="nope"), headers=key)
         assert unknown.status_code == 404
         assert unknown.json()["error"]["param"] == "model"
 
-    prompt = sum(u["prompt_tokens"] for u in counted)
+    prompt = sum(u["prompt_tokens"] for u in counted) + counted[-1]["prompt_tokens"]
     completion = sum(u["completion_tokens"] for u in counted)
     assert prompt > 0
     assert completion > 0
@@ -134,10 +136,10 @@ def test_a_service_is_deployed_called_with_a_key_metered_and_billed_with_the_mod
 
     def billed() -> dict[str, Any] | None:  # every request metered, its tokens billed
         u = usage_of(server)
-        return u if u["requests"] == 3 and Decimal(u["gross"]) == cost(u) > 0 else None
+        return u if u["requests"] == 4 and Decimal(u["gross"]) == cost(u) > 0 else None
 
     seen = wait_until(billed, timeout=TIMEOUT_S)
-    assert seen["prompt_tokens"] == prompt  # the server's own counts, to the token
+    assert seen["prompt_tokens"] == prompt  # the server's own counts, to the token, stream too
     streamed_tokens = seen["completion_tokens"] - completion  # the gateway's count
     assert 1 <= streamed_tokens <= 8  # max_tokens
     gross = Decimal(seen["gross"])

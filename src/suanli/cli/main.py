@@ -398,7 +398,7 @@ lazy(
     "usage",
     "suanli.cli.model_usage",
     "usage",
-    "Model services' tokens and charges (caller or publisher side), per minute to month.",
+    "Model-service tokens per period, caller, key and service; charges and 模型券.",
 )
 lazy(
     "report",
@@ -439,7 +439,7 @@ lazy(
     "apikey",
     "suanli.cli.apikey",
     "apikey_app",
-    "API keys for model services: create, list, revoke.",
+    "API keys for model services (/v1, /services): create, list, revoke.",
 )
 lazy("user", "suanli.cli.access", "user_app", "Users and their roles.")
 lazy("org", "suanli.cli.access", "org_app", "Organisations: tenants and providers.")
