@@ -54,6 +54,7 @@ import uvloop  # noqa: E402
 from tests.access import OPERATOR  # noqa: E402
 from tests.gateway.serving import ReplicaProcess, free_port  # noqa: E402
 
+from suanli.api.server import settle_heap  # noqa: E402
 from suanli.domain.access import OrgKind, Principal, Role  # noqa: E402
 from suanli.domain.serving import ReplicaEndpoint, ServiceRoute  # noqa: E402
 from suanli.gateway.app import Gateway  # noqa: E402
@@ -107,6 +108,7 @@ def serve_gateway(port: int, urls: list[str], data_dir: str) -> None:
     platform.route_table = table
     key = apikeys.create_key(platform, member, "bench").text
     print(f"KEY {key}", flush=True)
+    settle_heap()  # as `suanli up` does once started (cli/serve.py): no full-GC walks of the app
     uvicorn.run(
         Gateway(platform), host="127.0.0.1", port=port, log_level="error",
         http="httptools", loop="uvloop", access_log=False,
