@@ -9,6 +9,11 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; th
   echo "suanli needs Python 3.11 or newer as '$PY' (set PYTHON=...)." >&2
   exit 1
 fi
+# A venv cut short (interrupted while ensurepip ran) has a python but no pip: make it again.
+if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+  echo "$VENV is incomplete (no pip): making it again" >&2
+  rm -rf "$VENV"
+fi
 if [ ! -x "$VENV/bin/python" ]; then
   if ! "$PY" -m venv "$VENV" 2>/dev/null; then
     # Debian ships the venv module separately.
