@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -160,7 +161,8 @@ def replay(
         bool,
         typer.Option(
             help="through the server's own control loop (memory stores, simulated engines, "
-            "billing per attempt; default policy only; slow: see docs/sim-fidelity.md)"
+            "billing per attempt; each --policy in turn, knowing no run times; slow: "
+            "see docs/sim-fidelity.md)"
         ),
     ] = False,
 ) -> None:
@@ -190,8 +192,14 @@ def replay(
         if load is not None:
             jobs, offered, stretch = at_load(jobs, load, setup.fleet, setup.throughput)
         if live:
-            found = LiveReplay(setup.fleet, setup.tenants, setup.settings).run(jobs)
-            sys.stdout.write(json.dumps(found.to_dict(), indent=2) + "\n")
+            found = [
+                {"policy": name}
+                | LiveReplay(setup.fleet, setup.tenants, replace(setup.settings, policy=name))
+                .run(jobs)
+                .to_dict()
+                for name in policies
+            ]
+            sys.stdout.write(json.dumps(found[0] if len(found) == 1 else found, indent=2) + "\n")
             return
         results, whatifs = [], []
         for name in policies:

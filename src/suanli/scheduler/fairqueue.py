@@ -49,7 +49,6 @@ from suanli.scheduler.queueing import (
 )
 from suanli.scheduler.snapshot import Snapshot, queue_order
 
-LIVE_POLICY = "default"
 _COUNTS = ("used", "quota", "need", "have", "free")  # reason parameters in queue units
 
 
@@ -187,7 +186,7 @@ def _turn(
         w.stopping, w.borrowed = job.preempt_at is not None, job.borrowed
         running.append(w)
     view = QueueView(t, views.views, running, waiting, _scaled(tenants, views), history=history)
-    policy = make_policy(LIVE_POLICY, settings, ThroughputTable(rates, source="placement"))
+    policy = make_policy(settings.policy, settings, ThroughputTable(rates, source="placement"))
     decided = decide(view, policy, explain=True)
     starts = decided.starts
     waits: dict[JobId, Decision] = {}
@@ -218,6 +217,7 @@ def _work(job: Job, job_class: str | None, models: frozenset[str] | None, served
         queued_since=_ts(job.queued_at) or job.submitted_at.timestamp(),
         preemptible=not holds_floor(spec),  # a service's minimum replicas stay
         limit_s=spec.time_limit_hours * 3600,
+        per_card=MILLI,
     )
 
 

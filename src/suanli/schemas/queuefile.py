@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import itertools
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+# The queue policies a file may name: ``QUEUE_POLICIES``' names (a test keeps them equal;
+# schemas may not import the scheduler).
+PolicyName = Literal[
+    "default", "las", "fifo", "sjf", "srtf", "fifo-agnostic", "las-plain", "las2d", "qssf"
+]
 
 
 class QueueEntry(BaseModel):
@@ -30,10 +37,24 @@ class QueueEntry(BaseModel):
     guard_s: float | None = Field(default=None, ge=0, le=86_400 * 365)
     guard_gain: float | None = Field(default=None, ge=1, le=1e3)
     move_gain: float | None = Field(default=None, ge=1, le=100)
+    # The policy that ranks work (``default``: the shipped one; the others are baselines
+    # to compare with, ``sjf``/``srtf`` need run-time estimates).
+    policy: PolicyName = "default"
+    # Tiresias' 2D-LAS (``las2d``): queue thresholds and starvation knob; unset: the
+    # published ones (``scheduler/queueing/model.py``).
+    las2d_levels_s: list[Annotated[float, Field(gt=0, le=1e9)]] | None = Field(
+        default=None, min_length=1, max_length=8
+    )
+    las2d_promote: float | None = Field(default=None, ge=0, le=1e6)
 
-    @field_validator("levels_s")
+    @field_validator("levels_s", "las2d_levels_s")
     @classmethod
     def _increasing(cls, levels: list[float] | None) -> list[float] | None:
         if levels is not None and any(b <= a for a, b in itertools.pairwise(levels)):
-            raise ValueError("levels_s must increase (service levels, lowest first)")
+            # Said as the edge says every refusal: field, value, what is allowed (zh/en).
+            raise PydanticCustomError(
+                "not_allowed",
+                "levels must increase",
+                {"allowed": "increasing service levels, lowest first"},
+            )
         return levels

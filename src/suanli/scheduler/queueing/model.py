@@ -41,6 +41,14 @@ class Work:
     speed: float = 1.0  # the pool's relative speed while running (service accrues at it)
     stopping: bool = False  # asked to stop; its accelerators return when the engine confirms
     borrowed: bool = False  # runs on its cohort's idle quota (reclaimable)
+    # ``accelerators`` per whole accelerator: 1 in the simulator, 1,000 in the live queue
+    # (which counts thousandths, for shares). Policies that need whole-card seconds divide.
+    per_card: int = 1
+
+    @property
+    def cards(self) -> float:
+        """Whole accelerators held (a share counts its fraction)."""
+        return self.accelerators / self.per_card if self.per_card > 0 else 0.0
 
     @property
     def running(self) -> bool:
@@ -106,6 +114,18 @@ MOVE_GAIN = 1.25
 """A move to another pool needs one at least this much faster for the work's class (the
 Gavel replay, examples/sim/gavel-36x3.yaml; docs/sim-fidelity.md, "Gavel")."""
 
+LAS2D_LEVELS_S = (3600.0,)
+"""Tiresias' 2D-LAS queue thresholds (attained accelerator-seconds): two queues split at
+3,600 GPU-seconds, as the authors' simulator ships them (github.com/SymbioticLab/Tiresias,
+``simulator/jobs.py``: ``num_queue = 2``, ``queue_limit[0] = 3600``; its README: "two
+queues, and the threshold for Q1 is 3600 seconds"). Published, not tuned here."""
+
+LAS2D_PROMOTE = 8.0
+"""Tiresias' starvation knob (PROMOTEKNOB): a job that ran and then waited ``knob`` times
+its executed time goes back to the first queue. The authors' simulator offers 0.5, 1, 2,
+4, 8, 10, 100 and 1000 (``run_sim.py``, ``dlas-gpu-N``); 8 is our pick among them, not
+tuned on any trace."""
+
 
 @dataclass(frozen=True)
 class QueueSettings:
@@ -126,6 +146,11 @@ class QueueSettings:
     guard_s: float = GUARD_S
     guard_gain: float = GUARD_GAIN
     move_gain: float = MOVE_GAIN
+    # Which queue policy ranks work (``QUEUE_POLICIES``): the live server's and the replay's.
+    policy: str = "default"
+    # Tiresias' 2D-LAS (``las2d``, a blind baseline; ``policies_blind.py`` cites each).
+    las2d_levels_s: tuple[float, ...] = LAS2D_LEVELS_S
+    las2d_promote: float = LAS2D_PROMOTE
 
 
 @dataclass(frozen=True)

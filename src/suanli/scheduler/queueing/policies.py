@@ -115,7 +115,9 @@ class ShortestRemainingFirst(_Base):
 
 
 class LeastAttained(_Base):
-    """suanli's default: discretised least-attained-service (Tiresias' 2D-LAS, NSDI'19).
+    """Discretised least-attained-service after Tiresias' 2D-LAS (NSDI'19), with suanli's
+    levels (``settings.levels_s``) and clock aging instead of the paper's thresholds and
+    promotion (those are ``las2d``, ``policies_blind.py``; continuous LAS is ``las-plain``).
 
     Needs no run-time estimate. Work is ranked by service level: level 0 until it has
     attained ``LEVELS_S[0]`` normalised accelerator-seconds (accelerators × time, so wide
@@ -278,3 +280,8 @@ QUEUE_POLICIES: dict[str, type[_Base]] = {
     for p in (Gittins, LeastAttained, Fifo, ShortestJobFirst, ShortestRemainingFirst, FifoAgnostic)
 }
 """Registry; ``default`` is what the live server uses."""
+
+# The blind baselines build on ``_Base``: registered once it exists (``policies_blind``).
+from suanli.scheduler.queueing.policies_blind import BLIND_POLICIES  # noqa: E402
+
+QUEUE_POLICIES.update({p.name: p for p in BLIND_POLICIES})
