@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from suanli.evalsuite import RESULT_PREFIX
+from suanli.evalsuite.gemm import Product, _figure
 from suanli.evalsuite.host import (
     STEADY_ERROR,
     HostTimes,
@@ -12,7 +16,8 @@ from suanli.evalsuite.host import (
     steadiness,
     steal_share,
 )
-from suanli.evalsuite.timing import measure_rounds, round_order
+from suanli.evalsuite.timing import Timing, measure_rounds, round_order
+from suanli.schemas.evalfile import parse_eval_output
 
 STAT = """cpu  1914582 1470412 427784 885587 15284 0 17202 37970 0 0
 cpu0 957291 735206 213892 442793 7642 0 8601 18985 0 0
@@ -94,3 +99,30 @@ def test_interleaved_windows_alternate_between_the_items() -> None:
         assert t.clock == "cpu"
         assert t.share is not None
         assert t.steal is None or 0 <= t.steal <= 1
+
+
+def test_an_unsteady_gemm_figure_says_so_and_reads_back_with_the_flag() -> None:
+    product = Product("fp32", lambda: None, 1024, "pytorch", "AVX2")
+    # Windows of this CI host at load 11-14 (seconds per call): CV about 12%.
+    noisy = [0.0160, 0.0190, 0.0150, 0.0210, 0.0170, 0.0160, 0.0200, 0.0150] * 2
+    found = _figure(product, Timing(noisy[:15], noisy[:15], 0.12, "cpu", 0.004))
+    assert found["steady"] is False
+    assert found["error"] > STEADY_ERROR
+    assert found["steal"] == 0.004
+    assert "UNSTEADY" in found["detail"]
+    assert "不稳定" in found["detail"]
+    assert found["value"] == pytest.approx(2 * 1024**3 / 0.0170 / 1e12, rel=1e-4)
+    calm = _figure(product, Timing([0.0170] * 15, [0.0170] * 15, 0.9, "cpu", 0.0))
+    assert calm["steady"] is True
+    assert "UNSTEADY" not in calm["detail"]
+    result = {
+        "format": "suanli/eval-result/v1",
+        "suites": ["micro"],
+        "seconds": 30.0,
+        "hardware": {"backend": "cpu", "device": "AMD EPYC", "count": 1, "threads": 2},
+        "software": {"python": "3.12", "numpy": "2.0"},
+        "items": [found, calm],
+    }
+    parsed = parse_eval_output((RESULT_PREFIX + json.dumps(result)).encode(), "job j-1")
+    assert "UNSTEADY" in parsed.items[0].detail
+    assert parsed.items[0].cv == found["cv"]
