@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from suanli.evalsuite.host import host_times
+from suanli.evalsuite.host import HostTimes, host_times, steal_share
 
 REPEATS = 5
 MIN_REPEAT_S = 0.2  # each window runs the call this long at least (calls batched)
@@ -149,7 +149,7 @@ def measure_rounds(
     seconds: dict[str, list[float]] = {name: [] for name in calls}
     wall: dict[str, list[float]] = {name: [] for name in calls}
     used = dict.fromkeys(calls, 0.0)
-    stolen = dict.fromkeys(calls, 0.0)
+    stolen = dict.fromkeys(calls, 0)
     spans = dict.fromkeys(calls, 0)
     for round_no in range(repeats):
         for name in round_order(list(calls), round_no):
@@ -170,7 +170,8 @@ def measure_rounds(
     found = {}
     for name in calls:
         share = round(min(1.0, used[name] / repeats), 4) if clock == "cpu" and repeats else None
-        steal = round(stolen[name] / spans[name], 4) if spans[name] > 0 else None
+        steal = steal_share(HostTimes(0, 0), HostTimes(spans[name], stolen[name]))
+        steal = round(steal, 4) if steal is not None else None
         found[name] = Timing(seconds[name], wall[name], share, clock, steal)
     return found
 
