@@ -4,6 +4,7 @@ subordinate ids a login user can get; the ACL that keeps their outputs the tenan
 from __future__ import annotations
 
 import itertools
+import os
 import struct
 from decimal import Decimal
 from pathlib import Path
@@ -86,3 +87,23 @@ def test_slurm_and_ray_map_only_where_podman_runs_as_root(tmp_path: Path) -> Non
     (line,) = container_lines(request, tmp_path, "127.0.0.1:5000", {})
     assert "--uidmap 0:" + str(userns.for_tenant("acme").first) in line
     assert "__SUANLI" not in line.replace("__SUANLI_CONTAINER__", "")
+
+
+def test_grant_sets_both_acls_and_new_files_inherit_the_users(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir(mode=0o700)
+    try:
+        userns.grant(str(work), [999, userns.for_account(999).host(0)])
+    except OSError as exc:  # a file system without POSIX ACLs
+        pytest.skip(f"no ACLs here: {exc}")
+    expected = userns.acl_bytes([999, userns.for_account(999).host(0)])
+    assert os.getxattr(work, "system.posix_acl_access") == expected
+    assert os.getxattr(work, "system.posix_acl_default") == expected
+    (work / "out.txt").write_text("x")
+    inherited = os.getxattr(work / "out.txt", "system.posix_acl_access")
+    users = {
+        struct.unpack_from("<HHI", inherited, 4 + 8 * i)[2]
+        for i in range((len(inherited) - 4) // 8)
+        if struct.unpack_from("<HHI", inherited, 4 + 8 * i)[0] == 0x02
+    }
+    assert users == {999, userns.for_account(999).host(0)}

@@ -64,7 +64,8 @@ def run(sup: Supervisor, launch: dict[str, Any], log: Any) -> dict[str, Any]:
         idmap, inside = _namespace(spec.get("user"), launch["workdir"])
     except (userns.NoRange, OSError) as exc:
         log.write(f"[suanli] no user namespace for the container: {exc}\n".encode())
-        return {"state": "failed", "exit_code": None, "detail": f"user namespace: {exc}"}
+        detail = f"no user namespace for the container: {exc}"
+        return {"state": "failed", "exit_code": None, "reason": "runner_error", "detail": detail}
     devices, mounts = podman.accelerator_devices(spec.get("slots") or [], bool(spec.get("real")))
     procs = []
     for rank, name in enumerate(containers):
