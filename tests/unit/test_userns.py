@@ -60,6 +60,11 @@ def test_the_run_line_maps_uids_and_gids_alike() -> None:
     assert f"--uidmap 0:{idmap.first}:65536 --gidmap 0:{idmap.first}:65536" in line
     assert "--user 0:0" in line
     assert "--cap-drop=all" in argv  # root inside holds no capability either
+    assert "mask=/sys/fs/cgroup" in line  # the host's cgroup tree, bound on the host network
+    isolated = run_argv(
+        "k", "r/x:1", "true", [], "/w", Limits(1, 0), (0, 0), network="none", idmap=idmap
+    )
+    assert "mask=/sys/fs/cgroup" not in " ".join(isolated)  # its own sysfs there
 
 
 def test_the_acl_grants_the_users_and_nothing_to_group_or_others() -> None:
