@@ -87,7 +87,8 @@ def test_a_job_runs_in_its_image_on_the_ray_node_with_the_digest(
         "ls /var/tmp/suanli-ci 2>&1 | head -1; "
         "echo map=$(cat /proc/self/uid_map); "
         # The memory limit holds: 1.1 GB in one tail line is killed (cgroup's OOM, 137).
-        "head -c 1100M /dev/zero | tail -n 1 >/dev/null; echo oom=$?"
+        "head -c 1100M /dev/zero | tail -n 1 >/dev/null; echo oom=$?; "
+        "echo cgroups=$(ls /sys/fs/cgroup/memory 2>/dev/null | grep -c libpod)"
     )
     engine.launch(_request(key, script, setup="echo set up", env={"TOKEN": "s3cret"}))
     engine.launch(_request(key, script, env={"TOKEN": "s3cret"}))  # known key: nothing new
@@ -101,6 +102,7 @@ def test_a_job_runs_in_its_image_on_the_ray_node_with_the_digest(
     assert "wrote" in log
     assert "No such file" in log  # no path of the Ray node
     assert "oom=137" in log  # memory_gb: 1 as a cgroup limit
+    assert "cgroups=0" in log  # no other container's cgroup in sight
     if os.geteuid() == 0:  # podman as root on the node: the tenant's own user namespace
         assert f"map= 0 {userns.for_tenant('').first} 65536" in log, log
     assert status.image_digest is not None

@@ -86,6 +86,7 @@ def test_slurm_and_ray_map_only_where_podman_runs_as_root(tmp_path: Path) -> Non
     flags = userns.shell_flags(userns.for_tenant("acme"))
     assert flags.startswith('$([ "$(id -u)" = 0 ] && echo ')
     assert f"--uidmap 0:{userns.for_tenant('acme').first}:65536" in flags
+    assert "--security-opt mask=/sys/fs/cgroup" in flags  # Ray and Slurm: the host network
     spec = make_spec(image="suanli/debian:bookworm", resources={"cpus": 1})
     placement = Placement("s", "cpu", None, (NodeAssignment("n0", ()),), Decimal(0))
     request = LaunchRequest("suanli-j-1-a1", "j-1", 1, spec, placement, tenant="acme")

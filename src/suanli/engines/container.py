@@ -141,12 +141,7 @@ def run_argv(
     if limits.memory_gb > 0:
         argv += ["--memory", f"{limits.memory_gb}g"]
     if idmap is not None:
-        argv += idmap.argv()
-        if network == "host":
-            # No sysfs of its own in a user namespace on the host's network: podman binds the
-            # host's /sys, whose cgroup tree names every container and its usage. Hidden; the
-            # limits still hold (the kernel's, on the container's own cgroup).
-            argv += ["--security-opt", "mask=/sys/fs/cgroup"]
+        argv += idmap.argv(network)
     if user is not None:
         argv += ["--user", f"{user[0]}:{user[1]}"]
     for var in env_names:  # values come from podman's own environment, never its argv

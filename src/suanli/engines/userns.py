@@ -56,10 +56,15 @@ class IdRange:
             raise NoRange(f"id {inside} is outside the container's {self.size} ids")
         return self.first + inside
 
-    def argv(self) -> list[str]:
-        """podman's flags for this mapping (uids and gids alike)."""
+    def argv(self, network: str = "host") -> list[str]:
+        """podman's flags for this mapping (uids and gids alike).
+
+        On the host's network a container in a user namespace cannot mount a sysfs of its
+        own, so podman binds the host's ``/sys``, whose cgroup tree names every container and
+        its usage: masked. The limits hold all the same (on the container's own cgroup)."""
         spec = f"0:{self.first}:{self.size}"
-        return ["--uidmap", spec, "--gidmap", spec]
+        mask = ["--security-opt", "mask=/sys/fs/cgroup"] if network == "host" else []
+        return ["--uidmap", spec, "--gidmap", spec, *mask]
 
 
 def for_account(uid: int) -> IdRange:
@@ -107,9 +112,9 @@ def grant(path: str, users: Sequence[int]) -> None:
     os.setxattr(path, "system.posix_acl_default", data)
 
 
-def shell_flags(idmap: IdRange) -> str:
+def shell_flags(idmap: IdRange, network: str = "host") -> str:
     """A node script's words for the mapping: podman as root takes it; a rootless podman
     (a Slurm job as its tenant's user) keeps its own namespace from that user's
     ``/etc/subuid`` range, where these host ids mean nothing."""
-    flags = " ".join(idmap.argv())
+    flags = " ".join(idmap.argv(network))
     return f"$([ \"$(id -u)\" = 0 ] && echo '{flags}')"
