@@ -18,7 +18,7 @@ of each half instead: the last N jobs before the cut (tuning) and the first N af
 (``--jobs 0``: the whole halves). A few thousand Philly jobs span hours to a day and offer
 the cohort's 650 GPUs ~200-300 GPUs of work: no queue forms and every policy ties. So
 ``--scale`` shrinks the scenario's fleet and quotas alike (default x0.25: 162 GPUs), so
-that the window meets contention (offered ~1.6-1.8x the GPUs while it arrives) as the
+that the window meets contention (roughly 1.5-2x the GPUs offered while it arrives) as the
 whole trace does on the whole fleet.
 
 (a) Tuning: the default's constants over a small grid on the tuning window only (``GRID``:
