@@ -91,4 +91,30 @@ VOUCHERS: Mapping[str, Mapping[Literal["en", "zh"], str]] = {
         "en": "the company's cap of {cap} is used or reserved already",
         "zh": "该企业上限 {cap} 已用完或已被其他申领占用",
     },
+    # 定期兑付: a programme redeems, per period, what its model vouchers covered
+    "redeem.full": {
+        "en": "{programme} redeems all of it: {amount}",
+        "zh": "{programme} 全额兑付：{amount}",
+    },
+    "redeem.cap": {
+        "en": "{programme} redeems {amount}; {withheld} withheld: {company} reached its cap of {cap} ({scope})",
+        "zh": "{programme} 兑付 {amount}；暂不兑付 {withheld}：{company} 已达企业上限 {cap}（{scope}）",
+    },
+    "redeem.pool": {
+        "en": "{programme} redeems {amount}; {withheld} withheld: the {year} pool of {pool} is redeemed",
+        "zh": "{programme} 兑付 {amount}；暂不兑付 {withheld}：{year} 年度总额 {pool} 已兑付完",
+    },
+    "period_open": {
+        "en": "period {value} is not over yet; redeem periods up to {allowed}",
+        "zh": "期间 {value} 尚未结束；只能兑付 {allowed} 及以前的期间",
+    },
+    "redeem.none": {
+        "en": "nothing to redeem for {period}: every model-voucher deduction of it is redeemed",
+        "zh": "{period} 没有待兑付的模型券：该期间的抵扣均已兑付",
+    },
+    # owner-paid replica time of a domestic base model (私有化部署): one voucher, the better
+    "voucher.deployment": {
+        "en": "replica time of {model} (domestic base model, private deployment): the model voucher or the compute voucher, whichever deducts more, never both",
+        "zh": "{model}（国产基座模型，私有化部署）的副本时长：模型券或算力券取抵扣多者，不重复享受",
+    },
 }

@@ -23,6 +23,7 @@ from suanli.billing.claims import Claim
 from suanli.billing.metering import UsageRecord
 from suanli.billing.money import div
 from suanli.billing.pricing import price_usage
+from suanli.billing.redemption import redemption_entry
 from suanli.billing.settlement import (
     model_redemption_entry,
     pool_opening_entry,
@@ -193,6 +194,22 @@ def post_redemptions(p: Platform) -> int:
     return posted
 
 
+def post_period_redemptions(p: Platform) -> int:
+    """Post every stored, unposted 定期兑付 redemption from its stored amounts."""
+    b = p.billing
+    if b is None or b.contracts is None:
+        return 0
+    posted = 0
+    for r in b.contracts.unposted_period_redemptions():
+        entry = redemption_entry(r)
+        if entry is None or entry.key != r.entry_key:
+            log.error("period redemption %s no longer yields entry %s", r.key, r.entry_key)
+            continue
+        if b.ledger.post(entry).applied:
+            posted += 1
+    return posted
+
+
 def post_subsidies(p: Platform) -> int:
     """Post every stored, unposted provider subsidy from its stored decision."""
     b = p.billing
@@ -252,4 +269,5 @@ def settle(p: Platform) -> SettleReport:
     """The control loop's billing step: meter, settle, post (bills, redemptions, subsidies)."""
     metered, settled = meter_ended(p), settle_usage(p)  # in this order, before posting
     posted = post_settlements(p) + post_redemptions(p) + post_subsidies(p)
+    posted += post_period_redemptions(p)
     return SettleReport(metered, settled, posted)
