@@ -117,4 +117,15 @@ VOUCHERS: Mapping[str, Mapping[Literal["en", "zh"], str]] = {
         "en": "replica time of {model} (domestic base model, private deployment): the model voucher or the compute voucher, whichever deducts more, never both",
         "zh": "{model}（国产基座模型，私有化部署）的副本时长：模型券或算力券取抵扣多者，不重复享受",
     },
+    # the bill page's 定期兑付 section
+    "ui.redemptions": {"en": "Model-voucher redemptions (定期兑付)", "zh": "模型券定期兑付"},
+    "ui.seller": {"en": "Seller", "zh": "供应方"},
+    "ui.redeem_why": {"en": "Why", "zh": "说明"},
+    "ui.redeem_claimed": {"en": "Vouchers used", "zh": "模型券抵扣"},
+    "ui.redeemed": {"en": "Redeemed", "zh": "已兑付"},
+    "ui.withheld": {"en": "Withheld", "zh": "暂不兑付"},
+    "ui.redeem_pending": {
+        "en": "Not yet redeemed this month: {amount}",
+        "zh": "本月尚未兑付：{amount}",
+    },
 }
