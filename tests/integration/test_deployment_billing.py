@@ -23,6 +23,7 @@ from suanli.service.deps import Platform
 from suanli.service.redemption import redeem_period
 from suanli.service.services import deploy, replica_job
 from suanli.store.base import MeteredUsage
+from suanli.store.stores import MEMORY_URL
 from tests.integration.fixed_platform import NOW, open_test_platform
 from tests.unit.billing.make import COMPUTE, MODEL, make_usage
 
@@ -70,7 +71,18 @@ def cash(p: Platform) -> Decimal:
 def test_a_domestic_base_models_replica_time_takes_the_model_voucher_once(
     platform: Platform,
 ) -> None:
-    p = platform
+    check_the_model_voucher_once(platform)
+
+
+def test_the_same_on_memory_stores(tmp_path: Path) -> None:
+    p = open_test_platform(tmp_path, MEMORY_URL)
+    try:
+        check_the_model_voucher_once(p)
+    finally:
+        p.close()
+
+
+def check_the_model_voucher_once(p: Platform) -> None:
     assert p.billing is not None
     replica_hour(p, SPEC)
     assert settle_usage(p) == 1  # stored, not posted: a crash here...

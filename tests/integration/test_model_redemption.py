@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,8 @@ from suanli.service import contracts
 from suanli.service.deps import Platform
 from suanli.service.redemption import redeem_period, redemption_report, voucher_uses
 from suanli.service.usage import bill_tokens
-from tests.integration.test_usage_billing import MODEL, event, sink_of
+from suanli.store.stores import MEMORY_URL
+from tests.integration.test_usage_billing import MODEL, event, open_test, sink_of
 from tests.integration.test_usage_billing import platform as platform  # the same fixture
 
 DECEMBER = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
@@ -34,7 +36,18 @@ def paid_in(p: Platform) -> Decimal:
 
 
 def test_a_closed_month_is_redeemed_once_per_company_and_seller(platform: Platform) -> None:
-    p = platform
+    check_redeemed_once(platform)
+
+
+def test_the_same_on_memory_stores(tmp_path: Path) -> None:
+    p = open_test(tmp_path, MEMORY_URL)
+    try:
+        check_redeemed_once(p)
+    finally:
+        p.close()
+
+
+def check_redeemed_once(p: Platform) -> None:
     assert p.billing is not None
     sink = sink_of(p)
     for i in range(3):
