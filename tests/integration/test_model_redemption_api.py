@@ -49,7 +49,7 @@ def test_a_closed_month_is_redeemed_once_reported_and_shown_on_the_bill(
         1,
     )
     assert (row["claimed"], row["withheld"], row["posted"]) == ("500000.00", "0.00", True)
-    assert row["key"] == f"redeem:{MODEL}:2026-10:demo:Zhipu AI:1"
+    assert row["key"] == f"redeem-period:{MODEL}:2026-10:demo:Zhipu AI:1"
     again = api.post("/api/v1/voucher-redemptions", json={"period": "2026-10"}).json()
     assert (again["new"], again["posted"], again["redemptions"]) == (0, 0, body["redemptions"])
     listed = api.get("/api/v1/voucher-redemptions", params={"tenant": "demo"}).json()

@@ -12,7 +12,7 @@ and the pool (a deduction settled concurrently by two processes, or under an old
 version of the file, can exceed them; what exceeds is withheld and said so, never paid).
 
 Each redemption is one balanced entry keyed by what it covers
-(``redeem:<programme>:<period>:<company>:<seller>:<seq>``): the programme's payer pays
+(``redeem-period:<programme>:<period>:<company>:<seller>:<seq>``): the programme's payer pays
 the redeemed amount in, settling the programme's funding commitment. Pure: deductions
 in, redemptions out; the service stores them before posting (service.redemption).
 """
@@ -95,7 +95,9 @@ class PeriodRedemption:
 
     @property
     def key(self) -> str:
-        return f"redeem:{self.programme}:{self.period}:{self.company}:{self.seller}:{self.seq}"
+        return (
+            f"redeem-period:{self.programme}:{self.period}:{self.company}:{self.seller}:{self.seq}"
+        )
 
     @property
     def withheld(self) -> Decimal:

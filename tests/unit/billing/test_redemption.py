@@ -45,7 +45,7 @@ def test_one_redemption_per_programme_company_and_seller_covering_every_use() ->
         ("beta", "pub", Decimal("1.00"), Decimal("1.00"), 1),
     ]
     assert found[0].charges == (f"t:1#{MODEL}", f"t:2#{MODEL}")
-    assert found[0].key == f"redeem:{MODEL}:2026-11:acme:pub:1"
+    assert found[0].key == f"redeem-period:{MODEL}:2026-11:acme:pub:1"
     # the same inputs, the same plan; with the plan stored, nothing is left to redeem
     assert plan("2026-11", reversed(uses), [], POLICIES.values(), AT) == found
     assert plan("2026-11", uses, found, POLICIES.values(), AT) == []
