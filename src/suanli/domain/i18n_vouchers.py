@@ -108,15 +108,6 @@ VOUCHERS: Mapping[str, Mapping[Literal["en", "zh"], str]] = {
         "en": "period {value} is not over yet; redeem periods up to {allowed}",
         "zh": "期间 {value} 尚未结束；只能兑付 {allowed} 及以前的期间",
     },
-    "redeem.none": {
-        "en": "nothing to redeem for {period}: every model-voucher deduction of it is redeemed",
-        "zh": "{period} 没有待兑付的模型券：该期间的抵扣均已兑付",
-    },
-    # owner-paid replica time of a domestic base model (私有化部署): one voucher, the better
-    "voucher.deployment": {
-        "en": "replica time of {model} (domestic base model, private deployment): the model voucher or the compute voucher, whichever deducts more, never both",
-        "zh": "{model}（国产基座模型，私有化部署）的副本时长：模型券或算力券取抵扣多者，不重复享受",
-    },
     # the bill page's 定期兑付 section
     "ui.redemptions": {"en": "Model-voucher redemptions (定期兑付)", "zh": "模型券定期兑付"},
     "ui.seller": {"en": "Seller", "zh": "供应方"},
