@@ -291,6 +291,26 @@ def test_manual_scale_stays_within_bounds(tmp_path: Path) -> None:
         svc.scale(p, OWNER, "chat", 9)
 
 
+def test_scaled_to_zero_by_its_owner_it_stays_there_until_a_request_waits(
+    tmp_path: Path,
+) -> None:
+    p, clock, _ = platform(tmp_path)
+    service = svc.deploy(p, OWNER, spec(replicas={"min": 0, "max": 4})).service
+    p.route_table.want_replica(service.id, clock.now())  # scale from zero, then traffic
+    _load(p, service.id, 5, 60, 0)
+    run_for(p, clock, 60)
+    assert len(live(p, R.READY)) == 1
+    svc.scale(p, OWNER, "chat", 0)  # the traffic of the last minute does not hold it
+    run_for(p, clock, 30)
+    assert live(p) == []
+    got = p.services.get(service.id)
+    assert got is not None
+    assert got.desired == 0
+    p.route_table.want_replica(service.id, clock.now())  # a new request: one again
+    run_for(p, clock, 2)
+    assert len(live(p)) == 1
+
+
 def test_a_deleted_service_leaves_the_routes_at_once_and_its_replicas_stop(
     tmp_path: Path,
 ) -> None:
