@@ -393,3 +393,41 @@ def test_a_replica_lost_with_its_cluster_is_replaced_on_another_and_the_gateway_
         d.delete()
         assert d.job(replaced["job_id"])["status"] == "cancelled"
         assert not answers(replaced["url"])
+
+
+@pytest.mark.ray
+@pytest.mark.allow_hosts(node_hosts())
+def test_a_replica_killed_on_ray_is_replaced_and_the_gateway_answers(
+    ray_server: tuple[Server, RayEngine], tmp_path: Path
+) -> None:
+    server, ray = ray_server
+    d = Deployment(server, tmp_path, least=1)
+    lost = d.ready_on("ray-1")
+    key = d.job(lost["job_id"])["engine_key"]
+    caller = Caller(d.ask)
+    caller.start()
+
+    os.kill(server_pid(int(lost["url"].rsplit(":", 1)[1])), signal.SIGKILL)  # the node's run
+
+    def replaced() -> dict[str, Any] | None:
+        found = d.ready_on("ray-1")
+        return found if found["id"] != lost["id"] else None
+
+    successor = wait_until(replaced, timeout=TIMEOUT_S, every=0.5)
+    counted = len(caller.codes)
+    wait_until(lambda: len(caller.codes) >= counted + 5, timeout=TIMEOUT_S)
+    caller.stop.set()
+    caller.join(timeout=TIMEOUT_S)
+    after = caller.codes[counted + 1 :]
+    assert after, caller.codes
+    assert all(code == 200 for code in after), caller.codes
+    failed = [c for c in caller.codes if c != 200]
+    log.warning("ray: %d of %d requests not answered: %s", len(failed), len(caller.codes), failed)
+    states = {r["id"]: r["status"] for r in (d.service() or {})["replicas"]}
+    assert states[lost["id"]] == "failed"
+    assert ray.status(key).state.is_final  # nothing of the lost replica runs on Ray
+    d.delete()
+    assert wait_until(
+        lambda: ray.status(d.job(successor["job_id"])["engine_key"]).state is RunState.CANCELLED,
+        timeout=60,
+    )
