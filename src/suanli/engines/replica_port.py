@@ -44,6 +44,16 @@ def run_script(spec: JobSpec, host: str) -> str:
     return prelude(host) + spec.run if is_replica(spec) else spec.run
 
 
+def container_prelude(spec: JobSpec, host: str, names: list[str]) -> tuple[str, list[str]]:
+    """For a run in a container started by a script on the node (Ray's images): the prelude
+    that script runs first, on the node (where bash, the node's free ports and its address
+    are), and the env names the container gets, ``PORT`` and ``HOST`` added; for a batch
+    run, nothing and ``names``."""
+    if not is_replica(spec):
+        return "", names
+    return prelude(host), sorted({*names, "PORT", "HOST"})
+
+
 def address_in_log(read_log: Callable[[str, int, int], LogChunk], key: str) -> str | None:
     """The address the prelude printed in the run's output, once it has."""
     text = read_log(key, 0, LOG_HEAD).data.decode("utf-8", errors="replace")
