@@ -3,7 +3,9 @@
 
 Before the replica's command, a few lines of bash on the node pick a port nothing listens
 on (``PORT``, unless set), find the address the cluster reaches the node at (``HOST``: the
-replica listens there, e.g. ``--host "$HOST" --port "$PORT"``), and print one line, ``suanli-replica-address http://HOST:PORT``, first in the run's output. The engine's
+replica listens there, e.g. ``--host "$HOST" --port "$PORT"``), and print one line,
+``suanli-replica-address http://HOST:PORT``, first in the run's output (for a run in an
+image, on the node before the container starts: ``container_prelude``). The engine's
 ``address`` reads it back from the log (the first such line only: what the replica itself
 prints afterwards cannot move it). The local engine picks the port itself (engines.local).
 """
@@ -45,7 +47,8 @@ def run_script(spec: JobSpec, host: str) -> str:
 
 
 def container_prelude(spec: JobSpec, host: str, names: list[str]) -> tuple[str, list[str]]:
-    """For a run in a container started by a script on the node (Ray's images): the prelude
+    """For a run in a container started by a script on the node (images on Ray and Slurm:
+    inside, ``/bin/sh`` may be dash, with no ``$RANDOM`` nor ``/dev/tcp``): the prelude
     that script runs first, on the node (where bash, the node's free ports and its address
     are), and the env names the container gets, ``PORT`` and ``HOST`` added; for a batch
     run, nothing and ``names``."""
