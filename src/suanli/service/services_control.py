@@ -2,13 +2,13 @@
 what is wanted.
 
 For each service, in order: follow each replica's job (placed, running, ended) and ask its
-engine where it answers; probe the starting ones (services_probe); let the autoscaler set
-the desired count from the gateways' load (services_autoscale); plan starts and stops
-(scheduler.autoscaling.rollout, pure); start new replicas as jobs the same scheduler
-places (service priority class), take the ones to stop out of the routes, and stop them
-once drained. A replica whose job failed, was lost with its cluster, or never became
-ready is replaced: its successor is placed wherever capacity is, another cluster if its
-own is down.
+engine where it answers; probe the starting and the ready ones (services_probe); let the
+autoscaler set the desired count from the gateways' load (services_autoscale); plan starts
+and stops (scheduler.autoscaling.rollout, pure); start new replicas as jobs the same
+scheduler places (service priority class), take the ones to stop out of the routes, and
+stop them once drained. A replica whose job failed, was lost with its cluster, or never
+became ready (or, once ready, stopped answering) is replaced: its successor is placed
+wherever capacity is, another cluster if its own is down.
 """
 
 from __future__ import annotations
