@@ -55,7 +55,9 @@ class Gateway:
         self.usage: UsageSink = platform.usage_sink or MemoryUsageSink()
         self.load_sink: LoadSink = platform.load_sink
         mono = self.clock.monotonic
-        self.keys = KeyCheck(platform.apikeys, self.clock, settings.key_ttl_s)
+        self.keys = KeyCheck(
+            platform.apikeys, self.clock, settings.key_ttl_s, platform.key_buckets
+        )
         self.routes = Routes(self.table, mono, settings.route_ttl_s)
         self.balancer = Balancer(settings.replica_concurrency, mono)
         self.upstream = Upstream(settings, mono)
@@ -135,7 +137,7 @@ class Gateway:
 
     async def _key(self, scope: Scope) -> ApiKey:
         key = await self.keys.key_of(_header(scope, b"authorization"))
-        self.keys.take(key)
+        await self.keys.take(key)
         return key
 
     async def _models(self, key: ApiKey, send: Send) -> None:
