@@ -6,6 +6,7 @@ platform (SQLite keys); routes are set by hand in a memory route table.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -356,8 +357,13 @@ def test_models_lists_what_the_key_may_call_and_metrics_count_requests(rig: Rig)
             url + "/v1/models", headers={"Authorization": f"Bearer {rig.acme}"}
         ).json()
         post(url, rig.acme, chat())
-        metrics = httpx.get(url + "/metrics").text
+        unserved = httpx.get(url + "/metrics")  # scraped at the API's /metrics, with a token
+        metrics = asyncio.run(rig.gateway.exposition()).decode()
+        globex = asyncio.run(rig.gateway.exposition("globex")).decode()
+    assert unserved.status_code == 404
     assert [m["id"] for m in models["data"]] == ["tiny"]
+    assert "acme/tiny" not in globex  # a tenant's view: its own services only
+    assert 'suanli_gateway_replicas_ready{service="globex/big"} 1.0' in globex
     assert 'suanli_gateway_requests_total{service="acme/tiny",status="200"} 1.0' in metrics
     assert 'suanli_gateway_tokens_total{direction="out",service="acme/tiny"} 5.0' in metrics
     assert 'suanli_gateway_replicas_ready{service="acme/tiny"} 1.0' in metrics

@@ -1,5 +1,6 @@
-"""The gateway as an ASGI application: OpenAI-compatible ``/v1/*``, ``/services/{owner}/{name}/...``
-and ``/metrics``, in front of the replicas the control plane publishes.
+"""The gateway as an ASGI application: OpenAI-compatible ``/v1/*`` and ``/services/{owner}/{name}/...``
+in front of the replicas the control plane publishes (its Prometheus figures, ``metrics``,
+are served by the API's ``/metrics``, behind a token).
 
 It answers in raw ASGI (no framework per request: its overhead is the product). Callers
 present an API key (``Authorization: Bearer sk-sl-...``); a service the key's tenant may
@@ -34,7 +35,7 @@ from suanli.gateway.forward import Call, GatewaySettings, Upstream, upstream_hea
 from suanli.gateway.keys import KeyCheck
 from suanli.gateway.load import LoadBook
 from suanli.gateway.memory import MemoryUsageSink
-from suanli.gateway.metrics import CONTENT_TYPE, GatewayMetrics
+from suanli.gateway.metrics import GatewayMetrics
 from suanli.gateway.prompt_count import count_prompt
 from suanli.gateway.routing import Balancer, Routes
 from suanli.gateway.tally import Tally
@@ -77,7 +78,13 @@ class Gateway:
 
     @staticmethod
     def handles(path: str) -> bool:
-        return path.startswith(("/v1/", "/services/")) or path in ("/v1", "/metrics")
+        return path.startswith(("/v1/", "/services/")) or path == "/v1"
+
+    async def exposition(self, owner: str | None = None) -> bytes:
+        """The Prometheus text (``owner``: that tenant's services only), the replicas as the
+        route table says now."""
+        await self.routes.current()
+        return self.metrics.exposition(owner)
 
     async def aclose(self) -> None:
         for task in (self._reporter, self._recorder):
@@ -110,11 +117,6 @@ class Gateway:
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send, lang: Lang) -> None:
         path: str = scope["path"]
         method: str = scope["method"]
-        if path == "/metrics":
-            _allow(method, ("GET",))
-            await self.routes.current()
-            await _answer(send, 200, self.metrics.exposition(), content_type=CONTENT_TYPE.encode())
-            return
         if path.startswith("/services/"):
             await self._service(scope, receive, send, lang)
             return
