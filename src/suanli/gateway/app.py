@@ -321,21 +321,30 @@ class Gateway:
 
     async def _count_prompt(self, call: Call, tally: Tally) -> None:
         """A stream that ended without the server's usage: its prompt counted by the replica
-        that answered (``gateway.prompt_count``), after the caller has the whole answer."""
+        that answered (``gateway.prompt_count``), after the caller has the whole answer; by
+        another replica of the same service when that one died mid-stream (same model, so
+        the same tokenizer and chat template)."""
         replica = call.replica
         if not (call.stream and call.openai and replica is not None and call.status < 400):
             return
         if tally.counted_by != "gateway" or tally.prompt_tokens:
             return
+        counted = await self._count_on(replica, call)
+        if counted is None:
+            other = self.balancer.pick(call.route, frozenset({replica.replica_id}))
+            if other is not None:
+                counted = await self._count_on(other, call)
+        if counted is not None:
+            tally.prompt_tokens = counted
+
+    async def _count_on(self, replica: ReplicaEndpoint, call: Call) -> int | None:
         self.balancer.acquire(replica)
         try:
-            counted = await count_prompt(
+            return await count_prompt(
                 self.upstream.pool, replica.url, call.path, call.headers, call.body
             )
         finally:
             self.balancer.release(replica)
-        if counted is not None:
-            tally.prompt_tokens = counted
 
     async def _record_soon(self, wake: asyncio.Event) -> None:
         while True:
