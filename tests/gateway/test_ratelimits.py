@@ -114,11 +114,14 @@ def test_two_gateway_processes_together_admit_what_one_key_allows(
     assert total >= rate * seconds * 0.9  # and it is not starved by the leases either
 
 
-def test_two_gateway_apps_over_one_database_refuse_past_the_keys_burst(tmp_path: Path) -> None:
-    """Two gateways (two platforms over one SQLite file, as two processes would be) and a
-    key of burst 6 whose rate adds no token during the test: 6 answers in all, then 429."""
-    first = open_platform(tmp_path / "data", detect_gpus=False)
-    second = open_platform(tmp_path / "data", detect_gpus=False)
+def test_two_gateway_apps_over_one_database_refuse_past_the_keys_burst(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Two gateways (two platforms over one database, SQLite or PostgreSQL, as two processes
+    would be) and a key of burst 6 whose rate adds no token during the test: 6 answers in
+    all, then 429."""
+    first = open_platform(tmp_path / "one", database_url=database_url, detect_gpus=False)
+    second = open_platform(tmp_path / "two", database_url=database_url, detect_gpus=False)
     tenants(first, "acme")
     text = apikeys.create_key(first, ANN, "ci", rate_per_s=0.001, burst=6).text
     try:
