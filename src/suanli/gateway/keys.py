@@ -20,6 +20,7 @@ again (nobody adds tokens but time, so that refusal is exact).
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from suanli.domain.clock import Clock
 from suanli.gateway.errors import GatewayError
 from suanli.store.apikeys import ApiKeyStore
 from suanli.store.ratelimits import KeyBuckets, MemoryKeyBuckets
+
+log = logging.getLogger("suanli.gateway")
 
 MAX_CACHED = 100_000
 # Chosen, not tuned on data: 0.1 s of a key's rate per lease keeps a 200 requests/s key at
@@ -157,6 +160,8 @@ class KeyCheck:
             if lease.granted:
                 held.tokens += lease.granted
                 held.until = self.clock.monotonic() + LEASE_TTL_S
+        except Exception as exc:  # noqa: BLE001 - a store hiccup: the next request leases itself
+            log.warning("lease ahead for API key %s failed: %s", key.id, exc)
         finally:
             held.refilling = False
 
