@@ -23,6 +23,7 @@ from pathlib import Path
 from suanli.domain.apikeys import ApiKey
 from suanli.domain.clock import SystemClock
 from suanli.gateway.keys import KeyCheck, lease_size
+from suanli.store.ratelimits import Lease
 from suanli.store.sql.database import open_database, sqlite_url
 from suanli.store.sql.ratelimits import SqlKeyBuckets
 
@@ -30,7 +31,7 @@ from suanli.store.sql.ratelimits import SqlKeyBuckets
 class CountingBuckets(SqlKeyBuckets):
     leases = 0
 
-    def lease(self, key_id: str, rate_per_s: float, burst: int, want: int, at: float):  # type: ignore[no-untyped-def]
+    def lease(self, key_id: str, rate_per_s: float, burst: int, want: int, at: float) -> Lease:
         CountingBuckets.leases += 1
         return super().lease(key_id, rate_per_s, burst, want, at)
 
