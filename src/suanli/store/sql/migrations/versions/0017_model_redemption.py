@@ -1,7 +1,7 @@
 """定期兑付: the model-voucher redemptions a programme pays per period.
 
 Revision ID: 0017_model_redemption
-Revises: 0015_usage
+Revises: 0016_ratelimits
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from suanli.store.sql.billing_tables import Yuan
 from suanli.store.sql.tables import UtcDateTime
 
 revision = "0017_model_redemption"
-down_revision = "0015_usage"
+down_revision = "0016_ratelimits"
 branch_labels = None
 depends_on = None
 
