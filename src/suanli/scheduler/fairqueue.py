@@ -81,6 +81,10 @@ def units(job: Job) -> int:
 # units of every waiting and running job, through pydantic properties): a memo, no state.
 _UNITS: dict[int, tuple[JobSpec, int]] = {}
 _UNITS_KEPT = 1 << 16
+# Each waiting job's work, by the job's identity (a stored job is immutable: a saved one is
+# a new object) and what else it is made of: a job waits many cycles unchanged, and the
+# decision never changes the work it is given. A memo, no state.
+_WAITING: dict[int, tuple[Job, tuple[str, frozenset[str], float], Work]] = {}
 
 
 def speeds(fleet: Fleet) -> dict[str, float]:
@@ -169,7 +173,14 @@ def _turn(
             bypass.append(job)
             continue
         by_id[job.id] = job
-        waiting.append(_work(job, job_class, models, attained(job, now, speed)))
+        served = attained(job, now, speed)
+        known = _WAITING.get(id(job))
+        if known is None or known[0] is not job or known[1] != (job_class, models, served):
+            if len(_WAITING) >= _UNITS_KEPT:
+                _WAITING.clear()
+            work = _work(job, job_class, models, served)
+            known = _WAITING[id(job)] = (job, (job_class, models, served), work)
+        waiting.append(known[2])
     views = _pools(
         snapshot, speed, {n: t.pools for n, t in tenants.items() if t.pools is not None}
     )
