@@ -85,6 +85,9 @@ _UNITS_KEPT = 1 << 16
 # a new object) and what else it is made of: a job waits many cycles unchanged, and the
 # decision never changes the work it is given. A memo, no state.
 _WAITING: dict[int, tuple[Job, tuple[str, frozenset[str], float], Work]] = {}
+# Each running job's work likewise, by the pool view and speed it runs at; its attained
+# service is set anew each turn (the driver owns the work between decisions).
+_RUNNING: dict[int, tuple[Job, tuple[str, float], Work]] = {}
 
 
 def speeds(fleet: Fleet) -> dict[str, float]:
@@ -192,10 +195,21 @@ def _turn(
         if pl.accelerator not in speed or not units(job):
             continue
         by_id[job.id] = job
-        w = _work(job, None, None, attained(job, now, speed))
-        w.pool = views.of.get((pl.cluster, pl.pool), pl.accelerator)
-        w.started, w.speed = _ts(job.started_at), speed[pl.accelerator]
-        w.stopping, w.borrowed = job.preempt_at is not None, job.borrowed
+        view_name, rate = (
+            views.of.get((pl.cluster, pl.pool), pl.accelerator),
+            speed[pl.accelerator],
+        )
+        kept = _RUNNING.get(id(job))
+        if kept is not None and kept[0] is job and kept[1] == (view_name, rate):
+            w = kept[2]
+            w.attained = attained(job, now, speed)  # the one field time moves
+        else:
+            if len(_RUNNING) >= _UNITS_KEPT:
+                _RUNNING.clear()
+            w = _work(job, None, None, attained(job, now, speed))
+            w.pool, w.started, w.speed = view_name, _ts(job.started_at), rate
+            w.stopping, w.borrowed = job.preempt_at is not None, job.borrowed
+            _RUNNING[id(job)] = (job, (view_name, rate), w)
         running.append(w)
     view = QueueView(t, views.views, running, waiting, _scaled(tenants, views), history=history)
     policy = make_policy(LIVE_POLICY, settings, ThroughputTable(rates, source="placement"))
