@@ -9,6 +9,7 @@ tick; every job must end the same, to the second and the cent.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 from collections.abc import Callable
@@ -16,22 +17,28 @@ from pathlib import Path
 
 import pytest
 
+from suanli.domain.clock import FixedClock
 from suanli.domain.ids import JobId
-from suanli.domain.jobs import Job
+from suanli.domain.jobs import Job, JobStatus
 from suanli.domain.tenants import TenantTerms
 from suanli.engines.simulated import SimulatedEngine
 from suanli.scheduler.queueing import QueueSettings
 from suanli.service import jobs as jobs_module
+from suanli.service.bootstrap import open_platform
+from suanli.service.jobs import cancel_job, submit_job
 from suanli.sim.live import LiveReplay, LiveReport
 from suanli.sim.scenario import load_scenario, setup_for
 from suanli.sim.traces import TraceJob, read_trace
 from suanli.store.memory import MemoryJobStore
-from tests.builders import make_fleet, make_pool
+from suanli.store.stores import MEMORY_URL
+from suanli.workers.control_loop import tick
+from tests.builders import make_fleet, make_pool, make_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 TRACES = Path(os.environ.get("SUANLI_TRACES", ROOT.parent / "shared" / "traces"))
 PHILLY = TRACES / "sia-sosp23" / "traces" / "philly.csv"
 # CI always has shared/ beside the clone: there a missing trace fails instead of skipping.
+T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 needs_philly = pytest.mark.skipif(
     not PHILLY.exists() and not os.environ.get("CI"), reason=f"no trace in {TRACES}"
 )
@@ -125,3 +132,42 @@ def test_contention_with_preemptions_ends_the_same_followed_or_rebuilt_each_tick
         lambda: LiveReplay(fleet, terms, QueueSettings(), tick_s=600.0), trace, monkeypatch
     )
     assert sum(j.preemptions for j in followed.platform.jobs.list(limit=1000)) > 0
+
+
+def stop_taking_time(tmp_path: Path, follow: bool) -> list[tuple[object, ...]]:
+    """A run asked to stop that takes 30 s to checkpoint, on a platform following changes
+    or not: each tick's status and the job's end."""
+    clock = FixedClock(T0)
+    p = open_platform(
+        tmp_path / ("followed" if follow else "rebuilt"),
+        clock=clock,
+        database_url=MEMORY_URL,
+        detect_gpus=False,
+        simulated_engines=True,
+    )
+    if not follow:
+        replay = LiveReplay.__new__(LiveReplay)  # only its platform and clock are read
+        replay.platform, replay.clock, replay.run_times = p, clock, {}
+        rebuilt_every_tick(replay)
+    env = {"SUANLI_SIM_RUN_S": "3600", "SUANLI_SIM_STOP_S": "30"}
+    job = submit_job(p, make_spec(env=env))
+    seen: list[tuple[object, ...]] = []
+    for second in range(60):
+        if second == 10:
+            cancel_job(p, job.id)
+        tick(p)
+        now = p.jobs.get(job.id)
+        assert now is not None
+        seen.append((second, now.status, now.finished_at))
+        clock.advance(1.0)
+    return seen
+
+
+def test_a_stop_that_takes_time_ends_the_same_followed_or_rebuilt_each_tick(
+    tmp_path: Path,
+) -> None:
+    followed = stop_taking_time(tmp_path, follow=True)
+    assert followed == stop_taking_time(tmp_path, follow=False)
+    ends = [s for s in followed if s[1] is JobStatus.CANCELLED]
+    assert ends
+    assert ends[0][0] >= 40  # the checkpoint's 30 s after the cancel

@@ -180,6 +180,7 @@ class SimulatedEngine:
         if run.stop_at is None or stop_at < run.stop_at:  # a shorter grace shortens it
             run.stop_at = stop_at
             heapq.heappush(self._state.ends, (stop_at, key))
+            heapq.heappush(self._state.unanswered, (stop_at, key))
             self._state.stopping.add(key)
 
     def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:
