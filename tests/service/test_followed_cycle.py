@@ -134,7 +134,9 @@ def test_contention_with_preemptions_ends_the_same_followed_or_rebuilt_each_tick
     assert sum(j.preemptions for j in followed.platform.jobs.list(limit=1000)) > 0
 
 
-def stop_taking_time(tmp_path: Path, follow: bool) -> list[tuple[object, ...]]:
+def stop_taking_time(
+    tmp_path: Path, follow: bool
+) -> list[tuple[int, JobStatus, dt.datetime | None]]:
     """A run asked to stop that takes 30 s to checkpoint, on a platform following changes
     or not: each tick's status and the job's end."""
     clock = FixedClock(T0)
@@ -151,7 +153,7 @@ def stop_taking_time(tmp_path: Path, follow: bool) -> list[tuple[object, ...]]:
         rebuilt_every_tick(replay)
     env = {"SUANLI_SIM_RUN_S": "3600", "SUANLI_SIM_STOP_S": "30"}
     job = submit_job(p, make_spec(env=env))
-    seen: list[tuple[object, ...]] = []
+    seen: list[tuple[int, JobStatus, dt.datetime | None]] = []
     for second in range(60):
         if second == 10:
             cancel_job(p, job.id)
