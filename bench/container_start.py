@@ -7,6 +7,8 @@
   LocalEngine and launches the runs) that is ``kill -9``-ed at random moments and started
   again (launch is idempotent: it launches every key again); afterwards every run must have
   finished once: 0 duplicate containers (each job prints one line per start), 0 lost.
+  Then ``podman run`` alone: a new tenant's mapping (first start), the same again, and no
+  mapping (the host's user namespace), interleaved, with the store's layer count.
 * ``pull``: the first start of an image not on the node (pulled from the region's mirror)
   and a second start of it (cached): their launch-to-running times and the pull share.
 
@@ -21,6 +23,7 @@ scripts/images-build.sh).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import signal
@@ -35,7 +38,9 @@ from pathlib import Path
 from suanli.domain.clock import SystemClock
 from suanli.domain.jobs import NodeAssignment, Placement
 from suanli.domain.spec import JobSpec
+from suanli.engines import userns
 from suanli.engines.base import LaunchRequest, RunState, RunStatus
+from suanli.engines.container import oci_runtime, own_ulimits
 from suanli.engines.local import LocalEngine
 
 REGISTRY = os.environ.get("SUANLI_REGISTRY", "")
@@ -89,6 +94,48 @@ def start_bench(root: Path, n: int) -> None:
     print(f"container      p50 {pct(boxed, 0.5):.3f} s  p90 {pct(boxed, 0.9):.3f} s  (n={n})")
     verdict = "met" if overhead <= 1.5 else "NOT met"
     print(f"overhead p50   {overhead:.3f} s  (target <= 1.5 s: {verdict})")
+    launch = json.loads((engine.root / "image-0" / "launch.json").read_text())
+    mapped = bool(launch["container"].get("user"))
+    print(f"user namespace  {'the tenant range (userns.py)' if mapped else 'none (not root)'}")
+    new_mapping_bench(n)
+
+
+def new_mapping_bench(n: int) -> None:
+    """A mapping podman has never seen (a new tenant's range) against the same one again,
+    ``podman run`` alone: podman maps the image's layers with idmapped mounts, so a new
+    mapping should copy nothing (the store's layer count says whether it did)."""
+    image = f"{REGISTRY}/{BASE}"
+    argv = ["podman", "run", "--rm", "--pull=never"]
+    argv += [f"--ulimit={k}={a}:{b}" for k, (a, b) in own_ulimits().items()]
+    if oci_runtime():
+        argv[1:1] = ["--runtime", str(oci_runtime())]
+    layers_before = _layers()
+    first: list[float] = []
+    again: list[float] = []
+    unmapped: list[float] = []
+    rng = random.Random()
+    for _ in range(n):
+        idmap = userns.for_tenant(f"bench-{rng.getrandbits(64):x}")
+        for into, flags in ((first, idmap.argv()), (again, idmap.argv()), (unmapped, [])):
+            start = CLOCK.monotonic()
+            subprocess.run([*argv, *flags, image, "true"], check=True)
+            into.append(CLOCK.monotonic() - start)
+    print(f"new mapping    p50 {pct(first, 0.5):.3f} s  max {max(first):.3f} s  (n={n})")
+    print(f"same again     p50 {pct(again, 0.5):.3f} s  max {max(again):.3f} s")
+    print(f"no mapping     p50 {pct(unmapped, 0.5):.3f} s  max {max(unmapped):.3f} s")
+    print(f"layers in podman's store: {layers_before} before, {_layers()} after")
+
+
+def _layers() -> int:
+    """Layers in podman's store (a mapped copy of an image's layers would add some)."""
+    done = subprocess.run(
+        ["podman", "info", "--format", "{{.Store.GraphRoot}} {{.Store.GraphDriverName}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    root, driver = done.stdout.split()
+    return len(json.loads((Path(root) / f"{driver}-layers" / "layers.json").read_text()))
 
 
 SERVER = """

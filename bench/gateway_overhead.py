@@ -106,7 +106,11 @@ def serve_gateway(port: int, urls: list[str], data_dir: str) -> None:
     table.on_want = start_one
 
     platform.route_table = table
-    key = apikeys.create_key(platform, member, "bench").text
+    # A rate-limited key by default (--key-rate): every request passes the shared per-key
+    # limit (issue 23: leases from the SQLite store), as a metered tenant's would.
+    rate = float(os.environ.get("SUANLI_BENCH_KEY_RATE", "0")) or None
+    burst = max(1, int(rate / 4)) if rate else None
+    key = apikeys.create_key(platform, member, "bench", rate_per_s=rate, burst=burst).text
     print(f"KEY {key}", flush=True)
     settle_heap()  # as `suanli up` does once started (cli/serve.py): no full-GC walks of the app
     uvicorn.run(
@@ -373,13 +377,21 @@ def main() -> None:
     parser.add_argument("--kill-rate", type=float, default=100.0, help="requests/s while killing")
     parser.add_argument("--seconds", type=float, default=10.0, help="per path")
     parser.add_argument("--replicas", type=int, default=3, help="for the kill -9 run")
+    parser.add_argument(
+        "--key-rate",
+        type=float,
+        default=400.0,
+        help="the bench key's rate limit, requests/s (burst: a quarter of it); 0: none",
+    )
     args = parser.parse_args()
+    os.environ["SUANLI_BENCH_KEY_RATE"] = str(args.key_rate)  # the gateway processes read it
     print(
         f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; cores {os.cpu_count()}"
     )
     print(
         "replica: tests.replica (a minimal real HTTP server, not llama.cpp); gateway: its own process"
     )
+    print(f"key rate limit: {args.key_rate:g} requests/s (0: none), shared through SQLite")
     with tempfile.TemporaryDirectory(prefix="gw-bench-") as tmp:
         verdicts = uvloop.run(overhead(args, tmp))
         verdicts += uvloop.run(failover(args, tmp))

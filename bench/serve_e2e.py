@@ -10,8 +10,9 @@ inference.sh) serving the tiny model (suanli.modelbuild).
 2. Rolling update of 3 replicas under steady non-streamed load (``--rps``, through the
    gateway), then ``kill -9`` of one replica's process group under the same load.
    Target: 0 failed requests in both.
-3. A stream cut by a dead replica: long streams on every replica, one replica killed;
-   each stream must end with ``[DONE]`` or with a clear error event, never silently.
+3. A stream cut by a dead replica: a long stream on every replica, one replica killed;
+   each stream must end with ``[DONE]`` or with a clear error event, never silently, within
+   ``--stream-deadline`` seconds (a stream over it counts as failed and is printed).
 4. Live: the first ``--trace-minutes`` of the Azure LLM 2023 conversation trace
    (../shared/traces/azure-llm-2023), arrivals sped up ``--trace-speedup`` times and
    token counts scaled down (prompt words = ContextTokens / 20, at most 100; max_tokens =
@@ -235,42 +236,66 @@ def rollout_and_kill(b: Bench, rps: float) -> None:
     wait(lambda: len(b.ready()) == b.status()["desired"], timeout=300)
 
 
-def cut_stream(b: Bench) -> None:
-    ends: list[str] = []
-    first_chunk = threading.Barrier(4)
+def cut_stream(b: Bench, deadline_s: float) -> None:
+    """One long stream per ready replica (least outstanding requests puts one on each), one
+    replica killed once every stream has its first event. Each stream has ``deadline_s``:
+    one still open then counts as failed and is printed, so this part always ends."""
+    b.cli("serve", "scale", NAME, "3", "--tenant", PUBLISHER)
+    wait(lambda: len(b.ready()) == 3, timeout=300)
+    ready = b.ready()
+    count = len(ready)
+    ends: dict[int, str] = {}
+    first_chunk = threading.Barrier(count + 1)
 
-    def one() -> None:
+    def one(i: int) -> None:
         end = "silent"
+        began = time.monotonic()
+        events = 0
         with b.client() as c:
-            body = chat("tell a long story", max_tokens=1500, stream=True)
+            # 200 tokens: llama-cpp-python 0.3.36 streams in time that grows faster than the
+            # output (300 tokens: 29 s streamed against 1.2 s whole, measured on this host),
+            # so a 1,500-token stream trickles for many minutes: it looked like a hang.
+            body = chat("tell a long story", max_tokens=200, stream=True)
             try:
-                with c.stream("POST", "/v1/chat/completions", json=body) as r:
-                    seen = False
+                with c.stream("POST", "/v1/chat/completions", json=body, timeout=deadline_s) as r:
                     for line in r.iter_lines():
-                        if not seen and line.startswith("data: {"):
-                            seen = True
-                            first_chunk.wait(timeout=60)
+                        if line.startswith("data: {"):
+                            events += 1
+                            if events == 1:
+                                first_chunk.wait(timeout=60)
                         if line == "data: [DONE]":
                             end = "done"
                         elif line.startswith("data: {") and '"error"' in line:
                             end = "error: " + json.loads(line[6:])["error"]["message"][:100]
+                        if time.monotonic() - began > deadline_s:
+                            end = f"over the {deadline_s:g} s deadline"
+                            break
             except httpx.HTTPError as e:
                 end = f"transport {type(e).__name__}"
-        ends.append(end)
+            except threading.BrokenBarrierError:
+                end = "no first event within 60 s"
+        ends[i] = f"{end} ({events} events, {time.monotonic() - began:.1f} s)"
 
-    threads = [threading.Thread(target=one) for _ in range(3)]
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(count)]
     for t in threads:
         t.start()
-    first_chunk.wait(timeout=60)
-    victim = b.ready()[0]
-    os.killpg(b.group_of(victim["job_id"]), signal.SIGKILL)
+    try:
+        first_chunk.wait(timeout=60)
+    except threading.BrokenBarrierError:
+        print("   not every stream had its first event within 60 s")
+    os.killpg(b.group_of(ready[0]["job_id"]), signal.SIGKILL)
+    until = time.monotonic() + deadline_s + 5
     for t in threads:
-        t.join()
-    print(f"3. three long streams, one replica killed mid-stream ({load()})")
-    for end in ends:
-        print(f"   stream ended: {end}")
-    silent = [e for e in ends if not (e == "done" or e.startswith("error"))]
-    print(f"   silent or unclear ends: {len(silent)} (target 0)")
+        t.join(timeout=max(0.0, until - time.monotonic()))
+    print(f"3. {count} long streams, one per replica, one replica killed mid-stream ({load()})")
+    for i in range(count):
+        print(f"   stream ended: {ends.get(i, f'still open after the {deadline_s:g} s deadline')}")
+    failed = [e for e in ends.values() if not (e.startswith(("done", "error")))]
+    failed += ["open"] * (count - len(ends))
+    errors = sum(e.startswith("error") for e in ends.values())
+    print(
+        f"   silent, unclear or late ends: {len(failed)} (target 0); error events: {errors} (expected 1)"
+    )
 
 
 def trace_rows(minutes: float) -> list[tuple[float, int, int]]:
@@ -358,6 +383,9 @@ def main() -> None:
     parser.add_argument("--trace-minutes", type=float, default=10.0)
     parser.add_argument("--trace-speedup", type=float, default=10.0)
     parser.add_argument(
+        "--stream-deadline", type=float, default=120.0, help="seconds a stream of part 3 may take"
+    )
+    parser.add_argument(
         "--skip", default="", help="comma list of parts to skip: zero,roll,cut,live"
     )
     args = parser.parse_args()
@@ -382,7 +410,7 @@ def main() -> None:
             if "roll" not in skip:
                 rollout_and_kill(b, args.rps)
             if "cut" not in skip:
-                cut_stream(b)
+                cut_stream(b, args.stream_deadline)
             if "live" not in skip:
                 live(b, args.trace_minutes, args.trace_speedup)
         finally:

@@ -3,6 +3,14 @@
 # refuses; catatonit: --init), plus debootstrap for scripts/images-build.sh. Idempotent;
 # needs root and apt, and does nothing otherwise (jobs with an image then fail with the reason).
 set -euo pipefail
+# Containers run in their own user namespaces (src/suanli/engines/userns.py): host ids
+# 2^30 .. 2^31, above login.defs' SUB_UID_MAX, reserved here so no other tool hands them out.
+if [ "$(id -u)" = 0 ]; then
+  for f in /etc/subuid /etc/subgid; do
+    grep -qx 'suanli:1073741824:1073741824' "$f" 2>/dev/null ||
+      echo 'suanli:1073741824:1073741824' >>"$f"
+  done
+fi
 need=()
 command -v podman >/dev/null 2>&1 || need+=(podman)
 command -v runc >/dev/null 2>&1 || need+=(runc)

@@ -4,10 +4,13 @@
 #   suanli/python:3.11       the base plus Debian's python3 (and pip)
 #   suanli/pytorch:2.13-cpu  the Python image plus the CPU PyTorch wheel on this disk
 #                            (/opt/wheels, see README); skipped with a message when absent
+#   suanli/llama-cpu:0.3.36  the Python image plus this machine's llama.cpp server and tiny
+#                            model (scripts/inference.sh); skipped with a message when absent
 # Each image's root filesystem is cached as a tarball under $SUANLI_CI_DIR/images, keyed by
 # the content of its recipe (the commands below and the key of the image under it): a second
 # run only re-imports or re-pushes what is missing; changing a recipe rebuilds from there up.
-# SUANLI_IMAGES: which to build (default "debian python pytorch"; each needs those before it).
+# SUANLI_IMAGES: which to build (default "debian python pytorch llama"; each needs those
+# before it).
 # Needs root, apt (podman, debootstrap), and a registry (scripts/registry-up.sh; its env file
 # or SUANLI_REGISTRY=host:port).
 set -euo pipefail
@@ -71,8 +74,8 @@ if [ ! -f "$DEBIAN_TAR" ]; then
   pack "$WORK/rootfs" "$DEBIAN_TAR"
 fi
 publish suanli/debian bookworm "$DEBIAN_TAR"
-WANT=" ${SUANLI_IMAGES:-debian python pytorch} "
-[[ "$WANT" == *" python "* || "$WANT" == *" pytorch "* ]] || { log "done in $((SECONDS - START)) s"; exit 0; }
+WANT=" ${SUANLI_IMAGES:-debian python pytorch llama} "
+[[ "$WANT" == *" python "* || "$WANT" == *" pytorch "* || "$WANT" == *" llama "* ]] || { log "done in $((SECONDS - START)) s"; exit 0; }
 
 # 2. Python: the base plus Debian's python3 and pip.
 if [ ! -f "$PYTHON_TAR" ]; then
@@ -108,5 +111,34 @@ else
     pack "$WORK/rootfs" "$TORCH_TAR"
   fi
   publish suanli/pytorch 2.13-cpu "$TORCH_TAR"
+fi
+# 4. The inference server: the Python image plus the llama.cpp server's venv that
+#    scripts/inference.sh made on this machine (same Debian python3.11, so it runs as is),
+#    libgomp1 (what llama.cpp's CPU backend links), and the tiny model scripts/model-build.sh
+#    built; for examples/services/tiny-llama-image.yaml.
+LLAMA="${SUANLI_LLAMA_PREFIX:-/opt/suanli/llama}"
+MODEL="$(readlink -f "${SUANLI_MODELS_DIR:-/var/lib/suanli/models}/tiny-llama.gguf" 2>/dev/null || true)"
+LLAMA_STAMP=$(ls "$LLAMA"/.suanli-llama-* 2>/dev/null | head -n 1 || true)
+if [[ "$WANT" != *" llama "* ]]; then
+  :
+elif [ -z "$LLAMA_STAMP" ] || [ ! -f "$MODEL" ]; then
+  log "skipping suanli/llama-cpu: no llama.cpp server or model here (run scripts/inference.sh)"
+else
+  LLAMA_VERSION="${LLAMA_STAMP##*-}"
+  LLAMA_TAR="$CACHE/llama-$(key "$PYTHON_TAR" "$LLAMA_STAMP" libgomp1 "$(sha256sum <"$MODEL")").tar"
+  if [ ! -f "$LLAMA_TAR" ]; then
+    rm -rf "$WORK/rootfs"; mkdir -p "$WORK/rootfs"
+    tar --numeric-owner -C "$WORK/rootfs" -xf "$PYTHON_TAR"
+    log "installing libgomp1, the llama.cpp server ($LLAMA) and the tiny model into the image"
+    chrooted "$WORK/rootfs" sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends libgomp1 >/dev/null && apt-get clean && rm -rf /var/lib/apt/lists/*"
+    mkdir -p "$WORK/rootfs/opt/suanli/models"
+    cp -a "$LLAMA" "$WORK/rootfs/opt/suanli/llama"
+    find "$WORK/rootfs/opt/suanli/llama" -name __pycache__ -prune -exec rm -rf {} +
+    install -m 0644 "$MODEL" "$WORK/rootfs/opt/suanli/models/tiny-llama.gguf"
+    chrooted "$WORK/rootfs" /opt/suanli/llama/bin/python -c 'import llama_cpp.server' \
+      || die "the llama.cpp server does not import in the image"
+    pack "$WORK/rootfs" "$LLAMA_TAR"
+  fi
+  publish suanli/llama-cpu "$LLAMA_VERSION" "$LLAMA_TAR"
 fi
 log "done in $((SECONDS - START)) s (cache $CACHE)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from types import TracebackType
 
 import httpx
 import pytest
+import yaml
 
 from tests.conftest import wait_until
 
@@ -70,6 +72,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+EXAMPLE = ROOT / "examples" / "services" / "tiny-llama-cpu.yaml"
+
+
+def example_flags(model: Path, port: int, n_ctx: int) -> list[str]:
+    """The server's arguments as the example service's ``run`` line gives them (after its
+    python), for ``model`` on ``port``: the tests run the server as the example runs it."""
+    run = yaml.safe_load(EXAMPLE.read_text())["run"]
+    words = shlex.split(
+        run.replace("$MODEL_PATH", str(model))
+        .replace("$PORT", str(port))
+        .replace("$HOST", "127.0.0.1")
+    )
+    flags = words[1:]
+    flags[flags.index("--n_ctx") + 1] = str(n_ctx)
+    return flags
+
+
 class LlamaServer:
     """``python -m llama_cpp.server`` on a free port, as the example service runs it."""
 
@@ -82,9 +101,8 @@ class LlamaServer:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> LlamaServer:
-        args = [str(llama_or_skip()), "-m", "llama_cpp.server", "--model", str(self.model)]
-        args += ["--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self._n_ctx)]
-        args += ["--n_threads", "1", "--seed", "7"]
+        args = [str(llama_or_skip()), *example_flags(self.model, self.port, self._n_ctx)]
+        args += ["--seed", "7"]
         with self._log.open("wb") as out:
             self._proc = subprocess.Popen(
                 args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

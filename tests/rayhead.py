@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,14 @@ def ray_address() -> str | None:
     if not url and os.environ.get("CI"):
         raise RuntimeError("CI must run the Ray tests: SUANLI_TEST_RAY_ADDRESS is unset")
     return url
+
+
+def node_hosts() -> list[str]:
+    """Where the CI's Ray node (this host) is reached: loopback and this host's own
+    addresses (a replica on Ray listens at the node's, ``HOST``). For pytest-socket's
+    ``allow_hosts`` mark: tests connect to this machine only, never beyond it."""
+    found = subprocess.run(["hostname", "-I"], capture_output=True, text=True, check=False)
+    return ["127.0.0.1", "::1", *(a for a in found.stdout.split() if ":" not in a)]
 
 
 def ray_python() -> str:

@@ -1,6 +1,7 @@
-"""Every engine gives a service replica a port (``PORT``) and reports where it answers:
-a real HTTP server (Python's http.server) started as the replica answers at that address
-on the local engine, Slurm and Ray; the simulated engine names an address nobody serves."""
+"""Every engine gives a service replica an address and a port (``HOST``, ``PORT``) and
+reports where it answers: a real HTTP server (Python's http.server) started as the replica,
+listening at ``HOST:PORT``, answers at that address on the local engine, Slurm and Ray; the
+simulated engine names an address nobody serves."""
 
 from __future__ import annotations
 
@@ -16,11 +17,15 @@ import pytest
 from suanli.engines.base import REPLICA_ENV, LogChunk, address_source
 from suanli.engines.replica_port import ADDRESS_MARK, address_in_log
 from tests.contract.test_engines import KINDS, Harness
+from tests.rayhead import node_hosts
 
-SERVER = 'exec python3 -m http.server "$PORT" --bind 0.0.0.0'
+SERVER = 'exec python3 -m http.server "$PORT" --bind "$HOST"'
 
 
-@pytest.fixture(params=["simulated", "local", "slurm", pytest.param("ray", marks=pytest.mark.ray)])
+RAY = pytest.param("ray", marks=[pytest.mark.ray, pytest.mark.allow_hosts(node_hosts())])
+
+
+@pytest.fixture(params=["simulated", "local", "slurm", RAY])
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
     h = KINDS[request.param](tmp_path)
     try:
@@ -58,12 +63,12 @@ def test_a_replica_gets_a_port_and_its_engine_says_where_it_answers(harness: Har
     if harness.kind == "simulated":
         assert url.endswith(".sim.invalid")
         return
-    if harness.kind == "ray":
-        # The CI's Ray node is this host, reached at its own address (Ray's name for the
-        # node); the tests may connect to loopback only, so the same port is asked there.
-        host, port = url.removeprefix("http://").rsplit(":", 1)
+    host = url.removeprefix("http://").rsplit(":", 1)[0]
+    if harness.kind == "ray":  # the CI's Ray node is this host, at its own address
         assert host in this_hosts_addresses()
-        url = f"http://127.0.0.1:{port}"
+    else:  # the local engine, and the test Slurm's nodes (NodeAddr)
+        assert host == "127.0.0.1"
+    # The replica listens at HOST:PORT, where the engine says it answers (the gateway's view).
     harness.wait(lambda: answers(url))
 
 

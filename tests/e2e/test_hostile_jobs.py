@@ -14,6 +14,7 @@ import json
 import os
 import pwd
 import shlex
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -191,14 +192,32 @@ def _worked(probe: Probe, exit_code: int, output: str) -> bool:
     return exit_code == 0 and (probe.secret is None or probe.secret in output)
 
 
+# The same probes from a container too: in its tenant's own user namespace (engines/userns.py).
+IMAGE = "suanli/debian:bookworm"
+WHERE = [
+    pytest.param(None, id="bare"),
+    pytest.param(
+        IMAGE,
+        id="image",
+        marks=pytest.mark.skipif(
+            (not os.environ.get("SUANLI_REGISTRY") or shutil.which("podman") is None)
+            and not os.environ.get("CI"),
+            reason="needs podman and SUANLI_REGISTRY (scripts/registry-up.sh, images-build.sh)",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("image", WHERE)
 @pytest.mark.parametrize("probe", PROBES, ids=[p.name for p in PROBES])
-def test_the_probe_fails_inside_a_job(arena: Arena, probe: Probe) -> None:
+def test_the_probe_fails_inside_a_job(arena: Arena, probe: Probe, image: str | None) -> None:
     command = _fill(arena, probe)
     # The real thing for the signals: kill -9 (kill -0 only checks outside, below).
     command = command.replace("kill -0", "kill -9")
     spec = (
         f"name: probe\nresources: {{accelerator: {{model: T4, count: 1}}}}\n"
         f"run: {json.dumps(command + '; echo probe-exit=$?')}\n"
+        + (f"image: {image}\n" if image else "")
     )
     job_id = arena.submit("mallory", spec)
 
@@ -209,6 +228,8 @@ def test_the_probe_fails_inside_a_job(arena: Arena, probe: Probe) -> None:
     job = wait_until(ended, timeout=JOB_TIMEOUT_S)
     output = _log(arena.run_dir(job_id))
     assert job["status"] == "succeeded", output
+    if image:
+        assert "[suanli] resolved sha256:" in output  # it ran in the container
     exit_code = int(output.rsplit("probe-exit=", 1)[1].split()[0])
     assert not _worked(probe, exit_code, output), output
     token = (arena.server.data_dir / "operator.token").read_text().strip()

@@ -6,7 +6,9 @@ platform (SQLite keys); routes are set by hand in a memory route table.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -279,6 +281,49 @@ def test_a_stream_cut_by_a_dead_replica_ends_with_an_error_event(rig: Rig) -> No
     assert (event.completion_tokens, event.counted_by) == (3, "gateway")
 
 
+def test_a_stream_keeps_flowing_while_a_sibling_replica_is_killed_mid_stream(rig: Rig) -> None:
+    """Two streams, one per replica; replica B is killed (SIGKILL) once both are flowing:
+    A's stream goes on to its last token and [DONE], B's ends with an OpenAI error event."""
+    with replicas(2, "--token-delay", "0.02") as (a, b), served(rig.gateway) as url:
+        rig.table.put(route("s1", "acme", "tiny", (a.endpoint("ra"), b.endpoint("rb")), served_name="tiny"))  # fmt: skip
+        flowing = threading.Barrier(3, timeout=30)
+        ends: dict[str, list[dict[str, Any] | str]] = {}
+
+        def one(prompt: str) -> None:
+            events: list[dict[str, Any] | str] = []
+            headers = {"Authorization": f"Bearer {rig.acme}"}
+            body = chat(prompt, stream=True, max_tokens=200)
+            with httpx.stream("POST", url + CHAT, json=body, headers=headers, timeout=30) as r:
+                for line in r.iter_lines():
+                    if line.startswith("data: "):
+                        events.append(line[6:] if line == "data: [DONE]" else json.loads(line[6:]))
+                        if len(events) == 3:
+                            flowing.wait()
+            ends[prompt] = events
+
+        with ThreadPoolExecutor(2) as pool:
+            done = [pool.submit(one, p) for p in ("first", "second")]
+            flowing.wait()  # both streams have their first tokens: one on each replica
+            b.kill()
+            for f in done:
+                f.result()
+    whole = [e for e in ends.values() if e[-1] == "[DONE]"]
+    cut = [e for e in ends.values() if e[-1] != "[DONE]"]
+    assert len(whole) == len(cut) == 1
+    tokens = [e["choices"][0]["delta"]["content"] for e in whole[0] if isinstance(e, dict)]
+    assert tokens == [f"tok{i} " for i in range(200)]  # every token, in order, to the end
+    last = cut[0][-1]
+    assert isinstance(last, dict)
+    assert (last["error"]["code"], last["error"]["type"]) == ("replica_lost", "server_error")
+    assert "acme/tiny" in last["error"]["message"]
+    sent = sum(isinstance(e, dict) and "choices" in e for e in cut[0])
+    assert 3 <= sent < 200
+    wait_until(lambda: len(rig.usage.events) == 2, timeout=10)
+    metered = sorted((e.completion_tokens, e.prompt_tokens) for e in rig.usage.events.values())
+    # the cut stream: what its caller got, its prompt counted by the replica still alive
+    assert metered == [(sent, 1), (200, 1)]
+
+
 def test_a_replica_slower_than_the_timeout_is_504(tmp_path: Path) -> None:
     rig = Rig(tmp_path, GatewaySettings(route_ttl_s=0.0, read_timeout_s=0.5))
     with replicas(1) as (r,), served(rig.gateway) as url:
@@ -313,8 +358,13 @@ def test_models_lists_what_the_key_may_call_and_metrics_count_requests(rig: Rig)
             url + "/v1/models", headers={"Authorization": f"Bearer {rig.acme}"}
         ).json()
         post(url, rig.acme, chat())
-        metrics = httpx.get(url + "/metrics").text
+        unserved = httpx.get(url + "/metrics")  # scraped at the API's /metrics, with a token
+        metrics = asyncio.run(rig.gateway.exposition()).decode()
+        globex = asyncio.run(rig.gateway.exposition("globex")).decode()
+    assert unserved.status_code == 404
     assert [m["id"] for m in models["data"]] == ["tiny"]
+    assert "acme/tiny" not in globex  # a tenant's view: its own services only
+    assert 'suanli_gateway_replicas_ready{service="globex/big"} 1.0' in globex
     assert 'suanli_gateway_requests_total{service="acme/tiny",status="200"} 1.0' in metrics
     assert 'suanli_gateway_tokens_total{direction="out",service="acme/tiny"} 5.0' in metrics
     assert 'suanli_gateway_replicas_ready{service="acme/tiny"} 1.0' in metrics

@@ -4,7 +4,9 @@ the tiny model the project builds: the tokens it meters are the server's own cou
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +113,44 @@ def test_metered_tokens_equal_the_servers_own_usage(llama: LlamaServer, tmp_path
             # the prompt: counted by the replica itself once the stream ended (its chat
             # template and tokenizer), so exactly what the same request counts whole
             assert event.prompt_tokens == direct[prompt]["prompt_tokens"] > 0
+
+
+def test_two_streams_on_one_replica_both_run_to_their_end(
+    llama: LlamaServer, tmp_path: Path
+) -> None:
+    """Two callers' streams through the gateway on one llama.cpp replica: the second waits
+    for the first instead of cutting it. llama-cpp-python's server ends a running stream
+    with [DONE], silently short, when another request arrives (``interrupt_requests``, on by
+    default); the example service turns that off, and LlamaServer runs the example's flags."""
+    platform = open_platform(tmp_path / "data", detect_gpus=False)
+    tenants(platform, "acme")
+    endpoint = ReplicaEndpoint("r1", llama.url, True)
+    platform.route_table = MemoryRouteTable([route("s1", "acme", "tiny", (endpoint,), "tiny")])
+    platform.usage_sink = MemoryUsageSink()
+    key = {"Authorization": f"Bearer {apikeys.create_key(platform, ANN, 'ci').text}"}
+    started = threading.Event()
+
+    def one(first: bool) -> list[dict[str, Any]]:
+        if not first:
+            started.wait(timeout=60)
+        events: list[dict[str, Any]] = []
+        streamed = body(PROMPTS[0], stream=True, max_tokens=60)
+        with (
+            httpx.Client(timeout=120) as c,
+            c.stream("POST", url + "/v1/chat/completions", json=streamed, headers=key) as s,
+        ):
+            for line in s.iter_lines():
+                if line.startswith("data: {"):
+                    events.append(json.loads(line[6:]))
+                    started.set()
+        return events
+
+    with (
+        served(Gateway(platform, GatewaySettings(route_ttl_s=0.0))) as url,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        firsts, seconds = pool.map(one, (True, False))
+    platform.close()
+    for events in (firsts, seconds):
+        finish = [e["choices"][0].get("finish_reason") for e in events if e.get("choices")]
+        assert finish[-1] == "length"  # ran to max_tokens: not cut short by the other

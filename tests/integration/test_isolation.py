@@ -17,7 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from suanli.api.app import create_app
-from suanli.api.auth import Audience, audiences
+from suanli.api.auth import AUDIENCE, Audience, audiences
+from suanli.api.routes.metrics import metrics as metrics_route
 from suanli.domain.access import Role, Scope
 from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
@@ -123,6 +124,13 @@ def world(tmp_path: Path) -> Iterator[World]:
             assert r.status_code == 201, r.text
             job_a = r.json()["id"]
             run_scheduling_cycle(platform)  # placed on HOST's cluster: HOST may see it
+            # A's model service (no replica): its name must reach no one else, /metrics too.
+            service = "name: victim-chat\nresources: {cpus: 1}\nrun: server --port $PORT\n"
+            service += "replicas: {min: 0, max: 1}\n"
+            r = client.post(
+                "/api/v1/services", json={"spec_yaml": service}, headers=bearer(tokens["a-member"])
+            )
+            assert r.status_code == 201, r.text
             w = World(client, platform, tokens, {}, secret, job_a, "")
             body = sample_bodies(w)[("POST", "/api/v1/contracts")]
             r = client.post("/api/v1/contracts", json=body, headers=bearer(op))
@@ -157,7 +165,8 @@ def routes(w: World) -> list[tuple[str, str, Audience]]:
         if path.startswith("/api/v1/")
     }
     assert documented <= {(m, p) for m, p, _ in found}
-    return found
+    # Outside /api/v1 and the OpenAPI document: Prometheus' scrape (gateway + control plane).
+    return [*found, ("GET", "/metrics", getattr(metrics_route, AUDIENCE))]
 
 
 def call(w: World, method: str, path: str, actor: str) -> Any:
@@ -180,6 +189,7 @@ def test_isolation_matrix_has_no_leaks(world: World) -> None:
     probes = 0
     table = routes(w)
     assert len(table) >= 25  # the matrix covers the whole API, not a sample
+    assert ("GET", "/metrics") in {(m, p) for m, p, _ in table}  # Prometheus' scrape too
     for method, path, audience in table:
         for actor in w.tokens:
             if method == "POST" and path.endswith("/revoke") and actor in ("operator", "a-admin"):
@@ -208,7 +218,12 @@ def test_isolation_matrix_has_no_leaks(world: World) -> None:
             if actor == "a-readonly" and writes and ok:
                 leaks.append(f"read-only token wrote: {where}")
             if actor in OUTSIDERS and ok:
-                if w.job_a in text or w.contract_a in text or VICTIM in text:
+                if (
+                    w.job_a in text
+                    or w.contract_a in text
+                    or VICTIM in text
+                    or "victim-chat" in text
+                ):
                     leaks.append(f"A's data shown to an outsider: {where}: {text[:200]}")
                 if method != "GET" and (method, path) not in SELF_SERVICE:
                     leaks.append(f"outsider changed something: {where}")

@@ -20,6 +20,7 @@ import pytest
 from suanli.domain.clock import SystemClock
 from suanli.domain.errors import EngineFailure
 from suanli.domain.jobs import NodeAssignment, Placement
+from suanli.engines import userns
 from suanli.engines.base import LaunchRequest, RunState, RunStatus
 from suanli.engines.ray import RayEngine
 from tests.builders import make_spec
@@ -84,7 +85,10 @@ def test_a_job_runs_in_its_image_on_the_ray_node_with_the_digest(
         "echo hello from $(cat /etc/debian_version); echo uid=$(id -u) pwd=$(pwd); "
         "echo token=$TOKEN; echo ray=${SUANLI_RAY_RUN:-none}; touch /work/f && echo wrote; "
         "ls /var/tmp/suanli-ci 2>&1 | head -1; "
-        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"
+        "echo map=$(cat /proc/self/uid_map); "
+        # The memory limit holds: 1.1 GB in one tail line is killed (cgroup's OOM, 137).
+        "head -c 1100M /dev/zero | tail -n 1 >/dev/null; echo oom=$?; "
+        "echo cgroups=$(ls /sys/fs/cgroup/memory 2>/dev/null | grep -c libpod)"
     )
     engine.launch(_request(key, script, setup="echo set up", env={"TOKEN": "s3cret"}))
     engine.launch(_request(key, script, env={"TOKEN": "s3cret"}))  # known key: nothing new
@@ -97,7 +101,10 @@ def test_a_job_runs_in_its_image_on_the_ray_node_with_the_digest(
     assert "ray=none" in log  # the run's own variables only
     assert "wrote" in log
     assert "No such file" in log  # no path of the Ray node
-    assert "1073741824" in log  # memory_gb: 1 as a cgroup limit
+    assert "oom=137" in log  # memory_gb: 1 as a cgroup limit
+    assert "cgroups=0" in log  # no other container's cgroup in sight
+    if os.geteuid() == 0:  # podman as root on the node: the tenant's own user namespace
+        assert f"map= 0 {userns.for_tenant('').first} 65536" in log, log
     assert status.image_digest is not None
     assert status.image_digest.startswith("sha256:")
     assert log.count("hello from") == 1  # one container, once
@@ -158,5 +165,11 @@ def test_the_hard_time_limit_stops_the_container(ray: tuple[RayEngine, list[str]
     assert status.state is RunState.FAILED, engine.read_log(key, 0).data.decode()
     assert status.reason is not None
     assert status.reason.code == "reason_time_limit"
-    gone = subprocess.run(["podman", "container", "exists", key], capture_output=True, check=False)
-    assert gone.returncode == 1  # stopped and removed, not left running
+
+    def gone() -> bool:  # stopped and removed (podman's --rm, just after the client's end)
+        done = subprocess.run(
+            ["podman", "container", "exists", key], capture_output=True, check=False
+        )
+        return done.returncode == 1
+
+    wait_until(gone, timeout=60)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from suanli.api.app import create_app
 from suanli.api.auth import TOKEN_COOKIE
-from suanli.domain.access import Role
+from suanli.domain.access import Role, Scope
 from suanli.domain.serving import LoadSample
 from suanli.service.bootstrap import open_platform
 from suanli.service.services_probe import ProbeTarget
@@ -85,7 +85,7 @@ def test_deploy_show_scale_roll_back_and_delete(
     assert changed.json()["changed"]
     back = client.post("/api/v1/services/chat/rollback", json={}, headers=demo).json()
     assert (back["revision"], back["latest"]) == (1, 2)
-    metrics = client.get("/metrics/services", headers=demo)
+    metrics = client.get("/metrics", headers=demo)
     assert metrics.status_code == 200
     assert 'suanli_service_replicas_desired{owner="demo",service="chat"} 2' in metrics.text
     assert client.delete("/api/v1/services/chat", headers=demo).json()["deleting"]
@@ -105,7 +105,7 @@ def test_another_tenant_sees_nothing_and_the_operator_sees_all(
     assert asked.status_code == 403
     everyone = client.get("/api/v1/services").json()["services"]
     assert [s["owner"] for s in everyone] == ["demo"]
-    assert "chat" not in client.get("/metrics/services", headers=other).text
+    assert "chat" not in client.get("/metrics", headers=other).text
 
 
 @pytest.mark.parametrize(
@@ -182,3 +182,35 @@ def test_console_pages_show_services_replicas_and_load_in_both_languages(
             assert client.get("/console/services/demo/nope").status_code == 404
     finally:
         platform.close()
+
+
+def test_metrics_take_a_token_and_show_a_tenant_only_its_own_services(tmp_path: Path) -> None:
+    """One /metrics for the gateway and the control plane: no token 401, a provider 403, a
+    tenant its own services' lines, the operator (or its read-only scrape token) all."""
+    platform = open_platform(
+        tmp_path / "data", database_url=MEMORY_URL, detect_gpus=False, simulated_engines=True
+    )
+    platform.readiness = AlwaysReady()
+    demo = bearer(token_for(platform, "ana", Role.TENANT_MEMBER, "demo"))
+    other = bearer(token_for(platform, "bo", Role.TENANT_MEMBER, "haidian-vision"))
+    host = bearer(token_for(platform, "pat", Role.PROVIDER_ADMIN, "tj-cloud"))
+    scrape = bearer(token_for(platform, "prom", Role.OPERATOR, "platform", frozenset({Scope.READ})))  # fmt: skip
+    try:
+        with TestClient(create_console(platform, interval_s=0.05)) as client:
+            assert deploy(client, demo).status_code == 201
+            wait_until(lambda: client.get("/api/v1/services/chat", headers=demo).json()["ready"] == 1)  # fmt: skip
+            anonymous = client.get("/metrics")
+            seen = {who: client.get("/metrics", headers=h) for who, h in
+                    (("demo", demo), ("other", other), ("host", host), ("scrape", scrape))}  # fmt: skip
+    finally:
+        platform.close()
+    assert anonymous.status_code == 401
+    assert seen["host"].status_code == 403
+    for who in ("demo", "scrape"):
+        text = seen[who].text
+        assert seen[who].status_code == 200
+        assert 'suanli_gateway_replicas_ready{service="demo/chat"} 1.0' in text  # the gateway
+        assert 'suanli_service_replicas_desired{owner="demo",service="chat"} 1' in text
+    assert seen["other"].status_code == 200
+    assert "demo" not in seen["other"].text
+    assert "# TYPE suanli_gateway_requests_total counter" in seen["other"].text

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from suanli.domain.clock import SystemClock
+from suanli.engines import userns
 from suanli.engines.base import RunState
 from suanli.engines.slurm import SlurmEngine, SlurmOptions
 from tests.integration.test_slurm_engine import _final, _log, _request
@@ -40,7 +41,10 @@ def engine(cluster: SlurmCluster, tmp_path: Path) -> Iterator[SlurmEngine]:
 
 
 def test_a_job_runs_in_its_image_under_slurm_with_the_digest(engine: SlurmEngine) -> None:
-    run = 'echo "in $(cat /etc/debian_version) rank=$SUANLI_NODE_RANK id=$SUANLI_JOB_ID"'
+    run = (
+        'echo "in $(cat /etc/debian_version) rank=$SUANLI_NODE_RANK id=$SUANLI_JOB_ID"; '
+        "echo map=$(cat /proc/self/uid_map); echo out > o.txt"
+    )
     req = _request(gpus=1, run=run, image="suanli/debian:bookworm", setup="echo setup-ran")
     engine.launch(req)
     status = _final(engine, req.key, timeout=TIMEOUT_S)
@@ -49,6 +53,10 @@ def test_a_job_runs_in_its_image_under_slurm_with_the_digest(engine: SlurmEngine
     assert "in 12." in log
     assert f"rank=0 id={req.job_id}" in log
     assert "setup-ran" in log
+    if os.geteuid() == 0:  # podman as root under srun: the tenant's own user namespace
+        mapped_root = userns.for_tenant(req.tenant).host(0)
+        assert f"map= 0 {mapped_root} 65536" in log
+        assert (engine.root / req.key / "work" / "o.txt").stat().st_uid == mapped_root
     assert status.image_digest
     assert status.image_digest.startswith("sha256:")
 

@@ -27,6 +27,7 @@ from suanli.service import services as svc
 from suanli.service.bootstrap import open_platform
 from suanli.service.deps import Platform
 from suanli.service.jobs import job_history
+from suanli.service.services_control import MISSES_TO_FAIL
 from suanli.service.services_probe import ProbeTarget
 from suanli.store.stores import MEMORY_URL
 from suanli.workers.control_loop import tick
@@ -227,6 +228,44 @@ def test_a_replica_that_dies_is_replaced(tmp_path: Path) -> None:
     assert live(p)[0].id != failed[0].id
 
 
+def test_a_ready_replica_that_stops_answering_leaves_the_routes_and_is_replaced(
+    tmp_path: Path,
+) -> None:
+    p, clock, probe = platform(tmp_path)
+    svc.deploy(p, OWNER, spec())
+    run_for(p, clock, 30)
+    [first] = live(p, R.READY)
+    probe.never.add(first.id)  # its server is gone; its job still runs, as far as we know
+    for _ in range(MISSES_TO_FAIL - 1):  # a probe each cycle (the fake has no period)
+        tick(p)
+    assert [r.id for r in live(p, R.READY)] == [first.id]  # a miss or two: kept
+    tick(p)
+    [route] = p.route_table.routes()
+    assert first.url not in [e.url for e in route.replicas if e.ready]  # out at once
+    run_for(p, clock, READY_AFTER_S + 5)
+    [gone] = [r for r in p.services.replicas() if r.id == first.id]
+    assert gone.status is R.FAILED
+    assert "stopped answering" in gone.detail
+    job = p.jobs.get(JobId(first.job_id))
+    assert job is not None
+    assert job.status is JobStatus.CANCELLED
+    [successor] = live(p, R.READY)
+    assert successor.id != first.id
+
+
+def test_a_ready_replica_that_misses_a_probe_now_and_then_stays(tmp_path: Path) -> None:
+    p, clock, probe = platform(tmp_path)
+    svc.deploy(p, OWNER, spec())
+    run_for(p, clock, 30)
+    [first] = live(p, R.READY)
+    for _ in range(5):  # a probe each cycle, every other one failing
+        probe.never.add(first.id)
+        tick(p)
+        probe.never.discard(first.id)
+        tick(p)
+    assert [r.id for r in live(p, R.READY)] == [first.id]
+
+
 def test_a_replica_on_a_cluster_that_goes_down_is_replaced_on_another(tmp_path: Path) -> None:
     p, clock, _ = platform(tmp_path)
     svc.deploy(p, OWNER, spec(resources={"accelerator": {"model": ["T4", "RTX4090"]}}))
@@ -289,6 +328,26 @@ def test_manual_scale_stays_within_bounds(tmp_path: Path) -> None:
     assert sum(j is not None and FLOOR_ENV in j.spec.env for j in jobs) == 1
     with pytest.raises(InvalidInput):
         svc.scale(p, OWNER, "chat", 9)
+
+
+def test_scaled_to_zero_by_its_owner_it_stays_there_until_a_request_waits(
+    tmp_path: Path,
+) -> None:
+    p, clock, _ = platform(tmp_path)
+    service = svc.deploy(p, OWNER, spec(replicas={"min": 0, "max": 4})).service
+    p.route_table.want_replica(service.id, clock.now())  # scale from zero, then traffic
+    _load(p, service.id, 5, 60, 0)
+    run_for(p, clock, 60)
+    assert len(live(p, R.READY)) == 1
+    svc.scale(p, OWNER, "chat", 0)  # the traffic of the last minute does not hold it
+    run_for(p, clock, 30)
+    assert live(p) == []
+    got = p.services.get(service.id)
+    assert got is not None
+    assert got.desired == 0
+    p.route_table.want_replica(service.id, clock.now())  # a new request: one again
+    run_for(p, clock, 2)
+    assert len(live(p)) == 1
 
 
 def test_a_deleted_service_leaves_the_routes_at_once_and_its_replicas_stop(

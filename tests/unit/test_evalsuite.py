@@ -8,7 +8,7 @@ import json
 import pytest
 
 from suanli.domain.errors import InvalidInput
-from suanli.evalsuite import RESULT_PREFIX, conformance, micro, models
+from suanli.evalsuite import RESULT_PREFIX, conformance, gemm, micro, models
 from suanli.evalsuite.__main__ import measure
 from suanli.evalsuite.device import Backend, cpu_name
 from suanli.evalsuite.timing import MAX_CALLS, Timing, cv, window_calls
@@ -20,16 +20,16 @@ HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 
 def test_numpy_gemm_is_measured_and_bf16_is_skipped_with_the_reason() -> None:
-    fp32, bf16 = micro.gemm(NUMPY_ONLY, "fp32"), micro.gemm(NUMPY_ONLY, "bf16")
+    fp32, bf16 = gemm.gemm(NUMPY_ONLY, "fp32"), gemm.gemm(NUMPY_ONLY, "bf16")
     assert fp32["status"] == "passed"
     assert fp32["unit"] == "TFLOPS"
     assert fp32["value"] > 0
-    assert fp32["repeats"] == micro.GEMM_WINDOWS
+    assert fp32["repeats"] == gemm.GEMM_WINDOWS
     assert fp32["cv"] >= 0
     assert fp32["clock"] == "cpu"  # the CPU backend counts its own CPU time
     assert 0 < fp32["cpu_share"] <= 1
     assert fp32["wall_value"] > 0
-    assert "median of 7 windows" in fp32["detail"]
+    assert "median of 15 windows" in fp32["detail"]
     assert bf16["status"] == "skipped"
     assert "bfloat16" in bf16["detail"]
 

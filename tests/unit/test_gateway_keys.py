@@ -60,14 +60,18 @@ def test_a_keys_bucket_refills_at_its_rate() -> None:
     store = MemoryApiKeyStore()
     platform_less = KeyCheck(store, clock)
     key = dataclass_key(rate=2.0, burst=3)
-    for _ in range(3):
-        platform_less.take(key)
-    with pytest.raises(GatewayError) as refused:
-        platform_less.take(key)
-    assert refused.value.status == 429
-    assert refused.value.headers() == [(b"retry-after", b"1")]
-    clock.advance(0.5)
-    platform_less.take(key)  # one request back after 1/rate seconds
+
+    async def run() -> None:
+        for _ in range(3):
+            await platform_less.take(key)
+        with pytest.raises(GatewayError) as refused:
+            await platform_less.take(key)
+        assert refused.value.status == 429
+        assert refused.value.headers() == [(b"retry-after", b"1")]
+        clock.advance(0.5)
+        await platform_less.take(key)  # one request back after 1/rate seconds
+
+    asyncio.run(run())
 
 
 def dataclass_key(rate: float, burst: int) -> ApiKey:

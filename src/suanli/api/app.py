@@ -18,6 +18,7 @@ from suanli.api.routes import access as access_routes
 from suanli.api.routes import apikeys as apikey_routes
 from suanli.api.routes import billing, fleet, jobs, operations
 from suanli.api.routes import evaluation as eval_routes
+from suanli.api.routes import metrics as metrics_routes
 from suanli.api.routes import services as service_routes
 from suanli.api.routes import usage as usage_routes
 from suanli.schemas.api import MAX_BODY_BYTES, ErrorResponse
@@ -88,7 +89,7 @@ def create_app(
     app.include_router(access_routes.router, prefix="/api/v1")
     app.include_router(eval_routes.router, prefix="/api/v1")
     app.include_router(service_routes.router, prefix="/api/v1")
-    app.include_router(service_routes.metrics_router)
+    app.include_router(metrics_routes.router)  # /metrics: gateway + control plane
     app.include_router(apikey_routes.router, prefix="/api/v1")
     app.include_router(usage_routes.router, prefix="/api/v1")
 

@@ -236,7 +236,9 @@ def watching(engines: Iterable[EngineAdapter]) -> bool:
 
 
 # A model service's replica (suanli.service.services_control): the engine gives its run a
-# port, ``PORT`` in its env, and reports where it answers (AddressSource.address).
+# port and the address to listen at, ``PORT`` and ``HOST`` in its env (127.0.0.1 on the
+# local engine, the node's address on Slurm and Ray), and reports where it answers,
+# ``http://HOST:PORT`` (AddressSource.address).
 REPLICA_ENV = "SUANLI_REPLICA_ID"
 
 

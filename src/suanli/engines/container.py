@@ -9,7 +9,8 @@ local engine's supervisor (``local_runner``), which owns the container's life:
 * the resolved digest is what ran, recorded with the attempt;
 * the container is named by the run key, so a supervisor that comes back finds it
   (``podman wait``) and never starts a second one;
-* limits from the spec (``--cpus``, ``--memory``), the job's env only, its tenant's uid,
+* limits from the spec (``--cpus``, ``--memory``), the job's env only, its own user
+  namespace (``userns``: root inside is an unprivileged host uid of its tenant's range),
   no capabilities, no new privileges; its work directory is the only host path it sees.
 
 A pull that fails (unknown image, registry down, digest mismatch) fails the run with
@@ -31,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from suanli.domain.spec import IMAGE_REF
+from suanli.engines.userns import IdRange
 
 PODMAN = "podman"
 PULL_TIMEOUT_S = 900.0
@@ -104,11 +106,13 @@ def run_argv(
     runtime: str | None = None,
     ulimits: Mapping[str, tuple[int, int]] | None = None,
     network: str = "host",
+    idmap: IdRange | None = None,
 ) -> list[str]:
     """The ``podman run`` line for one container of a run (pure).
 
     ``ulimits``: the supervisor's own (podman's defaults ask more than a host may grant).
     ``workdir`` None: ``/work`` is a private tmpfs (no host path at all).
+    ``idmap``: the container's own user namespace (``userns``); ``user`` is then a uid inside.
     """
     argv = [PODMAN, *(["--runtime", runtime] if runtime else []), "run"]
     argv += [
@@ -136,6 +140,8 @@ def run_argv(
         argv += ["--ulimit", f"{name}={soft}:{hard}"]
     if limits.memory_gb > 0:
         argv += ["--memory", f"{limits.memory_gb}g"]
+    if idmap is not None:
+        argv += idmap.argv(network)
     if user is not None:
         argv += ["--user", f"{user[0]}:{user[1]}"]
     for var in env_names:  # values come from podman's own environment, never its argv

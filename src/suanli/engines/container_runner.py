@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from suanli.engines import container as podman
+from suanli.engines import userns
 from suanli.engines.container import ImageFailure, ImageRef, Limits
 
 # Names of the job's variables the container does not get from the host's view of them.
@@ -59,7 +60,12 @@ def run(sup: Supervisor, launch: dict[str, Any], log: Any) -> dict[str, Any]:
     script = launch["run"]
     if launch.get("setup"):
         script = "{\n" + launch["setup"] + "\n} || exit $?\n" + script
-    user = spec.get("user")
+    try:
+        idmap, inside = _namespace(spec.get("user"), launch["workdir"])
+    except (userns.NoRange, OSError) as exc:
+        log.write(f"[suanli] no user namespace for the container: {exc}\n".encode())
+        detail = f"no user namespace for the container: {exc}"
+        return {"state": "failed", "exit_code": None, "reason": "runner_error", "detail": detail}
     devices, mounts = podman.accelerator_devices(spec.get("slots") or [], bool(spec.get("real")))
     procs = []
     for rank, name in enumerate(containers):
@@ -72,12 +78,13 @@ def run(sup: Supervisor, launch: dict[str, Any], log: Any) -> dict[str, Any]:
             visible,
             launch["workdir"],
             Limits(int(spec.get("cpus", 1)), int(spec.get("memory_gb", 0))),
-            (int(user[0]), int(user[1])) if user else None,
+            inside,
             devices,
             mounts,
             podman.oci_runtime(),
             podman.own_ulimits(),
             str(spec.get("network") or "host"),
+            idmap,
         )
         procs.append(
             subprocess.Popen(
@@ -89,6 +96,24 @@ def run(sup: Supervisor, launch: dict[str, Any], log: Any) -> dict[str, Any]:
             )
         )
     return _follow(sup, containers, deadline, log, procs)
+
+
+def _namespace(
+    user: Any, workdir: str | None
+) -> tuple[userns.IdRange | None, tuple[int, int] | None]:
+    """The container's id mapping and the uid:gid its job runs as inside.
+
+    With a tenant's host user (the server runs as root): the tenant's range, the job as root
+    inside (no capabilities), and the work directory's ACLs let that mapped root write there
+    while the tenant's host user keeps reading all of it. Without one (an unprivileged
+    server): podman's own rootless namespace, no mapping of ours.
+    """
+    if not user:
+        return None, None
+    idmap = userns.for_account(int(user[0]))
+    if workdir is not None:
+        userns.grant(workdir, [int(user[0]), idmap.host(0)])
+    return idmap, (0, 0)
 
 
 def adopt(

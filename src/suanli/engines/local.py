@@ -159,8 +159,8 @@ class LocalEngine:
             **spec.env,
         }
         port = free_port() if is_replica(spec) else None
-        if port is not None:
-            env["PORT"] = str(port)
+        if port is not None:  # listen at HOST:PORT (the same contract on every engine)
+            env["PORT"], env["HOST"] = str(port), "127.0.0.1"
         launch: dict[str, Any] = {
             "key": request.key,
             "setup": spec.setup or "",

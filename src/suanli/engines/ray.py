@@ -40,7 +40,12 @@ from suanli.engines.base import (
     RunStatus,
     job_env,
 )
-from suanli.engines.replica_port import NODE_HOST, address_in_log, run_script
+from suanli.engines.replica_port import (
+    NODE_HOST,
+    address_in_log,
+    container_prelude,
+    run_script,
+)
 
 # The entrypoint: ``timeout`` enforces the hard limit (exit 124, or 137 after the grace);
 # the scripts travel in the environment so the entrypoint stays short (Ray prints it in the
@@ -243,9 +248,10 @@ class RayEngine:
         entrypoint = ENTRYPOINT.format(grace=KILL_GRACE_S, limit=limit_s)
         if spec.image:  # a container on the node: the scripts go in as the container's env
             del env["SUANLI_RAY_SETUP"], env["SUANLI_RAY_RUN"]
-            names = sorted(env)
+            # A replica's PORT and HOST are chosen on the node, before the container starts.
+            head, names = container_prelude(spec, NODE_HOST, sorted(env))
             env["SUANLI_SETUP"], env["SUANLI_RUN"] = spec.setup or "", spec.run
-            env[ray_image.SCRIPT_ENV] = ray_image.script(
+            env[ray_image.SCRIPT_ENV] = head + ray_image.script(
                 request, self.registry, names, KILL_GRACE_S
             )
             entrypoint = ray_image.entrypoint(KILL_GRACE_S, limit_s)

@@ -12,7 +12,9 @@ image, so every image would need the cluster's exact Ray and Python; a tenant's 
 CANN image should not have to carry them, and suanli's base images do not.
 
 Ray has no per-job users (see ``ray.py``), so the container runs as ``nobody`` and its
-``/work`` is a private tmpfs: it sees no path of the Ray node. A single node only: a gang
+``/work`` is a private tmpfs: it sees no path of the Ray node. Its user namespace is its
+tenant's (``userns.for_tenant``; podman as root on the node): ``nobody`` inside is an
+unprivileged host uid of that range, not the host's ``nobody``. A single node only: a gang
 (several nodes) in an image is refused at launch with that reason.
 
 The digest and an image failure come back as marked lines of the job's log (the Jobs API
@@ -27,6 +29,7 @@ import shlex
 from collections.abc import Sequence
 
 from suanli.domain.jobs import Reason
+from suanli.engines import userns
 from suanli.engines.base import LaunchRequest, RunState, RunStatus
 from suanli.engines.container import (
     ImageFailure,
@@ -41,7 +44,8 @@ RESOLVED = "[suanli] resolved "  # the local engine's own log line, same words
 FAILED = "[suanli] image failed: "
 PULL_FAILED = 125  # podman's own exit code for its errors
 HEAD_BYTES = 1 << 16  # the marked lines come first, before anything the job prints
-NOBODY = (65534, 65534)
+NOBODY = (65534, 65534)  # inside the tenant's own user namespace (userns.for_tenant)
+MAPPING = "__SUANLI_USERNS__"
 SCRIPT_ENV = "SUANLI_RAY_IMAGE"  # the script travels in the environment (Ray logs argv)
 # Inside the container: the setup once, then the job.
 INNER = (
@@ -82,7 +86,7 @@ def script(
     )
     at = argv.index("run") + 1
     limit_s = max(1, math.ceil(spec.time_limit.total_seconds()))
-    argv[at:at] = ["--rm", "--timeout", str(limit_s + grace_s)]
+    argv[at:at] = ["--rm", "--timeout", str(limit_s + grace_s), MAPPING]
     check = ""
     if ref.digest:
         wrong = shlex.quote(f"{FAILED}digest mismatch: asked {ref.digest}, the registry gave ")
@@ -94,7 +98,9 @@ def script(
         + check
         + f'echo "{RESOLVED}$d"; '
         + "exec "
-        + " ".join(shlex.quote(a) for a in argv)
+        + " ".join(shlex.quote(a) for a in argv).replace(
+            MAPPING, userns.shell_flags(userns.for_tenant(request.tenant))
+        )
     )
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from suanli.domain.clock import Clock
 from suanli.domain.errors import EngineFailure, EngineUnavailable
 from suanli.domain.jobs import Reason
+from suanli.engines import replica_port as port
 from suanli.engines import slurm_image
 from suanli.engines.base import (
     EngineFeature,
@@ -37,7 +38,6 @@ from suanli.engines.base import (
     job_env,
     read_log_file,
 )
-from suanli.engines.replica_port import SLURM_HOST, address_in_log, run_script
 from suanli.engines.sandbox import Account, tenant_account
 
 KEY_PREFIX = "suanli-"  # every key starts so (suanli.domain.ids.engine_key)
@@ -233,7 +233,7 @@ class SlurmEngine:
         self._watch_at = -math.inf  # the next status call asks Slurm how it is doing
 
     def address(self, key: str) -> str | None:
-        return address_in_log(self.read_log, key)
+        return port.address_in_log(self.read_log, key)
 
     def watching(self) -> bool:
         """Whether a run we submitted is still pending: the caller should ask again soon."""
@@ -444,12 +444,15 @@ def render_batch_script(request: LaunchRequest, run_dir: Path, options: SlurmOpt
         lines.append(f"#SBATCH --partition={options.partition}")
     if options.account:
         lines.append(f"#SBATCH --account={options.account}")
+    # A replica: PORT, HOST and its address first; in an image, on the node before it starts.
+    head, names = port.container_prelude(spec, port.SLURM_HOST, []) if spec.image else ("", [])
     env = {
         **job_env(request, nodes),
         **request.extra_env,
+        **dict.fromkeys(names, ""),
         **spec.env,
         "SUANLI_SETUP": spec.setup or "",
-        "SUANLI_RUN": run_script(spec, SLURM_HOST),  # a replica: PORT and address first
+        "SUANLI_RUN": spec.run if head else port.run_script(spec, port.SLURM_HOST),
     }
     lines.append("")
     lines.append("umask 077")  # what the job writes is its own (and its user's) alone
@@ -464,6 +467,7 @@ def render_batch_script(request: LaunchRequest, run_dir: Path, options: SlurmOpt
         f"node={shlex.quote(NODE_SCRIPT)}",
     ]
     if spec.image:  # each node pulls the image and runs the node script in a container
+        lines += [head.rstrip("\n")] if head else []
         lines += slurm_image.container_lines(request, run_dir, options.registry, env)
     if nodes > 1:  # each line a node writes headed "[rank N] ", as the local engine does
         lines.append(f'node="set -o pipefail; ( $node ) 2>&1 | "{shlex.quote(RANKED)}')

@@ -3,7 +3,8 @@ region's mirror (unless it has it) and runs the node script in a container named
 key and its rank. Chosen over Slurm's own ``--container`` (oci.conf + crun/runc): that needs
 an OCI bundle unpacked on every node and oci.conf on the cluster, while podman pulls from the
 same registry, applies the same limits and user as on the local engine, and needs nothing
-of the cluster's configuration.
+of the cluster's configuration. A job podman runs as root gets its tenant's user namespace
+(``userns.for_tenant``); as a tenant's user (``tenant_users``), podman's rootless one.
 
 The node writes what it resolved and why a pull failed next to the run's output, so the
 engine reports the digest and an image failure (``reason_image_failed``: not lost, not
@@ -12,12 +13,15 @@ retried) instead of a bare exit code.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
 from suanli.domain.jobs import Reason
+from suanli.engines import userns
 from suanli.engines.base import LaunchRequest, RunState, RunStatus
 from suanli.engines.container import (
     ImageFailure,
@@ -31,6 +35,7 @@ from suanli.engines.container import (
 DIGEST, ERROR = "image.digest", "image.error"
 PULL_FAILED = 125  # podman's own exit code for its errors
 NAME = "__SUANLI_CONTAINER__"
+MAPPING = "__SUANLI_USERNS__"
 NODE_ENV = ("SUANLI_NODE_RANK", "NODE_RANK", "WORLD_SIZE", "MASTER_ADDR", "SUANLI_NODES")
 # The node script inside the container: the setup once, then the job.
 INNER = (
@@ -65,8 +70,17 @@ def container_lines(
     )
     at = argv.index("run") + 1
     # Removed when done; stopped at the time limit even if Slurm only kills podman's client.
-    argv[at:at] = ["--rm", "--timeout", str(max(1, round(spec.time_limit.total_seconds())))]
-    run = " ".join(shlex.quote(a) for a in argv).replace(NAME, '"$SUANLI_CONTAINER"')
+    limit = str(max(1, round(spec.time_limit.total_seconds())))
+    argv[at:at] = ["--rm", "--timeout", limit, MAPPING]
+    idmap = userns.for_tenant(request.tenant)
+    if os.geteuid() == 0:  # the mapped root may write the work dir; the job's user reads it
+        with contextlib.suppress(OSError):  # no ACLs there: the container cannot write /work
+            userns.grant(str(run_dir / "work"), [idmap.host(0)])
+    run = (
+        " ".join(shlex.quote(a) for a in argv)
+        .replace(NAME, '"$SUANLI_CONTAINER"')
+        .replace(MAPPING, userns.shell_flags(idmap))
+    )
     node = (
         'export SUANLI_NODE_RANK="${SLURM_NODEID:-0}" NODE_RANK="${SLURM_NODEID:-0}"; '
         f'SUANLI_CONTAINER={shlex.quote(request.key)}"-${{SLURM_NODEID:-0}}"; '

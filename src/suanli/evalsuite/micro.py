@@ -1,5 +1,5 @@
-"""Micro-benchmarks: dense GEMM (FP32/FP16/BF16), memory bandwidth, host<->device copy,
-all-reduce across the cards of a node.
+"""Micro-benchmarks: dense GEMM (FP32/FP16/BF16, in ``gemm``), memory bandwidth,
+host<->device copy, all-reduce across the cards of a node.
 
 Sizes are fixed per backend (below) so that figures of one backend compare across runs;
 on the CPU they are kept small enough for the whole suite to finish in minutes on a
@@ -9,30 +9,19 @@ and writes (STREAM's convention).
 
 from __future__ import annotations
 
-import functools
 import os
 import socket
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from suanli.evalsuite.device import Backend, cpu_kernel
-from suanli.evalsuite.timing import Clock, Timing, failed, item, measure, skipped
+from suanli.evalsuite.device import Backend
+from suanli.evalsuite.gemm import DTYPES, gemms
+from suanli.evalsuite.timing import Timing, failed, item, measure, skipped
 
 KIND = "micro"
-GEMM_N = {"cpu": 1024, "cuda": 8192, "npu": 8192}
-# Half precision on a CPU without FP16/BF16 instructions runs a slow path (NumPy's FP16
-# matmul loops in C; PyTorch's measured 0.2 GFLOPS at 1024 on this repo's 2-core EPYC CI
-# host): a smaller matrix keeps it to seconds there. The size goes with every figure.
-CPU_HALF_N = 256
-# GEMM windows: 7 of at least 0.5 s each after 0.5 s of warm-up (tuned on this repo's 2-core
-# EPYC CI host at load 11-15, FP32 1024: 0.2 s windows of 5 gave 12-15% CV across runs).
-GEMM_WINDOWS = 7
-GEMM_WINDOW_S = 0.5
-GEMM_WARMUP_S = 0.5
 TRIAD_ELEMENTS = {"cpu": 1 << 23, "cuda": 1 << 28, "npu": 1 << 28}
 COPY_BYTES = 1 << 28
 ALLREDUCE_BYTES = {"cpu": 1 << 24, "cuda": 1 << 28, "npu": 1 << 28}
@@ -42,88 +31,24 @@ ALLREDUCE_CALLS = 5
 
 
 def run(backend: Backend, only: list[str] | None = None) -> list[dict[str, Any]]:
-    """Every micro item, or those named in ``only`` (unknown names: a ValueError)."""
-    steps: dict[str, Callable[[], list[dict[str, Any]]]] = {
-        f"gemm_{d}": functools.partial(lambda d: [gemm(backend, d)], d)
-        for d in ("fp32", "fp16", "bf16")
-    }
-    steps["memory_bandwidth"] = lambda: [triad(backend)]
-    steps["copies"] = lambda: copies(backend)
-    steps["all_reduce"] = lambda: [all_reduce(backend)]
-    unknown = sorted(set(only or ()) - set(steps))
+    """Every micro item, or those named in ``only`` (unknown names: a ValueError).
+
+    The GEMMs asked for are measured together, interleaved (``gemm.gemms``)."""
+    names = [f"gemm_{d}" for d in DTYPES] + ["memory_bandwidth", "copies", "all_reduce"]
+    unknown = sorted(set(only or ()) - set(names))
     if unknown:
-        raise ValueError(f"no micro item {', '.join(unknown)}; items: {', '.join(steps)}")
-    return [i for name, step in steps.items() if only is None or name in only for i in step()]
-
-
-def gemm(backend: Backend, dtype: str) -> dict[str, Any]:
-    """TFLOPS of an ``n x n`` by ``n x n`` product in ``dtype``: the median of
-    ``GEMM_WINDOWS`` windows of ``GEMM_WINDOW_S`` each after a timed warm-up (``timing``
-    says how, and why the CPU backend counts CPU time)."""
-    name = f"gemm_{dtype}"
-    torch = backend.torch
-    clock: Clock = "cpu" if backend.kind == "cpu" else "wall"
-    timed = functools.partial(
-        measure,
-        repeats=GEMM_WINDOWS,
-        min_repeat_s=GEMM_WINDOW_S,
-        clock=clock,
-        threads=backend.threads,
-        warmup_s=GEMM_WARMUP_S,
-    )
-    try:
-        if torch is None:
-            if dtype == "bf16":
-                return skipped(
-                    name, KIND, "numpy", "NumPy has no bfloat16 type and PyTorch is not installed"
-                )
-            n = GEMM_N["cpu"] if dtype == "fp32" else CPU_HALF_N
-            rng = np.random.default_rng(0)
-            kind = np.float32 if dtype == "fp32" else np.float16
-            a = rng.standard_normal((n, n)).astype(kind)
-            b = rng.standard_normal((n, n)).astype(kind)
-            out = np.empty((n, n), dtype=kind)
-            timing = timed(lambda: np.matmul(a, b, out=out))
-            framework, kernel = "numpy", None
-        else:
-            n = GEMM_N.get(backend.kind, GEMM_N["cpu"])
-            if backend.kind == "cpu" and dtype != "fp32":
-                n = CPU_HALF_N
-            kinds = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-            gen = torch.Generator(device="cpu").manual_seed(0)
-            a = torch.randn(n, n, generator=gen).to(backend.torch_device, kinds[dtype])
-            b = torch.randn(n, n, generator=gen).to(backend.torch_device, kinds[dtype])
-            out = torch.empty_like(a)
-            timing = timed(lambda: torch.matmul(a, b, out=out), backend.synchronize)
-            framework = "pytorch"
-            kernel = cpu_kernel(torch) if backend.kind == "cpu" else None
-        flops = 2 * n**3
-        tflops = flops / timing.median / 1e12
-        best = flops / min(timing.seconds) / 1e12  # the least-disturbed window
-        wall = flops / statistics.median(timing.wall or timing.seconds) / 1e12
-        share = f", {timing.share:.0%} of its CPUs" if timing.share is not None else ""
-        detail = (
-            f"{n}x{n}, median of {len(timing.seconds)} windows >= {GEMM_WINDOW_S} s "
-            f"({timing.clock} clock{share}), CV {timing.cv:.1%}, spread {timing.spread:.1%}"
-            + (f", {kernel} kernels" if kernel else "")
-        )
-        return item(
-            name,
-            KIND,
-            framework,
-            "passed",
-            value=round(tflops, 6),
-            unit="TFLOPS",
-            timing=timing,
-            detail=detail,
-            size=n,
-            dtype=dtype,
-            best=round(best, 6),
-            wall_value=round(wall, 6),
-            kernel=kernel,
-        )
-    except Exception as exc:  # noqa: BLE001 - an unsupported dtype is a finding, not a crash
-        return failed(name, KIND, "pytorch" if torch else "numpy", exc, dtype=dtype)
+        raise ValueError(f"no micro item {', '.join(unknown)}; items: {', '.join(names)}")
+    wanted = [n for n in names if only is None or n in only]
+    found: list[dict[str, Any]] = []
+    dtypes = [n.removeprefix("gemm_") for n in wanted if n.startswith("gemm_")]
+    if dtypes:
+        found += gemms(backend, dtypes)
+    steps: dict[str, Callable[[], list[dict[str, Any]]]] = {
+        "memory_bandwidth": lambda: [triad(backend)],
+        "copies": lambda: copies(backend),
+        "all_reduce": lambda: [all_reduce(backend)],
+    }
+    return found + [i for name, step in steps.items() if name in wanted for i in step()]
 
 
 def triad(backend: Backend) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""The gateway as an ASGI application: OpenAI-compatible ``/v1/*``, ``/services/{owner}/{name}/...``
-and ``/metrics``, in front of the replicas the control plane publishes.
+"""The gateway as an ASGI application: OpenAI-compatible ``/v1/*`` and ``/services/{owner}/{name}/...``
+in front of the replicas the control plane publishes (its Prometheus figures, ``metrics``,
+are served by the API's ``/metrics``, behind a token).
 
 It answers in raw ASGI (no framework per request: its overhead is the product). Callers
 present an API key (``Authorization: Bearer sk-sl-...``); a service the key's tenant may
@@ -34,7 +35,7 @@ from suanli.gateway.forward import Call, GatewaySettings, Upstream, upstream_hea
 from suanli.gateway.keys import KeyCheck
 from suanli.gateway.load import LoadBook
 from suanli.gateway.memory import MemoryUsageSink
-from suanli.gateway.metrics import CONTENT_TYPE, GatewayMetrics
+from suanli.gateway.metrics import GatewayMetrics
 from suanli.gateway.prompt_count import count_prompt
 from suanli.gateway.routing import Balancer, Routes
 from suanli.gateway.tally import Tally
@@ -55,7 +56,9 @@ class Gateway:
         self.usage: UsageSink = platform.usage_sink or MemoryUsageSink()
         self.load_sink: LoadSink = platform.load_sink
         mono = self.clock.monotonic
-        self.keys = KeyCheck(platform.apikeys, self.clock, settings.key_ttl_s)
+        self.keys = KeyCheck(
+            platform.apikeys, self.clock, settings.key_ttl_s, platform.key_buckets
+        )
         self.routes = Routes(self.table, mono, settings.route_ttl_s)
         self.balancer = Balancer(settings.replica_concurrency, mono)
         self.upstream = Upstream(settings, mono)
@@ -75,7 +78,13 @@ class Gateway:
 
     @staticmethod
     def handles(path: str) -> bool:
-        return path.startswith(("/v1/", "/services/")) or path in ("/v1", "/metrics")
+        return path.startswith(("/v1/", "/services/")) or path == "/v1"
+
+    async def exposition(self, owner: str | None = None) -> bytes:
+        """The Prometheus text (``owner``: that tenant's services only), the replicas as the
+        route table says now."""
+        await self.routes.current()
+        return self.metrics.exposition(owner)
 
     async def aclose(self) -> None:
         for task in (self._reporter, self._recorder):
@@ -108,11 +117,6 @@ class Gateway:
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send, lang: Lang) -> None:
         path: str = scope["path"]
         method: str = scope["method"]
-        if path == "/metrics":
-            _allow(method, ("GET",))
-            await self.routes.current()
-            await _answer(send, 200, self.metrics.exposition(), content_type=CONTENT_TYPE.encode())
-            return
         if path.startswith("/services/"):
             await self._service(scope, receive, send, lang)
             return
@@ -135,7 +139,7 @@ class Gateway:
 
     async def _key(self, scope: Scope) -> ApiKey:
         key = await self.keys.key_of(_header(scope, b"authorization"))
-        self.keys.take(key)
+        await self.keys.take(key)
         return key
 
     async def _models(self, key: ApiKey, send: Send) -> None:
@@ -317,21 +321,30 @@ class Gateway:
 
     async def _count_prompt(self, call: Call, tally: Tally) -> None:
         """A stream that ended without the server's usage: its prompt counted by the replica
-        that answered (``gateway.prompt_count``), after the caller has the whole answer."""
+        that answered (``gateway.prompt_count``), after the caller has the whole answer; by
+        another replica of the same service when that one died mid-stream (same model, so
+        the same tokenizer and chat template)."""
         replica = call.replica
         if not (call.stream and call.openai and replica is not None and call.status < 400):
             return
         if tally.counted_by != "gateway" or tally.prompt_tokens:
             return
+        counted = await self._count_on(replica, call)
+        if counted is None:
+            other = self.balancer.pick(call.route, frozenset({replica.replica_id}))
+            if other is not None:
+                counted = await self._count_on(other, call)
+        if counted is not None:
+            tally.prompt_tokens = counted
+
+    async def _count_on(self, replica: ReplicaEndpoint, call: Call) -> int | None:
         self.balancer.acquire(replica)
         try:
-            counted = await count_prompt(
+            return await count_prompt(
                 self.upstream.pool, replica.url, call.path, call.headers, call.body
             )
         finally:
             self.balancer.release(replica)
-        if counted is not None:
-            tally.prompt_tokens = counted
 
     async def _record_soon(self, wake: asyncio.Event) -> None:
         while True:

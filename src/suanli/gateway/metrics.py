@@ -2,7 +2,7 @@
 
 Requests by service and status, latency (whole answer and time to first byte), tokens in
 and out, requests in flight, and each service's ready replicas as the route table says.
-Services are labelled ``owner/name``.
+Services are labelled ``owner/name``; a tenant's scrape gets its own services' samples only.
 """
 
 from __future__ import annotations
@@ -94,5 +94,22 @@ class GatewayMetrics:
         )
         r.register(_Replicas(routes))
 
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+    def exposition(self, owner: str | None = None) -> bytes:
+        """Every service's figures, or ``owner``'s services' only."""
+        return generate_latest(self.registry if owner is None else _Owned(self.registry, owner))
+
+
+class _Owned(Collector):
+    """The samples of one owner's services (labelled ``owner/name``), families kept whole."""
+
+    def __init__(self, registry: CollectorRegistry, owner: str) -> None:
+        self._registry = registry
+        self._prefix = owner + "/"
+
+    def collect(self) -> Iterable[Metric]:
+        for family in self._registry.collect():
+            kept = Metric(family.name, family.documentation, family.type, family.unit)
+            kept.samples = [
+                s for s in family.samples if s.labels.get("service", "").startswith(self._prefix)
+            ]
+            yield kept

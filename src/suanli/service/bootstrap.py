@@ -106,6 +106,7 @@ def open_platform(
         evals=stores.evals,
         services=stores.services,
         apikeys=stores.apikeys,
+        key_buckets=stores.key_buckets,
         usage=stores.usage,
     )
     apply_measurements(platform)  # what earlier `suanli eval` runs measured

@@ -32,6 +32,7 @@ from suanli.store.base import (
 from suanli.store.evaluation import EvalStore
 from suanli.store.leader import Leadership, SoleLeader
 from suanli.store.memory import MemoryDatabase, MemoryHealthStore
+from suanli.store.ratelimits import KeyBuckets
 from suanli.store.services import MemoryServiceStore, ServiceStore
 from suanli.store.usage import UsageStore
 
@@ -85,6 +86,7 @@ class Platform:
     # service.bootstrap; None: the gateway keeps them in memory, unbilled).
     usage_sink: UsageSink | None = None
     apikeys: ApiKeyStore | None = None  # API keys the gateway accepts (None: none)
+    key_buckets: KeyBuckets | None = None  # their rate limits, shared (None: per process)
     _route_table: RouteTable | None = field(default=None, init=False, repr=False)
     _load_sink: LoadSink | None = field(default=None, init=False, repr=False)
 

@@ -159,7 +159,8 @@ def rollback(p: Platform, owner: str, name: str, revision: int | None = None) ->
 
 def scale(p: Platform, owner: str, name: str, replicas: int) -> Service:
     """Set the replica count now, within ``replicas.min``..``max`` (the autoscaler moves it
-    from there as the load says)."""
+    from there as the load says). At 0 the service stays at zero until a request waits for
+    a replica (scale from zero), whatever the traffic before."""
     for _ in range(10):
         service = get_service(p, owner, name)
         if service.deleting:
@@ -172,7 +173,11 @@ def scale(p: Platform, owner: str, name: str, replicas: int) -> Service:
                 min=bounds.min,
                 max=bounds.max,
             )
-        after = dataclasses.replace(service, desired=replicas, updated_at=p.clock.now())
+        # A request that waited before (scale from zero) holds no replica past a scale to 0.
+        wanted_at = service.wanted_at if replicas else None
+        after = dataclasses.replace(
+            service, desired=replicas, wanted_at=wanted_at, updated_at=p.clock.now()
+        )
         if p.services.save(service, after):
             return dataclasses.replace(after, version=service.version + 1)
     raise Conflict("service_deleted", service=name)

@@ -47,6 +47,11 @@ def autoscaled(p: Platform, service: Service, spec: ServiceSpec, now: dt.datetim
     waited = service.wanted_at is not None and now - service.wanted_at < dt.timedelta(
         seconds=max(rule.idle_s, BUCKET_S)
     )
+    if service.desired == 0 and not waited:
+        # At zero (gone idle, or scaled there by its owner): back to one only when a request
+        # waits for it (RouteTable.want_replica), never for the traffic from before (the
+        # policy keeps one while there was recent traffic, which an owner's `scale 0` ends).
+        return rule.bounded(0)
     if waited or any(w.waiting for w in windows[-8:]):
         wanted = max(wanted, 1)
     return rule.bounded(wanted)

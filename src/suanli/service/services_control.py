@@ -2,13 +2,13 @@
 what is wanted.
 
 For each service, in order: follow each replica's job (placed, running, ended) and ask its
-engine where it answers; probe the starting ones (services_probe); let the autoscaler set
-the desired count from the gateways' load (services_autoscale); plan starts and stops
-(scheduler.autoscaling.rollout, pure); start new replicas as jobs the same scheduler
-places (service priority class), take the ones to stop out of the routes, and stop them
-once drained. A replica whose job failed, was lost with its cluster, or never became
-ready is replaced: its successor is placed wherever capacity is, another cluster if its
-own is down.
+engine where it answers; probe the starting and the ready ones (services_probe); let the
+autoscaler set the desired count from the gateways' load (services_autoscale); plan starts
+and stops (scheduler.autoscaling.rollout, pure); start new replicas as jobs the same
+scheduler places (service priority class), take the ones to stop out of the routes, and
+stop them once drained. A replica whose job failed, was lost with its cluster, or never
+became ready (or, once ready, stopped answering) is replaced: its successor is placed
+wherever capacity is, another cluster if its own is down.
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ log = logging.getLogger("suanli.services")
 # so the answer follows the replica's own start within a fraction of a second.
 HURRY_PERIOD_S = 0.25
 HELD_FOR = dt.timedelta(seconds=60)
+# A ready replica is probed too, every readiness.period_s: this many failed probes in a row
+# (Kubernetes' liveness failureThreshold default) and it leaves the routes and is replaced.
+# Its job may still look alive (its cluster silent for up to the cluster grace, 60 s by
+# default), but requests sent to it would fail all that time.
+MISSES_TO_FAIL = 3
 KEEP_ENDED = 50  # stopped and failed replicas kept per service (status, console)
 S = JobStatus
 R = ReplicaStatus
@@ -216,25 +221,42 @@ def _probe(
     hurry_s: float | None = None,
 ) -> list[Replica]:
     """Starting replicas with an address are probed; ready ones join the routes; one not
-    ready within ``readiness.timeout_s`` of its start fails (and is replaced). ``hurry_s``:
-    a shorter period while requests wait for a replica (scale from zero)."""
+    ready within ``readiness.timeout_s`` of its start fails (and is replaced). Ready ones
+    are probed as well: one that fails ``MISSES_TO_FAIL`` probes in a row fails (and is
+    replaced) at once, whatever its job's state says. ``hurry_s``: a shorter period for
+    starting replicas while requests wait for one (scale from zero)."""
     replicas = [r for r, _ in followed]
     jobs = {r.id: job for r, job in followed}
-    waiting = [r for r in replicas if r.status is R.STARTING and r.url]
+    probed = [r for r in replicas if r.status in (R.STARTING, R.READY) and r.url]
     targets = [
         ProbeTarget(
             r.id,
             r.url,
             specs[r.revision].readiness.path,
-            min(specs[r.revision].readiness.period_s, hurry_s or math.inf),
+            min(
+                specs[r.revision].readiness.period_s,
+                (hurry_s or math.inf) if r.status is R.STARTING else math.inf,
+            ),
         )
-        for r in waiting
+        for r in probed
     ]
     answers = p.readiness.check(targets, p.clock.monotonic()) if targets else {}
     out: list[Replica] = []
     for seen in replicas:
         replica = seen
-        if answers.get(seen.id):
+        answered = answers.get(seen.id)
+        if seen.status is R.READY:
+            if _silent(seen.id, answered):
+                replica = dataclasses.replace(
+                    seen,
+                    status=R.DRAINING,
+                    drain_at=now - dt.timedelta(days=1),  # nothing reaches it: stop at once
+                    detail=f"stopped answering {specs[seen.revision].readiness.path}",
+                    updated_at=now,
+                )
+                p.services.put_replica(replica)
+                log.warning("replica %s at %s: %s", seen.id, seen.url, replica.detail)
+        elif answered:
             replica = dataclasses.replace(seen, status=R.READY, ready_at=now, updated_at=now)
             p.services.put_replica(replica)
         elif seen.status is R.STARTING and _too_late(jobs.get(seen.id), seen, specs, now):
@@ -248,6 +270,28 @@ def _probe(
             p.services.put_replica(replica)
         out.append(replica)
     return out
+
+
+# Failed probes in a row of each ready replica (this process's count: a new leader starts
+# again from zero, which only delays a replacement by a few probes).
+_MISSES: dict[str, int] = {}
+
+
+def _silent(replica_id: str, answered: bool | None) -> bool:
+    """Whether a ready replica has now failed ``MISSES_TO_FAIL`` probes in a row
+    (``answered`` None: not probed this time)."""
+    if answered is None:
+        return False
+    if answered:
+        _MISSES.pop(replica_id, None)
+        return False
+    if len(_MISSES) > 100_000:
+        _MISSES.clear()
+    _MISSES[replica_id] = _MISSES.get(replica_id, 0) + 1
+    if _MISSES[replica_id] < MISSES_TO_FAIL:
+        return False
+    del _MISSES[replica_id]
+    return True
 
 
 def _too_late(

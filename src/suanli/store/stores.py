@@ -32,6 +32,7 @@ from suanli.store.memory_billing import (
     MemoryLedgerStore,
     MemoryPurchaseStore,
 )
+from suanli.store.ratelimits import KeyBuckets, MemoryKeyBuckets
 from suanli.store.services import MemoryServiceStore, ServiceStore
 from suanli.store.sql.access import SqlAccessStore, SqlAuditLog
 from suanli.store.sql.apikeys import SqlApiKeyStore
@@ -41,6 +42,7 @@ from suanli.store.sql.evaluation import SqlEvalStore
 from suanli.store.sql.health import SqlHealthStore
 from suanli.store.sql.leader import leadership_for
 from suanli.store.sql.purchases import SqlPurchaseStore
+from suanli.store.sql.ratelimits import SqlKeyBuckets
 from suanli.store.sql.repos import SqlJobStore
 from suanli.store.sql.services import SqlServiceStore
 from suanli.store.sql.usage import SqlUsageStore
@@ -65,6 +67,7 @@ class Stores:
     services: ServiceStore = field(default_factory=MemoryServiceStore)  # model services
     usage: UsageStore | None = None  # model services' metered requests and token settlements
     apikeys: ApiKeyStore | None = None  # model services' API keys (None: none kept)
+    key_buckets: KeyBuckets | None = None  # API keys' rate limits, shared by every process
 
 
 def sql_stores(engine: Engine) -> Stores:
@@ -83,6 +86,7 @@ def sql_stores(engine: Engine) -> Stores:
         SqlServiceStore(engine),
         usage=SqlUsageStore(engine),
         apikeys=SqlApiKeyStore(engine),
+        key_buckets=SqlKeyBuckets(engine),
     )
 
 
@@ -101,4 +105,5 @@ def memory_stores(db: MemoryDatabase | None = None) -> Stores:
         SoleLeader(),
         usage=MemoryUsageStore(db),
         apikeys=MemoryApiKeyStore(),
+        key_buckets=MemoryKeyBuckets(),
     )

@@ -57,7 +57,10 @@ def create_app(
     def root() -> RedirectResponse:
         return RedirectResponse("/console")
 
-    # The model services' gateway (/v1, /services, /metrics): outermost, past the API's
-    # middleware (no audit row, no API rate limit per inference request).
-    app.add_middleware(WithGateway, gateway=Gateway(platform))
+    # The model services' gateway (/v1, /services): outermost, past the API's middleware
+    # (no audit row, no API rate limit per inference request). Its figures are scraped at
+    # the API's /metrics, behind a token (api/routes/metrics.py).
+    gateway = Gateway(platform)
+    app.state.gateway_metrics = gateway.exposition
+    app.add_middleware(WithGateway, gateway=gateway)
     return app

@@ -31,12 +31,9 @@ from suanli.schemas.services import (
 from suanli.service import services as svc
 from suanli.service.deps import Platform
 from suanli.service.services_autoscale import load_series
-from suanli.service.services_metrics import CONTENT_TYPE, control_plane_metrics
 from suanli.workers.control_loop import ControlLoop
 
 router = APIRouter(prefix="/services", tags=["services"])
-# Prometheus scrapes the control plane here (with an operator's or tenant's token).
-metrics_router = APIRouter(tags=["services"], include_in_schema=False)
 TenantQuery = Annotated[str | None, Query(pattern=TENANT_PATTERN)]
 
 
@@ -177,12 +174,3 @@ def load(name: str, p: PlatformDep, caller: CallerDep, tenant: TenantQuery = Non
     owner = svc.owner_for(caller, tenant, "read services")
     service = svc.get_service(p, owner, name)
     return LoadResponse(service=name, points=load_points(load_series(p, service, p.clock.now())))
-
-
-@metrics_router.get("/metrics/services", response_class=Response)
-@open_to(*EVERYONE)
-def metrics(p: PlatformDep, caller: CallerDep) -> Response:
-    """Replicas desired, by status, and revisions of every service (operator: all tenants';
-    a tenant: its own)."""
-    text = control_plane_metrics(p, None if caller.is_operator else caller.tenant or "")
-    return Response(text, media_type=CONTENT_TYPE)
