@@ -19,6 +19,7 @@ from suanli.api.routes import apikeys as apikey_routes
 from suanli.api.routes import billing, fleet, jobs, operations
 from suanli.api.routes import evaluation as eval_routes
 from suanli.api.routes import metrics as metrics_routes
+from suanli.api.routes import redemptions as redemption_routes
 from suanli.api.routes import services as service_routes
 from suanli.api.routes import usage as usage_routes
 from suanli.schemas.api import MAX_BODY_BYTES, ErrorResponse
@@ -92,6 +93,7 @@ def create_app(
     app.include_router(metrics_routes.router)  # /metrics: gateway + control plane
     app.include_router(apikey_routes.router, prefix="/api/v1")
     app.include_router(usage_routes.router, prefix="/api/v1")
+    app.include_router(redemption_routes.router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])
     @public

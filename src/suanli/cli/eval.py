@@ -49,6 +49,9 @@ LABELS: dict[str, dict[Lang, str]] = {
     "before": {"en": "Before", "zh": "之前"},
     "after": {"en": "After", "zh": "之后"},
     "change": {"en": "Change", "zh": "变化"},
+    "steady": {"en": "Median ± / stolen", "zh": "中位数误差 / 被占用"},
+    "unsteady": {"en": "unsteady figure", "zh": "不稳定数值"},
+    "used": {"en": "Used instead", "zh": "改用"},
 }
 _t = LabelTable(LABELS)
 POLL_S = 2.0
@@ -136,6 +139,7 @@ def report(tctx: typer.Context, as_json: JsonOpt = False) -> None:
         return
     _print_matrix(data, lang)
     _print_throughput(data, lang)
+    _print_set_aside(data, lang)
     _print_datasheet(data, lang)
     _print_regressions(data, lang)
 
@@ -175,11 +179,21 @@ def _print_matrix(data: EvalReportResponse, lang: Lang) -> None:
 
 
 def _print_throughput(data: EvalReportResponse, lang: Lang) -> None:
+    out.print(throughput_table(data, lang))
+
+
+def throughput_table(data: EvalReportResponse, lang: Lang) -> Table:
+    """Each pool's newest figures; an unsteady one is marked with the suite's reason."""
     table = Table(title=render("eval_throughput", lang))
-    for col in ("pool", "hardware", "item", "framework", "value", "cv", "note"):
+    for col in ("pool", "hardware", "item", "framework", "value", "cv", "steady", "note"):
         table.add_column(_t(col, lang), justify="right" if col in ("value", "cv") else "left")
     for r in data.throughput:
         value = f"{r.value:.4g} {r.unit}" if r.value is not None else r.status
+        note = r.detail if r.status != "passed" else (r.job_class or "")
+        if r.steady is False:
+            why = r.unsteady_why_zh if lang == "zh" and r.unsteady_why_zh else r.unsteady_why
+            value = f"[yellow]{value}[/yellow]"
+            note = render("eval_unsteady", lang, why=why)
         table.add_row(
             f"{r.cluster}/{r.pool}",
             r.hardware,
@@ -187,9 +201,43 @@ def _print_throughput(data: EvalReportResponse, lang: Lang) -> None:
             r.framework,
             value,
             f"{r.cv:.1%}" if r.cv is not None else "-",
-            r.detail if r.status != "passed" else (r.job_class or ""),
+            _steadiness(r.error, r.steal),
+            note,
         )
-    out.print(table)
+    return table
+
+
+def _steadiness(error: float | None, steal: float | None) -> str:
+    if error is None and steal is None:
+        return "-"
+    return " / ".join(f"{x:.1%}" if x is not None else "-" for x in (error, steal))
+
+
+def _print_set_aside(data: EvalReportResponse, lang: Lang) -> None:
+    if data.set_aside:
+        out.print(set_aside_table(data, lang))
+
+
+def set_aside_table(data: EvalReportResponse, lang: Lang) -> Table:
+    """The unsteady figures placement and regressions leave out, and what stands instead."""
+    table = Table(title=render("eval_set_aside", lang))
+    for col in ("pool", "item", "framework", "unsteady", "used", "why"):
+        table.add_column(_t(col, lang))
+    for x in data.set_aside:
+        used = (
+            render("eval_used_previous", lang, value=_num(x.used), job=x.used_job_id)
+            if x.used is not None
+            else render("eval_used_fallback", lang)
+        )
+        table.add_row(
+            f"{x.cluster}/{x.pool}",
+            x.item,
+            x.framework,
+            f"{_num(x.value)} ({x.job_id})",
+            used,
+            x.why_zh if lang == "zh" and x.why_zh else x.why,
+        )
+    return table
 
 
 def _print_datasheet(data: EvalReportResponse, lang: Lang) -> None:

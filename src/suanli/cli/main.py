@@ -420,7 +420,7 @@ lazy(
     "The audit log (operator): state-changing requests, newest first.",
 )
 lazy("sim", "suanli.cli.sim", "app", "Trace-driven experiments with the scheduler's own policies.")
-lazy("voucher", "suanli.cli.billing", "voucher_app", "Voucher programmes and quotes.")
+lazy("voucher", "suanli.cli.redemptions", "voucher_app", "Voucher programmes and quotes.")
 lazy("ledger", "suanli.cli.billing", "ledger_app", "The double-entry ledger.")
 lazy(
     "contract",

@@ -11,7 +11,12 @@ the records this module derives:
   pool or whose FP32 operators fail conformance, a job class whose model step failed; a
   job that declares that framework or class is kept off that pool (``pool_exclusion``);
 - regressions: an item that failed after passing, or whose figure fell by more than
-  ``REGRESSION_DROP`` from one measurement of a pool to the next;
+  ``REGRESSION_DROP`` from one steady measurement of a pool to the next;
+- steadiness: a figure the suite flagged unsteady (its median may be off by more than the
+  suite's bound, or the hypervisor stole CPU time meanwhile: ``suanli.evalsuite.host``) is
+  kept and shown, but placement and regressions take the pool's newest *steady* figure of
+  that item instead (``set_aside`` says which figure was set aside and why); a figure
+  without the flag (results older than the flag) counts as steady, as it did before;
 - measured against the datasheet: dense FP16/BF16 GEMM over the catalog's figure.
 """
 
@@ -53,6 +58,30 @@ class EvalItem:
     op: str | None = None
     dtype: str | None = None
     tolerance: float | None = None
+    steady: bool | None = None  # None: not judged (an older result, or not a timed figure)
+    error: float | None = None  # the median's standard error, a fraction of it
+    steal: float | None = None  # the hypervisor's share of the host's CPU time meanwhile
+
+    @property
+    def unsteady(self) -> bool:
+        return self.steady is False
+
+    def unsteady_why(self, lang: str = "en") -> str:
+        """Why the suite flagged the figure (its own words, en or zh), else the figures."""
+        if not self.unsteady:
+            return ""
+        marker = "UNSTEADY: "
+        if marker in self.detail:
+            en, _, zh = self.detail.split(marker, 1)[1].partition(" / 不稳定：")
+            text = zh if lang.startswith("zh") and zh else en
+            if text.strip():
+                return text.strip()
+        parts = []
+        if self.error is not None:
+            parts.append(f"median ±{self.error:.1%}")
+        if self.steal is not None:
+            parts.append(f"{self.steal:.1%} stolen")
+        return ", ".join(parts) or "unsteady"
 
 
 @dataclass(frozen=True)
@@ -102,6 +131,24 @@ class Incompatibility:
 
 
 @dataclass(frozen=True)
+class SetAside:
+    """A pool's newest figure of an item, flagged unsteady, and what is used in its place."""
+
+    cluster: str
+    pool: str
+    framework: str
+    item: str
+    job_class: str | None
+    value: float | None  # the unsteady figure, not used
+    why: str  # en
+    why_zh: str
+    job_id: str
+    measured_at: dt.datetime
+    used: float | None  # the pool's previous steady figure (None: the fallback table)
+    used_job_id: str | None
+
+
+@dataclass(frozen=True)
 class Measurements:
     """What placement takes from the records: measured rates and incompatibilities."""
 
@@ -109,6 +156,7 @@ class Measurements:
     incompatible: Mapping[tuple[str, str], tuple[Incompatibility, ...]] = field(
         default_factory=dict
     )
+    set_aside: tuple[SetAside, ...] = ()
 
     def of(self, cluster: str, pool: str) -> tuple[Incompatibility, ...]:
         return self.incompatible.get((cluster, pool), ())
@@ -153,10 +201,53 @@ def latest_items(
     return found
 
 
+def latest_steady(
+    records: Iterable[EvalRecord],
+) -> dict[tuple[str, str], dict[tuple[str, str], tuple[EvalRecord, EvalItem]]]:
+    """Per pool, the newest measurement of each (framework, item) not flagged unsteady."""
+    found: dict[tuple[str, str], dict[tuple[str, str], tuple[EvalRecord, EvalItem]]] = {}
+    for r in sorted(_measured(records), key=_when):
+        pool = found.setdefault((r.cluster, r.pool), {})
+        for i in r.items:
+            if not i.unsteady:
+                pool[(i.framework, i.name)] = (r, i)
+    return found
+
+
+def set_aside(records: Iterable[EvalRecord]) -> tuple[SetAside, ...]:
+    """Each pool's newest figure that is flagged unsteady, and the steady one used instead."""
+    kept = list(records)
+    steady = latest_steady(kept)
+    out = []
+    for (cluster, pool), items in sorted(latest_items(kept).items()):
+        for key, (r, i) in sorted(items.items()):
+            if not i.unsteady:
+                continue
+            before = steady.get((cluster, pool), {}).get(key)
+            out.append(
+                SetAside(
+                    cluster,
+                    pool,
+                    i.framework,
+                    i.name,
+                    i.job_class,
+                    i.value,
+                    i.unsteady_why("en"),
+                    i.unsteady_why("zh"),
+                    r.job_id,
+                    r.measured_at or r.created_at,
+                    before[1].value if before else None,
+                    before[0].job_id if before else None,
+                )
+            )
+    return tuple(out)
+
+
 def measured_table(records: Iterable[EvalRecord], catalog: Catalog) -> ThroughputTable:
-    """Rates per (job class, model): the median over pools of each pool's newest figure."""
+    """Rates per (job class, model): the median over pools of each pool's newest *steady*
+    figure (an unsteady one is set aside: the previous steady figure stands, else none)."""
     by_key: dict[tuple[str, str], list[float]] = {}
-    for items in latest_items(records).values():
+    for items in latest_steady(records).values():
         for r, i in items.values():
             if (
                 i.job_class
@@ -193,7 +284,7 @@ def compatibility(
 
 def measurements(records: Iterable[EvalRecord], catalog: Catalog) -> Measurements:
     kept = list(records)
-    return Measurements(measured_table(kept, catalog), compatibility(kept))
+    return Measurements(measured_table(kept, catalog), compatibility(kept), set_aside(kept))
 
 
 @dataclass(frozen=True)
@@ -217,10 +308,14 @@ class Regression:
 
 
 def regressions(records: Iterable[EvalRecord], drop: float = REGRESSION_DROP) -> list[Regression]:
-    """Items whose newest measurement on a pool failed after passing, or fell by ``drop``."""
+    """Items whose newest measurement on a pool failed after passing, or fell by ``drop``.
+
+    Figures flagged unsteady are left out: a drop is judged between steady figures only."""
     history: dict[tuple[str, str, str, str], list[tuple[EvalRecord, EvalItem]]] = {}
     for r in sorted(_measured(records), key=_when):
         for i in r.items:
+            if i.unsteady:
+                continue
             history.setdefault((r.cluster, r.pool, i.framework, i.name), []).append((r, i))
     found = []
     for (cluster, pool, framework, name), seen in sorted(history.items()):

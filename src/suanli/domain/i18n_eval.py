@@ -62,6 +62,19 @@ EVAL: Mapping[str, Mapping[Lang, str]] = {
         "en": "waiting for {count} evaluation job(s)...",
         "zh": "正在等待 {count} 个评测作业……",
     },
+    "eval_set_aside": {
+        "en": "Unsteady figures set aside (placement and regressions use the previous steady one)",
+        "zh": "已搁置的不稳定数值（调度与回退判断改用此前的稳定数值）",
+    },
+    "eval_unsteady": {"en": "UNSTEADY: {why}", "zh": "不稳定：{why}"},
+    "eval_used_previous": {
+        "en": "uses {value} (job {job})",
+        "zh": "改用 {value}（作业 {job}）",
+    },
+    "eval_used_fallback": {
+        "en": "no steady figure: the throughput table or catalog TFLOPS",
+        "zh": "无稳定数值：改用吞吐表或目录标称 TFLOPS",
+    },
     "ui.eval": {"en": "Evaluation", "zh": "芯片评测"},
     "ui.eval_intro": {
         "en": "What `suanli eval` measured on each pool, as jobs on the pool itself: "
@@ -89,6 +102,13 @@ EVAL: Mapping[str, Mapping[Lang, str]] = {
     "ui.eval_change": {"en": "Change", "zh": "变化"},
     "ui.eval_emulated": {"en": "emulated: not this model", "zh": "模拟：并非该型号"},
     "ui.eval_no_regressions": {"en": "No regression.", "zh": "无性能回退。"},
+    "ui.eval_steady": {"en": "Steady", "zh": "稳定性"},
+    "ui.eval_stderr": {"en": "Median ±", "zh": "中位数误差 ±"},
+    "ui.eval_steal": {"en": "Stolen", "zh": "被占用"},
+    "ui.eval_used": {"en": "Used instead", "zh": "改用"},
+    "ui.eval_why_unsteady": {"en": "Why", "zh": "原因"},
+    "ui.eval_yes": {"en": "steady", "zh": "稳定"},
+    "ui.eval_no": {"en": "unsteady", "zh": "不稳定"},
     "ui.verdict_compatible": {"en": "compatible", "zh": "兼容"},
     "ui.verdict_incompatible": {"en": "incompatible", "zh": "不兼容"},
     "ui.verdict_partial": {"en": "partly compatible", "zh": "部分兼容"},

@@ -91,4 +91,32 @@ VOUCHERS: Mapping[str, Mapping[Literal["en", "zh"], str]] = {
         "en": "the company's cap of {cap} is used or reserved already",
         "zh": "该企业上限 {cap} 已用完或已被其他申领占用",
     },
+    # 定期兑付: a programme redeems, per period, what its model vouchers covered
+    "redeem.full": {
+        "en": "{programme} redeems all of it: {amount}",
+        "zh": "{programme} 全额兑付：{amount}",
+    },
+    "redeem.cap": {
+        "en": "{programme} redeems {amount}; {withheld} withheld: {company} reached its cap of {cap} ({scope})",
+        "zh": "{programme} 兑付 {amount}；暂不兑付 {withheld}：{company} 已达企业上限 {cap}（{scope}）",
+    },
+    "redeem.pool": {
+        "en": "{programme} redeems {amount}; {withheld} withheld: the {year} pool of {pool} is redeemed",
+        "zh": "{programme} 兑付 {amount}；暂不兑付 {withheld}：{year} 年度总额 {pool} 已兑付完",
+    },
+    "period_open": {
+        "en": "period {value} is not over yet; redeem periods up to {allowed}",
+        "zh": "期间 {value} 尚未结束；只能兑付 {allowed} 及以前的期间",
+    },
+    # the bill page's 定期兑付 section
+    "ui.redemptions": {"en": "Model-voucher redemptions (定期兑付)", "zh": "模型券定期兑付"},
+    "ui.seller": {"en": "Seller", "zh": "供应方"},
+    "ui.redeem_why": {"en": "Why", "zh": "说明"},
+    "ui.redeem_claimed": {"en": "Vouchers used", "zh": "模型券抵扣"},
+    "ui.redeemed": {"en": "Redeemed", "zh": "已兑付"},
+    "ui.withheld": {"en": "Withheld", "zh": "暂不兑付"},
+    "ui.redeem_pending": {
+        "en": "Not yet redeemed this month: {amount}",
+        "zh": "本月尚未兑付：{amount}",
+    },
 }

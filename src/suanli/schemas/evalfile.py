@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from suanli.domain.errors import FieldError, InvalidInput
 from suanli.schemas.validation import validate_model
@@ -40,6 +40,12 @@ class EvalItem(_Wire):
     op: str | None = Field(default=None, max_length=40)
     dtype: str | None = Field(default=None, max_length=16)
     tolerance: float | None = Field(default=None, ge=0, le=1)
+    # How far the figure can be trusted (``suanli.evalsuite.host.steadiness``): whether the
+    # suite judged it steady, the standard error of its median and the hypervisor's stolen
+    # share, both fractions. Absent from results older than the flag: not judged.
+    steady: StrictBool | None = None
+    error: float | None = Field(default=None, ge=0, le=100)
+    steal: float | None = Field(default=None, ge=0, le=1)
 
 
 class EvalHardware(_Wire):

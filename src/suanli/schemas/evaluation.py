@@ -36,6 +36,11 @@ class EvalItemResponse(_Wire):
     op: str | None = None
     dtype: str | None = None
     tolerance: float | None = None
+    steady: bool | None = Field(default=None, description="None: not judged (older result)")
+    error: float | None = Field(
+        default=None, description="the median's standard error, a fraction"
+    )
+    steal: float | None = Field(default=None, description="the hypervisor's stolen share")
 
 
 class EvalRecordResponse(_Wire):
@@ -105,6 +110,28 @@ class ThroughputRowResponse(_Wire):
     detail: str
     measured_at: dt.datetime | None
     job_id: str
+    steady: bool | None = None
+    error: float | None = None
+    steal: float | None = None
+    unsteady_why: str = Field(default="", description="why the figure was flagged (en)")
+    unsteady_why_zh: str = ""
+
+
+class SetAsideResponse(_Wire):
+    """A pool's newest figure, flagged unsteady, and what placement uses in its place."""
+
+    cluster: str
+    pool: str
+    framework: str
+    item: str
+    job_class: str | None
+    value: float | None
+    why: str
+    why_zh: str
+    job_id: str
+    measured_at: dt.datetime
+    used: float | None = Field(description="the previous steady figure; None: the fallback table")
+    used_job_id: str | None
 
 
 class DatasheetRowResponse(_Wire):
@@ -145,3 +172,6 @@ class EvalReportResponse(_Wire):
     regressions: list[RegressionResponse]
     placement_rates: int = Field(description="(job class, model) rates placement uses")
     excluded_pools: list[str] = Field(description="pools with a measured incompatibility")
+    set_aside: list[SetAsideResponse] = Field(
+        default_factory=list, description="unsteady figures placement and regressions do not use"
+    )

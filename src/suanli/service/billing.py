@@ -20,9 +20,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from suanli.billing.claims import Claim
+from suanli.billing.deployment import Deployment, decide_deployment
 from suanli.billing.metering import UsageRecord
 from suanli.billing.money import div
+from suanli.billing.policy import VoucherKind
 from suanli.billing.pricing import price_usage
+from suanli.billing.redemption import redemption_entry
 from suanli.billing.settlement import (
     model_redemption_entry,
     pool_opening_entry,
@@ -32,6 +35,7 @@ from suanli.billing.settlement import (
 from suanli.billing.vouchers import Deduction, charge_for_line, decide
 from suanli.domain.ids import JobId, engine_key
 from suanli.domain.jobs import Job, JobStatus
+from suanli.domain.services import SERVICE_ENV
 from suanli.service.deps import Billing, Platform
 from suanli.store.base import MeteredUsage, Settlement
 
@@ -132,20 +136,22 @@ def settle_usage(p: Platform) -> int:
     counters = b.store.voucher_usage()
     claims = claimed_by_tenant(b)
     filed = programme_claims(b)
+    models = any(x.kind is VoucherKind.MODEL for x in b.policies)
     settled = 0
     for m in pending:
         line = price_usage(m.usage, m.price_per_accelerator_hour)
         tenant = b.tenants.get(line.tenant)
         attributes = tenant.attributes if tenant is not None else {}
         claimed = claims.get(line.tenant, frozenset())
-        deduction = decide(
-            charge_for_line(line),
-            attributes,
-            b.policies,
-            counters,
-            claimed,
-            [c for c in filed if c.company == line.tenant],
-        )
+        mine = [c for c in filed if c.company == line.tenant]
+        charge = charge_for_line(line)
+        deployed = deployment_of(p, m.usage) if models else None
+        if deployed is None:
+            deduction = decide(charge, attributes, b.policies, counters, claimed, mine)
+        else:  # 私有化部署: the model voucher or the compute voucher, the better (从优不重复)
+            deduction = decide_deployment(
+                charge, deployed, attributes, b.policies, counters, claimed, mine
+            )
         now = p.clock.now()
         entry = settlement_entry(line, deduction, now, b.platform_fee_rate)
         settlement = Settlement(line, deduction, now, entry.key if entry else None)
@@ -155,6 +161,24 @@ def settle_usage(p: Platform) -> int:
         else:  # settled by someone else meanwhile: count what is stored, not what we decided
             counters = b.store.voucher_usage()
     return settled
+
+
+def deployment_of(p: Platform, usage: UsageRecord) -> Deployment | None:
+    """What the attempt served when it is a replica of an owner-paid model service (its
+    time is then private-deployment spend on the service's base model); None otherwise,
+    or when the service is gone (its line is then decided as compute only)."""
+    job = p.jobs.get(JobId(usage.job_id))
+    service_id = job.spec.env.get(SERVICE_ENV) if job is not None else None
+    service = p.services.get(service_id) if service_id else None
+    if service is None:
+        return None
+    replica = next((r for r in p.services.replicas(service.id) if r.job_id == usage.job_id), None)
+    number = replica.revision if replica is not None else service.revision
+    revision = next((r for r in p.services.revisions(service.id) if r.number == number), None)
+    model = revision.spec.model if revision is not None else None
+    if model is None or model.payer != "owner":
+        return None
+    return Deployment(service.id, model.base_model, model.publisher, model.domestic)
 
 
 def post_settlements(p: Platform) -> int:
@@ -188,6 +212,22 @@ def post_redemptions(p: Platform) -> int:
             )
             continue
         _open_pool(b, r.deduction, r.settled_at)
+        if b.ledger.post(entry).applied:
+            posted += 1
+    return posted
+
+
+def post_period_redemptions(p: Platform) -> int:
+    """Post every stored, unposted 定期兑付 redemption from its stored amounts."""
+    b = p.billing
+    if b is None or b.contracts is None:
+        return 0
+    posted = 0
+    for r in b.contracts.unposted_period_redemptions():
+        entry = redemption_entry(r)
+        if entry is None or entry.key != r.entry_key:
+            log.error("period redemption %s no longer yields entry %s", r.key, r.entry_key)
+            continue
         if b.ledger.post(entry).applied:
             posted += 1
     return posted
@@ -252,4 +292,5 @@ def settle(p: Platform) -> SettleReport:
     """The control loop's billing step: meter, settle, post (bills, redemptions, subsidies)."""
     metered, settled = meter_ended(p), settle_usage(p)  # in this order, before posting
     posted = post_settlements(p) + post_redemptions(p) + post_subsidies(p)
+    posted += post_period_redemptions(p)
     return SettleReport(metered, settled, posted)

@@ -8,7 +8,9 @@ from suanli.domain.evaluation import (
     EvalItem,
     EvalRecord,
     latest_items,
+    latest_steady,
     regressions,
+    set_aside,
 )
 from suanli.domain.ids import JobId
 from suanli.schemas.evaluation import (
@@ -19,12 +21,14 @@ from suanli.schemas.evaluation import (
     MatrixFailure,
     MatrixRowResponse,
     RegressionResponse,
+    SetAsideResponse,
     ThroughputRowResponse,
 )
 from suanli.service.deps import Platform
 from suanli.service.evaluation import records
 
 THROUGHPUT_KINDS = ("micro", "models")
+GEMM_HALF = ("gemm_fp16", "gemm_bf16")
 
 
 def eval_report(p: Platform) -> EvalReportResponse:
@@ -37,7 +41,7 @@ def eval_report(p: Platform) -> EvalReportResponse:
         running=sum(r.state == "running" for r in found),
         matrix=_matrix(latest, catalog),
         throughput=_throughput(latest, catalog),
-        datasheet=_datasheet(latest, catalog),
+        datasheet=_datasheet(latest_steady(found), latest, catalog),
         regressions=[
             RegressionResponse(
                 cluster=x.cluster,
@@ -56,6 +60,23 @@ def eval_report(p: Platform) -> EvalReportResponse:
         ],
         placement_rates=len(measured.table.rates) if measured else 0,
         excluded_pools=sorted(f"{c}/{q}" for c, q in (measured.incompatible if measured else {})),
+        set_aside=[
+            SetAsideResponse(
+                cluster=x.cluster,
+                pool=x.pool,
+                framework=x.framework,
+                item=x.item,
+                job_class=x.job_class,
+                value=x.value,
+                why=x.why,
+                why_zh=x.why_zh,
+                job_id=x.job_id,
+                measured_at=x.measured_at,
+                used=x.used,
+                used_job_id=x.used_job_id,
+            )
+            for x in set_aside(found)
+        ],
     )
 
 
@@ -175,17 +196,26 @@ def _throughput(latest: Latest, catalog: Catalog) -> list[ThroughputRowResponse]
                     detail=i.detail,
                     measured_at=r.measured_at,
                     job_id=r.job_id,
+                    steady=i.steady,
+                    error=i.error,
+                    steal=i.steal,
+                    unsteady_why=i.unsteady_why("en"),
+                    unsteady_why_zh=i.unsteady_why("zh"),
                 )
             )
     return out
 
 
-def _datasheet(latest: Latest, catalog: Catalog) -> list[DatasheetRowResponse]:
+def _datasheet(steady: Latest, latest: Latest, catalog: Catalog) -> list[DatasheetRowResponse]:
+    """Each pool's newest steady FP16/BF16 figures (an unsteady one is set aside, as in
+    placement) beside the datasheet's."""
     out = []
-    for (cluster, pool), items in sorted(latest.items()):
-        gemm = {i.name: (r, i) for r, i in items.values() if i.name in ("gemm_fp16", "gemm_bf16")}
+    for (cluster, pool), items in sorted(steady.items()):
+        gemm = {i.name: (r, i) for r, i in items.values() if i.name in GEMM_HALF}
         if not gemm:
             continue
+        newest = latest.get((cluster, pool), {})
+        aside = sorted(i.name for r, i in newest.values() if i.name in GEMM_HALF and i.unsteady)
         r = next(iter(gemm.values()))[0]
         entry = catalog.get(r.model) if r.model else None
         if entry is None:
@@ -197,6 +227,12 @@ def _datasheet(latest: Latest, catalog: Catalog) -> list[DatasheetRowResponse]:
         }
         fp16, bf16 = measured.get("gemm_fp16"), measured.get("gemm_bf16")
         note = "" if real else f"measured {_hardware(r)}, not {entry.model}: no ratio"
+        if aside:
+            note = "; ".join(
+                x
+                for x in (note, f"newest {', '.join(aside)} unsteady: previous steady shown")
+                if x
+            )
         out.append(
             DatasheetRowResponse(
                 cluster=cluster,
@@ -240,4 +276,7 @@ def _item(i: EvalItem) -> EvalItemResponse:
         op=i.op,
         dtype=i.dtype,
         tolerance=i.tolerance,
+        steady=i.steady,
+        error=i.error,
+        steal=i.steal,
     )

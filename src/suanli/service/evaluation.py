@@ -172,6 +172,9 @@ def measured_record(record: EvalRecord, out: EvalOutput) -> EvalRecord:
             op=i.op,
             dtype=i.dtype,
             tolerance=i.tolerance,
+            steady=i.steady,
+            error=i.error,
+            steal=i.steal,
         )
         for i in out.items
     )

@@ -4,7 +4,6 @@ publisher, the token charges with their model-voucher deductions, and what was e
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Literal
@@ -14,7 +13,13 @@ from suanli.billing.money import ZERO, floor_fen, mul
 from suanli.domain.errors import FieldError, InvalidInput, SuanliError
 from suanli.service.bills import billing_of
 from suanli.service.deps import Platform
-from suanli.store.usage import TokenSettlement, UsageFilter, UsageStore, UsageTotal
+from suanli.store.usage import (
+    TokenSettlement,
+    UsageFilter,
+    UsageStore,
+    UsageTotal,
+    merge_totals,
+)
 
 By = Literal["minute", "hour", "day", "month"]
 Side = Literal["caller", "publisher"]
@@ -101,31 +106,21 @@ def period_of(minute: dt.datetime, by: By) -> str:
 
 
 def fold(totals: list[UsageTotal], by: By) -> tuple[UsageRow, ...]:
-    acc: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    cost: dict[tuple[str, str, str, str], Decimal] = defaultdict(lambda: Decimal(0))
-    names: dict[str, tuple[str, str]] = {}
-    for t in totals:
-        key = (period_of(t.minute, by), t.caller, t.api_key_id or "", t.service_id)
-        row = acc[key]
-        row[0] += t.requests
-        row[1] += t.prompt_tokens
-        row[2] += t.completion_tokens
-        cost[key] += t.cost
-        names[t.service_id] = (t.service_name, t.owner)
+    """Per-minute totals summed per period (``by``), caller, key and service."""
     return tuple(
         UsageRow(
-            period=k[0],
-            caller=k[1],
-            api_key_id=k[2] or None,
-            service_id=k[3],
-            service_name=names[k[3]][0],
-            owner=names[k[3]][1],
-            requests=v[0],
-            prompt_tokens=v[1],
-            completion_tokens=v[2],
-            cost=cost[k],
+            period=period,
+            caller=t.caller,
+            api_key_id=t.api_key_id,
+            service_id=t.service_id,
+            service_name=t.service_name,
+            owner=t.owner,
+            requests=t.requests,
+            prompt_tokens=t.prompt_tokens,
+            completion_tokens=t.completion_tokens,
+            cost=t.cost,
         )
-        for k, v in sorted(acc.items())
+        for period, t in merge_totals(totals, lambda minute: period_of(minute, by))
     )
 
 

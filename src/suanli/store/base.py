@@ -15,6 +15,7 @@ from suanli.billing.ledger import Account, Entry, LedgerReport, Posted
 from suanli.billing.metering import UsageRecord
 from suanli.billing.model_contracts import ModelContract
 from suanli.billing.pricing import BillLine
+from suanli.billing.redemption import PeriodRedemption
 from suanli.billing.server_purchases import ServerPurchase
 from suanli.billing.vouchers import Deduction, VoucherUsage
 from suanli.domain.access import AuditEvent
@@ -292,6 +293,21 @@ class ContractStore(Protocol):
 
     def unposted_redemptions(self) -> builtins.list[Redemption]:
         """Redemptions whose ledger entry has not been posted yet."""
+        ...
+
+    def add_period_redemption(self, redemption: PeriodRedemption) -> bool:
+        """Store one 定期兑付 run's redemption before its posting; False when its key is
+        taken (another run of the same period redeemed first: nothing written)."""
+        ...
+
+    def period_redemptions(
+        self, period: str | None = None, company: str | None = None
+    ) -> builtins.list[PeriodRedemption]:
+        """Stored 定期兑付 redemptions, filtered, by period, programme, company, seller, run."""
+        ...
+
+    def unposted_period_redemptions(self) -> builtins.list[PeriodRedemption]:
+        """Stored 定期兑付 redemptions with an amount whose entry is not posted yet."""
         ...
 
     def add_claim(self, claim: VoucherClaim) -> bool:

@@ -24,6 +24,7 @@ from suanli.billing.claims import Claim
 from suanli.billing.ledger import Ledger
 from suanli.billing.metering import usage_key
 from suanli.billing.model_contracts import ModelContract
+from suanli.billing.redemption import PeriodRedemption
 from suanli.billing.vouchers import VoucherUsage
 from suanli.domain.access import ApiToken, AuditEvent, Organisation, User
 from suanli.domain.ids import JobId
@@ -72,6 +73,7 @@ class MemoryDatabase:
         self.contracts: dict[str, ModelContract] = {}
         self.contract_order: dict[str, dt.datetime] = {}
         self.redemptions: dict[tuple[str, str], Redemption] = {}
+        self.period_redemptions: dict[str, PeriodRedemption] = {}  # 定期兑付, by key
         self.claims: dict[tuple[str, str], VoucherClaim] = {}
         self.programme_claims: dict[str, Claim] = {}  # by claim id, in filing order
         self.purchases: dict[str, PurchaseRecord] = {}

@@ -17,6 +17,7 @@ from suanli.billing.ledger import Account, Entry, LedgerReport, Posted
 from suanli.billing.metering import UsageRecord, usage_key
 from suanli.billing.model_contracts import ModelContract
 from suanli.billing.money import ZERO
+from suanli.billing.redemption import PeriodRedemption
 from suanli.billing.vouchers import Deduction, VoucherUsage
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job
@@ -287,6 +288,36 @@ class MemoryContractStore:
             if r.entry_key is not None and posted(r.entry_key) is None
         ]
 
+    def add_period_redemption(self, redemption: PeriodRedemption) -> bool:
+        with self._db.lock:
+            if redemption.key in self._t.period_redemptions:
+                return False
+            self._t.period_redemptions[redemption.key] = redemption
+            return True
+
+    def period_redemptions(
+        self, period: str | None = None, company: str | None = None
+    ) -> builtins.list[PeriodRedemption]:
+        with self._db.lock:
+            found = list(self._t.period_redemptions.values())
+        return sorted(
+            (
+                r
+                for r in found
+                if (period is None or r.period == period)
+                and (company is None or r.company == company)
+            ),
+            key=_redemption_order,
+        )
+
+    def unposted_period_redemptions(self) -> builtins.list[PeriodRedemption]:
+        posted = self._t.ledger.get
+        return [
+            r
+            for r in self.period_redemptions()
+            if r.entry_key is not None and posted(r.entry_key) is None
+        ]
+
     def add_claim(self, claim: VoucherClaim) -> bool:
         key = (claim.tenant, claim.programme)
         with self._db.lock:
@@ -375,3 +406,7 @@ class MemoryPurchaseStore:
         return [
             s for s in self.subsidies() if s.entry_key is not None and posted(s.entry_key) is None
         ]
+
+
+def _redemption_order(r: PeriodRedemption) -> tuple[str, str, str, str, int]:
+    return (r.period, r.programme, r.company, r.seller, r.seq)

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from suanli.billing.metering import month_of
 from suanli.billing.tokens import TokenLine, token_cost
@@ -160,35 +159,57 @@ def _group(s: TokenSettlement) -> tuple[str, str, str]:
     return (s.line.service_id, s.line.caller, s.line.month)
 
 
+def one_request(u: PricedUsage) -> UsageTotal:
+    """One request as a total of its minute (what the totals of many are folded from)."""
+    e = u.event
+    return UsageTotal(
+        minute=u.minute,
+        caller=e.caller,
+        api_key_id=e.api_key_id,
+        service_id=e.service_id,
+        service_name=e.service_name,
+        owner=e.owner,
+        requests=1,
+        prompt_tokens=e.prompt_tokens,
+        completion_tokens=e.completion_tokens,
+        cost=u.cost,
+    )
+
+
+P = TypeVar("P", dt.datetime, str)
+
+
+def merge_totals(
+    totals: Iterable[UsageTotal], period: Callable[[dt.datetime], P]
+) -> builtins.list[tuple[P, UsageTotal]]:
+    """Sum the totals that share (``period`` of their minute, caller, key, service), in
+    that order: requests to minutes (the memory store), minutes to hours, days or months
+    (service.usage_report). Each sum keeps its first total's minute and names."""
+    acc: dict[tuple[P, str, str, str], UsageTotal] = {}
+    for t in totals:
+        key = (period(t.minute), t.caller, t.api_key_id or "", t.service_id)
+        seen = acc.get(key)
+        acc[key] = (
+            t
+            if seen is None
+            else replace(
+                seen,
+                requests=seen.requests + t.requests,
+                prompt_tokens=seen.prompt_tokens + t.prompt_tokens,
+                completion_tokens=seen.completion_tokens + t.completion_tokens,
+                cost=seen.cost + t.cost,
+            )
+        )
+    return [(k[0], t) for k, t in sorted(acc.items(), key=lambda kv: kv[0])]
+
+
 def total_rows(found: Sequence[PricedUsage]) -> builtins.list[UsageTotal]:
     """Fold requests into per-minute totals (the memory store; SQL groups in the database)."""
-    acc: dict[tuple[dt.datetime, str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    cost: dict[tuple[dt.datetime, str, str, str], Decimal] = defaultdict(Decimal)
-    names: dict[str, tuple[str, str]] = {}
-    for u in found:
-        e = u.event
-        key = (u.minute, e.caller, e.api_key_id or "", e.service_id)
-        row = acc[key]
-        row[0] += 1
-        row[1] += e.prompt_tokens
-        row[2] += e.completion_tokens
-        cost[key] += u.cost
-        names[e.service_id] = (e.service_name, e.owner)
-    return [
-        UsageTotal(
-            minute=k[0],
-            caller=k[1],
-            api_key_id=k[2] or None,
-            service_id=k[3],
-            service_name=names[k[3]][0],
-            owner=names[k[3]][1],
-            requests=v[0],
-            prompt_tokens=v[1],
-            completion_tokens=v[2],
-            cost=cost[k],
-        )
-        for k, v in sorted(acc.items(), key=lambda kv: kv[0])
-    ]
+    return [t for _, t in merge_totals(map(one_request, found), _same)]
+
+
+def _same(minute: dt.datetime) -> dt.datetime:
+    return minute
 
 
 class MemoryUsageStore:

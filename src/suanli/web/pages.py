@@ -34,6 +34,7 @@ from suanli.schemas.operations import (
     SettlementPageResponse,
     UtilisationResponse,
 )
+from suanli.schemas.redemptions import RedemptionReportResponse
 from suanli.web import format as fmt
 from suanli.web.caller import ApiCaller, ApiFailure
 from suanli.web.pages_jobs import job_costs
@@ -227,6 +228,9 @@ async def bills_page(
             ),
             v.api.get("/voucher-policies", list[VoucherPolicyResponse]),
         )
+        redeemed = await v.api.get(  # 定期兑付 of the month's model-voucher deductions
+            "/voucher-redemptions", RedemptionReportResponse, period=bill.month, tenant=tenant
+        )
     except ApiFailure as exc:
         return failure(v, exc)
     return v.page(
@@ -234,6 +238,7 @@ async def bills_page(
         role="tenant",
         who=tenant,
         bill=bill,
+        redeemed=redeemed,
         titles=_titles(policies),
         pager=pager(page, bill.totals.lines, v.request),
     )

@@ -57,3 +57,26 @@ voucher_claims = Table(
     Column("claimed_at", UtcDateTime, nullable=False),
     Column("recorded_by", String(200), nullable=False),
 )
+
+# 定期兑付 (migration 0017): one row per programme, period, company, seller and run, written
+# before its ledger entry (``entry_key``; NULL when a run redeems nothing); ``charges``
+# lists the deductions it covers (JSON), so a later run of the period covers only the rest.
+period_redemptions = Table(
+    "period_redemptions",
+    metadata,
+    Column("key", String(400), primary_key=True),
+    Column("programme", String(64), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("company", String(64), nullable=False),
+    Column("seller", String(200), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("cap_period", String(16), nullable=False),
+    Column("claimed", Yuan, nullable=False),
+    Column("redeemed", Yuan, nullable=False),
+    Column("withheld_by", String(16)),
+    Column("charges", Text, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("entry_key", String(400)),
+    Index("ix_period_redemptions_period", "period", "company"),
+)

@@ -12,11 +12,17 @@ from sqlalchemy import Engine, and_, exists, insert, select, update
 from suanli.billing.claims import Claim, ClaimStatus, ContractRef
 from suanli.billing.model_contracts import ModelContract, ModelUse
 from suanli.billing.policy import Evidence
+from suanli.billing.redemption import PeriodRedemption, Withheld
 from suanli.store.base import Redemption, VoucherClaim
 from suanli.store.sql.billing import insert_once
 from suanli.store.sql.billing_codec import deduction_from_dict, deduction_to_dict, draw_rows
 from suanli.store.sql.billing_tables import ledger_entries
-from suanli.store.sql.contract_tables import model_contracts, model_redemptions, voucher_claims
+from suanli.store.sql.contract_tables import (
+    model_contracts,
+    model_redemptions,
+    period_redemptions,
+    voucher_claims,
+)
 from suanli.store.sql.voucher_tables import programme_claims, voucher_draws
 
 
@@ -66,6 +72,37 @@ class SqlContractStore:
         if period is not None:
             conditions.append(model_redemptions.c.period == period)
         return self._redemptions(and_(True, *conditions))
+
+    def add_period_redemption(self, redemption: PeriodRedemption) -> bool:
+        row = _period_row(redemption)
+        where = period_redemptions.c.key == row["key"]
+        return insert_once(self._engine, period_redemptions, row, where)
+
+    def period_redemptions(
+        self, period: str | None = None, company: str | None = None
+    ) -> builtins.list[PeriodRedemption]:
+        c = period_redemptions.c
+        conditions = [
+            column == value
+            for column, value in ((c.period, period), (c.company, company))
+            if value is not None
+        ]
+        return self._period_redemptions(and_(True, *conditions))
+
+    def unposted_period_redemptions(self) -> builtins.list[PeriodRedemption]:
+        c = period_redemptions.c
+        posted = exists().where(ledger_entries.c.key == c.entry_key)
+        return self._period_redemptions(and_(c.entry_key.is_not(None), ~posted))
+
+    def _period_redemptions(self, where: Any) -> builtins.list[PeriodRedemption]:
+        c = period_redemptions.c
+        query = (
+            select(period_redemptions)
+            .where(where)
+            .order_by(c.period, c.programme, c.company, c.seller, c.seq)
+        )
+        with self._engine.connect() as conn:
+            return [_row_period(r) for r in conn.execute(query).all()]
 
     def unposted_redemptions(self) -> builtins.list[Redemption]:
         posted = exists().where(ledger_entries.c.key == model_redemptions.c.entry_key)
@@ -238,3 +275,39 @@ def _redemption_row(r: Redemption) -> dict[str, Any]:
         "settled_at": r.settled_at,
         "entry_key": r.entry_key,
     }
+
+
+def _period_row(r: PeriodRedemption) -> dict[str, Any]:
+    return {
+        "key": r.key,
+        "programme": r.programme,
+        "period": r.period,
+        "company": r.company,
+        "seller": r.seller,
+        "seq": r.seq,
+        "year": r.year,
+        "cap_period": r.cap_period,
+        "claimed": r.claimed,
+        "redeemed": r.redeemed,
+        "withheld_by": r.withheld_by.value if r.withheld_by else None,
+        "charges": json.dumps(list(r.charges)),
+        "at": r.at,
+        "entry_key": r.entry_key,
+    }
+
+
+def _row_period(row: Any) -> PeriodRedemption:
+    return PeriodRedemption(
+        programme=row.programme,
+        period=row.period,
+        company=row.company,
+        seller=row.seller,
+        seq=int(row.seq),
+        year=int(row.year),
+        cap_period=row.cap_period,
+        claimed=row.claimed,
+        redeemed=row.redeemed,
+        withheld_by=Withheld(row.withheld_by) if row.withheld_by else None,
+        charges=tuple(json.loads(row.charges)),
+        at=row.at,
+    )

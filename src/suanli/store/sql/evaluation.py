@@ -89,7 +89,13 @@ def _record(row: Any) -> EvalRecord:
         device=row.device,
         driver=row.driver,
         software=json.loads(row.software),
-        items=tuple(EvalItem(**i) for i in json.loads(row.items)),
+        items=tuple(_item(i) for i in json.loads(row.items)),
         error=row.error,
         seconds=row.seconds,
     )
+
+
+def _item(found: dict[str, Any]) -> EvalItem:
+    """An item as stored; fields an older row lacks take their defaults (steadiness: not
+    judged), and fields a newer writer added are left out rather than refused."""
+    return EvalItem(**{k: v for k, v in found.items() if k in _ITEM_FIELDS})
