@@ -25,6 +25,7 @@ from suanli.domain.jobs import NodeAssignment, Placement
 from suanli.engines.base import (
     EngineAdapter,
     LaunchRequest,
+    RunChanges,
     RunState,
     RunStatus,
     SteadyRuns,
@@ -310,3 +311,20 @@ def test_a_steady_run_is_one_a_poll_would_find_running(harness: Harness) -> None
     assert not engine.steady(request.key)  # asked to stop: the next poll must see it end
     harness.final(engine, request.key)
     assert not engine.steady(request.key)
+
+
+def test_a_run_that_stops_being_steady_is_reported_changed(harness: Harness) -> None:
+    # The reconciler visits only the runs an engine reports changed (RunChanges): a run
+    # asked to stop is reported, and so is its end; a run going on is not reported again.
+    engine = harness.make()
+    if not isinstance(engine, RunChanges):
+        pytest.skip(f"{harness.kind} does not report changed runs")
+    request = harness.request(run_s=300, stop_s=200)
+    harness.launch(engine, request)
+    harness.running(engine, request.key)
+    engine.changed_runs()  # whatever its start reported
+    assert request.key not in engine.changed_runs()  # steady: nothing new
+    engine.cancel(request.key, grace_s=100)
+    assert request.key in engine.changed_runs()  # asked to stop
+    harness.final(engine, request.key)
+    assert request.key in engine.changed_runs()  # and its end, once the clock reached it

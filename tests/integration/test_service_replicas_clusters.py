@@ -377,13 +377,11 @@ def test_a_replica_lost_with_its_cluster_is_replaced_on_another_and_the_gateway_
         wait_until(lambda: len(caller.codes) >= counted + 5, timeout=TIMEOUT_S)
         caller.stop.set()
         caller.join(timeout=TIMEOUT_S)
-        after = caller.codes[counted + 1 :]  # the one in flight at that moment may be either
-        assert after, caller.codes
-        assert all(code == 200 for code in after), caller.codes
-        failed = [c for c in caller.codes if c != 200]
-        log.warning(
-            "failover: %d of %d requests not answered: %s", len(failed), len(caller.codes), failed
-        )
+        assert caller.codes[counted + 1 :], caller.codes
+        # Every request answered: one whose replica died is held until the replacement is
+        # ready, then sent there (the gateway's hold; before it, 4-9 of 11-15 were 502).
+        assert caller.codes == [200] * len(caller.codes), caller.codes
+        log.warning("failover: all %d requests answered", len(caller.codes))
         states = {r["id"]: r["status"] for r in (d.service() or {})["replicas"]}
         assert states[lost["id"]] == "failed"
 
@@ -418,11 +416,11 @@ def test_a_replica_killed_on_ray_is_replaced_and_the_gateway_answers(
     wait_until(lambda: len(caller.codes) >= counted + 5, timeout=TIMEOUT_S)
     caller.stop.set()
     caller.join(timeout=TIMEOUT_S)
-    after = caller.codes[counted + 1 :]
-    assert after, caller.codes
-    assert all(code == 200 for code in after), caller.codes
-    failed = [c for c in caller.codes if c != 200]
-    log.warning("ray: %d of %d requests not answered: %s", len(failed), len(caller.codes), failed)
+    assert caller.codes[counted + 1 :], caller.codes
+    # Every request answered: the one the dead replica lost, and those sent while it was
+    # still listed ready, are held until its successor is ready (the gateway's hold).
+    assert caller.codes == [200] * len(caller.codes), caller.codes
+    log.warning("ray: all %d requests answered", len(caller.codes))
     states = {r["id"]: r["status"] for r in (d.service() or {})["replicas"]}
     assert states[lost["id"]] == "failed"
     assert ray.status(key).state.is_final  # nothing of the lost replica runs on Ray

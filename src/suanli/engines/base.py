@@ -210,6 +210,16 @@ class SteadyRuns(Protocol):
 
 
 @runtime_checkable
+class RunChanges(Protocol):
+    """Optional engine call, beside ``SteadyRuns``: the runs that may have stopped being
+    steady since the last call (ended, or asked to stop), so that the reconciler visits
+    those instead of asking about every run. Each key is answered once; a run not named
+    stays steady (``SteadyRuns.steady`` says True) while its cluster answers."""
+
+    def changed_runs(self) -> set[str]: ...
+
+
+@runtime_checkable
 class CloseWatch(Protocol):
     """Optional engine call: whether a run it was just given has yet to start.
 

@@ -66,6 +66,10 @@ class SimulatedCluster:
     # (end, key) of every end a run was given (a stop request adds an earlier one): the
     # simulator's clock jumps to the next without reading every run.
     ends: list[tuple[dt.datetime, str]] = field(default_factory=list)
+    # For ``changed_runs``: every end as ``ends`` (not yet answered), and the runs asked to
+    # stop since the last answer.
+    unanswered: list[tuple[dt.datetime, str]] = field(default_factory=list)
+    stopping: set[str] = field(default_factory=set)
 
     def next_end(self, now: dt.datetime) -> dt.datetime | None:
         """When the next run still going at ``now`` ends (None: none is going)."""
@@ -144,6 +148,7 @@ class SimulatedEngine:
         )
         self._state.runs[request.key] = run
         heapq.heappush(self._state.ends, (run.ends_at, request.key))
+        heapq.heappush(self._state.unanswered, (run.ends_at, request.key))
 
     def status(self, key: str) -> RunStatus:
         self._answer()
@@ -175,6 +180,8 @@ class SimulatedEngine:
         if run.stop_at is None or stop_at < run.stop_at:  # a shorter grace shortens it
             run.stop_at = stop_at
             heapq.heappush(self._state.ends, (stop_at, key))
+            heapq.heappush(self._state.unanswered, (stop_at, key))
+            self._state.stopping.add(key)
 
     def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:
         self._answer()
@@ -207,6 +214,15 @@ class SimulatedEngine:
             and run.stop_at is None
             and run.ended(self._clock.now()) is None
         )
+
+    def changed_runs(self) -> set[str]:
+        """Runs asked to stop, and runs whose end the clock reached, since the last call."""
+        state, now = self._state, self._clock.now()
+        changed, state.stopping = state.stopping, set()
+        ends = state.unanswered
+        while ends and ends[0][0] <= now:
+            changed.add(heapq.heappop(ends)[1])
+        return changed
 
     def ping(self) -> bool:
         return self._state.answering

@@ -362,7 +362,14 @@ class Gateway:
             self.usage.record(event)
 
     async def _replica(self, call: Call, tried: frozenset[str]) -> ReplicaEndpoint:
-        """A replica with room; waits for one (scale from zero, growth) or refuses."""
+        """A replica with room; waits for one (scale from zero, growth) or refuses.
+
+        ``tried``: replicas that lost this request. When the one that failed was all there
+        was, the request is held like a first request at zero until a replacement is ready
+        (the control plane notices the loss after a few readiness periods, then starts one),
+        at most ``ready_timeout_s``, then answered 502 ``replica_lost`` as without the hold.
+        A replacement has a new replica id (``service.services.new_id``), so ``tried`` never
+        waits out its own dead replica's stale ``ready`` in the route table."""
         route = call.route
         replica = self.balancer.pick(route, tried)
         if replica is not None:
@@ -372,20 +379,24 @@ class Gateway:
         deadline = self.clock.monotonic() + self.settings.ready_timeout_s
         load.waiting += 1
         self.metrics.waiting.labels(service).inc()
+        if tried:
+            log.warning(
+                "request %s: no other replica of %s ready; held until one is",
+                call.request_id, service,
+            )  # fmt: skip
         try:
             while True:
                 ready = [r for r in self.balancer.ready(route) if r.replica_id not in tried]
-                if tried and not ready:  # the one that failed was all there was
-                    log.warning("request %s: no other replica of %s", call.request_id, service)
-                    raise GatewayError(
-                        502, "replica_lost", "gateway.replica_lost", service=service
-                    )
                 if ready and len(route.replicas) >= route.max_replicas:
                     raise GatewayError(
                         429, "service_saturated", "gateway.saturated", retry_after_s=1.0,
                         service=service, max=route.max_replicas, retry_after=1,
                     )  # fmt: skip
                 await self._want(route)
+                if self.clock.monotonic() >= deadline and tried:
+                    raise GatewayError(
+                        502, "replica_lost", "gateway.replica_lost", service=service
+                    )
                 if self.clock.monotonic() >= deadline:
                     raise GatewayError(
                         503, "no_replica_ready", "gateway.no_replica",

@@ -4,8 +4,9 @@ A request waits for a replica when its service has none ready (scale from zero: 
 control plane is asked for one) or when every replica has ``replica_concurrency``
 requests outstanding and the service may still grow; at its maximum it is refused with
 429 and ``Retry-After``. A request whose replica died before answering (connection refused
-or dropped before a whole answer arrived) is sent once more to another replica; a stream
-cut after it began ends with an error event.
+or dropped before a whole answer arrived) is sent once more to another replica, held until
+a replacement is ready when there is none (at most ``ready_timeout_s``); a stream cut after
+it began ends with an error event.
 """
 
 from __future__ import annotations
@@ -188,7 +189,18 @@ class Upstream:
             return
 
     def _may_retry(self, call: Call, exc: ReplicaLost) -> bool:
-        # Never reached the replica, or an inference call (safe to run twice): once more.
+        """Whether a request its replica lost is sent once more (after a hold for a
+        replacement when no other replica is ready, ``Gateway._replica``).
+
+        Safe because the caller has had no byte of it: ``send`` only gets here before
+        anything went to the caller (a non-streamed OpenAI answer is read whole first; a
+        stream is re-sent only when its replica failed before the status line, a stream
+        already flowing ends with an error event in ``_relay`` instead). It is sent again
+        only when it never reached the replica, or when running it twice changes nothing
+        but compute: an inference call (the lost run's tokens are never metered: usage
+        comes from the answer delivered, one event per request id) or an idempotent
+        method. A ``/services/`` POST that may have reached its replica is never re-sent:
+        it may have acted there."""
         return not exc.sent or call.openai or call.method in IDEMPOTENT
 
     async def _open(self, call: Call, replica: ReplicaEndpoint) -> Response:

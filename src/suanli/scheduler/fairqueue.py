@@ -80,6 +80,13 @@ def units(job: Job) -> int:
 # units of every waiting and running job, through pydantic properties): a memo, no state.
 _UNITS: dict[int, tuple[JobSpec, int]] = {}
 _UNITS_KEPT = 1 << 16
+# Each waiting job's work, by the job's identity (a stored job is immutable: a saved one is
+# a new object) and what else it is made of: a job waits many cycles unchanged, and the
+# decision never changes the work it is given. A memo, no state.
+_WAITING: dict[int, tuple[Job, tuple[str, frozenset[str], float], Work]] = {}
+# Each running job's work likewise, by the pool view and speed it runs at; its attained
+# service is set anew each turn (the driver owns the work between decisions).
+_RUNNING: dict[int, tuple[Job, tuple[str, float], Work]] = {}
 
 
 def speeds(fleet: Fleet) -> dict[str, float]:
@@ -168,7 +175,14 @@ def _turn(
             bypass.append(job)
             continue
         by_id[job.id] = job
-        waiting.append(_work(job, job_class, models, attained(job, now, speed)))
+        served = attained(job, now, speed)
+        known = _WAITING.get(id(job))
+        if known is None or known[0] is not job or known[1] != (job_class, models, served):
+            if len(_WAITING) >= _UNITS_KEPT:
+                _WAITING.clear()
+            work = _work(job, job_class, models, served)
+            known = _WAITING[id(job)] = (job, (job_class, models, served), work)
+        waiting.append(known[2])
     views = _pools(
         snapshot, speed, {n: t.pools for n, t in tenants.items() if t.pools is not None}
     )
@@ -180,10 +194,21 @@ def _turn(
         if pl.accelerator not in speed or not units(job):
             continue
         by_id[job.id] = job
-        w = _work(job, None, None, attained(job, now, speed))
-        w.pool = views.of.get((pl.cluster, pl.pool), pl.accelerator)
-        w.started, w.speed = _ts(job.started_at), speed[pl.accelerator]
-        w.stopping, w.borrowed = job.preempt_at is not None, job.borrowed
+        view_name, rate = (
+            views.of.get((pl.cluster, pl.pool), pl.accelerator),
+            speed[pl.accelerator],
+        )
+        kept = _RUNNING.get(id(job))
+        if kept is not None and kept[0] is job and kept[1] == (view_name, rate):
+            w = kept[2]
+            w.attained = attained(job, now, speed)  # the one field time moves
+        else:
+            if len(_RUNNING) >= _UNITS_KEPT:
+                _RUNNING.clear()
+            w = _work(job, None, None, attained(job, now, speed))
+            w.pool, w.started, w.speed = view_name, _ts(job.started_at), rate
+            w.stopping, w.borrowed = job.preempt_at is not None, job.borrowed
+            _RUNNING[id(job)] = (job, (view_name, rate), w)
         running.append(w)
     view = QueueView(t, views.views, running, waiting, _scaled(tenants, views), history=history)
     policy = make_policy(settings.policy, settings, ThroughputTable(rates, source="placement"))

@@ -9,17 +9,22 @@ decides as if it had derived it anew (``tests/service/test_cycle_state.py`` chec
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from suanli.domain.fleet import Fleet
 from suanli.domain.ids import JobId
-from suanli.domain.jobs import Job
+from suanli.domain.jobs import Job, JobStatus
+from suanli.scheduler.capacity import LiveCapacity
 from suanli.scheduler.fairqueue import finished_service, service_history, speeds, units
 from suanli.scheduler.queueing import ServiceHistory
 from suanli.scheduler.queueing.gittins import KEEP, size_class
+from suanli.scheduler.snapshot import PoolState
+from suanli.service.followed_runs import FollowedRuns
+from suanli.store.base import JobChanges, JobFeed, JobStore
 
 Class = tuple[str, int]  # (tenant, size class)
+FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
 
 @dataclass
@@ -99,11 +104,79 @@ class HistoryWindow:
 
 
 @dataclass
+class FollowedCapacity:
+    """The snapshot's pools (``scheduler.capacity.LiveCapacity``) kept up to date by a job
+    store's change feed (``store.base.JobChanges``)."""
+
+    jobs: JobStore | None = None
+    feed: JobFeed | None = None
+    capacity: LiveCapacity | None = None
+
+    def pools(
+        self, jobs: JobStore, fleet: Fleet, unavailable: frozenset[str]
+    ) -> list[PoolState] | None:
+        """The pools with their free capacity now; None when ``jobs`` cannot tell what
+        changed (the cycle builds its snapshot from every holding job then)."""
+        if not isinstance(jobs, JobChanges):
+            return None
+        capacity = self.capacity
+        if capacity is None or capacity.fleet is not fleet or self.jobs is not jobs:
+            self.jobs, self.feed = jobs, jobs.follow()  # first, so no change falls between
+            capacity = self.capacity = LiveCapacity(fleet)
+            capacity.update((j.id, j) for j in jobs.holding())
+        elif self.feed is not None:
+            capacity.update((i, jobs.get(i)) for i in self.feed.take())
+        return capacity.available(unavailable)
+
+
+@dataclass
+class FollowedHistory:
+    """The history of the newest finished jobs, read again only when a job that is or was
+    among them changed (or another finished), as a job store's change feed tells."""
+
+    jobs: JobStore | None = None
+    feed: JobFeed | None = None
+    ids: set[JobId] = field(default_factory=set)
+    history: ServiceHistory | None = None
+
+    def read(
+        self, jobs: JobStore, limit: int, derive: Callable[[Sequence[Job]], ServiceHistory]
+    ) -> ServiceHistory:
+        """``derive`` of ``jobs.list([SUCCEEDED, FAILED], limit=limit)``."""
+        if not isinstance(jobs, JobChanges):
+            return derive(jobs.list(FINISHED, limit=limit))
+        if self.history is None or self.jobs is not jobs or self.feed is None:
+            self.jobs, self.feed = jobs, jobs.follow()
+        else:
+            for i in self.feed.take():
+                if i in self.ids:
+                    break
+                job = jobs.get(i)
+                if job is not None and job.status in FINISHED:
+                    break
+            else:
+                return self.history  # the same finished jobs: the same history
+        finished = jobs.list(FINISHED, limit=limit)
+        self.ids = {j.id for j in finished}
+        self.history = derive(finished)
+        return self.history
+
+
+@dataclass
 class CycleState:
     """Kept by the platform from one cycle to the next (one control loop per platform)."""
 
     window: HistoryWindow = field(default_factory=HistoryWindow)
+    capacity: FollowedCapacity = field(default_factory=FollowedCapacity)
+    finished: FollowedHistory = field(default_factory=FollowedHistory)
+    runs: FollowedRuns = field(default_factory=FollowedRuns)  # the reconciler's walk
 
     def history(self, finished: Sequence[Job], fleet: Fleet) -> ServiceHistory:
         """``service_history(reversed(finished), fleet)``, followed from the last cycle's."""
         return self.window.follow(finished, fleet)
+
+    def learned(self, jobs: JobStore, limit: int, fleet: Fleet) -> ServiceHistory:
+        """``history`` of the newest ``limit`` finished jobs of ``jobs``."""
+        if self.window.fleet is not fleet:
+            self.finished.history = None  # another fleet's speeds: derive it again
+        return self.finished.read(jobs, limit, lambda f: self.history(f, fleet))

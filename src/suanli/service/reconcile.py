@@ -176,7 +176,26 @@ def reconcile(p: Platform) -> int:
     changed = give_up_unanswered(p)
     down = p.unavailable
     steady = {c: e.steady for c, e in p.engines.items() if isinstance(e, SteadyRuns)}
-    for job in p.jobs.list([S.STARTING, S.RUNNING], limit=100_000):
+
+    def quiet(job: Job) -> bool:
+        """Skipped: not dispatched, no engine, or steady on a cluster that answers."""
+        if job.placement is None or job.engine_key is None:
+            return True
+        if p.engine(job.placement.cluster) is None:
+            return True
+        return (
+            job.placement.cluster not in down
+            and job.status is S.RUNNING
+            and not job.cancel_requested
+            and job.preempt_at is None
+            and job.placement.cluster in steady
+            and steady[job.placement.cluster](job.engine_key)
+        )
+
+    # Only the jobs whose record or run may have changed, where the store and engines
+    # tell which (service.followed_runs); the rule below decides as for every job.
+    walk = p.cycle_state.runs.to_walk(p.jobs, p.engines)
+    for job in walk:
         if job.placement is None or job.engine_key is None:
             continue
         engine = p.engine(job.placement.cluster)
@@ -204,6 +223,7 @@ def reconcile(p: Platform) -> int:
             continue
         if _apply(p, job, status):
             changed += 1
+    p.cycle_state.runs.walked(p.jobs, walk, quiet)
     return changed
 
 

@@ -19,7 +19,7 @@ from suanli.domain.errors import EngineFailure, SuanliError
 from suanli.domain.jobs import Decision, Estimate, Job, JobStatus, PoolVerdict, Reason
 from suanli.domain.lifecycle import note, transition
 from suanli.scheduler.fairqueue import fair_turn
-from suanli.scheduler.snapshot import build_snapshot
+from suanli.scheduler.snapshot import Snapshot, build_snapshot, queue_order
 from suanli.service.bills import quote
 from suanli.service.deps import Platform
 from suanli.service.jobs import request_engine_cancel
@@ -116,22 +116,21 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
     queue = [j for j in current if j.status is S.QUEUED]
     if not queue:
         return CycleReport(admitted=admitted)
-    # 2. Snapshot of free capacity.
-    snapshot = build_snapshot(
-        now,
-        p.fleet,
-        current,
-        queue,
-        p.unavailable,
-        voucher_rates(p, {j.tenant for j in queue}),
-        {n: t.pools for n, t in p.tenant_terms.items() if t.pools is not None},
-    )
+    # 2. Snapshot of free capacity: kept from the last cycle and moved by the jobs that
+    # changed, where the store tells which (else taken from every holding job).
+    rates = voucher_rates(p, {j.tenant for j in queue})
+    limits = {n: t.pools for n, t in p.tenant_terms.items() if t.pools is not None}
+    pools = p.cycle_state.capacity.pools(p.jobs, p.fleet, p.unavailable)
+    if pools is None:
+        snapshot = build_snapshot(now, p.fleet, current, queue, p.unavailable, rates, limits)
+    else:
+        queue.sort(key=queue_order)
+        snapshot = Snapshot(now, p.fleet, pools, queue, rates, tenant_pools=limits)
     # 3. Decide: the fair queue (when, whose), then placement (where) for those it admits.
     holding = [j for j in current if j.status.holds_capacity]
     # What the jobs that finished teach the queue (the default ranks by it): newest first
     # from the store, oldest first to the history.
-    finished = p.jobs.list([S.SUCCEEDED, S.FAILED], limit=HISTORY_JOBS)
-    history = p.cycle_state.history(finished, p.fleet)
+    history = p.cycle_state.learned(p.jobs, HISTORY_JOBS, p.fleet)
     turn = fair_turn(snapshot, holding, p.policy.rank, p.tenant_terms, p.queue_settings, history)
     result = p.policy.decide(dataclasses.replace(snapshot, queue=turn.admitted), turn.models)
     # 4. Apply: each write is guarded; a stale one waits for the next cycle.

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from suanli.billing.claims import Claim
 from suanli.billing.ledger import Account, Entry, LedgerReport, Posted
@@ -128,6 +128,25 @@ class JobStore(Protocol):
 
     def close(self) -> None:
         """Release connections; the store is not used afterwards."""
+        ...
+
+
+class JobFeed(Protocol):
+    def take(self) -> set[JobId]:
+        """The ids of the jobs added or saved since the last ``take`` (or since the feed
+        began), each once; the next ``take`` answers only later changes."""
+        ...
+
+
+@runtime_checkable
+class JobChanges(Protocol):
+    """Optional job store call: which jobs changed, so that a reader kept across control
+    loop ticks (``service.cycle_state``) updates what it derived from the changed jobs
+    alone instead of reading every job again. A store that cannot tell leaves it out and
+    its readers read every job each tick, as before."""
+
+    def follow(self) -> JobFeed:
+        """A new feed of changes, starting now (one per reader)."""
         ...
 
 

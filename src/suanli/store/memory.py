@@ -15,6 +15,7 @@ import datetime as dt
 import heapq
 import itertools
 import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -40,6 +41,7 @@ from suanli.store.base import (
     VoucherClaim,
     WaitingGroup,
 )
+from suanli.store.memory_feed import ChangedJobs
 
 
 class MemoryDatabase:
@@ -88,6 +90,8 @@ class MemoryDatabase:
         # settlements whose ledger entry may not be posted yet.
         self.voucher_usage: VoucherUsage | None = None
         self.unposted: dict[str, Settlement] = {}
+        # The job store's change feeds (JobChanges): each lives as long as its reader.
+        self.feeds: weakref.WeakSet[ChangedJobs] = weakref.WeakSet()
 
 
 def _newest_first(job: Job) -> tuple[dt.datetime, JobId]:
@@ -108,6 +112,8 @@ class MemoryJobStore:
                 db.ordered[before.status].remove(_newest_first(before))
         db.jobs[job.id] = job
         db.by_status[job.status][job.id] = job
+        for feed in db.feeds:
+            feed.note(job.id)
         if moved:
             db.ordered[job.status].add(_newest_first(job))
         if (
@@ -254,6 +260,12 @@ class MemoryJobStore:
             if finished:
                 self._db.active_counts[after.tenant] -= finished
         return Outcome.APPLIED
+
+    def follow(self) -> ChangedJobs:
+        with self._db.lock:
+            feed = ChangedJobs(self._db.lock)
+            self._db.feeds.add(feed)
+            return feed
 
     def add_events(self, events: Sequence[JobEvent]) -> None:
         with self._db.lock:

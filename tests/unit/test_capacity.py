@@ -1,0 +1,92 @@
+"""The snapshot's capacity kept across cycles equals the one built from every holding job."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from decimal import Decimal
+
+from suanli.domain.ids import JobId
+from suanli.domain.jobs import Job, JobStatus, NodeAssignment, Placement
+from suanli.scheduler.capacity import LiveCapacity
+from suanli.scheduler.snapshot import PoolState, build_snapshot
+from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
+
+FLEET = make_fleet(
+    ("lab", "beijing", [make_pool("a100", "A100", nodes=3, per_node=4), make_pool("t4", "T4")]),
+    ("far", "shanghai", [make_pool("h800", "H800", nodes=2, per_node=8)]),
+)
+SPECS = [
+    make_spec(name="w", resources={"accelerator": {"model": "A100", "count": n}, "cpus": c})
+    for n, c in ((1, 2), (2, 4), (4, 8))
+] + [
+    make_spec(name="share", resources={"accelerator": {"model": "A100", "count": 0.3}}),
+    make_spec(name="half", resources={"accelerator": {"model": "A100", "count": 0.5}}),
+    make_spec(name="cpu", resources={"cpus": 3, "memory_gb": 5}),
+]
+WHERE = [("lab", "a100", "A100", 3, 4), ("lab", "t4", "T4", 2, 8), ("far", "h800", "H800", 2, 8)]
+
+
+def placed(job_id: str, rnd: random.Random) -> Job:
+    """A job somewhere on the fleet, in any status, sometimes over-committing a slot,
+    sometimes on a node or a pool the fleet does not have (it must not count)."""
+    cluster, pool, model, nodes, per_node = rnd.choice(WHERE)
+    if rnd.random() < 0.05:
+        pool = "gone"
+    count = rnd.randrange(1, 3)
+    chosen = rnd.sample(range(nodes + 1), count)  # node ``nodes`` does not exist
+    assignments = tuple(
+        NodeAssignment(f"{pool}-n{n}", tuple(rnd.sample(range(per_node + 1), rnd.randrange(3))))
+        for n in chosen
+    )
+    return dataclasses.replace(
+        make_job(rnd.choice(SPECS), job_id, status=rnd.choice(list(JobStatus)), at=T0),
+        placement=None
+        if rnd.random() < 0.1
+        else Placement(cluster, pool, model, assignments, Decimal(1)),
+    )
+
+
+def shown(pools: list[PoolState]) -> list[tuple[object, ...]]:
+    return [
+        (
+            s.key,
+            s.available,
+            [(n.name, n.free_milli, n.free_cpus, n.free_memory_gb) for n in s.nodes],
+        )
+        for s in pools
+    ]
+
+
+def test_capacity_moved_by_each_change_equals_the_snapshot_built_anew() -> None:
+    # Jobs are placed, moved, finished, preempted and dropped in a random order, a few at a
+    # time as between two cycles; after each batch the kept pools equal build_snapshot's.
+    rnd = random.Random(11)
+    capacity = LiveCapacity(FLEET)
+    stored: dict[JobId, Job] = {}
+    for batch in range(300):
+        changed: list[tuple[JobId, Job | None]] = []
+        for _ in range(rnd.randrange(1, 6)):
+            job_id = JobId(f"j-{rnd.randrange(40)}")
+            if job_id in stored and rnd.random() < 0.2:
+                del stored[job_id]
+                changed.append((job_id, None))
+            else:
+                stored[job_id] = placed(job_id, rnd)
+                changed.append((job_id, stored[job_id]))
+        capacity.update(changed)
+        down = frozenset({"far"}) if batch % 7 == 0 else frozenset()
+        anew = build_snapshot(T0, FLEET, stored.values(), [], down)
+        assert shown(capacity.available(down)) == shown(anew.pools)
+    assert any(n.free_milli[0] == 0 for s in capacity.pools for n in s.nodes)  # over-committed
+
+
+def test_a_job_told_twice_counts_once() -> None:
+    rnd = random.Random(3)
+    job = placed("j-1", rnd)
+    while not (job.status.holds_capacity and job.placement and job.placement.pool != "gone"):
+        job = placed("j-1", rnd)
+    capacity = LiveCapacity(FLEET)
+    capacity.update([(job.id, job), (job.id, job)])
+    anew = build_snapshot(T0, FLEET, [job], [])
+    assert shown(capacity.available(frozenset())) == shown(anew.pools)
