@@ -58,6 +58,9 @@ class _Ledger:
         self.cohort_used: dict[tuple[str, str], int] = defaultdict(int)
         self.cohort_nominal: dict[tuple[str, str], int] = defaultdict(int)
         self.share: dict[str, float] = defaultdict(float)  # normalised compute in use
+        # Each (tenant, model)'s terms and quota entry, looked up once per decision: the
+        # walk asks for them about three times per running job (most of a busy turn).
+        self._keyed: dict[tuple[str, str], tuple[TenantTerms, str]] = {}
         for t in tenants.values():
             if t.cohort is not None:
                 for key, count in t.quota.items():
@@ -66,13 +69,20 @@ class _Ledger:
     def terms(self, tenant: str) -> TenantTerms:
         return self.tenants.get(tenant, UNLIMITED)
 
+    def keyed(self, tenant: str, model: str) -> tuple[TenantTerms, str]:
+        """``tenant``'s terms and the quota entry (``TenantTerms.quota_key``) of ``model``."""
+        found = self._keyed.get((tenant, model))
+        if found is None:
+            terms = self.tenants.get(tenant, UNLIMITED)
+            found = self._keyed[(tenant, model)] = (terms, terms.quota_key(model))
+        return found
+
     def check(self, work: Work, model: str) -> str | None:
         """``"in"`` within nominal quota, ``"borrow"`` on the cohort's idle quota, or None."""
-        terms = self.terms(work.tenant)
+        terms, key = self.keyed(work.tenant, model)
         quota = terms.quota
         if not quota:
             return "in"
-        key = terms.quota_key(model)
         need = work.accelerators
         if self.used[(work.tenant, key)] + need <= quota.get(key, 0):
             return "in"
@@ -86,8 +96,7 @@ class _Ledger:
         return None
 
     def add(self, tenant: str, accelerators: int, model: str, speed: float) -> None:
-        terms = self.terms(tenant)
-        key = terms.quota_key(model)
+        terms, key = self.keyed(tenant, model)
         self.used[(tenant, key)] += accelerators
         if terms.cohort is not None:
             self.cohort_used[(terms.cohort, key)] += accelerators
@@ -240,7 +249,8 @@ def _is_borrowed(w: Work, ledger: _Ledger, rooms: Mapping[str, _PoolRoom]) -> bo
     room = rooms.get(w.pool)
     if room is None:
         return False
-    return w.borrowed or w.accelerators > terms.quota.get(terms.quota_key(room.view.model), 0)
+    _, key = ledger.keyed(w.tenant, room.view.model)
+    return w.borrowed or w.accelerators > terms.quota.get(key, 0)
 
 
 def _count(
