@@ -106,6 +106,10 @@ class Growths:
         self._states: dict[tuple[tuple[int, ...], int, int], int] = {}
         self._pods: dict[PodRequest, int] = {}
 
+    def __len__(self) -> int:
+        """How many node states are numbered."""
+        return len(self._states)
+
     def state(self, gpu: list[int], cpu: int, memory: int) -> int:
         key = (tuple(gpu), cpu, memory)
         found = self._states.get(key)
@@ -374,9 +378,42 @@ class CycleNodes:
         if nodes is None:
             snap = self._snapshot
             state = snap.pools[index]
-            memo = self._memos.setdefault(state.pool.accelerator, Growths())
+            memo = self._memos.get(state.pool.accelerator)
+            if memo is None:
+                memo = self._memos[state.pool.accelerator] = kept_growths(
+                    snap, state.pool.accelerator, self._workload, self._packing
+                )
             nodes = PoolNodes(
                 state, self._workload, self._packing, snap.seed, memo, snap.fleet.packing
             )
             self.pools[index] = nodes
         return nodes
+
+
+# Growths kept from one cycle to the next, by what a growth depends on (the fleet, the
+# accelerator model, the expected workload, the packing policy and its options): a queue
+# keeps its mix of shapes over many cycles while pools pass through the same node states,
+# and a growth not seen yet costs a call into the packing core. Only without a seed (a seed
+# breaks ties at random). A memo, bounded: no state a decision depends on.
+_GROWTHS: dict[tuple[object, ...], tuple[object, Growths]] = {}
+_GROWTHS_KEPT = 256  # keys (model x workload x packing)
+_STATES_KEPT = 1 << 16  # node states one memo numbers before it starts over
+
+
+def kept_growths(
+    snapshot: Snapshot, model: str | None, workload: TargetWorkload, packing: str
+) -> Growths:
+    """The growths memo for ``model``'s pools this cycle, reused from an earlier cycle of the
+    same fleet, workload and packing (a fresh one when there is a seed)."""
+    if snapshot.seed is not None:
+        return Growths()
+    fleet = snapshot.fleet
+    key = (id(fleet), model, workload, packing, fleet.packing)
+    found = _GROWTHS.get(key)
+    if found is not None and found[0] is fleet and len(found[1]) < _STATES_KEPT:
+        return found[1]
+    if len(_GROWTHS) >= _GROWTHS_KEPT:
+        _GROWTHS.clear()
+    memo = Growths()
+    _GROWTHS[key] = (fleet, memo)  # the fleet kept with it: its id is not reused meanwhile
+    return memo
