@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from decimal import Decimal
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from suanli.domain.fleet import Fleet, Network
 from suanli.domain.jobs import Job, JobStatus, NodeAssignment, Placement
+from suanli.scheduler import nodes
 from suanli.scheduler.nodes import NodeRequest, PoolNodes, expected_workload
 from suanli.scheduler.packing import (
     POLICIES,
@@ -199,3 +201,38 @@ def test_the_expected_workload_counts_every_rank_of_every_queued_job() -> None:
     queue = random_queue(rng, fleet)
     pods = [NodeRequest.of(j).pod() for j in queue for _ in range(j.spec.resources.nodes)]
     assert expected_workload(queue) == TargetWorkload.from_pods(pods)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6))
+def test_growths_kept_across_cycles_place_as_growths_derived_anew(seed: int) -> None:
+    # Cycles over one fleet: queues of random jobs, each decided twice (the second time on
+    # the growths the earlier cycles left), must place as cycles that derive every growth.
+    rng = random.Random(seed)
+    fleet = random_fleet(rng)
+    queues = [random_queue(rng, fleet) for _ in range(3)]
+    snapshots = [build_snapshot(T0, fleet, [], q) for q in queues * 2]
+    placer = PLACEMENT["default"]
+    kept = [comparable(placer.decide(s)) for s in snapshots]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(nodes, "kept_growths", lambda *_: nodes.Growths())
+        anew = [comparable(placer.decide(s)) for s in snapshots]
+    assert kept == anew
+
+
+def test_growths_are_kept_by_fleet_model_workload_and_packing() -> None:
+    rng = random.Random(7)
+    fleet = random_fleet(rng)
+    snap = build_snapshot(T0, fleet, [], random_queue(rng, fleet))
+    one = TargetWorkload.from_pods([NodeRequest(1, 1000, 4, 16, 1).pod()])
+    two = TargetWorkload.from_pods([NodeRequest(2, 1000, 4, 16, 1).pod()])
+    memo = nodes.kept_growths(snap, "A100", one, "default")
+    assert nodes.kept_growths(snap, "A100", one, "default") is memo
+    assert nodes.kept_growths(snap, "A100", two, "default") is not memo
+    assert nodes.kept_growths(snap, "H100", one, "default") is not memo
+    assert nodes.kept_growths(snap, "A100", one, "fgd") is not memo
+    other = build_snapshot(T0, random_fleet(random.Random(8)), [], [])
+    assert nodes.kept_growths(other, "A100", one, "default") is not memo
+    seeded = dataclasses.replace(snap, seed=3)  # ties broken at random: nothing kept
+    assert nodes.kept_growths(seeded, "A100", one, "default") is not memo
+    assert nodes.kept_growths(seeded, "A100", one, "default") is not memo
