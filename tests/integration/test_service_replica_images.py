@@ -129,3 +129,16 @@ def test_two_replicas_in_images_on_one_slurm_node_each_answer_at_their_own_addre
     for url in urls:
         found = wait_until(lambda u=url: answered(u), timeout=TIMEOUT_S, every=0.5)  # type: ignore[misc]
         assert found.startswith("12.")
+    # Cancelled, their containers go too (Slurm signals every process of the job at once, so
+    # podman's own signal proxy loses the race: the node's shell stops the container).
+    for key in keys:
+        slurm.cancel(key)
+    assert wait_until(lambda: not _containers_of(keys), timeout=TIMEOUT_S, every=0.5)
+
+
+def _containers_of(keys: list[str]) -> list[str]:
+    """The running containers named after these runs (``KEY-NODE``)."""
+    out = subprocess.run(
+        ["podman", "ps", "--format", "{{.Names}}"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return [name for name in out if any(name.startswith(f"{key}-") for key in keys)]

@@ -24,6 +24,7 @@ from suanli.domain.jobs import Reason
 from suanli.engines import userns
 from suanli.engines.base import LaunchRequest, RunState, RunStatus
 from suanli.engines.container import (
+    PODMAN,
     ImageFailure,
     ImageRef,
     Limits,
@@ -71,7 +72,7 @@ def container_lines(
     at = argv.index("run") + 1
     # Removed when done; stopped at the time limit even if Slurm only kills podman's client.
     limit = str(max(1, round(spec.time_limit.total_seconds())))
-    argv[at:at] = ["--rm", "--timeout", limit, MAPPING]
+    argv[at:at] = ["--rm", "--timeout", limit, "--sig-proxy=false", MAPPING]
     idmap = userns.for_tenant(request.tenant)
     if os.geteuid() == 0:  # the mapped root may write the work dir; the job's user reads it
         with contextlib.suppress(OSError):  # no ACLs there: the container cannot write /work
@@ -86,9 +87,21 @@ def container_lines(
         f'SUANLI_CONTAINER={shlex.quote(request.key)}"-${{SLURM_NODEID:-0}}"; '
         f"{inspect} >{digest} 2>/dev/null || "
         f"{{ {pull} >/dev/null 2>{error} && {inspect} >{digest}; }} || exit {PULL_FAILED}; "
-        f"exec {run}"
+        f"{run} & c=$!; {STOP_ON_SIGNAL}; wait $c; s=$?; "
+        "if kill -0 $c 2>/dev/null; then wait $c; s=$?; fi; exit $s"
     )
     return [f"node={shlex.quote(node)}"]
+
+
+# Slurm ends a job by signalling every process it tracks at once (SIGCONT, SIGTERM, SIGKILL
+# after KillWait): podman's own signal proxy then loses the race (its `runc kill` child is
+# terminated too) and the container, whose conmon left the job's process tree, ran on until
+# its --timeout (found: the Slurm replica-image test left its containers running after
+# scancel). The node's shell stops the container itself: SIGTERM now, SIGKILL 5 s later (the
+# Slurm default KillWait is 30 s; the test cluster's 5 s).
+STOP_ON_SIGNAL = (
+    "trap '" + PODMAN + ' stop -t 5 "$SUANLI_CONTAINER" >/dev/null 2>&1' + "' TERM INT HUP"
+)
 
 
 def with_image(status: RunStatus, run_dir: Path) -> RunStatus:
