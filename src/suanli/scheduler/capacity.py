@@ -20,7 +20,7 @@ from suanli.domain.fleet import Fleet
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job
 from suanli.domain.spec import MILLI
-from suanli.scheduler.snapshot import NodeState, PoolState
+from suanli.scheduler.snapshot import NodeState, PoolState, empty_pools
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,18 +38,7 @@ class LiveCapacity:
 
     def __init__(self, fleet: Fleet) -> None:
         self.fleet = fleet
-        pools: dict[tuple[str, str], PoolState] = {}
-        for cluster, pool in fleet.pools():
-            nodes = [
-                NodeState(
-                    n,
-                    [MILLI] * pool.accelerators_per_node,
-                    pool.cpus_per_node,
-                    pool.memory_gb_per_node,
-                )
-                for n in pool.node_names()
-            ]
-            pools[(cluster.name, pool.name)] = PoolState(cluster, pool, nodes)
+        pools = empty_pools(fleet)
         self._pools = pools
         self.pools = list(pools.values())
         self._names = {k: {n.name: n for n in s.nodes} for k, s in pools.items()}

@@ -65,16 +65,10 @@ class Snapshot:
     tenant_pools: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
-def build_snapshot(
-    now: dt.datetime,
-    fleet: Fleet,
-    holding: Iterable[Job],
-    queue: Iterable[Job],
-    unavailable_clusters: frozenset[str] = frozenset(),
-    voucher_rates: Mapping[tuple[str, bool], Decimal] | None = None,
-    tenant_pools: Mapping[str, frozenset[str]] | None = None,
-) -> Snapshot:
-    """Start from the fleet's full capacity and take away what ``holding`` jobs occupy."""
+def empty_pools(
+    fleet: Fleet, unavailable_clusters: frozenset[str] = frozenset()
+) -> dict[tuple[str, str], PoolState]:
+    """Every pool of ``fleet`` with all its nodes free, by (cluster, pool)."""
     pools: dict[tuple[str, str], PoolState] = {}
     for cluster, pool in fleet.pools():
         nodes = [
@@ -89,6 +83,20 @@ def build_snapshot(
         pools[(cluster.name, pool.name)] = PoolState(
             cluster, pool, nodes, cluster.name not in unavailable_clusters
         )
+    return pools
+
+
+def build_snapshot(
+    now: dt.datetime,
+    fleet: Fleet,
+    holding: Iterable[Job],
+    queue: Iterable[Job],
+    unavailable_clusters: frozenset[str] = frozenset(),
+    voucher_rates: Mapping[tuple[str, bool], Decimal] | None = None,
+    tenant_pools: Mapping[str, frozenset[str]] | None = None,
+) -> Snapshot:
+    """Start from the fleet's full capacity and take away what ``holding`` jobs occupy."""
+    pools = empty_pools(fleet, unavailable_clusters)
     names: dict[tuple[str, str], dict[str, NodeState]] = {}  # each pool's nodes by name
     for job in holding:
         placement = job.placement
