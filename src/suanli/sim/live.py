@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import statistics
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,7 @@ from suanli.domain.errors import SuanliError
 from suanli.domain.fleet import Fleet
 from suanli.domain.jobs import JobStatus
 from suanli.domain.spec import JobSpec
-from suanli.domain.tenants import Tenant, TenantTerms
+from suanli.domain.tenants import Attribute, Tenant, TenantTerms
 from suanli.engines.registry import EngineContext, engine_for
 from suanli.engines.simulated import SimulatedEngine
 from suanli.scheduler.policies import POLICIES
@@ -41,6 +39,8 @@ from suanli.service.bootstrap import shipped_policies
 from suanli.service.deps import Billing, Platform
 from suanli.service.fleet import on_simulated_engines
 from suanli.service.jobs import submit_job
+from suanli.sim.live_report import LiveReport, live_report
+from suanli.sim.replay_args import check_replay_args
 from suanli.sim.traces import TraceJob
 from suanli.store.stores import memory_stores
 from suanli.store.tenants import StaticTenantDirectory
@@ -54,23 +54,6 @@ FOREVER_S = 10 * 365 * 86400.0  # no timer: the next arrival or end comes first
 SERVER_TICK_S = 0.5  # the server's control loop interval (``workers.ControlLoop``)
 
 
-@dataclass(frozen=True)
-class LiveReport:
-    jobs: int
-    finished: int
-    rejected: int
-    avg_jct_s: float
-    p50_jct_s: float
-    avg_wait_s: float
-    makespan_s: float
-    ticks: int
-    preemptions: int
-    billed_yuan: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
 class LiveReplay:
     """One replay of trace jobs through the live tick; ``run`` returns the report."""
 
@@ -80,7 +63,11 @@ class LiveReplay:
         tenants: Mapping[str, TenantTerms],
         settings: QueueSettings,
         tick_s: float = 60.0,
+        estimates: str = "none",
+        attributes: Mapping[str, Mapping[str, Attribute]] | None = None,
     ) -> None:
+        check_replay_args(settings.policy, estimates)
+        self.estimates = estimates
         self.clock = FixedClock(EPOCH)
         self.tick_s = tick_s
         self.run_times: dict[str, float] = {}
@@ -90,7 +77,11 @@ class LiveReplay:
         engines = {c.name: engine_for(c, ctx) for c in fleet.clusters()}
         self.engines = [e for e in engines.values() if isinstance(e, SimulatedEngine)]
         stores = memory_stores()
-        directory = StaticTenantDirectory(Tenant(name, terms=t) for name, t in tenants.items())
+        attributes = attributes or {}
+        directory = StaticTenantDirectory(
+            Tenant(name, terms=t, attributes=dict(attributes.get(name, {})))
+            for name, t in tenants.items()
+        )
         self.platform = Platform(
             self.clock,
             stores.jobs,
@@ -106,11 +97,15 @@ class LiveReplay:
 
     def _spec(self, job: TraceJob, per_node: int) -> JobSpec:
         """The spec a trace job is submitted with; jobs of one shape share one (specs are
-        immutable), so each shape is validated once."""
+        immutable), so each shape is validated once. With exact estimates the trace's run
+        time is handed over as the job's ``estimated_hours`` (what sjf and srtf rank by)."""
         shape = (job.accelerators, job.models, per_node)
         spec = self._specs.get(shape)
         if spec is None:
             spec = self._specs[shape] = self._new_spec(job, per_node)
+        if self.estimates == "exact":
+            hours = min(max(job.work / 3600.0, 1e-6), 8760.0)
+            return spec.model_copy(update={"estimated_hours": hours})
         return spec
 
     def _new_spec(self, job: TraceJob, per_node: int) -> JobSpec:
@@ -190,35 +185,4 @@ class LiveReplay:
         return self._report(submitted, rejected, ticks)
 
     def _report(self, submitted: dict[str, float], rejected: int, ticks: int) -> LiveReport:
-        p = self.platform
-        done = p.jobs.list([JobStatus.SUCCEEDED], limit=len(submitted) + 1)
-        jct, queue = [], []
-        preemptions = 0
-        makespan = 0.0
-        for job in done:
-            if job.finished_at is None or job.started_at is None:
-                continue
-            finish = (job.finished_at - EPOCH).total_seconds()
-            jct.append(finish - submitted[job.id])
-            makespan = max(makespan, finish)
-            preemptions += job.preemptions
-            queue.append((job.finished_at - job.started_at).total_seconds())
-        billed = (
-            sum((s.deduction.gross for s in p.billing.store.settlements()), start=0)
-            if (p.billing)
-            else 0
-        )
-        return LiveReport(
-            jobs=len(submitted) + rejected,
-            finished=len(jct),
-            rejected=rejected,
-            avg_jct_s=round(statistics.fmean(jct), 1) if jct else 0.0,
-            p50_jct_s=round(statistics.median(jct), 1) if jct else 0.0,
-            avg_wait_s=round(statistics.fmean(j - q for j, q in zip(jct, queue, strict=True)), 1)
-            if jct
-            else 0.0,
-            makespan_s=round(makespan, 1),
-            ticks=ticks,
-            preemptions=preemptions,
-            billed_yuan=str(billed),
-        )
+        return live_report(self.platform, EPOCH, submitted, rejected, ticks)
