@@ -13,11 +13,10 @@
    steal, and how many runs the suite itself flagged unsteady (``suanli.evalsuite.host``).
 3. The Gavel replay (36 V100 + 36 P100 + 36 K80, msr seed=0 traces at --load 1), through
    the live cycle (``sim.live.LiveReplay``): the first ``--gavel-jobs`` jobs (default 500,
-   a few CPU minutes) of each trace. The live simulated engine runs each job its trace time
-   on whichever model it is placed (it does not yet follow Gavel's matrix; the old replay
-   path, retired, did, and the figures in docs/ came from it: docs/sim-fidelity.md), so
-   the tables below only change the order in which placement tries models. The default
-   policy places from
+   a few CPU minutes) of each trace: job run times always follow Gavel's measured matrix
+   (the truth: the simulated engine runs a job's work at its class's rate on the model it
+   was placed on); the figures in docs/ came from the retired old path, which also moved
+   running work (docs/sim-fidelity.md). The default policy places from
    (a) Gavel's table, (b) a *measured* table and (c) catalog dense TFLOPS, same jobs, same
    run. No K80, P100 or V100 was measured here: the measured table is Gavel's published
    per-class measurements (taken on real K80/P100/V100 by Gavel's authors) carried through

@@ -3,7 +3,9 @@ offered load, and the replay runs at that load through the live cycle."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,8 +15,8 @@ from suanli.cli.sim import app
 from suanli.domain.errors import InvalidInput
 from suanli.domain.throughput import ThroughputTable
 from suanli.sim.load import at_load, offered_load
-from suanli.sim.scenario import load_scenario
-from suanli.sim.traces import TraceJob
+from suanli.sim.scenario import load_scenario, setup_for
+from suanli.sim.traces import Trace, TraceJob
 
 TABLE = ThroughputTable({("resnet@1", "V100"): 4.0, ("resnet@1", "K80"): 1.0})
 FLEET = """
@@ -83,3 +85,18 @@ def test_cli_replays_at_a_load_and_refuses_a_bad_one(tmp_path: Path) -> None:
     assert bad.exit_code == 2
     assert "load" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_the_live_replay_runs_work_at_the_placed_models_rate(tmp_path: Path) -> None:
+    (tmp_path / "fleet.yaml").write_text(FLEET)
+    # "short" (1,000 s on a V100) gets the V100, the model its class runs fastest on;
+    # "long" arrives while it runs and gets the K80, where its work takes 4x a V100's.
+    trace = Trace([job("short", 0, 1000), job("long", 10, 20_000)], TABLE)
+    setup = setup_for(load_scenario(tmp_path / "fleet.yaml"), trace)
+    report = setup.replay("default").run(trace.jobs)
+    assert report.finished == 2
+    assert sorted(report.jcts) == pytest.approx([1000, 80_000], abs=2)
+    # Billed per attempt at each pool's price: 1,000 s at 8.00/h and 80,000 s at 2.00/h.
+    assert report.cost_yuan == Decimal("2.22") + Decimal("44.44")
+    blind = dataclasses.replace(setup, throughput=None).replay("default").run(trace.jobs)
+    assert sorted(blind.jcts) == pytest.approx([4000, 80_000], abs=2)  # work as seconds

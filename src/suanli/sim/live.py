@@ -19,6 +19,7 @@ time alone (that is what ``tick_s`` bounds).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 from collections.abc import Iterable, Mapping
@@ -31,6 +32,7 @@ from suanli.domain.fleet import Fleet
 from suanli.domain.jobs import JobStatus
 from suanli.domain.spec import JobSpec
 from suanli.domain.tenants import Attribute, Tenant, TenantTerms
+from suanli.domain.throughput import ThroughputTable
 from suanli.engines.registry import EngineContext, engine_for
 from suanli.engines.simulated import SimulatedEngine
 from suanli.scheduler.policies import POLICIES
@@ -65,15 +67,23 @@ class LiveReplay:
         tick_s: float = 60.0,
         estimates: str = "none",
         attributes: Mapping[str, Mapping[str, Attribute]] | None = None,
+        throughput: ThroughputTable | None = None,
     ) -> None:
         check_replay_args(settings.policy, estimates)
         self.estimates = estimates
         self.clock = FixedClock(EPOCH)
         self.tick_s = tick_s
         self.run_times: dict[str, float] = {}
-        self._specs: dict[tuple[int, frozenset[str] | None, int], JobSpec] = {}
+        self._specs: dict[tuple[int, frozenset[str] | None, int, str | None], JobSpec] = {}
+        # A matrix (Gavel's, the truth): the engines run a job's trace work at its class's
+        # rate on the model placed; placement ranks pools by the fleet's own table if it
+        # has one (a driver may tell it another), else by this one.
+        self.throughput = throughput
+        if throughput is not None and fleet.throughput is None:
+            fleet = dataclasses.replace(fleet, throughput=throughput)
+        self._models = {pool.accelerator for _, pool in fleet.pools() if pool.accelerator}
         fleet = on_simulated_engines(fleet)
-        ctx = EngineContext(Path("."), self.clock, run_times=self.run_times)
+        ctx = EngineContext(Path("."), self.clock, run_times=self.run_times, throughput=throughput)
         engines = {c.name: engine_for(c, ctx) for c in fleet.clusters()}
         self.engines = [e for e in engines.values() if isinstance(e, SimulatedEngine)]
         stores = memory_stores()
@@ -99,12 +109,26 @@ class LiveReplay:
         """The spec a trace job is submitted with; jobs of one shape share one (specs are
         immutable), so each shape is validated once. With exact estimates the trace's run
         time is handed over as the job's ``estimated_hours`` (what sjf and srtf rank by)."""
-        shape = (job.accelerators, job.models, per_node)
+        shape = (
+            job.accelerators,
+            job.models,
+            per_node,
+            job.job_class if self.throughput else None,
+        )
         spec = self._specs.get(shape)
         if spec is None:
             spec = self._specs[shape] = self._new_spec(job, per_node)
         if self.estimates == "exact":
-            hours = min(max(job.work / 3600.0, 1e-6), 8760.0)
+            # Work on the fastest model: with a matrix the trace's work is in its units.
+            fastest = (
+                max(
+                    (self.throughput.rate(job.job_class, m) for m in self._models),
+                    default=1.0,
+                )
+                if self.throughput is not None
+                else 1.0
+            )
+            hours = min(max(job.work / fastest / 3600.0, 1e-6), 8760.0)
             return spec.model_copy(update={"estimated_hours": hours})
         return spec
 
@@ -114,8 +138,12 @@ class LiveReplay:
         accelerator: dict[str, Any] = {"count": count}
         if job.models:
             accelerator["model"] = sorted(job.models)
+        known = (
+            {"job_class": job.job_class} if self.throughput is not None and job.job_class else {}
+        )
         return JobSpec.model_validate(
-            {
+            known
+            | {
                 "name": "trace-job",
                 "resources": {"accelerator": accelerator, "nodes": nodes},
                 "run": "simulated",

@@ -40,6 +40,7 @@ class ReplaySetup:
             dataclasses.replace(self.settings, policy=policy),
             estimates=estimates,
             attributes=self.attributes,
+            throughput=self.throughput,
         )
 
 
