@@ -41,7 +41,8 @@ from suanli.service.bootstrap import shipped_policies
 from suanli.service.deps import Billing, Platform
 from suanli.service.fleet import on_simulated_engines
 from suanli.service.jobs import submit_job
-from suanli.sim.live_report import LiveReport, live_report
+from suanli.sim.live_report import LiveReport as LiveReport  # re-exported: drivers import it here
+from suanli.sim.live_report import live_report
 from suanli.sim.replay_args import check_replay_args
 from suanli.sim.traces import TraceJob
 from suanli.store.stores import memory_stores
