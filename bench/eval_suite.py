@@ -189,6 +189,7 @@ def gavel(traces: Path, count: int, load: float, noise: float, seeds: int, first
         if truth is None:
             raise SystemExit(f"{path}: no throughput matrix beside the trace")
         jobs, _, _ = at_load(windowed(scen, trace.jobs), load, setup.fleet, truth)
+        jobs = jobs[:first] if first > 0 else jobs
         models = {p.accelerator for _, p in setup.fleet.pools() if p.accelerator}
         catalog = setup.fleet.catalog
         tables = {
@@ -204,7 +205,7 @@ def gavel(traces: Path, count: int, load: float, noise: float, seeds: int, first
             told = dataclasses.replace(
                 setup, fleet=dataclasses.replace(setup.fleet, throughput=table)
             )
-            jct[name] = told.replay("default").run(jobs[:first]).avg_jct_s
+            jct[name] = told.replay("default").run(jobs).avg_jct_s
         noisy = [jct[f"noisy{s}"] for s in range(seeds)]
         jct["measured"] = statistics.fmean(noisy)
         jct["worst"] = max(noisy)
@@ -238,7 +239,9 @@ def main() -> None:
     ap.add_argument("--skip-suite", action="store_true", help="no whole-suite run")
     ap.add_argument("--traces", type=Path, default=ROOT.parent / "shared" / "traces")
     ap.add_argument("--gavel", type=int, default=3, help="how many msr traces (>= 500 jobs)")
-    ap.add_argument("--gavel-jobs", type=int, default=500, help="each trace's first N jobs")
+    ap.add_argument(
+        "--gavel-jobs", type=int, default=500, help="each trace's first N jobs (0: all)"
+    )
     ap.add_argument("--load", type=float, default=1.0)
     ap.add_argument("--noise", type=float, help="sigma of the measured table's noise")
     ap.add_argument("--seeds", type=int, default=3, help="noise draws of the measured table")
