@@ -84,6 +84,9 @@ def main() -> None:
     ap.add_argument("--load", type=float, default=1.0, help="gavel: offered load (0: as traced)")
     ap.add_argument("--jobs", type=int, default=2000, help="first N jobs of each window")
     ap.add_argument("--alone", action="store_true", help="gavel: each trace alone, not all too")
+    ap.add_argument(
+        "--trace", action="append", default=[], help="gavel: only this msr trace (e.g. 11cb48)"
+    )
     args = ap.parse_args()
     WINDOW["jobs"] = args.jobs
     philly = args.traces / "sia-sosp23" / "traces" / "philly.csv"
@@ -139,6 +142,7 @@ def main() -> None:
         rows = []
         # Each VC's trace alone on the 36x3 cluster (the ones with >= 500 jobs), then all.
         big = [f for f in sorted(folder.glob("*.trace")) if len(f.read_text().splitlines()) >= 500]
+        big = [f for f in big if f.stem in args.trace] if args.trace else big
         for path in big if args.alone else [*big, folder]:
             agnostic = run("gavel-36x3.yaml", "gavel", path, "fifo-agnostic", load=args.load)
             aware = run("gavel-36x3.yaml", "gavel", path, "default", load=args.load)

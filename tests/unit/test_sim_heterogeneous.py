@@ -100,3 +100,27 @@ def test_the_live_replay_runs_work_at_the_placed_models_rate(tmp_path: Path) -> 
     assert report.cost_yuan == Decimal("2.22") + Decimal("44.44")
     blind = dataclasses.replace(setup, throughput=None).replay("default").run(trace.jobs)
     assert sorted(blind.jcts) == pytest.approx([4000, 80_000], abs=2)  # work as seconds
+
+
+def _models_placed(setup_dir: Path, table: ThroughputTable, policy: str) -> list[str]:
+    """The model each of 24 jobs ran on, one at a time on an idle fleet of 6 V100s and 6
+    K80s (each ends long before the next arrives: no queue, no contention)."""
+    (setup_dir / "fleet.yaml").write_text(FLEET.replace("nodes: 1,", "nodes: 6,"))
+    trace = Trace([job(f"j{i}", 100_000 * i, 1000) for i in range(24)], table)
+    replay = setup_for(load_scenario(setup_dir / "fleet.yaml"), trace).replay(policy)
+    replay.run(trace.jobs)
+    jobs = sorted(replay.platform.jobs.list(), key=lambda j: j.submitted_at)
+    return [j.placement.accelerator or "" for j in jobs if j.placement is not None]
+
+
+def test_fifo_agnostic_places_blind_to_the_table_and_fifo_follows_it(tmp_path: Path) -> None:
+    # A class 10x faster on the V100, then the same class 10x faster on the K80.
+    v100 = ThroughputTable({("resnet@1", "V100"): 10.0, ("resnet@1", "K80"): 1.0})
+    k80 = ThroughputTable({("resnet@1", "V100"): 1.0, ("resnet@1", "K80"): 10.0})
+    assert _models_placed(tmp_path, v100, "fifo") == ["V100"] * 24
+    assert _models_placed(tmp_path, k80, "fifo") == ["K80"] * 24
+    # Gavel's baseline: a model as if drawn at random, whatever the table says: both
+    # models used, and the same job on the same model under either table.
+    blind = _models_placed(tmp_path, v100, "fifo-agnostic")
+    assert 6 <= blind.count("K80") <= 18
+    assert _models_placed(tmp_path, k80, "fifo-agnostic") == blind

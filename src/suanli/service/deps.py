@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +12,7 @@ from suanli.billing.money import ZERO
 from suanli.billing.policy import VoucherPolicy
 from suanli.domain.clock import Clock
 from suanli.domain.fleet import Fleet
+from suanli.domain.ids import JobId, new_job_id
 from suanli.domain.serving import LoadSink, RouteTable, UsageSink
 from suanli.domain.tenants import TenantTerms
 from suanli.engines.base import EngineAdapter
@@ -87,6 +89,9 @@ class Platform:
     usage_sink: UsageSink | None = None
     apikeys: ApiKeyStore | None = None  # API keys the gateway accepts (None: none)
     key_buckets: KeyBuckets | None = None  # their rate limits, shared (None: per process)
+    # Where new job ids come from: random; a replay numbers them in submission order, so
+    # that what ids decide (ties, fifo-agnostic's draw of a model) is the same every run.
+    job_ids: Callable[[], JobId] = new_job_id
     _route_table: RouteTable | None = field(default=None, init=False, repr=False)
     _load_sink: LoadSink | None = field(default=None, init=False, repr=False)
 

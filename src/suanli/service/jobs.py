@@ -15,7 +15,7 @@ from suanli.domain.errors import (
     NotFound,
 )
 from suanli.domain.fleet import REGIONS, Fleet
-from suanli.domain.ids import JobId, new_job_id
+from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason
 from suanli.domain.lifecycle import note, transition
 from suanli.domain.near import near
@@ -167,7 +167,7 @@ def new_job(
         raise InvalidInput("invalid_spec", errors=errors)
     now = p.clock.now()
     return Job(
-        id=new_job_id(),
+        id=p.job_ids(),
         spec=spec,
         status=S.PENDING,
         submitted_at=now,

@@ -22,13 +22,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
-from collections.abc import Iterable, Mapping
+import itertools
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from suanli.domain.clock import FixedClock
 from suanli.domain.errors import SuanliError
 from suanli.domain.fleet import Fleet
+from suanli.domain.ids import JobId
 from suanli.domain.jobs import JobStatus
 from suanli.domain.spec import JobSpec
 from suanli.domain.tenants import Attribute, Tenant, TenantTerms
@@ -104,6 +106,7 @@ class LiveReplay:
             health=stores.health,
             tenant_terms=dict(tenants),
             queue_settings=settings,
+            job_ids=_numbered(),
         )
 
     def _spec(self, job: TraceJob, per_node: int) -> JobSpec:
@@ -215,3 +218,10 @@ class LiveReplay:
 
     def _report(self, submitted: dict[str, float], rejected: int, ticks: int) -> LiveReport:
         return live_report(self.platform, EPOCH, submitted, rejected, ticks)
+
+
+def _numbered() -> Callable[[], JobId]:
+    """Job ids in submission order (``j-0000000000``, ...): random ids break the queue's ties
+    and draw fifo-agnostic's models, so two runs of one replay would differ by them alone."""
+    count = itertools.count()
+    return lambda: JobId(f"j-{next(count):010d}")
