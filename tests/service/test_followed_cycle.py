@@ -10,7 +10,6 @@ tick; every job must end the same, to the second and the cent.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,13 +17,11 @@ from pathlib import Path
 import pytest
 
 from suanli.domain.clock import FixedClock
-from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job, JobStatus
 from suanli.domain.tenants import TenantTerms
 from suanli.engines.simulated import SimulatedEngine
 from suanli.scheduler import nodes
 from suanli.scheduler.queueing import QueueSettings
-from suanli.service import jobs as jobs_module
 from suanli.service.bootstrap import open_platform
 from suanli.service.jobs import cancel_job, submit_job
 from suanli.sim.live import LiveReplay, LiveReport
@@ -85,12 +82,10 @@ def outcome(replay: LiveReplay) -> list[tuple[object, ...]]:
 def compare(
     build: Callable[[], LiveReplay], trace: list[TraceJob], monkeypatch: pytest.MonkeyPatch
 ) -> LiveReplay:
-    """Both replays of ``trace``, each with the same job ids: ids are drawn at random and
-    break ties in the queue's order, so the two would differ by their ids alone."""
+    """Both replays of ``trace``, each with the same job ids (a replay numbers them in
+    submission order: random ids break ties in the queue's order)."""
 
     def replayed(replay: LiveReplay) -> LiveReport:
-        ids = (JobId(f"j-{i:010d}") for i in itertools.count())
-        monkeypatch.setattr(jobs_module, "new_job_id", lambda: next(ids))
         return replay.run(trace)
 
     followed, rebuilt = build(), rebuilt_every_tick(build())
