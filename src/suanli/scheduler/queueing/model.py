@@ -120,6 +120,13 @@ MOVE_GAIN = 1.25
 """A move to another pool needs one at least this much faster for the work's class (the
 Gavel replay, examples/sim/gavel-36x3.yaml; docs/sim-fidelity.md, "Gavel")."""
 
+QUANTA = True
+"""Whether the default's index counts on quanta (the Gittins index proper: a job may be
+stopped after a quantum and go on later from where it was) or, False, ranks by the rate
+of running to the end (one over the expected remaining service of the work's class: a
+stopped attempt restarts from zero, as in the live cycle's simulated engine and for jobs
+without checkpoints). See ``gittins.py``."""
+
 LAS2D_LEVELS_S = (3600.0,)
 """Tiresias' 2D-LAS queue thresholds (attained accelerator-seconds): two queues split at
 3,600 GPU-seconds, as the authors' simulator ships them (github.com/SymbioticLab/Tiresias,
@@ -152,6 +159,7 @@ class QueueSettings:
     guard_s: float = GUARD_S
     guard_gain: float = GUARD_GAIN
     move_gain: float = MOVE_GAIN
+    quanta: bool = QUANTA
     # Which queue policy ranks work (``QUEUE_POLICIES``): the live server's and the replay's.
     policy: str = "default"
     # Tiresias' 2D-LAS (``las2d``, a blind baseline; ``policies_blind.py`` cites each).

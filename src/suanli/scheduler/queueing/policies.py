@@ -210,7 +210,8 @@ class Gittins(LeastAttained):
             return self
         # Rows of classes whose finished jobs did not change since this policy's table are
         # reused (a driver refreshing its history as jobs finish recomputes only the rest).
-        table = table_of(history, (0.0, *self.settings.levels_s), self.table)
+        points = (0.0, *self.settings.levels_s)
+        table = table_of(history, points, self.table, quanta=self.settings.quanta)
         return Gittins(self.settings, self.throughput, table, history)
 
     @property
