@@ -100,9 +100,12 @@ def test_without_quanta_a_class_with_a_lower_mean_goes_first() -> None:
     )
     a, b = work("a1", tenant="a"), work("b1", at=1, tenant="b")
     view = QueueView(10, [one_card()], [], [a, b], history=history)
-    assert [s.work.id for s in decide(view, make_policy("default")).starts] == ["a1"]
+    gamble = make_policy("default", QueueSettings(quanta=True))
+    assert [s.work.id for s in decide(view, gamble).starts] == ["a1"]
     mean = make_policy("default", QueueSettings(quanta=False))
     assert [s.work.id for s in decide(view, mean).starts] == ["b1"]
+    shipped = make_policy("default")  # quanta off (``model.QUANTA``)
+    assert [s.work.id for s in decide(view, shipped).starts] == ["b1"]
     # A table is refreshed only from one of the same kind.
     points = (0.0, *LEVELS_S)
     with_quanta = table_of(history, points)

@@ -120,12 +120,16 @@ MOVE_GAIN = 1.25
 """A move to another pool needs one at least this much faster for the work's class (the
 Gavel replay, examples/sim/gavel-36x3.yaml; docs/sim-fidelity.md, "Gavel")."""
 
-QUANTA = True
+QUANTA = False
 """Whether the default's index counts on quanta (the Gittins index proper: a job may be
 stopped after a quantum and go on later from where it was) or, False, ranks by the rate
 of running to the end (one over the expected remaining service of the work's class: a
 stopped attempt restarts from zero, as in the live cycle's simulated engine and for jobs
-without checkpoints). See ``gittins.py``."""
+without checkpoints). See ``gittins.py``. Tuned on the first half of Philly only, through
+the live cycle (``bench/queue_heldout.py``: three 1,000-job windows centred in its
+thirds, cohort fleet x0.125; 2026-12-07): False gave average JCT 19,410.6 / 12,544.5 /
+54,398.4 s against True's 20,684.7 / 12,547.5 / 54,309.5 s (mean ratio 0.980: -6.2%,
+0.0%, +0.2%), so False ships. The held-out windows are docs/sim-fidelity.md's "Held out"."""
 
 LAS2D_LEVELS_S = (3600.0,)
 """Tiresias' 2D-LAS queue thresholds (attained accelerator-seconds): two queues split at
