@@ -292,7 +292,8 @@ def report(args: argparse.Namespace) -> None:
         tuning = (
             [] if args.skip_tuning else submit(pool, args, "tune", [("default", o) for o in GRID])
         )
-        held: list[Run] = [("default", {})] + [(n, {}) for n in BLIND if n not in args.skip]
+        held: list[Run] = [("default", {})]
+        held += [(n, {}) for n in BLIND if n not in args.skip]
         held = [] if args.skip_held else [*held, ("sjf-oracle", {})]
         fixed = submit(pool, args, "held", held)
         best = tune(gather(tuning)) if tuning else {}
