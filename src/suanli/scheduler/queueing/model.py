@@ -88,8 +88,9 @@ class PoolView:
 # the live cycle (``bench/queue_heldout.py``: the last 1,500 jobs of that half, cohort
 # fleet x0.25): 4 / 14,400 s and the corners 2 or 8 x 7,200 or 28,800 s gave average JCT
 # within 0.07% of each other (6,312.7-6,316.8 s), so they stay; the second half is the
-# held-out report (docs/sim-fidelity.md, "Held out"). A tenants file or scenario may set
-# each (``schemas/queuefile``).
+# held-out report (docs/sim-fidelity.md, "Held out"). ``quanta`` was tuned on the first
+# half only (three windows, below). A tenants file or scenario may set each
+# (``schemas/queuefile``).
 
 LEVELS_S = (10_000.0, 80_000.0, 640_000.0)
 """Service levels (normalised accelerator-seconds attained) of the default policy: on one
