@@ -2,20 +2,22 @@
 
     python bench/live_figures.py [--jobs 2000] [--skip 0] [--tick-s 60] [--workers 2]
                                  [--policies fifo sjf-oracle srtf-oracle default]
-                                 [--cohort] [--old] [--fleet examples/sim/philly-helios.yaml]
+                                 [--cohort] [--old-src DIR] [--fleet examples/sim/philly-helios.yaml]
 
 The README's and ``docs/sim-fidelity.md``'s Philly tables were measured through the old
-path (``sim/replay.py``: ``Replay``). This replays a contiguous window of the same jobs
+path (``sim/replay.py``: ``Replay``, retired since). This replays a contiguous window of the same jobs
 (the scenario's window, jobs ``--skip`` .. ``--skip + --jobs`` in submission order; 0: all
 of it) through the server's own tick (``suanli.sim.live.LiveReplay``: admission, fair
 queue, placement with the packing core, reservations as the scenario sets them,
 preemption, dispatch, reconciliation, billing per attempt) with each policy, and with
-``--old`` the old path on the same jobs in the same run, so each difference can be read
+``--old-src DIR`` the old path on the same jobs in the same run (``git archive ae2e427 src
+| tar -x -C /tmp/old``, then ``--old-src /tmp/old/src``), so each difference can be read
 against the old figure. ``sjf-oracle`` / ``srtf-oracle``: the trace's run time handed
 over as each job's estimate (the old path's ``--estimates exact``). ``--cohort`` adds the
 default on ``philly-helios-cohort.yaml`` (one cohort, borrowing). Each replay runs in a
 child process of its own (``--workers`` at a time); printed per replay: policy, path,
-jobs, finished, average / p50 / p99 JCT, average time not running (JCT minus the seconds
+jobs, finished, average / p50 / p99 JCT, average queueing (submission to first start),
+average time not running (JCT minus the seconds
 the finished attempt ran: live, a lost attempt's run counts as not running), preemptions,
 CPU seconds (user + sys of the child) and, live, ticks and yuan billed.
 """
@@ -23,10 +25,10 @@ CPU seconds (user + sys of the child) and, live, ticks and yuan billed.
 from __future__ import annotations
 
 import argparse
+import importlib
 import itertools
 import json
 import os
-import statistics
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -53,69 +55,43 @@ def live(fleet: Path, policy: str, skip: int, jobs: int, tick_s: float) -> dict[
     import dataclasses  # noqa: PLC0415
 
     from suanli.domain.ids import JobId  # noqa: PLC0415
-    from suanli.domain.jobs import JobStatus  # noqa: PLC0415
-    from suanli.domain.spec import JobSpec  # noqa: PLC0415
     from suanli.service import jobs as jobs_module  # noqa: PLC0415
-    from suanli.sim.live import EPOCH, LiveReplay  # noqa: PLC0415
-    from suanli.sim.traces import TraceJob  # noqa: PLC0415
+    from suanli.sim.live import LiveReplay  # noqa: PLC0415
 
     # Ids in submission order: random ids break the queue's ties differently each run.
     ids = (JobId(f"j-{i:010d}") for i in itertools.count())
     jobs_module.new_job_id = lambda: next(ids)  # type: ignore[attr-defined]
-    oracle = policy.endswith(ORACLE)
-    name = policy.removesuffix(ORACLE)
-    jct: list[float] = []
-
-    class Measured(LiveReplay):
-        def _spec(self, job: TraceJob, per_node: int) -> JobSpec:
-            spec = super()._spec(job, per_node)
-            if not oracle:
-                return spec
-            hours = min(max(job.work / 3600.0, 1e-6), 8760.0)
-            return spec.model_copy(update={"estimated_hours": hours})
-
-        def _report(self, submitted: dict[str, float], rejected: int, ticks: int) -> Any:
-            done = self.platform.jobs.list([JobStatus.SUCCEEDED], limit=len(submitted) + 1)
-            jct.extend(
-                (j.finished_at - EPOCH).total_seconds() - submitted[j.id]
-                for j in done
-                if j.finished_at is not None and j.started_at is not None
-            )
-            return super()._report(submitted, rejected, ticks)
-
+    estimates = "exact" if policy.endswith(ORACLE) else "none"
     setup, chosen = window(fleet, skip, jobs)
-    settings = dataclasses.replace(setup.settings, policy=name)
+    settings = dataclasses.replace(setup.settings, policy=policy.removesuffix(ORACLE))
     start = time.process_time()
-    report = Measured(setup.fleet, setup.tenants, settings, tick_s=tick_s).run(chosen)
-    out: dict[str, Any] = report.to_dict()
-    out["cpu_s"] = round(time.process_time() - start, 1)
-    out["p99_jct_s"] = (
-        round(statistics.quantiles(jct, n=100, method="inclusive")[98], 1) if len(jct) > 1 else 0.0
-    )
-    return out
-
-
-def old(fleet: Path, policy: str, skip: int, jobs: int) -> dict[str, Any]:
-    from suanli.domain.clock import SystemClock  # noqa: PLC0415
-    from suanli.sim.replay import Replay  # noqa: PLC0415
-
-    oracle = policy.endswith(ORACLE)
-    setup, chosen = window(fleet, skip, jobs)
-    start = time.process_time()
-    estimates = "exact" if oracle else "none"
-    report = Replay(setup, policy.removesuffix(ORACLE), estimates, SystemClock()).run(chosen)
-    out: dict[str, Any] = report.to_dict()
+    replay = LiveReplay(setup.fleet, setup.tenants, settings, tick_s=tick_s, estimates=estimates)
+    out: dict[str, Any] = replay.run(chosen).to_dict()
     out["cpu_s"] = round(time.process_time() - start, 1)
     return out
 
 
-def one(run: tuple[str, str, str, int, int, float]) -> dict[str, Any]:
-    path, fleet, policy, skip, jobs, tick_s = run
+def old(fleet: Path, policy: str, skip: int, jobs: int, src: str) -> dict[str, Any]:
+    """The retired path (``sim/replay.py``) from an older source tree ``src``."""
+    sys.path.insert(0, src)
+    clock = importlib.import_module("suanli.domain.clock")
+    replay = importlib.import_module("suanli.sim.replay")
+    setup, chosen = window(fleet, skip, jobs)
+    start = time.process_time()
+    estimates = "exact" if policy.endswith(ORACLE) else "none"
+    runner = replay.Replay(setup, policy.removesuffix(ORACLE), estimates, clock.SystemClock())
+    out: dict[str, Any] = runner.run(chosen).to_dict()
+    out["cpu_s"] = round(time.process_time() - start, 1)
+    return out
+
+
+def one(run: tuple[str, str, str, int, int, float, str]) -> dict[str, Any]:
+    path, fleet, policy, skip, jobs, tick_s, src = run
     load = os.getloadavg()[0]
     if path == "live":
         out = live(Path(fleet), policy, skip, jobs, tick_s)
     else:
-        out = old(Path(fleet), policy, skip, jobs)
+        out = old(Path(fleet), policy, skip, jobs, src)
     out.update(path=path, fleet=Path(fleet).name, policy=policy, load=(load, os.getloadavg()[0]))
     return out
 
@@ -127,7 +103,7 @@ def row(r: dict[str, Any]) -> str:
     return (
         f"{r['path']:4} {r['fleet']:27} {r['policy']:12} jobs {r['jobs']:,} finished "
         f"{r['finished']:,}: avg JCT {r['avg_jct_s']:,.1f} s, p50 {r['p50_jct_s']:,.1f} s, "
-        f"p99 {r['p99_jct_s']:,.1f} s, not running {r['avg_wait_s']:,.1f} s, "
+        f"p99 {r['p99_jct_s']:,.1f} s, queue {r['avg_queue_s']:,.1f} s, not running {r['avg_wait_s']:,.1f} s, "
         f"preemptions {r['preemptions']:,}, CPU {r['cpu_s']:,.1f} s{extra} "
         f"(load {r['load'][0]:.1f}-{r['load'][1]:.1f})"
     )
@@ -144,15 +120,19 @@ def main() -> None:
         "--policies", nargs="+", default=["fifo", "sjf-oracle", "srtf-oracle", "default"]
     )
     ap.add_argument("--cohort", action="store_true")
-    ap.add_argument("--old", action="store_true")
+    ap.add_argument(
+        "--old-src", help="also replay with the retired path from this source tree (src/)"
+    )
     ap.add_argument("--json", type=Path, help="write every replay's figures here")
     args = ap.parse_args()
-    runs = [("live", str(args.fleet), p, args.skip, args.jobs, args.tick_s) for p in args.policies]
+    runs = [
+        ("live", str(args.fleet), p, args.skip, args.jobs, args.tick_s, "") for p in args.policies
+    ]
     if args.cohort:
         cohort = str(FLEETS / "philly-helios-cohort.yaml")
-        runs.append(("live", cohort, "default", args.skip, args.jobs, args.tick_s))
-    if args.old:
-        runs += [("old", *r[1:]) for r in list(runs)]
+        runs.append(("live", cohort, "default", args.skip, args.jobs, args.tick_s, ""))
+    if args.old_src:
+        runs += [("old", *r[1:6], str(Path(args.old_src).resolve())) for r in list(runs)]
     print(
         f"Philly window jobs {args.skip:,}..{args.skip + args.jobs:,} (0: all), "
         f"tick_s {args.tick_s:g}, {len(runs)} replays, load {os.getloadavg()[0]:.1f}",
