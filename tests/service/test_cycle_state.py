@@ -85,13 +85,13 @@ def test_the_followed_list_of_finished_jobs_is_the_list_read_anew() -> None:
     reread = 0
     for batch in range(150):
         for _ in range(rnd.randrange(6)):
-            job = jobs.get(rnd.choice(ids))
-            assert job is not None
+            stored = jobs.get(rnd.choice(ids))
+            assert stored is not None
             status = rnd.choice(
                 [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.SUCCEEDED, JobStatus.QUEUED]
             )
-            after = dataclasses.replace(job, status=status, attained=rnd.choice([0.0, 5.0]))
-            assert jobs.save(job, after, []) is Outcome.APPLIED
+            after = dataclasses.replace(stored, status=status, attained=rnd.choice([0.0, 5.0]))
+            assert jobs.save(stored, after, []) is Outcome.APPLIED
         if batch % 7 == 0:
             new = finished(1000 + batch, rnd)
             jobs.add(dataclasses.replace(new, version=0), [])
