@@ -1,7 +1,13 @@
 """Contention settings for the Philly replay (issue 8): FIFO / oracle SJF / oracle SRTF /
 default side by side on fleets derived from ``examples/sim/philly-helios.yaml``.
 
-    python bench/philly_sweep.py --fraction 0.25 --node 4 [--days 21] [--policies ...]
+    python bench/philly_sweep.py --fraction 0.25 --node 4 [--days 21] [--jobs 2000]
+                                 [--policies ...]
+
+Every replay runs through the live cycle (``sim.live.LiveReplay``, ~100 jobs per CPU
+second): only the window's first ``--jobs`` jobs (default 2,000, a few CPU minutes per
+policy; 0: the whole window, hours) are replayed. The sweep's table in
+docs/sim-fidelity.md was measured on whole windows through the retired old path.
 
 Each VC keeps Helios' shape (``philly_vc.csv``: nodes x 8 GPUs) scaled by ``--fraction``, on
 nodes of ``--node`` accelerators (rounded to whole nodes), and never below the widest job
@@ -24,9 +30,6 @@ from typing import Any
 
 import yaml
 
-from suanli.domain.clock import SystemClock
-from suanli.scheduler.queueing.gittins import history_of
-from suanli.sim.replay import Replay
 from suanli.sim.scenario import load_scenario, setup_for, windowed
 from suanli.sim.traces import read_trace
 
@@ -57,62 +60,14 @@ def fleet_yaml(nodes8: dict[str, int], widest: dict[str, int], fraction: float, 
     return yaml.safe_dump(data, sort_keys=False)
 
 
-class KnownDistribution(Replay):
-    """Diagnostic, not a policy: the default given each class's service distribution over
-    the whole window (every job's service, finished or not, as if all had finished) in
-    place of what it learns from the jobs finished so far. It still knows no job's own run
-    time: how far is the learned default from the best its index could do on these classes?"""
-
-    def _learn(self, t: float) -> None:
-        done = sorted(self.jobs.values(), key=lambda j: j.trace.submit)
-        history = history_of(
-            (
-                (j.work.tenant, j.work.accelerators, j.work.accelerators * j.trace.work)
-                for j in done
-            ),
-            keep=len(done),
-        )
-        self.learned_at = (math.inf, 0)  # once: never refreshed
-        self._adopt(history, t)
-
-
-SIZES = ((1, 1), (2, 2), (3, 8), (9, 10_000))
-
-
-def breakdown(replay: Replay) -> dict[str, list[float]]:
-    """Per gang size: jobs, average JCT, average time not running, share of the average
-    JCT (sum of their JCTs over all jobs)."""
-    done = [j for j in replay.jobs.values() if j.end is not None]
-    out: dict[str, list[float]] = {}
-    for lo, hi in SIZES:
-        sel = [j for j in done if lo <= j.trace.accelerators <= hi]
-        if not sel:
-            continue
-        jct = [j.end - j.trace.submit for j in sel]  # type: ignore[operator]
-        idle = [c - j.ran for c, j in zip(jct, sel, strict=True)]
-        out[f"{lo}-{hi}"] = [
-            len(sel),
-            round(sum(jct) / len(sel)),
-            round(sum(idle) / len(sel)),
-            round(sum(jct) / len(done)),
-        ]
-    return out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--traces", type=Path, default=ROOT.parent / "shared" / "traces")
     ap.add_argument("--fraction", type=float, default=0.25)
     ap.add_argument("--node", type=int, default=4, help="accelerators per node")
     ap.add_argument("--days", type=float, default=0, help="first N days of the window (0: all)")
-    ap.add_argument("--breakdown", action="store_true", help="per gang size: JCT, not running")
-    ap.add_argument(
-        "--policies",
-        nargs="+",
-        default=["fifo", "sjf", "srtf", "default"],
-        help="also: known-distribution (the default told each class's whole-window service "
-        "distribution: a diagnostic of how far learning is from the index's best)",
-    )
+    ap.add_argument("--jobs", type=int, default=2000, help="the window's first N (0: all)")
+    ap.add_argument("--policies", nargs="+", default=["fifo", "sjf", "srtf", "default"])
     args = ap.parse_args()
     trace = read_trace("philly", args.traces / "sia-sosp23" / "traces" / "philly.csv")
     base = load_scenario(BASE)
@@ -127,20 +82,16 @@ def main() -> None:
     jobs = windowed(scen, trace.jobs)
     if args.days > 0 and scen.since is not None:
         jobs = [j for j in jobs if j.submit < scen.since + args.days * DAY]
+    if args.jobs > 0:
+        jobs = jobs[: args.jobs]
     setup = setup_for(scen, trace)
     gpus = sum(p.nodes * p.accelerators_per_node for _, p in scen.fleet.pools())
     out: dict[str, dict[str, Any]] = {}
     for policy in args.policies:
         estimates = "exact" if policy in ("sjf", "srtf") else "none"
         cpu = time.process_time()
-        if policy == "known-distribution":
-            replay: Replay = KnownDistribution(setup, "default", estimates, SystemClock())
-        else:
-            replay = Replay(setup, policy, estimates, SystemClock())
-        r = replay.run(jobs).to_dict()
+        r = setup.replay(policy, estimates).run(jobs).to_dict()
         r["cpu_s"] = round(time.process_time() - cpu, 1)
-        if args.breakdown:
-            r["by_size"] = breakdown(replay)
         r.pop("per_tenant")
         out[policy] = r
         print(

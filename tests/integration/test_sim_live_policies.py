@@ -1,4 +1,4 @@
-"""`suanli sim replay --live` replays each `--policy` through the server's own cycle."""
+"""`suanli sim replay` replays each `--policy` through the server's own cycle."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_live_replay_runs_each_policy_named(tmp_path: Path) -> None:
     (tmp_path / "scenario.yaml").write_text(SCENARIO)
     (tmp_path / "philly.csv").write_text(TRACE)
     args = ["replay", "--trace", f"philly:{tmp_path / 'philly.csv'}"]
-    args += ["--fleet", str(tmp_path / "scenario.yaml"), "--live", "--no-window"]
+    args += ["--fleet", str(tmp_path / "scenario.yaml"), "--no-window", "--json"]
     result = CliRunner().invoke(app, [*args, "--policy", "fifo", "--policy", "las-plain"])
     assert result.exit_code == 0, result.output
     fifo, las = json.loads(result.output)
@@ -47,3 +47,17 @@ def test_live_replay_runs_each_policy_named(tmp_path: Path) -> None:
     assert fifo["preemptions"] == 0
     assert las["preemptions"] >= 1
     assert las["avg_jct_s"] < fifo["avg_jct_s"]
+
+
+def test_exact_estimates_let_srtf_run_the_short_job_first(tmp_path: Path) -> None:
+    (tmp_path / "scenario.yaml").write_text(SCENARIO)
+    (tmp_path / "philly.csv").write_text(TRACE)
+    args = ["replay", "--trace", f"philly:{tmp_path / 'philly.csv'}", "--policy", "srtf"]
+    args += ["--fleet", str(tmp_path / "scenario.yaml"), "--no-window", "--json"]
+    blind = json.loads(CliRunner().invoke(app, args).output)
+    oracle = json.loads(CliRunner().invoke(app, [*args, "--estimates", "exact"]).output)
+    # Knowing run times, srtf stops the 10-hour job for the 10-minute one once the long
+    # job's minimum run (600 s) is over; knowing none, every job looks the same length.
+    assert oracle["preemptions"] >= 1
+    assert blind["preemptions"] == 0
+    assert oracle["avg_queue_s"] < blind["avg_queue_s"]

@@ -23,7 +23,7 @@ needs_traces = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def philly_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     lines = PHILLY.read_text().splitlines()
-    rows = sorted((r for r in lines[1:] if r >= "2017-10-01"), key=lambda r: r[:19])[:400]
+    rows = sorted((r for r in lines[1:] if r >= "2017-10-01"), key=lambda r: r[:19])[:200]
     path = tmp_path_factory.mktemp("philly") / "philly.csv"
     path.write_text("\n".join([lines[0], *rows]) + "\n")
     return path

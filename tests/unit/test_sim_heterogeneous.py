@@ -1,11 +1,12 @@
-"""The simulator on two accelerator models: work moves up to a faster model when it frees,
-and a trace's arrivals can be squeezed to a chosen offered load."""
+"""The simulator on two accelerator models: a trace's arrivals can be squeezed to a chosen
+offered load, and the replay runs at that load through the live cycle."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -14,7 +15,6 @@ from suanli.cli.sim import app
 from suanli.domain.errors import InvalidInput
 from suanli.domain.throughput import ThroughputTable
 from suanli.sim.load import at_load, offered_load
-from suanli.sim.replay import Replay
 from suanli.sim.scenario import load_scenario, setup_for
 from suanli.sim.traces import Trace, TraceJob
 
@@ -45,32 +45,6 @@ queue: {grace_s: 30, min_run_s: 600, backfill: true, aging_s: 14400}
 
 def job(ident: str, at: float, v100_s: float) -> TraceJob:
     return TraceJob(ident, "lab", at, 1, v100_s * 4.0, "resnet@1")
-
-
-@pytest.fixture
-def trace() -> Trace:
-    # "short" holds the V100 for 1,000 s; "long" arrives just after: it starts at once on
-    # the K80 (4x slower), and should go up to the V100 when "short" is done.
-    return Trace([job("short", 0, 1000), job("long", 10, 20_000)], TABLE)
-
-
-def replay(tmp_path: Path, trace: Trace, policy: str) -> tuple[Replay, dict[str, Any]]:
-    (tmp_path / "fleet.yaml").write_text(FLEET)
-    runner = Replay(setup_for(load_scenario(tmp_path / "fleet.yaml"), trace), policy)
-    return runner, runner.run(trace.jobs).to_dict()
-
-
-def test_long_work_moves_up_to_the_fast_model_when_it_frees(tmp_path: Path, trace: Trace) -> None:
-    runner, report = replay(tmp_path, trace, "default")
-    assert report["finished"] == 2
-    assert report["moves"] == 1
-    long = runner.jobs["long"]
-    # 990 s on the K80 (990 units of 80,000), stop (30 s) and restore (7 s), then the rest
-    # at 4 units/s on the V100.
-    assert long.end == pytest.approx(1000 + 30 + 7 + (80_000 - 990) / 4.0)
-    _, fifo = replay(tmp_path, trace, "fifo")  # never moves: 80,000 s on the K80
-    assert fifo["moves"] == 0
-    assert report["avg_jct_s"] < 0.3 * fifo["avg_jct_s"]
 
 
 def test_load_squeezes_arrivals_to_the_offered_load_asked(tmp_path: Path) -> None:
@@ -111,3 +85,18 @@ def test_cli_replays_at_a_load_and_refuses_a_bad_one(tmp_path: Path) -> None:
     assert bad.exit_code == 2
     assert "load" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_the_live_replay_runs_work_at_the_placed_models_rate(tmp_path: Path) -> None:
+    (tmp_path / "fleet.yaml").write_text(FLEET)
+    # "short" (1,000 s on a V100) gets the V100, the model its class runs fastest on;
+    # "long" arrives while it runs and gets the K80, where its work takes 4x a V100's.
+    trace = Trace([job("short", 0, 1000), job("long", 10, 20_000)], TABLE)
+    setup = setup_for(load_scenario(tmp_path / "fleet.yaml"), trace)
+    report = setup.replay("default").run(trace.jobs)
+    assert report.finished == 2
+    assert sorted(report.jcts) == pytest.approx([1000, 80_000], abs=2)
+    # Billed per attempt at each pool's price: 1,000 s at 8.00/h and 80,000 s at 2.00/h.
+    assert report.cost_yuan == Decimal("2.22") + Decimal("44.44")
+    blind = dataclasses.replace(setup, throughput=None).replay("default").run(trace.jobs)
+    assert sorted(blind.jcts) == pytest.approx([4000, 80_000], abs=2)  # work as seconds

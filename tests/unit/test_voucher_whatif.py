@@ -6,7 +6,7 @@ import dataclasses
 from decimal import Decimal
 
 from suanli.billing.policy import VoucherPolicy
-from suanli.sim.voucher_whatif import SpendLine, spend_lines, what_if
+from suanli.sim.voucher_whatif import SpendLine, what_if
 from tests.unit.billing.library import LIBRARY, SH, SH_CO, SH_DISTRICT, SZ_CO, SZ_TRAIN
 
 D = Decimal
@@ -51,14 +51,3 @@ def test_a_tenant_without_attributes_is_assumed_eligible_and_said_so() -> None:
     report = what_if(lines("anon", "1000.00", 1), [LIBRARY[SZ_TRAIN]], {})
     assert report.assumed_eligible == ["anon"]
     assert report.deduction == D("500.00")
-
-
-def test_replay_usage_becomes_priced_spend_lines() -> None:
-    usage = {("a", "p-dom", (2025, 8)): 7200.0, ("a", "p-other", (2025, 8)): 3600.0}
-    got = spend_lines(
-        usage, {"p-dom": D("10.00"), "p-other": D("4.00")}, {"p-dom": True, "p-other": False}
-    )
-    assert got == [
-        SpendLine("a", (2025, 8), False, D("4.00")),
-        SpendLine("a", (2025, 8), True, D("20.00")),
-    ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -157,22 +156,12 @@ def replay(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
-    live: Annotated[
-        bool,
-        typer.Option(
-            help="through the server's own control loop (memory stores, simulated engines, "
-            "billing per attempt; each --policy in turn, knowing no run times; slow: "
-            "see docs/sim-fidelity.md)"
-        ),
-    ] = False,
 ) -> None:
-    """Replay a job trace through the live queueing core on a simulated clock."""
+    """Replay a job trace through the live server's control loop on a simulated clock
+    (memory stores, simulated engines, billing per attempt; docs/sim-fidelity.md)."""
     from suanli.cli.whatif import load_programmes, print_what_if, replay_what_if
-    from suanli.domain.clock import SystemClock
-    from suanli.sim.live import LiveReplay
     from suanli.sim.load import at_load
-    from suanli.sim.replay import Replay
-    from suanli.sim.replay import check_replay_args as check_queue_args
+    from suanli.sim.replay_args import check_replay_args
     from suanli.sim.report import write_report
     from suanli.sim.scenario import load_scenario, repeated, setup_for, windowed
     from suanli.sim.traces import parse_trace_arg, read_trace
@@ -181,7 +170,7 @@ def replay(
     policies = policy or ["default"]
     try:
         for name in policies:
-            check_queue_args(name, estimates)
+            check_replay_args(name, estimates)
         programmes = load_programmes(vouchers) if vouchers is not None else None
         fmt, path = parse_trace_arg(trace)
         scenario = load_scenario(fleet)
@@ -191,22 +180,12 @@ def replay(
         offered, stretch = None, 1.0
         if load is not None:
             jobs, offered, stretch = at_load(jobs, load, setup.fleet, setup.throughput)
-        if live:
-            found = [
-                {"policy": name}
-                | LiveReplay(setup.fleet, setup.tenants, replace(setup.settings, policy=name))
-                .run(jobs)
-                .to_dict()
-                for name in policies
-            ]
-            sys.stdout.write(json.dumps(found[0] if len(found) == 1 else found, indent=2) + "\n")
-            return
-        results, whatifs = [], []
-        for name in policies:
-            runner = Replay(setup, name, estimates, SystemClock())
-            results.append(runner.run(jobs))
-            if programmes is not None:
-                whatifs.append(replay_what_if(runner, programmes, setup.attributes))
+        results = [setup.replay(name, estimates).run(jobs) for name in policies]
+        whatifs = (
+            [replay_what_if(r, programmes, setup.attributes) for r in results]
+            if programmes is not None
+            else []
+        )
         if report is not None:
             write_report(results, report, f"suanli sim replay {trace}")
     except InvalidInput as exc:

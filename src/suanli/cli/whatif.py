@@ -12,8 +12,8 @@ from suanli.billing.policy import Attribute, VoucherPolicy
 from suanli.cli.text import LabelTable
 from suanli.domain.i18n import Lang
 from suanli.schemas.voucherfile import load_voucher_policy_dir, resolve_policy_dir
-from suanli.sim.replay import Replay
-from suanli.sim.voucher_whatif import WhatIfReport, spend_lines, what_if
+from suanli.sim.live_report import LiveReport
+from suanli.sim.voucher_whatif import WhatIfReport, what_if
 
 LABELS: dict[str, dict[Lang, str]] = {
     "title": {"en": "Voucher what-if · {policy}", "zh": "补贴券推演 · {policy}"},
@@ -49,14 +49,13 @@ def load_programmes(arg: str) -> list[VoucherPolicy]:
 
 
 def replay_what_if(
-    runner: Replay,
+    report: LiveReport,
     programmes: list[VoucherPolicy],
     attributes: Mapping[str, Mapping[str, Attribute]],
 ) -> WhatIfReport:
-    """The what-if over what ``runner`` metered (after ``run``)."""
-    return what_if(
-        spend_lines(runner.usage, runner.price, runner.domestic), programmes, attributes
-    )
+    """The what-if over what a live replay's billing charged (gross by tenant, month and
+    domestic flag, summed from its settlements)."""
+    return what_if(report.spend, programmes, attributes)
 
 
 def _yuan(amount: object) -> str:

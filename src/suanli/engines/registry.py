@@ -10,6 +10,7 @@ from pathlib import Path
 from suanli.domain.clock import Clock
 from suanli.domain.errors import EngineFailure
 from suanli.domain.fleet import Cluster
+from suanli.domain.throughput import ThroughputTable
 from suanli.engines.base import EngineAdapter
 from suanli.engines.gpus import Gpu
 from suanli.engines.local import LocalEngine
@@ -30,6 +31,8 @@ class EngineContext:
     # Simulated engines: their clusters' runs (by cluster name) and known run times (by job).
     simulated: dict[str, SimulatedCluster] = field(default_factory=dict)
     run_times: Mapping[str, float] = field(default_factory=dict)
+    # With a table, a known run time is work: it runs work / rate(job class, model placed).
+    throughput: ThroughputTable | None = None
 
 
 def _local(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
@@ -102,7 +105,7 @@ def _simulated(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
     # Its runs live as long as the context's table of them (one per platform, or a
     # simulator's): a new adapter on the same table re-adopts them.
     state = ctx.simulated.setdefault(cluster.name, SimulatedCluster(cluster))
-    return SimulatedEngine(state, ctx.clock, ctx.run_times)
+    return SimulatedEngine(state, ctx.clock, ctx.run_times, ctx.throughput)
 
 
 def _yes(value: str) -> bool:

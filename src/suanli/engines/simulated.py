@@ -1,7 +1,9 @@
 """A simulated engine: runs that take their known run time on the injected clock.
 
 Nothing is executed. A run starts when it is launched and ends when the clock reaches its
-start plus its run time: the trace's (``run_times``, by job id, for the simulator) or the
+start plus its run time: the trace's (``run_times``, by job id, for the simulator; with a
+``throughput`` table that is work, run at the rate of the job's class on the model it was
+placed on, as the old replay ran Gavel's matrix) or the
 job's own ``SUANLI_SIM_RUN_S`` env (tests, demos); its exit code is ``SUANLI_SIM_EXIT_CODE``
 (default 0). A stop request ends it ``SUANLI_SIM_STOP_S`` later (the time it takes to
 checkpoint, default 0), or when the grace runs out, whichever comes first; the hard time
@@ -23,6 +25,7 @@ from suanli.domain.clock import Clock
 from suanli.domain.errors import EngineFailure, EngineUnavailable
 from suanli.domain.fleet import Cluster
 from suanli.domain.jobs import Reason
+from suanli.domain.throughput import ThroughputTable
 from suanli.engines.base import (
     EngineFeature,
     Inventory,
@@ -101,10 +104,12 @@ class SimulatedEngine:
         state: SimulatedCluster,
         clock: Clock,
         run_times: Mapping[str, float] | None = None,
+        throughput: ThroughputTable | None = None,
     ) -> None:
         self._state = state
         self._clock = clock
         self._run_times = run_times if run_times is not None else {}
+        self._throughput = throughput
 
     @property
     def state(self) -> SimulatedCluster:
@@ -123,6 +128,9 @@ class SimulatedEngine:
         env = request.spec.env
         try:
             run_s = self._run_times.get(request.job_id)
+            model = request.placement.accelerator
+            if run_s is not None and self._throughput is not None and model is not None:
+                run_s /= self._throughput.rate(request.spec.job_class, model)  # work -> s
             if run_s is None:
                 serves = is_replica(request.spec)  # a replica serves until stopped
                 run_s = float(env.get(RUN_S_ENV, MAX_RUN_S if serves else DEFAULT_RUN_S))

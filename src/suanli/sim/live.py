@@ -19,11 +19,10 @@ time alone (that is what ``tick_s`` bounds).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
-import statistics
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,8 @@ from suanli.domain.errors import SuanliError
 from suanli.domain.fleet import Fleet
 from suanli.domain.jobs import JobStatus
 from suanli.domain.spec import JobSpec
-from suanli.domain.tenants import Tenant, TenantTerms
+from suanli.domain.tenants import Attribute, Tenant, TenantTerms
+from suanli.domain.throughput import ThroughputTable
 from suanli.engines.registry import EngineContext, engine_for
 from suanli.engines.simulated import SimulatedEngine
 from suanli.scheduler.policies import POLICIES
@@ -41,6 +41,9 @@ from suanli.service.bootstrap import shipped_policies
 from suanli.service.deps import Billing, Platform
 from suanli.service.fleet import on_simulated_engines
 from suanli.service.jobs import submit_job
+from suanli.sim.live_report import LiveReport as LiveReport  # re-exported: drivers import it here
+from suanli.sim.live_report import live_report
+from suanli.sim.replay_args import check_replay_args
 from suanli.sim.traces import TraceJob
 from suanli.store.stores import memory_stores
 from suanli.store.tenants import StaticTenantDirectory
@@ -54,23 +57,6 @@ FOREVER_S = 10 * 365 * 86400.0  # no timer: the next arrival or end comes first
 SERVER_TICK_S = 0.5  # the server's control loop interval (``workers.ControlLoop``)
 
 
-@dataclass(frozen=True)
-class LiveReport:
-    jobs: int
-    finished: int
-    rejected: int
-    avg_jct_s: float
-    p50_jct_s: float
-    avg_wait_s: float
-    makespan_s: float
-    ticks: int
-    preemptions: int
-    billed_yuan: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
 class LiveReplay:
     """One replay of trace jobs through the live tick; ``run`` returns the report."""
 
@@ -80,17 +66,33 @@ class LiveReplay:
         tenants: Mapping[str, TenantTerms],
         settings: QueueSettings,
         tick_s: float = 60.0,
+        estimates: str = "none",
+        attributes: Mapping[str, Mapping[str, Attribute]] | None = None,
+        throughput: ThroughputTable | None = None,
     ) -> None:
+        check_replay_args(settings.policy, estimates)
+        self.estimates = estimates
         self.clock = FixedClock(EPOCH)
         self.tick_s = tick_s
         self.run_times: dict[str, float] = {}
-        self._specs: dict[tuple[int, frozenset[str] | None, int], JobSpec] = {}
+        self._specs: dict[tuple[int, frozenset[str] | None, int, str | None], JobSpec] = {}
+        # A matrix (Gavel's, the truth): the engines run a job's trace work at its class's
+        # rate on the model placed; placement ranks pools by the fleet's own table if it
+        # has one (a driver may tell it another), else by this one.
+        self.throughput = throughput
+        if throughput is not None and fleet.throughput is None:
+            fleet = dataclasses.replace(fleet, throughput=throughput)
+        self._models = {pool.accelerator for _, pool in fleet.pools() if pool.accelerator}
         fleet = on_simulated_engines(fleet)
-        ctx = EngineContext(Path("."), self.clock, run_times=self.run_times)
+        ctx = EngineContext(Path("."), self.clock, run_times=self.run_times, throughput=throughput)
         engines = {c.name: engine_for(c, ctx) for c in fleet.clusters()}
         self.engines = [e for e in engines.values() if isinstance(e, SimulatedEngine)]
         stores = memory_stores()
-        directory = StaticTenantDirectory(Tenant(name, terms=t) for name, t in tenants.items())
+        attributes = attributes or {}
+        directory = StaticTenantDirectory(
+            Tenant(name, terms=t, attributes=dict(attributes.get(name, {})))
+            for name, t in tenants.items()
+        )
         self.platform = Platform(
             self.clock,
             stores.jobs,
@@ -106,11 +108,29 @@ class LiveReplay:
 
     def _spec(self, job: TraceJob, per_node: int) -> JobSpec:
         """The spec a trace job is submitted with; jobs of one shape share one (specs are
-        immutable), so each shape is validated once."""
-        shape = (job.accelerators, job.models, per_node)
+        immutable), so each shape is validated once. With exact estimates the trace's run
+        time is handed over as the job's ``estimated_hours`` (what sjf and srtf rank by)."""
+        shape = (
+            job.accelerators,
+            job.models,
+            per_node,
+            job.job_class if self.throughput else None,
+        )
         spec = self._specs.get(shape)
         if spec is None:
             spec = self._specs[shape] = self._new_spec(job, per_node)
+        if self.estimates == "exact":
+            # Work on the fastest model: with a matrix the trace's work is in its units.
+            fastest = (
+                max(
+                    (self.throughput.rate(job.job_class, m) for m in self._models),
+                    default=1.0,
+                )
+                if self.throughput is not None
+                else 1.0
+            )
+            hours = min(max(job.work / fastest / 3600.0, 1e-6), 8760.0)
+            return spec.model_copy(update={"estimated_hours": hours})
         return spec
 
     def _new_spec(self, job: TraceJob, per_node: int) -> JobSpec:
@@ -119,8 +139,12 @@ class LiveReplay:
         accelerator: dict[str, Any] = {"count": count}
         if job.models:
             accelerator["model"] = sorted(job.models)
+        known = (
+            {"job_class": job.job_class} if self.throughput is not None and job.job_class else {}
+        )
         return JobSpec.model_validate(
-            {
+            known
+            | {
                 "name": "trace-job",
                 "resources": {"accelerator": accelerator, "nodes": nodes},
                 "run": "simulated",
@@ -190,35 +214,4 @@ class LiveReplay:
         return self._report(submitted, rejected, ticks)
 
     def _report(self, submitted: dict[str, float], rejected: int, ticks: int) -> LiveReport:
-        p = self.platform
-        done = p.jobs.list([JobStatus.SUCCEEDED], limit=len(submitted) + 1)
-        jct, queue = [], []
-        preemptions = 0
-        makespan = 0.0
-        for job in done:
-            if job.finished_at is None or job.started_at is None:
-                continue
-            finish = (job.finished_at - EPOCH).total_seconds()
-            jct.append(finish - submitted[job.id])
-            makespan = max(makespan, finish)
-            preemptions += job.preemptions
-            queue.append((job.finished_at - job.started_at).total_seconds())
-        billed = (
-            sum((s.deduction.gross for s in p.billing.store.settlements()), start=0)
-            if (p.billing)
-            else 0
-        )
-        return LiveReport(
-            jobs=len(submitted) + rejected,
-            finished=len(jct),
-            rejected=rejected,
-            avg_jct_s=round(statistics.fmean(jct), 1) if jct else 0.0,
-            p50_jct_s=round(statistics.median(jct), 1) if jct else 0.0,
-            avg_wait_s=round(statistics.fmean(j - q for j, q in zip(jct, queue, strict=True)), 1)
-            if jct
-            else 0.0,
-            makespan_s=round(makespan, 1),
-            ticks=ticks,
-            preemptions=preemptions,
-            billed_yuan=str(billed),
-        )
+        return live_report(self.platform, EPOCH, submitted, rejected, ticks)

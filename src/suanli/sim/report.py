@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from suanli.domain.errors import FieldError, InvalidInput
-from suanli.sim.replay_report import ReplayReport
+from suanli.sim.live_report import LiveReport
 
 
-def write_report(reports: Sequence[ReplayReport], folder: Path, title: str) -> list[Path]:
+def write_report(reports: Sequence[LiveReport], folder: Path, title: str) -> list[Path]:
     """Write ``index.html``, ``summary.json`` and the PNGs into ``folder``; return the files."""
     try:
         import matplotlib  # noqa: PLC0415  (optional: only the report needs it)
@@ -73,7 +73,7 @@ def write_report(reports: Sequence[ReplayReport], folder: Path, title: str) -> l
     return written
 
 
-def _html(reports: Sequence[ReplayReport], title: str) -> str:
+def _html(reports: Sequence[LiveReport], title: str) -> str:
     cols = (
         "policy",
         "jobs",

@@ -3,13 +3,45 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from suanli.billing.policy import VoucherPolicy
+from suanli.domain.fleet import Fleet
+from suanli.domain.tenants import Attribute, TenantTerms
+from suanli.domain.throughput import ThroughputTable
+from suanli.scheduler.queueing import QueueSettings
 from suanli.schemas.simfile import Scenario, load_scenario_file
 from suanli.service.bootstrap import queue_settings_of, shipped_policies
 from suanli.service.fleet import builtin_catalog
-from suanli.sim.replay import ReplaySetup
+from suanli.sim.live import LiveReplay
 from suanli.sim.traces import Trace, TraceJob
+
+
+@dataclass(frozen=True)
+class ReplaySetup:
+    """What a scenario file (and a trace) give a replay."""
+
+    fleet: Fleet
+    tenants: Mapping[str, TenantTerms]
+    settings: QueueSettings = field(default_factory=QueueSettings)
+    throughput: ThroughputTable | None = None  # the trace's or the scenario's matrix
+    attributes: Mapping[str, Mapping[str, Attribute]] = field(default_factory=dict)
+    vouchers: Sequence[VoucherPolicy] = ()
+    billing_start: dt.date = dt.date(2025, 1, 1)
+
+    def replay(self, policy: str = "default", estimates: str = "none") -> LiveReplay:
+        """A replay of this set-up through the live cycle under queue ``policy``."""
+        return LiveReplay(
+            self.fleet,
+            self.tenants,
+            dataclasses.replace(self.settings, policy=policy),
+            estimates=estimates,
+            attributes=self.attributes,
+            throughput=self.throughput,
+        )
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -20,7 +52,10 @@ def setup_for(scenario: Scenario, trace: Trace) -> ReplaySetup:
     q = scenario.queue
     return ReplaySetup(
         fleet=scenario.fleet,
-        tenants=scenario.tenants,
+        # A scenario that names no tenants limits none: each of the trace's tenants is
+        # admitted with no quota (the fleet is its only bound), as the server admits them.
+        tenants=scenario.tenants
+        or {t: TenantTerms(t) for t in sorted({j.tenant for j in trace.jobs})},
         settings=queue_settings_of(q, reserve=bool(q.reserve)),
         throughput=scenario.throughput or trace.throughput,
         attributes=scenario.attributes,

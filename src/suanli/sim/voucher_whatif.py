@@ -3,8 +3,8 @@
 For a trace replayed through the scheduler and a folder of programme files, it answers
 the questions an operator asks before adopting (or a city before funding) a programme:
 how much each pool pays out per month, which tenants run into a cap and when, and the
-month each pool runs dry. It is fed by the replay's metered money (accelerator-seconds
-per tenant, pool and month, priced by the pricing core) and decided by the live voucher
+month each pool runs dry. It is fed by the replay's billed money (the live billing's gross
+per tenant, month and domestic flag, summed from its settlements) and decided by the live voucher
 engine (``billing.vouchers.decide``): the same rates, caps, pools, claims and stacking
 as a real bill.
 
@@ -31,7 +31,6 @@ from typing import Any
 from suanli.billing.claims import Claim, ContractRef, add_months, approve
 from suanli.billing.money import ZERO
 from suanli.billing.policy import Attribute, Evidence, VoucherKind, VoucherPolicy
-from suanli.billing.pricing import gross_for
 from suanli.billing.vouchers import PLATFORM_EVIDENCE, Charge, Limit, Outcome, VoucherUsage, decide
 
 Month = tuple[int, int]
@@ -80,19 +79,6 @@ class WhatIfReport:
             "assumed_eligible": self.assumed_eligible,
             "assumed_claims": self.assumed_claims,
         }
-
-
-def spend_lines(
-    usage: Mapping[tuple[str, str, Month], float],
-    price: Mapping[str, Decimal],
-    domestic: Mapping[str, bool],
-) -> list[SpendLine]:
-    """A replay's metered accelerator-seconds (tenant, pool, month) as priced spend lines,
-    one per tenant, month and domestic flag (as ``Replay._money`` bills them)."""
-    lines: dict[tuple[str, Month, bool], Decimal] = defaultdict(lambda: ZERO)
-    for (tenant, pool, month), seconds in sorted(usage.items()):
-        lines[(tenant, month, domestic[pool])] += gross_for(round(seconds), price[pool])
-    return [SpendLine(t, m, d, g) for (t, m, d), g in sorted(lines.items()) if g > 0]
 
 
 def what_if(
