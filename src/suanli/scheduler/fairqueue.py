@@ -21,6 +21,7 @@ shares and whole cards are measured alike; reasons are shown in accelerators aga
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from suanli.scheduler.plans import Option, Plan, Planner, kind_of
 from suanli.scheduler.policies import collector_paused
 from suanli.scheduler.queueing import (
     PoolView,
+    QueuePolicy,
     QueueSettings,
     QueueView,
     ServiceHistory,
@@ -86,7 +88,9 @@ _UNITS_KEPT = 1 << 16
 _WAITING: dict[int, tuple[Job, tuple[str, frozenset[str], float], Work]] = {}
 # Each running job's work likewise, by the pool view and speed it runs at; its attained
 # service is set anew each turn (the driver owns the work between decisions).
-_RUNNING: dict[int, tuple[Job, tuple[str, float], Work]] = {}
+_RUNNING: dict[
+    int, tuple[Job, tuple[str, float], Work, dt.datetime | None, tuple[int, float]]
+] = {}
 
 
 def speeds(fleet: Fleet) -> dict[str, float]:
@@ -200,18 +204,29 @@ def _turn(
         )
         kept = _RUNNING.get(id(job))
         if kept is not None and kept[0] is job and kept[1] == (view_name, rate):
-            w = kept[2]
-            w.attained = attained(job, now, speed)  # the one field time moves
+            w, started, per_s = kept[2], kept[3], kept[4]
+            # The one field time moves: ``attained`` as it computes it, the job's own
+            # figures looked up once when the work was made.
+            if started is not None:
+                seconds = max((now - started).total_seconds(), 0.0)
+                w.attained = job.attained + seconds * per_s[0] / MILLI * per_s[1]
+            else:
+                w.attained = job.attained
         else:
             if len(_RUNNING) >= _UNITS_KEPT:
                 _RUNNING.clear()
             w = _work(job, None, None, attained(job, now, speed))
             w.pool, w.started, w.speed = view_name, _ts(job.started_at), rate
             w.stopping, w.borrowed = job.preempt_at is not None, job.borrowed
-            _RUNNING[id(job)] = (job, (view_name, rate), w)
+            started = job.started_at  # the placement has a model: it counts from its start
+            per_s = (units(job), speed.get(pl.accelerator, 1.0))
+            _RUNNING[id(job)] = (job, (view_name, rate), w, started, per_s)
         running.append(w)
     view = QueueView(t, views.views, running, waiting, _scaled(tenants, views), history=history)
-    policy = make_policy(settings.policy, settings, ThroughputTable(rates, source="placement"))
+    policy = _informed(
+        make_policy(settings.policy, settings, ThroughputTable(rates, source="placement")),
+        history,
+    )
     decided = decide(view, policy, explain=True)
     starts = decided.starts
     waits: dict[JobId, Decision] = {}
@@ -225,6 +240,29 @@ def _turn(
         [(by_id[JobId(x.work.id)], in_accelerators(x.reason)) for x in decided.preempts],
         waits,
     )
+
+
+def _informed(fresh: QueuePolicy, history: ServiceHistory | None) -> QueuePolicy:
+    """``fresh`` informed by ``history``, as ``decide`` would inform it, learning only what
+    changed since the last turn: the last turn's informed policy of the same kind and
+    settings is informed anew (a policy that learns keeps what finished jobs it already
+    knows taught it, e.g. the Gittins table's rows) and given ``fresh``'s throughput (this
+    turn's job classes). A memo: the policy is the same with or without it."""
+    if history is None:
+        return fresh
+    last = _INFORMED.get(type(fresh))
+    if last is None or last.settings != fresh.settings:
+        learned = fresh.informed(history)
+    else:
+        learned = copy.copy(last.informed(history))
+        learned.throughput = fresh.throughput
+    _INFORMED.clear()  # one kind of policy at a time: a driver ranks by one
+    _INFORMED[type(fresh)] = learned
+    return learned
+
+
+# The last turn's informed policy by its kind (see ``_informed``): a memo, no state.
+_INFORMED: dict[type, QueuePolicy] = {}
 
 
 def _work(job: Job, job_class: str | None, models: frozenset[str] | None, served: float) -> Work:

@@ -169,6 +169,20 @@ def decide(
                 continue
             if w.accelerators >= refused.get((w.tenant, "capacity"), _BIG) and not explain:
                 continue
+        elif not can_move:  # running work staying where it runs: ``_choose`` and ``_admit``
+            here = rooms.get(w.pool)  # inlined (most of a busy walk is running work)
+            need = w.accelerators
+            if (
+                here is not None
+                and here.room >= need
+                and here.holding is None
+                and ledger.check(w, here.view.model) == "in"
+            ):
+                here.room -= need
+                ledger.add(w.tenant, need, here.view.model, here.view.speed)
+                admitted.append((w, w.pool, False))
+                left -= need
+                continue
         pool, why = _choose(w, rooms, ledger, policy, "in", now, can_move)
         if pool is not None:
             m = _partner(w, pool, movable, seen, rooms, ledger, policy, now) if can_move else None

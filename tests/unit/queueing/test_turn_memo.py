@@ -1,0 +1,164 @@
+"""The fair queue's turn decides the same whether it remembers earlier turns or not.
+
+``fair_turn`` keeps, from turn to turn, each waiting and running job's ``Work`` and the
+last informed policy (the Gittins table's rows): memos keyed by what they are made of.
+Random sequences of turns (jobs arriving, starting, finishing, being served; the history
+of finished jobs growing) are decided warm, one memo carried through the sequence, and
+cold, every memo dropped before each turn: admissions, models, borrowing, preemptions
+and every explanation must be the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from suanli.domain.jobs import Job, JobStatus, NodeAssignment, Placement
+from suanli.domain.tenants import TenantTerms
+from suanli.scheduler import fairqueue
+from suanli.scheduler.fairqueue import QueueTurn, fair_turn
+from suanli.scheduler.policies import POLICIES
+from suanli.scheduler.queueing import QueueSettings, ServiceHistory, history_of
+from suanli.scheduler.snapshot import build_snapshot
+from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
+
+FLEET = make_fleet(
+    (
+        "lab",
+        "beijing",
+        [
+            make_pool("t4", "T4", nodes=2, per_node=4, price="2.00"),
+            make_pool("a100", "A100", nodes=1, per_node=4, price="9.00"),
+        ],
+    )
+)
+POOLS = {"T4": "t4", "A100": "a100", "either": "t4"}
+MODELS = {"either": ["T4", "A100"]}
+TENANTS = {
+    "alpha": TenantTerms("alpha", quota={"T4": 2, "A100": 1}, cohort="lab", borrow=True),
+    "beta": TenantTerms("beta", quota={"T4": 2}, cohort="lab", borrow=True),
+    "gamma": TenantTerms("gamma", weight=2.0),
+}
+# (tenant, model, count, submitted s, attained s); each job's state per turn is drawn.
+JOB = st.tuples(
+    st.sampled_from(sorted(TENANTS)),
+    st.sampled_from([*sorted(POOLS), "either"]),  # either: the plan ranks the two models
+    st.sampled_from([1, 2, 4]),
+    st.integers(0, 3_600),
+    st.sampled_from([0.0, 0.0, 5_000.0, 20_000.0, 200_000.0]),
+)
+# Per turn: seconds since the last, what happens to each job (most keep their state and
+# their object, as a store hands out an unchanged job), and how many finished jobs join
+# the history (0: the same history object, as the cycle keeps it).
+KEEP, QUEUE, START, BORROW, LEAVE = range(5)
+TURN = st.tuples(
+    st.integers(0, 20_000),
+    st.lists(
+        st.sampled_from([KEEP, KEEP, KEEP, KEEP, QUEUE, START, BORROW, LEAVE]),
+        min_size=12,
+        max_size=12,
+    ),
+    st.sampled_from([0, 0, 0, 5, 30]),
+)
+
+
+def build(spec: tuple[str, str, int, int, float], i: int) -> Job:
+    tenant, model, count, at, served = spec
+    return make_job(
+        make_spec(
+            name=f"j{i}",
+            resources={"accelerator": {"model": MODELS.get(model, model), "count": count}},
+        ),
+        f"j-{i:03d}",
+        at=T0 + dt.timedelta(seconds=at),
+        tenant=tenant,
+        attained=served,
+    )
+
+
+def running(j: Job, model: str, count: int, started: dt.datetime, borrowed: bool) -> Job:
+    pool = POOLS[model]
+    slots = tuple(range(count))
+    pl = Placement(
+        "lab",
+        pool,
+        "T4" if model == "either" else model,
+        (NodeAssignment(f"{pool}-n0", slots),),
+        j.spec.accelerator_units,
+    )
+    return dataclasses.replace(
+        j, status=JobStatus.RUNNING, placement=pl, started_at=started, borrowed=borrowed
+    )
+
+
+def outcome(t: QueueTurn) -> tuple[Any, ...]:
+    return (
+        [j.id for j in t.admitted],
+        t.models,
+        t.borrowed,
+        [(j.id, r) for j, r in t.preempts],
+        t.waits,
+    )
+
+
+def decide_all(
+    turns: list[tuple[dt.datetime, list[Job], list[Job], ServiceHistory]], cold: bool
+) -> list[tuple[Any, ...]]:
+    out = []
+    forget()
+    for now, queue, holding, history in turns:
+        if cold:
+            forget()
+        snap = build_snapshot(now, FLEET, holding, queue)
+        out.append(
+            outcome(
+                fair_turn(
+                    snap, holding, POLICIES["default"].rank, TENANTS, QueueSettings(), history
+                )
+            )
+        )
+    return out
+
+
+def forget() -> None:
+    fairqueue._WAITING.clear()
+    fairqueue._RUNNING.clear()
+    fairqueue._INFORMED.clear()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(JOB, min_size=12, max_size=12), st.lists(TURN, min_size=2, max_size=6))
+def test_turns_decide_alike_warm_and_cold(
+    specs: list[tuple[str, str, int, int, float]],
+    plan: list[tuple[int, list[int], int]],
+) -> None:
+    jobs = [build(s, i) for i, s in enumerate(specs)]
+    now = T0 + dt.timedelta(hours=2)
+    current: list[Job | None] = [None] * len(jobs)
+    finished: list[tuple[str, int, float]] = []
+    history = history_of(finished)
+    turns = []
+    for step, changes, joined in plan:
+        now += dt.timedelta(seconds=step)
+        for i, change in enumerate(changes):
+            if change == QUEUE:
+                current[i] = jobs[i]
+            elif change in (START, BORROW):
+                model, count = specs[i][1], specs[i][2]
+                current[i] = running(jobs[i], model, count, now, borrowed=change == BORROW)
+            elif change == LEAVE:
+                current[i] = None
+        queue = [j for j in current if j is not None and j.status is JobStatus.QUEUED]
+        holding = [j for j in current if j is not None and j.status is JobStatus.RUNNING]
+        if joined:
+            finished += [
+                (specs[k % len(specs)][0], 1000 * (1 + k % 3), 600.0 * (1 + k % 7))
+                for k in range(len(finished), len(finished) + joined)
+            ]
+            history = history_of(finished)
+        turns.append((now, queue, holding, history))
+    assert decide_all(turns, cold=False) == decide_all(turns, cold=True)
