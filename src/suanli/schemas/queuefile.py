@@ -37,6 +37,7 @@ class QueueEntry(BaseModel):
     guard_s: float | None = Field(default=None, ge=0, le=86_400 * 365)
     guard_gain: float | None = Field(default=None, ge=1, le=1e3)
     move_gain: float | None = Field(default=None, ge=1, le=100)
+    quanta: bool | None = None
     # The policy that ranks work (``default``: the shipped one; the others are baselines
     # to compare with, ``sjf``/``srtf`` need run-time estimates).
     policy: PolicyName = "default"

@@ -72,6 +72,47 @@ def test_gittins_serves_the_job_close_to_its_class_end_before_a_fresh_one() -> N
     assert [s.work.id for s in decide(plain, make_policy("default")).starts] == ["fresh"]
 
 
+def test_without_quanta_the_index_is_one_over_the_expected_remaining_service() -> None:
+    # Half the jobs need 1,000, half 1,000,000. With quanta the class's fresh job is worth
+    # a gamble (half finish in 1,000); where a stopped attempt restarts from zero, the rate
+    # of running to the end: one over the mean (Smith's rule on the class's mean, as QSSF).
+    samples = [1_000.0] * 10 + [1_000_000.0] * 10
+    fresh, half = gittins(samples, [0.0, 500.0], quanta=False)
+    assert fresh == pytest.approx(1 / 500_500.0)
+    assert half == pytest.approx(1 / (500_500.0 - 500.0))
+    assert gittins(samples, [0.0])[0] > 100 * fresh
+    # Long (numpy) and short (list) samples agree here too.
+    rng = random.Random(3)
+    plain = sorted(rng.lognormvariate(8, 2) for _ in range(5_000))
+    assert gittins(np.array(plain), [0.0, 1e4], quanta=False) == pytest.approx(
+        gittins(plain, [0.0, 1e4], quanta=False)
+    )
+
+
+def test_without_quanta_a_class_with_a_lower_mean_goes_first() -> None:
+    # Tenant a: most jobs take 60 s but a tenth take 1e6 (mean ~100,000); tenant b's all
+    # take 20,000. The Gittins index with quanta bets on a's quick ones; without quanta
+    # (a stopped attempt lost), b's lower mean wins, as QSSF ranks.
+    history = history_of(
+        [("a", 1, 60.0)] * 9 * MIN_SAMPLES
+        + [("a", 1, 1e6)] * MIN_SAMPLES
+        + [("b", 1, 20_000.0)] * MIN_SAMPLES
+    )
+    a, b = work("a1", tenant="a"), work("b1", at=1, tenant="b")
+    view = QueueView(10, [one_card()], [], [a, b], history=history)
+    gamble = make_policy("default", QueueSettings(quanta=True))
+    assert [s.work.id for s in decide(view, gamble).starts] == ["a1"]
+    mean = make_policy("default", QueueSettings(quanta=False))
+    assert [s.work.id for s in decide(view, mean).starts] == ["b1"]
+    shipped = make_policy("default")  # quanta off (``model.QUANTA``)
+    assert [s.work.id for s in decide(view, shipped).starts] == ["b1"]
+    # A table is refreshed only from one of the same kind.
+    points = (0.0, *LEVELS_S)
+    with_quanta = table_of(history, points)
+    again = table_of(history, points, with_quanta, quanta=False)
+    assert again.index("a", 1, 0) == pytest.approx(1 / ((9 * 60.0 + 1e6) / 10))
+
+
 def test_classes_learn_apart_and_a_small_class_borrows_its_size_over_all_tenants() -> None:
     quick = [("a", 1, 100.0)] * MIN_SAMPLES  # tenant a's 1-card jobs finish at once
     slow = [("b", 1, 50_000.0)] * MIN_SAMPLES

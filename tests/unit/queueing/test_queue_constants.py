@@ -30,9 +30,11 @@ def test_a_file_sets_each_constant() -> None:
             "guard_s": 0,
             "guard_gain": 8,
             "move_gain": 1.5,
+            "quanta": False,
         }
     )
     s = queue_settings_of(entry, reserve=False)
+    assert s.quanta is False
     assert s.levels_s == (100.0, 1000.0)
     assert (s.preempt_gain, s.guard_s, s.guard_gain, s.move_gain) == (2.0, 0.0, 8.0, 1.5)
 
@@ -46,6 +48,7 @@ def test_a_file_sets_each_constant() -> None:
         ("guard_gain", 0),
         ("move_gain", 1000),
         ("guard_s", -1),
+        ("quanta", "sometimes"),
     ],
     ids=[
         "levels-decrease",
@@ -54,6 +57,7 @@ def test_a_file_sets_each_constant() -> None:
         "guard-gain-zero",
         "move-gain-huge",
         "negative-guard",
+        "quanta-not-a-bool",
     ],
 )
 def test_a_wrong_constant_is_refused_naming_its_field(field: str, value: object) -> None:

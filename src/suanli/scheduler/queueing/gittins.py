@@ -18,6 +18,13 @@ Classes: a job's tenant and its gang size (sizes grouped by powers of two). A cl
 too few finished jobs borrows the history of its size over all tenants, then of all jobs,
 then a prior (log-uniform service, whose index falls with service: least-attained order).
 
+Quanta or not: the index above assumes a job stopped after a quantum keeps what it did (a
+checkpoint) and may go on later. Where a stopped attempt restarts from zero (jobs that do
+not checkpoint; the simulated engine), a gamble on a quantum that fails costs the whole
+quantum again, and the index that fits is the rate of running to the end,
+``1 / E[S - a | S > a]`` (with ``a`` 0: Smith's rule on each class's mean service, as
+Helios' QSSF ranks): ``table_of(..., quanta=False)``.
+
 Pure: a ``ServiceHistory`` (built by the driver from finished jobs: the simulator from
 those it finished, the live server from the store) in, an index table out.
 """
@@ -116,10 +123,13 @@ class HistoryBuilder:
         return ServiceHistory({k: self._sorted[k] for k in self.by})
 
 
-def gittins(samples: Sequence[float] | Floats, points: Sequence[float]) -> list[float]:
+def gittins(
+    samples: Sequence[float] | Floats, points: Sequence[float], quanta: bool = True
+) -> list[float]:
     """The Gittins index at each of ``points`` (attained service, ascending), for service
     distributed as ``samples`` (sorted ascending). Quanta end at the later points, on a
-    geometric grid (``ENDS``, steps of 1.41x) and at infinity."""
+    geometric grid (``ENDS``, steps of 1.41x) and at infinity; ``quanta`` False: at
+    infinity only (the rate of running to the end, ``1 / E[S - a | S > a]``)."""
     n = len(samples)
     grid = sorted({*ENDS, *points})
     prefix: Sequence[float] | Mapping[int, float]
@@ -142,6 +152,9 @@ def gittins(samples: Sequence[float] | Floats, points: Sequence[float]) -> list[
             out.append(math.nan)  # too few ever ran this long to tell: a wider class says
             continue
         best = alive / (prefix[n] - prefix[lo] - alive * a)  # run to the end
+        if not quanta:
+            out.append(best)
+            continue
         for b in itertools.islice(grid, bisect.bisect_right(grid, a), None):
             j = bisect.bisect_right(samples, b, lo) if cut is None else cut[b]  # finish by b
             if j == n:
@@ -168,6 +181,7 @@ class GittinsTable:
 
     points: tuple[float, ...]
     by_class: Mapping[tuple[str, int], Row]
+    quanta: bool = True  # ``gittins``' quanta: False, the run-to-the-end rate
     # The samples behind the rows: each class's with a row of its own, the classes' of each
     # size that has ``MIN_SAMPLES`` jobs in all, and every class's.
     samples: Mapping[tuple[str, int], Samples] = field(default_factory=dict, repr=False)
@@ -193,7 +207,7 @@ class GittinsTable:
         row = self._by_size.get(size)
         if row is None and size in self.sizes:
             merged = self._merged(self.sizes[size])
-            row = self._by_size[size] = tuple(gittins(merged, self.points))
+            row = self._by_size[size] = tuple(gittins(merged, self.points, self.quanta))
         return row
 
     def overall(self) -> Row:
@@ -201,7 +215,7 @@ class GittinsTable:
         if not self._overall:
             count = sum(len(p) for p in self.everything)
             base = self._merged(self.everything) if count >= MIN_SAMPLES else PRIOR
-            self._overall.append(tuple(gittins(base, self.points)))
+            self._overall.append(tuple(gittins(base, self.points, self.quanta)))
         return self._overall[0]
 
     def _resolve(self, tenant: str, accelerators: int) -> Row:
@@ -262,14 +276,18 @@ def _same(a: Sequence[Samples] | None, b: Sequence[Samples] | None) -> bool:
 
 
 def table_of(
-    history: ServiceHistory, points: Sequence[float], previous: GittinsTable | None = None
+    history: ServiceHistory,
+    points: Sequence[float],
+    previous: GittinsTable | None = None,
+    quanta: bool = True,
 ) -> GittinsTable:
     """Index rows for ``history``'s classes at ``points`` (the policy's service levels, 0
     first): a class needs ``MIN_SAMPLES`` finished jobs of its own to get its own row.
     ``previous`` (a table of an earlier history): its rows are reused where the samples
-    they were computed from are unchanged."""
+    they were computed from are unchanged. ``quanta``: as ``gittins``."""
     pts = tuple(points)
-    prev = previous if previous is not None and previous.points == pts else None
+    same = previous is not None and previous.points == pts and previous.quanta == quanta
+    prev = previous if same else None
     members: dict[int, list[Samples]] = defaultdict(list)
     by_class: dict[tuple[str, int], Row] = {}
     own: dict[tuple[str, int], Samples] = {}
@@ -280,14 +298,14 @@ def table_of(
             if prev is not None and was is not None and (was is samples or was == samples):
                 by_class[key] = prev.by_class[key]
             else:
-                by_class[key] = tuple(gittins(samples, pts))
+                by_class[key] = tuple(gittins(samples, pts, quanta))
             own[key] = samples
     sizes = {
         size: tuple(parts)
         for size, parts in members.items()
         if sum(len(p) for p in parts) >= MIN_SAMPLES
     }
-    table = GittinsTable(pts, by_class, own, sizes, tuple(history.samples.values()))
+    table = GittinsTable(pts, by_class, quanta, own, sizes, tuple(history.samples.values()))
     if prev is not None:
         table._carry(prev)
     return table

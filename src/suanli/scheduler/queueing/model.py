@@ -88,8 +88,9 @@ class PoolView:
 # the live cycle (``bench/queue_heldout.py``: the last 1,500 jobs of that half, cohort
 # fleet x0.25): 4 / 14,400 s and the corners 2 or 8 x 7,200 or 28,800 s gave average JCT
 # within 0.07% of each other (6,312.7-6,316.8 s), so they stay; the second half is the
-# held-out report (docs/sim-fidelity.md, "Held out"). A tenants file or scenario may set
-# each (``schemas/queuefile``).
+# held-out report (docs/sim-fidelity.md, "Held out"). ``quanta`` was tuned on the first
+# half only (three windows, below). A tenants file or scenario may set each
+# (``schemas/queuefile``).
 
 LEVELS_S = (10_000.0, 80_000.0, 640_000.0)
 """Service levels (normalised accelerator-seconds attained) of the default policy: on one
@@ -119,6 +120,17 @@ was then lifted back: thrash); it ages by the clock as under ``las``."""
 MOVE_GAIN = 1.25
 """A move to another pool needs one at least this much faster for the work's class (the
 Gavel replay, examples/sim/gavel-36x3.yaml; docs/sim-fidelity.md, "Gavel")."""
+
+QUANTA = False
+"""Whether the default's index counts on quanta (the Gittins index proper: a job may be
+stopped after a quantum and go on later from where it was) or, False, ranks by the rate
+of running to the end (one over the expected remaining service of the work's class: a
+stopped attempt restarts from zero, as in the live cycle's simulated engine and for jobs
+without checkpoints). See ``gittins.py``. Tuned on the first half of Philly only, through
+the live cycle (``bench/queue_heldout.py``: three 1,000-job windows centred in its
+thirds, cohort fleet x0.125; 2026-12-07): False gave average JCT 19,410.6 / 12,544.5 /
+54,398.4 s against True's 20,684.7 / 12,547.5 / 54,309.5 s (mean ratio 0.980: -6.2%,
+0.0%, +0.2%), so False ships. The held-out windows are docs/sim-fidelity.md's "Held out"."""
 
 LAS2D_LEVELS_S = (3600.0,)
 """Tiresias' 2D-LAS queue thresholds (attained accelerator-seconds): two queues split at
@@ -152,6 +164,7 @@ class QueueSettings:
     guard_s: float = GUARD_S
     guard_gain: float = GUARD_GAIN
     move_gain: float = MOVE_GAIN
+    quanta: bool = QUANTA
     # Which queue policy ranks work (``QUEUE_POLICIES``): the live server's and the replay's.
     policy: str = "default"
     # Tiresias' 2D-LAS (``las2d``, a blind baseline; ``policies_blind.py`` cites each).

@@ -185,10 +185,13 @@ class Gittins(LeastAttained):
     normalised accelerator-second running it is expected to finish, judging by how much
     service the class's finished jobs took. No job's own run time is used. Inside one
     index, lower level first, then submission. Running work counts its index
-    ``PREEMPT_GAIN`` times: only a clearly better job preempts it. With no history
-    (``informed`` not called, or nothing finished yet) it ranks as ``LeastAttained``. Work
-    of one tenant and size shares an index row, so ``wait_order``'s groups hold whatever
-    the table.
+    ``PREEMPT_GAIN`` times: only a clearly better job preempts it. ``settings.quanta``
+    (shipped off, ``model.QUANTA``): off, the index is the rate of running to the end (one
+    over the class's expected remaining service), since a stopped attempt restarts from
+    zero; on, the Gittins index proper, which bets on quanta a checkpoint would keep.
+    With no history (``informed`` not called, or nothing finished yet) it ranks as
+    ``LeastAttained``. Work of one tenant and size shares an index row, so
+    ``wait_order``'s groups hold whatever the table.
     """
 
     name = "default"
@@ -210,7 +213,8 @@ class Gittins(LeastAttained):
             return self
         # Rows of classes whose finished jobs did not change since this policy's table are
         # reused (a driver refreshing its history as jobs finish recomputes only the rest).
-        table = table_of(history, (0.0, *self.settings.levels_s), self.table)
+        points = (0.0, *self.settings.levels_s)
+        table = table_of(history, points, self.table, quanta=self.settings.quanta)
         return Gittins(self.settings, self.throughput, table, history)
 
     @property
