@@ -10,7 +10,9 @@ from decimal import Decimal
 
 from suanli.domain.jobs import Job, JobStatus, NodeAssignment, Placement
 from suanli.scheduler.fairqueue import service_history
-from suanli.service.cycle_state import HistoryWindow
+from suanli.service.cycle_state import FINISHED, FollowedHistory, HistoryWindow
+from suanli.store.base import Outcome
+from suanli.store.stores import memory_stores
 from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
 
 FLEET = make_fleet(
@@ -64,3 +66,46 @@ def test_an_unchanged_list_gives_the_very_same_history() -> None:
     window = HistoryWindow()
     first = window.follow(listed, FLEET)
     assert window.follow(list(listed), FLEET) is first
+
+
+def test_the_followed_list_of_finished_jobs_is_the_list_read_anew() -> None:
+    # Jobs finish (newer and older than the listed ones), listed jobs are saved again, one
+    # goes back to the queue (the list must then be read anew), others are added: after
+    # each batch the history followed through the store's change feed equals the history
+    # of the newest finished jobs read from the store.
+    rnd = random.Random(11)
+    jobs = memory_stores().jobs
+    for i in range(300):
+        job = finished(i, rnd)
+        if rnd.random() < 0.5:
+            job = dataclasses.replace(job, status=JobStatus.RUNNING)
+        jobs.add(dataclasses.replace(job, version=0), [])
+    followed, window = FollowedHistory(), HistoryWindow()
+    ids = [j.id for j in jobs.list(limit=1000)]
+    reread = 0
+    for batch in range(150):
+        for _ in range(rnd.randrange(6)):
+            stored = jobs.get(rnd.choice(ids))
+            assert stored is not None
+            status = rnd.choice(
+                [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.SUCCEEDED, JobStatus.QUEUED]
+            )
+            after = dataclasses.replace(stored, status=status, attained=rnd.choice([0.0, 5.0]))
+            assert jobs.save(stored, after, []) is Outcome.APPLIED
+        if batch % 7 == 0:
+            new = finished(1000 + batch, rnd)
+            jobs.add(dataclasses.replace(new, version=0), [])
+            ids.append(new.id)
+        listed = followed.listed
+        history = followed.read(jobs, 40, window, FLEET)
+        reread += followed.listed is not listed
+        anew = service_history(reversed(jobs.list(FINISHED, limit=40)), FLEET)
+        got, want = (
+            [j.id for j in followed.listed.values()],
+            [j.id for j in reversed(jobs.list(FINISHED, limit=40))],
+        )
+        assert got == want, (batch, set(got) ^ set(want), len(got), len(want))
+        assert history.samples.keys() == anew.samples.keys()
+        for cls, samples in anew.samples.items():
+            assert repr(history.samples[cls]) == repr(samples)
+    assert 1 < reread < 100  # mostly followed; read anew when a listed job left the list

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import random
 from decimal import Decimal
 
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job, JobStatus, NodeAssignment, Placement
 from suanli.scheduler.capacity import LiveCapacity
-from suanli.scheduler.snapshot import PoolState, build_snapshot
+from suanli.scheduler.nodes import Growths, NodeRows, node_rows
+from suanli.scheduler.policies import POLICIES as PLACEMENT
+from suanli.scheduler.snapshot import PoolState, Snapshot, build_snapshot
 from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
+from tests.unit.test_fast_cycle import comparable
 
 FLEET = make_fleet(
     ("lab", "beijing", [make_pool("a100", "A100", nodes=3, per_node=4), make_pool("t4", "T4")]),
@@ -90,3 +94,39 @@ def test_a_job_told_twice_counts_once() -> None:
     capacity.update([(job.id, job), (job.id, job)])
     anew = build_snapshot(T0, FLEET, [job], [])
     assert shown(capacity.available(frozenset())) == shown(anew.pools)
+
+
+def rows_of(rows: NodeRows) -> tuple[object, ...]:
+    return (rows.gpu, rows.cpu, rows.memory, rows.whole, rows.most, rows.state)
+
+
+def test_placement_rows_kept_across_changes_equal_rows_derived_anew() -> None:
+    # Placement keeps what it derived from each node of the kept pools and derives again
+    # only the nodes that changed: after each batch of changes its rows equal rows derived
+    # from copies of the nodes, and it places a queue as on the snapshot built anew.
+    rnd = random.Random(5)
+    capacity = LiveCapacity(FLEET)
+    stored: dict[JobId, Job] = {}
+    queue = [
+        make_job(rnd.choice(SPECS), f"q-{i}", at=T0 + dt.timedelta(seconds=i)) for i in range(12)
+    ]
+    memo = Growths()
+    for batch in range(120):
+        changed: list[tuple[JobId, Job | None]] = []
+        for _ in range(rnd.randrange(0, 4)):
+            job_id = JobId(f"j-{rnd.randrange(40)}")
+            stored[job_id] = placed(job_id, rnd)
+            changed.append((job_id, stored[job_id]))
+        capacity.update(changed)
+        if batch % 30 == 0:
+            memo = Growths()  # another workload's numbering: every state numbered again
+        for state in capacity.available(frozenset()):
+            copies = [dataclasses.replace(n, free_milli=list(n.free_milli)) for n in state.nodes]
+            anew = NodeRows(copies)
+            anew.follow(max(1, state.pool.accelerators_per_node), memo)
+            assert rows_of(node_rows(state, memo)) == rows_of(anew)
+        kept = Snapshot(T0, FLEET, capacity.available(frozenset()), queue)
+        built = build_snapshot(T0, FLEET, stored.values(), queue)
+        assert comparable(PLACEMENT["default"].decide(kept)) == comparable(
+            PLACEMENT["default"].decide(built)
+        )

@@ -94,3 +94,4 @@ class LiveCapacity:
                 free[slot] = max(0, MILLI - used[slot])
             node.free_cpus -= held.cpus * sign
             node.free_memory_gb -= held.memory_gb * sign
+            node.changes += 1

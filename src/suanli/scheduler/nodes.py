@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from suanli.scheduler.packing import (
 )
 from suanli.scheduler.packing.base import TIE_TOLERANCE
 from suanli.scheduler.packing.fgd import SuanliDefault
-from suanli.scheduler.snapshot import PoolState, Snapshot
+from suanli.scheduler.snapshot import NodeState, PoolState, Snapshot
 
 DEFAULT_PACKING = "default"
 MIB_PER_GB = 1024
@@ -125,6 +125,70 @@ class Growths:
         return found
 
 
+@dataclass
+class NodeRows:
+    """What placement derives from one pool's nodes (free GPU thousandths padded to the
+    node's width, CPU and memory in the packing core's units, whole free slots, largest
+    free share, node state number), kept from one cycle to the next: a node that did not
+    change (the same object, the same ``NodeState.changes``) keeps its row."""
+
+    nodes: list[NodeState]  # the very list the rows were derived from
+    seen: list[tuple[NodeState, int]] = field(default_factory=list)  # per node: it, changes
+    gpu: list[list[int]] = field(default_factory=list)
+    cpu: list[int] = field(default_factory=list)
+    memory: list[int] = field(default_factory=list)
+    whole: list[int] = field(default_factory=list)
+    most: list[int] = field(default_factory=list)
+    state: list[int] = field(default_factory=list)
+    memo: Growths | None = None  # the numbering ``state`` is in
+
+    def follow(self, width: int, memo: Growths) -> None:
+        """Derive the rows of the nodes that changed (all of them the first time), and
+        number every node's state in ``memo`` when the rows were numbered in another."""
+        if len(self.seen) != len(self.nodes):
+            n = len(self.nodes)
+            self.seen = [(node, -1) for node in self.nodes]  # -1: derived from nothing yet
+            self.gpu = [[] for _ in range(n)]
+            self.cpu, self.memory, self.whole, self.most = [0] * n, [0] * n, [0] * n, [0] * n
+            self.state = [0] * n
+            self.memo = None
+        renumber = self.memo is not memo
+        self.memo = memo
+        seen = self.seen
+        for i, node in enumerate(self.nodes):
+            was, changes = seen[i]
+            if was is node and changes == node.changes:
+                if renumber:
+                    self.state[i] = memo.state(self.gpu[i], self.cpu[i], self.memory[i])
+                continue
+            seen[i] = (node, node.changes)
+            free = node.free_milli
+            gpu = self.gpu[i] = free[:width] + [0] * (width - len(free))
+            cpu = self.cpu[i] = node.free_cpus * CPU_MILLI
+            memory = self.memory[i] = node.free_memory_gb * MIB_PER_GB
+            self.whole[i] = gpu.count(MILLI)
+            self.most[i] = max(gpu, default=0)
+            self.state[i] = memo.state(gpu, cpu, memory)
+
+
+# Rows kept from one cycle to the next by the node list they were derived from (the
+# followed snapshot keeps its pools and their node lists; a rebuilt one makes new lists,
+# which find nothing here). A memo, bounded: no decision depends on it.
+_ROWS: dict[int, NodeRows] = {}
+_ROWS_KEPT = 1024  # node lists
+
+
+def node_rows(state: PoolState, memo: Growths) -> NodeRows:
+    """``state``'s nodes' rows, derived again only for the nodes that changed."""
+    found = _ROWS.get(id(state.nodes))
+    if found is None or found.nodes is not state.nodes:
+        if len(_ROWS) >= _ROWS_KEPT:
+            _ROWS.clear()
+        found = _ROWS[id(state.nodes)] = NodeRows(state.nodes)
+    found.follow(max(1, state.pool.accelerators_per_node), memo)  # ClusterState's columns
+    return found
+
+
 class PoolNodes:
     """The free capacity of one pool's nodes during one cycle, and the policy that packs them.
 
@@ -154,17 +218,7 @@ class PoolNodes:
         pool = state.pool
         self._pool = pool
         self.names = [n.name for n in state.nodes]
-        width = max(1, pool.accelerators_per_node)  # ClusterState's GPU columns
         self._cluster: ClusterState | None = None  # built when the packing core is asked
-        self._gpu = [
-            list(n.free_milli[:width]) + [0] * (width - len(n.free_milli)) for n in state.nodes
-        ]
-        self._cpu = [n.free_cpus * CPU_MILLI for n in state.nodes]
-        self._memory = [n.free_memory_gb * MIB_PER_GB for n in state.nodes]
-        # Per node: whole free slots and the largest free share, kept with the lists.
-        self._whole = [g.count(MILLI) for g in self._gpu]
-        self._most = [max(g, default=0) for g in self._gpu]
-        self._range = range(len(self._gpu))
         ctx = PolicyContext(
             workload, seed or 0, random_ties=seed is not None, options=options or PackingOptions()
         )
@@ -175,10 +229,17 @@ class PoolNodes:
         )
         self._stale: set[int] = set()  # nodes whose ClusterState row lags the lists
         self._memo = Growths() if memo is None else memo
-        self._state = [
-            self._memo.state(self._gpu[i], self._cpu[i], self._memory[i])
-            for i in range(len(self._gpu))
-        ]
+        rows = node_rows(state, self._memo)
+        # Copies of the pool's rows; a node's GPU list is shared until this cycle changes
+        # it (``_place``, ``release`` copy it first).
+        self._gpu = list(rows.gpu)
+        self._cpu = list(rows.cpu)
+        self._memory = list(rows.memory)
+        # Per node: whole free slots and the largest free share, kept with the lists.
+        self._whole = list(rows.whole)
+        self._most = list(rows.most)
+        self._state = list(rows.state)
+        self._range = range(len(self._gpu))
         self._cpu_scale = max(1, pool.cpus_per_node * CPU_MILLI)
         self._gpu_scale = max(1, pool.accelerators_per_node) * MILLI
         self._pods: dict[NodeRequest, tuple[PodRequest, int]] = {}
@@ -250,8 +311,9 @@ class PoolNodes:
             node = index[assignment.node]
             self._cpu[node] += pod.cpu_milli
             self._memory[node] += pod.memory_mib
+            gpu = self._gpu[node] = list(self._gpu[node])  # the pool's rows share the old one
             for s in assignment.slots:
-                self._gpu[node][s] += pod.gpu_milli
+                gpu[s] += pod.gpu_milli
             self._refresh(node)
 
     def _pod(self, request: NodeRequest) -> tuple[PodRequest, int]:
@@ -343,8 +405,9 @@ class PoolNodes:
     def _place(self, pod: PodRequest, node: int, slots: tuple[int, ...]) -> None:
         self._cpu[node] -= pod.cpu_milli
         self._memory[node] -= pod.memory_mib
+        gpu = self._gpu[node] = list(self._gpu[node])  # the pool's rows share the old one
         for s in slots:
-            self._gpu[node][s] -= pod.gpu_milli
+            gpu[s] -= pod.gpu_milli
         self._refresh(node)
 
     def _refresh(self, node: int) -> None:

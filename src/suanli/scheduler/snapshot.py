@@ -22,6 +22,9 @@ class NodeState:
     free_milli: list[int]  # per accelerator slot, thousandths of it still free
     free_cpus: int
     free_memory_gb: int
+    # How many times the free capacity above changed since the node was made (whoever
+    # changes it counts): placement reuses what it derived from a node that did not change.
+    changes: int = field(default=0, compare=False)
 
     @property
     def free_slots(self) -> list[int]:
@@ -119,6 +122,7 @@ def build_snapshot(
                     node.free_milli[slot] = max(0, node.free_milli[slot] - share)
             node.free_cpus -= job.spec.resources.cpus
             node.free_memory_gb -= job.spec.resources.memory_gb
+            node.changes += 1
     return Snapshot(
         now,
         fleet,

@@ -9,8 +9,11 @@ decides as if it had derived it anew (``tests/service/test_cycle_state.py`` chec
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+
+from sortedcontainers import SortedDict
 
 from suanli.domain.fleet import Fleet
 from suanli.domain.ids import JobId
@@ -54,9 +57,25 @@ class HistoryWindow:
             self.members, self.ordered, self.nans, self.kept = {}, {}, {}, {}
             self.fleet, self.history = fleet, None
         now = {(j.id, j.version): j for j in finished}
+        left = [k for k in self.members if k not in now]
+        entered = [job for key, job in now.items() if key not in self.members]
+        return self.move(left, entered, lambda: reversed(finished))
+
+    def move(
+        self,
+        left: Iterable[tuple[JobId, int]],
+        entered: Iterable[Job],
+        oldest_first: Callable[[], Iterable[Job]],
+    ) -> ServiceHistory:
+        """The history once the jobs ``left`` (by id and version) have left the list and
+        ``entered`` have entered it; ``oldest_first`` lists the jobs now listed, oldest
+        first (read only for a class holding a NaN)."""
+        fleet = self.fleet
+        if fleet is None:
+            raise ValueError("a history moves from a whole list followed first")
         members, ordered, nans = self.members, self.ordered, self.nans
         changed: set[Class] = set()
-        for key in [k for k in members if k not in now]:
+        for key in left:
             member = members.pop(key)
             if member is None:
                 continue
@@ -70,17 +89,17 @@ class HistoryWindow:
             else:
                 del samples[bisect.bisect_left(samples, value)]
             changed.add(cls)
-        speed = speeds(fleet) if len(now) > len(members) else {}
-        for key, job in now.items():
-            if key in members:
-                continue
+        speed: dict[str, float] | None = None
+        for job in entered:
             size = units(job)
             if not size:
-                members[key] = None  # holds no accelerator: not in the history
+                members[(job.id, job.version)] = None  # holds no accelerator: not in it
                 continue
+            if speed is None:
+                speed = speeds(fleet)
             cls = (job.tenant, size_class(size))
             value = max(finished_service(job, speed), 0.0)
-            members[key] = (cls, value)
+            members[(job.id, job.version)] = (cls, value)
             samples = ordered.setdefault(cls, [])
             nans[cls] = nans.get(cls, 0) + (value != value)
             if nans[cls]:
@@ -91,8 +110,8 @@ class HistoryWindow:
         for cls in changed:
             samples = ordered[cls]
             if nans[cls]:  # as history_of sorts a class with a NaN: oldest first
-                oldest_first = (members[(j.id, j.version)] for j in reversed(finished))
-                samples[:] = sorted(m[1] for m in oldest_first if m is not None and m[0] == cls)
+                listed = (members[(j.id, j.version)] for j in oldest_first())
+                samples[:] = sorted(m[1] for m in listed if m is not None and m[0] == cls)
             if samples:
                 self.kept[cls] = tuple(samples)
             else:
@@ -129,37 +148,73 @@ class FollowedCapacity:
         return capacity.available(unavailable)
 
 
+def _newest(job: Job) -> tuple[dt.datetime, JobId]:
+    return (job.submitted_at, job.id)  # the job store lists jobs by it, newest first
+
+
 @dataclass
 class FollowedHistory:
-    """The history of the newest finished jobs, read again only when a job that is or was
-    among them changed (or another finished), as a job store's change feed tells."""
+    """The newest finished jobs (``jobs.list([SUCCEEDED, FAILED], limit=limit)``) kept up to
+    date by a job store's change feed: a job that finished enters the list if it is among
+    the newest, the oldest leaves; the history (``HistoryWindow``) moves by the jobs that
+    entered and left. The list is read anew only when it lost a job it cannot tell the
+    successor of (a listed job saved out of the finished statuses or removed)."""
 
     jobs: JobStore | None = None
     feed: JobFeed | None = None
-    ids: set[JobId] = field(default_factory=set)
-    history: ServiceHistory | None = None
+    limit: int = 0
+    listed: SortedDict[tuple[dt.datetime, JobId], Job] = field(default_factory=SortedDict)
+    keys: dict[JobId, tuple[dt.datetime, JobId]] = field(default_factory=dict)
 
     def read(
-        self, jobs: JobStore, limit: int, derive: Callable[[Sequence[Job]], ServiceHistory]
+        self, jobs: JobStore, limit: int, window: HistoryWindow, fleet: Fleet
     ) -> ServiceHistory:
-        """``derive`` of ``jobs.list([SUCCEEDED, FAILED], limit=limit)``."""
-        if not isinstance(jobs, JobChanges):
-            return derive(jobs.list(FINISHED, limit=limit))
-        if self.history is None or self.jobs is not jobs or self.feed is None:
-            self.jobs, self.feed = jobs, jobs.follow()
-        else:
-            for i in self.feed.take():
-                if i in self.ids:
-                    break
-                job = jobs.get(i)
-                if job is not None and job.status in FINISHED:
-                    break
-            else:
-                return self.history  # the same finished jobs: the same history
-        finished = jobs.list(FINISHED, limit=limit)
-        self.ids = {j.id for j in finished}
-        self.history = derive(finished)
-        return self.history
+        """``window.follow`` of ``jobs.list([SUCCEEDED, FAILED], limit=limit)``."""
+        if not isinstance(jobs, JobChanges) or limit > KEEP:
+            return window.follow(jobs.list(FINISHED, limit=limit), fleet)
+        if (
+            self.jobs is not jobs
+            or self.feed is None
+            or self.limit != limit
+            or window.fleet is not fleet
+            or window.history is None
+        ):
+            self.jobs, self.feed, self.limit = jobs, jobs.follow(), limit
+            return self._anew(jobs, window, fleet)
+        listed, keys = self.listed, self.keys
+        left: list[tuple[JobId, int]] = []
+        entered: dict[JobId, Job] = {}
+        lost = False  # a listed job left: its place may be an older one's, unlisted
+        for i in sorted(self.feed.take()):  # in one order: ties in the history's samples
+            job = jobs.get(i)
+            was = keys.pop(i, None)
+            if was is not None:
+                old = listed.pop(was)
+                left.append((old.id, old.version))
+            if job is None or job.status not in FINISHED:
+                lost = lost or was is not None
+                continue
+            key = _newest(job)
+            lost = lost or (was is not None and was != key)
+            if len(listed) >= limit and key < listed.peekitem(0)[0]:
+                continue  # older than every listed job: not among the newest
+            listed[key] = job
+            keys[i] = key
+            entered[i] = job
+            if len(listed) > limit:
+                _, out = listed.popitem(0)
+                del keys[out.id]
+                if entered.pop(out.id, None) is None:
+                    left.append((out.id, out.version))
+        if lost and jobs.count(FINISHED) > len(listed):
+            return self._anew(jobs, window, fleet)  # an older finished job moves up: read it
+        return window.move(left, entered.values(), lambda: iter(listed.values()))
+
+    def _anew(self, jobs: JobStore, window: HistoryWindow, fleet: Fleet) -> ServiceHistory:
+        finished = jobs.list(FINISHED, limit=self.limit)
+        self.listed = SortedDict((_newest(j), j) for j in finished)
+        self.keys = {j.id: _newest(j) for j in finished}
+        return window.follow(finished, fleet)
 
 
 @dataclass
@@ -177,6 +232,4 @@ class CycleState:
 
     def learned(self, jobs: JobStore, limit: int, fleet: Fleet) -> ServiceHistory:
         """``history`` of the newest ``limit`` finished jobs of ``jobs``."""
-        if self.window.fleet is not fleet:
-            self.finished.history = None  # another fleet's speeds: derive it again
-        return self.finished.read(jobs, limit, lambda f: self.history(f, fleet))
+        return self.finished.read(jobs, limit, self.window, fleet)
