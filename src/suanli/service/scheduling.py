@@ -12,18 +12,17 @@ import contextlib
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from operator import attrgetter
 
-from suanli.domain.errors import EngineFailure, SuanliError
+from suanli.domain.errors import EngineFailure
 from suanli.domain.jobs import Decision, Estimate, Job, JobStatus, PoolVerdict, Reason
 from suanli.domain.lifecycle import note, transition
 from suanli.scheduler.fairqueue import fair_turn
 from suanli.scheduler.snapshot import Snapshot, build_snapshot, queue_order
-from suanli.service.bills import quote
 from suanli.service.deps import Platform
 from suanli.service.jobs import request_engine_cancel
 from suanli.service.services_control import run_services_step
+from suanli.service.voucher_rates import voucher_rates
 from suanli.store.base import Outcome
 
 S = JobStatus
@@ -39,29 +38,6 @@ class CycleReport:
 
 # Finished jobs whose service the queue learns from, each cycle (the most recent).
 HISTORY_JOBS = 1_000
-
-# A bill of this size is quoted to learn each tenant's effective voucher rate (caps included).
-RATE_SAMPLE = Decimal("10000.00")
-
-
-def voucher_rates(p: Platform, tenants: set[str]) -> dict[tuple[str, bool], Decimal]:
-    """The share of a bill each tenant's best programme would take off, domestic or not.
-
-    The rate folds in eligibility, validity, pools and caps left, so placement prices a pool
-    as the tenant will really pay for it; without billing, every rate is zero.
-    """
-    if p.billing is None:
-        return {}
-    rates: dict[tuple[str, bool], Decimal] = {}
-    for tenant in sorted(tenants):
-        for domestic in (True, False):
-            try:
-                deduction = quote(p, RATE_SAMPLE, domestic, tenant)
-            except SuanliError:
-                continue  # unknown tenant: no voucher, priced at gross
-            rates[(tenant, domestic)] = deduction.amount / RATE_SAMPLE
-    return rates
-
 
 # A waiting job's explanation is stored again when it says something new, or when its
 # forecasts ("would finish at", if started now) have moved on by this much: they move with
@@ -118,7 +94,7 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
         return CycleReport(admitted=admitted)
     # 2. Snapshot of free capacity: kept from the last cycle and moved by the jobs that
     # changed, where the store tells which (else taken from every holding job).
-    rates = voucher_rates(p, {j.tenant for j in queue})
+    rates = voucher_rates(p, {j.tenant for j in queue}, p.cycle_state.rates)
     limits = {n: t.pools for n, t in p.tenant_terms.items() if t.pools is not None}
     pools = p.cycle_state.capacity.pools(p.jobs, p.fleet, p.unavailable)
     if pools is None:
