@@ -25,6 +25,7 @@ from suanli.scheduler.fairqueue import finished_service, service_history, speeds
 from suanli.scheduler.queueing import ServiceHistory
 from suanli.scheduler.queueing.gittins import KEEP, size_class
 from suanli.scheduler.snapshot import PoolState
+from suanli.service.followed_active import FollowedActive
 from suanli.service.followed_runs import FollowedRuns
 from suanli.store.base import JobChanges, JobFeed, JobStore
 
@@ -243,6 +244,7 @@ class CycleState:
     finished: FollowedHistory = field(default_factory=FollowedHistory)
     runs: FollowedRuns = field(default_factory=FollowedRuns)  # the reconciler's walk
     rates: KeptRates = field(default_factory=KeptRates)  # service.voucher_rates
+    active: FollowedActive = field(default_factory=FollowedActive)  # the cycle's jobs
 
     def history(self, finished: Sequence[Job], fleet: Fleet) -> ServiceHistory:
         """``service_history(reversed(finished), fleet)``, followed from the last cycle's."""

@@ -73,14 +73,13 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
     """Steps: 1 admit PENDING, 2 snapshot, 3 decide (pure), 4 apply with guarded writes."""
     run_services_step(p)  # model services: replicas wanted become jobs to place (or stop)
     now = p.clock.now()
-    active = p.jobs.active()
+    # The unfinished jobs, sorted out (followed from tick to tick where the store tells
+    # which jobs changed: service.followed_active).
+    active = p.cycle_state.active.read(p.jobs)
     # 1. Admission: the spec was checked at the edge; quotas are the queue's business.
     admitted = 0
-    current: list[Job] = []
-    for job in active:
-        if job.status is not S.PENDING:
-            current.append(job)
-            continue
+    queue = active.queued
+    for job in active.pending:
         # Its first entry into the queue is its submission: jobs admitted in one cycle keep
         # their submission order inside a service level.
         after, event = transition(
@@ -88,8 +87,7 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
         )
         if p.jobs.save(job, after, [event]) is Outcome.APPLIED:
             admitted += 1
-            current.append(dataclasses.replace(after, version=job.version + 1))
-    queue = [j for j in current if j.status is S.QUEUED]
+            queue.append(dataclasses.replace(after, version=job.version + 1))
     if not queue:
         return CycleReport(admitted=admitted)
     # 2. Snapshot of free capacity: kept from the last cycle and moved by the jobs that
@@ -97,13 +95,13 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
     rates = voucher_rates(p, {j.tenant for j in queue}, p.cycle_state.rates)
     limits = {n: t.pools for n, t in p.tenant_terms.items() if t.pools is not None}
     pools = p.cycle_state.capacity.pools(p.jobs, p.fleet, p.unavailable)
+    holding = active.holding
     if pools is None:
-        snapshot = build_snapshot(now, p.fleet, current, queue, p.unavailable, rates, limits)
+        snapshot = build_snapshot(now, p.fleet, holding, queue, p.unavailable, rates, limits)
     else:
         queue.sort(key=queue_order)
         snapshot = Snapshot(now, p.fleet, pools, queue, rates, tenant_pools=limits)
     # 3. Decide: the fair queue (when, whose), then placement (where) for those it admits.
-    holding = [j for j in current if j.status.holds_capacity]
     # What the jobs that finished teach the queue (the default ranks by it): newest first
     # from the store, oldest first to the history.
     history = p.cycle_state.learned(p.jobs, HISTORY_JOBS, p.fleet)
