@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
+
+from suanli.domain.errors import InvalidInput
 from suanli.domain.tenants import Attribute, TenantTerms
 from suanli.scheduler.queueing import QueueSettings
 from suanli.sim.live import EPOCH, LiveReplay
 from suanli.sim.progress import ReplayProgress
-from suanli.sim.scenario import ReplaySetup
+from suanli.sim.scenario import ReplaySetup, load_scenario
 from suanli.sim.traces import TraceJob
 from suanli.sim.voucher_whatif import SpendLine
 from tests.service.test_live_report import FLEET
@@ -87,3 +91,18 @@ def test_a_replay_bills_from_the_scenarios_billing_start() -> None:
 def test_the_default_billing_start_is_the_old_epoch() -> None:
     replay = _setup(ReplaySetup(FLEET, {}).billing_start).replay("fifo")
     assert replay.start == EPOCH == dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("start", ["1999-12-31", "9999-12-31"])
+def test_a_billing_start_outside_its_bounds_is_refused_naming_it(
+    tmp_path: Path, start: str
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        f"format: suanli/sim-scenario/v1\nfleet: {{clusters: []}}\nbilling_start: {start}\n"
+    )
+    with pytest.raises(InvalidInput) as caught:
+        load_scenario(path)
+    assert "billing_start" in caught.value.message("en")
+    assert start in caught.value.message("zh")
+    assert "超出范围" in caught.value.message("zh")
