@@ -204,11 +204,11 @@ class LiveReplay:
                 # would walk it again in every full collection, more each tick.
                 gc.freeze()
             holding = sum(p.jobs.status_counts(HOLDING).values())
-            if self.on_tick is not None:
-                self.on_tick(self._progress(now, i, len(jobs), rejected, ticks))
             idle = idle + 1 if i >= len(jobs) and not holding else 0
             if idle >= 2:
                 break  # all arrived, nothing runs after a tick more: what waits never can
+            if self.on_tick is not None:  # (not the closing tick: its clock jumped ahead)
+                self.on_tick(self._progress(now, i, len(jobs), rejected, ticks))
             # The timer: only a job waiting for its turn changes with time alone (levels,
             # aging, guards); with none waiting, a tick without an arrival or an end
             # decides nothing, so the clock jumps to the next of those.
