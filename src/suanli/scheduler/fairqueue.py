@@ -165,6 +165,7 @@ def _turn(
     rates: dict[tuple[str, str], float] = {}
     by_id: dict[JobId, Job] = {}
     waiting: list[Work] = []
+    plan_of: dict[JobId, Plan] = {}
     bypass: list[Job] = []  # CPU-only jobs and jobs no pool can run: placement alone
     for job in snapshot.queue:
         key = kind_of(job)
@@ -179,6 +180,7 @@ def _turn(
             bypass.append(job)
             continue
         by_id[job.id] = job
+        plan_of[job.id] = found[1]
         served = attained(job, now, speed)
         known = _WAITING.get(id(job))
         if known is None or known[0] is not job or known[1] != (job_class, models, served):
@@ -230,9 +232,16 @@ def _turn(
     decided = decide(view, policy, explain=True)
     starts = decided.starts
     waits: dict[JobId, Decision] = {}
+    # Waiting work of one kind refused alike shares its reason (``decide`` says one reason
+    # for each kind of work refused between admissions): one explanation for them all.
+    said: dict[tuple[int, int], Decision] = {}
     for ident, reason in decided.waits.items():
-        job = by_id[JobId(ident)]
-        waits[job.id] = _waiting(reason, plans[kind_of(job)][1])
+        job_id = JobId(ident)
+        plan = plan_of[job_id]
+        why = said.get((id(reason), id(plan)))
+        if why is None:
+            why = said[(id(reason), id(plan))] = _waiting(reason, plan)
+        waits[job_id] = why
     return QueueTurn(
         [by_id[JobId(s.work.id)] for s in starts] + sorted(bypass, key=queue_order),
         {JobId(s.work.id): views.model[s.pool] for s in starts},
