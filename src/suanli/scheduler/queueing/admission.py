@@ -140,8 +140,12 @@ def decide(
                 held.holding.append((NEVER, count))  # summarised: its end is not shown
     movable: list[Work] = []
     for w in view.running:
-        borrowed = _is_borrowed(w, ledger, rooms)
-        if _pinned(w, policy, now, borrowed):
+        # ``_pinned``, asking whether it runs borrowed only where that matters.
+        if (
+            w.stopping
+            or not w.preemptible
+            or _pinned(w, policy, now, _is_borrowed(w, ledger, rooms))
+        ):
             _count(w, rooms, ledger, now, settings.grace_s)
         else:
             movable.append(w)
@@ -161,9 +165,10 @@ def decide(
     # time, per work).
     known = Refusals(KEEP_REFUSALS and not reserving)
     for w in order:
-        if w.id in seen:
-            continue
-        seen.add(w.id)
+        if can_move:  # only a swap walks work ahead of its turn
+            if w.id in seen:
+                continue
+            seen.add(w.id)
         if left <= 0 and not explain:
             break  # nothing more fits; what is not admitted waits or is preempted
         if w.pool is None:
