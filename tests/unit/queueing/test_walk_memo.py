@@ -10,6 +10,7 @@ work awaiting nodes and every explanation must be the same.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -129,3 +130,43 @@ def test_a_walk_decides_alike_with_and_without_its_refusals(
                 outcome(decide(view(specs, two_models, 60_000.0), policy, explain, can_move))
             )
     assert plans[0] == plans[1]
+
+
+def plain_fair_order(works: list[Work], ledger: Any) -> Iterator[Work]:
+    """The borrowing pass's order as it was: the lowest share compared anew per work."""
+    by_tenant: dict[str, list[Work]] = {}
+    for w in works:
+        by_tenant.setdefault(w.tenant, []).append(w)
+    heads = dict.fromkeys(by_tenant, 0)
+    while heads:
+        tenant = min(heads, key=lambda t: (ledger.share[t], t))
+        i = heads[tenant]
+        yield by_tenant[tenant][i]
+        if i + 1 < len(by_tenant[tenant]):
+            heads[tenant] = i + 1
+        else:
+            del heads[tenant]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(sorted(TENANTS)), min_size=2, max_size=30),
+    st.lists(st.tuples(st.booleans(), st.sampled_from(sorted(TENANTS)), st.integers(1, 4))),
+)
+def test_the_borrowing_order_keeps_its_tenant_only_while_no_share_moves(
+    owners: list[str], admits: list[tuple[bool, str, int]]
+) -> None:
+    # Between yields the walk may admit work (a share moves): the order must follow it.
+    works = [Work(f"w{i}", t, 1, float(i)) for i, t in enumerate(owners)]
+    orders = []
+    for order in (admission._fair_order, plain_fair_order):
+        ledger = admission._Ledger(TENANTS)
+        steps = iter(admits)
+        seen = []
+        for w in order(works, ledger):
+            seen.append(w.id)
+            admit, tenant, count = next(steps, (False, "a", 1))
+            if admit:
+                ledger.add(tenant, count, "V100", 1.0)
+        orders.append(seen)
+    assert orders[0] == orders[1]

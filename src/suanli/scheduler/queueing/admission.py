@@ -60,6 +60,7 @@ class _Ledger:
         self.cohort_used: dict[tuple[str, str], int] = defaultdict(int)
         self.cohort_nominal: dict[tuple[str, str], int] = defaultdict(int)
         self.share: dict[str, float] = defaultdict(float)  # normalised compute in use
+        self.changes = 0  # how many times ``add`` moved usage and shares
         # Each (tenant, model)'s terms and quota entry, looked up once per decision: the
         # walk asks for them about three times per running job (most of a busy turn).
         self._keyed: dict[tuple[str, str], tuple[TenantTerms, str]] = {}
@@ -103,6 +104,7 @@ class _Ledger:
         if terms.cohort is not None:
             self.cohort_used[(terms.cohort, key)] += accelerators
         self.share[tenant] += accelerators * speed / max(terms.weight, 1e-9)
+        self.changes += 1
 
 
 @dataclass(slots=True)
@@ -527,8 +529,13 @@ def _fair_order(works: Sequence[Work], ledger: _Ledger) -> Iterable[Work]:
     for w in works:
         by_tenant[w.tenant].append(w)
     heads = dict.fromkeys(by_tenant, 0)
+    # The tenant chosen stays the lowest until a share moves (an admission: ``changes``)
+    # or its work runs out: chosen again without comparing every tenant per work.
+    tenant, at = "", -1
     while heads:
-        tenant = min(heads, key=lambda t: (ledger.share[t], t))
+        if at != ledger.changes or tenant not in heads:
+            tenant = min(heads, key=lambda t: (ledger.share[t], t))
+            at = ledger.changes
         i = heads[tenant]
         yield by_tenant[tenant][i]
         if i + 1 < len(by_tenant[tenant]):
