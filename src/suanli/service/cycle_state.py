@@ -21,7 +21,13 @@ from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job, JobStatus
 from suanli.domain.tenants import Tenant
 from suanli.scheduler.capacity import LiveCapacity
-from suanli.scheduler.fairqueue import finished_service, service_history, speeds, units
+from suanli.scheduler.fairqueue import (
+    KeptPolicy,
+    finished_service,
+    service_history,
+    speeds,
+    units,
+)
 from suanli.scheduler.queueing import ServiceHistory
 from suanli.scheduler.queueing.gittins import KEEP, size_class
 from suanli.scheduler.snapshot import PoolState
@@ -245,6 +251,7 @@ class CycleState:
     runs: FollowedRuns = field(default_factory=FollowedRuns)  # the reconciler's walk
     rates: KeptRates = field(default_factory=KeptRates)  # service.voucher_rates
     active: FollowedActive = field(default_factory=FollowedActive)  # the cycle's jobs
+    policy: KeptPolicy = field(default_factory=KeptPolicy)  # the fair queue's, informed
 
     def history(self, finished: Sequence[Job], fleet: Fleet) -> ServiceHistory:
         """``service_history(reversed(finished), fleet)``, followed from the last cycle's."""
