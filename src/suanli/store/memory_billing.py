@@ -7,6 +7,7 @@ keeps its rules in ``suanli.billing.ledger.Ledger``, so both check the same thin
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -130,6 +131,9 @@ class MemoryBillingStore:
         with self._db.lock:
             if key in self._t.settlements:
                 return False
+            deduction = self._db.shared.deduction(settlement.deduction)
+            if deduction is not settlement.deduction:
+                settlement = dataclasses.replace(settlement, deduction=deduction)
             self._t.settlements[key] = settlement
             self._t.unsettled.pop(key, None)
             if settlement.entry_key is not None:
@@ -214,7 +218,7 @@ class MemoryLedgerStore:
 
     def post(self, entry: Entry) -> Posted:
         with self._db.lock:
-            return self._ledger.post(entry)
+            return self._ledger.post(self._db.shared.entry(entry))
 
     def has(self, key: str) -> bool:
         return self._ledger.get(key) is not None

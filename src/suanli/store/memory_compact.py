@@ -1,0 +1,131 @@
+"""Equal values stored once in the memory stores (a replay keeps ~1M jobs' records).
+
+Most of what a job leaves in the stores repeats from job to job: its events' reasons
+(``reason_submitted``, ``reason_placed`` on one pool...), the voucher programmes'
+refusals in every settlement (a programme of the wrong kind refuses every compute charge
+the same way), the ledger's accounts. The stores keep one instance of each such value and
+every record points at it: a record read back is equal, field by field, to the record
+written (the store contract suite reads them back), only no longer a copy of its own.
+Records are frozen, so a shared value cannot change under another record.
+
+Two values are shared only when they are the same in every observable way, not merely
+``==``: ``Decimal("0")`` and ``Decimal("0.00")`` are equal and print differently, so a
+value's key keeps each atom's type and exact form (a Decimal's digits and exponent), and a
+value holding anything else (a datetime, whose zone may be spelled two ways; a list) is
+kept as it came.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Hashable, Sequence
+from decimal import Decimal
+from enum import Enum
+from typing import Any, TypeVar
+
+from suanli.billing.ledger import Entry, Posting
+from suanli.billing.verdicts import Consideration
+from suanli.billing.vouchers import Deduction
+from suanli.domain.jobs import JobEvent, Reason
+
+T = TypeVar("T")
+# Values a table keeps at most: a value unique to one job (a dispatch reason naming the
+# job's engine key) would otherwise keep its key here for good; past this many the table
+# starts again (what is stored stays shared; values that repeat are kept again at once).
+# A bound on memory, not a tuned figure: a replay meets a few hundred repeating values.
+KEPT_AT_MOST = 4096
+_PLAIN = (str, int, bool, float, type(None))
+
+
+class _Unshared(Exception):
+    """A value with a part whose exact form the key cannot hold: kept as it came."""
+
+
+def _atom(v: object) -> Hashable:
+    t = type(v)
+    if t in _PLAIN:
+        return (t, repr(v)) if t is float else (t, v)  # repr: 0.0 and -0.0 differ
+    if isinstance(v, Enum):
+        return (t, v.value)
+    if t is Decimal:
+        return (t, v.as_tuple())  # type: ignore[attr-defined]
+    if t is dt.date:
+        return (t, v)
+    if t is dict:
+        return (t, tuple((_atom(k), _atom(x)) for k, x in v.items()))  # type: ignore[attr-defined]
+    if t is tuple:
+        return (t, tuple(_atom(x) for x in v))  # type: ignore[attr-defined]
+    if t is frozenset:
+        return (t, frozenset(_atom(x) for x in v))  # type: ignore[attr-defined]
+    raise _Unshared
+
+
+def _key(record: object) -> Hashable | None:
+    try:
+        return (
+            type(record),
+            tuple(_atom(getattr(record, f.name)) for f in dataclasses.fields(record)),  # type: ignore[arg-type]
+        )
+    except _Unshared:
+        return None
+
+
+class SharedValues:
+    """One instance per distinct value: reasons, considerations, accounts, empty maps."""
+
+    def __init__(self) -> None:
+        self._kept: dict[Hashable, Any] = {}
+
+    def one(self, record: T) -> T:
+        """The kept instance equal to ``record`` (``record`` itself the first time)."""
+        key = _key(record)
+        if key is None:
+            return record
+        if len(self._kept) >= KEPT_AT_MOST:
+            self._kept.clear()
+        kept: T = self._kept.setdefault(key, record)
+        return kept
+
+    def _many(self, records: tuple[T, ...]) -> tuple[T, ...]:
+        shared = tuple(self.one(r) for r in records)
+        # The parts are kept instances (held by ``shared`` while the key lives), so their
+        # identities name the tuple exactly.
+        kept: tuple[T, ...] = self._kept.setdefault((tuple, tuple(map(id, shared))), shared)
+        return kept
+
+    def events(self, events: Sequence[JobEvent]) -> list[JobEvent]:
+        out = []
+        for e in events:
+            reason = self.one(e.reason) if type(e.reason) is Reason else e.reason
+            out.append(e if reason is e.reason else dataclasses.replace(e, reason=reason))
+        return out
+
+    def deduction(self, d: Deduction) -> Deduction:
+        considered = self._many(d.considered) if _all(d.considered, Consideration) else None
+        charge = d.charge
+        if type(charge.attributes) is dict and not charge.attributes:
+            empty: dict[str, Any] = self.one_empty()
+            if charge.attributes is not empty:
+                charge = dataclasses.replace(charge, attributes=empty)
+        if considered is None or (considered is d.considered and charge is d.charge):
+            return d if charge is d.charge else dataclasses.replace(d, charge=charge)
+        return dataclasses.replace(d, charge=charge, considered=considered)
+
+    def one_empty(self) -> dict[str, Any]:
+        """The one empty map records without attributes share (never written to)."""
+        empty: dict[str, Any] = self._kept.setdefault((dict, ()), {})
+        return empty
+
+    def entry(self, entry: Entry) -> Entry:
+        postings = tuple(
+            p if (a := self.one(p.account)) is p.account else Posting(a, p.amount)
+            for p in entry.postings
+        )
+        if all(p is q for p, q in zip(postings, entry.postings, strict=True)):
+            return entry
+        return dataclasses.replace(entry, postings=postings)
+
+
+def _all(records: tuple[object, ...], kind: type) -> bool:
+    return all(type(r) is kind for r in records)
