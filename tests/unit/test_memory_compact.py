@@ -11,7 +11,15 @@ from suanli.billing.ledger import Account, AccountKind, Entry, Posting, tenant_c
 from suanli.billing.verdicts import Consideration, Outcome
 from suanli.billing.vouchers import Deduction
 from suanli.domain.ids import JobId
-from suanli.domain.jobs import JobEvent, JobStatus, Reason
+from suanli.domain.jobs import (
+    Decision,
+    Estimate,
+    JobEvent,
+    JobStatus,
+    PoolVerdict,
+    Reason,
+    Verdicts,
+)
 from suanli.store import memory_compact
 from suanli.store.memory_compact import SharedValues
 from suanli.store.stores import memory_stores
@@ -107,3 +115,42 @@ def test_the_table_is_bounded_and_starts_again() -> None:
     again = Reason("same")
     assert shared.one(again) is again  # the table started again: kept anew, still equal
     assert dataclasses.asdict(again) == dataclasses.asdict(first)
+
+
+def test_amounts_are_shared_only_in_the_same_exact_form() -> None:
+    shared = SharedValues()
+    zero = Decimal("0.00")
+    assert shared.amount(zero) is zero
+    same, bare, negative = Decimal("0.00"), Decimal("0"), Decimal("-0.00")
+    assert shared.amount(same) is zero
+    assert shared.amount(bare) is bare
+    assert shared.amount(negative) is negative
+
+
+def _verdict(pool: str) -> PoolVerdict:
+    estimate = Estimate(
+        2.5, 0.4, Decimal("159.74"), Decimal("0.00"), Decimal("0.00"), 0.0, Decimal("159.74"), T0
+    )
+    return PoolVerdict("c", pool, True, Decimal("64.00"), None, estimate)
+
+
+def test_a_finished_job_reads_back_equal_and_lines_shared_by_jobs_stay_shared() -> None:
+    shared = SharedValues()
+    lines = (_verdict("p1"), _verdict("p2"))  # one cycle's lines, shared by two decisions
+    jobs = [
+        make_job(
+            job_id=f"j-{n}",
+            status=JobStatus.SUCCEEDED,
+            decision=Decision(Reason("placed", {"net": "159.74"}), Verdicts((lines, 0, 2))),
+        )
+        for n in range(2)
+    ]
+    kept = [shared.finished(j) for j in jobs]
+    assert kept == jobs
+    assert repr(kept[0]) == repr(jobs[0])
+    first, second = (list(k.decision.verdicts) for k in kept if k.decision is not None)
+    assert all(a is b for a, b in zip(first, second, strict=True))
+    estimate = first[0].estimate
+    assert estimate is not None
+    assert estimate.voucher is estimate.data_cost
+    assert estimate.gross is estimate.net

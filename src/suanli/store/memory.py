@@ -107,6 +107,8 @@ class MemoryJobStore:
 
     def _put(self, job: Job, before: Job | None) -> None:
         db = self._db
+        if job.status in TERMINAL:  # kept for good from here: its decision's values once
+            job = db.shared.finished(job)
         moved = before is None or _newest_first(before) != _newest_first(job)
         moved = moved or (before is not None and before.status is not job.status)
         if before is not None:

@@ -27,14 +27,14 @@ from typing import Any, TypeVar
 from suanli.billing.ledger import Entry, Posting
 from suanli.billing.verdicts import Consideration
 from suanli.billing.vouchers import Deduction
-from suanli.domain.jobs import JobEvent, Reason
+from suanli.domain.jobs import Decision, Estimate, Job, JobEvent, PoolVerdict, Reason, Verdicts
 
 T = TypeVar("T")
 # Values a table keeps at most: a value unique to one job (a dispatch reason naming the
 # job's engine key) would otherwise keep its key here for good; past this many the table
 # starts again (what is stored stays shared; values that repeat are kept again at once).
 # A bound on memory, not a tuned figure: a replay meets a few hundred repeating values.
-KEPT_AT_MOST = 4096
+KEPT_AT_MOST = 1024
 _PLAIN = (str, int, bool, float, type(None))
 
 
@@ -76,6 +76,13 @@ class SharedValues:
 
     def __init__(self) -> None:
         self._kept: dict[Hashable, Any] = {}
+        # Amounts by their exact form (sign, digits, exponent): a line's gross, the same
+        # amount again in its charge and its ledger posting, 0.00 everywhere.
+        self._amounts: dict[Hashable, Decimal] = {}
+        # Verdict lines already made compact, by the original's identity (the original is
+        # held with it, so the identity cannot be reused): lines one cycle shared among
+        # several jobs stay shared.
+        self._lines: dict[int, tuple[PoolVerdict, PoolVerdict]] = {}
 
     def one(self, record: T) -> T:
         """The kept instance equal to ``record`` (``record`` itself the first time)."""
@@ -86,6 +93,14 @@ class SharedValues:
             self._kept.clear()
         kept: T = self._kept.setdefault(key, record)
         return kept
+
+    def amount(self, d: Decimal) -> Decimal:
+        """The kept Decimal of exactly this form (``d`` itself the first time)."""
+        if type(d) is not Decimal:
+            return d
+        if len(self._amounts) >= KEPT_AT_MOST:
+            self._amounts.clear()
+        return self._amounts.setdefault(d.as_tuple(), d)
 
     def _many(self, records: tuple[T, ...]) -> tuple[T, ...]:
         shared = tuple(self.one(r) for r in records)
@@ -104,6 +119,9 @@ class SharedValues:
     def deduction(self, d: Deduction) -> Deduction:
         considered = self._many(d.considered) if _all(d.considered, Consideration) else None
         charge = d.charge
+        gross, before = self.amount(charge.gross), self.amount(charge.gross_before)
+        if gross is not charge.gross or before is not charge.gross_before:
+            charge = dataclasses.replace(charge, gross=gross, gross_before=before)
         if type(charge.attributes) is dict and not charge.attributes:
             empty: dict[str, Any] = self.one_empty()
             if charge.attributes is not empty:
@@ -119,12 +137,48 @@ class SharedValues:
 
     def entry(self, entry: Entry) -> Entry:
         postings = tuple(
-            p if (a := self.one(p.account)) is p.account else Posting(a, p.amount)
+            p
+            if (a := self.one(p.account)) is p.account and self.amount(p.amount) is p.amount
+            else Posting(a, self.amount(p.amount))
             for p in entry.postings
         )
         if all(p is q for p, q in zip(postings, entry.postings, strict=True)):
             return entry
         return dataclasses.replace(entry, postings=postings)
+
+    def finished(self, job: Job) -> Job:
+        """A finished job with its decision's amounts and lines kept once (read back equal)."""
+        d = job.decision
+        if d is None or type(d.verdicts) is not Verdicts:
+            return job
+        lines = tuple(self._line(v) for v in d.verdicts)
+        if all(a is b for a, b in zip(lines, d.verdicts, strict=True)):
+            return job
+        verdicts = Verdicts((lines, 0, len(lines)))
+        return dataclasses.replace(job, decision=Decision(d.summary, verdicts, d.chosen))
+
+    def _line(self, v: PoolVerdict) -> PoolVerdict:
+        done = self._lines.get(id(v))
+        if done is not None:
+            return done[1]
+        e = v.estimate
+        estimate = e
+        if type(e) is Estimate:
+            amounts = (e.gross, e.voucher, e.data_cost, e.net)
+            kept = tuple(self.amount(a) for a in amounts)
+            if any(a is not b for a, b in zip(amounts, kept, strict=True)):
+                gross, voucher, data, net = kept
+                estimate = dataclasses.replace(
+                    e, gross=gross, voucher=voucher, data_cost=data, net=net
+                )
+        price = self.amount(v.price_per_hour) if v.price_per_hour is not None else None
+        line = v
+        if estimate is not e or price is not v.price_per_hour:
+            line = dataclasses.replace(v, price_per_hour=price, estimate=estimate)
+        if len(self._lines) >= KEPT_AT_MOST:
+            self._lines.clear()
+        self._lines[id(v)] = (v, line)
+        return line
 
 
 def _all(records: tuple[object, ...], kind: type) -> bool:
