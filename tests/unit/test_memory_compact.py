@@ -21,10 +21,11 @@ from suanli.domain.jobs import (
     Verdicts,
 )
 from suanli.store import memory_compact
+from suanli.store.base import Settlement
 from suanli.store.memory_compact import SharedValues
 from suanli.store.stores import memory_stores
 from tests.builders import make_job
-from tests.unit.billing.make import make_charge
+from tests.unit.billing.make import make_charge, make_line
 
 T0 = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
 
@@ -154,3 +155,18 @@ def test_a_finished_job_reads_back_equal_and_lines_shared_by_jobs_stay_shared() 
     assert estimate is not None
     assert estimate.voucher is estimate.data_cost
     assert estimate.gross is estimate.net
+
+
+def test_a_settlement_reads_back_equal_with_its_price_kept_once() -> None:
+    shared = SharedValues()
+    kept = []
+    for n in range(2):
+        line = make_line("12.50", job=f"j-{n}")
+        d = Deduction(make_charge("12.50"), (_refusal("p-a", zone="x"),))
+        s = Settlement(line, d, T0, f"settle:j-{n}/a1")
+        out = shared.settlement(s)
+        assert out == s
+        assert repr(out) == repr(s)
+        kept.append(out)
+    assert kept[0].line.price_per_accelerator_hour is kept[1].line.price_per_accelerator_hour
+    assert kept[0].line.gross is kept[0].deduction.charge.gross

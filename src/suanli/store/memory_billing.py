@@ -7,7 +7,6 @@ keeps its rules in ``suanli.billing.ledger.Ledger``, so both check the same thin
 from __future__ import annotations
 
 import builtins
-import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -57,6 +56,7 @@ class MemoryBillingStore:
                 return False
             if JobId(usage.usage.job_id) not in self._db.jobs:  # as the SQL foreign key
                 raise ValueError(f"usage {key}: no job {usage.usage.job_id}")
+            usage = self._db.shared.usage(usage)
             self._t.usage[key] = usage
             self._t.unsettled[key] = usage
             self._db.to_meter.pop(JobId(usage.usage.job_id), None)
@@ -131,9 +131,7 @@ class MemoryBillingStore:
         with self._db.lock:
             if key in self._t.settlements:
                 return False
-            deduction = self._db.shared.deduction(settlement.deduction)
-            if deduction is not settlement.deduction:
-                settlement = dataclasses.replace(settlement, deduction=deduction)
+            settlement = self._db.shared.settlement(settlement)
             self._t.settlements[key] = settlement
             self._t.unsettled.pop(key, None)
             if settlement.entry_key is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sys
 from collections.abc import Hashable, Sequence
 from decimal import Decimal
 from enum import Enum
@@ -28,6 +29,7 @@ from suanli.billing.ledger import Entry, Posting
 from suanli.billing.verdicts import Consideration
 from suanli.billing.vouchers import Deduction
 from suanli.domain.jobs import Decision, Estimate, Job, JobEvent, PoolVerdict, Reason, Verdicts
+from suanli.store.base import MeteredUsage, Settlement
 
 T = TypeVar("T")
 # Values a table keeps at most: a value unique to one job (a dispatch reason naming the
@@ -148,14 +150,40 @@ class SharedValues:
 
     def finished(self, job: Job) -> Job:
         """A finished job with its decision's amounts and lines kept once (read back equal)."""
+        pl = job.placement
+        if pl is not None and (price := self.amount(pl.price_per_hour)) is not pl.price_per_hour:
+            job = dataclasses.replace(job, placement=dataclasses.replace(pl, price_per_hour=price))
         d = job.decision
         if d is None or type(d.verdicts) is not Verdicts:
             return job
         lines = tuple(self._line(v) for v in d.verdicts)
-        if all(a is b for a, b in zip(lines, d.verdicts, strict=True)):
+        summary = d.summary
+        if type(summary) is Reason and any(type(v) is str for v in summary.params.values()):
+            # The summary's figures as text ("159.74" net and gross, "0.00"): equal strings once.
+            params = {k: sys.intern(v) if type(v) is str else v for k, v in summary.params.items()}
+            summary = Reason(summary.code, params)
+        if summary is d.summary and all(a is b for a, b in zip(lines, d.verdicts, strict=True)):
             return job
         verdicts = Verdicts((lines, 0, len(lines)))
-        return dataclasses.replace(job, decision=Decision(d.summary, verdicts, d.chosen))
+        return dataclasses.replace(job, decision=Decision(summary, verdicts, d.chosen))
+
+    def usage(self, m: MeteredUsage) -> MeteredUsage:
+        """A meter reading with its price kept once (a pool's price, the same every job)."""
+        price = self.amount(m.price_per_accelerator_hour)
+        if price is m.price_per_accelerator_hour:
+            return m
+        return dataclasses.replace(m, price_per_accelerator_hour=price)
+
+    def settlement(self, s: Settlement) -> Settlement:
+        """A settlement with its amounts, refusals and empty maps kept once."""
+        line = s.line
+        price, gross = self.amount(line.price_per_accelerator_hour), self.amount(line.gross)
+        if price is not line.price_per_accelerator_hour or gross is not line.gross:
+            line = dataclasses.replace(line, price_per_accelerator_hour=price, gross=gross)
+        deduction = self.deduction(s.deduction)
+        if line is s.line and deduction is s.deduction:
+            return s
+        return dataclasses.replace(s, line=line, deduction=deduction)
 
     def _line(self, v: PoolVerdict) -> PoolVerdict:
         done = self._lines.get(id(v))
