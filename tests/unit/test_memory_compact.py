@@ -16,6 +16,8 @@ from suanli.domain.jobs import (
     Estimate,
     JobEvent,
     JobStatus,
+    NodeAssignment,
+    Placement,
     PoolVerdict,
     Reason,
     Verdicts,
@@ -170,3 +172,21 @@ def test_a_settlement_reads_back_equal_with_its_price_kept_once() -> None:
         kept.append(out)
     assert kept[0].line.price_per_accelerator_hour is kept[1].line.price_per_accelerator_hour
     assert kept[0].line.gross is kept[0].deduction.charge.gross
+
+
+def test_finished_jobs_on_the_same_nodes_share_their_placement_shape() -> None:
+    shared = SharedValues()
+    kept = []
+    for n in range(2):
+        nodes = (NodeAssignment("n1", (0, 1)), NodeAssignment("n2", (0, 1)))
+        placement = Placement("c", "p", "V100", nodes, Decimal("64.00"))
+        job = make_job(job_id=f"j-{n}", status=JobStatus.SUCCEEDED, placement=placement)
+        out = shared.finished(job)
+        assert out == job
+        assert repr(out) == repr(job)
+        kept.append(out)
+    first, second = (k.placement for k in kept)
+    assert first is not None
+    assert second is not None
+    assert first.nodes is second.nodes
+    assert first.price_per_hour is second.price_per_hour

@@ -28,7 +28,16 @@ from typing import Any, TypeVar
 from suanli.billing.ledger import Entry, Posting
 from suanli.billing.verdicts import Consideration
 from suanli.billing.vouchers import Deduction
-from suanli.domain.jobs import Decision, Estimate, Job, JobEvent, PoolVerdict, Reason, Verdicts
+from suanli.domain.jobs import (
+    Decision,
+    Estimate,
+    Job,
+    JobEvent,
+    NodeAssignment,
+    PoolVerdict,
+    Reason,
+    Verdicts,
+)
 from suanli.store.base import MeteredUsage, Settlement
 
 T = TypeVar("T")
@@ -151,8 +160,13 @@ class SharedValues:
     def finished(self, job: Job) -> Job:
         """A finished job with its decision's amounts and lines kept once (read back equal)."""
         pl = job.placement
-        if pl is not None and (price := self.amount(pl.price_per_hour)) is not pl.price_per_hour:
-            job = dataclasses.replace(job, placement=dataclasses.replace(pl, price_per_hour=price))
+        if pl is not None:
+            # Which nodes and slots: a few hundred shapes over a whole trace.
+            nodes = self._many(pl.nodes) if _all(pl.nodes, NodeAssignment) else pl.nodes
+            price = self.amount(pl.price_per_hour)
+            if nodes is not pl.nodes or price is not pl.price_per_hour:
+                placement = dataclasses.replace(pl, nodes=nodes, price_per_hour=price)
+                job = dataclasses.replace(job, placement=placement)
         d = job.decision
         if d is None or type(d.verdicts) is not Verdicts:
             return job
