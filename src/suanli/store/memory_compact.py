@@ -26,7 +26,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from suanli.billing.ledger import Entry, Posting
-from suanli.billing.verdicts import Consideration
+from suanli.billing.verdicts import Consideration, Outcome
 from suanli.billing.vouchers import Deduction
 from suanli.domain.jobs import (
     Decision,
@@ -72,12 +72,18 @@ def _atom(v: object) -> Hashable:
     raise _Unshared
 
 
+_NAMES: dict[type, tuple[str, ...]] = {}  # each record type's field names, read once
+
+
 def _key(record: object) -> Hashable | None:
+    t = type(record)
+    if t is Reason and type(record.params) is dict and not record.params:  # type: ignore[attr-defined]
+        return (t, record.code)  # type: ignore[attr-defined] # most reasons: a code alone
+    names = _NAMES.get(t)
+    if names is None:
+        names = _NAMES[t] = tuple(f.name for f in dataclasses.fields(record))  # type: ignore[arg-type]
     try:
-        return (
-            type(record),
-            tuple(_atom(getattr(record, f.name)) for f in dataclasses.fields(record)),  # type: ignore[arg-type]
-        )
+        return (t, tuple(_atom(getattr(record, n)) for n in names))
     except _Unshared:
         return None
 
@@ -128,7 +134,14 @@ class SharedValues:
         return out
 
     def deduction(self, d: Deduction) -> Deduction:
-        considered = self._many(d.considered) if _all(d.considered, Consideration) else None
+        # Refusals repeat from charge to charge; a programme that applied names this
+        # charge's amounts and is kept as it came (with the tuple it sits in).
+        considered = (
+            self._many(d.considered)
+            if _all(d.considered, Consideration)
+            and all(c.outcome is not Outcome.APPLIED for c in d.considered)
+            else None
+        )
         charge = d.charge
         gross, before = self.amount(charge.gross), self.amount(charge.gross_before)
         if gross is not charge.gross or before is not charge.gross_before:
@@ -159,17 +172,16 @@ class SharedValues:
 
     def finished(self, job: Job) -> Job:
         """A finished job with its decision's amounts and lines kept once (read back equal)."""
-        pl = job.placement
+        pl = placement = job.placement
         if pl is not None:
             # Which nodes and slots: a few hundred shapes over a whole trace.
             nodes = self._many(pl.nodes) if _all(pl.nodes, NodeAssignment) else pl.nodes
             price = self.amount(pl.price_per_hour)
             if nodes is not pl.nodes or price is not pl.price_per_hour:
                 placement = dataclasses.replace(pl, nodes=nodes, price_per_hour=price)
-                job = dataclasses.replace(job, placement=placement)
         d = job.decision
         if d is None or type(d.verdicts) is not Verdicts:
-            return job
+            return job if placement is pl else dataclasses.replace(job, placement=placement)
         lines = tuple(self._line(v) for v in d.verdicts)
         summary = d.summary
         if type(summary) is Reason and any(type(v) is str for v in summary.params.values()):
@@ -177,9 +189,10 @@ class SharedValues:
             params = {k: sys.intern(v) if type(v) is str else v for k, v in summary.params.items()}
             summary = Reason(summary.code, params)
         if summary is d.summary and all(a is b for a, b in zip(lines, d.verdicts, strict=True)):
-            return job
+            return job if placement is pl else dataclasses.replace(job, placement=placement)
         verdicts = Verdicts((lines, 0, len(lines)))
-        return dataclasses.replace(job, decision=Decision(summary, verdicts, d.chosen))
+        decision = Decision(summary, verdicts, d.chosen)
+        return dataclasses.replace(job, placement=placement, decision=decision)
 
     def usage(self, m: MeteredUsage) -> MeteredUsage:
         """A meter reading with its price kept once (a pool's price, the same every job)."""
