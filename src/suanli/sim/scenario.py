@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from suanli.schemas.simfile import Scenario, load_scenario_file
 from suanli.service.bootstrap import queue_settings_of, shipped_policies
 from suanli.service.fleet import builtin_catalog
 from suanli.sim.live import LiveReplay
+from suanli.sim.progress import ReplayProgress
 from suanli.sim.traces import Trace, TraceJob
 
 
@@ -32,8 +33,15 @@ class ReplaySetup:
     vouchers: Sequence[VoucherPolicy] = ()
     billing_start: dt.date = dt.date(2025, 1, 1)
 
-    def replay(self, policy: str = "default", estimates: str = "none") -> LiveReplay:
-        """A replay of this set-up through the live cycle under queue ``policy``."""
+    def replay(
+        self,
+        policy: str = "default",
+        estimates: str = "none",
+        on_tick: Callable[[ReplayProgress], None] | None = None,
+    ) -> LiveReplay:
+        """A replay of this set-up through the live cycle under queue ``policy``; the
+        trace's first job is submitted at midnight (UTC) of the scenario's billing start,
+        so each attempt is billed at that month's prices and vouchers."""
         return LiveReplay(
             self.fleet,
             self.tenants,
@@ -41,6 +49,8 @@ class ReplaySetup:
             estimates=estimates,
             attributes=self.attributes,
             throughput=self.throughput,
+            start=dt.datetime.combine(self.billing_start, dt.time(), tzinfo=dt.UTC),
+            on_tick=on_tick,
         )
 
 
