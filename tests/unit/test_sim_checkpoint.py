@@ -38,7 +38,9 @@ def _engine(
 
 def _attempt(n: int, spec: dict[str, Any] | None = None, model: str = "T4") -> LaunchRequest:
     placement = Placement("sim-1", "t4", model, (NodeAssignment("t4-n0", (0,)),), Decimal("1"))
-    request_spec = make_spec(resources={"accelerator": {"model": model, "count": 1}}, **(spec or {}))
+    request_spec = make_spec(
+        resources={"accelerator": {"model": model, "count": 1}}, **(spec or {})
+    )
     return LaunchRequest(engine_key(JobId("j"), n), "j", n, request_spec, placement)
 
 
