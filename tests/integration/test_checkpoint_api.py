@@ -42,7 +42,8 @@ def test_a_finished_jobs_checkpoints_are_deleted(api: TestClient) -> None:
     assert job["spec"]["checkpoint"] == {"every_minutes": 20.0}
     log = api.get(f"/api/v1/jobs/{job['id']}/logs").text
     where = Path(log.split("dir=", 1)[1].split()[0])
-    assert where.name == job["id"] and where.parent.name == ".checkpoints"
+    assert where.name == job["id"]
+    assert where.parent.name == ".checkpoints"
     assert not where.exists()  # the job ended for good: nothing will resume from it
 
 
