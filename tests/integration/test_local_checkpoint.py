@@ -14,12 +14,13 @@ import pytest
 
 from suanli.domain.clock import SystemClock
 from suanli.domain.errors import EngineFailure
-from suanli.domain.ids import engine_key
+from suanli.domain.ids import JobId, engine_key
 from suanli.domain.jobs import NodeAssignment, Placement
 from suanli.engines.base import LaunchRequest, RunState, RunStatus
 from suanli.engines.checkpoints import CHECKPOINT_ENV, drop_checkpoints
 from suanli.engines.local import CHECKPOINTS, LocalEngine
 from suanli.engines.sandbox import tenant_account
+from suanli.schemas.specfile import parse_spec_text
 from tests.builders import make_spec
 from tests.conftest import wait_until
 
@@ -49,7 +50,7 @@ def _request(
 ) -> LaunchRequest:
     checkpoint = {"checkpoint": {"every_minutes": every}} if every != 0 else {}
     spec = make_spec(run=run, resources={"cpus": 1, "memory_gb": 1}, **checkpoint)
-    key = engine_key(job_id, attempt)  # type: ignore[arg-type]
+    key = engine_key(JobId(job_id), attempt)
     return LaunchRequest(key, job_id, attempt, spec, PLACEMENT, tenant=tenant)
 
 
@@ -83,11 +84,11 @@ def test_a_preempted_attempt_leaves_its_checkpoint_to_the_next(engine: LocalEngi
     assert "found started 1" in second  # what attempt 1 wrote while it ran
     assert "found saved-on-stop" in second  # and what it saved in its grace
     assert (where / "progress").read_text() == "started 1\nstarted 2\n"
-    assert engine.root.joinpath(engine_key("j-resume", 2), "work").is_dir()  # type: ignore[arg-type]
+    assert engine.root.joinpath(engine_key(JobId("j-resume"), 2), "work").is_dir()
     # The job ended for good: its checkpoints go (runs and their logs stay).
     drop_checkpoints([engine], "j-resume")
     assert not where.exists()
-    assert "attempt=2" in _log(engine, engine_key("j-resume", 2))  # type: ignore[arg-type]
+    assert "attempt=2" in _log(engine, engine_key(JobId("j-resume"), 2))
 
 
 def test_a_job_that_does_not_checkpoint_gets_no_directory(engine: LocalEngine) -> None:
@@ -106,7 +107,7 @@ def test_the_job_env_cannot_point_the_directory_elsewhere(engine: LocalEngine) -
         checkpoint={},
         env={CHECKPOINT_ENV: "/etc"},
     )
-    key = engine_key("j-env", 1)  # type: ignore[arg-type]
+    key = engine_key(JobId("j-env"), 1)
     engine.launch(LaunchRequest(key, "j-env", 1, spec, PLACEMENT, tenant="acme"))
     assert _final(engine, key).state is RunState.SUCCEEDED
     assert f"dir={engine.root.resolve() / CHECKPOINTS / 'j-env'}" in _log(engine, key)
@@ -142,3 +143,22 @@ def test_a_job_id_that_is_not_a_plain_name_is_refused(engine: LocalEngine, job_i
     with pytest.raises(EngineFailure):
         engine.drop_checkpoint(job_id)
     assert os.path.isdir(engine.root)
+
+
+def test_the_resume_example_goes_on_from_its_saved_step(engine: LocalEngine) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "resume.yaml"
+    spec = parse_spec_text(example.read_text(), "resume.yaml")
+    spec = spec.model_copy(update={"resources": make_spec(resources={"cpus": 1}).resources})
+    first = LaunchRequest(engine_key(JobId("j-example"), 1), "j-example", 1, spec, PLACEMENT)
+    engine.launch(first)
+    wait_until((engine.root / CHECKPOINTS / "j-example" / "step").exists, timeout=60)
+    engine.cancel(first.key, grace_s=10)
+    assert _final(engine, first.key).state is RunState.CANCELLED
+    saved = int(_log(engine, first.key).split("saved step ")[1].split()[0])
+    assert 1 <= saved < 20
+    second = LaunchRequest(engine_key(JobId("j-example"), 2), "j-example", 2, spec, PLACEMENT)
+    engine.launch(second)
+    assert _final(engine, second.key).state is RunState.SUCCEEDED
+    log = _log(engine, second.key)
+    assert f"attempt 2 starts at step {saved}" in log
+    assert "done at step 20" in log
