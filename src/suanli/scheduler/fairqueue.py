@@ -135,6 +135,31 @@ def service_history(finished: Iterable[Job], fleet: Fleet) -> ServiceHistory:
     )
 
 
+@dataclass
+class KeptPolicy:
+    """The last turn's informed policy, kept by the driver from one turn to the next
+    (``CycleState.policy`` in the server and the replay): a turn informs it anew with its
+    history, which recomputes only what changed (a policy that learns keeps what the
+    finished jobs it already knows taught it, e.g. the Gittins table's rows). The policy
+    decided is the same with or without it (tests/unit/queueing/test_turn_memo.py)."""
+
+    policy: QueuePolicy | None = None
+
+    def informed(self, fresh: QueuePolicy, history: ServiceHistory | None) -> QueuePolicy:
+        """``fresh`` informed by ``history``, as ``decide`` would inform it, given this
+        turn's throughput (``fresh``'s: this turn's job classes); kept for the next turn."""
+        if history is None:
+            return fresh
+        last = self.policy
+        if last is None or type(last) is not type(fresh) or last.settings != fresh.settings:
+            learned = fresh.informed(history)
+        else:
+            learned = copy.copy(last.informed(history))
+            learned.throughput = fresh.throughput
+        self.policy = learned
+        return learned
+
+
 def fair_turn(
     snapshot: Snapshot,
     holding: Iterable[Job],
@@ -142,11 +167,13 @@ def fair_turn(
     tenants: Mapping[str, TenantTerms],
     settings: QueueSettings,
     history: ServiceHistory | None = None,
+    kept: KeptPolicy | None = None,
 ) -> QueueTurn:
     """The turn for ``snapshot.queue`` (queued jobs) given the jobs ``holding`` capacity;
-    ``history`` (``service_history``) is what finished jobs teach the queue's ranking."""
+    ``history`` (``service_history``) is what finished jobs teach the queue's ranking;
+    ``kept``: the policy the driver keeps from the last turn (None: informed anew)."""
     with collector_paused():  # as placement's cycle: many small objects, no cycles
-        return _turn(snapshot, holding, rank, tenants, settings, history)
+        return _turn(snapshot, holding, rank, tenants, settings, history, kept or KeptPolicy())
 
 
 def _turn(
@@ -156,6 +183,7 @@ def _turn(
     tenants: Mapping[str, TenantTerms],
     settings: QueueSettings,
     history: ServiceHistory | None,
+    last: KeptPolicy,
 ) -> QueueTurn:
     now = snapshot.now
     t = now.timestamp()
@@ -165,6 +193,7 @@ def _turn(
     rates: dict[tuple[str, str], float] = {}
     by_id: dict[JobId, Job] = {}
     waiting: list[Work] = []
+    plan_of: dict[JobId, Plan] = {}
     bypass: list[Job] = []  # CPU-only jobs and jobs no pool can run: placement alone
     for job in snapshot.queue:
         key = kind_of(job)
@@ -179,6 +208,7 @@ def _turn(
             bypass.append(job)
             continue
         by_id[job.id] = job
+        plan_of[job.id] = found[1]
         served = attained(job, now, speed)
         known = _WAITING.get(id(job))
         if known is None or known[0] is not job or known[1] != (job_class, models, served):
@@ -193,16 +223,21 @@ def _turn(
     running: list[Work] = []
     for job in holding:
         pl = job.placement
-        if pl is None or pl.accelerator is None or not job.status.holds_capacity:
+        if pl is None or pl.accelerator is None:
             continue
-        if pl.accelerator not in speed or not units(job):
+        kept = _RUNNING.get(id(job))
+        # Kept: the very job passed the checks below when its work was made (its status
+        # and units are its own), and its model's speed is still known.
+        same = kept is not None and kept[0] is job and pl.accelerator in speed
+        if not same and (
+            not job.status.holds_capacity or pl.accelerator not in speed or not units(job)
+        ):
             continue
         by_id[job.id] = job
         view_name, rate = (
             views.of.get((pl.cluster, pl.pool), pl.accelerator),
             speed[pl.accelerator],
         )
-        kept = _RUNNING.get(id(job))
         if kept is not None and kept[0] is job and kept[1] == (view_name, rate):
             w, started, per_s = kept[2], kept[3], kept[4]
             # The one field time moves: ``attained`` as it computes it, the job's own
@@ -223,16 +258,23 @@ def _turn(
             _RUNNING[id(job)] = (job, (view_name, rate), w, started, per_s)
         running.append(w)
     view = QueueView(t, views.views, running, waiting, _scaled(tenants, views), history=history)
-    policy = _informed(
+    policy = last.informed(
         make_policy(settings.policy, settings, ThroughputTable(rates, source="placement")),
         history,
     )
     decided = decide(view, policy, explain=True)
     starts = decided.starts
     waits: dict[JobId, Decision] = {}
+    # Waiting work of one kind refused alike shares its reason (``decide`` says one reason
+    # for each kind of work refused between admissions): one explanation for them all.
+    said: dict[tuple[int, int], Decision] = {}
     for ident, reason in decided.waits.items():
-        job = by_id[JobId(ident)]
-        waits[job.id] = _waiting(reason, plans[kind_of(job)][1])
+        job_id = JobId(ident)
+        plan = plan_of[job_id]
+        why = said.get((id(reason), id(plan)))
+        if why is None:
+            why = said[(id(reason), id(plan))] = _waiting(reason, plan)
+        waits[job_id] = why
     return QueueTurn(
         [by_id[JobId(s.work.id)] for s in starts] + sorted(bypass, key=queue_order),
         {JobId(s.work.id): views.model[s.pool] for s in starts},
@@ -240,29 +282,6 @@ def _turn(
         [(by_id[JobId(x.work.id)], in_accelerators(x.reason)) for x in decided.preempts],
         waits,
     )
-
-
-def _informed(fresh: QueuePolicy, history: ServiceHistory | None) -> QueuePolicy:
-    """``fresh`` informed by ``history``, as ``decide`` would inform it, learning only what
-    changed since the last turn: the last turn's informed policy of the same kind and
-    settings is informed anew (a policy that learns keeps what finished jobs it already
-    knows taught it, e.g. the Gittins table's rows) and given ``fresh``'s throughput (this
-    turn's job classes). A memo: the policy is the same with or without it."""
-    if history is None:
-        return fresh
-    last = _INFORMED.get(type(fresh))
-    if last is None or last.settings != fresh.settings:
-        learned = fresh.informed(history)
-    else:
-        learned = copy.copy(last.informed(history))
-        learned.throughput = fresh.throughput
-    _INFORMED.clear()  # one kind of policy at a time: a driver ranks by one
-    _INFORMED[type(fresh)] = learned
-    return learned
-
-
-# The last turn's informed policy by its kind (see ``_informed``): a memo, no state.
-_INFORMED: dict[type, QueuePolicy] = {}
 
 
 def _work(job: Job, job_class: str | None, models: frozenset[str] | None, served: float) -> Work:

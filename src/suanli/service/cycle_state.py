@@ -19,7 +19,13 @@ from suanli.domain.fleet import Fleet
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job, JobStatus
 from suanli.scheduler.capacity import LiveCapacity
-from suanli.scheduler.fairqueue import finished_service, service_history, speeds, units
+from suanli.scheduler.fairqueue import (
+    KeptPolicy,
+    finished_service,
+    service_history,
+    speeds,
+    units,
+)
 from suanli.scheduler.queueing import ServiceHistory
 from suanli.scheduler.queueing.gittins import KEEP, size_class
 from suanli.scheduler.snapshot import PoolState
@@ -225,6 +231,7 @@ class CycleState:
     capacity: FollowedCapacity = field(default_factory=FollowedCapacity)
     finished: FollowedHistory = field(default_factory=FollowedHistory)
     runs: FollowedRuns = field(default_factory=FollowedRuns)  # the reconciler's walk
+    policy: KeptPolicy = field(default_factory=KeptPolicy)  # the fair queue's, informed
 
     def history(self, finished: Sequence[Job], fleet: Fleet) -> ServiceHistory:
         """``service_history(reversed(finished), fleet)``, followed from the last cycle's."""

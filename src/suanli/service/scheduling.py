@@ -131,7 +131,15 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
     # What the jobs that finished teach the queue (the default ranks by it): newest first
     # from the store, oldest first to the history.
     history = p.cycle_state.learned(p.jobs, HISTORY_JOBS, p.fleet)
-    turn = fair_turn(snapshot, holding, p.policy.rank, p.tenant_terms, p.queue_settings, history)
+    turn = fair_turn(
+        snapshot,
+        holding,
+        p.policy.rank,
+        p.tenant_terms,
+        p.queue_settings,
+        history,
+        p.cycle_state.policy,
+    )
     result = p.policy.decide(dataclasses.replace(snapshot, queue=turn.admitted), turn.models)
     # 4. Apply: each write is guarded; a stale one waits for the next cycle.
     preempted = sum(preempt(p, job, reason) for job, reason in turn.preempts)

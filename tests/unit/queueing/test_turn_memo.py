@@ -1,10 +1,11 @@
 """The fair queue's turn decides the same whether it remembers earlier turns or not.
 
-``fair_turn`` keeps, from turn to turn, each waiting and running job's ``Work`` and the
-last informed policy (the Gittins table's rows): memos keyed by what they are made of.
+``fair_turn`` keeps, from turn to turn, each waiting and running job's ``Work`` (memos keyed
+by what they are made of) and, where the driver hands one in, the last informed policy (the
+Gittins table's rows: ``KeptPolicy``).
 Random sequences of turns (jobs arriving, starting, finishing, being served; the history
 of finished jobs growing) are decided warm, one memo carried through the sequence, and
-cold, every memo dropped before each turn: admissions, models, borrowing, preemptions
+cold, every memo dropped and a new ``KeptPolicy`` before each turn: admissions, models, borrowing, preemptions
 and every explanation must be the same.
 """
 
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from suanli.domain.jobs import Job, JobStatus, NodeAssignment, Placement
 from suanli.domain.tenants import TenantTerms
 from suanli.scheduler import fairqueue
-from suanli.scheduler.fairqueue import QueueTurn, fair_turn
+from suanli.scheduler.fairqueue import KeptPolicy, QueueTurn, fair_turn
 from suanli.scheduler.policies import POLICIES
 from suanli.scheduler.queueing import QueueSettings, ServiceHistory, history_of
 from suanli.scheduler.snapshot import build_snapshot
@@ -110,14 +111,22 @@ def decide_all(
 ) -> list[tuple[Any, ...]]:
     out = []
     forget()
+    kept = KeptPolicy()
     for now, queue, holding, history in turns:
         if cold:
             forget()
+            kept = KeptPolicy()
         snap = build_snapshot(now, FLEET, holding, queue)
         out.append(
             outcome(
                 fair_turn(
-                    snap, holding, POLICIES["default"].rank, TENANTS, QueueSettings(), history
+                    snap,
+                    holding,
+                    POLICIES["default"].rank,
+                    TENANTS,
+                    QueueSettings(),
+                    history,
+                    kept,
                 )
             )
         )
@@ -127,7 +136,6 @@ def decide_all(
 def forget() -> None:
     fairqueue._WAITING.clear()
     fairqueue._RUNNING.clear()
-    fairqueue._INFORMED.clear()
 
 
 @settings(max_examples=30, deadline=None)

@@ -45,11 +45,13 @@ from suanli.scheduler.queueing.model import (
 )
 from suanli.scheduler.queueing.placing import fit_nodes, place_admitted, ranker
 from suanli.scheduler.queueing.policies import QueuePolicy
+from suanli.scheduler.queueing.refusals import Refusals, allowed, refuse, refused_alike
 from suanli.scheduler.queueing.reservation import NEVER, Reservation, ends_at, runs_for, shadow
 
 UNLIMITED = TenantTerms("")
 _BIG = 1 << 62
 MOVE_COST_GRACES = 4.0  # what a move costs (stop, restore the checkpoint), in grace periods
+KEEP_REFUSALS = True  # ``refusals.Refusals``: the walk's memo (False: every work refused anew)
 
 
 class _Ledger:
@@ -61,6 +63,7 @@ class _Ledger:
         self.cohort_used: dict[tuple[str, str], int] = defaultdict(int)
         self.cohort_nominal: dict[tuple[str, str], int] = defaultdict(int)
         self.share: dict[str, float] = defaultdict(float)  # normalised compute in use
+        self.changes = 0  # how many times ``add`` moved usage and shares
         # Each (tenant, model)'s terms and quota entry, looked up once per decision: the
         # walk asks for them about three times per running job (most of a busy turn).
         self._keyed: dict[tuple[str, str], tuple[TenantTerms, str]] = {}
@@ -104,6 +107,7 @@ class _Ledger:
         if terms.cohort is not None:
             self.cohort_used[(terms.cohort, key)] += accelerators
         self.share[tenant] += accelerators * speed / max(terms.weight, 1e-9)
+        self.changes += 1
 
 
 @dataclass(slots=True)
@@ -141,8 +145,12 @@ def decide(
                 held.holding.append((NEVER, count))  # summarised: its end is not shown
     movable: list[Work] = []
     for w in view.running:
-        borrowed = _is_borrowed(w, ledger, rooms)
-        if _pinned(w, policy, now, borrowed):
+        # ``_pinned``, asking whether it runs borrowed only where that matters.
+        if (
+            w.stopping
+            or not w.preemptible
+            or _pinned(w, policy, now, _is_borrowed(w, ledger, rooms))
+        ):
             _count(w, rooms, ledger, now, settings.grace_s)
         else:
             movable.append(w)
@@ -157,10 +165,15 @@ def decide(
     refused: dict[tuple[str, str], int] = {}
     left = sum(r.room for r in rooms.values())
     seen: set[str] = set()  # walked, or admitted ahead of its turn by a swap
+    # Waiting work of one tenant, size and models refused with nothing admitted since is
+    # refused again for the same reason (``_Refusals``); not with promises (they refuse by
+    # time, per work).
+    known = Refusals(KEEP_REFUSALS and not reserving)
     for w in order:
-        if w.id in seen:
-            continue
-        seen.add(w.id)
+        if can_move:  # only a swap walks work ahead of its turn
+            if w.id in seen:
+                continue
+            seen.add(w.id)
         if left <= 0 and not explain:
             break  # nothing more fits; what is not admitted waits or is preempted
         if w.pool is None:
@@ -171,6 +184,14 @@ def decide(
                 over_quota.append(w)
                 continue
             if w.accelerators >= refused.get((w.tenant, "capacity"), _BIG) and not explain:
+                continue
+            again = known.get("in", w, len(admitted))
+            if again is not None:
+                why, reason = again
+                if why == "quota":
+                    over_quota.append(w)
+                else:
+                    refused_alike(plan, explain, w, why, reason, blocked, settings.backfill)
                 continue
         elif not can_move:  # running work staying where it runs: ``_choose`` and ``_admit``
             here = rooms.get(w.pool)  # inlined (most of a busy walk is running work)
@@ -211,15 +232,24 @@ def decide(
             _reserve_room(w, rooms, ledger, "in")
         if why == "quota":
             over_quota.append(w)
+            known.put("in", w, len(admitted), why, None)
         else:
-            _refuse(plan, explain, w, why, rooms, ledger, blocked, settings.backfill, now)
+            reason = refuse(plan, explain, w, why, rooms, ledger, blocked, settings.backfill, now)
+            known.put("in", w, len(admitted), why, reason)
     refused.clear()
     for w in _fair_order(over_quota, ledger):
         if left <= 0 and not explain:
             break
         if w.pool is None and w.accelerators >= refused.get((w.tenant, ""), _BIG):
             if explain:
-                _refuse(plan, explain, w, "quota", rooms, ledger, blocked, settings.backfill, now)
+                again = known.get("over", w, len(admitted))
+                if again is not None:
+                    refused_alike(plan, explain, w, "quota", again[1], blocked, settings.backfill)
+                else:
+                    reason = refuse(
+                        plan, explain, w, "quota", rooms, ledger, blocked, settings.backfill, now
+                    )
+                    known.put("over", w, len(admitted), "quota", reason)
             continue
         pool, why = _choose(w, rooms, ledger, policy, "borrow", now, can_move)
         if pool is not None:
@@ -231,7 +261,7 @@ def decide(
                 refused[key] = min(refused.get(key, _BIG), w.accelerators)
             if reserving and why == "capacity" and not w.running:
                 _reserve_room(w, rooms, ledger, "borrow")
-            _refuse(plan, explain, w, why, rooms, ledger, blocked, settings.backfill, now)
+            refuse(plan, explain, w, why, rooms, ledger, blocked, settings.backfill, now)
     kept = {w.id for w, _, _ in admitted if w.running}
     for w in movable:
         if w.id not in kept:
@@ -282,12 +312,6 @@ def _count(
         room.holding.append((ends_at(w, now, grace_s), w.accelerators))
 
 
-def _allowed(w: Work, p: PoolView, terms: TenantTerms) -> bool:
-    if w.models is not None and p.model not in w.models:
-        return False
-    return terms.pools is None or p.name in terms.pools
-
-
 def _choose(
     w: Work,
     rooms: Mapping[str, _PoolRoom],
@@ -321,7 +345,7 @@ def _choose(
     )
     for i, room in enumerate(rooms.values()):
         p = room.view
-        if not _allowed(w, p, terms):
+        if not allowed(w, p, terms):
             continue
         if p.capacity < w.accelerators:
             why = "size" if why == "nowhere" else why
@@ -388,7 +412,7 @@ def _faster(
         there = rate(w.job_class, p.model)
         if there < best_rate or age * (1.0 - current / there) < cost:
             continue
-        if not _allowed(w, p, terms) or fit_nodes(p.free, p.per_node, w.accelerators) is None:
+        if not allowed(w, p, terms) or fit_nodes(p.free, p.per_node, w.accelerators) is None:
             continue
         ok = ledger.check(w, p.model)
         if ok is None or (mode == "in" and ok == "borrow"):
@@ -434,7 +458,7 @@ def _partner(
         edge = (there / here) / (mine / rate(w.job_class, slow.view.model))
         if edge < best_edge:
             continue
-        if not _allowed(m, fast.view, ledger.terms(m.tenant)) or not _allowed(
+        if not allowed(m, fast.view, ledger.terms(m.tenant)) or not allowed(
             w, slow.view, ledger.terms(w.tenant)
         ):
             continue
@@ -482,7 +506,7 @@ def _reserve_room(w: Work, rooms: Mapping[str, _PoolRoom], ledger: _Ledger, mode
         p = room.view
         if room.reservation is not None or room.holding is None or p.capacity < w.accelerators:
             continue
-        if not _allowed(w, p, terms):
+        if not allowed(w, p, terms):
             continue
         ok = ledger.check(w, p.model)
         if ok is None or (mode == "in" and ok == "borrow"):
@@ -492,56 +516,6 @@ def _reserve_room(w: Work, rooms: Mapping[str, _PoolRoom], ledger: _Ledger, mode
             best = promise, room
     if best is not None:
         best[1].reservation = best[0]
-
-
-def _refuse(
-    plan: Plan,
-    explain: bool,
-    w: Work,
-    why: str,
-    rooms: Mapping[str, _PoolRoom],
-    ledger: _Ledger,
-    blocked: set[str],
-    backfill: bool,
-    now: float,
-) -> None:
-    if w.running:
-        return  # becomes a preemption
-    if why == "capacity" and not backfill:
-        blocked.add(w.tenant)
-    if not explain:
-        return
-    terms = ledger.terms(w.tenant)
-    if why == "quota":
-        used = sum(v for (t, _), v in ledger.used.items() if t == w.tenant)
-        quota = sum(terms.quota.values())
-        code = "queue_cohort_full" if terms.borrow and terms.cohort else "queue_quota_full"
-        reason = Reason(
-            code,
-            {
-                "tenant": w.tenant,
-                "used": used,
-                "quota": quota,
-                "need": w.accelerators,
-                "cohort": terms.cohort or "",
-            },
-        )
-    elif why == "size":
-        have = max((r.view.capacity for r in rooms.values()), default=0)
-        reason = Reason("queue_too_large", {"need": w.accelerators, "have": have})
-    elif why == "nowhere":
-        reason = Reason("queue_no_pool", {"tenant": w.tenant})
-    elif why == "reserved":
-        promises = [r.reservation for r in rooms.values() if r.reservation is not None]
-        first = min(promises, key=lambda r: r.at)
-        reason = Reason(
-            "queue_reserved",
-            {"need": w.accelerators, "holder": first.holder, "wait": round(first.at - now)},
-        )
-    else:
-        free = sum(r.room for r in rooms.values() if _allowed(w, r.view, terms))
-        reason = Reason("queue_no_capacity", {"need": w.accelerators, "free": max(free, 0)})
-    plan.waits[w.id] = reason
 
 
 def _wait(plan: Plan, explain: bool, w: Work, reason: Reason) -> None:
@@ -558,8 +532,13 @@ def _fair_order(works: Sequence[Work], ledger: _Ledger) -> Iterable[Work]:
     for w in works:
         by_tenant[w.tenant].append(w)
     heads = dict.fromkeys(by_tenant, 0)
+    # The tenant chosen stays the lowest until a share moves (an admission: ``changes``)
+    # or its work runs out: chosen again without comparing every tenant per work.
+    tenant, at = "", -1
     while heads:
-        tenant = min(heads, key=lambda t: (ledger.share[t], t))
+        if at != ledger.changes or tenant not in heads:
+            tenant = min(heads, key=lambda t: (ledger.share[t], t))
+            at = ledger.changes
         i = heads[tenant]
         yield by_tenant[tenant][i]
         if i + 1 < len(by_tenant[tenant]):
