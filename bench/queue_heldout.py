@@ -59,7 +59,7 @@ import yaml
 
 from suanli.domain.jobs import JobStatus
 from suanli.domain.spec import JobSpec
-from suanli.sim.live import EPOCH, LiveReplay, LiveReport
+from suanli.sim.live import LiveReplay, LiveReport
 from suanli.sim.scenario import load_scenario, setup_for
 from suanli.sim.traces import TraceJob, read_trace
 
@@ -94,7 +94,7 @@ class Measured(LiveReplay):
     def _report(self, submitted: dict[str, float], rejected: int, ticks: int) -> LiveReport:
         done = self.platform.jobs.list([JobStatus.SUCCEEDED], limit=len(submitted) + 1)
         self.jct = [
-            (j.finished_at - EPOCH).total_seconds() - submitted[j.id]
+            (j.finished_at - self.start).total_seconds() - submitted[j.id]
             for j in done
             if j.finished_at is not None and j.started_at is not None
         ]

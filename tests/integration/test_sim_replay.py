@@ -45,14 +45,18 @@ FIELDS = {
 JOBS = 300
 
 
-@pytest.fixture(scope="module")
-def philly_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The first JOBS jobs submitted on or after 2017-10-01 (the Helios window)."""
+def write_philly_slice(folder: Path, jobs: int = JOBS) -> Path:
+    """The first ``jobs`` jobs submitted on or after 2017-10-01 (the Helios window)."""
     lines = PHILLY.read_text().splitlines()
-    rows = sorted((r for r in lines[1:] if r >= "2017-10-01"), key=lambda r: r[:19])[:JOBS]
-    path = tmp_path_factory.mktemp("philly") / "philly.csv"
+    rows = sorted((r for r in lines[1:] if r >= "2017-10-01"), key=lambda r: r[:19])[:jobs]
+    path = folder / "philly.csv"
     path.write_text("\n".join([lines[0], *rows]) + "\n")
     return path
+
+
+@pytest.fixture(scope="module")
+def philly_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_philly_slice(tmp_path_factory.mktemp("philly"))
 
 
 def replay(

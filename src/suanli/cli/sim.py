@@ -137,6 +137,21 @@ def replay(
     window: Annotated[
         bool, typer.Option(help="only the jobs inside the scenario's window (--no-window: all)")
     ] = True,
+    skip: Annotated[
+        int,
+        typer.Option(
+            help="leave out the window's first M jobs (in submission order): the replay "
+            "starts at job M"
+        ),
+    ] = 0,
+    jobs_: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            help="replay only N jobs from there (0: to the end of the window); the trace "
+            "runs on its own clock from the first of them",
+        ),
+    ] = 0,
     repeat: Annotated[
         int, typer.Option(min=1, max=1000, help="replay the trace this many times, shifted")
     ] = 1,
@@ -156,31 +171,46 @@ def replay(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress",
+            help="a progress line on stderr once a second (default: on when stderr is a "
+            "terminal and --json is not given)",
+        ),
+    ] = None,
 ) -> None:
     """Replay a job trace through the live server's control loop on a simulated clock
     (memory stores, simulated engines, billing per attempt; docs/sim-fidelity.md)."""
+    from suanli.cli.sim_progress import progress_line
     from suanli.cli.whatif import load_programmes, print_what_if, replay_what_if
     from suanli.sim.load import at_load
-    from suanli.sim.replay_args import check_replay_args
+    from suanli.sim.replay_args import check_replay_args, check_window, window_of
     from suanli.sim.report import write_report
     from suanli.sim.scenario import load_scenario, repeated, setup_for, windowed
     from suanli.sim.traces import parse_trace_arg, read_trace
 
     lang = _lang(ctx)
     policies = policy or ["default"]
+    show = progress if progress is not None else err.is_terminal and not as_json
     try:
         for name in policies:
             check_replay_args(name, estimates)
+        check_window(skip, jobs_)
         programmes = load_programmes(vouchers) if vouchers is not None else None
         fmt, path = parse_trace_arg(trace)
         scenario = load_scenario(fleet)
         loaded = read_trace(fmt, path)
-        jobs = repeated(windowed(scenario, loaded.jobs) if window else loaded.jobs, repeat)
+        chosen = window_of(windowed(scenario, loaded.jobs) if window else loaded.jobs, skip, jobs_)
+        jobs = repeated(chosen, repeat)
         setup = setup_for(scenario, loaded)
         offered, stretch = None, 1.0
         if load is not None:
             jobs, offered, stretch = at_load(jobs, load, setup.fleet, setup.throughput)
-        results = [setup.replay(name, estimates).run(jobs) for name in policies]
+        results = []
+        for name in policies:
+            with progress_line(err, name, lang, show) as on_tick:
+                results.append(setup.replay(name, estimates, on_tick).run(jobs))
         whatifs = (
             [replay_what_if(r, programmes, setup.attributes) for r in results]
             if programmes is not None

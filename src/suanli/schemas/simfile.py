@@ -86,7 +86,10 @@ class ScenarioFile(_Strict):
     queue: QueueEntry = QueueEntry()
     window: WindowEntry = WindowEntry()
     throughput: str | None = Field(default=None, max_length=1000)
-    billing_start: dt.date = dt.date(2025, 1, 1)
+    # Bounded: a trace runs for years after it (datetime ends at 9999).
+    billing_start: dt.date = Field(
+        default=dt.date(2025, 1, 1), ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31)
+    )
     jobs: JobsEntry = JobsEntry()
 
 

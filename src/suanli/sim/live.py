@@ -45,13 +45,14 @@ from suanli.service.fleet import on_simulated_engines
 from suanli.service.jobs import submit_job
 from suanli.sim.live_report import LiveReport as LiveReport  # re-exported: drivers import it here
 from suanli.sim.live_report import live_report
+from suanli.sim.progress import ReplayProgress
 from suanli.sim.replay_args import check_replay_args
 from suanli.sim.traces import TraceJob
 from suanli.store.stores import memory_stores
 from suanli.store.tenants import StaticTenantDirectory
 from suanli.workers.control_loop import tick
 
-EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)  # trace second 0 (billing needs a date)
+EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)  # trace second 0 unless a start is given
 WAITING = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.PLACED, JobStatus.STARTING)
 HOLDING = tuple(s for s in JobStatus if s.holds_capacity)
 FREEZE_EVERY = 1024  # ticks
@@ -72,10 +73,16 @@ class LiveReplay:
         attributes: Mapping[str, Mapping[str, Attribute]] | None = None,
         throughput: ThroughputTable | None = None,
         checkpoint: Checkpoint | None = None,
+        start: dt.datetime = EPOCH,
+        on_tick: Callable[[ReplayProgress], None] | None = None,
     ) -> None:
         check_replay_args(settings.policy, estimates)
         self.estimates = estimates
-        self.clock = FixedClock(EPOCH)
+        # The trace's first submission happens at ``start`` (billing prices each attempt
+        # at its date: a scenario's ``billing_start``); ``on_tick`` hears after each tick.
+        self.start = start
+        self.on_tick = on_tick
+        self.clock = FixedClock(start)
         self.tick_s = tick_s
         self.run_times: dict[str, float] = {}
         self._specs: dict[tuple[int, frozenset[str] | None, int, str | None], JobSpec] = {}
@@ -182,7 +189,9 @@ class LiveReplay:
         at_end = False  # whether this tick is at the end of a run
         while True:
             now = self.clock.now()
-            while i < len(jobs) and EPOCH + dt.timedelta(seconds=jobs[i].submit - start) <= now:
+            while (
+                i < len(jobs) and self.start + dt.timedelta(seconds=jobs[i].submit - start) <= now
+            ):
                 tj = jobs[i]
                 i += 1
                 try:
@@ -202,6 +211,8 @@ class LiveReplay:
             idle = idle + 1 if i >= len(jobs) and not holding else 0
             if idle >= 2:
                 break  # all arrived, nothing runs after a tick more: what waits never can
+            if self.on_tick is not None:  # (not the closing tick: its clock jumped ahead)
+                self.on_tick(self._progress(now, i, len(jobs), rejected, ticks))
             # The timer: only a job waiting for its turn changes with time alone (levels,
             # aging, guards); with none waiting, a tick without an arrival or an end
             # decides nothing, so the clock jumps to the next of those.
@@ -212,7 +223,7 @@ class LiveReplay:
             after = SERVER_TICK_S if waiting and at_end else self.tick_s if waiting else FOREVER_S
             wake = now + dt.timedelta(seconds=after)
             if i < len(jobs):
-                wake = min(wake, EPOCH + dt.timedelta(seconds=jobs[i].submit - start))
+                wake = min(wake, self.start + dt.timedelta(seconds=jobs[i].submit - start))
             end = self._next_end()
             if end is not None:
                 wake = min(wake, end)
@@ -220,8 +231,16 @@ class LiveReplay:
             self.clock.advance(max((wake - now).total_seconds(), 0.001))
         return self._report(submitted, rejected, ticks)
 
+    def _progress(
+        self, now: dt.datetime, arrived: int, total: int, rejected: int, ticks: int
+    ) -> ReplayProgress:
+        counts = self.platform.jobs.status_counts(tuple(JobStatus))
+        return ReplayProgress.of(
+            (now - self.start).total_seconds(), arrived, total, rejected, ticks, counts
+        )
+
     def _report(self, submitted: dict[str, float], rejected: int, ticks: int) -> LiveReport:
-        return live_report(self.platform, EPOCH, submitted, rejected, ticks)
+        return live_report(self.platform, self.start, submitted, rejected, ticks)
 
 
 def _numbered() -> Callable[[], JobId]:

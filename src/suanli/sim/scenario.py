@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from suanli.schemas.simfile import Scenario, load_scenario_file
 from suanli.service.bootstrap import queue_settings_of, shipped_policies
 from suanli.service.fleet import builtin_catalog
 from suanli.sim.live import LiveReplay
+from suanli.sim.progress import ReplayProgress
 from suanli.sim.traces import Trace, TraceJob
 
 
@@ -34,8 +35,15 @@ class ReplaySetup:
     billing_start: dt.date = dt.date(2025, 1, 1)
     checkpoint: Checkpoint | None = None  # every trace job's spec says this (None: no job does)
 
-    def replay(self, policy: str = "default", estimates: str = "none") -> LiveReplay:
-        """A replay of this set-up through the live cycle under queue ``policy``."""
+    def replay(
+        self,
+        policy: str = "default",
+        estimates: str = "none",
+        on_tick: Callable[[ReplayProgress], None] | None = None,
+    ) -> LiveReplay:
+        """A replay of this set-up through the live cycle under queue ``policy``; the
+        trace's first job is submitted at midnight (UTC) of the scenario's billing start,
+        so each attempt is billed at that month's prices and vouchers."""
         return LiveReplay(
             self.fleet,
             self.tenants,
@@ -44,6 +52,8 @@ class ReplaySetup:
             attributes=self.attributes,
             throughput=self.throughput,
             checkpoint=self.checkpoint,
+            start=dt.datetime.combine(self.billing_start, dt.time(), tzinfo=dt.UTC),
+            on_tick=on_tick,
         )
 
 
