@@ -3,6 +3,7 @@ and its explanations describe the final choice."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from decimal import Decimal
 
@@ -88,7 +89,7 @@ def test_the_batch_step_never_worsens_the_cycle_nor_breaks_a_rule(seed: int) -> 
     queue = random_queue(rng, fleet)
     for i, job in enumerate(queue):  # a few priorities, mostly cost objectives
         spec = job.spec.model_copy(update={"priority": rng.choice([50, 50, 70])})
-        queue[i] = type(job)(**{**job.__dict__, "spec": spec})
+        queue[i] = dataclasses.replace(job, spec=spec)
     snapshot = build_snapshot(T0, fleet, [], queue)
     greedy, batch = GREEDY.decide(snapshot), DEFAULT.decide(snapshot)
     assert score(snapshot, batch) <= score(snapshot, greedy)

@@ -32,7 +32,7 @@ class AccountKind(StrEnum):
     EXTERNAL = "external"  # money crossing the platform's boundary (bank, payouts)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Account:
     """One ledger account: a kind, whose it is, and an optional scope (programme, year)."""
 
@@ -97,7 +97,7 @@ class UnknownEntry(NotFound):
     code = "ledger.unknown_entry"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Posting:
     """A signed fen amount on one account; zero postings are refused as noise."""
 
@@ -110,7 +110,7 @@ class Posting:
             raise ValueError(f"posting on {self.account} must be a non-zero fen amount")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """A balanced set of postings, applied at most once per ``key``."""
 

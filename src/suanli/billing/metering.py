@@ -31,7 +31,7 @@ def usage_key(job_id: str, attempt: int) -> str:
     return f"{job_id}/a{attempt}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UsageRecord:
     """What one attempt of one job used, as told by the engine (the meter reading)."""
 

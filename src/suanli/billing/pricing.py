@@ -26,7 +26,7 @@ def gross_for(accelerator_seconds: int, price_per_accelerator_hour: Decimal) -> 
     return round_fen(div(mul(Decimal(accelerator_seconds), price), Decimal(SECONDS_PER_HOUR)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BillLine:
     """One priced job attempt: the gross amount before any voucher."""
 

@@ -46,7 +46,7 @@ class Limit(StrEnum):
     STACK_CAP = "stack_cap"  # the cap on the sum of stacked programmes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Consideration:
     """One programme's verdict on one charge, with what it would have given."""
 

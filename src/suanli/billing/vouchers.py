@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Charge:
     """An amount a programme may reduce: a bill line, a model-contract period, a purchase."""
 
@@ -154,7 +154,7 @@ def _add(m: Mapping[K, Decimal], key: K, amount: Decimal) -> dict[K, Decimal]:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deduction:
     """The decision for one charge: gross, the one programme used, its deduction, the net."""
 

@@ -44,7 +44,7 @@ _TERMINAL = tuple(TERMINAL)
 _HOLDING = (JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reason:
     """Why something happened, as a message code and its parameters (rendered per language)."""
 
@@ -55,7 +55,7 @@ class Reason:
         return render(self.code, lang, **self.params)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReasonList:
     """Several reasons, each with a label (e.g. ``cluster/pool``), rendered as one line."""
 
@@ -73,13 +73,13 @@ class ReasonList:
         return "; ".join(shown)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NodeAssignment:
     node: str
     slots: tuple[int, ...]  # accelerator indices on that node
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Placement:
     cluster: str
     pool: str
@@ -88,7 +88,7 @@ class Placement:
     price_per_hour: Decimal  # yuan per hour for the whole job
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Estimate:
     """What running a job on one pool is expected to cost and when it would finish."""
 
@@ -102,7 +102,7 @@ class Estimate:
     finish_at: dt.datetime  # if started now
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PoolVerdict:
     """One line of a placement explanation: a pool and what the scheduler made of it."""
 
@@ -197,7 +197,7 @@ class ExcludedPools(Sequence[PoolVerdict]):
         return hash(tuple(self))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """The scheduler's explanation for a job: the choice, the runners-up, the excluded."""
 
@@ -206,7 +206,7 @@ class Decision:
     chosen: tuple[str, str] | None = None  # (cluster, pool)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JobEvent:
     """One entry of a job's history: a transition (or a note, when from == to)."""
 
@@ -218,7 +218,7 @@ class JobEvent:
     attempt: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Job:
     id: JobId
     spec: JobSpec

@@ -166,7 +166,7 @@ class TenantDirectory(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MeteredUsage:
     """A meter reading and the pool's hourly price when it was taken (priced later, exactly)."""
 
@@ -174,7 +174,7 @@ class MeteredUsage:
     price_per_accelerator_hour: Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Settlement:
     """A bill line and its voucher decision, stored before the ledger posting it implies.
 

@@ -41,6 +41,7 @@ from suanli.store.base import (
     VoucherClaim,
     WaitingGroup,
 )
+from suanli.store.memory_compact import SharedValues
 from suanli.store.memory_feed import ChangedJobs
 
 
@@ -92,6 +93,8 @@ class MemoryDatabase:
         self.unposted: dict[str, Settlement] = {}
         # The job store's change feeds (JobChanges): each lives as long as its reader.
         self.feeds: weakref.WeakSet[ChangedJobs] = weakref.WeakSet()
+        # Values that repeat from job to job (reasons, refusals, accounts), kept once.
+        self.shared = SharedValues()
 
 
 def _newest_first(job: Job) -> tuple[dt.datetime, JobId]:
@@ -104,6 +107,8 @@ class MemoryJobStore:
 
     def _put(self, job: Job, before: Job | None) -> None:
         db = self._db
+        if job.status in TERMINAL:  # kept for good from here: its decision's values once
+            job = db.shared.finished(job)
         moved = before is None or _newest_first(before) != _newest_first(job)
         moved = moved or (before is not None and before.status is not job.status)
         if before is not None:
@@ -131,7 +136,7 @@ class MemoryJobStore:
             if job.id in self._db.jobs:
                 raise ValueError(f"job {job.id} is stored already")
             self._put(job, None)
-            self._db.events[job.id].extend(events)
+            self._db.events[job.id].extend(self._db.shared.events(events))
             if job.status not in TERMINAL:
                 self._db.active_counts[job.tenant] += 1
 
@@ -151,7 +156,7 @@ class MemoryJobStore:
                     continue
                 answers.append(None)
                 self._put(s.job, None)
-                self._db.events[s.job.id].extend(s.events)
+                self._db.events[s.job.id].extend(self._db.shared.events(s.events))
                 if s.audit is not None:
                     self._db.audit.append(bounded(s.audit))
                 if unfinished:
@@ -255,7 +260,7 @@ class MemoryJobStore:
             after = dataclasses.replace(after, version=before.version + 1)
             self._put(after, stored)
             if events:
-                self._db.events[after.id].extend(events)
+                self._db.events[after.id].extend(self._db.shared.events(events))
             finished = (after.status in TERMINAL) - (stored.status in TERMINAL)
             if finished:
                 self._db.active_counts[after.tenant] -= finished
@@ -269,7 +274,7 @@ class MemoryJobStore:
 
     def add_events(self, events: Sequence[JobEvent]) -> None:
         with self._db.lock:
-            for e in events:
+            for e in self._db.shared.events(events):
                 self._db.events[e.job_id].append(e)
 
     def events(self, job_id: JobId) -> builtins.list[JobEvent]:

@@ -56,6 +56,7 @@ class MemoryBillingStore:
                 return False
             if JobId(usage.usage.job_id) not in self._db.jobs:  # as the SQL foreign key
                 raise ValueError(f"usage {key}: no job {usage.usage.job_id}")
+            usage = self._db.shared.usage(usage)
             self._t.usage[key] = usage
             self._t.unsettled[key] = usage
             self._db.to_meter.pop(JobId(usage.usage.job_id), None)
@@ -130,6 +131,7 @@ class MemoryBillingStore:
         with self._db.lock:
             if key in self._t.settlements:
                 return False
+            settlement = self._db.shared.settlement(settlement)
             self._t.settlements[key] = settlement
             self._t.unsettled.pop(key, None)
             if settlement.entry_key is not None:
@@ -214,7 +216,7 @@ class MemoryLedgerStore:
 
     def post(self, entry: Entry) -> Posted:
         with self._db.lock:
-            return self._ledger.post(entry)
+            return self._ledger.post(self._db.shared.entry(entry))
 
     def has(self, key: str) -> bool:
         return self._ledger.get(key) is not None

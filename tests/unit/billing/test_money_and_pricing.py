@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from suanli.billing.metering import UsageRecord
 from suanli.billing.money import FloatMoneyError, floor_fen, round_fen, yuan
 from suanli.billing.pricing import gross_for, price_usage
 from tests.unit.billing.make import T0, make_usage
@@ -49,7 +49,7 @@ class TestPricing:
 
     def test_fractions_of_a_second_are_not_billed(self) -> None:
         usage = make_usage(seconds=0)
-        usage = UsageRecord(**{**usage.__dict__, "ended_at": T0 + dt.timedelta(seconds=1.9)})
+        usage = dataclasses.replace(usage, ended_at=T0 + dt.timedelta(seconds=1.9))
         assert usage.seconds == 1
 
     def test_a_line_belongs_to_the_china_time_month_it_ended_in(self) -> None:
