@@ -25,7 +25,10 @@ fleet:
 tenants:
   - {name: vc1, quota: {V100: 1}}
 queue: {grace_s: 30, min_run_s: 600}
+jobs: {checkpoint: {every_minutes: 10}}
 """
+# Without ``jobs.checkpoint`` no trace job checkpoints: none is stopped for a rank.
+RESTARTING = SCENARIO.replace("jobs: {checkpoint: {every_minutes: 10}}\n", "")
 # A 10-hour job holds the only accelerator; a 10-minute one arrives a minute later.
 TRACE = """\
 timestamp,duration,num_gpus,gpu_time,cluster
@@ -61,3 +64,29 @@ def test_exact_estimates_let_srtf_run_the_short_job_first(tmp_path: Path) -> Non
     assert oracle["preemptions"] >= 1
     assert blind["preemptions"] == 0
     assert oracle["avg_queue_s"] < blind["avg_queue_s"]
+
+
+def test_trace_jobs_that_do_not_checkpoint_are_never_stopped_for_a_rank(tmp_path: Path) -> None:
+    assert "checkpoint" not in RESTARTING
+    (tmp_path / "scenario.yaml").write_text(RESTARTING)
+    (tmp_path / "philly.csv").write_text(TRACE)
+    args = ["replay", "--trace", f"philly:{tmp_path / 'philly.csv'}"]
+    args += ["--fleet", str(tmp_path / "scenario.yaml"), "--no-window", "--json"]
+    result = CliRunner().invoke(app, [*args, "--policy", "fifo", "--policy", "las-plain"])
+    assert result.exit_code == 0, result.output
+    fifo, las = json.loads(result.output)
+    assert (fifo["preemptions"], las["preemptions"]) == (0, 0)
+    assert las["avg_jct_s"] == fifo["avg_jct_s"]  # the short job waits, nothing is lost
+
+
+def test_a_bad_checkpoint_interval_in_a_scenario_is_refused_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "scenario.yaml").write_text(
+        SCENARIO.replace("every_minutes: 10", "every_minutes: 0")
+    )
+    (tmp_path / "philly.csv").write_text(TRACE)
+    args = ["replay", "--trace", f"philly:{tmp_path / 'philly.csv'}", "--no-window"]
+    result = CliRunner().invoke(app, [*args, "--fleet", str(tmp_path / "scenario.yaml")])
+    assert result.exit_code == 2
+    assert "jobs.checkpoint.every_minutes" in result.output
+    assert "1 to 10080" in result.output
+    assert "Traceback" not in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from suanli.domain.spec import Checkpoint
 from suanli.domain.tenants import TenantTerms
 from suanli.scheduler.queueing import QueueSettings
 from suanli.sim.live import LiveReplay
@@ -16,7 +17,9 @@ JOBS = [TraceJob("long", "acme", 0.0, 1, 36_000.0), TraceJob("short", "acme", 60
 
 def test_fifo_lets_the_first_job_finish_and_plain_las_preempts_it_for_the_newcomer() -> None:
     fifo = LiveReplay(FLEET, TERMS, QueueSettings(policy="fifo"), tick_s=60).run(JOBS)
-    las = LiveReplay(FLEET, TERMS, QueueSettings(policy="las-plain"), tick_s=60).run(JOBS)
+    las = LiveReplay(  # jobs that checkpoint: LAS may stop them for a rank
+        FLEET, TERMS, QueueSettings(policy="las-plain"), tick_s=60, checkpoint=Checkpoint()
+    ).run(JOBS)
     assert (fifo.finished, las.finished) == (2, 2)
     assert fifo.preemptions == 0
     assert las.preemptions >= 1  # the long job gave the accelerator back (after min_run_s)

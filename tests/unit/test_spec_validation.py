@@ -144,3 +144,52 @@ class TestAgainstFleet:
         assert (error.field, error.code) == ("resources", "no_feasible_pool")
         assert "tj-binhai-1/t4" in error.message("en")
         assert "16" in error.message("zh")
+
+
+class TestCheckpoint:
+    """``checkpoint``: a job that says it saves its state; bounded like every field."""
+
+    def test_a_job_without_it_starts_each_attempt_from_zero(self) -> None:
+        assert not parse_spec_text(GOOD).resumes
+
+    @pytest.mark.parametrize(
+        ("block", "every"), [("checkpoint: {}", None), ("checkpoint: {every_minutes: 30}", 30)]
+    )
+    def test_a_job_that_checkpoints_resumes(self, block: str, every: float | None) -> None:
+        spec = parse_spec_text(GOOD + block + "\n")
+        assert spec.resumes
+        assert spec.checkpoint is not None
+        assert spec.checkpoint.every_minutes == every
+        assert spec.model_dump(mode="json")["checkpoint"] == {"every_minutes": every}
+
+    @pytest.mark.parametrize(
+        ("value", "code"),
+        [
+            ("0", "out_of_range"),
+            ("-5", "out_of_range"),
+            ("0.5", "out_of_range"),
+            ("10081", "out_of_range"),
+            ("1e308", "out_of_range"),
+            (".nan", "out_of_range"),
+            ("often", "wrong_type"),
+            ("[30]", "wrong_type"),
+        ],
+    )
+    def test_hostile_intervals_are_refused_naming_field_value_and_range(
+        self, value: str, code: str
+    ) -> None:
+        (error,) = errors_of(GOOD + f"checkpoint: {{every_minutes: {value}}}\n")
+        assert (error.field, error.code) == ("checkpoint.every_minutes", code)
+        if code == "out_of_range":
+            assert error.allowed == "from 1 to 10080"
+            assert "1 to 10080" in error.message("en")
+            assert "1 to 10080" in error.message("zh")
+        assert error.message("zh") != error.message("en")
+
+    @pytest.mark.parametrize(
+        "block", ["checkpoint: yes", "checkpoint: {every: 30}", "checkpoint: {dir: /etc}"]
+    )
+    def test_other_shapes_are_refused(self, block: str) -> None:
+        (error,) = errors_of(GOOD + block + "\n")
+        assert error.field.startswith("checkpoint")
+        assert error.message("zh") != error.message("en")

@@ -66,6 +66,11 @@ def print_job(lang: Lang, job: JobResponse) -> None:
     if job.spec.get("image"):  # what the attempt runs, exactly
         digest = job.image_digest or "-"
         out.print(f"{t('image', lang)}: {job.spec['image']}  {digest}", markup=False)
+    checkpoint = job.spec.get("checkpoint")
+    if isinstance(checkpoint, dict):  # a resumable job: say how often it saves
+        every = checkpoint.get("every_minutes")
+        text = t("checkpoint_every", lang, minutes=f"{every:g}") if every else None
+        out.print(text or t("checkpoint_on_stop", lang), markup=False)
     body = []
     for e in job.history:
         to = status_text(e.to_status, lang)

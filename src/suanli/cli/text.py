@@ -15,6 +15,14 @@ LABELS: dict[str, dict[Lang, str]] = {
     },
     "job": {"en": "Job", "zh": "作业"},
     "image": {"en": "Image", "zh": "镜像"},
+    "checkpoint_every": {
+        "en": "Checkpoint: every {minutes} min and on stop; attempts resume",
+        "zh": "检查点：每 {minutes} 分钟及停止时保存；后续尝试从检查点继续",
+    },
+    "checkpoint_on_stop": {
+        "en": "Checkpoint: on stop; attempts resume",
+        "zh": "检查点：停止时保存；后续尝试从检查点继续",
+    },
     "name": {"en": "Name", "zh": "名称"},
     "status": {"en": "Status", "zh": "状态"},
     "attempt": {"en": "Attempt", "zh": "尝试"},

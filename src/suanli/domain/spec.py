@@ -124,6 +124,24 @@ class RetryPolicy(_Strict):
     )
 
 
+MAX_CHECKPOINT_MINUTES = 7 * 24 * 60  # a week: longer is no checkpoint a restart could use
+
+
+class Checkpoint(_Strict):
+    """The job saves its state and resumes from it: a preempted or lost attempt is not work
+    thrown away. Like Slurm's ``--requeue`` with a checkpointing program, SkyPilot's managed
+    jobs or dstack's retries with a volume, suanli only keeps the place: every attempt sees
+    the same ``SUANLI_CHECKPOINT_DIR`` (``SUANLI_ATTEMPT`` says which attempt it is), and the
+    program saves and loads there.
+
+    ``every_minutes``: how often the program saves on its own; None: only when told to stop
+    (SIGTERM, within the queue's grace period). The queue preempts a running job for a
+    better-ranked one only when it declares this (see ``scheduler.queueing.admission``).
+    """
+
+    every_minutes: float | None = Field(default=None, ge=1, le=MAX_CHECKPOINT_MINUTES)
+
+
 class JobSpec(_Strict):
     """A job as the tenant describes it (YAML file, API body or SDK call)."""
 
@@ -157,6 +175,7 @@ class JobSpec(_Strict):
     deadline: AwareDatetime | None = None
     priority: int = Field(default=50, ge=0, le=100)
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    checkpoint: Checkpoint | None = None  # None: an attempt starts from zero
     objective: Literal["cost", "time"] = "cost"
 
     @field_validator("image")
@@ -168,6 +187,11 @@ class JobSpec(_Strict):
         if found is None or not (found["tag"] or found["digest"]):
             raise PydanticCustomError("not_allowed", "not allowed", {"allowed": IMAGE_ALLOWED})
         return value
+
+    @property
+    def resumes(self) -> bool:
+        """Whether a later attempt resumes the work of earlier ones (it checkpoints)."""
+        return self.checkpoint is not None
 
     @property
     def accelerators_per_node(self) -> int:

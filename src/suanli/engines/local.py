@@ -4,7 +4,10 @@ Each run lives in ``ROOT/KEY/``; a detached runner (``local_runner``) supervises
 the control plane can die and come back without losing or repeating the run. The run's
 files (launch, status, log, cancel) are the supervisor's alone (0700/0600, root's when it
 runs as root); the job runs confined (``sandbox``: its tenant's user, namespaces, a clean
-environment) in ``ROOT/KEY/work``, the only directory it may write. Pools whose
+environment) in ``ROOT/KEY/work``, the only directory it may write besides its
+checkpoint directory: a job whose spec checkpoints gets ``ROOT/.checkpoints/JOB`` as
+``SUANLI_CHECKPOINT_DIR``, the same for every attempt (0700, its tenant user's; dropped when
+the job ends for good, ``drop_checkpoint``). Pools whose
 cluster says ``options: {devices: nvidia}`` hand the run real GPUs by CUDA_VISIBLE_DEVICES;
 other pools are emulated and see no GPU.
 """
@@ -16,6 +19,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -37,6 +41,7 @@ from suanli.engines.base import (
     job_env,
     read_log_file,
 )
+from suanli.engines.checkpoints import CHECKPOINT_ENV
 from suanli.engines.gpus import Gpu
 from suanli.engines.local_inventory import (
     EmulatedNode,
@@ -65,6 +70,7 @@ from suanli.engines.sandbox import detect as detect_isolation
 
 # A launched run whose runner has not taken its lock after this long never started.
 START_GRACE_S = 30.0
+CHECKPOINTS = ".checkpoints"  # ROOT/.checkpoints/JOB: a resumable job's, across attempts
 
 
 class LocalEngine:
@@ -123,6 +129,18 @@ class LocalEngine:
             raise EngineFailure(engine=self.name, detail=f"bad run key {key!r}")
         return self.root / key
 
+    def _checkpoint_dir(self, job_id: str) -> Path:
+        """The job's checkpoint directory (a name no run key can take: it starts with .)."""
+        if not job_id or "/" in job_id or job_id.startswith(".") or "\x00" in job_id:
+            raise EngineFailure(engine=self.name, detail=f"bad job id {job_id!r}")
+        return self.root.resolve() / CHECKPOINTS / job_id
+
+    def drop_checkpoint(self, job_id: str) -> None:
+        """Delete the job's checkpoints: it ended for good (no attempt resumes)."""
+        path = self._checkpoint_dir(job_id)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+
     def launch(self, request: LaunchRequest) -> None:
         run_dir = self._dir(request.key)
         if (run_dir / STARTED).exists() or (run_dir / RESULT).exists():
@@ -136,6 +154,8 @@ class LocalEngine:
             account = tenant_account(request.tenant) if self.isolation.users else None
             launch = self._launch_file(request, run_dir, account)
             _work_dir(Path(launch["workdir"]), account)
+            if CHECKPOINT_ENV in launch["env"]:
+                _checkpoint_dir(Path(launch["env"][CHECKPOINT_ENV]), account)
             write_json_atomic(run_dir / LAUNCH, launch)
         self._spawn_runner(request.key, run_dir)
 
@@ -158,6 +178,11 @@ class LocalEngine:
             **request.extra_env,
             **spec.env,
         }
+        # A job that checkpoints: every attempt sees the same directory (image runs see
+        # only their /work: not given one).
+        keeps = self._checkpoint_dir(request.job_id) if spec.resumes and not spec.image else None
+        if keeps is not None:
+            env[CHECKPOINT_ENV] = str(keeps)  # after the job's env: not redirectable
         port = free_port() if is_replica(spec) else None
         if port is not None:  # listen at HOST:PORT (the same contract on every engine)
             env["PORT"], env["HOST"] = str(port), "127.0.0.1"
@@ -176,7 +201,7 @@ class LocalEngine:
                 workdir,
                 self.hidden,
                 bool(devices),
-                self.shared,
+                (*self.shared, keeps) if keeps is not None else self.shared,
                 isolated_network=self.network == "isolated",
             ),
             "user": account.name if account else None,
@@ -363,6 +388,20 @@ def _work_dir(workdir: Path, account: Account | None) -> None:
     if account is not None:
         os.chown(workdir, account.uid, account.gid)
     os.chmod(workdir, 0o700)
+
+
+def _checkpoint_dir(path: Path, account: Account | None) -> None:
+    """The job's checkpoint directory: 0700, its tenant user's, under a parent that is the
+    server's alone, as the root is (a job reaches only its own, bound into its sandbox)."""
+    parent = path.parent
+    parent.mkdir(exist_ok=True, mode=0o700)
+    os.chmod(parent, 0o700)
+    if path.is_symlink():
+        path.unlink()  # never follow a link planted in its place
+    path.mkdir(exist_ok=True, mode=0o700)
+    if account is not None:
+        os.chown(path, account.uid, account.gid, follow_symlinks=False)
+    os.chmod(path, 0o700, follow_symlinks=False)
 
 
 def _runner_env() -> dict[str, str]:

@@ -212,12 +212,18 @@ def _mounts(
         args += ["--perms", "1777", "--tmpfs", scratch]
     for path in hidden:
         args += ["--perms", "0711", "--tmpfs", str(path)]
-    # Directories on the way back to the work dir: passable (cd $HOME works), not listable.
-    top = next((h for h in hidden if workdir.is_relative_to(h)), None)
-    if top is not None:
-        for parent in reversed(workdir.relative_to(top).parents[:-1]):
-            args += ["--perms", "0711", "--dir", str(top / parent)]
-    args += ["--bind", str(workdir), str(workdir)]
-    for path in shared:
-        args += ["--bind", str(path), str(path)]
+    for path in (workdir, *shared):
+        args += [*_passable(path, hidden), "--bind", str(path), str(path)]
+    return args
+
+
+def _passable(path: Path, hidden: Sequence[Path]) -> list[str]:
+    """Directories on the way back to ``path`` inside a hidden one: passable (cd $HOME
+    works, a checkpoint directory is reached), not listable."""
+    top = next((h for h in hidden if path.is_relative_to(h)), None)
+    if top is None:
+        return []
+    args: list[str] = []
+    for parent in reversed(path.relative_to(top).parents[:-1]):
+        args += ["--perms", "0711", "--dir", str(top / parent)]
     return args

@@ -7,7 +7,14 @@ placed on, as the old replay ran Gavel's matrix) or the
 job's own ``SUANLI_SIM_RUN_S`` env (tests, demos); its exit code is ``SUANLI_SIM_EXIT_CODE``
 (default 0). A stop request ends it ``SUANLI_SIM_STOP_S`` later (the time it takes to
 checkpoint, default 0), or when the grace runs out, whichever comes first; the hard time
-limit ends it as a real engine's would. The runs live in a ``SimulatedCluster`` that
+limit ends it as a real engine's would.
+
+A job whose spec checkpoints (``checkpoint``) resumes: its next attempt runs only the work
+its earlier ones kept (the trace's run time less the work saved). An attempt keeps its work
+up to its last periodic checkpoint (``every_minutes`` after its start, and every interval
+after), or all of it up to the stop request when it is stopped and its stop time
+(``SUANLI_SIM_STOP_S`` > 0: the time its save takes) fits in the grace; the work since is
+lost. Each attempt is billed for the time it ran, lost work included. The runs live in a ``SimulatedCluster`` that
 outlives any one adapter, so a new adapter re-adopts them as a restarted control plane
 would; ``answering`` turns the cluster silent and back (its pings fail meanwhile).
 
@@ -53,6 +60,26 @@ class SimulatedRun:
     stop_s: float
     stop_at: dt.datetime | None = None  # when a stop request ends it
     limited: bool = False  # the time limit, not the run, ends it
+    # For a job that checkpoints: work (the trace's units) saved before this attempt, the
+    # work it does per second on its model, and when its stop was asked with room to save.
+    work_before: float = 0.0
+    rate: float = 1.0
+    saved_at_stop: dt.datetime | None = None
+
+    def kept_work(self, now: dt.datetime) -> float:
+        """Work a later attempt resumes from once this one has ended (its checkpoints)."""
+        end = self.ended(now) or now
+        saved = self.saved_at_stop
+        if saved is not None and end >= saved + dt.timedelta(seconds=self.stop_s):
+            kept = (saved - self.started_at).total_seconds()
+        else:
+            checkpoint = self.request.spec.checkpoint
+            every_s = (
+                checkpoint.every_minutes * 60 if checkpoint and checkpoint.every_minutes else 0
+            )
+            ran = (end - self.started_at).total_seconds()
+            kept = (ran // every_s) * every_s if every_s > 0 else 0.0
+        return self.work_before + max(kept, 0.0) * self.rate
 
     def ended(self, now: dt.datetime) -> dt.datetime | None:
         end = min(self.ends_at, self.stop_at) if self.stop_at else self.ends_at
@@ -73,6 +100,9 @@ class SimulatedCluster:
     # stop since the last answer.
     unanswered: list[tuple[dt.datetime, str]] = field(default_factory=list)
     stopping: set[str] = field(default_factory=set)
+    # The last attempt's run of each job that checkpoints (job id -> key): its next
+    # attempt resumes from what that run kept.
+    last_attempt: dict[str, str] = field(default_factory=dict)
 
     def next_end(self, now: dt.datetime) -> dt.datetime | None:
         """When the next run still going at ``now`` ends (None: none is going)."""
@@ -126,14 +156,17 @@ class SimulatedEngine:
         if request.key in self._state.runs:
             return  # idempotent: a known key is never started twice
         env = request.spec.env
+        work_before, rate = self._resumed(request), 1.0
         try:
             run_s = self._run_times.get(request.job_id)
             model = request.placement.accelerator
             if run_s is not None and self._throughput is not None and model is not None:
-                run_s /= self._throughput.rate(request.spec.job_class, model)  # work -> s
+                rate = self._throughput.rate(request.spec.job_class, model)  # work per s
             if run_s is None:
                 serves = is_replica(request.spec)  # a replica serves until stopped
                 run_s = float(env.get(RUN_S_ENV, MAX_RUN_S if serves else DEFAULT_RUN_S))
+            if run_s >= 0:
+                run_s = max(run_s - work_before, 0.0) / rate  # earlier attempts' kept work
             exit_code = int(env.get(EXIT_CODE_ENV, "0"))
             stop_s = float(env.get(STOP_S_ENV, "0"))
         except ValueError as exc:
@@ -153,10 +186,22 @@ class SimulatedEngine:
             exit_code,
             stop_s,
             limited=run_s > limit_s,
+            work_before=work_before,
+            rate=rate,
         )
         self._state.runs[request.key] = run
+        if request.spec.resumes:
+            self._state.last_attempt[request.job_id] = request.key
         heapq.heappush(self._state.ends, (run.ends_at, request.key))
         heapq.heappush(self._state.unanswered, (run.ends_at, request.key))
+
+    def _resumed(self, request: LaunchRequest) -> float:
+        """Work the job's earlier attempts kept (0 for a job that does not checkpoint)."""
+        if not request.spec.resumes:
+            return 0.0
+        earlier = self._state.last_attempt.get(request.job_id)
+        run = self._state.runs.get(earlier) if earlier is not None else None
+        return run.kept_work(self._clock.now()) if run is not None else 0.0
 
     def status(self, key: str) -> RunStatus:
         self._answer()
@@ -184,6 +229,8 @@ class SimulatedEngine:
         if run is None or run.ended(now) is not None:
             return
         wait = run.stop_s if grace_s is None else min(run.stop_s, max(grace_s, 0.0))
+        if run.stop_s > 0 and wait >= run.stop_s and run.saved_at_stop is None:
+            run.saved_at_stop = now  # its save on the stop signal fits in the grace
         stop_at = now + dt.timedelta(seconds=wait)
         if run.stop_at is None or stop_at < run.stop_at:  # a shorter grace shortens it
             run.stop_at = stop_at

@@ -30,7 +30,7 @@ from typing import Any
 from suanli.domain.fleet import Fleet
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Decision, Job, Reason, Verdicts
-from suanli.domain.services import holds_floor
+from suanli.domain.services import SERVICE_ENV, holds_floor
 from suanli.domain.spec import MILLI, JobSpec
 from suanli.domain.tenants import TenantTerms, may_use
 from suanli.domain.throughput import ThroughputTable
@@ -298,6 +298,8 @@ def _work(job: Job, job_class: str | None, models: frozenset[str] | None, served
         served,
         queued_since=_ts(job.queued_at) or job.submitted_at.timestamp(),
         preemptible=not holds_floor(spec),  # a service's minimum replicas stay
+        # Outranked only when it loses nothing: it checkpoints, or it is a replica (serves).
+        resumes=spec.resumes or SERVICE_ENV in spec.env,
         limit_s=spec.time_limit_hours * 3600,
         per_card=MILLI,
     )

@@ -17,6 +17,8 @@
     window: {since: "2017-10-01T00:00:00", until: "2017-11-30T23:59:00"}  # or seconds
     throughput: gavel.json       # relative to this file; a throughput table (ours or Gavel's)
     billing_start: 2025-01-01    # the replay is billed as if it began on this date
+    jobs: {checkpoint: {every_minutes: 30}}  # every trace job checkpoints (default: none do;
+                                 # a preempted attempt then restarts from zero)
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from suanli.domain.accelerators import Catalog
 from suanli.domain.errors import FieldError, InvalidInput
 from suanli.domain.fleet import Fleet
+from suanli.domain.spec import Checkpoint
 from suanli.domain.tenants import TENANT_PATTERN, Attribute, TenantTerms
 from suanli.domain.throughput import ThroughputTable
 from suanli.schemas.fleetfile import parse_fleet_text
@@ -69,6 +72,12 @@ class WindowEntry(_Strict):
     until: TimePoint | None = None
 
 
+class JobsEntry(_Strict):
+    """What every trace job's spec says beyond its shape (a modelling choice of the scenario)."""
+
+    checkpoint: Checkpoint | None = None  # as a job spec's ``checkpoint``
+
+
 class ScenarioFile(_Strict):
     format: Literal["suanli/sim-scenario/v1"]
     description: str = Field(default="", max_length=4000)
@@ -81,6 +90,7 @@ class ScenarioFile(_Strict):
     billing_start: dt.date = Field(
         default=dt.date(2025, 1, 1), ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31)
     )
+    jobs: JobsEntry = JobsEntry()
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,7 @@ class Scenario:
     throughput: ThroughputTable | None
     billing_start: dt.date
     description: str = ""
+    checkpoint: Checkpoint | None = None  # every trace job's (None: they restart from zero)
 
 
 def load_scenario_file(path: Path, catalog: Catalog) -> Scenario:
@@ -135,6 +146,7 @@ def load_scenario_file(path: Path, catalog: Catalog) -> Scenario:
         throughput=table,
         billing_start=parsed.billing_start,
         description=parsed.description,
+        checkpoint=parsed.jobs.checkpoint,
     )
 
 

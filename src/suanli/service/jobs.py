@@ -23,6 +23,7 @@ from suanli.domain.spec import MILLI, JobSpec
 from suanli.domain.tenants import DEMO_TENANT, TenantTerms, may_use, most_ever
 from suanli.domain.waits import why_no_pool
 from suanli.engines.base import LogChunk
+from suanli.engines.checkpoints import drop_checkpoints
 from suanli.scheduler.fairqueue import show_count
 from suanli.scheduler.feasibility import exclusion
 from suanli.schemas.specfile import parse_submission
@@ -304,6 +305,8 @@ def cancel_job(p: Platform, job_id: str) -> Job:
         if p.jobs.save(job, after, events) is Outcome.APPLIED:
             if after.status is not S.CANCELLED:
                 request_engine_cancel(p, after)
+            elif after.spec.resumes:  # cancelled between attempts: nothing resumes
+                drop_checkpoints(p.engines.values(), after.id)
             return dataclasses.replace(after, version=job.version + 1)
     raise Conflict("already_finished", job_id=job_id, status="busy")
 

@@ -18,6 +18,7 @@ from suanli.domain.ids import parse_engine_key
 from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason
 from suanli.domain.lifecycle import note, transition
 from suanli.engines.base import RunState, RunStatus, inventory_source
+from suanli.engines.checkpoints import drop_checkpoints
 from suanli.scheduler.fairqueue import current_service, show_count, speeds
 from suanli.service.billing import meter_attempt
 from suanli.service.deps import Platform
@@ -255,7 +256,11 @@ def _apply(p: Platform, job: Job, status: RunStatus) -> bool:
         meter_attempt(p, ran, more[0].at)
     if not events:
         return False
-    return p.jobs.save(job, current, events) is Outcome.APPLIED
+    if p.jobs.save(job, current, events) is not Outcome.APPLIED:
+        return False
+    if current.status.is_terminal and current.spec.resumes:  # no attempt will resume
+        drop_checkpoints(p.engines.values(), current.id)
+    return True
 
 
 def _grace_over(p: Platform, job: Job) -> bool:

@@ -32,7 +32,7 @@ from suanli.domain.errors import SuanliError
 from suanli.domain.fleet import Fleet
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import JobStatus
-from suanli.domain.spec import JobSpec
+from suanli.domain.spec import Checkpoint, JobSpec
 from suanli.domain.tenants import Attribute, Tenant, TenantTerms
 from suanli.domain.throughput import ThroughputTable
 from suanli.engines.registry import EngineContext, engine_for
@@ -72,6 +72,7 @@ class LiveReplay:
         estimates: str = "none",
         attributes: Mapping[str, Mapping[str, Attribute]] | None = None,
         throughput: ThroughputTable | None = None,
+        checkpoint: Checkpoint | None = None,
         start: dt.datetime = EPOCH,
         on_tick: Callable[[ReplayProgress], None] | None = None,
     ) -> None:
@@ -89,6 +90,7 @@ class LiveReplay:
         # rate on the model placed; placement ranks pools by the fleet's own table if it
         # has one (a driver may tell it another), else by this one.
         self.throughput = throughput
+        self.checkpoint = checkpoint  # every trace job's spec (None: they restart from zero)
         if throughput is not None and fleet.throughput is None:
             fleet = dataclasses.replace(fleet, throughput=throughput)
         self._models = {pool.accelerator for _, pool in fleet.pools() if pool.accelerator}
@@ -149,9 +151,11 @@ class LiveReplay:
         accelerator: dict[str, Any] = {"count": count}
         if job.models:
             accelerator["model"] = sorted(job.models)
-        known = (
+        known: dict[str, Any] = (
             {"job_class": job.job_class} if self.throughput is not None and job.job_class else {}
         )
+        if self.checkpoint is not None:  # the scenario says trace jobs checkpoint
+            known["checkpoint"] = self.checkpoint.model_dump()
         return JobSpec.model_validate(
             known
             | {

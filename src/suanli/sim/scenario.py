@@ -10,6 +10,7 @@ from pathlib import Path
 
 from suanli.billing.policy import VoucherPolicy
 from suanli.domain.fleet import Fleet
+from suanli.domain.spec import Checkpoint
 from suanli.domain.tenants import Attribute, TenantTerms
 from suanli.domain.throughput import ThroughputTable
 from suanli.scheduler.queueing import QueueSettings
@@ -32,6 +33,7 @@ class ReplaySetup:
     attributes: Mapping[str, Mapping[str, Attribute]] = field(default_factory=dict)
     vouchers: Sequence[VoucherPolicy] = ()
     billing_start: dt.date = dt.date(2025, 1, 1)
+    checkpoint: Checkpoint | None = None  # every trace job's spec says this (None: no job does)
 
     def replay(
         self,
@@ -49,6 +51,7 @@ class ReplaySetup:
             estimates=estimates,
             attributes=self.attributes,
             throughput=self.throughput,
+            checkpoint=self.checkpoint,
             start=dt.datetime.combine(self.billing_start, dt.time(), tzinfo=dt.UTC),
             on_tick=on_tick,
         )
@@ -71,6 +74,7 @@ def setup_for(scenario: Scenario, trace: Trace) -> ReplaySetup:
         attributes=scenario.attributes,
         vouchers=shipped_policies(),
         billing_start=scenario.billing_start,
+        checkpoint=scenario.checkpoint,
     )
 
 

@@ -130,7 +130,8 @@ def test_cpu_only_jobs_go_to_placement_as_before() -> None:
 def test_outranked_work_is_preempted_only_after_its_minimum_run() -> None:
     fleet = make_fleet(("lab", "beijing", [make_pool("a100", "A100", nodes=1, per_node=1)]))
     spec = {"resources": {"accelerator": {"model": "A100", "count": 1}}}
-    long = make_job(make_spec(name="long", **spec), "long", tenant="x", attained=36000.0)
+    saves = {"checkpoint": {"every_minutes": 30}}  # it resumes: a rank may stop it
+    long = make_job(make_spec(name="long", **spec, **saves), "long", tenant="x", attained=36000.0)
     pl = Placement(
         "lab", "a100", "A100", (NodeAssignment("a100-n0", (0,)),), long.spec.accelerator_units
     )
@@ -140,6 +141,9 @@ def test_outranked_work_is_preempted_only_after_its_minimum_run() -> None:
     assert soon.preempts == []
     late = turn([fresh], [long], {}, now=900, fleet=fleet)
     assert [(j.id, r.code) for j, r in late.preempts] == [("long", "preempt_outranked")]
+    # The same job without checkpoints would start again from zero: it is left to finish.
+    restarts = dataclasses.replace(long, spec=make_spec(name="long", **spec))
+    assert turn([fresh], [restarts], {}, now=900, fleet=fleet).preempts == []
 
 
 def test_attempts_ended_by_preemption_do_not_count_against_retries() -> None:

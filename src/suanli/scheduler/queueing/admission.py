@@ -3,8 +3,11 @@
 Shared by every queue policy, in the live server and in the simulator alike:
 
 1. Work that cannot be taken back is *pinned*: work already stopping, work that is not
-   preemptible, and, unless the policy is preemptive, all running work that runs on its own
-   quota. Pinned work counts against pools, quotas and cohorts first.
+   preemptible, and, unless the policy is preemptive and the work resumes (it checkpoints),
+   all running work that runs on its own quota. Pinned work counts against pools, quotas and
+   cohorts first. Work that would restart from zero is never stopped for a better rank (the
+   rank's gain assumed its service survives, as Tiresias and Gavel assume checkpoints); an
+   owner reclaiming lent quota stops borrowed work whether it resumes or not.
 2. In-quota pass: the rest (running and waiting) in the policy's order; each gets a pool
    with room, inside its tenant's nominal quota. Gangs are all or nothing.
 3. Borrowing pass: work over its tenant's quota, when the tenant may borrow, takes idle
@@ -279,9 +282,9 @@ def _pinned(w: Work, policy: QueuePolicy, now: float, borrowed: bool) -> bool:
     if w.stopping or not w.preemptible:
         return True
     if borrowed:
-        return False  # reclaimable whatever the policy
-    if not policy.preemptive:
-        return True
+        return False  # reclaimable whatever the policy, resuming or not
+    if not policy.preemptive or not w.resumes:
+        return True  # a restart from zero would throw its service away
     return now - (w.started if w.started is not None else now) < policy.settings.min_run_s
 
 

@@ -33,6 +33,9 @@ class Work:
     progress_s: float = 0.0  # reference-card seconds of work done (for remaining estimates)
     queued_since: float = 0.0  # when it last entered the queue (submission or preemption)
     preemptible: bool = True
+    # Resumes its work after a preemption (its spec checkpoints). Work that does not is
+    # preempted only to reclaim lent quota, never for a better rank (admission's ``_pinned``).
+    resumes: bool = True
     limit_s: float | None = None  # hard run-time limit of an attempt (wall seconds), if any
     # Set while it runs (or is being stopped):
     pool: str | None = None
