@@ -11,6 +11,7 @@ from decimal import Decimal
 from suanli.domain.jobs import Job, JobStatus, NodeAssignment, Placement
 from suanli.scheduler.fairqueue import service_history
 from suanli.service.cycle_state import FINISHED, FollowedHistory, HistoryWindow
+from suanli.service.followed_active import FollowedActive, sorted_out
 from suanli.store.base import Outcome
 from suanli.store.stores import memory_stores
 from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
@@ -109,3 +110,36 @@ def test_the_followed_list_of_finished_jobs_is_the_list_read_anew() -> None:
         for cls, samples in anew.samples.items():
             assert repr(history.samples[cls]) == repr(samples)
     assert 1 < reread < 100  # mostly followed; read anew when a listed job left the list
+
+
+def test_the_followed_active_jobs_are_the_jobs_read_anew() -> None:
+    # Jobs move through every status (some back and forth, some finish), are added, and
+    # change their submission time (the store's order): after each batch the three lists
+    # followed through the change feed equal one active() read sorted out, job for job.
+    rnd = random.Random(5)
+    jobs = memory_stores().jobs
+    ids = []
+    for i in range(200):
+        job = finished(i, rnd)
+        job = dataclasses.replace(job, status=rnd.choice(list(JobStatus)), version=0)
+        jobs.add(job, [])
+        ids.append(job.id)
+    followed = FollowedActive()
+    assert followed.read(jobs) == sorted_out(jobs.active())
+    for batch in range(120):
+        for _ in range(rnd.randrange(8)):
+            stored = jobs.get(rnd.choice(ids))
+            assert stored is not None
+            after = dataclasses.replace(stored, status=rnd.choice(list(JobStatus)))
+            if rnd.random() < 0.1:
+                at = T0 + dt.timedelta(seconds=rnd.randrange(10**6))
+                after = dataclasses.replace(after, submitted_at=at)
+            assert jobs.save(stored, after, []) is Outcome.APPLIED
+        if batch % 5 == 0:
+            new = dataclasses.replace(finished(1000 + batch, rnd), status=JobStatus.PENDING)
+            jobs.add(dataclasses.replace(new, version=0), [])
+            ids.append(new.id)
+        got, want = followed.read(jobs), sorted_out(jobs.active())
+        assert got == want, batch
+        assert all((want.pending, want.queued, want.holding))
+    assert followed.feed is not None  # followed, not read anew each time

@@ -12,12 +12,14 @@ import bisect
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sortedcontainers import SortedDict
 
 from suanli.domain.fleet import Fleet
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job, JobStatus
+from suanli.domain.tenants import Tenant
 from suanli.scheduler.capacity import LiveCapacity
 from suanli.scheduler.fairqueue import (
     KeptPolicy,
@@ -29,6 +31,7 @@ from suanli.scheduler.fairqueue import (
 from suanli.scheduler.queueing import ServiceHistory
 from suanli.scheduler.queueing.gittins import KEEP, size_class
 from suanli.scheduler.snapshot import PoolState
+from suanli.service.followed_active import FollowedActive
 from suanli.service.followed_runs import FollowedRuns
 from suanli.store.base import JobChanges, JobFeed, JobStore
 
@@ -142,15 +145,19 @@ class FollowedCapacity:
     ) -> list[PoolState] | None:
         """The pools with their free capacity now; None when ``jobs`` cannot tell what
         changed (the cycle builds its snapshot from every holding job then)."""
+        capacity = self.capacity
+        feed = self.feed
+        if capacity is not None and capacity.fleet is fleet and self.jobs is jobs:
+            # ``jobs`` was checked when first followed: a protocol check costs more than a
+            # quiet tick's update.
+            if feed is not None:
+                capacity.update((i, jobs.get(i)) for i in feed.take())
+            return capacity.available(unavailable)
         if not isinstance(jobs, JobChanges):
             return None
-        capacity = self.capacity
-        if capacity is None or capacity.fleet is not fleet or self.jobs is not jobs:
-            self.jobs, self.feed = jobs, jobs.follow()  # first, so no change falls between
-            capacity = self.capacity = LiveCapacity(fleet)
-            capacity.update((j.id, j) for j in jobs.holding())
-        elif self.feed is not None:
-            capacity.update((i, jobs.get(i)) for i in self.feed.take())
+        self.jobs, self.feed = jobs, jobs.follow()  # first, so no change falls between
+        capacity = self.capacity = LiveCapacity(fleet)
+        capacity.update((j.id, j) for j in jobs.holding())
         return capacity.available(unavailable)
 
 
@@ -176,15 +183,16 @@ class FollowedHistory:
         self, jobs: JobStore, limit: int, window: HistoryWindow, fleet: Fleet
     ) -> ServiceHistory:
         """``window.follow`` of ``jobs.list([SUCCEEDED, FAILED], limit=limit)``."""
-        if not isinstance(jobs, JobChanges) or limit > KEEP:
-            return window.follow(jobs.list(FINISHED, limit=limit), fleet)
         if (
-            self.jobs is not jobs
+            self.jobs is not jobs  # checked when first followed: a protocol check is slow
             or self.feed is None
             or self.limit != limit
             or window.fleet is not fleet
             or window.history is None
+            or limit > KEEP
         ):
+            if not isinstance(jobs, JobChanges) or limit > KEEP:
+                return window.follow(jobs.list(FINISHED, limit=limit), fleet)
             self.jobs, self.feed, self.limit = jobs, jobs.follow(), limit
             return self._anew(jobs, window, fleet)
         listed, keys = self.listed, self.keys
@@ -224,6 +232,16 @@ class FollowedHistory:
 
 
 @dataclass
+class KeptRates:
+    """The rates the last cycles quoted, valid while ``inputs`` (what every quote reads) and
+    each tenant's record are the same (one control loop per platform)."""
+
+    inputs: tuple[object, ...] | None = None
+    tenants: dict[str, Tenant | None] = field(default_factory=dict)
+    rates: dict[str, tuple[Decimal | None, Decimal | None]] = field(default_factory=dict)
+
+
+@dataclass
 class CycleState:
     """Kept by the platform from one cycle to the next (one control loop per platform)."""
 
@@ -231,6 +249,8 @@ class CycleState:
     capacity: FollowedCapacity = field(default_factory=FollowedCapacity)
     finished: FollowedHistory = field(default_factory=FollowedHistory)
     runs: FollowedRuns = field(default_factory=FollowedRuns)  # the reconciler's walk
+    rates: KeptRates = field(default_factory=KeptRates)  # service.voucher_rates
+    active: FollowedActive = field(default_factory=FollowedActive)  # the cycle's jobs
     policy: KeptPolicy = field(default_factory=KeptPolicy)  # the fair queue's, informed
 
     def history(self, finished: Sequence[Job], fleet: Fleet) -> ServiceHistory:

@@ -38,25 +38,40 @@ class FollowedRuns:
     engines: tuple[int, ...] = ()
     feed: JobFeed | None = None
     watch: set[JobId] = field(default_factory=set)
+    told: list[RunChanges] = field(default_factory=list)  # the engines, as they tell changes
+    checked: tuple[tuple[int, ...], dict[str, Callable[[str], bool]]] = ((), {})
+
+    def steady(self, engines: Mapping[str, EngineAdapter]) -> dict[str, Callable[[str], bool]]:
+        """Per cluster, its engine's ``SteadyRuns.steady`` where it has one (checked when
+        the engines are new only)."""
+        every = tuple(id(e) for e in engines.values())
+        if self.checked[0] != every or not every:
+            found: dict[str, Callable[[str], bool]] = {
+                c: e.steady for c, e in engines.items() if isinstance(e, SteadyRuns)
+            }
+            self.checked = (every, found)
+        return self.checked[1]
 
     def to_walk(self, jobs: JobStore, engines: Mapping[str, EngineAdapter]) -> list[Job]:
         """The STARTING and RUNNING jobs the reconciler may have to poll, newest first."""
         every = tuple(id(e) for e in engines.values())
-        told = [e for e in engines.values() if isinstance(e, RunChanges)]
-        if (
-            not isinstance(jobs, JobChanges)
-            or len(told) < len(every)
-            or not all(isinstance(e, SteadyRuns) for e in engines.values())
-        ):
-            self.feed = None
-            return jobs.list(list(LIVE), limit=ALL)
         if self.feed is None or self.jobs is not jobs or self.engines != every:
-            self.jobs, self.engines, self.feed = jobs, every, jobs.follow()
+            # Checked when the store or engines are new only: a protocol check costs more
+            # than a whole tick of a quiet walk.
+            told: list[RunChanges] = [e for e in engines.values() if isinstance(e, RunChanges)]
+            if (
+                not isinstance(jobs, JobChanges)
+                or len(told) < len(every)
+                or not all(isinstance(e, SteadyRuns) for e in engines.values())
+            ):
+                self.feed = None
+                return jobs.list(list(LIVE), limit=ALL)
+            self.jobs, self.engines, self.feed, self.told = jobs, every, jobs.follow(), told
             for engine in told:
                 engine.changed_runs()  # the whole walk below sees them
             return jobs.list(list(LIVE), limit=ALL)
         ids = self.watch | self.feed.take()
-        for engine in told:
+        for engine in self.told:
             for key in engine.changed_runs():
                 parsed = parse_engine_key(key)
                 if parsed is not None:

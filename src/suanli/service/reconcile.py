@@ -17,7 +17,7 @@ from suanli.domain.errors import EngineFailure
 from suanli.domain.ids import parse_engine_key
 from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason
 from suanli.domain.lifecycle import note, transition
-from suanli.engines.base import RunState, RunStatus, SteadyRuns, inventory_source
+from suanli.engines.base import RunState, RunStatus, inventory_source
 from suanli.engines.checkpoints import drop_checkpoints
 from suanli.scheduler.fairqueue import current_service, show_count, speeds
 from suanli.service.billing import meter_attempt
@@ -176,7 +176,7 @@ def reconcile(p: Platform) -> int:
     """
     changed = give_up_unanswered(p)
     down = p.unavailable
-    steady = {c: e.steady for c, e in p.engines.items() if isinstance(e, SteadyRuns)}
+    steady = p.cycle_state.runs.steady(p.engines)
 
     def quiet(job: Job) -> bool:
         """Skipped: not dispatched, no engine, or steady on a cluster that answers."""

@@ -12,18 +12,17 @@ import contextlib
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from operator import attrgetter
 
-from suanli.domain.errors import EngineFailure, SuanliError
+from suanli.domain.errors import EngineFailure
 from suanli.domain.jobs import Decision, Estimate, Job, JobStatus, PoolVerdict, Reason
 from suanli.domain.lifecycle import note, transition
 from suanli.scheduler.fairqueue import fair_turn
 from suanli.scheduler.snapshot import Snapshot, build_snapshot, queue_order
-from suanli.service.bills import quote
 from suanli.service.deps import Platform
 from suanli.service.jobs import request_engine_cancel
 from suanli.service.services_control import run_services_step
+from suanli.service.voucher_rates import voucher_rates
 from suanli.store.base import Outcome
 
 S = JobStatus
@@ -39,29 +38,6 @@ class CycleReport:
 
 # Finished jobs whose service the queue learns from, each cycle (the most recent).
 HISTORY_JOBS = 1_000
-
-# A bill of this size is quoted to learn each tenant's effective voucher rate (caps included).
-RATE_SAMPLE = Decimal("10000.00")
-
-
-def voucher_rates(p: Platform, tenants: set[str]) -> dict[tuple[str, bool], Decimal]:
-    """The share of a bill each tenant's best programme would take off, domestic or not.
-
-    The rate folds in eligibility, validity, pools and caps left, so placement prices a pool
-    as the tenant will really pay for it; without billing, every rate is zero.
-    """
-    if p.billing is None:
-        return {}
-    rates: dict[tuple[str, bool], Decimal] = {}
-    for tenant in sorted(tenants):
-        for domestic in (True, False):
-            try:
-                deduction = quote(p, RATE_SAMPLE, domestic, tenant)
-            except SuanliError:
-                continue  # unknown tenant: no voucher, priced at gross
-            rates[(tenant, domestic)] = deduction.amount / RATE_SAMPLE
-    return rates
-
 
 # A waiting job's explanation is stored again when it says something new, or when its
 # forecasts ("would finish at", if started now) have moved on by this much: they move with
@@ -97,14 +73,13 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
     """Steps: 1 admit PENDING, 2 snapshot, 3 decide (pure), 4 apply with guarded writes."""
     run_services_step(p)  # model services: replicas wanted become jobs to place (or stop)
     now = p.clock.now()
-    active = p.jobs.active()
+    # The unfinished jobs, sorted out (followed from tick to tick where the store tells
+    # which jobs changed: service.followed_active).
+    active = p.cycle_state.active.read(p.jobs)
     # 1. Admission: the spec was checked at the edge; quotas are the queue's business.
     admitted = 0
-    current: list[Job] = []
-    for job in active:
-        if job.status is not S.PENDING:
-            current.append(job)
-            continue
+    queue = active.queued
+    for job in active.pending:
         # Its first entry into the queue is its submission: jobs admitted in one cycle keep
         # their submission order inside a service level.
         after, event = transition(
@@ -112,22 +87,21 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
         )
         if p.jobs.save(job, after, [event]) is Outcome.APPLIED:
             admitted += 1
-            current.append(dataclasses.replace(after, version=job.version + 1))
-    queue = [j for j in current if j.status is S.QUEUED]
+            queue.append(dataclasses.replace(after, version=job.version + 1))
     if not queue:
         return CycleReport(admitted=admitted)
     # 2. Snapshot of free capacity: kept from the last cycle and moved by the jobs that
     # changed, where the store tells which (else taken from every holding job).
-    rates = voucher_rates(p, {j.tenant for j in queue})
+    rates = voucher_rates(p, {j.tenant for j in queue}, p.cycle_state.rates)
     limits = {n: t.pools for n, t in p.tenant_terms.items() if t.pools is not None}
     pools = p.cycle_state.capacity.pools(p.jobs, p.fleet, p.unavailable)
+    holding = active.holding
     if pools is None:
-        snapshot = build_snapshot(now, p.fleet, current, queue, p.unavailable, rates, limits)
+        snapshot = build_snapshot(now, p.fleet, holding, queue, p.unavailable, rates, limits)
     else:
         queue.sort(key=queue_order)
         snapshot = Snapshot(now, p.fleet, pools, queue, rates, tenant_pools=limits)
     # 3. Decide: the fair queue (when, whose), then placement (where) for those it admits.
-    holding = [j for j in current if j.status.holds_capacity]
     # What the jobs that finished teach the queue (the default ranks by it): newest first
     # from the store, oldest first to the history.
     history = p.cycle_state.learned(p.jobs, HISTORY_JOBS, p.fleet)
