@@ -7,7 +7,7 @@ nodes x 2 V100, 11 tenants of one cohort with the VCs' quotas, borrowing): the p
 of running work (1- to 8-GPU gangs, ~30% on borrowed quota) and ``--waiting`` works
 queued, of the same tenants and sizes, some served before. One ``decide`` of the default
 policy (history of 3,000 finished jobs, explained, as the live turn asks) is timed in CPU
-seconds with the walk's memo of refusals (``admission.KEEP_REFUSALS``) and without, in
+seconds with the walk's memo of refusals (``decide(..., keep_refusals=...)``) and without, in
 this process; both plans must be the same (starts, preemptions, every explanation). The
 queue is generated here (a seeded draw, not a trace): a speed check, not a result.
 """
@@ -25,7 +25,6 @@ from suanli.scheduler.queueing import (
     QueueSettings,
     QueueView,
     Work,
-    admission,
     decide,
     history_of,
     make_policy,
@@ -107,14 +106,13 @@ def outcome(plan: Plan) -> tuple[object, ...]:
 
 
 def timed(v: QueueView, keep: bool, repeat: int) -> tuple[float, Plan]:
-    admission.KEEP_REFUSALS = keep
     policy = make_policy("default", QueueSettings())
     if v.history is not None:
         policy = policy.informed(v.history)
     best, plan = float("inf"), None
     for _ in range(repeat):
         cpu = time.process_time()
-        plan = decide(v, policy, explain=True)
+        plan = decide(v, policy, explain=True, keep_refusals=keep)
         best = min(best, time.process_time() - cpu)
     if plan is None:
         raise SystemExit("--repeat must be at least 1")
@@ -138,7 +136,6 @@ def main() -> None:
             f"{len(b.waits):,}; plans {'identical' if same else 'DIFFER'}",
             flush=True,
         )
-    admission.KEEP_REFUSALS = True
 
 
 if __name__ == "__main__":

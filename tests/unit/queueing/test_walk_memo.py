@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -124,11 +123,8 @@ def test_a_walk_decides_alike_with_and_without_its_refusals(
     policy = make_policy(name, queue, THROUGHPUT)
     plans = []
     for keep in (True, False):
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(admission, "KEEP_REFUSALS", keep)
-            plans.append(
-                outcome(decide(view(specs, two_models, 60_000.0), policy, explain, can_move))
-            )
+        v = view(specs, two_models, 60_000.0)
+        plans.append(outcome(decide(v, policy, explain, can_move, keep_refusals=keep)))
     assert plans[0] == plans[1]
 
 

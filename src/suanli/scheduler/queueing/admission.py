@@ -51,7 +51,6 @@ from suanli.scheduler.queueing.reservation import NEVER, Reservation, ends_at, r
 UNLIMITED = TenantTerms("")
 _BIG = 1 << 62
 MOVE_COST_GRACES = 4.0  # what a move costs (stop, restore the checkpoint), in grace periods
-KEEP_REFUSALS = True  # ``refusals.Refusals``: the walk's memo (False: every work refused anew)
 
 
 class _Ledger:
@@ -122,10 +121,16 @@ class _PoolRoom:
 
 
 def decide(
-    view: QueueView, policy: QueuePolicy, explain: bool = True, can_move: bool = False
+    view: QueueView,
+    policy: QueuePolicy,
+    explain: bool = True,
+    can_move: bool = False,
+    keep_refusals: bool = True,
 ) -> Plan:
     """The plan for ``view``; pure: the view and its work are not mutated. ``can_move``:
-    the driver can move running work to another pool (``Plan.moves``)."""
+    the driver can move running work to another pool (``Plan.moves``). ``keep_refusals``:
+    the walk's memo of refusals (``refusals.Refusals``; False: every work refused anew, the
+    same plan, for the tests and bench that prove it)."""
     if view.history is not None:
         policy = policy.informed(view.history)
     now, settings = view.now, policy.settings
@@ -168,7 +173,7 @@ def decide(
     # Waiting work of one tenant, size and models refused with nothing admitted since is
     # refused again for the same reason (``_Refusals``); not with promises (they refuse by
     # time, per work).
-    known = Refusals(KEEP_REFUSALS and not reserving)
+    known = Refusals(keep_refusals and not reserving)
     for w in order:
         if can_move:  # only a swap walks work ahead of its turn
             if w.id in seen:
