@@ -112,7 +112,7 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
         p.tenant_terms,
         p.queue_settings,
         history,
-        p.cycle_state.policy,
+        p.cycle_state.turn,
     )
     result = p.policy.decide(dataclasses.replace(snapshot, queue=turn.admitted), turn.models)
     # 4. Apply: each write is guarded; a stale one waits for the next cycle.
