@@ -50,6 +50,7 @@ from suanli.scheduler.queueing import (
     history_of,
     make_policy,
 )
+from suanli.scheduler.queueing.kept_keys import KeptKeys
 from suanli.scheduler.snapshot import Snapshot, queue_order
 
 _COUNTS = ("used", "quota", "need", "have", "free")  # reason parameters in queue units
@@ -84,8 +85,8 @@ def units(job: Job) -> int:
 _UNITS: dict[int, tuple[JobSpec, int]] = {}
 _UNITS_KEPT = 1 << 16
 # A waiting job's work as kept from turn to turn (``KeptTurn.waiting``): the job, what else
-# its work is made of (class, models, service) and the work.
-_Waiting = tuple[Job, tuple[str, frozenset[str], float], Work]
+# its work is made of (class, models, service) and its kind (``plans.kind_of``), the work.
+_Waiting = tuple[Job, tuple[str, frozenset[str], float, Hashable], Work]
 # A running job's likewise (``KeptTurn.running``): the job, the pool view and speed it runs
 # at, the work, its start, and (units, speed) its service accrues by.
 _Running = tuple[Job, tuple[str, float], Work, dt.datetime | None, tuple[int, float]]
@@ -152,6 +153,7 @@ class KeptTurn:
     policy: QueuePolicy | None = None
     waiting: dict[int, _Waiting] = field(default_factory=dict)
     running: dict[int, _Running] = field(default_factory=dict)
+    keys: KeptKeys = field(default_factory=KeptKeys)  # waiting work's rank keys
 
     def informed(self, fresh: QueuePolicy, history: ServiceHistory | None) -> QueuePolicy:
         """``fresh`` informed by ``history``, as ``decide`` would inform it, given this
@@ -206,8 +208,13 @@ def _turn(
     # Entries of the jobs of this turn, kept for the next (``KeptTurn``).
     was_waiting, now_waiting = last.waiting, {}
     was_running, now_running = last.running, {}
+    waiting_by_id: dict[str, Work] = {}
     for job in snapshot.queue:
-        key = kind_of(job)
+        known = was_waiting.get(id(job))
+        if known is not None and known[0] is job:
+            key = known[1][3]  # a job's kind is its own (the job is immutable)
+        else:
+            key, known = kind_of(job), None
         found = plans.get(key)
         if found is None:
             made = planner.plan(job)
@@ -221,12 +228,12 @@ def _turn(
         by_id[job.id] = job
         plan_of[job.id] = found[1]
         served = attained(job, now, speed)
-        known = was_waiting.get(id(job))
-        if known is None or known[0] is not job or known[1] != (job_class, models, served):
+        if known is None or known[1] != (job_class, models, served, key):
             work = _work(job, job_class, models, served)
-            known = (job, (job_class, models, served), work)
+            known = (job, (job_class, models, served, key), work)
         now_waiting[id(job)] = known
         waiting.append(known[2])
+        waiting_by_id[job.id] = known[2]
     views = _pools(
         snapshot, speed, {n: t.pools for n, t in tenants.items() if t.pools is not None}
     )
@@ -266,10 +273,13 @@ def _turn(
         now_running[id(job)] = kept
         running.append(w)
     last.waiting, last.running = now_waiting, now_running
-    view = QueueView(t, views.views, running, waiting, _scaled(tenants, views), history=history)
     policy = last.informed(
         make_policy(settings.policy, settings, ThroughputTable(rates, source="placement")),
         history,
+    )
+    keys = last.keys.for_decision(policy, history, t, waiting_by_id)
+    view = QueueView(
+        t, views.views, running, waiting, _scaled(tenants, views), history=history, keys=keys
     )
     decided = decide(view, policy, explain=True)
     starts = decided.starts
