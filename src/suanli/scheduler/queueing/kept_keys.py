@@ -78,10 +78,18 @@ class _Keys(Mapping[str, Key]):
         self.old, self.fresh = old, fresh
 
     def __getitem__(self, ident: str) -> Key:
+        found = self.get(ident)
+        if found is None:
+            raise KeyError(ident)
+        return found
+
+    def get(self, ident: str, default: Key | None = None) -> Key | None:  # type: ignore[override]
         found = self.fresh.get(ident)
         if found is not None:
             return found[3]
-        work = self.works[ident]
+        work = self.works.get(ident)
+        if work is None:
+            return default
         now = self.now
         entry = self.old.get(ident)
         if entry is None or entry[0] is not work or not entry[1] <= now < entry[2]:
@@ -91,11 +99,6 @@ class _Keys(Mapping[str, Key]):
             entry = (work, now, until, key)
         self.fresh[ident] = entry
         return entry[3]
-
-    def get(self, ident: str, default: Key | None = None) -> Key | None:  # type: ignore[override]
-        if ident not in self.works:
-            return default
-        return self[ident]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.works)
