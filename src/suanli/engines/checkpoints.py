@@ -7,10 +7,24 @@ the job has ended for good; the service tells it when (``drop_checkpoints``).
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
+from suanli.domain.errors import EngineFailure
+
 CHECKPOINT_ENV = "SUANLI_CHECKPOINT_DIR"
+# A checkpoint directory's name is the job id the server gave (never the spec's words).
+_JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,119}")
+
+
+def checkpoint_name(job_id: str, engine: str) -> str:
+    """``job_id`` as a directory name under a cluster's checkpoint root; anything but a
+    plain name (empty, a path, a leading dot or dash) is refused."""
+    if not _JOB_ID.fullmatch(job_id):
+        raise EngineFailure(engine=engine, detail=f"bad job id {job_id!r}")
+    return job_id
 
 
 @runtime_checkable
@@ -23,7 +37,9 @@ class CheckpointStore(Protocol):
 
 def drop_checkpoints(engines: Iterable[object], job_id: str) -> None:
     """Every engine that keeps checkpoints forgets ``job_id``'s (attempts may have run on
-    several clusters)."""
+    several clusters). One that cannot now (a cluster that does not answer) keeps the
+    directory; the others still drop theirs, and the caller's step goes on."""
     for engine in engines:
         if isinstance(engine, CheckpointStore):
-            engine.drop_checkpoint(job_id)
+            with contextlib.suppress(EngineFailure):
+                engine.drop_checkpoint(job_id)

@@ -18,17 +18,14 @@ engine"). The server deletes the directory when the job ends for good (``drop``)
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from pathlib import Path
 
-from suanli.domain.errors import EngineFailure
 from suanli.engines.base import LaunchRequest
-from suanli.engines.checkpoints import CHECKPOINT_ENV
+from suanli.engines.checkpoints import CHECKPOINT_ENV, checkpoint_name
 from suanli.engines.sandbox import Account
 
 CHECKPOINTS = ".checkpoints"  # RUN_DIR/.checkpoints unless the cluster names a directory
-JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,119}")  # what suanli.domain.ids makes
 
 
 class SlurmCheckpoints:
@@ -39,9 +36,7 @@ class SlurmCheckpoints:
 
     def path(self, job_id: str) -> Path:
         """The job's directory; a job id that is not a plain name is refused."""
-        if not JOB_ID.fullmatch(job_id):
-            raise EngineFailure(engine="slurm", detail=f"bad job id {job_id!r}")
-        return self.root.resolve() / job_id
+        return self.root.resolve() / checkpoint_name(job_id, "slurm")
 
     def prepare(self, request: LaunchRequest, account: Account | None) -> dict[str, str]:
         """Make the job's directory ready for this attempt; the variables the batch script
