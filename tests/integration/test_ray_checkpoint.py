@@ -7,6 +7,7 @@ directory, the documented boundary (ray_checkpoints, README)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -147,4 +148,27 @@ def test_a_job_id_that_is_not_a_plain_name_is_refused(job_id: str) -> None:
     engine = RayEngine("http://127.0.0.1:9", SystemClock(), checkpoint_dir="/shared/ckpt")
     with pytest.raises(EngineFailure):
         engine.drop_checkpoint(job_id)
+    engine.close()
+
+
+def test_a_gang_gets_the_directory_on_every_rank_and_makes_it_first() -> None:
+    engine = RayEngine("http://127.0.0.1:9", SystemClock(), checkpoint_dir="/shared/ckpt")
+    job_id = new_job_id()
+    request = _request(job_id, 1, "echo hi", env={CHECKPOINT_ENV: "/etc"})
+    nodes = tuple(NodeAssignment(f"n{i}", ()) for i in range(2))
+    spec = request.spec.model_copy(
+        update={"resources": request.spec.resources.model_copy(update={"nodes": 2})}
+    )
+    gang = dataclasses.replace(
+        request, spec=spec, placement=dataclasses.replace(request.placement, nodes=nodes)
+    )
+    body = engine.submission(gang)
+    ranks_env = json.loads(body["runtime_env"]["env_vars"]["SUANLI_RAY_GANG"])["env"]
+    assert ranks_env[CHECKPOINT_ENV] == f"/shared/ckpt/{job_id}"  # not the spec's /etc
+    assert body["entrypoint"].startswith(f"umask 077; mkdir -p -- /shared/ckpt/{job_id} && ")
+    one = engine.submission(request)
+    assert one["runtime_env"]["env_vars"][CHECKPOINT_ENV] == f"/shared/ckpt/{job_id}"
+    plain = _request(job_id, 1, "echo hi")
+    image = dataclasses.replace(plain, spec=plain.spec.model_copy(update={"image": "x:1"}))
+    assert CHECKPOINT_ENV not in engine.submission(image)["runtime_env"]["env_vars"]
     engine.close()
