@@ -18,25 +18,18 @@ from suanli.domain.clock import SystemClock
 from suanli.domain.errors import EngineFailure
 from suanli.domain.ids import new_job_id
 from suanli.domain.jobs import NodeAssignment, Placement
-from suanli.engines.base import LaunchRequest, RunState, RunStatus
+from suanli.engines.base import LaunchRequest, RunState
 from suanli.engines.checkpoints import CHECKPOINT_ENV, drop_checkpoints
 from suanli.engines.ray import RayEngine
 from suanli.engines.ray_checkpoints import DROP_PREFIX
 from tests.builders import make_spec
+from tests.checkpointing import TIMEOUT_S, TRAINING, final, log, stopped_after_up
 from tests.conftest import wait_until
 from tests.rayhead import require_ray, unique_key
 
 pytestmark = pytest.mark.ray
 
 LABEL = "suanli-test-ckpt-"  # unique_key("ckpt")
-TIMEOUT_S = 90.0  # generous: only a failing test waits this long
-TRAINING = (
-    'echo "attempt=$SUANLI_ATTEMPT dir=${SUANLI_CHECKPOINT_DIR:-none}"; '
-    'cat "$SUANLI_CHECKPOINT_DIR"/* 2>/dev/null | sed "s/^/found /"; '
-    'echo "started $SUANLI_ATTEMPT" >> "$SUANLI_CHECKPOINT_DIR/progress"; '
-    "trap 'echo saved-on-stop > \"$SUANLI_CHECKPOINT_DIR/on-stop\"; echo saved; exit 0' TERM; "
-    "echo up; while true; do sleep 0.1; done"
-)
 
 
 @pytest.fixture
@@ -65,39 +58,17 @@ def _request(
     return dataclasses.replace(request, stop_grace_s=30)
 
 
-def _final(engine: RayEngine, key: str) -> RunStatus:
-    def probe() -> RunStatus | None:
-        status = engine.status(key)
-        return status if status.state.is_final else None
-
-    return wait_until(probe, timeout=TIMEOUT_S, every=0.2)
-
-
-def _log(engine: RayEngine, key: str) -> str:
-    return engine.read_log(key, 0).data.decode()
-
-
-def _stopped_after_up(engine: RayEngine, request: LaunchRequest) -> str:
-    engine.launch(request)
-    wait_until(lambda: "up" in _log(engine, request.key).split(), timeout=TIMEOUT_S)
-    engine.cancel(request.key, grace_s=30)  # a preemption: SIGTERM, the launch's grace
-    _final(engine, request.key)
-    log = _log(engine, request.key)
-    assert "saved" in log.split(), log
-    return log
-
-
 def test_a_preempted_attempt_leaves_its_checkpoint_to_the_next(
     engine: RayEngine, storage: Path
 ) -> None:
     job_id = new_job_id()
     where = storage / job_id
-    first = _stopped_after_up(engine, _request(job_id, 1, TRAINING))
+    first = stopped_after_up(engine, _request(job_id, 1, TRAINING))
     assert f"attempt=1 dir={where}" in first
     assert "found" not in first
     assert where.stat().st_mode & 0o777 == 0o700
     # The second attempt's spec tries to point the directory elsewhere: it cannot.
-    second = _stopped_after_up(engine, _request(job_id, 2, TRAINING, env={CHECKPOINT_ENV: "/tmp"}))
+    second = stopped_after_up(engine, _request(job_id, 2, TRAINING, env={CHECKPOINT_ENV: "/tmp"}))
     assert f"attempt=2 dir={where}" in second
     assert "found started 1" in second
     assert "found saved-on-stop" in second
@@ -106,7 +77,7 @@ def test_a_preempted_attempt_leaves_its_checkpoint_to_the_next(
     drop_checkpoints([engine], job_id)
     drop_checkpoints([engine], job_id)
     wait_until(lambda: not where.exists(), timeout=TIMEOUT_S)
-    assert _final(engine, f"{DROP_PREFIX}{job_id}").state is RunState.SUCCEEDED
+    assert final(engine, f"{DROP_PREFIX}{job_id}").state is RunState.SUCCEEDED
     assert f"{DROP_PREFIX}{job_id}" not in engine.live_runs()
 
 
@@ -114,15 +85,15 @@ def test_ray_gives_no_isolation_between_tenants_the_documented_boundary(
     engine: RayEngine, storage: Path
 ) -> None:
     victim = new_job_id()
-    _stopped_after_up(engine, _request(victim, 1, TRAINING, tenant="victim"))
+    stopped_after_up(engine, _request(victim, 1, TRAINING, tenant="victim"))
     probe = f'cat {storage / victim}/progress | sed "s/^/read /"'
     request = _request(new_job_id(), 1, probe, tenant="mallory", checkpoint=None)
     engine.launch(request)
-    assert _final(engine, request.key).state is RunState.SUCCEEDED
+    assert final(engine, request.key).state is RunState.SUCCEEDED
     # Every Ray job runs as the workers' one user: another tenant's job that names the path
     # reads it. This is the boundary ray_checkpoints and the README state; a tenant who
     # needs more gets a cluster of its own, or Slurm/local with tenant users.
-    assert "read started 1" in _log(engine, request.key)
+    assert "read started 1" in log(engine, request.key)
     drop_checkpoints([engine], victim)
     wait_until(lambda: not (storage / victim).exists(), timeout=TIMEOUT_S)
 

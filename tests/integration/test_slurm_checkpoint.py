@@ -18,26 +18,17 @@ from suanli.domain.clock import SystemClock
 from suanli.domain.errors import EngineFailure
 from suanli.domain.ids import JobId, engine_key, new_job_id
 from suanli.domain.jobs import NodeAssignment, Placement
-from suanli.engines.base import LaunchRequest, RunState, RunStatus
+from suanli.engines.base import LaunchRequest, RunState
 from suanli.engines.checkpoints import CHECKPOINT_ENV, drop_checkpoints
 from suanli.engines.sandbox import account_name
 from suanli.engines.slurm import SlurmEngine, SlurmOptions
 from suanli.engines.slurm_checkpoints import CHECKPOINTS
 from tests.builders import make_spec
-from tests.conftest import wait_until
+from tests.checkpointing import TRAINING, final, log, stopped_after_up
 from tests.slurm import SlurmCluster, slurm_cluster
 
-TIMEOUT_S = 60.0  # generous: only a failing test waits this long
 PLACEMENT = Placement(
     "slurm-test", "h100", "H100", (NodeAssignment("h100-n0", (0,)),), Decimal("10")
-)
-# Saves its attempt number at start and a marker on SIGTERM; prints what earlier attempts left.
-TRAINING = (
-    'echo "attempt=$SUANLI_ATTEMPT dir=${SUANLI_CHECKPOINT_DIR:-none}"; '
-    'cat "$SUANLI_CHECKPOINT_DIR"/* 2>/dev/null | sed "s/^/found /"; '
-    'echo "started $SUANLI_ATTEMPT" >> "$SUANLI_CHECKPOINT_DIR/progress"; '
-    "trap 'echo saved-on-stop > \"$SUANLI_CHECKPOINT_DIR/on-stop\"; echo saved; exit 0' TERM; "
-    "echo up; while true; do sleep 0.1; done"
 )
 
 
@@ -74,36 +65,14 @@ def _request(
     return LaunchRequest(key, job_id, attempt, made, PLACEMENT, tenant=tenant)
 
 
-def _final(engine: SlurmEngine, key: str) -> RunStatus:
-    def probe() -> RunStatus | None:
-        status = engine.status(key)
-        return status if status.state.is_final else None
-
-    return wait_until(probe, timeout=TIMEOUT_S, every=0.3)
-
-
-def _log(engine: SlurmEngine, key: str) -> str:
-    return engine.read_log(key, 0).data.decode()
-
-
-def _stopped_after_up(engine: SlurmEngine, request: LaunchRequest) -> str:
-    engine.launch(request)
-    wait_until(lambda: "up" in _log(engine, request.key).split(), timeout=TIMEOUT_S)
-    engine.cancel(request.key, grace_s=30)  # a preemption: SIGTERM now, the grace to save
-    _final(engine, request.key)
-    log = _log(engine, request.key)
-    assert "saved" in log.split(), log
-    return log
-
-
 def test_a_preempted_attempt_leaves_its_checkpoint_to_the_next(engine: SlurmEngine) -> None:
     job_id = new_job_id()
-    first = _stopped_after_up(engine, _request(job_id, 1, TRAINING))
+    first = stopped_after_up(engine, _request(job_id, 1, TRAINING))
     where = engine.root.resolve() / CHECKPOINTS / job_id
     assert f"attempt=1 dir={where}" in first
     assert "found" not in first  # nothing to resume from yet
     # The second attempt's spec tries to point the directory elsewhere: it cannot.
-    second = _stopped_after_up(engine, _request(job_id, 2, TRAINING, env={CHECKPOINT_ENV: "/tmp"}))
+    second = stopped_after_up(engine, _request(job_id, 2, TRAINING, env={CHECKPOINT_ENV: "/tmp"}))
     assert f"attempt=2 dir={where}" in second  # the same directory, a new Slurm job
     assert "found started 1" in second  # what attempt 1 wrote while it ran
     assert "found saved-on-stop" in second  # and what it saved in its grace
@@ -117,12 +86,12 @@ def test_a_preempted_attempt_leaves_its_checkpoint_to_the_next(engine: SlurmEngi
     # The job ended for good: its checkpoints go (runs and their logs stay).
     drop_checkpoints([engine], job_id)
     assert not where.exists()
-    assert "attempt=2" in _log(engine, engine_key(JobId(job_id), 2))
+    assert "attempt=2" in log(engine, engine_key(JobId(job_id), 2))
 
 
 def test_another_tenants_job_cannot_reach_a_checkpoint(engine: SlurmEngine) -> None:
     victim = new_job_id()
-    _stopped_after_up(engine, _request(victim, 1, TRAINING, tenant="victim"))
+    stopped_after_up(engine, _request(victim, 1, TRAINING, tenant="victim"))
     where = engine.root.resolve() / CHECKPOINTS / victim
     assert (where / "progress").read_text() == "started 1\n"
     probe = (  # errors are dropped: they would name the path it was refused
@@ -133,8 +102,8 @@ def test_another_tenants_job_cannot_reach_a_checkpoint(engine: SlurmEngine) -> N
     )
     request = _request(new_job_id(), 1, probe, tenant="mallory")
     engine.launch(request)
-    assert _final(engine, request.key).state is RunState.SUCCEEDED
-    seen = _log(engine, request.key)
+    assert final(engine, request.key).state is RunState.SUCCEEDED
+    seen = log(engine, request.key)
     assert "started 1" not in seen  # not read
     assert victim not in seen  # not even listed
     assert "WROTE" not in seen
@@ -151,8 +120,8 @@ def test_a_job_that_does_not_checkpoint_gets_no_directory(engine: SlurmEngine) -
     run = f'echo "dir=${{{CHECKPOINT_ENV}:-none}}"'
     request = _request(job_id, 1, run, checkpoint=None)
     engine.launch(request)
-    assert _final(engine, request.key).state is RunState.SUCCEEDED
-    assert "dir=none" in _log(engine, request.key)
+    assert final(engine, request.key).state is RunState.SUCCEEDED
+    assert "dir=none" in log(engine, request.key)
     assert not (engine.root / CHECKPOINTS / job_id).exists()
 
 
@@ -165,7 +134,7 @@ def test_a_configured_checkpoint_dir_holds_them(cluster: SlurmCluster, exchange:
     engine = SlurmEngine(exchange / "runs2", SystemClock(), options)
     try:
         job_id = new_job_id()
-        first = _stopped_after_up(engine, _request(job_id, 1, TRAINING))
+        first = stopped_after_up(engine, _request(job_id, 1, TRAINING))
         assert f"dir={keep.resolve() / job_id}" in first
         assert (keep / job_id / "on-stop").read_text() == "saved-on-stop\n"
         assert (keep / job_id).stat().st_mode & 0o777 == 0o700

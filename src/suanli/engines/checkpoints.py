@@ -8,11 +8,14 @@ the job has ended for good; the service tells it when (``drop_checkpoints``).
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from suanli.domain.errors import EngineFailure
+from suanli.engines.sandbox import Account
 
 CHECKPOINT_ENV = "SUANLI_CHECKPOINT_DIR"
 # A checkpoint directory's name is the job id the server gave (never the spec's words).
@@ -25,6 +28,17 @@ def checkpoint_name(job_id: str, engine: str) -> str:
     if not _JOB_ID.fullmatch(job_id):
         raise EngineFailure(engine=engine, detail=f"bad job id {job_id!r}")
     return job_id
+
+
+def own_directory(path: Path, account: Account | None) -> None:
+    """Make the job's checkpoint directory: 0700, its tenant user's (``account``; None: the
+    server's user runs the job). A link planted in its place is removed, never followed."""
+    if path.is_symlink():
+        path.unlink()
+    path.mkdir(exist_ok=True, mode=0o700)
+    if account is not None:
+        os.chown(path, account.uid, account.gid, follow_symlinks=False)
+    os.chmod(path, 0o700, follow_symlinks=False)
 
 
 @runtime_checkable

@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 
 from suanli.engines.base import LaunchRequest
-from suanli.engines.checkpoints import CHECKPOINT_ENV, checkpoint_name
+from suanli.engines.checkpoints import CHECKPOINT_ENV, checkpoint_name, own_directory
 from suanli.engines.sandbox import Account
 
 CHECKPOINTS = ".checkpoints"  # RUN_DIR/.checkpoints unless the cluster names a directory
@@ -50,12 +50,7 @@ class SlurmCheckpoints:
         parent.mkdir(parents=True, exist_ok=True, mode=0o711)
         # Passable (a job reaches its own by name), not listable, writable by the server only.
         os.chmod(parent, 0o711)  # noqa: S103
-        if path.is_symlink():
-            path.unlink()  # never follow a link planted in its place
-        path.mkdir(exist_ok=True, mode=0o700)
-        if account is not None:
-            os.chown(path, account.uid, account.gid, follow_symlinks=False)
-        os.chmod(path, 0o700, follow_symlinks=False)
+        own_directory(path, account)
         return {CHECKPOINT_ENV: str(path)}
 
     def drop(self, job_id: str) -> None:
