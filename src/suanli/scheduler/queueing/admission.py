@@ -304,10 +304,10 @@ def _count_pinned(
     now: float,
 ) -> list[Work]:
     """Step 1: running work that cannot be taken back (``_pinned``) counted against pools,
-    quotas and cohorts, as ``_count`` would count each; returns the rest, in order. Each
-    (tenant, pool)'s terms are looked up once and its counts (integers) added once; each
-    work's share (a float: its sum depends on the order) is added in order, as ``add``
-    adds it, so the ledger ends as bit for bit as with ``_count``
+    quotas and cohorts; returns the rest, in order. Each (tenant, pool)'s terms are looked
+    up once and its counts (integers) added once; each work's share (a float: its sum
+    depends on the order) is added in order, as ``_Ledger.add`` adds it, so the ledger ends
+    bit for bit as when each work is counted alone with ``add``
     (tests/unit/queueing/test_pinned_count.py)."""
     movable: list[Work] = []
     grace = policy.settings.grace_s
