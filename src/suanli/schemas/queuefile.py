@@ -38,6 +38,9 @@ class QueueEntry(BaseModel):
     guard_gain: float | None = Field(default=None, ge=1, le=1e3)
     move_gain: float | None = Field(default=None, ge=1, le=100)
     quanta: bool | None = None
+    # The price of restarting running work that does not checkpoint (``restart.py``): a
+    # factor on the service a restart throws away, or "never" (ADR 0002's rule).
+    restart_price: float | Literal["never"] | None = Field(default=None, ge=0, le=1e3)
     # The policy that ranks work (``default``: the shipped one; the others are baselines
     # to compare with, ``sjf``/``srtf`` need run-time estimates).
     policy: PolicyName = "default"

@@ -135,6 +135,12 @@ thirds, cohort fleet x0.125; 2026-12-07): False gave average JCT 19,410.6 / 12,5
 54,398.4 s against True's 20,684.7 / 12,547.5 / 54,309.5 s (mean ratio 0.980: -6.2%,
 0.0%, +0.2%), so False ships. The held-out windows are docs/sim-fidelity.md's "Held out"."""
 
+RESTART_PRICE: float | None = None
+"""The default's price of restarting running work that does not checkpoint
+(``restart.py``): such work is stopped for a rank only when the best waiting work's
+expected gain exceeds this times the service the restart throws away. None: never (ADR
+0002's rule). To be tuned on the first half of Philly only (``bench/queue_heldout.py``)."""
+
 LAS2D_LEVELS_S = (3600.0,)
 """Tiresias' 2D-LAS queue thresholds (attained accelerator-seconds): two queues split at
 3,600 GPU-seconds, as the authors' simulator ships them (github.com/SymbioticLab/Tiresias,
@@ -168,6 +174,7 @@ class QueueSettings:
     guard_gain: float = GUARD_GAIN
     move_gain: float = MOVE_GAIN
     quanta: bool = QUANTA
+    restart_price: float | None = RESTART_PRICE  # None: never stop non-resuming work for a rank
     # Which queue policy ranks work (``QUEUE_POLICIES``): the live server's and the replay's.
     policy: str = "default"
     # Tiresias' 2D-LAS (``las2d``, a blind baseline; ``policies_blind.py`` cites each).
