@@ -61,7 +61,8 @@ def test_the_expectations_are_the_tables() -> None:
     # Its attempt ran 10,000 s but attained 5,000 in all: only what it did can be lost.
     assert thrown_away(old, NOW) == SERVED
     bare = make_policy("default", QueueSettings())  # nothing finished yet: nothing known
-    assert isinstance(bare, Gittins) and math.isinf(expected_remaining(bare, old))
+    assert isinstance(bare, Gittins)
+    assert math.isinf(expected_remaining(bare, old))
 
 
 def test_work_that_does_not_resume_is_stopped_only_when_the_gain_pays() -> None:

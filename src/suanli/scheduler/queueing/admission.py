@@ -47,8 +47,8 @@ from suanli.scheduler.queueing.model import (
 from suanli.scheduler.queueing.placing import fit_nodes, place_admitted, ranker
 from suanli.scheduler.queueing.policies import QueuePolicy
 from suanli.scheduler.queueing.refusals import Refusals, allowed, refuse, refused_alike
-from suanli.scheduler.queueing.restart import RestartPrice, restart_price
 from suanli.scheduler.queueing.reservation import NEVER, Reservation, ends_at, runs_for, shadow
+from suanli.scheduler.queueing.restart import RestartPrice, restart_price
 
 UNLIMITED = TenantTerms("")
 _BIG = 1 << 62
