@@ -5,11 +5,17 @@ and policies without a learnt table (the blind baselines) never pay it."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import math
+from typing import Any
 
 import pytest
 
+from suanli.domain.jobs import Job, JobStatus, NodeAssignment, Placement
 from suanli.domain.tenants import TenantTerms
+from suanli.scheduler.fairqueue import fair_turn
+from suanli.scheduler.policies import POLICIES
 from suanli.scheduler.queueing import (
     PoolView,
     QueueSettings,
@@ -22,6 +28,10 @@ from suanli.scheduler.queueing import (
 from suanli.scheduler.queueing.gittins import MIN_SAMPLES
 from suanli.scheduler.queueing.policies import LEVELS_S, Gittins
 from suanli.scheduler.queueing.restart import expected_remaining, restart_price, thrown_away
+from suanli.scheduler.snapshot import build_snapshot
+from tests.builders import T0, make_fleet, make_job, make_pool, make_spec
+
+PLACER = POLICIES["default"]
 
 # Tenant "a"'s jobs took 1,000,000 service each, "b"'s 100: a running job of "a" is expected
 # to need ~1e6 more, a waiting one of "b" 100.
@@ -97,3 +107,34 @@ def test_no_price_without_a_table_or_waiting_work() -> None:
     assert restart_price(informed, []) is None
     assert restart_price(make_policy("fifo", settings), [Work("w", "b", 1, 0.0)]) is None
     assert restart_price(informed, [Work("w", "b", 1, 0.0)]) is not None
+
+
+def test_the_live_queue_prices_the_restart_of_a_job_without_checkpoints() -> None:
+    """Through the live turn (``fair_turn``: jobs, the store's history, settings): a job of
+    a class that runs ~1e6 service is stopped for a job of a class that runs 100 only when
+    the price says so; the same job with checkpoints is stopped whatever the price."""
+    fleet = make_fleet(("lab", "beijing", [make_pool("a100", "A100", nodes=1, per_node=1)]))
+    spec: dict[str, Any] = {"resources": {"accelerator": {"model": "A100", "count": 1}}}
+    history = history_of([("x", 1000, 1e6)] * MIN_SAMPLES + [("y", 1000, 100.0)] * MIN_SAMPLES)
+    long = make_job(make_spec(name="long", **spec), "long", tenant="x")
+    pl = Placement(
+        "lab", "a100", "A100", (NodeAssignment("a100-n0", (0,)),), long.spec.accelerator_units
+    )
+    long = dataclasses.replace(long, status=JobStatus.RUNNING, placement=pl, started_at=T0)
+    fresh = make_job(make_spec(name="fresh", **spec), "fresh", tenant="y")
+    saves = dataclasses.replace(long, spec=make_spec(name="long", checkpoint={}, **spec))
+
+    def stopped(holding: Job, price: float | None, ran_s: int) -> list[tuple[str, str]]:
+        at = T0 + dt.timedelta(seconds=ran_s)
+        snap = build_snapshot(at, fleet, [holding], [fresh])
+        settings = QueueSettings(restart_price=price)
+        t = fair_turn(snap, [holding], PLACER.rank, {}, settings, history)
+        return [(j.id, r.code) for j, r in t.preempts]
+
+    hour = 3600  # after an hour, a restart throws 3,600 away; the gain is ~996,000
+    assert stopped(long, None, hour) == []
+    assert stopped(long, 1.0, hour) == [("long", "preempt_restart")]
+    assert stopped(long, 1.0, 300) == []  # within its minimum run
+    assert stopped(long, 1_000.0, hour) == []  # the gain does not pay 1,000 x 3,600
+    for price in (None, 1_000.0):
+        assert stopped(saves, price, hour) == [("long", "preempt_outranked")]
