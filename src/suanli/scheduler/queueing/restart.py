@@ -39,25 +39,30 @@ from suanli.scheduler.queueing.model import Work
 from suanli.scheduler.queueing.policies import Gittins, QueuePolicy
 
 Merged = dict[int, list[float]]  # a size's samples over all tenants (-1: all), ascending
+# Each sample sequence's prefix sums, by the sequence's id (kept with it): one decision's.
+Sums = dict[int, tuple[Sequence[float], list[float]]]
 
 
-def expected_remaining(policy: Gittins, w: Work, merged: Merged | None = None) -> float:
+def expected_remaining(
+    policy: Gittins, w: Work, merged: Merged | None = None, sums: Sums | None = None
+) -> float:
     """``w``'s expected remaining service at what it has attained, ``E[S - a | S > a]``
     over the finished jobs of its class (its tenant and size), else of its size over all
     tenants, else of all finished jobs, the first where ``MIN_ALIVE`` ran past ``a``. Past
     every one of them (finished jobs are the short ones early in a history), ``a`` itself:
     a job that has run ``a`` is expected to run about as long again (the median rule of a
     heavy tail; an assumption, not tuned). inf where nothing is learnt yet (no table, or
-    no finished job for work that has not run).
-    ``merged``: a cache of merged samples for one decision (size, or -1 for all)."""
+    no finished job for work that has not run). ``merged``, ``sums``: caches for one
+    decision (merged samples by size, -1 for all; prefix sums by sequence)."""
     table = policy.table
     if table is None:
         return math.inf
     size = size_class(w.accelerators)
     a = max(w.attained, 0.0)
+    kept: Sums = {} if sums is None else sums
     own = table.samples.get((w.tenant, size))
     if own is not None:
-        left = _remaining(own, a)
+        left = _remaining(own, a, kept)
         if left is not None:
             return left
     cache: Merged = {} if merged is None else merged
@@ -67,20 +72,24 @@ def expected_remaining(policy: Gittins, w: Work, merged: Merged | None = None) -
         wide = cache.get(key)
         if wide is None:
             wide = cache[key] = sorted(itertools.chain(*parts))
-        left = _remaining(wide, a)
+        left = _remaining(wide, a, kept)
         if left is not None:
             return left
     return a if a > 0 else math.inf  # a fresh job of nothing known: no gain to weigh
 
 
-def _remaining(samples: Sequence[float], a: float) -> float | None:
+def _remaining(samples: Sequence[float], a: float, sums: Sums) -> float | None:
     """``E[S - a | S > a]`` over ``samples`` (ascending); None: fewer than ``MIN_ALIVE``
     of them exceed ``a``."""
     lo = bisect.bisect_right(samples, a)
     alive = len(samples) - lo
     if alive < MIN_ALIVE:
         return None
-    return math.fsum(itertools.islice(samples, lo, None)) / alive - a
+    hit = sums.get(id(samples))
+    if hit is None or hit[0] is not samples:
+        hit = sums[id(samples)] = (samples, list(itertools.accumulate(samples, initial=0.0)))
+    prefix = hit[1]
+    return (prefix[-1] - prefix[lo]) / alive - a
 
 
 def thrown_away(w: Work, now: float) -> float:
@@ -99,17 +108,20 @@ class RestartPrice:
     waiting: Sequence[Work]
     _best: float | None = field(default=None, init=False)
     _merged: Merged = field(default_factory=dict, init=False)
+    _sums: Sums = field(default_factory=dict, init=False)
 
     def best_waiting(self) -> float:
         if self._best is None:
-            expected = (expected_remaining(self.policy, w, self._merged) for w in self.waiting)
+            expected = (
+                expected_remaining(self.policy, w, self._merged, self._sums) for w in self.waiting
+            )
             self._best = min(expected, default=math.inf)
         return self._best
 
     def pays(self, w: Work, now: float) -> bool:
         """Whether stopping running ``w`` for the best waiting work gains more than the
         restart costs (``factor`` x the service thrown away)."""
-        mine = expected_remaining(self.policy, w, self._merged)
+        mine = expected_remaining(self.policy, w, self._merged, self._sums)
         best = self.best_waiting()
         return math.isfinite(mine - best) and mine - best > self.factor * thrown_away(w, now)
 
