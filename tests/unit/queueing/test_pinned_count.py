@@ -18,7 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from suanli.domain.tenants import TenantTerms
-from suanli.scheduler.queueing import QUEUE_POLICIES, PoolView, QueueSettings, Work, make_policy
+from suanli.scheduler.queueing import (
+    QUEUE_POLICIES,
+    PoolView,
+    QueueSettings,
+    Work,
+    history_of,
+    make_policy,
+)
 from suanli.scheduler.queueing.admission import (
     _count_pinned,
     _is_borrowed,
@@ -27,6 +34,7 @@ from suanli.scheduler.queueing.admission import (
     _PoolRoom,
 )
 from suanli.scheduler.queueing.reservation import ends_at
+from suanli.scheduler.queueing.restart import RestartPrice, restart_price
 
 TENANTS = {
     "a": TenantTerms("a", quota={"V100": 4, "T4": 2}, cohort="c", borrow=True),
@@ -74,7 +82,11 @@ def works(specs: list[tuple[Any, ...]]) -> list[Work]:
 
 
 def count_each(
-    running: list[Work], policy: Any, rooms: dict[str, _PoolRoom], ledger: _Ledger
+    running: list[Work],
+    policy: Any,
+    rooms: dict[str, _PoolRoom],
+    ledger: _Ledger,
+    price: RestartPrice | None = None,
 ) -> list[Work]:
     """Step 1 as it was: each work looked up, counted and added alone."""
     movable = []
@@ -82,7 +94,7 @@ def count_each(
         if (
             w.stopping
             or not w.preemptible
-            or _pinned(w, policy, NOW, _is_borrowed(w, ledger, rooms))
+            or _pinned(w, policy, NOW, _is_borrowed(w, ledger, rooms), price)
         ):
             room = rooms.get(w.pool or "")
             if room is None:
@@ -114,11 +126,24 @@ def counted(rooms: dict[str, _PoolRoom], ledger: _Ledger) -> tuple[Any, ...]:
     st.lists(
         st.tuples(st.sampled_from(sorted(TENANTS)), st.sampled_from(sorted(POOLS))), max_size=4
     ),
+    st.sampled_from([None, 1.0, 4.0]),
 )
 def test_pinned_work_counts_alike_together_and_one_by_one(
-    specs: list[tuple[Any, ...]], name: str, reserving: bool, held: list[tuple[str, str]]
+    specs: list[tuple[Any, ...]],
+    name: str,
+    reserving: bool,
+    held: list[tuple[str, str]],
+    factor: float | None,
 ) -> None:
-    policy = make_policy(name, QueueSettings(min_run_s=600.0))
+    # With a restart price (``restart.py``), work that does not resume is movable where a
+    # waiting job's gain pays for its restart: the price reaches ``_pinned`` both ways.
+    queue = QueueSettings(min_run_s=600.0, restart_price=factor)
+    learned = history_of(
+        (t, 1 + k % 4, 400.0 * (1 + k % 13)) for k in range(90) for t in sorted(TENANTS)
+    )
+    policy = make_policy(name, queue).informed(learned)
+    waiting = [Work(f"q{i}", t, 1 + i % 2, 0.0) for i, t in enumerate(sorted(TENANTS))]
+    price = restart_price(policy, waiting)
     outcomes = []
     for count in (_count_pinned, count_each):
         rooms, ledger = state(reserving)
@@ -127,9 +152,9 @@ def test_pinned_work_counts_alike_together_and_one_by_one(
             ledger.add(tenant, 3, rooms[pool].view.model, rooms[pool].view.speed)
         running = works(specs)
         movable = (
-            count(running, policy, rooms, ledger, NOW)
+            count(running, policy, rooms, ledger, NOW, price)
             if count is _count_pinned
-            else (count_each(running, policy, rooms, ledger))
+            else count_each(running, policy, rooms, ledger, price)
         )
         outcomes.append(([w.id for w in movable], counted(rooms, ledger)))
     assert outcomes[0] == outcomes[1]
