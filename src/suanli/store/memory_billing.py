@@ -41,7 +41,7 @@ class MemoryBillingStore:
         self._t = db
 
     def add_usage(self, usage: MeteredUsage, at: dt.datetime) -> bool:
-        key = usage.usage.key
+        key = self._db.shared.key(usage.usage.key)
         with self._db.lock:
             if key in self._t.usage:
                 return False
@@ -88,7 +88,7 @@ class MemoryBillingStore:
             return self._t.voucher_totals.usage()
 
     def add_settlement(self, settlement: Settlement) -> bool:
-        key = settlement.line.key
+        key = self._db.shared.key(settlement.line.key)
         with self._db.lock:
             if key in self._t.settlements:
                 return False
