@@ -156,3 +156,21 @@ def test_the_columns_refuse_what_they_cannot_read_back() -> None:
     done = RunStatus(RunState.SUCCEEDED, 0, None, T0, T0 + dt.timedelta(microseconds=1))
     columns.add("k", done)
     assert columns.status("k") == done
+
+
+def test_a_job_that_succeeded_leaves_no_kept_work_behind() -> None:
+    clock = FixedClock(T0)
+    engine = _engine(clock)
+    spec = {"checkpoint": {"every_minutes": 10}}
+    first, second = _attempt(1, spec), _attempt(2, spec)
+    engine.launch(first)
+    clock.advance(1_300)
+    engine.cancel(first.key, grace_s=0)
+    assert engine.status(first.key).state is RunState.CANCELLED
+    assert engine.state.kept_work == {"j": 1_200.0}  # two checkpoints' work, for attempt 2
+    engine.launch(second)
+    clock.advance(WORK_S)
+    assert engine.status(second.key).state is RunState.SUCCEEDED
+    assert engine.state.kept_work == {}
+    assert engine.state.last_attempt == {}
+    assert engine.state.runs == {}

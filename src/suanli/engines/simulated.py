@@ -116,7 +116,10 @@ class SimulatedCluster:
         job_id = run.request.job_id
         if self.last_attempt.get(job_id) == key:
             del self.last_attempt[job_id]
-            self.kept_work[job_id] = run.kept_work(now)
+            if status.state is RunState.SUCCEEDED:  # done: no attempt comes after it
+                self.kept_work.pop(job_id, None)
+            else:
+                self.kept_work[job_id] = run.kept_work(now)
 
     def next_end(self, now: dt.datetime) -> dt.datetime | None:
         """When the next run still going at ``now`` ends (None: none is going)."""
