@@ -211,3 +211,8 @@ def test_an_attempts_keys_are_one_string_across_settlement_and_entry() -> None:
     assert kept_s.entry_key is kept_e.key
     assert kept_s.deduction.charge.key is kept_e.tags["charge"]
     assert shared.key("".join(["settle:", "j-7/a1"])) is kept_e.key
+    for n in range(memory_compact.KEPT_AT_MOST):  # the table starts over: equal, kept anew
+        shared.key(f"j-{n}/a1")
+    again = "".join(["settle:", "j-7/a1"])
+    assert shared.key(again) == kept_e.key
+    assert shared.key(again) is again

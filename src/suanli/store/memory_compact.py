@@ -17,8 +17,9 @@ kept as it came.
 Keys that name one job's attempt (``j-.../a1``, ``settle:j-.../a1``) are unique to it but
 stored several times (the usage and settlement tables' keys, the charge, the ledger entry
 and its tags): each is made anew from its parts where it is needed (``UsageRecord.key``),
-so the stores keep one string per value (``key``: ``sys.intern``, which lets a string go
-once nothing holds it).
+so the stores keep one string per value (``key``). The copies of one key come within a
+few ticks of each other (metered, settled, posted), so a table of the latest keys (bounded
+as the others) finds them; a key seen again after the table started over is kept twice.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ class SharedValues:
         # held with it, so the identity cannot be reused): lines one cycle shared among
         # several jobs stay shared.
         self._lines: dict[int, tuple[PoolVerdict, PoolVerdict]] = {}
+        self._texts: dict[str, str] = {}  # the latest keys (``key``)
 
     def one(self, record: T) -> T:
         """The kept instance equal to ``record`` (``record`` itself the first time)."""
@@ -166,10 +168,13 @@ class SharedValues:
         empty: dict[str, Any] = self._kept.setdefault((dict, ()), {})
         return empty
 
-    @staticmethod
-    def key(text: str) -> str:
+    def key(self, text: str) -> str:
         """The one string equal to ``text`` the stores keep (a job's attempt, an entry's key)."""
-        return sys.intern(text) if type(text) is str else text
+        if type(text) is not str:
+            return text
+        if len(self._texts) >= KEPT_AT_MOST:
+            self._texts.clear()
+        return self._texts.setdefault(text, text)
 
     def entry(self, entry: Entry) -> Entry:
         key = self.key(entry.key)
