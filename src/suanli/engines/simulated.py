@@ -17,6 +17,9 @@ after), or all of it up to the stop request when it is stopped and its stop time
 lost. Each attempt is billed for the time it ran, lost work included. The runs live in a ``SimulatedCluster`` that
 outlives any one adapter, so a new adapter re-adopts them as a restarted control plane
 would; ``answering`` turns the cluster silent and back (its pings fail meanwhile).
+Once ``status`` has answered a run's end, the cluster keeps that final status alone
+(``engines.simulated_finished``: a replay of ~1M jobs cannot keep every run whole); read
+again it answers the same, never "lost".
 
 Registered as engine type ``simulated`` (``suanli.engines.registry``).
 """
