@@ -9,6 +9,7 @@ shape per pool shape, the estimate per pool and cost-relevant part of the spec.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -188,12 +189,24 @@ class Planner:
 
     ``rank`` may read of a job only its objective: jobs that share a costing share the
     rank order of their pools.
+
+    A planner may serve later snapshots of the same pools (``KeptPlans``): what it derived
+    is then reused. Its estimates say when a job would finish if started at the planner's
+    ``origin``; a later cycle's are the same moved by the time since (``at``), which is
+    exact (datetimes add whole microseconds) and keeps every rank order (the move is the
+    same for every pool). Only a deadline reads the instant itself: a job with one is
+    planned anew at each instant.
     """
 
     def __init__(self, snapshot: Snapshot, rank: Rank) -> None:
         self.snapshot = snapshot
         self.rank = rank
+        self.origin = snapshot.now
         self.estimator = Estimator(snapshot.fleet, snapshot.now)
+        self._pools_key = _pools_key(snapshot)
+        self._delta = dt.timedelta(0)  # the current snapshot's time since ``origin``
+        self._now: Planner | None = None  # plans a deadline reads, at the current instant
+        self._moved: dict[int, object] = {}  # by id: what was moved to the current instant
         self._rules: dict[Hashable, _Rules] = {}
         self._lines: dict[tuple[int, int], PoolVerdict] = {}
         self._costings: dict[Hashable, _Costing] = {}
@@ -214,6 +227,25 @@ class Planner:
             groups.setdefault(key, []).append((index, state))
         self._groups = [_Group(tuple(g), tuple(_names(s) for _, s in g)) for g in groups.values()]
 
+    def serves(self, snapshot: Snapshot, rank: Rank) -> bool:
+        """Whether this planner may plan for ``snapshot`` with ``rank``: the same fleet (its
+        catalog, measurements and prices), the same pools, each as available as it was."""
+        return (
+            snapshot.fleet is self.snapshot.fleet
+            and rank == self.rank
+            and _pools_key(snapshot) == self._pools_key
+            and len(self._figures) + len(self._costings) < PLANS_KEPT
+        )
+
+    def at(self, snapshot: Snapshot) -> None:
+        """Plan for ``snapshot`` from now on (one that this planner ``serves``)."""
+        self.snapshot = snapshot
+        delta = snapshot.now - self.origin
+        if delta != self._delta:  # what was moved is moved to another instant
+            self._delta, self._now, self._moved = delta, None, {}
+        elif self._now is not None:
+            self._now.at(snapshot)  # the same instant; the snapshot's rates and pools
+
     def plan(self, job: Job) -> Plan:
         """The plan of ``job``: for each pool, the rules in ``feasibility.exclusion``'s order.
 
@@ -222,10 +254,16 @@ class Planner:
         *costing* (what the estimate and the rank read), shared by kinds that differ only
         in which accelerators they accept.
         """
+        if self._delta and job.spec.deadline is not None:
+            if self._now is None:
+                self._now = Planner(self.snapshot, self.rank)
+            return self._now.plan(job)
         if job.pinned_cluster is not None:
-            return self._plan_pinned(job)
+            return self._moved_plan(self._plan_pinned(job))
         rules = self._rules_of(job.spec)
         costing = self._costing(job)
+        if self._delta:
+            costing = self._moved_costing(costing)
         keep = np.flatnonzero(rules.passing[costing.groups]).tolist()
         excluded = tuple(line for g in rules.groups for line in costing.excluded.get(g, ()))
         parts = [(lines, 0, len(lines)) for lines in [excluded, *rules.excluded]]
@@ -262,7 +300,19 @@ class Planner:
         spec = job.spec
         need = spec.resources.nodes
         cost_key = _cost_key(spec)
-        key = (job.tenant, cost_key, spec.budget_yuan, spec.deadline, spec.objective)
+        snap, tenant = self.snapshot, job.tenant
+        allowed = snap.tenant_pools.get(tenant)
+        rates = snap.voucher_rates
+        key = (
+            tenant,
+            cost_key,
+            spec.budget_yuan,
+            spec.deadline,
+            spec.objective,
+            allowed,  # what the cycle's snapshot says of the tenant: its pools, its rates
+            rates.get((tenant, False)),
+            rates.get((tenant, True)),
+        )
         found = self._costings.get(key)
         if found is not None:
             return found
@@ -270,7 +320,6 @@ class Planner:
         ranked: list[tuple[int, Option, PoolVerdict, PoolVerdict]] = []
         excluded: dict[int, list[PoolVerdict]] = {}
         busy = Reason("pool_busy", {"need": need})
-        allowed = self.snapshot.tenant_pools.get(job.tenant)
         not_allowed = _not_allowed(job.tenant, allowed)
         for g, group in enumerate(self._groups):
             for index, state in group.pools:
@@ -396,6 +445,83 @@ class Planner:
             )
             self._figures[key] = figures
         return figures
+
+    def _moved_costing(self, costing: _Costing) -> _Costing:
+        """``costing`` with its estimates at the current instant (once per instant)."""
+        found = self._moved.get(id(costing))
+        if found is None:
+            line = self._moved_line
+            found = _Costing(
+                costing.groups,
+                tuple(self._moved_option(o) for o in costing.options),
+                tuple(line(v) for v in costing.runner_up),
+                tuple(line(v) for v in costing.busy),
+                {g: tuple(line(v) for v in lines) for g, lines in costing.excluded.items()},
+            )
+            self._moved[id(costing)] = found
+        assert isinstance(found, _Costing)  # noqa: S101 - stored by this method
+        return found
+
+    def _moved_plan(self, plan: Plan) -> Plan:
+        if not self._delta:
+            return plan
+        line = self._moved_line
+        return Plan(
+            tuple(self._moved_option(o) for o in plan.ranked),
+            tuple(line(v, False) for v in plan.excluded),  # lines made for this plan alone
+            tuple(line(v) for v in plan.runner_up),
+            tuple(line(v) for v in plan.busy),
+        )
+
+    def _moved_estimate(self, est: Estimate) -> Estimate:
+        found = self._moved.get(id(est))
+        if found is None:
+            found = self._moved[id(est)] = Estimate(
+                est.hours,
+                est.relative_throughput,
+                est.gross,
+                est.voucher,
+                est.data_cost,
+                est.transfer_hours,
+                est.net,
+                est.finish_at + self._delta,
+            )
+        assert isinstance(found, Estimate)  # noqa: S101 - stored by this method
+        return found
+
+    def _moved_option(self, option: Option) -> Option:
+        found = self._moved.get(id(option))
+        if found is None:
+            est = self._moved_estimate(option.estimate)
+            found = Option(option.index, option.state, option.price, est, option.names)
+            self._moved[id(option)] = found
+        assert isinstance(found, Option)  # noqa: S101 - stored by this method
+        return found
+
+    def _moved_line(self, line: PoolVerdict, kept: bool = True) -> PoolVerdict:
+        """``line`` at the current instant; ``kept``: ``line`` lives on in this planner's
+        caches (what is moved is remembered by its id)."""
+        if line.estimate is None:
+            return line
+        found = self._moved.get(id(line)) if kept else None
+        if found is None:
+            est = self._moved_estimate(line.estimate)
+            found = PoolVerdict(
+                line.cluster, line.pool, line.feasible, line.price_per_hour, line.reason, est
+            )
+            if kept:
+                self._moved[id(line)] = found
+        assert isinstance(found, PoolVerdict)  # noqa: S101 - stored by this method
+        return found
+
+
+# Figures and costings one kept planner holds before a fresh one starts: a memory bound
+# (a long run meets new kinds of job), no decision depends on it.
+PLANS_KEPT = 1 << 14
+
+
+def _pools_key(snapshot: Snapshot) -> tuple[tuple[object, object, bool], ...]:
+    return tuple([(s.cluster, s.pool, s.available) for s in snapshot.pools])
 
 
 _ZERO = Decimal(0)
