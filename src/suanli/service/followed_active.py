@@ -67,6 +67,9 @@ class FollowedActive:
     feed: JobFeed | None = None
     keys: tuple[SortedList[tuple[dt.datetime, JobId]], ...] = ()
     found: dict[JobId, tuple[int, Job]] = field(default_factory=dict)
+    # Each list as last made, None once a job entered or left it: a list no job changed
+    # in is copied, not made again (most ticks change a few of the running jobs).
+    made: list[list[Job] | None] = field(default_factory=lambda: [None, None, None])
 
     def read(self, jobs: JobStore) -> ActiveJobs:
         """The unfinished jobs of ``jobs`` now, sorted out."""
@@ -76,19 +79,24 @@ class FollowedActive:
                 return sorted_out(jobs.active())
             self.jobs, self.feed = jobs, jobs.follow()  # first, so no change falls between
             self.keys, self.found = (SortedList(), SortedList(), SortedList()), {}
+            self.made = [None, None, None]
             for job in jobs.active():
                 self._enter(job)
         else:
-            keys, found = self.keys, self.found
+            keys, found, made = self.keys, self.found, self.made
             for i in feed.take():
                 was = found.pop(i, None)
                 if was is not None:
                     keys[was[0]].remove(_key(was[1]))
+                    made[was[0]] = None
                 now = jobs.get(i)
                 if now is not None:
                     self._enter(now)
-        found = self.found
-        pending, queued, holding = ([found[i][1] for _, i in group] for group in self.keys)
+        found, made = self.found, self.made
+        for g, group in enumerate(self.keys):
+            if made[g] is None:
+                made[g] = [found[i][1] for _, i in group]
+        pending, queued, holding = (list(m or ()) for m in made)  # the caller's to change
         return ActiveJobs(pending, queued, holding)
 
     def _enter(self, job: Job) -> None:
@@ -96,3 +104,4 @@ class FollowedActive:
         if group is not None:
             self.keys[group].add(_key(job))
             self.found[job.id] = (group, job)
+            self.made[group] = None
