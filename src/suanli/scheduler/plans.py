@@ -38,7 +38,7 @@ class Option:
     """A pool that passes every hard rule for a job, with what the job would cost there."""
 
     index: int  # into the snapshot's pools
-    state: PoolState
+    state: PoolState  # its cluster and pool (a kept plan's: as first planned; free: by index)
     price: Decimal
     estimate: Estimate
     names: tuple[str, str]  # (cluster, pool)
