@@ -25,8 +25,8 @@ from suanli.scheduler.policies import POLICIES as PLACEMENT
 from suanli.scheduler.policies import CycleResult
 from suanli.scheduler.queueing import QueueSettings
 from suanli.scheduler.snapshot import Snapshot, build_snapshot
-from tests.builders import T0
-from tests.unit.test_fast_cycle import comparable, random_fleet, random_queue
+from tests.builders import T0, make_job, make_spec
+from tests.unit.test_fast_cycle import comparable, random_fleet, random_queue, random_spec
 
 RATES = [Decimal("0"), Decimal("0.2"), Decimal("0.4")]
 
@@ -37,16 +37,30 @@ def cycles(seed: int) -> list[Snapshot]:
     fleet = random_fleet(rng)
     clusters = [c.name for c in fleet.clusters()]
     pools = [f"{c.name}/{q.name}" for c, q in fleet.pools()]
+    specs = [make_spec(**random_spec(rng)) for _ in range(rng.randint(1, 4))]
     now = T0
     out = []
-    for _ in range(6):
+    for c in range(6):
         now += dt.timedelta(seconds=rng.choice([0, 0.5, 61, 3600.25, 86400 * 3]))
         rates = {(t, d): rng.choice(RATES) for t in ("demo", "other") for d in (True, False)}
         if rng.random() < 0.3:
             rates = {k: v for k, v in rates.items() if k[0] == "demo"}  # "other" waits not
         limits = {"other": frozenset(rng.sample(pools, 1))} if rng.random() < 0.3 else {}
         down = frozenset(rng.sample(clusters, 1)) if rng.random() < 0.2 else frozenset()
-        queue = random_queue(rng, fleet)
+        # The same kinds of job cycle after cycle (what a kept planner reuses), at times
+        # with others.
+        queue = [
+            make_job(
+                rng.choice(specs),
+                f"j-{c}-{i:02d}",
+                at=T0 + dt.timedelta(seconds=i),
+                pinned_cluster=rng.choice(clusters) if rng.random() < 0.1 else None,
+                tenant=rng.choice(["demo", "other"]),
+            )
+            for i in range(rng.randint(1, 12))
+        ]
+        if rng.random() < 0.3:
+            queue += random_queue(rng, fleet)
         out.append(build_snapshot(now, fleet, [], queue, down, rates, limits))
     return out
 

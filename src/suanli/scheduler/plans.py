@@ -28,6 +28,7 @@ from suanli.scheduler.feasibility import (
     node_exclusion,
     nodes_exclusion,
 )
+from suanli.scheduler.moved import Moved
 from suanli.scheduler.snapshot import PoolState, Snapshot
 
 Rank = Callable[[Job, "Option"], tuple[Any, ...]]
@@ -206,7 +207,8 @@ class Planner:
         self._pools_key = _pools_key(snapshot)
         self._delta = dt.timedelta(0)  # the current snapshot's time since ``origin``
         self._now: Planner | None = None  # plans a deadline reads, at the current instant
-        self._moved: dict[int, object] = {}  # by id: what was moved to the current instant
+        self._moved = Moved(self._delta)  # what was moved to the current instant
+        self._planned: dict[Hashable, Plan] = {}  # at the current instant, by kind
         self._rules: dict[Hashable, _Rules] = {}
         self._lines: dict[tuple[int, int], PoolVerdict] = {}
         self._costings: dict[Hashable, _Costing] = {}
@@ -242,7 +244,7 @@ class Planner:
         self.snapshot = snapshot
         delta = snapshot.now - self.origin
         if delta != self._delta:  # what was moved is moved to another instant
-            self._delta, self._now, self._moved = delta, None, {}
+            self._delta, self._now, self._moved, self._planned = delta, None, Moved(delta), {}
         elif self._now is not None:
             self._now.at(snapshot)  # the same instant; the snapshot's rates and pools
 
@@ -252,8 +254,23 @@ class Planner:
         Rules of region, accelerator and node shape are settled per group of pools; the
         gang's node count, the figures, the budget and deadline, and the rank order per
         *costing* (what the estimate and the rank read), shared by kinds that differ only
-        in which accelerators they accept.
+        in which accelerators they accept. A kind planned at this instant is planned once
+        (the fair turn and placement plan the same kinds in a cycle).
         """
+        tenant, snap = job.tenant, self.snapshot
+        rates = snap.voucher_rates
+        key = (
+            kind_of(job),
+            rates.get((tenant, False)),
+            rates.get((tenant, True)),
+            snap.tenant_pools.get(tenant),
+        )
+        found = self._planned.get(key)
+        if found is None:
+            found = self._planned[key] = self._plan(job)
+        return found
+
+    def _plan(self, job: Job) -> Plan:
         if self._delta and job.spec.deadline is not None:
             if self._now is None:
                 self._now = Planner(self.snapshot, self.rank)
@@ -448,9 +465,10 @@ class Planner:
 
     def _moved_costing(self, costing: _Costing) -> _Costing:
         """``costing`` with its estimates at the current instant (once per instant)."""
-        found = self._moved.get(id(costing))
+        moved = self._moved
+        found = moved.memo.get(id(costing))
         if found is None:
-            line = self._moved_line
+            line = moved.line
             found = _Costing(
                 costing.groups,
                 tuple(self._moved_option(o) for o in costing.options),
@@ -458,14 +476,14 @@ class Planner:
                 tuple(line(v) for v in costing.busy),
                 {g: tuple(line(v) for v in lines) for g, lines in costing.excluded.items()},
             )
-            self._moved[id(costing)] = found
+            moved.memo[id(costing)] = found
         assert isinstance(found, _Costing)  # noqa: S101 - stored by this method
         return found
 
     def _moved_plan(self, plan: Plan) -> Plan:
         if not self._delta:
             return plan
-        line = self._moved_line
+        line = self._moved.line
         return Plan(
             tuple(self._moved_option(o) for o in plan.ranked),
             tuple(line(v, False) for v in plan.excluded),  # lines made for this plan alone
@@ -473,45 +491,14 @@ class Planner:
             tuple(line(v) for v in plan.busy),
         )
 
-    def _moved_estimate(self, est: Estimate) -> Estimate:
-        found = self._moved.get(id(est))
-        if found is None:
-            found = self._moved[id(est)] = Estimate(
-                est.hours,
-                est.relative_throughput,
-                est.gross,
-                est.voucher,
-                est.data_cost,
-                est.transfer_hours,
-                est.net,
-                est.finish_at + self._delta,
-            )
-        assert isinstance(found, Estimate)  # noqa: S101 - stored by this method
-        return found
-
     def _moved_option(self, option: Option) -> Option:
-        found = self._moved.get(id(option))
+        memo = self._moved.memo
+        found = memo.get(id(option))
         if found is None:
-            est = self._moved_estimate(option.estimate)
+            est = self._moved.estimate(option.estimate)
             found = Option(option.index, option.state, option.price, est, option.names)
-            self._moved[id(option)] = found
+            memo[id(option)] = found
         assert isinstance(found, Option)  # noqa: S101 - stored by this method
-        return found
-
-    def _moved_line(self, line: PoolVerdict, kept: bool = True) -> PoolVerdict:
-        """``line`` at the current instant; ``kept``: ``line`` lives on in this planner's
-        caches (what is moved is remembered by its id)."""
-        if line.estimate is None:
-            return line
-        found = self._moved.get(id(line)) if kept else None
-        if found is None:
-            est = self._moved_estimate(line.estimate)
-            found = PoolVerdict(
-                line.cluster, line.pool, line.feasible, line.price_per_hour, line.reason, est
-            )
-            if kept:
-                self._moved[id(line)] = found
-        assert isinstance(found, PoolVerdict)  # noqa: S101 - stored by this method
         return found
 
 
