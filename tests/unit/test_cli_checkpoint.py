@@ -31,6 +31,19 @@ def test_a_job_that_checkpoints_says_how_often_and_that_it_resumes() -> None:
     assert "停止时保存" in _shown("zh", checkpoint={})
 
 
+def test_a_job_with_a_checkpoint_says_which_cluster_holds_it() -> None:
+    job = make_job(make_spec(checkpoint={"every_minutes": 45}), checkpoint_cluster="tj-binhai-1")
+    response = job_to_response(job, [], demo_fleet(), "en")
+    assert response.checkpoint_cluster == "tj-binhai-1"
+    with out.capture() as captured:
+        print_job("en", response)
+    assert "Checkpoint held on tj-binhai-1: the next attempt goes there" in captured.get()
+    with out.capture() as captured:
+        print_job("zh", response)
+    assert "检查点保存在 tj-binhai-1" in captured.get()
+    assert "held on" not in _shown("en", checkpoint={})  # none yet: nothing said
+
+
 def test_a_job_without_checkpoints_says_nothing_of_them() -> None:
     assert "Checkpoint" not in _shown("en")
     assert "检查点" not in _shown("zh")

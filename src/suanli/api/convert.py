@@ -76,6 +76,7 @@ def job_to_response(job: Job, events: list[JobEvent], fleet: Fleet, lang: Lang) 
         borrowed=job.borrowed,
         attained_hours=round(job.attained / 3600, 3),
         image_digest=job.image_digest,
+        checkpoint_cluster=job.checkpoint_cluster,
         history=[
             EventResponse(
                 at=e.at,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -229,9 +230,13 @@ def replay(
                 b["load"] = {"offered": round(offered, 4), "asked": load, "stretch": stretch}
         sys.stdout.write(json.dumps(body[0] if len(body) == 1 else body, indent=2) + "\n")
         return
-    table = Table(title=f"sim replay · {trace}")
+    # no outer edge, one space between columns: "fifo-agnostic" and a cost in the millions fit
+    # 80 columns whole (a boxed table cut them short)
+    table = Table(
+        title=f"sim replay · {trace}", box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True
+    )
     for col in ("policy", "jobs", "avg JCT s", "p99 JCT s", "avg queue s", "util", "cost ¥"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="left" if col == "policy" else "right", no_wrap=True)
     for r in results:
         table.add_row(
             r.policy,

@@ -23,6 +23,10 @@ LABELS: dict[str, dict[Lang, str]] = {
         "en": "Checkpoint: on stop; attempts resume",
         "zh": "检查点：停止时保存；后续尝试从检查点继续",
     },
+    "checkpoint_held": {
+        "en": "Checkpoint held on {cluster}: the next attempt goes there when it has room",
+        "zh": "检查点保存在 {cluster}：该集群有空位时下次尝试在此运行",
+    },
     "name": {"en": "Name", "zh": "名称"},
     "status": {"en": "Status", "zh": "状态"},
     "attempt": {"en": "Attempt", "zh": "尝试"},

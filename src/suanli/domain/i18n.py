@@ -397,6 +397,16 @@ _QUEUE: Mapping[str, Mapping[Lang, str]] = {
         "en": "the engine is asked to stop attempt {attempt} (grace {grace} s to checkpoint)",
         "zh": "已请求执行引擎停止第 {attempt} 次尝试（宽限 {grace} 秒用于保存检查点）",
     },
+    "reason_checkpoint_resumed": {
+        "en": "resumes from its checkpoint on {cluster}",
+        "zh": "将从 {cluster} 上的检查点继续",
+    },
+    "reason_checkpoint_left_behind": {
+        "en": "starts on {placed} without its checkpoint: {cluster} holds it and could not "
+        "take this attempt now (it resumes from what it saves on {placed})",
+        "zh": "在 {placed} 上开始，不带检查点：检查点在 {cluster}，该集群当前无法运行本次尝试"
+        "（此后从它在 {placed} 上保存的检查点继续）",
+    },
     "reason_preempted": {
         "en": "attempt {attempt} stopped for a preemption; back in the queue "
         "(service so far {attained} kept)",

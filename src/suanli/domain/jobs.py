@@ -248,3 +248,6 @@ class Job:
     # 0009: the image the current attempt runs, exactly (sha256:...); each attempt's is also
     # in its "reason_image_resolved" history entry.
     image_digest: str | None = None
+    # 0018: a job that checkpoints: the cluster its last started attempt ran on, whose engine
+    # holds its checkpoint (placement prefers it for the next attempt; None: none yet).
+    checkpoint_cluster: str | None = None

@@ -41,7 +41,7 @@ from suanli.engines.base import (
     job_env,
     read_log_file,
 )
-from suanli.engines.checkpoints import CHECKPOINT_ENV
+from suanli.engines.checkpoints import CHECKPOINT_ENV, own_directory
 from suanli.engines.gpus import Gpu
 from suanli.engines.local_inventory import (
     EmulatedNode,
@@ -396,12 +396,7 @@ def _checkpoint_dir(path: Path, account: Account | None) -> None:
     parent = path.parent
     parent.mkdir(exist_ok=True, mode=0o700)
     os.chmod(parent, 0o700)
-    if path.is_symlink():
-        path.unlink()  # never follow a link planted in its place
-    path.mkdir(exist_ok=True, mode=0o700)
-    if account is not None:
-        os.chown(path, account.uid, account.gid, follow_symlinks=False)
-    os.chmod(path, 0o700, follow_symlinks=False)
+    own_directory(path, account)
 
 
 def _runner_env() -> dict[str, str]:

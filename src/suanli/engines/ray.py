@@ -40,6 +40,7 @@ from suanli.engines.base import (
     RunStatus,
     job_env,
 )
+from suanli.engines.ray_checkpoints import RayCheckpoints
 from suanli.engines.replica_port import (
     NODE_HOST,
     address_in_log,
@@ -165,6 +166,7 @@ class RayEngine:
         gang_strategy: str = "STRICT_SPREAD",
         python: str = "python3",
         registry: str | None = None,
+        checkpoint_dir: str | None = None,
     ) -> None:
         """``endpoint``: the Jobs API (the dashboard address, e.g. ``http://head:8265``).
 
@@ -181,7 +183,9 @@ class RayEngine:
         interpreter with Ray on the cluster that runs that driver.
 
         A job with an image runs in a container per job on its node (``ray_image``), pulled
-        from ``registry`` (the region's mirror) unless the node has it.
+        from ``registry`` (the region's mirror) unless the node has it. ``checkpoint_dir``:
+        where jobs that checkpoint keep their work, on storage every node mounts
+        (``ray_checkpoints``; no tenant isolation on Ray).
         """
         if gang_strategy not in GANG_STRATEGIES:
             raise EngineFailure(
@@ -196,6 +200,7 @@ class RayEngine:
         self.gang_strategy = gang_strategy
         self.python = python
         self.registry = registry
+        self.checkpoints = RayCheckpoints(checkpoint_dir)
         self.cache_s = cache_s
         self._seen: dict[str, tuple[float, RunStatus]] = {}  # key -> (when asked, status)
         self._http = httpx.Client(base_url=self.endpoint, timeout=timeout_s, transport=transport)
@@ -233,10 +238,12 @@ class RayEngine:
             resources[self.resource_name(placement.accelerator)] = spec.accelerators_per_node
             gpus = spec.accelerators_per_node if self.request_gpus else 0
         nodes = max(spec.resources.nodes, len(placement.nodes))
+        keeps = self.checkpoints.env(request)  # SUANLI_CHECKPOINT_DIR, after the job's env
         env = {
             **job_env(request, nodes),
             **request.extra_env,
             **spec.env,
+            **keeps,
             "SUANLI_RAY_SETUP": spec.setup or "",
             "SUANLI_RAY_RUN": run_script(spec, NODE_HOST),  # a replica: PORT, address first
         }
@@ -244,8 +251,11 @@ class RayEngine:
             env["RAY_JOB_STOP_WAIT_TIME_S"] = str(max(1, math.ceil(request.stop_grace_s)))
         limit_s = max(1, math.ceil(spec.time_limit.total_seconds()))
         if nodes > 1:
-            return self._gang_submission(request, nodes, resources, gpus, env, limit_s)
-        entrypoint = ENTRYPOINT.format(grace=KILL_GRACE_S, limit=limit_s)
+            gang = self._gang_submission(request, nodes, resources, gpus, env, limit_s)
+            return {**gang, "entrypoint": self.checkpoints.made_first(gang["entrypoint"], keeps)}
+        entrypoint = self.checkpoints.made_first(
+            ENTRYPOINT.format(grace=KILL_GRACE_S, limit=limit_s), keeps
+        )
         if spec.image:  # a container on the node: the scripts go in as the container's env
             del env["SUANLI_RAY_SETUP"], env["SUANLI_RAY_RUN"]
             # A replica's PORT and HOST are chosen on the node, before the container starts.
@@ -397,6 +407,16 @@ class RayEngine:
         response = self._call("POST", f"/api/jobs/{key}/stop")
         if response.status_code not in (200, 404):
             raise EngineFailure(engine=self.name, detail=f"{key}: {_last_line(response.text)}")
+
+    def drop_checkpoint(self, job_id: str) -> None:
+        """The job ended for good: a Ray job of ours removes its checkpoint directory."""
+        body = self.checkpoints.drop_job(job_id)
+        if body is not None:
+            response = self._call("POST", "/api/jobs/", json=body)
+            if response.status_code != 200 and "already exists" not in response.text:
+                raise EngineFailure(
+                    engine=self.name, detail=f"{job_id}: {_last_line(response.text)}"
+                )
 
     # 4. the cluster --------------------------------------------------------------------
     def address(self, key: str) -> str | None:

@@ -68,6 +68,7 @@ RAY_OPTIONS = (
     "gang_strategy",
     "python",
     "registry",  # the region's image mirror (fleet file `registry:`)
+    "checkpoint_dir",  # storage every Ray node mounts (ray_checkpoints)
 )
 
 
@@ -98,6 +99,7 @@ def _ray(cluster: Cluster, ctx: EngineContext) -> EngineAdapter:
         gang_strategy=options.get("gang_strategy", "STRICT_SPREAD").upper(),
         python=options.get("python", "python3"),
         registry=options.get("registry") or os.environ.get("SUANLI_REGISTRY") or None,
+        checkpoint_dir=options.get("checkpoint_dir") or None,
     )
 
 

@@ -39,6 +39,8 @@ from suanli.engines.base import (
     read_log_file,
 )
 from suanli.engines.sandbox import Account, tenant_account
+from suanli.engines.slurm_checkpoints import SlurmCheckpoints
+from suanli.engines.slurm_options import SlurmOptions as SlurmOptions
 
 KEY_PREFIX = "suanli-"  # every key starts so (suanli.domain.ids.engine_key)
 COMMAND_TIMEOUT_S = 30.0
@@ -88,80 +90,6 @@ GRES = re.compile(r"(?P<name>[A-Za-z0-9_]+):(?:(?P<type>[A-Za-z0-9_.-]+):)?(?P<c
 
 
 @dataclass(frozen=True)
-class SlurmOptions:
-    """A cluster's ``engine.options`` in a fleet file, all optional."""
-
-    conf: str | None = None  # SLURM_CONF for every command (else the commands' default)
-    partition: str | None = None
-    account: str | None = None
-    gres: str = "gpu"  # the GRES name accelerators are configured under
-    gres_types: tuple[tuple[str, str], ...] = ()  # catalog model -> GRES type (default: lower)
-    bin_dir: str | None = None  # where sbatch & co. live (else PATH)
-    run_dir: str | None = None  # shared directory for scripts and output (else the data dir)
-    cache_s: float = 1.0  # one squeue answers every status call for this long
-    # Submit as root with ``sbatch --uid`` so each tenant's jobs run as its own system user
-    # (sandbox.tenant_account; the nodes must know the same users: one host, or shared
-    # accounts). Needs ``run_dir``, outside the data directory, which stays the server's.
-    tenant_users: bool = False
-    registry: str | None = None  # the region's image mirror (fleet file `registry:`)
-
-    @classmethod
-    def parse(cls, options: Mapping[str, str]) -> SlurmOptions:
-        types = tuple(
-            sorted((k.split(".", 1)[1], v) for k, v in options.items() if k.startswith("gres."))
-        )
-        known = {
-            "conf",
-            "partition",
-            "account",
-            "gres",
-            "bin_dir",
-            "run_dir",
-            "cache_s",
-            "tenant_users",
-            "registry",  # the region's image mirror (fleet file `registry:`)
-        }
-        unknown = sorted(k for k in options if k not in known and not k.startswith("gres."))
-        if unknown:
-            raise EngineFailure(
-                engine="slurm",
-                detail=f"unknown option(s) {', '.join(unknown)}; allowed: "
-                f"{', '.join(sorted(known))}, gres.MODEL",
-            )
-        try:
-            cache_s = float(options.get("cache_s", "1.0"))
-        except ValueError:
-            raise EngineFailure(
-                engine="slurm", detail=f"cache_s must be a number, not {options['cache_s']!r}"
-            ) from None
-        registry = options.get("registry") or None
-        tenant_users = str(options.get("tenant_users", "false")).lower()
-        if tenant_users not in ("true", "false") or (
-            tenant_users == "true" and not options.get("run_dir")
-        ):
-            raise EngineFailure(
-                engine="slurm",
-                detail="tenant_users must be true or false, and true needs run_dir "
-                "(a directory the nodes share, outside the data directory)",
-            )
-        return cls(
-            conf=options.get("conf"),
-            partition=options.get("partition"),
-            account=options.get("account"),
-            gres=options.get("gres", "gpu"),
-            gres_types=types,
-            bin_dir=options.get("bin_dir"),
-            run_dir=options.get("run_dir"),
-            cache_s=cache_s,
-            tenant_users=tenant_users == "true",
-            registry=registry,
-        )
-
-    def gres_type(self, model: str) -> str:
-        return dict(self.gres_types).get(model, model.lower())
-
-
-@dataclass(frozen=True)
 class SlurmJob:
     """One line of squeue."""
 
@@ -192,6 +120,7 @@ class SlurmEngine:
         self.clock = clock
         self.options = options or SlurmOptions()
         self.root.mkdir(parents=True, exist_ok=True)
+        self.checkpoints = SlurmCheckpoints(root, self.options.checkpoint_dir)
         self._table: dict[str, SlurmJob] = {}
         self._table_at = -math.inf
         self._answered_at = -math.inf
@@ -210,7 +139,8 @@ class SlurmEngine:
         if not self._loaded and self._find(request.key) is not None:
             return
         as_user = self._tenant_user(request, run_dir)
-        script = render_batch_script(request, run_dir, self.options)
+        keeps = self.checkpoints.prepare(request, as_user)  # SUANLI_CHECKPOINT_DIR
+        script = render_batch_script(request, run_dir, self.options, keeps)
         # The script holds the job's env values: its owner's alone.
         fd = os.open(run_dir / SCRIPT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -231,6 +161,9 @@ class SlurmEngine:
         )
         self._watch[request.key] = self.clock.monotonic()
         self._watch_at = -math.inf  # the next status call asks Slurm how it is doing
+
+    def drop_checkpoint(self, job_id: str) -> None:
+        self.checkpoints.drop(job_id)  # the job ended for good (checkpoints.CheckpointStore)
 
     def address(self, key: str) -> str | None:
         return port.address_in_log(self.read_log, key)
@@ -413,7 +346,12 @@ class SlurmEngine:
         return done.stdout
 
 
-def render_batch_script(request: LaunchRequest, run_dir: Path, options: SlurmOptions) -> str:
+def render_batch_script(
+    request: LaunchRequest,
+    run_dir: Path,
+    options: SlurmOptions,
+    keeps: Mapping[str, str] | None = None,
+) -> str:
     """The sbatch script for one attempt: resources as #SBATCH lines, then the job's commands.
 
     Every node runs ``setup`` then ``run`` once (srun, one task per node) with its rank, so a
@@ -451,6 +389,7 @@ def render_batch_script(request: LaunchRequest, run_dir: Path, options: SlurmOpt
         **request.extra_env,
         **dict.fromkeys(names, ""),
         **spec.env,
+        **(keeps or {}),  # after the job's env: a spec cannot point its checkpoints elsewhere
         "SUANLI_SETUP": spec.setup or "",
         "SUANLI_RUN": spec.run if head else port.run_script(spec, port.SLURM_HOST),
     }

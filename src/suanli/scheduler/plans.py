@@ -80,6 +80,7 @@ def kind_of(job: Job) -> Hashable:
     return (
         job.tenant,
         job.pinned_cluster,
+        job.checkpoint_cluster,  # its checkpoint's cluster goes first (``plan``)
         acc is None,
         model,
         memory,
@@ -175,6 +176,19 @@ def _cost_key(spec: JobSpec) -> Hashable:
 
 
 _T = TypeVar("_T")
+
+
+def _held_first(plan: Plan, holder: str) -> Plan:
+    """``plan`` with the pools of the cluster that holds the job's checkpoint first, the
+    others after them in rank order: a preference, not a rule (a full cluster is passed)."""
+    ranked = plan.ranked
+    order = sorted(range(len(ranked)), key=lambda i: ranked[i].names[0] != holder)
+    return Plan(
+        tuple(ranked[i] for i in order),
+        plan.excluded,
+        tuple(plan.runner_up[i] for i in order),
+        tuple(plan.busy[i] for i in order),
+    )
 
 
 def _pick(items: tuple[_T, ...], indices: list[int]) -> tuple[_T, ...]:
@@ -284,12 +298,14 @@ class Planner:
         keep = np.flatnonzero(rules.passing[costing.groups]).tolist()
         excluded = tuple(line for g in rules.groups for line in costing.excluded.get(g, ()))
         parts = [(lines, 0, len(lines)) for lines in [excluded, *rules.excluded]]
-        return Plan(
+        plan = Plan(
             _pick(costing.options, keep),
             Verdicts(*parts),
             _pick(costing.runner_up, keep),
             _pick(costing.busy, keep),
         )
+        holder = job.checkpoint_cluster  # set only for work that resumes (domain.checkpoints)
+        return plan if holder is None else _held_first(plan, holder)
 
     def _rules_of(self, spec: JobSpec) -> _Rules:
         """Every group's first rule but the node count, for the rule key of ``spec``."""

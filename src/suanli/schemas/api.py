@@ -129,6 +129,7 @@ class JobResponse(JobSummary):
     borrowed: bool = False
     attained_hours: float = 0.0
     image_digest: str | None = None  # what the current attempt's image resolved to
+    checkpoint_cluster: str | None = None  # whose engine holds a resumable job's checkpoint
 
 
 class JobListResponse(Wire):

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 
 from suanli.billing.metering import usage_key
+from suanli.domain.checkpoints import kept_on_start
 from suanli.domain.errors import EngineFailure
 from suanli.domain.ids import parse_engine_key
 from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason
@@ -241,6 +242,7 @@ def _apply(p: Platform, job: Job, status: RunStatus) -> bool:
             status.started_at or now,
             Reason("reason_running"),
             image_digest=status.image_digest,
+            checkpoint_cluster=kept_on_start(current),  # where its next attempt resumes
         )
         events.append(ev)
         if status.image_digest and current.spec.image:  # what ran, exactly, per attempt

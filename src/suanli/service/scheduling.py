@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from operator import attrgetter
 
+from suanli.domain.checkpoints import placement_note
 from suanli.domain.errors import EngineFailure
 from suanli.domain.jobs import Decision, Estimate, Job, JobStatus, PoolVerdict, Reason
 from suanli.domain.lifecycle import note, transition
@@ -145,7 +146,10 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
             decision=choice.decision,
             borrowed=job.id in turn.borrowed,
         )
-        if p.jobs.save(job, after, [event]) is Outcome.APPLIED:
+        resume = placement_note(after, pl, now)  # resumes on its checkpoint's cluster, or not
+        if p.jobs.save(job, after, [event] if resume is None else [event, resume]) is (
+            Outcome.APPLIED
+        ):
             placed += 1
     waits = {w.job_id: w.decision for w in result.waiting}
     waits.update(turn.waits)

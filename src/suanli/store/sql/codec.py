@@ -51,6 +51,7 @@ def job_to_row(job: Job) -> dict[str, Any]:
         "borrowed": job.borrowed,
         "preemptions": job.preemptions,
         "image_digest": job.image_digest,
+        "checkpoint_cluster": job.checkpoint_cluster,
     }
 
 
@@ -104,6 +105,7 @@ def row_to_job(row: Any) -> Job:
         borrowed=bool(row.borrowed),
         preemptions=int(row.preemptions or 0),
         image_digest=row.image_digest,
+        checkpoint_cluster=row.checkpoint_cluster,
     )
 
 

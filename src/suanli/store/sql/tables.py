@@ -77,6 +77,7 @@ jobs = Table(
     Column("borrowed", Boolean, nullable=False, server_default=false()),
     Column("preemptions", Integer, nullable=False, server_default="0"),
     Column("image_digest", String(80)),  # 0009: the image the attempt runs (sha256:...)
+    Column("checkpoint_cluster", String(64)),  # 0018: where a resumable job's checkpoint is
     Index("ix_jobs_status", "status"),
     Index("ix_jobs_submitted_at", "submitted_at"),
     Index("ix_jobs_tenant", "tenant"),
