@@ -24,6 +24,7 @@ from suanli.service.dispatch import dispatch_placed
 from suanli.service.jobs import submit_job
 from suanli.service.reconcile import reconcile
 from suanli.service.scheduling import run_scheduling_cycle
+from suanli.store.base import Settlement
 from suanli.store.stores import MEMORY_URL
 from tests.builders import make_spec
 
@@ -50,12 +51,20 @@ def ran_unsettled(tmp_path: Path) -> Platform:
     return p
 
 
-def test_the_entry_settling_made_is_the_one_posting_would_make(tmp_path: Path) -> None:
+def settled(tmp_path: Path) -> tuple[Platform, Made, Settlement]:
+    """``ran_unsettled``'s platform once settled (nothing posted): the entries settling
+    made, and the one settlement stored."""
     p = ran_unsettled(tmp_path)
     assert p.billing is not None
     made: Made = {}
     assert settle_usage(p, made) == 1
     (stored,) = p.billing.store.unposted()
+    return p, made, stored
+
+
+def test_the_entry_settling_made_is_the_one_posting_would_make(tmp_path: Path) -> None:
+    p, made, stored = settled(tmp_path)
+    assert p.billing is not None
     kept, entry = made[stored.line.key]
     assert kept == stored
     assert entry == settlement_entry(
@@ -67,11 +76,8 @@ def test_the_entry_settling_made_is_the_one_posting_would_make(tmp_path: Path) -
 
 
 def test_posting_makes_the_entry_from_what_is_stored_when_it_differs(tmp_path: Path) -> None:
-    p = ran_unsettled(tmp_path)
+    p, made, stored = settled(tmp_path)
     assert p.billing is not None
-    made: Made = {}
-    assert settle_usage(p, made) == 1
-    (stored,) = p.billing.store.unposted()
     _, entry = made[stored.line.key]
     # As if this step had decided otherwise than what is stored (another process stored
     # its own first): the entry made from the other settlement is not posted.
