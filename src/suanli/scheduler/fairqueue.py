@@ -174,7 +174,7 @@ def fair_turn(
     """The turn for ``snapshot.queue`` (queued jobs) given the jobs ``holding`` capacity;
     ``history`` (``service_history``) is what finished jobs teach the queue's ranking;
     ``kept``: the policy the driver keeps from the last turn (None: informed anew);
-    ``plans``: the planner it keeps (``plans.KeptPlans``; None: plans made anew)."""
+    ``plans``: the planner it keeps (``kept_plans.KeptPlans``; None: plans made anew)."""
     with collector_paused():  # as placement's cycle: many small objects, no cycles
         return _turn(
             snapshot, holding, rank, tenants, settings, history, kept or KeptPolicy(), plans
