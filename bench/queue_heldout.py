@@ -66,12 +66,22 @@ from suanli.sim.traces import TraceJob, read_trace
 ROOT = Path(__file__).resolve().parents[1]
 
 TRACE = ROOT.parent / "shared" / "traces" / "sia-sosp23" / "traces" / "philly.csv"
-# The shipped constants first (kept on a tie), then the alternative: the index with quanta
-# (``model.QUANTA``, shipped False since this bench's run of 2026-12-07, where the
-# shipped setting was True and False won on the tuning windows). Others tried by earlier
-# sessions (``preempt_gain``, ``guard_s``) moved one tuning window's average JCT by under
-# 0.1%; more settings did not fit the session's CPU time.
-GRID: tuple[dict[str, Any], ...] = ({}, {"quanta": True})
+# The shipped constants first (kept on a tie), then the alternatives. The price of a
+# restart (``model.RESTART_PRICE``, ``restart.py``): None, shipped when this grid ran
+# (never stop work that does not checkpoint for a rank, ADR 0002), against factors 0.25, 1
+# (the two-job break-even) and 4, chosen before any run (4 won: it ships now, so the
+# first setting, ``{}``, is 4, and ``{"restart_price": None}`` is never); the grid is
+# small because each setting costs three live replays of this shared machine's CPU. It matters only where trace jobs do not
+# checkpoint (no ``--checkpoint-minutes``): with checkpoints every setting decides alike.
+# Earlier sessions' grids: ``quanta`` (shipped False since the run of 2026-12-07, where
+# False won on the tuning windows), ``preempt_gain`` and ``guard_s`` (moved one tuning
+# window's average JCT by under 0.1%).
+GRID: tuple[dict[str, Any], ...] = (
+    {},
+    {"restart_price": None},
+    {"restart_price": 0.25},
+    {"restart_price": 1.0},
+)
 BLIND = ("qssf", "las2d", "fifo", "las", "las-plain")  # the strongest first
 
 
@@ -255,7 +265,7 @@ def tune(tuned: list[dict[str, Any]]) -> Mapping[str, Any]:
         )
     print(
         "| setting | window | finished | avg JCT s | p50 | p95 | preemptions | CPU s "
-        "| this / shipped |"
+        "| shipped / this |"
     )
     print("|" + "---|" * 9)
     for k, g in sorted(groups.items(), key=lambda kv: scores[kv[0]]):
@@ -309,18 +319,19 @@ def report(args: argparse.Namespace) -> None:
     )
     wall = time.monotonic()
     with concurrent.futures.ProcessPoolExecutor(max_workers=args.workers) as pool:
-        # The tuning runs first, then the held-out runs that do not depend on them (the
-        # shipped default and the baselines), then the tuned default's.
+        # The tuning runs first, then the shipped default's held-out runs (they keep the
+        # workers busy while the last tuning runs end), then the tuned default's (if it
+        # differs), then the baselines, which depend on no setting.
         tuning = (
             [] if args.skip_tuning else submit(pool, args, "tune", [("default", o) for o in GRID])
         )
-        held: list[Run] = [("default", {})]
-        held += [(n, {}) for n in BLIND if n not in args.skip]
+        held: list[Run] = [(n, {}) for n in BLIND if n not in args.skip]
         held = [] if args.skip_held else [*held, ("sjf-oracle", {})]
-        fixed = submit(pool, args, "held", held)
+        shipped = submit(pool, args, "held", [("default", {})] if held else [])
         best = tune(gather(tuning)) if tuning else {}
         extra = submit(pool, args, "held", [("default", best)]) if best and held else []
-        rows = gather(fixed) + gather(extra)
+        fixed = submit(pool, args, "held", held)
+        rows = gather(shipped) + gather(fixed) + gather(extra)
     if args.skip_held:
         print(f"wall {time.monotonic() - wall:.0f} s; load average {os.getloadavg()[0]:.1f}")
         return

@@ -190,3 +190,29 @@ def test_finished_jobs_on_the_same_nodes_share_their_placement_shape() -> None:
     assert second is not None
     assert first.nodes is second.nodes
     assert first.price_per_hour is second.price_per_hour
+
+
+def test_an_attempts_keys_are_one_string_across_settlement_and_entry() -> None:
+    """The usage key and the entry key, made anew wherever they are needed, are kept once:
+    the settlement's entry key is the ledger entry's key, the charge's key its tag."""
+    shared = SharedValues()
+    usage_key, entry_key = "".join(["j-7", "/a1"]), "".join(["settle:", "j-7/a1"])
+    d = Deduction(dataclasses.replace(make_charge("12.50"), key=usage_key), ())
+    s = Settlement(make_line("12.50", job="j-7"), d, T0, entry_key)
+    postings = (
+        Posting(tenant_cash("t"), Decimal("-12.50")),
+        Posting(Account(AccountKind.PLATFORM_REVENUE), Decimal("12.50")),
+    )
+    tags = {"charge": "".join(["j-7", "/a1"]), "company": "t"}
+    e = Entry("".join(["settle:", "j-7/a1"]), postings, T0, memo="m", tags=tags)
+    kept_s, kept_e = shared.settlement(s), shared.entry(e)
+    assert (kept_s, kept_e) == (s, e)
+    assert repr(kept_e) == repr(e)
+    assert kept_s.entry_key is kept_e.key
+    assert kept_s.deduction.charge.key is kept_e.tags["charge"]
+    assert shared.key("".join(["settle:", "j-7/a1"])) is kept_e.key
+    for n in range(memory_compact.KEPT_AT_MOST):  # the table starts over: equal, kept anew
+        shared.key(f"j-{n}/a1")
+    again = "".join(["settle:", "j-7/a1"])
+    assert shared.key(again) == kept_e.key
+    assert shared.key(again) is again

@@ -393,6 +393,12 @@ _QUEUE: Mapping[str, Mapping[Lang, str]] = {
         "en": "preempted after {ran} s: jobs with less service so far need the accelerators",
         "zh": "运行 {ran} 秒后被抢占：已获服务更少的作业需要这些加速卡",
     },
+    "preempt_restart": {
+        "en": "preempted after {ran} s: jobs expected to finish much sooner need the "
+        "accelerators; this job does not checkpoint, so its next attempt starts from zero",
+        "zh": "运行 {ran} 秒后被抢占：预计更快结束的作业需要这些加速卡；此作业未设置检查点，"
+        "下次尝试将从头开始",
+    },
     "reason_preempt_asked": {
         "en": "the engine is asked to stop attempt {attempt} (grace {grace} s to checkpoint)",
         "zh": "已请求执行引擎停止第 {attempt} 次尝试（宽限 {grace} 秒用于保存检查点）",

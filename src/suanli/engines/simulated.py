@@ -17,6 +17,9 @@ after), or all of it up to the stop request when it is stopped and its stop time
 lost. Each attempt is billed for the time it ran, lost work included. The runs live in a ``SimulatedCluster`` that
 outlives any one adapter, so a new adapter re-adopts them as a restarted control plane
 would; ``answering`` turns the cluster silent and back (its pings fail meanwhile).
+Once ``status`` has answered a run's end, the cluster keeps that final status alone
+(``engines.simulated_finished``: a replay of ~1M jobs cannot keep every run whole); read
+again it answers the same, never "lost".
 
 Registered as engine type ``simulated`` (``suanli.engines.registry``).
 """
@@ -43,6 +46,7 @@ from suanli.engines.base import (
     RunStatus,
     is_replica,
 )
+from suanli.engines.simulated_finished import FinishedRuns, packable
 
 RUN_S_ENV = "SUANLI_SIM_RUN_S"
 EXIT_CODE_ENV = "SUANLI_SIM_EXIT_CODE"
@@ -51,7 +55,7 @@ DEFAULT_RUN_S = 60.0  # a job that says nothing of its run time
 MAX_RUN_S = 8760 * 3600.0  # a year: the longest time limit a spec may ask for
 
 
-@dataclass
+@dataclass(slots=True)
 class SimulatedRun:
     request: LaunchRequest
     started_at: dt.datetime
@@ -103,13 +107,32 @@ class SimulatedCluster:
     # The last attempt's run of each job that checkpoints (job id -> key): its next
     # attempt resumes from what that run kept.
     last_attempt: dict[str, str] = field(default_factory=dict)
+    # Runs whose end was answered (``status``): their final status only, in columns; and
+    # for a job that checkpoints whose last attempt is one of them, the work it kept.
+    finished: FinishedRuns = field(default_factory=FinishedRuns)
+    kept_work: dict[str, float] = field(default_factory=dict)
+
+    def forget(self, key: str, status: RunStatus, now: dt.datetime) -> None:
+        """Keep only ``status`` of the ended run ``key`` (it reads back the same)."""
+        run = self.runs.pop(key)
+        self.finished.add(key, status)
+        job_id = run.request.job_id
+        if self.last_attempt.get(job_id) == key:
+            del self.last_attempt[job_id]
+            if status.state is RunState.SUCCEEDED:  # done: no attempt comes after it
+                self.kept_work.pop(job_id, None)
+            else:
+                self.kept_work[job_id] = run.kept_work(now)
 
     def next_end(self, now: dt.datetime) -> dt.datetime | None:
         """When the next run still going at ``now`` ends (None: none is going)."""
         ends = self.ends
         while ends:
             at, key = ends[0]
-            run = self.runs[key]
+            run = self.runs.get(key)
+            if run is None:  # ended, answered and forgotten
+                heapq.heappop(ends)
+                continue
             end = min(run.ends_at, run.stop_at) if run.stop_at else run.ends_at
             if at == end and at > now:
                 return at
@@ -153,7 +176,7 @@ class SimulatedEngine:
 
     def launch(self, request: LaunchRequest) -> None:
         self._answer()
-        if request.key in self._state.runs:
+        if request.key in self._state.runs or request.key in self._state.finished:
             return  # idempotent: a known key is never started twice
         env = request.spec.env
         work_before, rate = self._resumed(request), 1.0
@@ -201,16 +224,31 @@ class SimulatedEngine:
             return 0.0
         earlier = self._state.last_attempt.get(request.job_id)
         run = self._state.runs.get(earlier) if earlier is not None else None
-        return run.kept_work(self._clock.now()) if run is not None else 0.0
+        if run is None:  # its last attempt was forgotten once answered (or there was none)
+            return self._state.kept_work.get(request.job_id, 0.0)
+        return run.kept_work(self._clock.now())
 
     def status(self, key: str) -> RunStatus:
+        """The run's status; an ended run, once answered, is kept as that answer alone."""
         self._answer()
-        run = self._state.runs.get(key)
+        state = self._state
+        run = state.runs.get(key)
         if run is None:
+            finished = state.finished.status(key)
+            if finished is not None:
+                return finished
             return RunStatus(
                 RunState.LOST, reason=Reason("reason_lost", {"detail": "no such run"})
             )
-        end = run.ended(self._clock.now())
+        now = self._clock.now()
+        status = self._status_of(run, now)
+        if status.state.is_final and packable(status):
+            state.forget(key, status, now)
+        return status
+
+    @staticmethod
+    def _status_of(run: SimulatedRun, now: dt.datetime) -> RunStatus:
+        end = run.ended(now)
         if end is None:
             return RunStatus(RunState.RUNNING, started_at=run.started_at)
         if run.stop_at is not None and run.stop_at <= run.ends_at:
@@ -241,12 +279,14 @@ class SimulatedEngine:
     def read_log(self, key: str, offset: int, limit: int = 1 << 20) -> LogChunk:
         self._answer()
         run = self._state.runs.get(key)
-        if run is None:
+        status = (
+            self._status_of(run, self._clock.now()) if run else self._state.finished.status(key)
+        )
+        if status is None or status.started_at is None:
             return LogChunk(b"", offset)
-        lines = [f"{run.started_at.isoformat()} simulated run {key} started\n"]
-        end = run.ended(self._clock.now())
-        if end is not None:
-            lines.append(f"{end.isoformat()} {self.status(key).state.value}\n")
+        lines = [f"{status.started_at.isoformat()} simulated run {key} started\n"]
+        if status.state.is_final and status.finished_at is not None:
+            lines.append(f"{status.finished_at.isoformat()} {status.state.value}\n")
         data = "".join(lines).encode()
         start = max(offset, 0)
         chunk = data[start : start + limit]

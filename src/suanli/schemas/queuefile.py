@@ -15,6 +15,9 @@ PolicyName = Literal[
 ]
 
 
+MAX_RESTART_PRICE = 1_000.0  # a bound on input (past it the price never pays), not tuned
+
+
 class QueueEntry(BaseModel):
     """``suanli.scheduler.queueing.QueueSettings``, checked at the edge."""
 
@@ -38,6 +41,9 @@ class QueueEntry(BaseModel):
     guard_gain: float | None = Field(default=None, ge=1, le=1e3)
     move_gain: float | None = Field(default=None, ge=1, le=100)
     quanta: bool | None = None
+    # The price of restarting running work that does not checkpoint (``restart.py``): a
+    # factor on the service a restart throws away, or "never" (ADR 0002's rule).
+    restart_price: float | Literal["never"] | None = None
     # The policy that ranks work (``default``: the shipped one; the others are baselines
     # to compare with, ``sjf``/``srtf`` need run-time estimates).
     policy: PolicyName = "default"
@@ -47,6 +53,21 @@ class QueueEntry(BaseModel):
         default=None, min_length=1, max_length=8
     )
     las2d_promote: float | None = Field(default=None, ge=0, le=1e6)
+
+    @field_validator("restart_price", mode="before")
+    @classmethod
+    def _price(cls, value: object) -> object:
+        # One refusal naming what is allowed, not one per member of the union.
+        if value is None or value == "never":
+            return value
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or not 0 <= float(value) <= MAX_RESTART_PRICE:  # type: ignore[arg-type]
+            raise PydanticCustomError(
+                "not_allowed",
+                "not a restart price",
+                {"allowed": f"a number from 0 to {MAX_RESTART_PRICE:g}, or never"},
+            )
+        return float(value)  # type: ignore[arg-type]
 
     @field_validator("levels_s", "las2d_levels_s")
     @classmethod

@@ -130,6 +130,13 @@ def queue_settings_of(q: QueueEntry, reserve: bool) -> QueueSettings:
         guard_gain=q.guard_gain if q.guard_gain is not None else d.guard_gain,
         move_gain=q.move_gain if q.move_gain is not None else d.move_gain,
         quanta=q.quanta if q.quanta is not None else d.quanta,
+        restart_price=(
+            d.restart_price
+            if q.restart_price is None
+            else None
+            if q.restart_price == "never"
+            else q.restart_price
+        ),
         policy=q.policy,
         las2d_levels_s=(
             tuple(q.las2d_levels_s) if q.las2d_levels_s is not None else d.las2d_levels_s

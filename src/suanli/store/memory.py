@@ -26,7 +26,6 @@ from suanli.billing.ledger import Ledger
 from suanli.billing.metering import usage_key
 from suanli.billing.model_contracts import ModelContract
 from suanli.billing.redemption import PeriodRedemption
-from suanli.billing.vouchers import VoucherUsage
 from suanli.domain.access import ApiToken, AuditEvent, Organisation, User
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import TERMINAL, Decision, Job, JobEvent, JobStatus
@@ -42,7 +41,9 @@ from suanli.store.base import (
     WaitingGroup,
 )
 from suanli.store.memory_compact import SharedValues
+from suanli.store.memory_events import EventLog
 from suanli.store.memory_feed import ChangedJobs
+from suanli.store.memory_vouchers import VoucherTotals
 
 
 class MemoryDatabase:
@@ -57,7 +58,7 @@ class MemoryDatabase:
         self.ordered: dict[JobStatus, SortedList[tuple[dt.datetime, JobId]]] = defaultdict(
             SortedList
         )
-        self.events: dict[JobId, list[JobEvent]] = defaultdict(list)
+        self.events = EventLog()  # every job's history, a column per field
         self.active_counts: dict[str, int] = defaultdict(int)
         # Finished jobs whose last attempt ran: the billing store meters them (kept here so
         # that finding the unmetered ones does not read every finished job).
@@ -87,9 +88,9 @@ class MemoryDatabase:
         self.usage_unsettled: dict[str, object] = {}
         self.token_settlements: dict[str, object] = {}
         # Kept with the writes so that a cycle's reads do not sum every settlement again:
-        # the voucher usage so far (None: to be summed on the next read) and the
-        # settlements whose ledger entry may not be posted yet.
-        self.voucher_usage: VoucherUsage | None = None
+        # the voucher usage so far (a running total) and the settlements whose ledger
+        # entry may not be posted yet.
+        self.voucher_totals = VoucherTotals()
         self.unposted: dict[str, Settlement] = {}
         # The job store's change feeds (JobChanges): each lives as long as its reader.
         self.feeds: weakref.WeakSet[ChangedJobs] = weakref.WeakSet()
@@ -136,7 +137,7 @@ class MemoryJobStore:
             if job.id in self._db.jobs:
                 raise ValueError(f"job {job.id} is stored already")
             self._put(job, None)
-            self._db.events[job.id].extend(self._db.shared.events(events))
+            self._db.events.append(job.id, self._db.shared.events(events))
             if job.status not in TERMINAL:
                 self._db.active_counts[job.tenant] += 1
 
@@ -156,7 +157,7 @@ class MemoryJobStore:
                     continue
                 answers.append(None)
                 self._put(s.job, None)
-                self._db.events[s.job.id].extend(self._db.shared.events(s.events))
+                self._db.events.append(s.job.id, self._db.shared.events(s.events))
                 if s.audit is not None:
                     self._db.audit.append(bounded(s.audit))
                 if unfinished:
@@ -260,7 +261,7 @@ class MemoryJobStore:
             after = dataclasses.replace(after, version=before.version + 1)
             self._put(after, stored)
             if events:
-                self._db.events[after.id].extend(self._db.shared.events(events))
+                self._db.events.append(after.id, self._db.shared.events(events))
             finished = (after.status in TERMINAL) - (stored.status in TERMINAL)
             if finished:
                 self._db.active_counts[after.tenant] -= finished
@@ -275,11 +276,11 @@ class MemoryJobStore:
     def add_events(self, events: Sequence[JobEvent]) -> None:
         with self._db.lock:
             for e in self._db.shared.events(events):
-                self._db.events[e.job_id].append(e)
+                self._db.events.append(e.job_id, (e,))
 
     def events(self, job_id: JobId) -> builtins.list[JobEvent]:
         with self._db.lock:
-            return list(self._db.events.get(job_id, ()))
+            return self._db.events.read(job_id)
 
     def close(self) -> None:
         """Nothing to release: the tables live as long as the database object."""

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from suanli.billing.claims import Claim, ClaimStatus
@@ -18,7 +17,7 @@ from suanli.billing.metering import UsageRecord, usage_key
 from suanli.billing.model_contracts import ModelContract
 from suanli.billing.money import ZERO
 from suanli.billing.redemption import PeriodRedemption
-from suanli.billing.vouchers import Deduction, VoucherUsage
+from suanli.billing.vouchers import VoucherUsage
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job
 from suanli.store.base import (
@@ -30,18 +29,10 @@ from suanli.store.base import (
     VoucherClaim,
 )
 from suanli.store.memory import MemoryDatabase
-from suanli.store.usage import TokenSettlement
 
 
 def _by_end(s: Settlement) -> tuple[dt.datetime, str]:
     return (s.line.usage.ended_at, s.line.key)
-
-
-def _counted(db: MemoryDatabase, d: Deduction) -> None:
-    """A new deduction: the kept voucher usage is summed again on its next read, unless
-    the deduction applied no programme (most charges: the usage stays the same)."""
-    if d.applied:
-        db.voucher_usage = None
 
 
 class MemoryBillingStore:
@@ -50,7 +41,7 @@ class MemoryBillingStore:
         self._t = db
 
     def add_usage(self, usage: MeteredUsage, at: dt.datetime) -> bool:
-        key = usage.usage.key
+        key = self._db.shared.key(usage.usage.key)
         with self._db.lock:
             if key in self._t.usage:
                 return False
@@ -93,41 +84,11 @@ class MemoryBillingStore:
         return found[:limit]
 
     def voucher_usage(self) -> VoucherUsage:
-        with self._db.lock:
-            if self._t.voucher_usage is None:  # summed once, then kept with each write
-                self._t.voucher_usage = self._sum_voucher_usage()
-            return self._t.voucher_usage
-
-    def _sum_voucher_usage(self) -> VoucherUsage:
-        pool: dict[tuple[str, int], Decimal] = defaultdict(lambda: ZERO)
-        company: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
-        project: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-        claims: dict[str, Decimal] = defaultdict(lambda: ZERO)
-        for d, owner, proj in self._deductions():
-            # each programme applied at its own amount (several when programmes stack)
-            for a in d.applied:
-                pool[(a.programme, d.charge.on.year)] += a.offer
-                company[(a.programme, owner, a.cap_period)] += a.offer
-                if proj is not None:
-                    project[(a.programme, proj)] += a.offer
-                if a.claim is not None:
-                    claims[a.claim] += a.offer
-        return VoucherUsage(dict(pool), dict(company), dict(project), dict(claims))
-
-    def _deductions(self) -> Iterator[tuple[Deduction, str, str | None]]:
-        for s in self._t.settlements.values():
-            yield s.deduction, s.line.tenant, s.deduction.charge.project
-        for r in self._t.redemptions.values():
-            yield r.deduction, r.contract.tenant, None
-        for sub in self._t.subsidies.values():
-            p = sub.record.purchase
-            yield sub.deduction, p.provider, p.project
-        for t in self._t.token_settlements.values():  # model services' token charges
-            if isinstance(t, TokenSettlement):
-                yield t.deduction, t.line.caller, None
+        with self._db.lock:  # a running total, kept with each write (memory_vouchers)
+            return self._t.voucher_totals.usage()
 
     def add_settlement(self, settlement: Settlement) -> bool:
-        key = settlement.line.key
+        key = self._db.shared.key(settlement.line.key)
         with self._db.lock:
             if key in self._t.settlements:
                 return False
@@ -136,7 +97,9 @@ class MemoryBillingStore:
             self._t.unsettled.pop(key, None)
             if settlement.entry_key is not None:
                 self._t.unposted[key] = settlement
-            _counted(self._t, settlement.deduction)
+            self._t.voucher_totals.add(
+                settlement.deduction, settlement.line.tenant, settlement.deduction.charge.project
+            )
             return True
 
     def unposted(self, limit: int = 1000) -> builtins.list[Settlement]:
@@ -262,7 +225,7 @@ class MemoryContractStore:
             if key in self._t.redemptions:
                 return False
             self._t.redemptions[key] = redemption
-            _counted(self._t, redemption.deduction)
+            self._t.voucher_totals.add(redemption.deduction, redemption.contract.tenant, None)
             return True
 
     def redemptions(
@@ -387,7 +350,8 @@ class MemoryPurchaseStore:
             if pid in self._t.subsidies:
                 return False
             self._t.subsidies[pid] = subsidy
-            _counted(self._t, subsidy.deduction)
+            p = subsidy.record.purchase
+            self._t.voucher_totals.add(subsidy.deduction, p.provider, p.project)
             return True
 
     def subsidy(self, purchase_id: str) -> Subsidy | None:

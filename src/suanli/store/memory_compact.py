@@ -13,6 +13,13 @@ Two values are shared only when they are the same in every observable way, not m
 value's key keeps each atom's type and exact form (a Decimal's digits and exponent), and a
 value holding anything else (a datetime, whose zone may be spelled two ways; a list) is
 kept as it came.
+
+Keys that name one job's attempt (``j-.../a1``, ``settle:j-.../a1``) are unique to it but
+stored several times (the usage and settlement tables' keys, the charge, the ledger entry
+and its tags): each is made anew from its parts where it is needed (``UsageRecord.key``),
+so the stores keep one string per value (``key``). The copies of one key come within a
+few ticks of each other (metered, settled, posted), so a table of the latest keys (bounded
+as the others) finds them; a key seen again after the table started over is kept twice.
 """
 
 from __future__ import annotations
@@ -100,6 +107,7 @@ class SharedValues:
         # held with it, so the identity cannot be reused): lines one cycle shared among
         # several jobs stay shared.
         self._lines: dict[int, tuple[PoolVerdict, PoolVerdict]] = {}
+        self._texts: dict[str, str] = {}  # the latest keys (``key``)
 
     def one(self, record: T) -> T:
         """The kept instance equal to ``record`` (``record`` itself the first time)."""
@@ -144,8 +152,9 @@ class SharedValues:
         )
         charge = d.charge
         gross, before = self.amount(charge.gross), self.amount(charge.gross_before)
-        if gross is not charge.gross or before is not charge.gross_before:
-            charge = dataclasses.replace(charge, gross=gross, gross_before=before)
+        key = self.key(charge.key)
+        if gross is not charge.gross or before is not charge.gross_before or key is not charge.key:
+            charge = dataclasses.replace(charge, key=key, gross=gross, gross_before=before)
         if type(charge.attributes) is dict and not charge.attributes:
             empty: dict[str, Any] = self.one_empty()
             if charge.attributes is not empty:
@@ -159,7 +168,21 @@ class SharedValues:
         empty: dict[str, Any] = self._kept.setdefault((dict, ()), {})
         return empty
 
+    def key(self, text: str) -> str:
+        """The one string equal to ``text`` the stores keep (a job's attempt, an entry's key)."""
+        if type(text) is not str:
+            return text
+        if len(self._texts) >= KEPT_AT_MOST:
+            self._texts.clear()
+        return self._texts.setdefault(text, text)
+
     def entry(self, entry: Entry) -> Entry:
+        key = self.key(entry.key)
+        tags = entry.tags
+        if type(tags) is dict and any(type(v) is str for v in tags.values()):
+            tags = {k: self.key(v) if type(v) is str else v for k, v in tags.items()}
+        if key is not entry.key or tags is not entry.tags:
+            entry = dataclasses.replace(entry, key=key, tags=tags)
         postings = tuple(
             p
             if (a := self.one(p.account)) is p.account and self.amount(p.amount) is p.amount
@@ -208,9 +231,10 @@ class SharedValues:
         if price is not line.price_per_accelerator_hour or gross is not line.gross:
             line = dataclasses.replace(line, price_per_accelerator_hour=price, gross=gross)
         deduction = self.deduction(s.deduction)
-        if line is s.line and deduction is s.deduction:
+        entry_key = self.key(s.entry_key) if s.entry_key is not None else None
+        if line is s.line and deduction is s.deduction and entry_key is s.entry_key:
             return s
-        return dataclasses.replace(s, line=line, deduction=deduction)
+        return dataclasses.replace(s, line=line, deduction=deduction, entry_key=entry_key)
 
     def _line(self, v: PoolVerdict) -> PoolVerdict:
         done = self._lines.get(id(v))

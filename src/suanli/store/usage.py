@@ -261,8 +261,8 @@ class MemoryUsageStore:
             self._db.token_settlements[key] = settlement
             for r in request_ids:
                 del self._db.usage_unsettled[r]
-            if settlement.deduction.applied:
-                self._db.voucher_usage = None  # the billing store sums it again on next read
+            # the billing store's running total of voucher usage
+            self._db.voucher_totals.add(settlement.deduction, settlement.line.caller, None)
             return True
 
     def settlements(

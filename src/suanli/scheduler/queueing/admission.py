@@ -5,9 +5,10 @@ Shared by every queue policy, in the live server and in the simulator alike:
 1. Work that cannot be taken back is *pinned*: work already stopping, work that is not
    preemptible, and, unless the policy is preemptive and the work resumes (it checkpoints),
    all running work that runs on its own quota. Pinned work counts against pools, quotas and
-   cohorts first. Work that would restart from zero is never stopped for a better rank (the
-   rank's gain assumed its service survives, as Tiresias and Gavel assume checkpoints); an
-   owner reclaiming lent quota stops borrowed work whether it resumes or not.
+   cohorts first. Work that would restart from zero is stopped for a better rank only when
+   the default's priced restart says the gain pays for the service thrown away
+   (``restart.py``; off unless ``restart_price`` is set); an owner reclaiming lent quota
+   stops borrowed work whether it resumes or not.
 2. In-quota pass: the rest (running and waiting) in the policy's order; each gets a pool
    with room, inside its tenant's nominal quota. Gangs are all or nothing.
 3. Borrowing pass: work over its tenant's quota, when the tenant may borrow, takes idle
@@ -47,6 +48,7 @@ from suanli.scheduler.queueing.placing import fit_nodes, place_admitted, ranker
 from suanli.scheduler.queueing.policies import QueuePolicy
 from suanli.scheduler.queueing.refusals import Refusals, allowed, refuse, refused_alike
 from suanli.scheduler.queueing.reservation import NEVER, Reservation, ends_at, runs_for, shadow
+from suanli.scheduler.queueing.restart import RestartPrice, restart_price
 
 UNLIMITED = TenantTerms("")
 _BIG = 1 << 62
@@ -149,12 +151,13 @@ def decide(
             if held.holding is not None:
                 held.holding.append((NEVER, count))  # summarised: its end is not shown
     movable: list[Work] = []
+    price = restart_price(policy, view.waiting)
     for w in view.running:
         # ``_pinned``, asking whether it runs borrowed only where that matters.
         if (
             w.stopping
             or not w.preemptible
-            or _pinned(w, policy, now, _is_borrowed(w, ledger, rooms))
+            or _pinned(w, policy, now, _is_borrowed(w, ledger, rooms), price)
         ):
             _count(w, rooms, ledger, now, settings.grace_s)
         else:
@@ -274,7 +277,7 @@ def decide(
                 Reason("preempt_reclaim", {"tenant": w.tenant})
                 if _is_borrowed(w, ledger, rooms)
                 else Reason(
-                    "preempt_outranked",
+                    "preempt_outranked" if w.resumes else "preempt_restart",
                     {"ran": round(now - (w.started if w.started is not None else now))},
                 )
             )
@@ -283,14 +286,19 @@ def decide(
     return plan
 
 
-def _pinned(w: Work, policy: QueuePolicy, now: float, borrowed: bool) -> bool:
+def _pinned(
+    w: Work, policy: QueuePolicy, now: float, borrowed: bool, price: RestartPrice | None = None
+) -> bool:
     if w.stopping or not w.preemptible:
         return True
     if borrowed:
         return False  # reclaimable whatever the policy, resuming or not
-    if not policy.preemptive or not w.resumes:
-        return True  # a restart from zero would throw its service away
-    return now - (w.started if w.started is not None else now) < policy.settings.min_run_s
+    if not policy.preemptive:
+        return True
+    if now - (w.started if w.started is not None else now) < policy.settings.min_run_s:
+        return True
+    # A restart from zero throws its service away: only for a gain that pays for it.
+    return not w.resumes and (price is None or not price.pays(w, now))
 
 
 def _is_borrowed(w: Work, ledger: _Ledger, rooms: Mapping[str, _PoolRoom]) -> bool:

@@ -135,6 +135,19 @@ thirds, cohort fleet x0.125; 2026-12-07): False gave average JCT 19,410.6 / 12,5
 54,398.4 s against True's 20,684.7 / 12,547.5 / 54,309.5 s (mean ratio 0.980: -6.2%,
 0.0%, +0.2%), so False ships. The held-out windows are docs/sim-fidelity.md's "Held out"."""
 
+RESTART_PRICE: float | None = 4.0
+"""The default's price of restarting running work that does not checkpoint
+(``restart.py``, ADR 3): such work may be outranked only when the best waiting work's
+expected gain (expected remaining service, the running work's minus the waiting work's)
+exceeds this times the service the restart throws away. None: never (ADR 2's rule).
+Tuned on the first half of Philly only, through the live cycle, trace jobs not
+checkpointing (``bench/queue_heldout.py``: three 1,000-job windows centred in its thirds,
+cohort fleet x0.125; 2026-12-07, grid fixed before the run): average JCT never 18,832.3 /
+12,535.5 / 54,839.2 s; 0.25: 19,605.8 / 12,535.5 / 53,192.2; 1: 19,339.5 / 12,535.5 /
+54,053.6; 4: 18,947.1 / 12,535.5 / 54,263.1 (mean ratio to never 1.004, 1.004, 0.9985:
+4 kept by the bench's rule, a margin of 0.15%). The held-out windows are
+docs/sim-fidelity.md's "Held out"."""
+
 LAS2D_LEVELS_S = (3600.0,)
 """Tiresias' 2D-LAS queue thresholds (attained accelerator-seconds): two queues split at
 3,600 GPU-seconds, as the authors' simulator ships them (github.com/SymbioticLab/Tiresias,
@@ -168,6 +181,7 @@ class QueueSettings:
     guard_gain: float = GUARD_GAIN
     move_gain: float = MOVE_GAIN
     quanta: bool = QUANTA
+    restart_price: float | None = RESTART_PRICE  # None: never stop non-resuming work for a rank
     # Which queue policy ranks work (``QUEUE_POLICIES``): the live server's and the replay's.
     policy: str = "default"
     # Tiresias' 2D-LAS (``las2d``, a blind baseline; ``policies_blind.py`` cites each).

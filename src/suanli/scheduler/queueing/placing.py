@@ -132,7 +132,8 @@ def _reserve(
     for v in victims.values():
         kept.remove(v)
         ran = round(now - (v.started if v.started is not None else now))
-        plan.preempts.append(Preempt(v, Reason("preempt_outranked", {"ran": ran})))
+        code = "preempt_outranked" if v.resumes else "preempt_restart"  # priced (restart.py)
+        plan.preempts.append(Preempt(v, Reason(code, {"ran": ran})))
 
 
 def _clearable(
