@@ -4,7 +4,9 @@ Where the job store reports which jobs changed (``JobChanges``) and the engines 
 did (``RunChanges``), the cycle keeps its snapshot, its history and the reconciler's walk
 from tick to tick. The same replay with both reports withheld (the store and engines below
 leave the optional calls out, as SQL stores and real engines do) rebuilds everything every
-tick; every job must end the same, to the second and the cent.
+tick, and plans each cycle with a planner made anew (none kept across cycles: the
+service's ``CycleState.plans``); every job must end the same, to the second and the cent,
+with the same last explanation (its forecasts to the microsecond).
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from suanli.domain.jobs import Job, JobStatus
 from suanli.domain.tenants import TenantTerms
 from suanli.engines.simulated import SimulatedEngine
 from suanli.scheduler import nodes
+from suanli.scheduler.kept_plans import KeptPlans
+from suanli.scheduler.plans import Planner, Rank
 from suanli.scheduler.queueing import QueueSettings
+from suanli.scheduler.snapshot import Snapshot
 from suanli.service.bootstrap import open_platform
 from suanli.service.jobs import cancel_job, submit_job
 from suanli.sim.live import LiveReplay, LiveReport
@@ -50,8 +55,16 @@ class UnfollowedEngine(SimulatedEngine):
     changed_runs = None  # type: ignore[assignment]  # as an engine that cannot tell
 
 
+class UnkeptPlans(KeptPlans):
+    """Plans made anew each cycle, as before planners were kept."""
+
+    def planner_for(self, snapshot: Snapshot, rank: Rank) -> Planner:
+        return Planner(snapshot, rank)
+
+
 def rebuilt_every_tick(replay: LiveReplay) -> LiveReplay:
     p = replay.platform
+    p.cycle_state.plans = UnkeptPlans()
     assert isinstance(p.jobs, MemoryJobStore)
     p.jobs = UnfollowedJobs(p.jobs._db)  # the same tables
     for name, engine in list(p.engines.items()):
@@ -74,6 +87,7 @@ def outcome(replay: LiveReplay) -> list[tuple[object, ...]]:
             j.attempt,
             j.preemptions,
             j.borrowed,
+            j.decision,
         )
 
     return [row(j) for j in replay.platform.jobs.list(limit=1_000_000)]

@@ -97,7 +97,25 @@ def test_a_job_told_twice_counts_once() -> None:
 
 
 def rows_of(rows: NodeRows) -> tuple[object, ...]:
-    return (rows.gpu, rows.cpu, rows.memory, rows.whole, rows.most, rows.state)
+    return (rows.gpu, rows.cpu, rows.memory, rows.whole, rows.most, rows.state, rows.names)
+
+
+def test_rows_follow_a_node_put_in_another_s_place() -> None:
+    # The rows of a list none of whose nodes counted a change are kept without a walk;
+    # a node put in another's place (the same count of changes) is still derived anew.
+    capacity = LiveCapacity(FLEET)
+    state = capacity.available(frozenset())[0]
+    memo = Growths()
+    width = max(1, state.pool.accelerators_per_node)
+    before = rows_of(node_rows(state, memo))
+    assert rows_of(node_rows(state, memo)) == before  # nothing changed
+    old = state.nodes[0]
+    state.nodes[0] = dataclasses.replace(
+        old, name="other", free_milli=[0] * len(old.free_milli), free_cpus=0
+    )
+    anew = NodeRows([dataclasses.replace(n) for n in state.nodes])
+    anew.follow(width, memo)
+    assert rows_of(node_rows(state, memo)) == rows_of(anew) != before
 
 
 def test_placement_rows_kept_across_changes_equal_rows_derived_anew() -> None:

@@ -36,6 +36,7 @@ from suanli.domain.tenants import TenantTerms, may_use
 from suanli.domain.throughput import ThroughputTable
 from suanli.domain.waits import capacity_wait
 from suanli.scheduler.estimate import REFERENCE_MODEL
+from suanli.scheduler.kept_plans import KeptPlans
 from suanli.scheduler.plans import Option, Plan, Planner, kind_of
 from suanli.scheduler.policies import collector_paused
 from suanli.scheduler.queueing import (
@@ -178,12 +179,16 @@ def fair_turn(
     settings: QueueSettings,
     history: ServiceHistory | None = None,
     kept: KeptTurn | None = None,
+    plans: KeptPlans | None = None,
 ) -> QueueTurn:
     """The turn for ``snapshot.queue`` (queued jobs) given the jobs ``holding`` capacity;
     ``history`` (``service_history``) is what finished jobs teach the queue's ranking;
-    ``kept``: what the driver keeps from the last turn (None: everything made anew)."""
+    ``kept``: what the driver keeps from the last turn (None: everything made anew);
+    ``plans``: the planner it keeps (``kept_plans.KeptPlans``; None: plans made anew)."""
     with collector_paused():  # as placement's cycle: many small objects, no cycles
-        return _turn(snapshot, holding, rank, tenants, settings, history, kept or KeptTurn())
+        return _turn(
+            snapshot, holding, rank, tenants, settings, history, kept or KeptTurn(), plans
+        )
 
 
 def _turn(
@@ -194,11 +199,14 @@ def _turn(
     settings: QueueSettings,
     history: ServiceHistory | None,
     last: KeptTurn,
+    kept_plans: KeptPlans | None = None,
 ) -> QueueTurn:
     now = snapshot.now
     t = now.timestamp()
     speed = speeds(snapshot.fleet)
-    planner = Planner(snapshot, rank)
+    planner = (
+        Planner(snapshot, rank) if kept_plans is None else kept_plans.planner_for(snapshot, rank)
+    )
     plans: dict[Hashable, tuple[str, Plan, frozenset[str]]] = {}
     rates: dict[tuple[str, str], float] = {}
     by_id: dict[JobId, Job] = {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 
@@ -141,10 +142,23 @@ class NodeRows:
     most: list[int] = field(default_factory=list)
     state: list[int] = field(default_factory=list)
     memo: Growths | None = None  # the numbering ``state`` is in
+    names: list[str] = field(default_factory=list)
+    # The nodes and the sum of their ``changes`` when last followed: a pool none of whose
+    # nodes changed (most pools, most ticks) is known so without a walk over its nodes.
+    last: list[NodeState] = field(default_factory=list)
+    total: int = -1
 
     def follow(self, width: int, memo: Growths) -> None:
         """Derive the rows of the nodes that changed (all of them the first time), and
         number every node's state in ``memo`` when the rows were numbered in another."""
+        nodes = self.nodes
+        total = sum(map(_CHANGES, nodes))  # counters only grow: equal sums, none moved
+        if memo is self.memo and total == self.total and self.last == nodes:
+            return  # every node the same (or equal) and unchanged
+        self._follow(width, memo)
+        self.last, self.total = list(nodes), total
+
+    def _follow(self, width: int, memo: Growths) -> None:
         if len(self.seen) != len(self.nodes):
             n = len(self.nodes)
             self.seen = [(node, -1) for node in self.nodes]  # -1: derived from nothing yet
@@ -155,12 +169,14 @@ class NodeRows:
         renumber = self.memo is not memo
         self.memo = memo
         seen = self.seen
+        named = len(self.names) == len(self.nodes)
         for i, node in enumerate(self.nodes):
             was, changes = seen[i]
             if was is node and changes == node.changes:
                 if renumber:
                     self.state[i] = memo.state(self.gpu[i], self.cpu[i], self.memory[i])
                 continue
+            named = named and was is node
             seen[i] = (node, node.changes)
             free = node.free_milli
             gpu = self.gpu[i] = free[:width] + [0] * (width - len(free))
@@ -169,6 +185,11 @@ class NodeRows:
             self.whole[i] = gpu.count(MILLI)
             self.most[i] = max(gpu, default=0)
             self.state[i] = memo.state(gpu, cpu, memory)
+        if not named:
+            self.names = [n.name for n in self.nodes]
+
+
+_CHANGES = attrgetter("changes")
 
 
 # Rows kept from one cycle to the next by the node list they were derived from (the
@@ -217,7 +238,9 @@ class PoolNodes:
         ``options``: the fleet's configured packing options (``Fleet.packing``)."""
         pool = state.pool
         self._pool = pool
-        self.names = [n.name for n in state.nodes]
+        self._memo = Growths() if memo is None else memo
+        rows = node_rows(state, self._memo)
+        self.names = rows.names  # the rows' own list: read only
         self._cluster: ClusterState | None = None  # built when the packing core is asked
         ctx = PolicyContext(
             workload, seed or 0, random_ties=seed is not None, options=options or PackingOptions()
@@ -228,8 +251,6 @@ class PoolNodes:
             isinstance(self.policy, SuanliDefault) and seed is None and not self.policy.spreads
         )
         self._stale: set[int] = set()  # nodes whose ClusterState row lags the lists
-        self._memo = Growths() if memo is None else memo
-        rows = node_rows(state, self._memo)
         # Copies of the pool's rows; a node's GPU list is shared until this cycle changes
         # it (``_place``, ``release`` copy it first).
         self._gpu = list(rows.gpu)

@@ -9,6 +9,7 @@ shape per pool shape, the estimate per pool and cost-relevant part of the spec.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +28,7 @@ from suanli.scheduler.feasibility import (
     node_exclusion,
     nodes_exclusion,
 )
+from suanli.scheduler.moved import Moved
 from suanli.scheduler.snapshot import PoolState, Snapshot
 
 Rank = Callable[[Job, "Option"], tuple[Any, ...]]
@@ -37,7 +39,7 @@ class Option:
     """A pool that passes every hard rule for a job, with what the job would cost there."""
 
     index: int  # into the snapshot's pools
-    state: PoolState
+    state: PoolState  # its cluster and pool (a kept plan's: as first planned; free: by index)
     price: Decimal
     estimate: Estimate
     names: tuple[str, str]  # (cluster, pool)
@@ -202,12 +204,25 @@ class Planner:
 
     ``rank`` may read of a job only its objective: jobs that share a costing share the
     rank order of their pools.
+
+    A planner may serve later snapshots of the same pools (``KeptPlans``): what it derived
+    is then reused. Its estimates say when a job would finish if started at the planner's
+    ``origin``; a later cycle's are the same moved by the time since (``at``), which is
+    exact (datetimes add whole microseconds) and keeps every rank order (the move is the
+    same for every pool). Only a deadline reads the instant itself: a job with one is
+    planned anew at each instant.
     """
 
     def __init__(self, snapshot: Snapshot, rank: Rank) -> None:
         self.snapshot = snapshot
         self.rank = rank
+        self.origin = snapshot.now
         self.estimator = Estimator(snapshot.fleet, snapshot.now)
+        self._pools_key = _pools_key(snapshot)
+        self._delta = dt.timedelta(0)  # the current snapshot's time since ``origin``
+        self._now: Planner | None = None  # plans a deadline reads, at the current instant
+        self._moved = Moved(self._delta)  # what was moved to the current instant
+        self._planned: dict[Hashable, Plan] = {}  # at the current instant, by kind
         self._rules: dict[Hashable, _Rules] = {}
         self._lines: dict[tuple[int, int], PoolVerdict] = {}
         self._costings: dict[Hashable, _Costing] = {}
@@ -228,18 +243,58 @@ class Planner:
             groups.setdefault(key, []).append((index, state))
         self._groups = [_Group(tuple(g), tuple(_names(s) for _, s in g)) for g in groups.values()]
 
+    def serves(self, snapshot: Snapshot, rank: Rank) -> bool:
+        """Whether this planner may plan for ``snapshot`` with ``rank``: the same fleet (its
+        catalog, measurements and prices), the same pools, each as available as it was."""
+        return (
+            snapshot.fleet is self.snapshot.fleet
+            and rank == self.rank
+            and _pools_key(snapshot) == self._pools_key
+            and len(self._figures) + len(self._costings) < PLANS_KEPT
+        )
+
+    def at(self, snapshot: Snapshot) -> None:
+        """Plan for ``snapshot`` from now on (one that this planner ``serves``)."""
+        self.snapshot = snapshot
+        delta = snapshot.now - self.origin
+        if delta != self._delta:  # what was moved is moved to another instant
+            self._delta, self._now, self._moved, self._planned = delta, None, Moved(delta), {}
+        elif self._now is not None:
+            self._now.at(snapshot)  # the same instant; the snapshot's rates and pools
+
     def plan(self, job: Job) -> Plan:
         """The plan of ``job``: for each pool, the rules in ``feasibility.exclusion``'s order.
 
         Rules of region, accelerator and node shape are settled per group of pools; the
         gang's node count, the figures, the budget and deadline, and the rank order per
         *costing* (what the estimate and the rank read), shared by kinds that differ only
-        in which accelerators they accept.
+        in which accelerators they accept. A kind planned at this instant is planned once
+        (the fair turn and placement plan the same kinds in a cycle).
         """
+        tenant, snap = job.tenant, self.snapshot
+        rates = snap.voucher_rates
+        key = (
+            kind_of(job),
+            rates.get((tenant, False)),
+            rates.get((tenant, True)),
+            snap.tenant_pools.get(tenant),
+        )
+        found = self._planned.get(key)
+        if found is None:
+            found = self._planned[key] = self._plan(job)
+        return found
+
+    def _plan(self, job: Job) -> Plan:
+        if self._delta and job.spec.deadline is not None:
+            if self._now is None:
+                self._now = Planner(self.snapshot, self.rank)
+            return self._now.plan(job)
         if job.pinned_cluster is not None:
-            return self._plan_pinned(job)
+            return self._moved_plan(self._plan_pinned(job))
         rules = self._rules_of(job.spec)
         costing = self._costing(job)
+        if self._delta:
+            costing = self._moved_costing(costing)
         keep = np.flatnonzero(rules.passing[costing.groups]).tolist()
         excluded = tuple(line for g in rules.groups for line in costing.excluded.get(g, ()))
         parts = [(lines, 0, len(lines)) for lines in [excluded, *rules.excluded]]
@@ -278,7 +333,19 @@ class Planner:
         spec = job.spec
         need = spec.resources.nodes
         cost_key = _cost_key(spec)
-        key = (job.tenant, cost_key, spec.budget_yuan, spec.deadline, spec.objective)
+        snap, tenant = self.snapshot, job.tenant
+        allowed = snap.tenant_pools.get(tenant)
+        rates = snap.voucher_rates
+        key = (
+            tenant,
+            cost_key,
+            spec.budget_yuan,
+            spec.deadline,
+            spec.objective,
+            allowed,  # what the cycle's snapshot says of the tenant: its pools, its rates
+            rates.get((tenant, False)),
+            rates.get((tenant, True)),
+        )
         found = self._costings.get(key)
         if found is not None:
             return found
@@ -286,7 +353,6 @@ class Planner:
         ranked: list[tuple[int, Option, PoolVerdict, PoolVerdict]] = []
         excluded: dict[int, list[PoolVerdict]] = {}
         busy = Reason("pool_busy", {"need": need})
-        allowed = self.snapshot.tenant_pools.get(job.tenant)
         not_allowed = _not_allowed(job.tenant, allowed)
         for g, group in enumerate(self._groups):
             for index, state in group.pools:
@@ -412,6 +478,53 @@ class Planner:
             )
             self._figures[key] = figures
         return figures
+
+    def _moved_costing(self, costing: _Costing) -> _Costing:
+        """``costing`` with its estimates at the current instant (once per instant)."""
+        moved = self._moved
+        found = moved.memo.get(id(costing))
+        if found is None:
+            line = moved.line
+            found = _Costing(
+                costing.groups,
+                tuple(self._moved_option(o) for o in costing.options),
+                tuple(line(v) for v in costing.runner_up),
+                tuple(line(v) for v in costing.busy),
+                {g: tuple(line(v) for v in lines) for g, lines in costing.excluded.items()},
+            )
+            moved.memo[id(costing)] = found
+        assert isinstance(found, _Costing)  # noqa: S101 - stored by this method
+        return found
+
+    def _moved_plan(self, plan: Plan) -> Plan:
+        if not self._delta:
+            return plan
+        line = self._moved.line
+        return Plan(
+            tuple(self._moved_option(o) for o in plan.ranked),
+            tuple(line(v, False) for v in plan.excluded),  # lines made for this plan alone
+            tuple(line(v) for v in plan.runner_up),
+            tuple(line(v) for v in plan.busy),
+        )
+
+    def _moved_option(self, option: Option) -> Option:
+        memo = self._moved.memo
+        found = memo.get(id(option))
+        if found is None:
+            est = self._moved.estimate(option.estimate)
+            found = Option(option.index, option.state, option.price, est, option.names)
+            memo[id(option)] = found
+        assert isinstance(found, Option)  # noqa: S101 - stored by this method
+        return found
+
+
+# Figures and costings one kept planner holds before a fresh one starts: a memory bound
+# (a long run meets new kinds of job), no decision depends on it.
+PLANS_KEPT = 1 << 14
+
+
+def _pools_key(snapshot: Snapshot) -> tuple[tuple[object, object, bool], ...]:
+    return tuple([(s.cluster, s.pool, s.available) for s in snapshot.pools])
 
 
 _ZERO = Decimal(0)

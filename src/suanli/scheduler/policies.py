@@ -13,6 +13,7 @@ from suanli.domain.ids import JobId
 from suanli.domain.jobs import Decision, Job, NodeAssignment, Placement, Reason, Verdicts
 from suanli.domain.waits import capacity_wait
 from suanli.scheduler.batch import Outcome, improve
+from suanli.scheduler.kept_plans import KeptPlans
 from suanli.scheduler.nodes import (
     DEFAULT_PACKING,
     CycleNodes,
@@ -50,12 +51,19 @@ class PlacementPolicy(Protocol):
 
     name: str
 
-    def decide(self, snapshot: Snapshot, models: Mapping[JobId, str] | None = None) -> CycleResult:
+    def decide(
+        self,
+        snapshot: Snapshot,
+        models: Mapping[JobId, str] | None = None,
+        plans: KeptPlans | None = None,
+    ) -> CycleResult:
         """Return placements and waits for ``snapshot.queue``; must not mutate the input.
 
         Pure and deterministic for a given snapshot: no I/O, no clock, no randomness
         except from a seed carried in the snapshot. ``models``: the accelerator model a
         job must be placed on (the quota the fair queue admitted it on); others: any.
+        ``plans``: the planner the driver keeps from cycle to cycle (None: plan anew); the
+        decisions are the same either way.
         """
         ...
 
@@ -91,11 +99,18 @@ class _Placer:
         """Why ``option`` won; ``batch``: the batch step chose it over the job's own best."""
         raise NotImplementedError
 
-    def decide(self, snapshot: Snapshot, models: Mapping[JobId, str] | None = None) -> CycleResult:
+    def decide(
+        self,
+        snapshot: Snapshot,
+        models: Mapping[JobId, str] | None = None,
+        plans: KeptPlans | None = None,
+    ) -> CycleResult:
         with collector_paused():
-            return self._decide(snapshot, models or {})
+            return self._decide(snapshot, models or {}, plans)
 
-    def _decide(self, snapshot: Snapshot, models: Mapping[JobId, str]) -> CycleResult:
+    def _decide(
+        self, snapshot: Snapshot, models: Mapping[JobId, str], plans: KeptPlans | None
+    ) -> CycleResult:
         queue = snapshot.queue
         keys = [kind_of(job) for job in queue]
         first: dict[Hashable, int] = {}
@@ -107,7 +122,10 @@ class _Placer:
                 counts[key] = 1
                 first[key] = i
         workload = workload_of((queue[first[key]], n) for key, n in counts.items())
-        planner = Planner(snapshot, self.rank)
+        if plans is None:
+            planner = Planner(snapshot, self.rank)
+        else:
+            planner = plans.planner_for(snapshot, self.rank)
         nodes = CycleNodes(snapshot, self.packing, workload)
         pools = nodes.pools
         kinds: dict[Hashable, _Kind] = {}

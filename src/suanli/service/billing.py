@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from suanli.billing.claims import Claim
 from suanli.billing.deployment import Deployment, decide_deployment
+from suanli.billing.ledger import Entry
 from suanli.billing.metering import UsageRecord
 from suanli.billing.money import div
 from suanli.billing.policy import VoucherKind
@@ -125,8 +126,15 @@ def may_resume(p: Platform, usage: UsageRecord) -> bool:
     )
 
 
-def settle_usage(p: Platform) -> int:
-    """Price and decide every unsettled usage record; store each before any posting."""
+# Ledger entries made while settling, by settlement key, with the settlement they were made
+# from: posting in the same step uses an entry again where the stored settlement equals it
+# (the entry is a function of the settlement alone), else makes it from what is stored.
+Made = dict[str, tuple[Settlement, Entry]]
+
+
+def settle_usage(p: Platform, made: Made | None = None) -> int:
+    """Price and decide every unsettled usage record; store each before any posting
+    (``made``: where to leave each entry made, for ``post_settlements``)."""
     b = p.billing
     if b is None:
         return 0
@@ -158,6 +166,8 @@ def settle_usage(p: Platform) -> int:
         if b.store.add_settlement(settlement):
             counters = counters.plus(deduction)
             settled += 1
+            if made is not None and entry is not None:
+                made[line.key] = (settlement, entry)
         else:  # settled by someone else meanwhile: count what is stored, not what we decided
             counters = b.store.voucher_usage()
     return settled
@@ -181,14 +191,21 @@ def deployment_of(p: Platform, usage: UsageRecord) -> Deployment | None:
     return Deployment(service.id, model.base_model, model.publisher, model.domestic)
 
 
-def post_settlements(p: Platform) -> int:
-    """Post every stored, unposted settlement to the ledger from its stored amounts."""
+def post_settlements(p: Platform, made: Made | None = None) -> int:
+    """Post every stored, unposted settlement to the ledger from its stored amounts
+    (``made``: entries ``settle_usage`` made, used where the stored settlement is the one
+    each was made from)."""
     b = p.billing
     if b is None:
         return 0
     posted = 0
+    made = made or {}
     for s in b.store.unposted():
-        entry = settlement_entry(s.line, s.deduction, s.settled_at, b.platform_fee_rate)
+        kept = made.get(s.line.key)
+        if kept is not None and kept[0] == s:
+            entry: Entry | None = kept[1]
+        else:
+            entry = settlement_entry(s.line, s.deduction, s.settled_at, b.platform_fee_rate)
         if entry is None or entry.key != s.entry_key:
             log.error("settlement %s no longer yields entry %s", s.line.key, s.entry_key)
             continue
@@ -290,7 +307,8 @@ def open_pool(b: Billing, deduction: Deduction, at: dt.datetime) -> None:
 
 def settle(p: Platform) -> SettleReport:
     """The control loop's billing step: meter, settle, post (bills, redemptions, subsidies)."""
-    metered, settled = meter_ended(p), settle_usage(p)  # in this order, before posting
-    posted = post_settlements(p) + post_redemptions(p) + post_subsidies(p)
+    made: Made = {}
+    metered, settled = meter_ended(p), settle_usage(p, made)  # in this order, before posting
+    posted = post_settlements(p, made) + post_redemptions(p) + post_subsidies(p)
     posted += post_period_redemptions(p)
     return SettleReport(metered, settled, posted)

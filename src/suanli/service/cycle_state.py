@@ -28,6 +28,7 @@ from suanli.scheduler.fairqueue import (
     speeds,
     units,
 )
+from suanli.scheduler.kept_plans import KeptPlans
 from suanli.scheduler.queueing import ServiceHistory
 from suanli.scheduler.queueing.gittins import KEEP, size_class
 from suanli.scheduler.snapshot import PoolState
@@ -252,6 +253,9 @@ class CycleState:
     rates: KeptRates = field(default_factory=KeptRates)  # service.voucher_rates
     active: FollowedActive = field(default_factory=FollowedActive)  # the cycle's jobs
     turn: KeptTurn = field(default_factory=KeptTurn)  # the fair queue's, turn to turn
+    plans: KeptPlans = field(
+        default_factory=KeptPlans
+    )  # the planner, fair queue's and placement's
 
     def history(self, finished: Sequence[Job], fleet: Fleet) -> ServiceHistory:
         """``service_history(reversed(finished), fleet)``, followed from the last cycle's."""

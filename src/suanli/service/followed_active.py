@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sortedcontainers import SortedList
+from sortedcontainers import SortedKeyList
 
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job, JobStatus
@@ -65,7 +65,9 @@ class FollowedActive:
 
     jobs: JobStore | None = None
     feed: JobFeed | None = None
-    keys: tuple[SortedList[tuple[dt.datetime, JobId]], ...] = ()
+    # Each list's jobs in the store's order (a list is copied out of one without a lookup
+    # per job: most ticks change a few of the running jobs and none of the others).
+    lists: tuple[SortedKeyList[Job, tuple[dt.datetime, JobId]], ...] = ()
     found: dict[JobId, tuple[int, Job]] = field(default_factory=dict)
 
     def read(self, jobs: JobStore) -> ActiveJobs:
@@ -75,24 +77,24 @@ class FollowedActive:
             if not isinstance(jobs, JobChanges):  # checked once per store: it is slow
                 return sorted_out(jobs.active())
             self.jobs, self.feed = jobs, jobs.follow()  # first, so no change falls between
-            self.keys, self.found = (SortedList(), SortedList(), SortedList()), {}
+            self.lists = tuple(SortedKeyList(key=_key) for _ in range(3))
+            self.found = {}
             for job in jobs.active():
                 self._enter(job)
         else:
-            keys, found = self.keys, self.found
+            lists, found = self.lists, self.found
             for i in feed.take():
                 was = found.pop(i, None)
                 if was is not None:
-                    keys[was[0]].remove(_key(was[1]))
+                    lists[was[0]].remove(was[1])  # the very job entered: found by its key
                 now = jobs.get(i)
                 if now is not None:
                     self._enter(now)
-        found = self.found
-        pending, queued, holding = ([found[i][1] for _, i in group] for group in self.keys)
+        pending, queued, holding = (list(group) for group in self.lists)  # the caller's
         return ActiveJobs(pending, queued, holding)
 
     def _enter(self, job: Job) -> None:
         group = _group(job.status)
         if group is not None:
-            self.keys[group].add(_key(job))
+            self.lists[group].add(job)
             self.found[job.id] = (group, job)

@@ -114,8 +114,10 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
         p.queue_settings,
         history,
         p.cycle_state.turn,
+        p.cycle_state.plans,
     )
-    result = p.policy.decide(dataclasses.replace(snapshot, queue=turn.admitted), turn.models)
+    admitted_only = dataclasses.replace(snapshot, queue=turn.admitted)
+    result = p.policy.decide(admitted_only, turn.models, p.cycle_state.plans)
     # 4. Apply: each write is guarded; a stale one waits for the next cycle.
     preempted = sum(preempt(p, job, reason) for job, reason in turn.preempts)
     by_id = {j.id: j for j in queue}
