@@ -41,6 +41,7 @@ from suanli.scheduler.plans import Option, Plan, Planner, kind_of
 from suanli.scheduler.policies import collector_paused
 from suanli.scheduler.queueing import (
     PoolView,
+    Preempt,
     QueuePolicy,
     QueueSettings,
     QueueView,
@@ -50,6 +51,7 @@ from suanli.scheduler.queueing import (
     history_of,
     make_policy,
 )
+from suanli.scheduler.queueing.kept_keys import KeptKeys
 from suanli.scheduler.snapshot import Snapshot, queue_order
 
 _COUNTS = ("used", "quota", "need", "have", "free")  # reason parameters in queue units
@@ -83,15 +85,12 @@ def units(job: Job) -> int:
 # units of every waiting and running job, through pydantic properties): a memo, no state.
 _UNITS: dict[int, tuple[JobSpec, int]] = {}
 _UNITS_KEPT = 1 << 16
-# Each waiting job's work, by the job's identity (a stored job is immutable: a saved one is
-# a new object) and what else it is made of: a job waits many cycles unchanged, and the
-# decision never changes the work it is given. A memo, no state.
-_WAITING: dict[int, tuple[Job, tuple[str, frozenset[str], float], Work]] = {}
-# Each running job's work likewise, by the pool view and speed it runs at; its attained
-# service is set anew each turn (the driver owns the work between decisions).
-_RUNNING: dict[
-    int, tuple[Job, tuple[str, float], Work, dt.datetime | None, tuple[int, float]]
-] = {}
+# A waiting job's work as kept from turn to turn (``KeptTurn.waiting``): the job, what else
+# its work is made of (class, models, service) and its kind (``plans.kind_of``), the work.
+_Waiting = tuple[Job, tuple[str, frozenset[str], float, Hashable], Work]
+# A running job's likewise (``KeptTurn.running``): the job, the pool view and speed it runs
+# at, the work, its start, and (units, speed) its service accrues by.
+_Running = tuple[Job, tuple[str, float], Work, dt.datetime | None, tuple[int, float]]
 
 
 def speeds(fleet: Fleet) -> dict[str, float]:
@@ -137,14 +136,25 @@ def service_history(finished: Iterable[Job], fleet: Fleet) -> ServiceHistory:
 
 
 @dataclass
-class KeptPolicy:
-    """The last turn's informed policy, kept by the driver from one turn to the next
-    (``CycleState.policy`` in the server and the replay): a turn informs it anew with its
-    history, which recomputes only what changed (a policy that learns keeps what the
-    finished jobs it already knows taught it, e.g. the Gittins table's rows). The policy
-    decided is the same with or without it (tests/unit/queueing/test_turn_memo.py)."""
+class KeptTurn:
+    """What the driver keeps of the fair queue from one turn to the next (``CycleState.turn``
+    in the server and the replay). The turn decides the same with or without it
+    (tests/unit/queueing/test_turn_memo.py):
+
+    - ``policy``: the last turn's informed policy; a turn informs it anew with its history,
+      which recomputes only what changed (a policy that learns keeps what the finished jobs
+      it already knows taught it, e.g. the Gittins table's rows);
+    - ``waiting`` and ``running``: each waiting and running job's ``Work``, by the job's
+      identity (a stored job is immutable: a saved one is a new object) with what else it
+      is made of: a job waits or runs many turns unchanged, and the decision never changes
+      the work it is given (a running work's attained service is set anew each turn). Each
+      turn keeps the entries of the jobs it was given and drops the rest, so they hold the
+      jobs now waiting or running and no more."""
 
     policy: QueuePolicy | None = None
+    waiting: dict[int, _Waiting] = field(default_factory=dict)
+    running: dict[int, _Running] = field(default_factory=dict)
+    keys: KeptKeys = field(default_factory=KeptKeys)  # waiting work's rank keys
 
     def informed(self, fresh: QueuePolicy, history: ServiceHistory | None) -> QueuePolicy:
         """``fresh`` informed by ``history``, as ``decide`` would inform it, given this
@@ -168,16 +178,16 @@ def fair_turn(
     tenants: Mapping[str, TenantTerms],
     settings: QueueSettings,
     history: ServiceHistory | None = None,
-    kept: KeptPolicy | None = None,
+    kept: KeptTurn | None = None,
     plans: KeptPlans | None = None,
 ) -> QueueTurn:
     """The turn for ``snapshot.queue`` (queued jobs) given the jobs ``holding`` capacity;
     ``history`` (``service_history``) is what finished jobs teach the queue's ranking;
-    ``kept``: the policy the driver keeps from the last turn (None: informed anew);
+    ``kept``: what the driver keeps from the last turn (None: everything made anew);
     ``plans``: the planner it keeps (``kept_plans.KeptPlans``; None: plans made anew)."""
     with collector_paused():  # as placement's cycle: many small objects, no cycles
         return _turn(
-            snapshot, holding, rank, tenants, settings, history, kept or KeptPolicy(), plans
+            snapshot, holding, rank, tenants, settings, history, kept or KeptTurn(), plans
         )
 
 
@@ -188,7 +198,7 @@ def _turn(
     tenants: Mapping[str, TenantTerms],
     settings: QueueSettings,
     history: ServiceHistory | None,
-    last: KeptPolicy,
+    last: KeptTurn,
     kept_plans: KeptPlans | None = None,
 ) -> QueueTurn:
     now = snapshot.now
@@ -203,8 +213,16 @@ def _turn(
     waiting: list[Work] = []
     plan_of: dict[JobId, Plan] = {}
     bypass: list[Job] = []  # CPU-only jobs and jobs no pool can run: placement alone
+    # Entries of the jobs of this turn, kept for the next (``KeptTurn``).
+    was_waiting, now_waiting = last.waiting, {}
+    was_running, now_running = last.running, {}
+    waiting_by_id: dict[str, Work] = {}
     for job in snapshot.queue:
-        key = kind_of(job)
+        known = was_waiting.get(id(job))
+        if known is not None and known[0] is job:
+            key = known[1][3]  # a job's kind is its own (the job is immutable)
+        else:
+            key, known = kind_of(job), None
         found = plans.get(key)
         if found is None:
             made = planner.plan(job)
@@ -218,13 +236,12 @@ def _turn(
         by_id[job.id] = job
         plan_of[job.id] = found[1]
         served = attained(job, now, speed)
-        known = _WAITING.get(id(job))
-        if known is None or known[0] is not job or known[1] != (job_class, models, served):
-            if len(_WAITING) >= _UNITS_KEPT:
-                _WAITING.clear()
+        if known is None or known[1] != (job_class, models, served, key):
             work = _work(job, job_class, models, served)
-            known = _WAITING[id(job)] = (job, (job_class, models, served), work)
+            known = (job, (job_class, models, served, key), work)
+        now_waiting[id(job)] = known
         waiting.append(known[2])
+        waiting_by_id[job.id] = known[2]
     views = _pools(
         snapshot, speed, {n: t.pools for n, t in tenants.items() if t.pools is not None}
     )
@@ -233,7 +250,7 @@ def _turn(
         pl = job.placement
         if pl is None or pl.accelerator is None:
             continue
-        kept = _RUNNING.get(id(job))
+        kept = was_running.get(id(job))
         # Kept: the very job passed the checks below when its work was made (its status
         # and units are its own), and its model's speed is still known.
         same = kept is not None and kept[0] is job and pl.accelerator in speed
@@ -241,7 +258,6 @@ def _turn(
             not job.status.holds_capacity or pl.accelerator not in speed or not units(job)
         ):
             continue
-        by_id[job.id] = job
         view_name, rate = (
             views.of.get((pl.cluster, pl.pool), pl.accelerator),
             speed[pl.accelerator],
@@ -256,19 +272,22 @@ def _turn(
             else:
                 w.attained = job.attained
         else:
-            if len(_RUNNING) >= _UNITS_KEPT:
-                _RUNNING.clear()
             w = _work(job, None, None, attained(job, now, speed))
             w.pool, w.started, w.speed = view_name, _ts(job.started_at), rate
             w.stopping, w.borrowed = job.preempt_at is not None, job.borrowed
             started = job.started_at  # the placement has a model: it counts from its start
             per_s = (units(job), speed.get(pl.accelerator, 1.0))
-            _RUNNING[id(job)] = (job, (view_name, rate), w, started, per_s)
+            kept = (job, (view_name, rate), w, started, per_s)
+        now_running[id(job)] = kept
         running.append(w)
-    view = QueueView(t, views.views, running, waiting, _scaled(tenants, views), history=history)
+    last.waiting, last.running = now_waiting, now_running
     policy = last.informed(
         make_policy(settings.policy, settings, ThroughputTable(rates, source="placement")),
         history,
+    )
+    keys = last.keys.for_decision(policy, history, t, waiting_by_id)
+    view = QueueView(
+        t, views.views, running, waiting, _scaled(tenants, views), history=history, keys=keys
     )
     decided = decide(view, policy, explain=True)
     starts = decided.starts
@@ -287,9 +306,20 @@ def _turn(
         [by_id[JobId(s.work.id)] for s in starts] + sorted(bypass, key=queue_order),
         {JobId(s.work.id): views.model[s.pool] for s in starts},
         frozenset(JobId(s.work.id) for s in starts if s.borrowed),
-        [(by_id[JobId(x.work.id)], in_accelerators(x.reason)) for x in decided.preempts],
+        _preempts(decided.preempts, now_running),
         waits,
     )
+
+
+def _preempts(
+    preempts: Iterable[Preempt], running: Mapping[int, _Running]
+) -> list[tuple[Job, Reason]]:
+    """The running jobs asked to stop and why (looked up only when some are)."""
+    out = list(preempts)
+    if not out:
+        return []
+    job_of = {entry[2].id: entry[0] for entry in running.values()}
+    return [(job_of[x.work.id], in_accelerators(x.reason)) for x in out]
 
 
 def _work(job: Job, job_class: str | None, models: frozenset[str] | None, served: float) -> Work:

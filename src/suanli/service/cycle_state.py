@@ -22,7 +22,7 @@ from suanli.domain.jobs import Job, JobStatus
 from suanli.domain.tenants import Tenant
 from suanli.scheduler.capacity import LiveCapacity
 from suanli.scheduler.fairqueue import (
-    KeptPolicy,
+    KeptTurn,
     finished_service,
     service_history,
     speeds,
@@ -252,7 +252,7 @@ class CycleState:
     runs: FollowedRuns = field(default_factory=FollowedRuns)  # the reconciler's walk
     rates: KeptRates = field(default_factory=KeptRates)  # service.voucher_rates
     active: FollowedActive = field(default_factory=FollowedActive)  # the cycle's jobs
-    policy: KeptPolicy = field(default_factory=KeptPolicy)  # the fair queue's, informed
+    turn: KeptTurn = field(default_factory=KeptTurn)  # the fair queue's, turn to turn
     plans: KeptPlans = field(
         default_factory=KeptPlans
     )  # the planner, fair queue's and placement's

@@ -113,7 +113,7 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
         p.tenant_terms,
         p.queue_settings,
         history,
-        p.cycle_state.policy,
+        p.cycle_state.turn,
         p.cycle_state.plans,
     )
     admitted_only = dataclasses.replace(snapshot, queue=turn.admitted)

@@ -1,11 +1,11 @@
 """The fair queue's turn decides the same whether it remembers earlier turns or not.
 
-``fair_turn`` keeps, from turn to turn, each waiting and running job's ``Work`` (memos keyed
-by what they are made of) and, where the driver hands one in, the last informed policy (the
-Gittins table's rows: ``KeptPolicy``).
+``fair_turn`` keeps, from turn to turn, in the ``KeptTurn`` the driver hands in, each waiting
+and running job's ``Work`` (keyed by what they are made of) and the last informed policy
+(the Gittins table's rows).
 Random sequences of turns (jobs arriving, starting, finishing, being served; the history
 of finished jobs growing) are decided warm, one memo carried through the sequence, and
-cold, every memo dropped and a new ``KeptPolicy`` before each turn: admissions, models, borrowing, preemptions
+cold, a new ``KeptTurn`` before each turn: admissions, models, borrowing, preemptions
 and every explanation must be the same.
 """
 
@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 
 from suanli.domain.jobs import Job, JobStatus, NodeAssignment, Placement
 from suanli.domain.tenants import TenantTerms
-from suanli.scheduler import fairqueue
-from suanli.scheduler.fairqueue import KeptPolicy, QueueTurn, fair_turn
+from suanli.scheduler.fairqueue import KeptTurn, QueueTurn, fair_turn
 from suanli.scheduler.policies import POLICIES
 from suanli.scheduler.queueing import QueueSettings, ServiceHistory, history_of
 from suanli.scheduler.snapshot import build_snapshot
@@ -110,12 +109,10 @@ def decide_all(
     turns: list[tuple[dt.datetime, list[Job], list[Job], ServiceHistory]], cold: bool
 ) -> list[tuple[Any, ...]]:
     out = []
-    forget()
-    kept = KeptPolicy()
+    kept = KeptTurn()
     for now, queue, holding, history in turns:
         if cold:
-            forget()
-            kept = KeptPolicy()
+            kept = KeptTurn()
         snap = build_snapshot(now, FLEET, holding, queue)
         out.append(
             outcome(
@@ -130,12 +127,12 @@ def decide_all(
                 )
             )
         )
+        # It keeps the jobs of this turn that the queue saw, and no others.
+        assert {id(e[0]) for e in kept.waiting.values()} <= {id(j) for j in queue}
+        assert {id(e[0]) for e in kept.running.values()} <= {id(j) for j in holding}
+        assert set(kept.waiting) == {id(e[0]) for e in kept.waiting.values()}
+        assert set(kept.running) == {id(e[0]) for e in kept.running.values()}
     return out
-
-
-def forget() -> None:
-    fairqueue._WAITING.clear()
-    fairqueue._RUNNING.clear()
 
 
 @settings(max_examples=30, deadline=None)

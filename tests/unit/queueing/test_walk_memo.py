@@ -30,6 +30,7 @@ from suanli.scheduler.queueing import (
     history_of,
     make_policy,
 )
+from suanli.scheduler.queueing.fairshare import fair_order
 
 TENANTS = {
     "a": TenantTerms("a", quota={"V100": 4, "T4": 2}, cohort="c", borrow=True),
@@ -155,7 +156,7 @@ def test_the_borrowing_order_keeps_its_tenant_only_while_no_share_moves(
     # Between yields the walk may admit work (a share moves): the order must follow it.
     works = [Work(f"w{i}", t, 1, float(i)) for i, t in enumerate(owners)]
     orders = []
-    for order in (admission._fair_order, plain_fair_order):
+    for order in (fair_order, plain_fair_order):
         ledger = admission._Ledger(TENANTS)
         steps = iter(admits)
         seen = []

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from suanli.domain.jobs import Reason
 from suanli.domain.tenants import TenantTerms
 from suanli.domain.throughput import UNIFORM
+from suanli.scheduler.queueing.fairshare import fair_order
 from suanli.scheduler.queueing.model import (
     Plan,
     PoolView,
@@ -102,6 +103,16 @@ class _Ledger:
             return "borrow"
         return None
 
+    def add_held(self, tenant: str, accelerators: int, model: str, works: int) -> None:
+        """``works`` of ``tenant``'s running works holding ``accelerators`` in all on
+        ``model``, counted against quota and cohort (their shares are the caller's)."""
+        _, key = self.keyed(tenant, model)
+        self.used[(tenant, key)] += accelerators
+        cohort = self.tenants.get(tenant, UNLIMITED).cohort
+        if cohort is not None:
+            self.cohort_used[(cohort, key)] += accelerators
+        self.changes += works
+
     def add(self, tenant: str, accelerators: int, model: str, speed: float) -> None:
         terms, key = self.keyed(tenant, model)
         self.used[(tenant, key)] += accelerators
@@ -150,18 +161,8 @@ def decide(
             ledger.add(tenant, count, held.view.model, held.view.speed)
             if held.holding is not None:
                 held.holding.append((NEVER, count))  # summarised: its end is not shown
-    movable: list[Work] = []
     price = restart_price(policy, view.waiting)
-    for w in view.running:
-        # ``_pinned``, asking whether it runs borrowed only where that matters.
-        if (
-            w.stopping
-            or not w.preemptible
-            or _pinned(w, policy, now, _is_borrowed(w, ledger, rooms), price)
-        ):
-            _count(w, rooms, ledger, now, settings.grace_s)
-        else:
-            movable.append(w)
+    movable = _count_pinned(view.running, policy, rooms, ledger, now, price)
     # Borrowed running work is counted last so that owners' demand comes first (reclaim).
     rank = ranker(view, policy)
     order = sorted([*movable, *view.waiting], key=rank)
@@ -245,7 +246,7 @@ def decide(
             reason = refuse(plan, explain, w, why, rooms, ledger, blocked, settings.backfill, now)
             known.put("in", w, len(admitted), why, reason)
     refused.clear()
-    for w in _fair_order(over_quota, ledger):
+    for w in fair_order(over_quota, ledger):
         if left <= 0 and not explain:
             break
         if w.pool is None and w.accelerators >= refused.get((w.tenant, ""), _BIG):
@@ -286,6 +287,74 @@ def decide(
     return plan
 
 
+@dataclass(slots=True)
+class _Held:
+    """What running work of one tenant on one pool looks up once per decision."""
+
+    room: _PoolRoom | None
+    limit: int | None  # its quota on the pool's model (None: it never runs borrowed)
+    speed: float
+    weight: float
+    accelerators: int = 0  # pinned work's, counted
+    works: int = 0
+
+
+def _count_pinned(
+    running: Iterable[Work],
+    policy: QueuePolicy,
+    rooms: Mapping[str, _PoolRoom],
+    ledger: _Ledger,
+    now: float,
+    price: RestartPrice | None = None,
+) -> list[Work]:
+    """Step 1: running work that cannot be taken back (``_pinned``) counted against pools,
+    quotas and cohorts; returns the rest, in order. Each (tenant, pool)'s terms are looked
+    up once and its counts (integers) added once; each work's share (a float: its sum
+    depends on the order) is added in order, as ``_Ledger.add`` adds it, so the ledger ends
+    bit for bit as when each work is counted alone with ``add``
+    (tests/unit/queueing/test_pinned_count.py)."""
+    movable: list[Work] = []
+    grace = policy.settings.grace_s
+    share = ledger.share
+    groups: dict[tuple[str, str | None], _Held] = {}
+    for w in running:
+        g = groups.get((w.tenant, w.pool))
+        if g is None:
+            room = rooms.get(w.pool or "")
+            terms = ledger.terms(w.tenant)
+            limit = None
+            if room is not None and terms.quota:
+                limit = terms.quota.get(ledger.keyed(w.tenant, room.view.model)[1], 0)
+            speed = room.view.speed if room is not None else 1.0
+            g = groups[(w.tenant, w.pool)] = _Held(room, limit, speed, max(terms.weight, 1e-9))
+        # ``_is_borrowed``, asked only where ``_pinned`` needs it.
+        if (
+            w.stopping
+            or not w.preemptible
+            or _pinned(
+                w,
+                policy,
+                now,
+                g.limit is not None and (w.borrowed or w.accelerators > g.limit),
+                price,
+            )
+        ):
+            if g.room is None:
+                continue  # its pool left the fleet
+            g.accelerators += w.accelerators
+            g.works += 1
+            share[w.tenant] += w.accelerators * g.speed / g.weight
+            if g.room.holding is not None:
+                g.room.holding.append((ends_at(w, now, grace), w.accelerators))
+        else:
+            movable.append(w)
+    for (tenant, _), g in groups.items():
+        if g.works and g.room is not None:
+            g.room.room -= g.accelerators
+            ledger.add_held(tenant, g.accelerators, g.room.view.model, g.works)
+    return movable
+
+
 def _pinned(
     w: Work, policy: QueuePolicy, now: float, borrowed: bool, price: RestartPrice | None = None
 ) -> bool:
@@ -311,18 +380,6 @@ def _is_borrowed(w: Work, ledger: _Ledger, rooms: Mapping[str, _PoolRoom]) -> bo
         return False
     _, key = ledger.keyed(w.tenant, room.view.model)
     return w.borrowed or w.accelerators > terms.quota.get(key, 0)
-
-
-def _count(
-    w: Work, rooms: Mapping[str, _PoolRoom], ledger: _Ledger, now: float, grace_s: float
-) -> None:
-    room = rooms.get(w.pool or "")
-    if room is None:
-        return  # its pool left the fleet
-    room.room -= w.accelerators
-    ledger.add(w.tenant, w.accelerators, room.view.model, room.view.speed)
-    if room.holding is not None:
-        room.holding.append((ends_at(w, now, grace_s), w.accelerators))
 
 
 def _choose(
@@ -534,27 +591,3 @@ def _reserve_room(w: Work, rooms: Mapping[str, _PoolRoom], ledger: _Ledger, mode
 def _wait(plan: Plan, explain: bool, w: Work, reason: Reason) -> None:
     if explain and not w.running:
         plan.waits[w.id] = reason
-
-
-def _fair_order(works: Sequence[Work], ledger: _Ledger) -> Iterable[Work]:
-    """Round by round, the tenant with the lowest weighted normalised share goes next."""
-    if len({w.tenant for w in works}) <= 1:
-        yield from works
-        return
-    by_tenant: dict[str, list[Work]] = defaultdict(list)
-    for w in works:
-        by_tenant[w.tenant].append(w)
-    heads = dict.fromkeys(by_tenant, 0)
-    # The tenant chosen stays the lowest until a share moves (an admission: ``changes``)
-    # or its work runs out: chosen again without comparing every tenant per work.
-    tenant, at = "", -1
-    while heads:
-        if at != ledger.changes or tenant not in heads:
-            tenant = min(heads, key=lambda t: (ledger.share[t], t))
-            at = ledger.changes
-        i = heads[tenant]
-        yield by_tenant[tenant][i]
-        if i + 1 < len(by_tenant[tenant]):
-            heads[tenant] = i + 1
-        else:
-            del heads[tenant]
