@@ -129,7 +129,7 @@ def test_placement_rows_kept_across_changes_equal_rows_derived_anew() -> None:
         make_job(rnd.choice(SPECS), f"q-{i}", at=T0 + dt.timedelta(seconds=i)) for i in range(12)
     ]
     memo = Growths()
-    for batch in range(120):
+    for batch in range(60):
         changed: list[tuple[JobId, Job | None]] = []
         for _ in range(rnd.randrange(0, 4)):
             job_id = JobId(f"j-{rnd.randrange(40)}")

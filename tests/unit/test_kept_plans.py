@@ -65,7 +65,7 @@ def cycles(seed: int) -> list[Snapshot]:
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), policy=st.sampled_from(["default", "cheapest"]))
 def test_a_kept_planner_places_and_explains_as_one_made_each_cycle(seed: int, policy: str) -> None:
     placer = PLACEMENT[policy]
@@ -84,7 +84,7 @@ def test_a_kept_planner_places_and_explains_as_one_made_each_cycle(seed: int, po
     assert kept.made <= 1 + changes
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6))
 def test_a_kept_planner_gives_the_fair_queue_the_plans_of_one_made_each_cycle(seed: int) -> None:
     placer = PLACEMENT["default"]

@@ -32,7 +32,7 @@ _event = st.builds(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(JOBS), st.lists(_event, max_size=4)), max_size=30))
 def test_events_read_back_equal_and_in_order(adds: list[tuple[JobId, list[JobEvent]]]) -> None:
     log, expected = EventLog(), dict[JobId, list[JobEvent]]()

@@ -62,7 +62,7 @@ def _summed(done: list[tuple[Deduction, str, str | None]]) -> VoucherUsage:
     return VoucherUsage(dict(pool), dict(company), dict(project), dict(claims))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(st.lists(_deduction, max_size=25))
 def test_the_running_total_equals_the_sum_after_each_deduction(
     deductions: list[tuple[Deduction, str, str | None]],

@@ -70,7 +70,7 @@ def keys_through(
     return [mapping.get(w.id) for w in works], [policy.key(w, now) for w in works]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(
     st.lists(WORK, min_size=20, max_size=20),
     st.sampled_from(sorted(QUEUE_POLICIES)),

@@ -118,7 +118,7 @@ def counted(rooms: dict[str, _PoolRoom], ledger: _Ledger) -> tuple[Any, ...]:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(RUNNING, max_size=40),
     st.sampled_from(sorted(QUEUE_POLICIES)),
