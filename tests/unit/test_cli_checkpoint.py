@@ -6,6 +6,7 @@ from __future__ import annotations
 from suanli.api.convert import job_to_response
 from suanli.cli.context import out
 from suanli.cli.jobs import print_job
+from suanli.domain.jobs import JobStatus
 from suanli.service.fleet import demo_fleet
 from tests.builders import make_job, make_spec
 
@@ -42,6 +43,15 @@ def test_a_job_with_a_checkpoint_says_which_cluster_holds_it() -> None:
         print_job("zh", response)
     assert "检查点保存在 tj-binhai-1" in captured.get()
     assert "held on" not in _shown("en", checkpoint={})  # none yet: nothing said
+    for ended in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED):
+        done = make_job(
+            make_spec(checkpoint={"every_minutes": 45}),
+            status=ended,
+            checkpoint_cluster="tj-binhai-1",
+        )
+        with out.capture() as captured:  # dropped when the job ended: no next attempt
+            print_job("en", job_to_response(done, [], demo_fleet(), "en"))
+        assert "held on" not in captured.get()
 
 
 def test_a_job_without_checkpoints_says_nothing_of_them() -> None:

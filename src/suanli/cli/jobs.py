@@ -71,7 +71,8 @@ def print_job(lang: Lang, job: JobResponse) -> None:
         every = checkpoint.get("every_minutes")
         text = t("checkpoint_every", lang, minutes=f"{every:g}") if every else None
         out.print(text or t("checkpoint_on_stop", lang), markup=False)
-        if job.checkpoint_cluster:  # whose engine holds it (placement prefers that cluster)
+        ended = job.status in ("succeeded", "failed", "cancelled")  # its checkpoint is gone
+        if job.checkpoint_cluster and not ended:  # whose engine holds it (placement prefers it)
             out.print(t("checkpoint_held", lang, cluster=job.checkpoint_cluster), markup=False)
     body = []
     for e in job.history:
