@@ -7,7 +7,7 @@ import json
 import pytest
 
 from suanli.evalsuite import RESULT_PREFIX
-from suanli.evalsuite.gemm import Product, _figure
+from suanli.evalsuite.gemm import GEMM, Product, _figure
 from suanli.evalsuite.host import (
     STEADY_ERROR,
     HostTimes,
@@ -105,14 +105,14 @@ def test_an_unsteady_gemm_figure_says_so_and_reads_back_with_the_flag() -> None:
     product = Product("fp32", lambda: None, 1024, "pytorch", "AVX2")
     # Windows of this CI host at load 11-14 (seconds per call): CV about 12%.
     noisy = [0.0160, 0.0190, 0.0150, 0.0210, 0.0170, 0.0160, 0.0200, 0.0150] * 2
-    found = _figure(product, Timing(noisy[:15], noisy[:15], 0.12, "cpu", 0.004))
+    found = _figure(product, Timing(noisy[:15], noisy[:15], 0.12, "cpu", 0.004), GEMM)
     assert found["steady"] is False
     assert found["error"] > STEADY_ERROR
     assert found["steal"] == 0.004
     assert "UNSTEADY" in found["detail"]
     assert "不稳定" in found["detail"]
     assert found["value"] == pytest.approx(2 * 1024**3 / 0.0170 / 1e12, rel=1e-4)
-    calm = _figure(product, Timing([0.0170] * 15, [0.0170] * 15, 0.9, "cpu", 0.0))
+    calm = _figure(product, Timing([0.0170] * 15, [0.0170] * 15, 0.9, "cpu", 0.0), GEMM)
     assert calm["steady"] is True
     assert "UNSTEADY" not in calm["detail"]
     result = {

@@ -40,6 +40,20 @@ GEMM_WARMUP_S = 0.5
 
 
 @dataclass(frozen=True)
+class Windows:
+    """How a GEMM is timed: ``count`` windows of at least ``seconds`` each, after
+    ``warmup_s`` of warm-up. The suite measures with ``GEMM``; a check of the method's
+    plumbing (which items run, what a figure says) may time fewer, shorter windows."""
+
+    count: int = GEMM_WINDOWS
+    seconds: float = GEMM_WINDOW_S
+    warmup_s: float = GEMM_WARMUP_S
+
+
+GEMM = Windows()
+
+
+@dataclass(frozen=True)
 class Product:
     """One precision's product, ready to time: the call, its size and what runs it."""
 
@@ -50,14 +64,18 @@ class Product:
     kernel: str | None
 
 
-def gemm(backend: Backend, dtype: str) -> dict[str, Any]:
+def gemm(backend: Backend, dtype: str, windows: Windows = GEMM) -> dict[str, Any]:
     """One precision alone (``gemms`` measures several together)."""
-    return gemms(backend, [dtype])[0]
+    return gemms(backend, [dtype], windows)[0]
 
 
-def gemms(backend: Backend, dtypes: list[str] | tuple[str, ...] = DTYPES) -> list[dict[str, Any]]:
+def gemms(
+    backend: Backend,
+    dtypes: list[str] | tuple[str, ...] = DTYPES,
+    windows: Windows = GEMM,
+) -> list[dict[str, Any]]:
     """TFLOPS of an ``n x n`` by ``n x n`` product in each of ``dtypes``: the median of
-    ``GEMM_WINDOWS`` windows of ``GEMM_WINDOW_S`` each, the precisions interleaved
+    ``windows.count`` windows of ``windows.seconds`` each, the precisions interleaved
     (``timing`` says how, and why the CPU backend counts CPU time)."""
     found: dict[str, dict[str, Any]] = {}
     products: dict[str, Product] = {}
@@ -72,20 +90,20 @@ def gemms(backend: Backend, dtypes: list[str] | tuple[str, ...] = DTYPES) -> lis
         timings = measure_rounds(
             {d: p.call for d, p in products.items()},
             backend.synchronize,
-            GEMM_WINDOWS,
-            GEMM_WINDOW_S,
+            windows.count,
+            windows.seconds,
             clock=clock,
             threads=backend.threads,
-            warmup_s=GEMM_WARMUP_S,
+            warmup_s=windows.warmup_s,
         )
     except Exception as exc:  # noqa: BLE001 - a kernel that fails mid-run is a finding
         # Which precision failed is not known here: each is tried alone to find out.
         if len(products) == 1:
             (dtype,) = products
             return [_failed(backend, dtype, exc)]
-        return [i for d in dtypes for i in gemms(backend, [d])]
+        return [i for d in dtypes for i in gemms(backend, [d], windows)]
     for dtype, product in products.items():
-        found[dtype] = _figure(product, timings[dtype])
+        found[dtype] = _figure(product, timings[dtype], windows)
     return [found[d] for d in dtypes]
 
 
@@ -126,7 +144,7 @@ def _failed(backend: Backend, dtype: str, exc: BaseException) -> dict[str, Any]:
     return failed(f"gemm_{dtype}", KIND, framework, exc, dtype=dtype)
 
 
-def _figure(product: Product, timing: Timing) -> dict[str, Any]:
+def _figure(product: Product, timing: Timing, windows: Windows) -> dict[str, Any]:
     n, flops = product.n, 2 * product.n**3
     tflops = flops / timing.median / 1e12
     best = flops / min(timing.seconds) / 1e12  # the least-disturbed window
@@ -135,7 +153,7 @@ def _figure(product: Product, timing: Timing) -> dict[str, Any]:
     share = f", {timing.share:.0%} of its CPUs" if timing.share is not None else ""
     steal = f", {timing.steal:.1%} stolen" if timing.steal is not None else ""
     detail = (
-        f"{n}x{n}, median of {len(timing.seconds)} windows >= {GEMM_WINDOW_S} s interleaved "
+        f"{n}x{n}, median of {len(timing.seconds)} windows >= {windows.seconds} s interleaved "
         f"with the other precisions ({timing.clock} clock{share}{steal}), CV {timing.cv:.1%}, "
         f"spread {timing.spread:.1%}, median ±{steady.error:.1%}"
         + (f", {product.kernel} kernels" if product.kernel else "")

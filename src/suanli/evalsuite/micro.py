@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from suanli.evalsuite.device import Backend
-from suanli.evalsuite.gemm import DTYPES, gemms
+from suanli.evalsuite.gemm import DTYPES, GEMM, Windows, gemms
 from suanli.evalsuite.timing import Timing, failed, item, measure, skipped
 
 KIND = "micro"
@@ -30,10 +30,13 @@ ALLREDUCE_REPEATS = 3
 ALLREDUCE_CALLS = 5
 
 
-def run(backend: Backend, only: list[str] | None = None) -> list[dict[str, Any]]:
+def run(
+    backend: Backend, only: list[str] | None = None, windows: Windows = GEMM
+) -> list[dict[str, Any]]:
     """Every micro item, or those named in ``only`` (unknown names: a ValueError).
 
-    The GEMMs asked for are measured together, interleaved (``gemm.gemms``)."""
+    The GEMMs asked for are measured together, interleaved (``gemm.gemms``, timed in
+    ``windows``)."""
     names = [f"gemm_{d}" for d in DTYPES] + ["memory_bandwidth", "copies", "all_reduce"]
     unknown = sorted(set(only or ()) - set(names))
     if unknown:
@@ -42,7 +45,7 @@ def run(backend: Backend, only: list[str] | None = None) -> list[dict[str, Any]]
     found: list[dict[str, Any]] = []
     dtypes = [n.removeprefix("gemm_") for n in wanted if n.startswith("gemm_")]
     if dtypes:
-        found += gemms(backend, dtypes)
+        found += gemms(backend, dtypes, windows)
     steps: dict[str, Callable[[], list[dict[str, Any]]]] = {
         "memory_bandwidth": lambda: [triad(backend)],
         "copies": lambda: copies(backend),
