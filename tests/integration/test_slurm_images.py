@@ -10,9 +10,13 @@ from pathlib import Path
 import pytest
 
 from suanli.domain.clock import SystemClock
+from suanli.domain.ids import JobId, engine_key, new_job_id
 from suanli.engines import userns
-from suanli.engines.base import RunState
+from suanli.engines.base import LaunchRequest, RunState
+from suanli.engines.checkpoints import CHECKPOINT_ENV, CHECKPOINT_MOUNT, drop_checkpoints
 from suanli.engines.slurm import SlurmEngine, SlurmOptions
+from suanli.engines.slurm_checkpoints import CHECKPOINTS
+from tests.checkpointing import TRAINING, stopped_after_up
 from tests.integration.test_slurm_engine import _final, _log, _request
 from tests.slurm import SlurmCluster, slurm_cluster
 
@@ -68,3 +72,31 @@ def test_an_unknown_image_fails_with_the_reason_under_slurm(engine: SlurmEngine)
     assert status.state is RunState.FAILED
     assert status.reason is not None
     assert status.reason.code == "reason_image_failed"
+
+
+def test_an_image_attempt_resumes_from_its_checkpoint_under_slurm(engine: SlurmEngine) -> None:
+    """The job's checkpoint directory on the cluster's file system is bound at /checkpoint
+    in every attempt's container; a spec's env cannot point it elsewhere."""
+    job_id = new_job_id()
+
+    def attempt(n: int) -> LaunchRequest:
+        req = _request(
+            gpus=1,
+            run=TRAINING,
+            image="suanli/debian:bookworm",
+            checkpoint={"every_minutes": 30},
+            env={CHECKPOINT_ENV: "/tmp"},
+        )
+        return LaunchRequest(engine_key(JobId(job_id), n), job_id, n, req.spec, req.placement)
+
+    first = stopped_after_up(engine, attempt(1))
+    assert f"attempt=1 dir={CHECKPOINT_MOUNT}" in first
+    assert "found" not in first
+    second = stopped_after_up(engine, attempt(2))
+    assert f"attempt=2 dir={CHECKPOINT_MOUNT}" in second  # a new Slurm job, a new container
+    assert "found started 1" in second
+    assert "found saved-on-stop" in second
+    where = engine.root.resolve() / CHECKPOINTS / job_id
+    assert (where / "progress").read_text() == "started 1\nstarted 2\n"  # on the cluster
+    drop_checkpoints([engine], job_id)
+    assert not where.exists()

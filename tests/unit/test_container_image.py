@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from suanli.domain.errors import InvalidInput
+from suanli.engines.checkpoints import CHECKPOINT_MOUNT
 from suanli.engines.container import ImageFailure, ImageRef, Limits, run_argv
 from suanli.schemas.fleetfile import parse_fleet_text
 from suanli.schemas.specfile import parse_spec_text
@@ -101,6 +102,24 @@ def test_run_line_limits_user_env_names_and_no_host_paths() -> None:
     volumes = [argv[i + 1] for i, a in enumerate(argv) if a == "--volume"]
     assert volumes == ["/data/runs/c/j-1-a1/work:/work:rw"]  # the work directory only
     assert argv[-4:] == ["r/x:1", "/bin/sh", "-c", "echo hi"]
+
+
+def test_a_job_that_checkpoints_gets_its_directory_bound_read_write_and_only_that() -> None:
+    argv = run_argv(
+        "j-1-a2",
+        "r/x:1",
+        "true",
+        [],
+        "/data/runs/j-1-a2/work",
+        Limits(cpus=1, memory_gb=0),
+        None,
+        checkpoint="/data/runs/.checkpoints/j-1",
+    )
+    volumes = [argv[i + 1] for i, a in enumerate(argv) if a == "--volume"]
+    assert volumes == [
+        "/data/runs/j-1-a2/work:/work:rw",
+        f"/data/runs/.checkpoints/j-1:{CHECKPOINT_MOUNT}:rw",
+    ]
 
 
 FLEET = """

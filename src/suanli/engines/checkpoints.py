@@ -18,6 +18,8 @@ from suanli.domain.errors import EngineFailure
 from suanli.engines.sandbox import Account
 
 CHECKPOINT_ENV = "SUANLI_CHECKPOINT_DIR"
+# Where a job in an image finds its checkpoint directory (the host's, bound read-write).
+CHECKPOINT_MOUNT = "/checkpoint"
 # A checkpoint directory's name is the job id the server gave (never the spec's words).
 _JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,119}")
 

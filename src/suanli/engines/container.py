@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from suanli.domain.spec import IMAGE_REF
+from suanli.engines.checkpoints import CHECKPOINT_MOUNT
 from suanli.engines.userns import IdRange
 
 PODMAN = "podman"
@@ -107,11 +108,13 @@ def run_argv(
     ulimits: Mapping[str, tuple[int, int]] | None = None,
     network: str = "host",
     idmap: IdRange | None = None,
+    checkpoint: str | None = None,
 ) -> list[str]:
     """The ``podman run`` line for one container of a run (pure).
 
     ``ulimits``: the supervisor's own (podman's defaults ask more than a host may grant).
     ``workdir`` None: ``/work`` is a private tmpfs (no host path at all).
+    ``checkpoint``: the job's checkpoint directory on the host, bound at ``CHECKPOINT_MOUNT``.
     ``idmap``: the container's own user namespace (``userns``); ``user`` is then a uid inside.
     """
     argv = [PODMAN, *(["--runtime", runtime] if runtime else []), "run"]
@@ -151,6 +154,8 @@ def run_argv(
         argv += ["--device", dev]
     for path in mounts:
         argv += ["--volume", f"{path}:{path}:ro"]
+    if checkpoint is not None:
+        argv += ["--volume", f"{checkpoint}:{CHECKPOINT_MOUNT}:rw"]
     return [*argv, image, "/bin/sh", "-c", script]
 
 

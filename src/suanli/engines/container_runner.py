@@ -61,7 +61,8 @@ def run(sup: Supervisor, launch: dict[str, Any], log: Any) -> dict[str, Any]:
     if launch.get("setup"):
         script = "{\n" + launch["setup"] + "\n} || exit $?\n" + script
     try:
-        idmap, inside = _namespace(spec.get("user"), launch["workdir"])
+        checkpoint = launch.get("checkpoint")
+        idmap, inside = _namespace(spec.get("user"), [launch["workdir"], checkpoint])
     except (userns.NoRange, OSError) as exc:
         log.write(f"[suanli] no user namespace for the container: {exc}\n".encode())
         detail = f"no user namespace for the container: {exc}"
@@ -85,6 +86,7 @@ def run(sup: Supervisor, launch: dict[str, Any], log: Any) -> dict[str, Any]:
             podman.own_ulimits(),
             str(spec.get("network") or "host"),
             idmap,
+            checkpoint,
         )
         procs.append(
             subprocess.Popen(
@@ -99,20 +101,21 @@ def run(sup: Supervisor, launch: dict[str, Any], log: Any) -> dict[str, Any]:
 
 
 def _namespace(
-    user: Any, workdir: str | None
+    user: Any, directories: list[str | None]
 ) -> tuple[userns.IdRange | None, tuple[int, int] | None]:
     """The container's id mapping and the uid:gid its job runs as inside.
 
     With a tenant's host user (the server runs as root): the tenant's range, the job as root
-    inside (no capabilities), and the work directory's ACLs let that mapped root write there
-    while the tenant's host user keeps reading all of it. Without one (an unprivileged
-    server): podman's own rootless namespace, no mapping of ours.
+    inside (no capabilities), and the ACLs of ``directories`` (work, checkpoint) let that
+    mapped root write there while the tenant's host user keeps reading all of it. Without
+    one (an unprivileged server): podman's own rootless namespace, no mapping of ours.
     """
     if not user:
         return None, None
     idmap = userns.for_account(int(user[0]))
-    if workdir is not None:
-        userns.grant(workdir, [int(user[0]), idmap.host(0)])
+    for directory in directories:  # the work directory, the checkpoint directory
+        if directory is not None:
+            userns.grant(directory, [int(user[0]), idmap.host(0)])
     return idmap, (0, 0)
 
 

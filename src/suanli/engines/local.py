@@ -7,7 +7,8 @@ runs as root); the job runs confined (``sandbox``: its tenant's user, namespaces
 environment) in ``ROOT/KEY/work``, the only directory it may write besides its
 checkpoint directory: a job whose spec checkpoints gets ``ROOT/.checkpoints/JOB`` as
 ``SUANLI_CHECKPOINT_DIR``, the same for every attempt (0700, its tenant user's; dropped when
-the job ends for good, ``drop_checkpoint``). Pools whose
+the job ends for good, ``drop_checkpoint``; a job in an image sees it at ``/checkpoint``,
+bound read-write into its containers). Pools whose
 cluster says ``options: {devices: nvidia}`` hand the run real GPUs by CUDA_VISIBLE_DEVICES;
 other pools are emulated and see no GPU.
 """
@@ -41,7 +42,7 @@ from suanli.engines.base import (
     job_env,
     read_log_file,
 )
-from suanli.engines.checkpoints import CHECKPOINT_ENV, own_directory
+from suanli.engines.checkpoints import CHECKPOINT_ENV, CHECKPOINT_MOUNT, own_directory
 from suanli.engines.gpus import Gpu
 from suanli.engines.local_inventory import (
     EmulatedNode,
@@ -154,8 +155,8 @@ class LocalEngine:
             account = tenant_account(request.tenant) if self.isolation.users else None
             launch = self._launch_file(request, run_dir, account)
             _work_dir(Path(launch["workdir"]), account)
-            if CHECKPOINT_ENV in launch["env"]:
-                _checkpoint_dir(Path(launch["env"][CHECKPOINT_ENV]), account)
+            if launch["checkpoint"] is not None:
+                _checkpoint_dir(Path(launch["checkpoint"]), account)
             write_json_atomic(run_dir / LAUNCH, launch)
         self._spawn_runner(request.key, run_dir)
 
@@ -178,11 +179,11 @@ class LocalEngine:
             **request.extra_env,
             **spec.env,
         }
-        # A job that checkpoints: every attempt sees the same directory (image runs see
-        # only their /work: not given one).
-        keeps = self._checkpoint_dir(request.job_id) if spec.resumes and not spec.image else None
-        if keeps is not None:
-            env[CHECKPOINT_ENV] = str(keeps)  # after the job's env: not redirectable
+        # A job that checkpoints: every attempt sees the same directory; in an image, the
+        # host directory bound at ``CHECKPOINT_MOUNT``.
+        keeps = self._checkpoint_dir(request.job_id) if spec.resumes else None
+        if keeps is not None:  # after the job's env: not redirectable
+            env[CHECKPOINT_ENV] = CHECKPOINT_MOUNT if spec.image else str(keeps)
         port = free_port() if is_replica(spec) else None
         if port is not None:  # listen at HOST:PORT (the same contract on every engine)
             env["PORT"], env["HOST"] = str(port), "127.0.0.1"
@@ -205,6 +206,7 @@ class LocalEngine:
                 isolated_network=self.network == "isolated",
             ),
             "user": account.name if account else None,
+            "checkpoint": str(keeps) if keeps is not None else None,  # on the host
         }
         if port is not None:  # a service replica: where it answers (``address``)
             launch["address"] = f"http://127.0.0.1:{port}"

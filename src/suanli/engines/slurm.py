@@ -38,6 +38,7 @@ from suanli.engines.base import (
     job_env,
     read_log_file,
 )
+from suanli.engines.checkpoints import CHECKPOINT_ENV, CHECKPOINT_MOUNT
 from suanli.engines.sandbox import Account, tenant_account
 from suanli.engines.slurm_checkpoints import SlurmCheckpoints
 from suanli.engines.slurm_options import SlurmOptions as SlurmOptions
@@ -350,7 +351,7 @@ def render_batch_script(
     request: LaunchRequest,
     run_dir: Path,
     options: SlurmOptions,
-    keeps: Mapping[str, str] | None = None,
+    keeps: Path | None = None,
 ) -> str:
     """The sbatch script for one attempt: resources as #SBATCH lines, then the job's commands.
 
@@ -389,7 +390,12 @@ def render_batch_script(
         **request.extra_env,
         **dict.fromkeys(names, ""),
         **spec.env,
-        **(keeps or {}),  # after the job's env: a spec cannot point its checkpoints elsewhere
+        # After the job's env: a spec cannot point its checkpoints elsewhere.
+        **(
+            {}
+            if keeps is None
+            else {CHECKPOINT_ENV: CHECKPOINT_MOUNT if spec.image else str(keeps)}
+        ),
         "SUANLI_SETUP": spec.setup or "",
         "SUANLI_RUN": spec.run if head else port.run_script(spec, port.SLURM_HOST),
     }
@@ -407,7 +413,7 @@ def render_batch_script(
     ]
     if spec.image:  # each node pulls the image and runs the node script in a container
         lines += [head.rstrip("\n")] if head else []
-        lines += slurm_image.container_lines(request, run_dir, options.registry, env)
+        lines += slurm_image.container_lines(request, run_dir, options.registry, env, keeps)
     if nodes > 1:  # each line a node writes headed "[rank N] ", as the local engine does
         lines.append(f'node="set -o pipefail; ( $node ) 2>&1 | "{shlex.quote(RANKED)}')
         lines.append('exec srun --ntasks-per-node=1 --kill-on-bad-exit=1 /bin/bash -c "$node"')

@@ -46,9 +46,14 @@ INNER = (
 
 
 def container_lines(
-    request: LaunchRequest, run_dir: Path, mirror: str | None, env: Mapping[str, str]
+    request: LaunchRequest,
+    run_dir: Path,
+    mirror: str | None,
+    env: Mapping[str, str],
+    checkpoint: Path | None = None,
 ) -> list[str]:
-    """Batch script lines that replace ``$node`` with: pull, then ``podman run``."""
+    """Batch script lines that replace ``$node`` with: pull, then ``podman run``
+    (``checkpoint``: the job's checkpoint directory, bound at ``CHECKPOINT_MOUNT``)."""
     spec = request.spec
     try:
         ref = ImageRef.parse(spec.image or "", mirror)
@@ -68,6 +73,7 @@ def container_lines(
         None,  # Slurm already runs the job as its tenant's user (tenant_users) or the submitter
         runtime=oci_runtime(),
         ulimits=own_ulimits(),  # the submit host's, capped: the nodes are alike here
+        checkpoint=None if checkpoint is None else str(checkpoint),
     )
     at = argv.index("run") + 1
     # Removed when done; stopped at the time limit even if Slurm only kills podman's client.
@@ -75,8 +81,10 @@ def container_lines(
     argv[at:at] = ["--rm", "--timeout", limit, "--sig-proxy=false", MAPPING]
     idmap = userns.for_tenant(request.tenant)
     if os.geteuid() == 0:  # the mapped root may write the work dir; the job's user reads it
-        with contextlib.suppress(OSError):  # no ACLs there: the container cannot write /work
-            userns.grant(str(run_dir / "work"), [idmap.host(0)])
+        for writable in (run_dir / "work", checkpoint):
+            with contextlib.suppress(OSError):  # no ACLs there: the container cannot write it
+                if writable is not None:
+                    userns.grant(str(writable), [idmap.host(0)])
     run = (
         " ".join(shlex.quote(a) for a in argv)
         .replace(NAME, '"$SUANLI_CONTAINER"')
