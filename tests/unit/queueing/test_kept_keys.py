@@ -71,22 +71,6 @@ def keys_through(
     return [mapping.get(w.id) for w in works], [policy.key(w, now) for w in works]
 
 
-def replace_and_check(
-    memo: KeptKeys,
-    name: str,
-    learned: ServiceHistory,
-    now: float,
-    works: list[Work],
-    replaced: list[tuple[int, tuple[str, int, int, int, float]]],
-) -> None:
-    """Works ``replaced`` by new objects, then every key through ``memo`` is the policy's."""
-    for i, spec in replaced:
-        works[i] = make(spec, i)
-    policy = make_policy(name, SETTINGS).informed(learned)
-    kept, fresh = keys_through(memo, policy, learned, now, works)
-    assert kept == fresh
-
-
 @settings(max_examples=75, deadline=None)
 @given(
     st.lists(WORK, min_size=20, max_size=20),
@@ -108,7 +92,11 @@ def test_kept_keys_are_the_policys_keys(
         if grows:
             finished += 7
             learned = history(finished)
-        replace_and_check(memo, name, learned, now, works, [(i, specs[i]) for i in replaced])
+        for i in replaced:
+            works[i] = make(specs[i], i)
+        policy = make_policy(name, SETTINGS).informed(learned)
+        kept, fresh = keys_through(memo, policy, learned, now, works)
+        assert kept == fresh
 
 
 def test_a_key_kept_past_its_next_change_is_told_apart() -> None:
@@ -183,7 +171,11 @@ def test_keys_kept_across_a_history_that_moved_elsewhere_are_the_policys(
                 builder.add(tenant, count, service)
         if finished:
             learned = builder.history()
-        replace_and_check(memo, name, learned, now, works, [(i, specs[i]) for i in replaced])
+        for i in replaced:
+            works[i] = make(specs[i], i)
+        policy = make_policy(name, SETTINGS).informed(learned)
+        kept, fresh = keys_through(memo, policy, learned, now, works)
+        assert kept == fresh
 
 
 def test_a_key_is_kept_only_while_its_index_is_unchanged() -> None:
