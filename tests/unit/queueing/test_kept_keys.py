@@ -24,7 +24,6 @@ from suanli.scheduler.queueing import (
     history_of,
     make_policy,
 )
-from suanli.scheduler.queueing.gittins import HistoryBuilder
 from suanli.scheduler.queueing.kept_keys import KeptKeys
 from suanli.scheduler.queueing.policies import Key
 
@@ -114,9 +113,6 @@ def test_a_key_kept_past_its_next_change_is_told_apart() -> None:
         def next_change(self, work: Work, now: float) -> float | None:
             return None
 
-        def learned_for(self, work: Work, now: float) -> object:
-            return self.inner.learned_for(work, now)
-
     learned = history(40)
     policy = make_policy("default", SETTINGS).informed(learned)
     works = [make(("a", 1, 0, 0, 0.0), 0)]
@@ -130,79 +126,3 @@ def test_a_key_kept_past_its_next_change_is_told_apart() -> None:
     stale, _ = keys_through(broken, blind, learned, later, works)
     assert kept == fresh
     assert stale != fresh
-
-
-# A history step: finished jobs of one tenant and gang size, each of a service (class rows
-# cross ``MIN_SAMPLES`` and ``MIN_ALIVE`` as they grow; the size's and everything's too).
-FINISH = st.tuples(
-    st.sampled_from(["a", "b", "c", "d"]),
-    st.sampled_from([1, 2, 4, 8]),
-    st.lists(st.sampled_from([100.0, 900.0, 3_000.0, 20_000.0, 95_000.0]), max_size=12),
-)
-
-
-@settings(max_examples=75, deadline=None)
-@given(
-    st.lists(WORK, min_size=20, max_size=20),
-    st.sampled_from(sorted(QUEUE_POLICIES)),
-    st.lists(FINISH, max_size=6),
-    st.lists(st.tuples(STEP, st.lists(FINISH, max_size=2)), min_size=2, max_size=10),
-)
-def test_keys_kept_across_a_history_that_moved_elsewhere_are_the_policys(
-    specs: list[tuple[str, int, int, int, float]],
-    name: str,
-    first: list[tuple[str, int, list[float]]],
-    steps: list[tuple[tuple[int, bool, list[int]], list[tuple[str, int, list[float]]]]],
-) -> None:
-    # Jobs finish in a few classes at a time (as in a replay: one or two per event), so
-    # most rows stay and their work's keys are kept; each kept key is the policy's.
-    works = [make(s, i) for i, s in enumerate(specs)]
-    memo = KeptKeys()
-    builder = HistoryBuilder()
-    for tenant, count, services in first:
-        for service in services:
-            builder.add(tenant, count, service)
-    learned = builder.history()
-    now = 40_000.0
-    for (seconds, _, replaced), finished in steps:
-        now += seconds
-        for tenant, count, services in finished:
-            for service in services:
-                builder.add(tenant, count, service)
-        if finished:
-            learned = builder.history()
-        for i in replaced:
-            works[i] = make(specs[i], i)
-        policy = make_policy(name, SETTINGS).informed(learned)
-        kept, fresh = keys_through(memo, policy, learned, now, works)
-        assert kept == fresh
-
-
-def test_a_key_is_kept_only_while_its_index_is_unchanged() -> None:
-    # Tenant a's jobs all finished short: its own row says level 0, its size's row (which b
-    # moves) says the higher levels. Jobs of b finish: a's fresh work keeps its very key,
-    # a's work at a higher level and b's work are keyed anew (what the policy computes).
-    builder = HistoryBuilder()
-    for k in range(40):
-        builder.add("a", 1, 100.0 * (1 + k % 7))
-        builder.add("b", 1, 5_000.0 * (1 + k % 40) ** 1.5)
-    before = builder.history()
-    t = 100_000.0
-    works = [
-        Work("fresh-a", "a", 1, t, queued_since=t),
-        Work("served-a", "a", 1, t, attained=90_000.0, queued_since=t),
-        Work("fresh-b", "b", 1, t, queued_since=t),
-    ]
-    memo = KeptKeys()
-    policy = make_policy("default", SETTINGS).informed(before)
-    first = memo.for_decision(policy, before, t, {w.id: w for w in works})
-    was = [first[w.id] for w in works]
-    for k in range(30):
-        builder.add("b", 1, 300_000.0 + k)  # b's row and size 1's move, a's own does not
-    after = builder.history()
-    moved = make_policy("default", SETTINGS).informed(after)
-    kept, fresh = keys_through(memo, moved, after, t, works)
-    assert kept == fresh
-    assert kept[0] is was[0]  # a's fresh work: level 0, a's own row: kept
-    assert kept[1] != was[1]  # a's served work: level 2, size 1's row: anew
-    assert kept[2] != was[2]

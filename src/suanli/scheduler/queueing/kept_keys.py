@@ -4,11 +4,8 @@ A policy's key (``QueuePolicy.key``) reads the work, the instant and what the po
 learned from finished jobs. Waiting work does not change while it waits (the live fair
 queue hands the very ``Work`` to decision after decision until its job changes), so its
 key moves on its own only at ``next_change`` (an aging or guard step, a promotion): it is
-kept until then, as long as the policy is of the same name and settings and what it
-learned for that work (``QueuePolicy.learned_for``: for the default, the Gittins index of
-the work's tenant and size at its level) is unchanged: a finished job moves the history
-of its own class (and of the wider ones that classes with too few jobs borrow), so the
-keys of work whose index did not move stay. Running work is keyed by the policy each decision (its service
+kept until then, as long as the policy is of the same name and settings and informed by
+the very same history. Running work is keyed by the policy each decision (its service
 moves; not every policy's ``next_change`` follows that). ``decide`` reads the keys
 through ``QueueView.keys``; only the keys it asks for are computed, as without the memo.
 The decisions are the same (tests/unit/queueing/test_turn_memo.py, test_kept_keys.py).
@@ -29,8 +26,7 @@ from suanli.scheduler.queueing.policies import Key, QueuePolicy
 # instead. A margin, not a tuned figure: no decision depends on it.
 SLACK = 1e-9
 
-# The work, valid from, until, its key, and what the policy had learned for it.
-_Entry = tuple[Work, float, float, Key, object]
+_Entry = tuple[Work, float, float, Key]  # the work, valid from, until, its key
 
 
 class KeptKeys:
@@ -54,14 +50,17 @@ class KeptKeys:
         for in this decision are dropped (memory: the works of now, no more)."""
         last = self.basis
         old = self.kept
-        if last is None or last[0] != policy.name or last[1] != policy.settings:
-            old = {}  # another policy or settings: every key anew
-        # Another learning: a key stays where what the policy learned for it did not move.
-        moved = last is not None and last[2] is not history
+        if (
+            last is None
+            or last[0] != policy.name
+            or last[1] != policy.settings
+            or last[2] is not history
+        ):
+            old = {}  # another policy, settings or learning: every key anew
         self.basis = (policy.name, policy.settings, history)
         fresh: dict[str, _Entry] = {}
         self.kept = fresh
-        return _Keys(policy, now, waiting, old, fresh, moved)
+        return _Keys(policy, now, waiting, old, fresh)
 
 
 class _Keys(Mapping[str, Key]):
@@ -74,10 +73,9 @@ class _Keys(Mapping[str, Key]):
         works: Mapping[str, Work],
         old: dict[str, _Entry],
         fresh: dict[str, _Entry],
-        moved: bool = False,
     ) -> None:
         self.policy, self.now, self.works = policy, now, works
-        self.old, self.fresh, self.moved = old, fresh, moved
+        self.old, self.fresh = old, fresh
 
     def __getitem__(self, ident: str) -> Key:
         found = self.get(ident)
@@ -94,20 +92,11 @@ class _Keys(Mapping[str, Key]):
             return default
         now = self.now
         entry = self.old.get(ident)
-        policy = self.policy
-        learned = None
-        if (
-            entry is None
-            or entry[0] is not work
-            or not entry[1] <= now < entry[2]
-            or (self.moved and entry[4] != (learned := policy.learned_for(work, now)))
-        ):
-            key = policy.key(work, now)
-            change = policy.next_change(work, now)
+        if entry is None or entry[0] is not work or not entry[1] <= now < entry[2]:
+            key = self.policy.key(work, now)
+            change = self.policy.next_change(work, now)
             until = math.inf if change is None else change - SLACK * (abs(change) + 1.0)
-            if learned is None:
-                learned = policy.learned_for(work, now)
-            entry = (work, now, until, key, learned)
+            entry = (work, now, until, key)
         self.fresh[ident] = entry
         return entry[3]
 

@@ -55,14 +55,6 @@ class QueuePolicy(Protocol):
         same policy when it learns nothing from history. Pure."""
         ...
 
-    def learned_for(self, work: Work, now: float) -> object:
-        """What ``key`` and ``next_change`` read, for ``work`` at ``now``, of what the
-        policy learned from history: two policies of one name and settings whose
-        ``learned_for`` are equal key the work alike from ``now`` until its
-        ``next_change`` (drivers keep keys across a history that moved elsewhere). None
-        for a policy that learns nothing."""
-        ...
-
 
 class _Base:
     name = "base"
@@ -89,9 +81,6 @@ class _Base:
 
     def informed(self, history: ServiceHistory) -> QueuePolicy:
         return self
-
-    def learned_for(self, work: Work, now: float) -> object:
-        return None
 
 
 class Fifo(_Base):
@@ -227,15 +216,6 @@ class Gittins(LeastAttained):
         points = (0.0, *self.settings.levels_s)
         table = table_of(history, points, self.table, quanta=self.settings.quanta)
         return Gittins(self.settings, self.throughput, table, history)
-
-    def learned_for(self, work: Work, now: float) -> object:
-        # The key reads the table only through the index of the work's tenant and size at
-        # its level (which holds until ``next_change``), and whether there is a table (the
-        # guard lifts only with one).
-        table = self.table
-        if table is None:
-            return None
-        return table.index(work.tenant, work.accelerators, self.level(work, now))
 
     @property
     def guard_s(self) -> float:

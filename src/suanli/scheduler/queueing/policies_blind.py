@@ -198,9 +198,6 @@ class QuasiShortestService(_Base):
     def key(self, work: Work, now: float) -> Key:
         return (-work.priority, self.predicted(work), work.submitted, work.id)
 
-    def learned_for(self, work: Work, now: float) -> object:
-        return self.predicted(work)
-
     def wait_order(self, work: Work) -> tuple[Key, Key]:
         # Work of one tenant and size is predicted alike whatever the history: inside that
         # group, by submission.
