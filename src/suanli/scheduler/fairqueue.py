@@ -86,8 +86,10 @@ def units(job: Job) -> int:
 _UNITS: dict[int, tuple[JobSpec, int]] = {}
 _UNITS_KEPT = 1 << 16
 # A waiting job's work as kept from turn to turn (``KeptTurn.waiting``): the job, what else
-# its work is made of (class, models, service) and its kind (``plans.kind_of``), the work.
-_Waiting = tuple[Job, tuple[str, frozenset[str], float, Hashable], Work]
+# its work is made of (class, models, service) and its kind (``plans.kind_of``), the work,
+# and whether its service moves with the clock (``current_service``: it holds a placement
+# on a model and has started; else its service is the job's own, whatever the instant).
+_Waiting = tuple[Job, tuple[str, frozenset[str], float, Hashable], Work, bool]
 # A running job's likewise (``KeptTurn.running``): the job, the pool view and speed it runs
 # at, the work, its start, and (units, speed) its service accrues by.
 _Running = tuple[Job, tuple[str, float], Work, dt.datetime | None, tuple[int, float]]
@@ -230,15 +232,25 @@ def _turn(
             found = plans[key] = (f"k{len(plans)}", made, models)
             _prefer(found[0], made, rates)
         job_class, _, models = found
-        if not units(job) or not models:
+        # A kept job has units: its entry was made past this check.
+        if not models or (known is None and not units(job)):
             bypass.append(job)
             continue
         by_id[job.id] = job
         plan_of[job.id] = found[1]
-        served = attained(job, now, speed)
-        if known is None or known[1] != (job_class, models, served, key):
+        if known is None:
+            served = attained(job, now, speed)
+            pl = job.placement
+            moves = job.started_at is not None and pl is not None and pl.accelerator is not None
             work = _work(job, job_class, models, served)
-            known = (job, (job_class, models, served, key), work)
+            known = (job, (job_class, models, served, key), work, moves)
+        else:
+            was = known[1]
+            # The very job's service is what it was unless it moves with the clock.
+            served = attained(job, now, speed) if known[3] else was[2]
+            if was[0] != job_class or was[1] != models or was[2] != served:
+                work = _work(job, job_class, models, served)
+                known = (job, (job_class, models, served, key), work, known[3])
         now_waiting[id(job)] = known
         waiting.append(known[2])
         waiting_by_id[job.id] = known[2]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from operator import attrgetter
 
@@ -68,6 +69,23 @@ def says_more(stored: Decision | None, new: Decision) -> bool:
         if _ESTIMATE(ea) != _ESTIMATE(eb) or abs(eb.finish_at - ea.finish_at) >= FORECAST_REFRESH:
             return True
     return False
+
+
+def news(explained: Iterable[tuple[Job, Decision]]) -> Iterator[tuple[Job, Decision]]:
+    """The (job, explanation) pairs whose explanation ``says_more`` than the job's stored
+    one. A cycle shares one explanation among the waiting jobs of one kind refused alike,
+    and jobs saved with it in one cycle share it stored: each pair of explanation objects
+    is compared once (both are held by the caller's jobs and pairs meanwhile, so their
+    ids are not reused)."""
+    seen: dict[tuple[int, int], bool] = {}
+    for job, decision in explained:
+        stored = job.decision
+        pair = (id(stored), id(decision))
+        more = seen.get(pair)
+        if more is None:
+            more = seen[pair] = says_more(stored, decision)
+        if more:
+            yield job, decision
 
 
 def run_scheduling_cycle(p: Platform) -> CycleReport:
@@ -153,10 +171,9 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
             placed += 1
     waits = {w.job_id: w.decision for w in result.waiting}
     waits.update(turn.waits)
-    for job_id, decision in waits.items():
-        job = by_id[job_id]
-        if says_more(job.decision, decision):  # the newest explanation, not a history of it
-            p.jobs.save(job, dataclasses.replace(job, decision=decision), [])
+    # The newest explanation, not a history of it.
+    for job, decision in news((by_id[job_id], d) for job_id, d in waits.items()):
+        p.jobs.save(job, dataclasses.replace(job, decision=decision), [])
     return CycleReport(admitted, placed, len(waits), preempted)
 
 

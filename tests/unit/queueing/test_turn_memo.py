@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from suanli.domain.jobs import Job, JobStatus, NodeAssignment, Placement
 from suanli.domain.tenants import TenantTerms
-from suanli.scheduler.fairqueue import KeptTurn, QueueTurn, fair_turn
+from suanli.scheduler.fairqueue import KeptTurn, QueueTurn, attained, fair_turn, speeds
 from suanli.scheduler.policies import POLICIES
 from suanli.scheduler.queueing import QueueSettings, ServiceHistory, history_of
 from suanli.scheduler.snapshot import build_snapshot
@@ -167,3 +167,19 @@ def test_turns_decide_alike_warm_and_cold(
             history = history_of(finished)
         turns.append((now, queue, holding, history))
     assert decide_all(turns, cold=False) == decide_all(turns, cold=True)
+
+
+def test_a_kept_waiting_work_whose_attempt_counts_is_served_as_of_each_turn() -> None:
+    # A queued job that still holds a started placement: its service moves with the clock.
+    # Its kept work carries the service at each turn's instant, as a work made anew does.
+    started = running(build(("alpha", "T4", 1, 0, 0.0), 0), "T4", 1, T0, borrowed=False)
+    job = dataclasses.replace(started, status=JobStatus.QUEUED)
+    kept = KeptTurn()
+    served = []
+    for hours in (1, 5):
+        now = T0 + dt.timedelta(hours=hours)
+        snap = build_snapshot(now, FLEET, [], [job])
+        fair_turn(snap, [], POLICIES["default"].rank, TENANTS, QueueSettings(), None, kept)
+        served.append(kept.waiting[id(job)][2].attained)
+        assert served[-1] == attained(job, now, speeds(FLEET))
+    assert served[1] > served[0] > 0
