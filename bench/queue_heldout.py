@@ -67,19 +67,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 TRACE = ROOT.parent / "shared" / "traces" / "sia-sosp23" / "traces" / "philly.csv"
 # The shipped constants first (kept on a tie), then the alternatives. The price of a
-# restart (``model.RESTART_PRICE``, ``restart.py``): None, shipped when this grid ran
-# (never stop work that does not checkpoint for a rank, ADR 0002), against factors 0.25, 1
-# (the two-job break-even) and 4, chosen before any run (4 won: it ships now, so the
-# first setting, ``{}``, is 4, and ``{"restart_price": None}`` is never); the grid is
-# small because each setting costs three live replays of this shared machine's CPU. It matters only where trace jobs do not
-# checkpoint (no ``--checkpoint-minutes``): with checkpoints every setting decides alike.
-# Earlier sessions' grids: ``quanta`` (shipped False since the run of 2026-12-07, where
-# False won on the tuning windows), ``preempt_gain`` and ``guard_s`` (moved one tuning
-# window's average JCT by under 0.1%).
+# restart (``model.RESTART_PRICE``, ``restart.py``), now with the tail learnt from
+# unfinished work (Kaplan-Meier, censored samples): 4 (shipped, the first setting ``{}``)
+# against never (ADR 0002), 0.5, 0.25 and 1 (the two-job break-even), a grid fixed before
+# the run of 2026-12-08 (the estimate past every finished job is now about the longest
+# unfinished work's, so factors near and below 1 are where a restart may pay). Small
+# because each setting costs three live replays of this shared machine's CPU. It matters
+# only where trace jobs do not checkpoint (no ``--checkpoint-minutes``). Earlier grids:
+# ``restart_price`` with finished jobs only (never / 0.25 / 1 / 4, 2026-12-07: 4 won by
+# 0.15%), ``quanta`` (False since 2026-12-07), ``preempt_gain`` and ``guard_s`` (under 0.1%).
 GRID: tuple[dict[str, Any], ...] = (
     {},
     {"restart_price": None},
     {"restart_price": 0.25},
+    {"restart_price": 0.5},
     {"restart_price": 1.0},
 )
 BLIND = ("qssf", "las2d", "fifo", "las", "las-plain")  # the strongest first
