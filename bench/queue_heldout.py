@@ -66,22 +66,22 @@ from suanli.sim.traces import TraceJob, read_trace
 ROOT = Path(__file__).resolve().parents[1]
 
 TRACE = ROOT.parent / "shared" / "traces" / "sia-sosp23" / "traces" / "philly.csv"
-# The shipped constants first (kept on a tie), then the alternatives. The price of a
-# restart (``model.RESTART_PRICE``, ``restart.py``), now with the tail learnt from
-# unfinished work (Kaplan-Meier, censored samples): 4 (shipped, the first setting ``{}``)
-# against never (ADR 0002), 0.5, 0.25 and 1 (the two-job break-even), a grid fixed before
-# the run of 2026-12-08 (the estimate past every finished job is now about the longest
-# unfinished work's, so factors near and below 1 are where a restart may pay). Small
-# because each setting costs three live replays of this shared machine's CPU. It matters
-# only where trace jobs do not checkpoint (no ``--checkpoint-minutes``). Earlier grids:
-# ``restart_price`` with finished jobs only (never / 0.25 / 1 / 4, 2026-12-07: 4 won by
-# 0.15%), ``quanta`` (False since 2026-12-07), ``preempt_gain`` and ``guard_s`` (under 0.1%).
+# The shipped constants first (kept on a tie), then the alternatives, each grid fixed
+# before its run. Now (2026-12-08, trace jobs not checkpointing): the default's
+# starvation guard (``model.GUARD_S`` / ``GUARD_GAIN``: a fresh job's index x4 per 4 h
+# waited), which Helios' QSSF, the blind baseline that ranks fresh work alike (by its
+# class's mean service), does not have: off (gain 1), half as strong (gain 2), every 8 h
+# and every 16 h. Earlier grids: the price of a restart (``model.RESTART_PRICE``) with
+# the tail learnt from unfinished work (4 / never / 0.25 / 0.5 / 1, 2026-12-08: never
+# kept) and from finished jobs only (2026-12-07: 4 kept by 0.15%); ``quanta`` (False
+# since 2026-12-07); ``preempt_gain`` and ``guard_s`` with checkpoints (under 0.1%).
+# Small because each setting costs three live replays of this shared machine's CPU.
 GRID: tuple[dict[str, Any], ...] = (
     {},
-    {"restart_price": None},
-    {"restart_price": 0.25},
-    {"restart_price": 0.5},
-    {"restart_price": 1.0},
+    {"guard_gain": 1.0},
+    {"guard_gain": 2.0},
+    {"guard_s": 28_800.0},
+    {"guard_s": 57_600.0},
 )
 BLIND = ("qssf", "las2d", "fifo", "las", "las-plain")  # the strongest first
 
