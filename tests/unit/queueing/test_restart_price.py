@@ -227,3 +227,36 @@ def test_work_past_every_finished_job_learns_its_tail_from_longer_running_work()
     assert [(x.work.id, x.reason.code) for x in plan.preempts] == [("old", "preempt_restart")]
     bare = QueueView(NOW, [p], [old], [new], {}, history=history)
     assert decide(bare, make_policy("default", settings)).preempts == []
+
+
+one_work = st.tuples(
+    st.sampled_from(["a", "b", "c"]),
+    st.integers(1, 9),
+    st.sampled_from([0.0, 0.0, 50.0, 400.0, 1_000.0, 5_000.0]),
+    st.booleans(),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(specs=st.lists(one_work, min_size=1, max_size=12))
+def test_a_decision_asks_each_class_and_service_once_alike(
+    specs: list[tuple[str, int, float, bool]],
+) -> None:
+    """The price keeps one expectation per (tenant, size class, attained) for its decision:
+    each equals the expectation computed afresh for that very work."""
+    history = history_of(
+        (t, 1 + k % 9, 100.0 * (1 + k % 17)) for k in range(120) for t in ("a", "b")
+    )
+    policy = make_policy("default", QueueSettings(restart_price=1.0)).informed(history)
+    assert isinstance(policy, Gittins)
+    works = [
+        Work(f"w{i}", t, n, 0.0, attained=a, pool="p" if run else None)
+        for i, (t, n, a, run) in enumerate(specs)
+    ]
+    running = [w for w in works if w.running]
+    waiting = [w for w in works if not w.running] or [Work("x", "a", 1, 0.0)]
+    price = restart_price(policy, waiting, running)
+    assert price is not None
+    cut = Censored.of_work([*running, *waiting])
+    for w in [*works, *works]:
+        assert price.expected(w) == expected_remaining(policy, w, censored=cut)

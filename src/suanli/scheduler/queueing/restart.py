@@ -203,13 +203,23 @@ class RestartPrice:
     _merged: Merged = field(default_factory=dict, init=False)
     _sums: Sums = field(default_factory=dict, init=False)
     _censored: Censored | None = field(default=None, init=False)
+    # Expectations by what they depend on (tenant, size class, attained): most waiting work
+    # is fresh, so a decision asks about few distinct ones.
+    _known: dict[tuple[str, int, float], float] = field(default_factory=dict, init=False)
 
     def expected(self, w: Work) -> float:
+        key = (w.tenant, size_class(w.accelerators), max(w.attained, 0.0))
+        hit = self._known.get(key)
+        if hit is not None:
+            return hit
         cut = self._censored
         if cut is None:
             works = itertools.chain(self.running, self.waiting)
             cut = self._censored = Censored.of_work(works)
-        return expected_remaining(self.policy, w, self._merged, self._sums, cut)
+        found = self._known[key] = expected_remaining(
+            self.policy, w, self._merged, self._sums, cut
+        )
+        return found
 
     def best_waiting(self) -> float:
         if self._best is None:
