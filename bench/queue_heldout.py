@@ -66,21 +66,22 @@ from suanli.sim.traces import TraceJob, read_trace
 ROOT = Path(__file__).resolve().parents[1]
 
 TRACE = ROOT.parent / "shared" / "traces" / "sia-sosp23" / "traces" / "philly.csv"
-# The shipped constants first (kept on a tie), then the alternatives. The price of a
-# restart (``model.RESTART_PRICE``, ``restart.py``): None, shipped when this grid ran
-# (never stop work that does not checkpoint for a rank, ADR 0002), against factors 0.25, 1
-# (the two-job break-even) and 4, chosen before any run (4 won: it ships now, so the
-# first setting, ``{}``, is 4, and ``{"restart_price": None}`` is never); the grid is
-# small because each setting costs three live replays of this shared machine's CPU. It matters only where trace jobs do not
-# checkpoint (no ``--checkpoint-minutes``): with checkpoints every setting decides alike.
-# Earlier sessions' grids: ``quanta`` (shipped False since the run of 2026-12-07, where
-# False won on the tuning windows), ``preempt_gain`` and ``guard_s`` (moved one tuning
-# window's average JCT by under 0.1%).
+# The shipped constants first (kept on a tie), then the alternatives, each grid fixed
+# before its run. Now (2026-12-08, trace jobs not checkpointing): the default's
+# starvation guard (``model.GUARD_S`` / ``GUARD_GAIN``: a fresh job's index x4 per 4 h
+# waited), which Helios' QSSF, the blind baseline that ranks fresh work alike (by its
+# class's mean service), does not have: off (gain 1), half as strong (gain 2), every 8 h
+# and every 16 h. Earlier grids: the price of a restart (``model.RESTART_PRICE``) with
+# the tail learnt from unfinished work (4 / never / 0.25 / 0.5 / 1, 2026-12-08: never
+# kept) and from finished jobs only (2026-12-07: 4 kept by 0.15%); ``quanta`` (False
+# since 2026-12-07); ``preempt_gain`` and ``guard_s`` with checkpoints (under 0.1%).
+# Small because each setting costs three live replays of this shared machine's CPU.
 GRID: tuple[dict[str, Any], ...] = (
     {},
-    {"restart_price": None},
-    {"restart_price": 0.25},
-    {"restart_price": 1.0},
+    {"guard_gain": 1.0},
+    {"guard_gain": 2.0},
+    {"guard_s": 28_800.0},
+    {"guard_s": 57_600.0},
 )
 BLIND = ("qssf", "las2d", "fifo", "las", "las-plain")  # the strongest first
 

@@ -161,7 +161,7 @@ def decide(
             ledger.add(tenant, count, held.view.model, held.view.speed)
             if held.holding is not None:
                 held.holding.append((NEVER, count))  # summarised: its end is not shown
-    price = restart_price(policy, view.waiting)
+    price = restart_price(policy, view.waiting, view.running)
     movable = _count_pinned(view.running, policy, rooms, ledger, now, price)
     # Borrowed running work is counted last so that owners' demand comes first (reclaim).
     rank = ranker(view, policy)

@@ -118,7 +118,11 @@ on the Philly replay, whole window (docs/sim-fidelity.md): without it the worst 
 35,504 s on average for its first start (``las``: 5,151 s) with 34,891 s average JCT;
 with it 5,939 s and 34,357 s (every 2 h x2: 5,161 s and 34,454 s). Work that ran is not
 lifted (preempted work lifted by its age pushed out the job that had preempted it, which
-was then lifted back: thrash); it ages by the clock as under ``las``."""
+was then lifted back: thrash); it ages by the clock as under ``las``. Checked again on the
+first half of Philly only, trace jobs not checkpointing (``bench/queue_heldout.py
+--skip-held``, three 1,000-job windows, x0.125; 2026-12-08): mean average JCT ratio to
+the shipped 4 h x4: x2 1.001, every 8 h 1.031, every 16 h 1.056, off 1.092 (off: 69,203.8
+s against 54,839.2 on window 3), so it stays."""
 
 MOVE_GAIN = 1.25
 """A move to another pool needs one at least this much faster for the work's class (the
@@ -135,18 +139,23 @@ thirds, cohort fleet x0.125; 2026-12-07): False gave average JCT 19,410.6 / 12,5
 54,398.4 s against True's 20,684.7 / 12,547.5 / 54,309.5 s (mean ratio 0.980: -6.2%,
 0.0%, +0.2%), so False ships. The held-out windows are docs/sim-fidelity.md's "Held out"."""
 
-RESTART_PRICE: float | None = 4.0
+RESTART_PRICE: float | None = None
 """The default's price of restarting running work that does not checkpoint
 (``restart.py``, ADR 3): such work may be outranked only when the best waiting work's
 expected gain (expected remaining service, the running work's minus the waiting work's)
 exceeds this times the service the restart throws away. None: never (ADR 2's rule).
 Tuned on the first half of Philly only, through the live cycle, trace jobs not
-checkpointing (``bench/queue_heldout.py``: three 1,000-job windows centred in its thirds,
-cohort fleet x0.125; 2026-12-07, grid fixed before the run): average JCT never 18,832.3 /
-12,535.5 / 54,839.2 s; 0.25: 19,605.8 / 12,535.5 / 53,192.2; 1: 19,339.5 / 12,535.5 /
-54,053.6; 4: 18,947.1 / 12,535.5 / 54,263.1 (mean ratio to never 1.004, 1.004, 0.9985:
-4 kept by the bench's rule, a margin of 0.15%). The held-out windows are
-docs/sim-fidelity.md's "Held out"."""
+checkpointing (``bench/queue_heldout.py --skip-held --workers 1``: three 1,000-job
+windows centred in its thirds, cohort fleet x0.125; grids fixed before each run). With
+the expectation from finished jobs only (2026-12-07): never 18,832.3 / 12,535.5 /
+54,839.2 s average JCT; 0.25: 19,605.8 / 12,535.5 / 53,192.2; 1: 19,339.5 / 12,535.5 /
+54,053.6; 4: 18,947.1 / 12,535.5 / 54,263.1 (4 kept, a margin of 0.15%). With the tail
+learnt from unfinished work (Kaplan-Meier, 2026-12-08): 4: 20,100.0 / 12,535.5 /
+52,905.8; 1: 20,100.0 / 12,535.5 / 53,644.4; 0.5: 19,643.6 / 12,535.5 / 53,192.2;
+0.25: 19,780.8 / 12,535.5 / 53,192.2; never as above (mean ratio to 4: 1.005, 0.994,
+0.997, 0.991): never kept. A price buys window 3 up to 3.5% and costs window 1 up to
+6.7%: no setting gains on both. The held-out windows are docs/sim-fidelity.md's "Held
+out"."""
 
 LAS2D_LEVELS_S = (3600.0,)
 """Tiresias' 2D-LAS queue thresholds (attained accelerator-seconds): two queues split at
