@@ -236,3 +236,22 @@ def test_growths_are_kept_by_fleet_model_workload_and_packing() -> None:
     seeded = dataclasses.replace(snap, seed=3)  # ties broken at random: nothing kept
     assert nodes.kept_growths(seeded, "A100", one, "default") is not memo
     assert nodes.kept_growths(seeded, "A100", one, "default") is not memo
+
+
+def test_kept_growths_share_one_numbering_until_it_is_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Memos of other workloads number node states alike (placement's rows keep their
+    # numbers when the queue's mix changes); a full numbering starts over with its memos.
+    rng = random.Random(9)
+    snap = build_snapshot(T0, random_fleet(rng), [], [])
+    one = TargetWorkload.from_pods([NodeRequest(1, 1000, 4, 16, 1).pod()])
+    two = TargetWorkload.from_pods([NodeRequest(2, 1000, 4, 16, 1).pod()])
+    memo = nodes.kept_growths(snap, "A100", one, "default")
+    assert nodes.kept_growths(snap, "A100", two, "default").states is memo.states
+    memo.state([1000, 0], 4, 16)
+    monkeypatch.setattr(nodes, "_STATES_KEPT", len(memo.states))
+    fresh = nodes.kept_growths(snap, "A100", one, "default")
+    assert fresh is not memo
+    assert fresh.states is not memo.states
+    assert not len(fresh.states)
