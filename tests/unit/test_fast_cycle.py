@@ -255,3 +255,21 @@ def test_kept_growths_share_one_numbering_until_it_is_full(
     assert fresh is not memo
     assert fresh.states is not memo.states
     assert not len(fresh.states)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6))
+def test_workloads_kept_by_their_mix_equal_workloads_derived_anew(seed: int) -> None:
+    # The kept workload of a queue (whatever its order, after other queues were seen)
+    # equals the one derived from the queue alone.
+    rng = random.Random(seed)
+    fleet = random_fleet(rng)
+    queues = [random_queue(rng, fleet) for _ in range(4)]
+    queues += [rng.sample(q, len(q)) for q in queues] + [q[: len(q) // 2] for q in queues]
+    kept = [nodes.expected_workload(q) for q in queues]
+    with pytest.MonkeyPatch.context() as patch:
+        anew = []
+        for q in queues:
+            patch.setattr(nodes, "_WORKLOADS", {})
+            anew.append(nodes.expected_workload(q))
+    assert kept == anew

@@ -83,6 +83,23 @@ def workload_of(jobs: Iterable[tuple[Job, int]]) -> TargetWorkload:
         res = job.spec.resources
         acc = res.accelerator
         by_fields[(acc.count if acc else 0, res.cpus, res.memory_gb)] += res.nodes * times
+    # The workload is a function of these counts alone (whatever their order): cycles with
+    # the same mix (most cycles) share one.
+    mix = frozenset(by_fields.items())
+    found = _WORKLOADS.get(mix)
+    if found is None:
+        if len(_WORKLOADS) >= _WORKLOADS_KEPT:
+            _WORKLOADS.clear()
+        found = _WORKLOADS[mix] = _workload(by_fields)
+    return found
+
+
+# Workloads by their mix of node requests: a memo, bounded; no decision depends on it.
+_WORKLOADS: dict[frozenset[tuple[tuple[float, int, int], int]], TargetWorkload] = {}
+_WORKLOADS_KEPT = 4096
+
+
+def _workload(by_fields: Counter[tuple[float, int, int]]) -> TargetWorkload:
     counts: Counter[PodShape] = Counter()
     for (count, cpus, memory), n in by_fields.items():
         if count >= 1:
