@@ -7,8 +7,11 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+import pytest
+
 from suanli.domain.ids import JobId
 from suanli.domain.jobs import Job, JobStatus, NodeAssignment, Placement
+from suanli.scheduler import capacity as capacity_module
 from suanli.scheduler.capacity import LiveCapacity
 from suanli.scheduler.nodes import Growths, NodeRows, node_rows
 from suanli.scheduler.policies import POLICIES as PLACEMENT
@@ -148,3 +151,54 @@ def test_placement_rows_kept_across_changes_equal_rows_derived_anew() -> None:
         assert comparable(PLACEMENT["default"].decide(kept)) == comparable(
             PLACEMENT["default"].decide(built)
         )
+
+
+@pytest.mark.parametrize("per_node", [capacity_module.TOUCHED_PER_NODE, 1])
+def test_rows_follow_the_log_of_touched_nodes(
+    per_node: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Placement derives again only the nodes logged as touched since it last read a pool's
+    # log (and every node when the log started over, or the numbering did): after each
+    # batch of changes its rows equal rows derived from copies of the nodes.
+    monkeypatch.setattr(capacity_module, "TOUCHED_PER_NODE", per_node)
+    rnd = random.Random(17)
+    capacity = LiveCapacity(FLEET)
+    stored: dict[JobId, Job] = {}
+    memo = Growths()
+    logs: dict[int, list[int]] = {}  # each pool's logs, kept alive: ids are not reused
+    for batch in range(80):
+        for _ in range(rnd.randrange(0, 5)):
+            job_id = JobId(f"j-{rnd.randrange(30)}")
+            stored[job_id] = placed(job_id, rnd)
+            capacity.update([(job_id, stored[job_id])])
+        if batch % 25 == 0:
+            memo = Growths(memo.states if batch % 50 else None)  # another workload
+        for state in capacity.available(frozenset()):
+            logs[id(state.touched)] = state.touched
+            copies = [dataclasses.replace(n, free_milli=list(n.free_milli)) for n in state.nodes]
+            anew = NodeRows(copies)
+            anew.follow(max(1, state.pool.accelerators_per_node), memo)
+            assert rows_of(node_rows(state, memo)) == rows_of(anew)
+    assert (len(logs) > len(list(FLEET.pools()))) is (per_node == 1)  # a log started over
+
+
+def test_a_change_not_logged_is_still_followed() -> None:
+    # A writer that counts a change without logging it: the counts no longer match the
+    # log, and every node is looked at again.
+    capacity = LiveCapacity(FLEET)
+    state = capacity.available(frozenset())[0]
+    memo = Growths()
+    node_rows(state, memo)
+    job = dataclasses.replace(
+        make_job(SPECS[1], "j-1", status=JobStatus.RUNNING, at=T0),
+        placement=Placement(
+            "lab", "a100", "A100", (NodeAssignment("a100-n0", (0, 1)),), Decimal(1)
+        ),
+    )
+    capacity.update([(job.id, job)])  # logged
+    state.nodes[2].free_cpus -= 1  # not logged
+    state.nodes[2].changes += 1
+    copies = [dataclasses.replace(n, free_milli=list(n.free_milli)) for n in state.nodes]
+    anew = NodeRows(copies)
+    anew.follow(max(1, state.pool.accelerators_per_node), memo)
+    assert rows_of(node_rows(state, memo)) == rows_of(anew)

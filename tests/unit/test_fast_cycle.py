@@ -236,3 +236,40 @@ def test_growths_are_kept_by_fleet_model_workload_and_packing() -> None:
     seeded = dataclasses.replace(snap, seed=3)  # ties broken at random: nothing kept
     assert nodes.kept_growths(seeded, "A100", one, "default") is not memo
     assert nodes.kept_growths(seeded, "A100", one, "default") is not memo
+
+
+def test_kept_growths_share_one_numbering_until_it_is_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Memos of other workloads number node states alike (placement's rows keep their
+    # numbers when the queue's mix changes); a full numbering starts over with its memos.
+    rng = random.Random(9)
+    snap = build_snapshot(T0, random_fleet(rng), [], [])
+    one = TargetWorkload.from_pods([NodeRequest(1, 1000, 4, 16, 1).pod()])
+    two = TargetWorkload.from_pods([NodeRequest(2, 1000, 4, 16, 1).pod()])
+    memo = nodes.kept_growths(snap, "A100", one, "default")
+    assert nodes.kept_growths(snap, "A100", two, "default").states is memo.states
+    memo.state([1000, 0], 4, 16)
+    monkeypatch.setattr(nodes, "_STATES_KEPT", len(memo.states))
+    fresh = nodes.kept_growths(snap, "A100", one, "default")
+    assert fresh is not memo
+    assert fresh.states is not memo.states
+    assert not len(fresh.states)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6))
+def test_workloads_kept_by_their_mix_equal_workloads_derived_anew(seed: int) -> None:
+    # The kept workload of a queue (whatever its order, after other queues were seen)
+    # equals the one derived from the queue alone.
+    rng = random.Random(seed)
+    fleet = random_fleet(rng)
+    queues = [random_queue(rng, fleet) for _ in range(4)]
+    queues += [rng.sample(q, len(q)) for q in queues] + [q[: len(q) // 2] for q in queues]
+    kept = [nodes.expected_workload(q) for q in queues]
+    with pytest.MonkeyPatch.context() as patch:
+        anew = []
+        for q in queues:
+            patch.setattr(nodes, "_WORKLOADS", {})
+            anew.append(nodes.expected_workload(q))
+    assert kept == anew

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import attrgetter, is_
 
 import numpy as np
 
@@ -83,6 +83,23 @@ def workload_of(jobs: Iterable[tuple[Job, int]]) -> TargetWorkload:
         res = job.spec.resources
         acc = res.accelerator
         by_fields[(acc.count if acc else 0, res.cpus, res.memory_gb)] += res.nodes * times
+    # The workload is a function of these counts alone (whatever their order): cycles with
+    # the same mix (most cycles) share one.
+    mix = frozenset(by_fields.items())
+    found = _WORKLOADS.get(mix)
+    if found is None:
+        if len(_WORKLOADS) >= _WORKLOADS_KEPT:
+            _WORKLOADS.clear()
+        found = _WORKLOADS[mix] = _workload(by_fields)
+    return found
+
+
+# Workloads by their mix of node requests: a memo, bounded; no decision depends on it.
+_WORKLOADS: dict[frozenset[tuple[tuple[float, int, int], int]], TargetWorkload] = {}
+_WORKLOADS_KEPT = 4096
+
+
+def _workload(by_fields: Counter[tuple[float, int, int]]) -> TargetWorkload:
     counts: Counter[PodShape] = Counter()
     for (count, cpus, memory), n in by_fields.items():
         if count >= 1:
@@ -97,26 +114,41 @@ def workload_of(jobs: Iterable[tuple[Job, int]]) -> TargetWorkload:
     return TargetWorkload(tuple(s for s, _ in ordered), tuple(c / total for _, c in ordered))
 
 
-class Growths:
-    """Fragmentation growth and GPU slot by pod and node state, for the pools of one
-    accelerator model in one cycle: pods and node states are numbered once, so a lookup
-    hashes two integers instead of a node's every GPU."""
+class NodeStates:
+    """Node states (free GPU thousandths, CPU, memory) numbered once: a row keeps its
+    node's number, and growths are remembered by it (hashing two integers instead of a
+    node's every GPU). The number says nothing of the state; only equal numbers matter."""
 
     def __init__(self) -> None:
+        self._numbers: dict[tuple[tuple[int, ...], int, int], int] = {}
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def number(self, gpu: list[int], cpu: int, memory: int) -> int:
+        key = (tuple(gpu), cpu, memory)
+        found = self._numbers.get(key)
+        if found is None:
+            found = self._numbers[key] = len(self._numbers)
+        return found
+
+
+class Growths:
+    """Fragmentation growth and GPU slot by pod and node state, for the pools of one
+    accelerator model and one workload: pods are numbered here, node states in
+    ``states`` (which memos of other workloads may share: rows keep their numbers then)."""
+
+    def __init__(self, states: NodeStates | None = None) -> None:
         self.scores: dict[int, dict[int, tuple[float, int]]] = {}  # pod -> state -> score
-        self._states: dict[tuple[tuple[int, ...], int, int], int] = {}
+        self.states = NodeStates() if states is None else states
         self._pods: dict[PodRequest, int] = {}
 
     def __len__(self) -> int:
         """How many node states are numbered."""
-        return len(self._states)
+        return len(self.states)
 
     def state(self, gpu: list[int], cpu: int, memory: int) -> int:
-        key = (tuple(gpu), cpu, memory)
-        found = self._states.get(key)
-        if found is None:
-            found = self._states[key] = len(self._states)
-        return found
+        return self.states.number(gpu, cpu, memory)
 
     def pod(self, pod: PodRequest) -> int:
         found = self._pods.get(pod)
@@ -141,22 +173,44 @@ class NodeRows:
     whole: list[int] = field(default_factory=list)
     most: list[int] = field(default_factory=list)
     state: list[int] = field(default_factory=list)
-    memo: Growths | None = None  # the numbering ``state`` is in
+    states: NodeStates | None = None  # the numbering ``state`` is in
     names: list[str] = field(default_factory=list)
     # The nodes and the sum of their ``changes`` when last followed: a pool none of whose
     # nodes changed (most pools, most ticks) is known so without a walk over its nodes.
     last: list[NodeState] = field(default_factory=list)
     total: int = -1
+    # The pool's log of touched nodes (``PoolState.touched``) and how far it was read.
+    log: list[int] | None = None
+    read: int = 0
 
-    def follow(self, width: int, memo: Growths) -> None:
+    def follow(self, width: int, memo: Growths, touched: list[int] | None = None) -> None:
         """Derive the rows of the nodes that changed (all of them the first time), and
-        number every node's state in ``memo`` when the rows were numbered in another."""
+        number every node's state in ``memo``'s numbering when the rows were numbered in
+        another.
+
+        ``touched``: the pool's log of changed nodes; when the sum of the nodes' changes
+        grew by exactly the entries logged since the last follow, every change was logged
+        (each counts one), and only the logged nodes are derived again."""
         nodes = self.nodes
         total = sum(map(_CHANGES, nodes))  # counters only grow: equal sums, none moved
-        if memo is self.memo and total == self.total and self.last == nodes:
-            return  # every node the same (or equal) and unchanged
+        if memo.states is self.states:
+            if total == self.total and self.last == nodes:
+                self.log, self.read = touched, len(touched) if touched is not None else 0
+                return  # every node the same (or equal) and unchanged
+            if (
+                touched is not None
+                and touched is self.log
+                and total - self.total == len(touched) - self.read
+                and len(self.last) == len(nodes)
+                and all(map(is_, self.last, nodes))
+            ):
+                for i in sorted(set(touched[self.read :])):
+                    self._derive(i, nodes[i], width, memo)
+                self.read, self.total = len(touched), total
+                return
         self._follow(width, memo)
         self.last, self.total = list(nodes), total
+        self.log, self.read = touched, len(touched) if touched is not None else 0
 
     def _follow(self, width: int, memo: Growths) -> None:
         if len(self.seen) != len(self.nodes):
@@ -165,9 +219,9 @@ class NodeRows:
             self.gpu = [[] for _ in range(n)]
             self.cpu, self.memory, self.whole, self.most = [0] * n, [0] * n, [0] * n, [0] * n
             self.state = [0] * n
-            self.memo = None
-        renumber = self.memo is not memo
-        self.memo = memo
+            self.states = None
+        renumber = self.states is not memo.states
+        self.states = memo.states
         seen = self.seen
         named = len(self.names) == len(self.nodes)
         for i, node in enumerate(self.nodes):
@@ -177,16 +231,19 @@ class NodeRows:
                     self.state[i] = memo.state(self.gpu[i], self.cpu[i], self.memory[i])
                 continue
             named = named and was is node
-            seen[i] = (node, node.changes)
-            free = node.free_milli
-            gpu = self.gpu[i] = free[:width] + [0] * (width - len(free))
-            cpu = self.cpu[i] = node.free_cpus * CPU_MILLI
-            memory = self.memory[i] = node.free_memory_gb * MIB_PER_GB
-            self.whole[i] = gpu.count(MILLI)
-            self.most[i] = max(gpu, default=0)
-            self.state[i] = memo.state(gpu, cpu, memory)
+            self._derive(i, node, width, memo)
         if not named:
             self.names = [n.name for n in self.nodes]
+
+    def _derive(self, i: int, node: NodeState, width: int, memo: Growths) -> None:
+        self.seen[i] = (node, node.changes)
+        free = node.free_milli
+        gpu = self.gpu[i] = free[:width] + [0] * (width - len(free))
+        cpu = self.cpu[i] = node.free_cpus * CPU_MILLI
+        memory = self.memory[i] = node.free_memory_gb * MIB_PER_GB
+        self.whole[i] = gpu.count(MILLI)
+        self.most[i] = max(gpu, default=0)
+        self.state[i] = memo.state(gpu, cpu, memory)
 
 
 _CHANGES = attrgetter("changes")
@@ -206,7 +263,8 @@ def node_rows(state: PoolState, memo: Growths) -> NodeRows:
         if len(_ROWS) >= _ROWS_KEPT:
             _ROWS.clear()
         found = _ROWS[id(state.nodes)] = NodeRows(state.nodes)
-    found.follow(max(1, state.pool.accelerators_per_node), memo)  # ClusterState's columns
+    # ClusterState's columns
+    found.follow(max(1, state.pool.accelerators_per_node), memo, state.touched)
     return found
 
 
@@ -481,7 +539,10 @@ class CycleNodes:
 # breaks ties at random). A memo, bounded: no state a decision depends on.
 _GROWTHS: dict[tuple[object, ...], tuple[object, Growths]] = {}
 _GROWTHS_KEPT = 256  # keys (model x workload x packing)
-_STATES_KEPT = 1 << 16  # node states one memo numbers before it starts over
+_STATES_KEPT = 1 << 16  # node states numbered before the numbering (and its memos) start over
+# The numbering every kept memo shares: when the workload changes, the rows a new memo
+# reads keep their numbers (none is numbered again).
+_STATES = NodeStates()
 
 
 def kept_growths(
@@ -489,15 +550,19 @@ def kept_growths(
 ) -> Growths:
     """The growths memo for ``model``'s pools this cycle, reused from an earlier cycle of the
     same fleet, workload and packing (a fresh one when there is a seed)."""
+    global _STATES  # noqa: PLW0603 - a memo's numbering, replaced when full
     if snapshot.seed is not None:
         return Growths()
+    if len(_STATES) >= _STATES_KEPT:
+        _STATES = NodeStates()
+        _GROWTHS.clear()  # their growths are by the old numbers
     fleet = snapshot.fleet
     key = (id(fleet), model, workload, packing, fleet.packing)
     found = _GROWTHS.get(key)
-    if found is not None and found[0] is fleet and len(found[1]) < _STATES_KEPT:
+    if found is not None and found[0] is fleet:
         return found[1]
     if len(_GROWTHS) >= _GROWTHS_KEPT:
         _GROWTHS.clear()
-    memo = Growths()
+    memo = Growths(_STATES)
     _GROWTHS[key] = (fleet, memo)  # the fleet kept with it: its id is not reused meanwhile
     return memo

@@ -43,6 +43,10 @@ class PoolState:
     pool: Pool
     nodes: list[NodeState]
     available: bool = True
+    # Where a writer logs it: per change of a node's free capacity (``NodeState.changes``
+    # += 1), the node's index, in order. A reader follows the log by position; a writer
+    # may replace it with a new list, never shorten it (``scheduler.capacity``).
+    touched: list[int] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, str]:
