@@ -258,3 +258,25 @@ def test_entries_with_the_same_tag_names_share_them() -> None:
     assert isinstance(one, KeptTags)
     assert isinstance(two, KeptTags)
     assert one._names is two._names
+
+
+def test_postings_and_summaries_that_repeat_are_kept_once() -> None:
+    shared = SharedValues()
+    entries, jobs = [], []
+    for n in range(2):
+        postings = (
+            Posting(tenant_cash("t"), Decimal("-0.47")),
+            Posting(Account(AccountKind.PROVIDER_RECEIVABLE, "philly"), Decimal("0.47")),
+        )
+        e = Entry(f"settle:j-{n}/a1", postings, T0, memo="m")
+        entries.append(shared.entry(e))
+        assert entries[-1] == e
+        summary = Reason("placed_lowest_cost", {"net": "0.47", "hours": "0.08"})
+        job = make_job(job_id=f"j-{n}", status=JobStatus.SUCCEEDED, decision=Decision(summary))
+        jobs.append(shared.finished(job))
+        assert jobs[-1] == job
+    assert entries[0].postings is entries[1].postings
+    first, second = (j.decision for j in jobs)
+    assert first is not None
+    assert second is not None
+    assert first.summary is second.summary

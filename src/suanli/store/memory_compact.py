@@ -209,15 +209,25 @@ class SharedValues:
             tags = self.tags({k: self.key(v) if type(v) is str else v for k, v in tags.items()})
         if key is not entry.key or tags is not entry.tags or at is not entry.at:
             entry = dataclasses.replace(entry, key=key, tags=tags, at=at)
-        postings = tuple(
-            p
-            if (a := self.one(p.account)) is p.account and self.amount(p.amount) is p.amount
-            else Posting(a, self.amount(p.amount))
-            for p in entry.postings
-        )
-        if all(p is q for p, q in zip(postings, entry.postings, strict=True)):
+        postings = self._kept_tuple(tuple(self._posting(p) for p in entry.postings))
+        if postings is entry.postings:
             return entry
         return dataclasses.replace(entry, postings=postings)
+
+    def _posting(self, p: Posting) -> Posting:
+        """The kept posting of this amount on this account (an attempt's charge to its
+        tenant and to its provider: amounts repeat), ``p`` itself the first time."""
+        if type(p) is not Posting or type(p.amount) is not Decimal:
+            return p
+        account, amount = self.one(p.account), self.amount(p.amount)
+        if account is not p.account or amount is not p.amount:
+            p = Posting(account, amount)
+        # The account and the amount are kept objects, held by the kept posting while the
+        # key lives: their identities name them exactly.
+        if len(self._kept) >= KEPT_AT_MOST:
+            self._kept.clear()
+        kept: Posting = self._kept.setdefault((Posting, id(account), id(amount)), p)
+        return kept
 
     def tags(self, tags: dict[str, str]) -> Mapping[str, str]:
         """``tags`` as a ``KeptTags`` with its names shared (an entry's charge and company)."""
@@ -240,20 +250,30 @@ class SharedValues:
         times = tuple(self.instant(getattr(job, n)) for n in _TIMES)
         if any(a is not getattr(job, n) for a, n in zip(times, _TIMES, strict=True)):
             job = dataclasses.replace(job, **dict(zip(_TIMES, times, strict=True)))
-        d = job.decision
-        if d is None or type(d.verdicts) is not Verdicts:
-            return job if placement is pl else dataclasses.replace(job, placement=placement)
-        # The lines as a plain tuple (equal to the ``Verdicts`` they were read from: a
-        # sequence of equal lines), shared by the jobs whose lines are the same objects;
-        # the ``Verdicts`` with its slices (~160 B a job) is not kept.
-        lines = self._kept_tuple(tuple(self._line(v) for v in d.verdicts))
-        summary = d.summary
-        if type(summary) is Reason and any(type(v) is str for v in summary.params.values()):
+        d = decision = job.decision
+        if d is not None:
+            # The lines as a plain tuple (equal to the ``Verdicts`` they were read from: a
+            # sequence of equal lines), shared by the jobs whose lines are the same objects;
+            # the ``Verdicts`` with its slices (~160 B a job) is not kept.
+            lines = d.verdicts
+            if type(lines) is Verdicts:
+                lines = self._kept_tuple(tuple(self._line(v) for v in lines))
+            summary = self._summary(d.summary)
+            if lines is not d.verdicts or summary is not d.summary:
+                decision = Decision(summary, lines, d.chosen)
+        if placement is pl and decision is d:
+            return job
+        return dataclasses.replace(job, placement=placement, decision=decision)
+
+    def _summary(self, summary: Reason) -> Reason:
+        if type(summary) is not Reason:
+            return summary
+        if any(type(v) is str for v in summary.params.values()):
             # The summary's figures as text ("159.74" net and gross, "0.00"): equal strings once.
             params = {k: sys.intern(v) if type(v) is str else v for k, v in summary.params.items()}
             summary = Reason(summary.code, params)
-        decision = Decision(summary, lines, d.chosen)
-        return dataclasses.replace(job, placement=placement, decision=decision)
+        # Jobs of one shape on one pool whose estimates round alike say the same: once.
+        return self.one(summary)
 
     def _placement(self, pl: Placement) -> Placement:
         """The kept placement on these very nodes at this very price (a few hundred over a
