@@ -34,7 +34,10 @@ _INDEX = {s: i for i, s in enumerate(_STATUSES)}
 _NONE = 255  # no from-status (a job's first event)
 _END = -1  # no next row
 _ROW_BITS = 32  # a job's (first, last) rows packed in one int
-_MAX_ROWS = (1 << _ROW_BITS) - 1
+_ROW_MASK = (1 << _ROW_BITS) - 1
+# The next-row column holds 4-byte signed rows (_END below): ~2 billion events, ~300,000
+# times what a replay of the trace x13 adds.
+_MAX_ROWS = (1 << 31) - 1
 _MAX_ATTEMPT = (1 << 31) - 1
 # Shapes of packed reasons (code and parameter names) kept at most: a bound on memory, not
 # a tuned figure (a replay meets a few dozen).
@@ -56,7 +59,7 @@ class EventLog:
         self._from = bytearray()
         self._to = bytearray()
         self._attempt = array("i")
-        self._next = array("q")
+        self._next = array("i")
         self._reason: list[object] = []
         self._whole: dict[int, JobEvent] = {}  # rows kept as they came
 
@@ -102,7 +105,7 @@ class EventLog:
             if ends is None:
                 self._ends[job_id] = row << _ROW_BITS | row
             else:
-                self._next[ends & _MAX_ROWS] = row
+                self._next[ends & _ROW_MASK] = row
                 self._ends[job_id] = (ends >> _ROW_BITS) << _ROW_BITS | row
 
     def _packed(self, reason: Reason) -> object:
