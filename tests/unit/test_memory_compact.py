@@ -280,3 +280,40 @@ def test_postings_and_summaries_that_repeat_are_kept_once() -> None:
     assert first is not None
     assert second is not None
     assert first.summary is second.summary
+
+
+_zones = st.sampled_from(
+    (dt.UTC, dt.timezone(dt.timedelta(0)), dt.timezone(dt.timedelta(hours=8)))
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), _zones, st.integers(0, 1), st.booleans()), max_size=12)
+)
+def test_instants_are_shared_only_when_the_same_in_every_way(
+    picks: list[tuple[int, dt.timezone, int, bool]],
+) -> None:
+    shared = SharedValues()
+    for seconds, zone, fold, day in picks:
+        at = (T0 + dt.timedelta(seconds=seconds)).astimezone(zone).replace(fold=fold)
+        value: dt.date = at.date() if day else at
+        kept = shared.instant(value)
+        assert kept == value
+        assert type(kept) is type(value)
+        assert repr(kept) == repr(value)  # the zone spelled the same, the same fold
+
+
+def test_placements_are_shared_only_at_the_same_price_on_the_same_nodes() -> None:
+    shared = SharedValues()
+    out: list[Placement | None] = []
+    for price, node in (("64.00", "n1"), ("64.00", "n1"), ("64.0", "n1"), ("64.00", "n2")):
+        nodes = (NodeAssignment(node, (0, 1)),)
+        placement = Placement("c", "p", "V100", nodes, Decimal(price))
+        job = make_job(job_id=f"j-{len(out)}", status=JobStatus.SUCCEEDED, placement=placement)
+        kept = shared.finished(job)
+        assert kept == job
+        assert repr(kept) == repr(job)
+        out.append(kept.placement)
+    assert out[0] is out[1]
+    assert len({id(p) for p in out}) == 3
