@@ -7,6 +7,10 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from suanli.billing.ledger import Account, AccountKind, Entry, Posting, tenant_cash
 from suanli.billing.verdicts import Consideration, Outcome
 from suanli.billing.vouchers import Deduction
@@ -24,7 +28,7 @@ from suanli.domain.jobs import (
 )
 from suanli.store import memory_compact
 from suanli.store.base import Settlement
-from suanli.store.memory_compact import SharedValues
+from suanli.store.memory_compact import KeptTags, SharedValues
 from suanli.store.stores import memory_stores
 from tests.builders import make_job
 from tests.unit.billing.make import make_charge, make_line
@@ -43,16 +47,19 @@ def _event(job: str, reason: Reason) -> JobEvent:
 def test_equal_reasons_are_kept_once_and_read_back_equal() -> None:
     stores = memory_stores()
     written = {}
-    for name in ("j-1", "j-2"):
+    names = ("j-1", "j-2", "j-3")
+    for name in names:
         job = make_job(job_id=name, status=JobStatus.PENDING)
         events = [_event(name, Reason("reason_submitted")), _event(name, Reason("x", {"k": 1}))]
         stores.jobs.add(job, events)
         written[name] = events
-    one, two = stores.jobs.events(JobId("j-1")), stores.jobs.events(JobId("j-2"))
-    assert one == written["j-1"]
-    assert two == written["j-2"]
-    assert one[0].reason is two[0].reason
-    assert one[1].reason is two[1].reason
+    one, two, three = (stores.jobs.events(JobId(n)) for n in names)
+    assert [one, two, three] == [written[n] for n in names]
+    assert [repr(e) for e in one] == [repr(e) for e in written["j-1"]]
+    assert one[0].reason is two[0].reason is three[0].reason
+    # The first reason with parameters is packed in its row (made again when read, equal);
+    # every later equal one is the kept instance.
+    assert two[1].reason is three[1].reason
 
 
 def test_values_that_differ_in_form_are_not_shared() -> None:
@@ -150,7 +157,12 @@ def test_a_finished_job_reads_back_equal_and_lines_shared_by_jobs_stay_shared() 
     ]
     kept = [shared.finished(j) for j in jobs]
     assert kept == jobs
-    assert repr(kept[0]) == repr(jobs[0])
+    # Every line in the same form; the lines are kept as a tuple (equal to the Verdicts).
+    decisions = [j.decision for j in (kept[0], jobs[0]) if j.decision is not None]
+    assert [repr(list(d.verdicts)) for d in decisions] == [repr(list(lines))] * 2
+    assert repr(dataclasses.replace(kept[0], decision=None)) == repr(
+        dataclasses.replace(jobs[0], decision=None)
+    )
     first, second = (list(k.decision.verdicts) for k in kept if k.decision is not None)
     assert all(a is b for a, b in zip(first, second, strict=True))
     estimate = first[0].estimate
@@ -216,3 +228,92 @@ def test_an_attempts_keys_are_one_string_across_settlement_and_entry() -> None:
     again = "".join(["settle:", "j-7/a1"])
     assert shared.key(again) == kept_e.key
     assert shared.key(again) is again
+
+
+_names = st.sampled_from(("charge", "company", "project", "键"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.dictionaries(_names, st.text(max_size=4), max_size=4), max_size=5))
+def test_kept_tags_are_equal_to_the_map_they_were_made_from(maps: list[dict[str, str]]) -> None:
+    shared = SharedValues()
+    for tags in maps:
+        kept = shared.tags(tags)
+        assert kept == tags
+        assert tags == kept
+        assert dict(kept) == tags
+        assert list(kept.items()) == list(tags.items())  # the same order
+        assert repr(kept) == repr(tags)
+        assert len(kept) == len(tags)
+        assert kept.get("missing") is None
+        for name in tags:
+            assert kept[name] == tags[name]
+    with pytest.raises(KeyError):
+        shared.tags({"charge": "j-1/a1"})["company"]
+
+
+def test_entries_with_the_same_tag_names_share_them() -> None:
+    shared = SharedValues()
+    one, two = (shared.tags({"charge": f"j-{n}/a1", "company": "t"}) for n in range(2))
+    assert isinstance(one, KeptTags)
+    assert isinstance(two, KeptTags)
+    assert one._names is two._names
+
+
+def test_postings_and_summaries_that_repeat_are_kept_once() -> None:
+    shared = SharedValues()
+    entries, jobs = [], []
+    for n in range(2):
+        postings = (
+            Posting(tenant_cash("t"), Decimal("-0.47")),
+            Posting(Account(AccountKind.PROVIDER_RECEIVABLE, "philly"), Decimal("0.47")),
+        )
+        e = Entry(f"settle:j-{n}/a1", postings, T0, memo="m")
+        entries.append(shared.entry(e))
+        assert entries[-1] == e
+        summary = Reason("placed_lowest_cost", {"net": "0.47", "hours": "0.08"})
+        job = make_job(job_id=f"j-{n}", status=JobStatus.SUCCEEDED, decision=Decision(summary))
+        jobs.append(shared.finished(job))
+        assert jobs[-1] == job
+    assert entries[0].postings is entries[1].postings
+    first, second = (j.decision for j in jobs)
+    assert first is not None
+    assert second is not None
+    assert first.summary is second.summary
+
+
+_zones = st.sampled_from(
+    (dt.UTC, dt.timezone(dt.timedelta(0)), dt.timezone(dt.timedelta(hours=8)))
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), _zones, st.integers(0, 1), st.booleans()), max_size=12)
+)
+def test_instants_are_shared_only_when_the_same_in_every_way(
+    picks: list[tuple[int, dt.timezone, int, bool]],
+) -> None:
+    shared = SharedValues()
+    for seconds, zone, fold, day in picks:
+        at = (T0 + dt.timedelta(seconds=seconds)).astimezone(zone).replace(fold=fold)
+        value: dt.date = at.date() if day else at
+        kept = shared.instant(value)
+        assert kept == value
+        assert type(kept) is type(value)
+        assert repr(kept) == repr(value)  # the zone spelled the same, the same fold
+
+
+def test_placements_are_shared_only_at_the_same_price_on_the_same_nodes() -> None:
+    shared = SharedValues()
+    out: list[Placement | None] = []
+    for price, node in (("64.00", "n1"), ("64.00", "n1"), ("64.0", "n1"), ("64.00", "n2")):
+        nodes = (NodeAssignment(node, (0, 1)),)
+        placement = Placement("c", "p", "V100", nodes, Decimal(price))
+        job = make_job(job_id=f"j-{len(out)}", status=JobStatus.SUCCEEDED, placement=placement)
+        kept = shared.finished(job)
+        assert kept == job
+        assert repr(kept) == repr(job)
+        out.append(kept.placement)
+    assert out[0] is out[1]
+    assert len({id(p) for p in out}) == 3

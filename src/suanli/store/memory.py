@@ -58,7 +58,10 @@ class MemoryDatabase:
         self.ordered: dict[JobStatus, SortedList[tuple[dt.datetime, JobId]]] = defaultdict(
             SortedList
         )
-        self.events = EventLog()  # every job's history, a column per field
+        # Values that repeat from job to job (reasons, refusals, accounts), kept once.
+        self.shared = SharedValues()
+        # Every job's history, a column per field, its reasons kept once.
+        self.events = EventLog(self.shared.seen)
         self.active_counts: dict[str, int] = defaultdict(int)
         # Finished jobs whose last attempt ran: the billing store meters them (kept here so
         # that finding the unmetered ones does not read every finished job).
@@ -94,8 +97,6 @@ class MemoryDatabase:
         self.unposted: dict[str, Settlement] = {}
         # The job store's change feeds (JobChanges): each lives as long as its reader.
         self.feeds: weakref.WeakSet[ChangedJobs] = weakref.WeakSet()
-        # Values that repeat from job to job (reasons, refusals, accounts), kept once.
-        self.shared = SharedValues()
 
 
 def _newest_first(job: Job) -> tuple[dt.datetime, JobId]:
@@ -137,7 +138,7 @@ class MemoryJobStore:
             if job.id in self._db.jobs:
                 raise ValueError(f"job {job.id} is stored already")
             self._put(job, None)
-            self._db.events.append(job.id, self._db.shared.events(events))
+            self._db.events.append(job.id, events)
             if job.status not in TERMINAL:
                 self._db.active_counts[job.tenant] += 1
 
@@ -157,7 +158,7 @@ class MemoryJobStore:
                     continue
                 answers.append(None)
                 self._put(s.job, None)
-                self._db.events.append(s.job.id, self._db.shared.events(s.events))
+                self._db.events.append(s.job.id, s.events)
                 if s.audit is not None:
                     self._db.audit.append(bounded(s.audit))
                 if unfinished:
@@ -261,7 +262,7 @@ class MemoryJobStore:
             after = dataclasses.replace(after, version=before.version + 1)
             self._put(after, stored)
             if events:
-                self._db.events.append(after.id, self._db.shared.events(events))
+                self._db.events.append(after.id, events)
             finished = (after.status in TERMINAL) - (stored.status in TERMINAL)
             if finished:
                 self._db.active_counts[after.tenant] -= finished
@@ -275,7 +276,7 @@ class MemoryJobStore:
 
     def add_events(self, events: Sequence[JobEvent]) -> None:
         with self._db.lock:
-            for e in self._db.shared.events(events):
+            for e in events:
                 self._db.events.append(e.job_id, (e,))
 
     def events(self, job_id: JobId) -> builtins.list[JobEvent]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import sys
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Mapping
 from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeVar
@@ -39,8 +39,8 @@ from suanli.domain.jobs import (
     Decision,
     Estimate,
     Job,
-    JobEvent,
     NodeAssignment,
+    Placement,
     PoolVerdict,
     Reason,
     Verdicts,
@@ -48,6 +48,7 @@ from suanli.domain.jobs import (
 from suanli.store.base import MeteredUsage, Settlement
 
 T = TypeVar("T")
+D = TypeVar("D", bound=dt.date | None)
 # Values a table keeps at most: a value unique to one job (a dispatch reason naming the
 # job's engine key) would otherwise keep its key here for good; past this many the table
 # starts again (what is stored stays shared; values that repeat are kept again at once).
@@ -108,16 +109,24 @@ class SharedValues:
         # several jobs stay shared.
         self._lines: dict[int, tuple[PoolVerdict, PoolVerdict]] = {}
         self._texts: dict[str, str] = {}  # the latest keys (``key``)
+        # The latest instants and days (``instant``): a run's end is also its settlement's
+        # time, a day is every charge's of that day, jobs arrive in bursts.
+        self._instants: dict[Hashable, Any] = {}
 
     def one(self, record: T) -> T:
         """The kept instance equal to ``record`` (``record`` itself the first time)."""
+        return self.seen(record)[0]
+
+    def seen(self, record: T) -> tuple[T, bool]:
+        """``one(record)`` and whether an equal value was kept before (False: ``record``
+        itself, kept from now on or not kept at all)."""
         key = _key(record)
         if key is None:
-            return record
+            return record, False
         if len(self._kept) >= KEPT_AT_MOST:
             self._kept.clear()
         kept: T = self._kept.setdefault(key, record)
-        return kept
+        return kept, kept is not record
 
     def amount(self, d: Decimal) -> Decimal:
         """The kept Decimal of exactly this form (``d`` itself the first time)."""
@@ -128,18 +137,16 @@ class SharedValues:
         return self._amounts.setdefault(d.as_tuple(), d)
 
     def _many(self, records: tuple[T, ...]) -> tuple[T, ...]:
-        shared = tuple(self.one(r) for r in records)
-        # The parts are kept instances (held by ``shared`` while the key lives), so their
-        # identities name the tuple exactly.
-        kept: tuple[T, ...] = self._kept.setdefault((tuple, tuple(map(id, shared))), shared)
-        return kept
+        return self._kept_tuple(tuple(self.one(r) for r in records))
 
-    def events(self, events: Sequence[JobEvent]) -> list[JobEvent]:
-        out = []
-        for e in events:
-            reason = self.one(e.reason) if type(e.reason) is Reason else e.reason
-            out.append(e if reason is e.reason else dataclasses.replace(e, reason=reason))
-        return out
+    def _kept_tuple(self, parts: tuple[T, ...]) -> tuple[T, ...]:
+        """The kept tuple of these very objects (``parts`` itself the first time)."""
+        # The parts are held by the kept tuple while its key lives, so their identities
+        # name the tuple exactly.
+        if len(self._kept) >= KEPT_AT_MOST:
+            self._kept.clear()
+        kept: tuple[T, ...] = self._kept.setdefault((tuple, tuple(map(id, parts))), parts)
+        return kept
 
     def deduction(self, d: Deduction) -> Deduction:
         # Refusals repeat from charge to charge; a programme that applied names this
@@ -152,9 +159,14 @@ class SharedValues:
         )
         charge = d.charge
         gross, before = self.amount(charge.gross), self.amount(charge.gross_before)
-        key = self.key(charge.key)
-        if gross is not charge.gross or before is not charge.gross_before or key is not charge.key:
-            charge = dataclasses.replace(charge, key=key, gross=gross, gross_before=before)
+        key, on = self.key(charge.key), self.instant(charge.on)
+        if (
+            gross is not charge.gross
+            or before is not charge.gross_before
+            or key is not charge.key
+            or on is not charge.on
+        ):
+            charge = dataclasses.replace(charge, key=key, gross=gross, gross_before=before, on=on)
         if type(charge.attributes) is dict and not charge.attributes:
             empty: dict[str, Any] = self.one_empty()
             if charge.attributes is not empty:
@@ -176,22 +188,54 @@ class SharedValues:
             self._texts.clear()
         return self._texts.setdefault(text, text)
 
+    def instant(self, d: D) -> D:
+        """The kept datetime (or date) equal to ``d`` in every way: the same zone object and
+        fold (``d`` itself the first time)."""
+        if isinstance(d, dt.datetime) and type(d) is dt.datetime:
+            key: Hashable = (dt.datetime, d, id(d.tzinfo), d.fold)
+        elif type(d) is dt.date:
+            key = (dt.date, d)
+        else:
+            return d
+        if len(self._instants) >= KEPT_AT_MOST:
+            self._instants.clear()
+        kept: D = self._instants.setdefault(key, d)
+        return kept
+
     def entry(self, entry: Entry) -> Entry:
-        key = self.key(entry.key)
+        key, at = self.key(entry.key), self.instant(entry.at)
         tags = entry.tags
-        if type(tags) is dict and any(type(v) is str for v in tags.values()):
-            tags = {k: self.key(v) if type(v) is str else v for k, v in tags.items()}
-        if key is not entry.key or tags is not entry.tags:
-            entry = dataclasses.replace(entry, key=key, tags=tags)
-        postings = tuple(
-            p
-            if (a := self.one(p.account)) is p.account and self.amount(p.amount) is p.amount
-            else Posting(a, self.amount(p.amount))
-            for p in entry.postings
-        )
-        if all(p is q for p, q in zip(postings, entry.postings, strict=True)):
+        if type(tags) is dict and tags:
+            tags = self.tags({k: self.key(v) if type(v) is str else v for k, v in tags.items()})
+        if key is not entry.key or tags is not entry.tags or at is not entry.at:
+            entry = dataclasses.replace(entry, key=key, tags=tags, at=at)
+        postings = self._kept_tuple(tuple(self._posting(p) for p in entry.postings))
+        if postings is entry.postings:
             return entry
         return dataclasses.replace(entry, postings=postings)
+
+    def _posting(self, p: Posting) -> Posting:
+        """The kept posting of this amount on this account (an attempt's charge to its
+        tenant and to its provider: amounts repeat), ``p`` itself the first time."""
+        if type(p) is not Posting or type(p.amount) is not Decimal:
+            return p
+        account, amount = self.one(p.account), self.amount(p.amount)
+        if account is not p.account or amount is not p.amount:
+            p = Posting(account, amount)
+        # The account and the amount are kept objects, held by the kept posting while the
+        # key lives: their identities name them exactly.
+        if len(self._kept) >= KEPT_AT_MOST:
+            self._kept.clear()
+        kept: Posting = self._kept.setdefault((Posting, id(account), id(amount)), p)
+        return kept
+
+    def tags(self, tags: dict[str, str]) -> Mapping[str, str]:
+        """``tags`` as a ``KeptTags`` with its names shared (an entry's charge and company)."""
+        names = tuple(tags)
+        if len(self._kept) >= KEPT_AT_MOST:
+            self._kept.clear()
+        kept = self._kept.setdefault((KeptTags, names), names)
+        return KeptTags(kept, tuple(tags.values()))
 
     def finished(self, job: Job) -> Job:
         """A finished job with its decision's amounts and lines kept once (read back equal)."""
@@ -202,27 +246,60 @@ class SharedValues:
             price = self.amount(pl.price_per_hour)
             if nodes is not pl.nodes or price is not pl.price_per_hour:
                 placement = dataclasses.replace(pl, nodes=nodes, price_per_hour=price)
-        d = job.decision
-        if d is None or type(d.verdicts) is not Verdicts:
-            return job if placement is pl else dataclasses.replace(job, placement=placement)
-        lines = tuple(self._line(v) for v in d.verdicts)
-        summary = d.summary
-        if type(summary) is Reason and any(type(v) is str for v in summary.params.values()):
+            placement = self._placement(placement) if placement is not None else None
+        times = tuple(self.instant(getattr(job, n)) for n in _TIMES)
+        if any(a is not getattr(job, n) for a, n in zip(times, _TIMES, strict=True)):
+            job = dataclasses.replace(job, **dict(zip(_TIMES, times, strict=True)))
+        d = decision = job.decision
+        if d is not None:
+            # The lines as a plain tuple (equal to the ``Verdicts`` they were read from: a
+            # sequence of equal lines), shared by the jobs whose lines are the same objects;
+            # the ``Verdicts`` with its slices (~160 B a job) is not kept.
+            lines = d.verdicts
+            if type(lines) is Verdicts:
+                lines = self._kept_tuple(tuple(self._line(v) for v in lines))
+            summary = self._summary(d.summary)
+            if lines is not d.verdicts or summary is not d.summary:
+                decision = Decision(summary, lines, d.chosen)
+        if placement is pl and decision is d:
+            return job
+        return dataclasses.replace(job, placement=placement, decision=decision)
+
+    def _summary(self, summary: Reason) -> Reason:
+        if type(summary) is not Reason:
+            return summary
+        if any(type(v) is str for v in summary.params.values()):
             # The summary's figures as text ("159.74" net and gross, "0.00"): equal strings once.
             params = {k: sys.intern(v) if type(v) is str else v for k, v in summary.params.items()}
             summary = Reason(summary.code, params)
-        if summary is d.summary and all(a is b for a, b in zip(lines, d.verdicts, strict=True)):
-            return job if placement is pl else dataclasses.replace(job, placement=placement)
-        verdicts = Verdicts((lines, 0, len(lines)))
-        decision = Decision(summary, verdicts, d.chosen)
-        return dataclasses.replace(job, placement=placement, decision=decision)
+        # Jobs of one shape on one pool whose estimates round alike say the same: once.
+        return self.one(summary)
+
+    def _placement(self, pl: Placement) -> Placement:
+        """The kept placement on these very nodes at this very price (a few hundred over a
+        trace), ``pl`` itself the first time."""
+        if type(pl) is not Placement or type(pl.accelerator) not in (str, type(None)):
+            return pl
+        # The nodes and the price are kept objects, held by the kept placement while the
+        # key lives: their identities name them exactly.
+        if type(pl.cluster) is not str or type(pl.pool) is not str:
+            return pl
+        key = (Placement, pl.cluster, pl.pool, pl.accelerator, id(pl.nodes), id(pl.price_per_hour))
+        if len(self._kept) >= KEPT_AT_MOST:
+            self._kept.clear()
+        kept: Placement = self._kept.setdefault(key, pl)
+        return kept
 
     def usage(self, m: MeteredUsage) -> MeteredUsage:
         """A meter reading with its price kept once (a pool's price, the same every job)."""
         price = self.amount(m.price_per_accelerator_hour)
-        if price is m.price_per_accelerator_hour:
+        u = m.usage
+        started, ended = self.instant(u.started_at), self.instant(u.ended_at)
+        if started is not u.started_at or ended is not u.ended_at:
+            u = dataclasses.replace(u, started_at=started, ended_at=ended)
+        if price is m.price_per_accelerator_hour and u is m.usage:
             return m
-        return dataclasses.replace(m, price_per_accelerator_hour=price)
+        return dataclasses.replace(m, usage=u, price_per_accelerator_hour=price)
 
     def settlement(self, s: Settlement) -> Settlement:
         """A settlement with its amounts, refusals and empty maps kept once."""
@@ -232,9 +309,17 @@ class SharedValues:
             line = dataclasses.replace(line, price_per_accelerator_hour=price, gross=gross)
         deduction = self.deduction(s.deduction)
         entry_key = self.key(s.entry_key) if s.entry_key is not None else None
-        if line is s.line and deduction is s.deduction and entry_key is s.entry_key:
+        at = self.instant(s.settled_at)
+        if (
+            line is s.line
+            and deduction is s.deduction
+            and entry_key is s.entry_key
+            and at is s.settled_at
+        ):
             return s
-        return dataclasses.replace(s, line=line, deduction=deduction, entry_key=entry_key)
+        return dataclasses.replace(
+            s, line=line, deduction=deduction, entry_key=entry_key, settled_at=at
+        )
 
     def _line(self, v: PoolVerdict) -> PoolVerdict:
         done = self._lines.get(id(v))
@@ -258,6 +343,37 @@ class SharedValues:
             self._lines.clear()
         self._lines[id(v)] = (v, line)
         return line
+
+
+class KeptTags(Mapping[str, str]):
+    """A read-only map kept as its names (a tuple shared by every map with the same names)
+    and its values: ~100 B against ~180 B for a small dict. Equal to the dict it was made
+    from, printed as it."""
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, names: tuple[str, ...], values: tuple[str, ...]) -> None:
+        self._names = names
+        self._values = values
+
+    def __getitem__(self, name: str) -> str:
+        for n, v in zip(self._names, self._values, strict=True):
+            if n == name:
+                return v
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __repr__(self) -> str:
+        return repr(dict(zip(self._names, self._values, strict=True)))
+
+
+# A job's instants (``finished_at`` is most often ``updated_at`` itself).
+_TIMES = ("submitted_at", "updated_at", "started_at", "finished_at", "queued_at", "preempt_at")
 
 
 def _all(records: tuple[object, ...], kind: type) -> bool:

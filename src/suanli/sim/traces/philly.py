@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import sys
 from pathlib import Path
 
 from suanli.domain.errors import FieldError, InvalidInput
@@ -50,7 +51,10 @@ def read_philly(path: Path) -> Trace:
         if gpus <= 0 or duration < 0:
             skipped += 1
             continue
-        jobs.append(TraceJob(f"philly-{line - 1}", row["cluster"], submit, gpus, duration))
+        # A tenant (a virtual cluster, ~15 names) is one string for all its jobs, not one
+        # per row: the stores keep it in every job, usage record and charge.
+        tenant = sys.intern(row["cluster"])
+        jobs.append(TraceJob(f"philly-{line - 1}", tenant, submit, gpus, duration))
     if errors:
         raise InvalidInput("invalid_trace", errors=errors, source=str(path))
     jobs.sort(key=lambda j: j.submit)
