@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from suanli.engines.base import EngineAdapter, LaunchRequest, RunStatus
 from tests.conftest import wait_until
 
@@ -39,3 +41,18 @@ def stopped_after_up(engine: EngineAdapter, request: LaunchRequest) -> str:
     seen = log(engine, request.key)
     assert "saved" in seen.split(), seen
     return seen
+
+
+def resumes_across_two_attempts(
+    engine: EngineAdapter, attempt: Callable[[int], LaunchRequest], shown: str
+) -> None:
+    """Attempt 1 of a ``TRAINING`` job is stopped as a preemption stops it; attempt 2 sees the
+    same directory (``shown`` in ``SUANLI_CHECKPOINT_DIR``) and finds what attempt 1 wrote
+    while it ran and in its grace."""
+    first = stopped_after_up(engine, attempt(1))
+    assert f"attempt=1 dir={shown}" in first
+    assert "found" not in first  # nothing to resume from yet
+    second = stopped_after_up(engine, attempt(2))
+    assert f"attempt=2 dir={shown}" in second  # the same directory, a new run
+    assert "found started 1" in second  # what attempt 1 wrote while it ran
+    assert "found saved-on-stop" in second  # and what it saved in its grace

@@ -26,7 +26,7 @@ from suanli.engines.checkpoints import CHECKPOINT_ENV, CHECKPOINT_MOUNT, drop_ch
 from suanli.engines.local import CHECKPOINTS, LocalEngine
 from suanli.engines.sandbox import tenant_account
 from tests.builders import make_spec
-from tests.checkpointing import TRAINING, final, log, stopped_after_up
+from tests.checkpointing import TRAINING, final, log, resumes_across_two_attempts
 
 REGISTRY = os.environ.get("SUANLI_REGISTRY", "")
 BASE = "suanli/debian:bookworm"
@@ -64,13 +64,9 @@ def _request(
 
 
 def test_an_image_attempt_resumes_from_what_the_last_one_saved(engine: LocalEngine) -> None:
-    first = stopped_after_up(engine, _request("j-imgresume", 1, TRAINING))
-    assert f"attempt=1 dir={CHECKPOINT_MOUNT}" in first
-    assert "found" not in first  # nothing to resume from yet
-    second = stopped_after_up(engine, _request("j-imgresume", 2, TRAINING))
-    assert f"attempt=2 dir={CHECKPOINT_MOUNT}" in second  # the same directory, a new container
-    assert "found started 1" in second  # what attempt 1 wrote while it ran
-    assert "found saved-on-stop" in second  # and what it saved in its grace
+    resumes_across_two_attempts(
+        engine, lambda n: _request("j-imgresume", n, TRAINING), CHECKPOINT_MOUNT
+    )
     where = engine.root.resolve() / CHECKPOINTS / "j-imgresume"
     assert (where / "progress").read_text() == "started 1\nstarted 2\n"  # kept on the host
     account = tenant_account("acme") if engine.isolation.users else None

@@ -16,7 +16,7 @@ from suanli.engines.base import LaunchRequest, RunState
 from suanli.engines.checkpoints import CHECKPOINT_ENV, CHECKPOINT_MOUNT, drop_checkpoints
 from suanli.engines.slurm import SlurmEngine, SlurmOptions
 from suanli.engines.slurm_checkpoints import CHECKPOINTS
-from tests.checkpointing import TRAINING, stopped_after_up
+from tests.checkpointing import TRAINING, resumes_across_two_attempts
 from tests.integration.test_slurm_engine import _final, _log, _request
 from tests.slurm import SlurmCluster, slurm_cluster
 
@@ -89,13 +89,7 @@ def test_an_image_attempt_resumes_from_its_checkpoint_under_slurm(engine: SlurmE
         )
         return LaunchRequest(engine_key(JobId(job_id), n), job_id, n, req.spec, req.placement)
 
-    first = stopped_after_up(engine, attempt(1))
-    assert f"attempt=1 dir={CHECKPOINT_MOUNT}" in first
-    assert "found" not in first
-    second = stopped_after_up(engine, attempt(2))
-    assert f"attempt=2 dir={CHECKPOINT_MOUNT}" in second  # a new Slurm job, a new container
-    assert "found started 1" in second
-    assert "found saved-on-stop" in second
+    resumes_across_two_attempts(engine, attempt, CHECKPOINT_MOUNT)  # new Slurm jobs, containers
     where = engine.root.resolve() / CHECKPOINTS / job_id
     assert (where / "progress").read_text() == "started 1\nstarted 2\n"  # on the cluster
     drop_checkpoints([engine], job_id)
