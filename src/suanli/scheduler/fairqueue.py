@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import operator
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,7 @@ from suanli.scheduler.queueing.kept_keys import KeptKeys
 from suanli.scheduler.snapshot import Snapshot, queue_order
 
 _COUNTS = ("used", "quota", "need", "have", "free")  # reason parameters in queue units
+_FREE_MILLI = operator.attrgetter("free_milli")
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,19 @@ _UNITS_KEPT = 1 << 16
 # on a model and has started; else its service is the job's own, whatever the instant).
 _Waiting = tuple[Job, tuple[str, frozenset[str], float, Hashable], Work, bool]
 # A running job's likewise (``KeptTurn.running``): the job, the pool view and speed it runs
-# at, the work, its start, and (units, speed) its service accrues by.
-_Running = tuple[Job, tuple[str, float], Work, dt.datetime | None, tuple[int, float]]
+# at, the work, its start (microseconds since the epoch, ``_micros``), and (units, speed)
+# its service accrues by.
+_Running = tuple[Job, tuple[str, float], Work, int | None, tuple[int, float]]
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US = dt.timedelta(microseconds=1)
+_US_PER_S = 10**6
+
+
+def _micros(at: dt.datetime) -> int:
+    """``at`` in whole microseconds since the epoch: two instants' difference over 10**6 is
+    their ``timedelta.total_seconds()``, bit for bit (both divide the integer microseconds).
+    Instants are aware, as everywhere in the platform."""
+    return (at - _EPOCH) // _US
 
 
 def speeds(fleet: Fleet) -> dict[str, float]:
@@ -157,6 +170,9 @@ class KeptTurn:
     waiting: dict[int, _Waiting] = field(default_factory=dict)
     running: dict[int, _Running] = field(default_factory=dict)
     keys: KeptKeys = field(default_factory=KeptKeys)  # waiting work's rank keys
+    # The last turn's pools' views (``_Views.of``) and models' speeds: while both are equal,
+    # a kept running job's view and speed are too.
+    frame: tuple[Mapping[tuple[str, str], str], Mapping[str, float]] | None = None
 
     def informed(self, fresh: QueuePolicy, history: ServiceHistory | None) -> QueuePolicy:
         """``fresh`` informed by ``history``, as ``decide`` would inform it, given this
@@ -258,11 +274,30 @@ def _turn(
         snapshot, speed, {n: t.pools for n, t in tenants.items() if t.pools is not None}
     )
     running: list[Work] = []
+    # A kept running job's view and speed are what they were when the pools' views and the
+    # models' speeds are (compared once per turn): only its service is set anew.
+    frame = (views.of, speed)
+    same_frame = frame == last.frame
+    last.frame = frame
+    now_us = _micros(now)
     for job in holding:
+        kept = was_running.get(id(job))
+        if same_frame and kept is not None and kept[0] is job:
+            w, started, per_s = kept[2], kept[3], kept[4]
+            # The one field time moves: ``attained`` as it computes it (the seconds as
+            # ``timedelta.total_seconds`` says them: microseconds over 10**6), the job's
+            # own figures looked up once when the work was made.
+            if started is not None:
+                seconds = max((now_us - started) / _US_PER_S, 0.0)
+                w.attained = job.attained + seconds * per_s[0] / MILLI * per_s[1]
+            else:
+                w.attained = job.attained
+            now_running[id(job)] = kept
+            running.append(w)
+            continue
         pl = job.placement
         if pl is None or pl.accelerator is None:
             continue
-        kept = was_running.get(id(job))
         # Kept: the very job passed the checks below when its work was made (its status
         # and units are its own), and its model's speed is still known.
         same = kept is not None and kept[0] is job and pl.accelerator in speed
@@ -275,21 +310,16 @@ def _turn(
             speed[pl.accelerator],
         )
         if kept is not None and kept[0] is job and kept[1] == (view_name, rate):
-            w, started, per_s = kept[2], kept[3], kept[4]
-            # The one field time moves: ``attained`` as it computes it, the job's own
-            # figures looked up once when the work was made.
-            if started is not None:
-                seconds = max((now - started).total_seconds(), 0.0)
-                w.attained = job.attained + seconds * per_s[0] / MILLI * per_s[1]
-            else:
-                w.attained = job.attained
+            w = kept[2]
         else:
-            w = _work(job, None, None, attained(job, now, speed))
+            w = _work(job, None, None, 0.0)
             w.pool, w.started, w.speed = view_name, _ts(job.started_at), rate
             w.stopping, w.borrowed = job.preempt_at is not None, job.borrowed
-            started = job.started_at  # the placement has a model: it counts from its start
+            # the placement has a model: it counts from its start
+            started = _micros(job.started_at) if job.started_at is not None else None
             per_s = (units(job), speed.get(pl.accelerator, 1.0))
             kept = (job, (view_name, rate), w, started, per_s)
+        w.attained = attained(job, now, speed)
         now_running[id(job)] = kept
         running.append(w)
     last.waiting, last.running = now_waiting, now_running
@@ -410,7 +440,7 @@ def _pools(
             model[name], users[name] = m, who
         of[(cluster, pool)] = name
         capacity[name] = capacity.get(name, 0) + state.pool.accelerators * MILLI
-        free[name] = free.get(name, 0) + sum(sum(n.free_milli) for n in state.nodes)
+        free[name] = free.get(name, 0) + sum(map(sum, map(_FREE_MILLI, state.nodes)))
     views = [
         PoolView(v, model[v], capacity[v], [min(free[v], capacity[v])], speed.get(model[v], 1.0))
         for v in sorted(capacity)

@@ -105,28 +105,42 @@ def outcome(t: QueueTurn) -> tuple[Any, ...]:
     )
 
 
+Turns = list[tuple[dt.datetime, list[Job], list[Job], ServiceHistory]]
+
+
 def decide_all(
-    turns: list[tuple[dt.datetime, list[Job], list[Job], ServiceHistory]], cold: bool
+    turns: Turns,
+    cold: bool,
+    terms: list[dict[str, TenantTerms]] | None = None,
 ) -> list[tuple[Any, ...]]:
+    """Each turn's outcome; ``terms``: each turn's tenants (TENANTS when None)."""
     out = []
     kept = KeptTurn()
-    for now, queue, holding, history in turns:
+    for i, (now, queue, holding, history) in enumerate(turns):
         if cold:
             kept = KeptTurn()
         snap = build_snapshot(now, FLEET, holding, queue)
+        tenants = TENANTS if terms is None else terms[i]
         out.append(
             outcome(
                 fair_turn(
                     snap,
                     holding,
                     POLICIES["default"].rank,
-                    TENANTS,
+                    tenants,
                     QueueSettings(),
                     history,
                     kept,
                 )
             )
         )
+        # Each running job's kept work runs on the pool view it runs on this turn, served
+        # as of this turn's instant, as a work made anew is.
+        for job, _, work, _, _ in kept.running.values():
+            assert job.placement is not None
+            limited = tenants is not TENANTS and job.placement.pool == "t4"
+            assert work.pool == ("T4@lab/t4" if limited else job.placement.accelerator)
+            assert work.attained == attained(job, now, speeds(FLEET))
         # It keeps the jobs of this turn that the queue saw, and no others.
         assert {id(e[0]) for e in kept.waiting.values()} <= {id(j) for j in queue}
         assert {id(e[0]) for e in kept.running.values()} <= {id(j) for j in holding}
@@ -135,12 +149,10 @@ def decide_all(
     return out
 
 
-@settings(max_examples=30, deadline=None)
-@given(st.lists(JOB, min_size=12, max_size=12), st.lists(TURN, min_size=2, max_size=6))
-def test_turns_decide_alike_warm_and_cold(
-    specs: list[tuple[str, str, int, int, float]],
-    plan: list[tuple[int, list[int], int]],
-) -> None:
+def make_turns(
+    specs: list[tuple[str, str, int, int, float]], plan: list[tuple[int, list[int], int]]
+) -> Turns:
+    """The turns ``plan`` draws for the jobs of ``specs``."""
     jobs = [build(s, i) for i, s in enumerate(specs)]
     now = T0 + dt.timedelta(hours=2)
     current: list[Job | None] = [None] * len(jobs)
@@ -166,7 +178,39 @@ def test_turns_decide_alike_warm_and_cold(
             ]
             history = history_of(finished)
         turns.append((now, queue, holding, history))
+    return turns
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(JOB, min_size=12, max_size=12), st.lists(TURN, min_size=2, max_size=6))
+def test_turns_decide_alike_warm_and_cold(
+    specs: list[tuple[str, str, int, int, float]],
+    plan: list[tuple[int, list[int], int]],
+) -> None:
+    turns = make_turns(specs, plan)
     assert decide_all(turns, cold=False) == decide_all(turns, cold=True)
+
+
+# Alpha limited to the t4 pool: the T4 pool's view is named apart (``fairqueue._pools``).
+LIMITED = {**TENANTS, "alpha": dataclasses.replace(TENANTS["alpha"], pools=frozenset({"t4"}))}
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(JOB, min_size=12, max_size=12),
+    st.lists(TURN, min_size=2, max_size=6),
+    st.lists(st.booleans(), min_size=6, max_size=6),
+)
+def test_running_work_kept_follows_the_pools_views_from_turn_to_turn(
+    specs: list[tuple[str, str, int, int, float]],
+    plan: list[tuple[int, list[int], int]],
+    limits: list[bool],
+) -> None:
+    # The pools' views change between turns (a tenant limited to a pool, then not): a kept
+    # running work is kept only while its view is what it was.
+    turns = make_turns(specs, plan)
+    terms = [LIMITED if limit else TENANTS for limit in limits[: len(turns)]]
+    assert decide_all(turns, cold=False, terms=terms) == decide_all(turns, cold=True, terms=terms)
 
 
 def test_a_kept_waiting_work_whose_attempt_counts_is_served_as_of_each_turn() -> None:
