@@ -28,7 +28,7 @@ from suanli.billing.model_contracts import ModelContract
 from suanli.billing.redemption import PeriodRedemption
 from suanli.domain.access import ApiToken, AuditEvent, Organisation, User
 from suanli.domain.ids import JobId
-from suanli.domain.jobs import TERMINAL, Decision, Job, JobEvent, JobStatus
+from suanli.domain.jobs import TERMINAL, Decision, Job, JobEvent, JobStatus, job_with
 from suanli.store.base import (
     MeteredUsage,
     Outcome,
@@ -259,7 +259,7 @@ class MemoryJobStore:
             stored = self._db.jobs.get(before.id)
             if stored is None or stored.version != before.version:
                 return Outcome.STALE
-            after = dataclasses.replace(after, version=before.version + 1)
+            after = job_with(after, version=before.version + 1)
             self._put(after, stored)
             if events:
                 self._db.events.append(after.id, events)
