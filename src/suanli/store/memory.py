@@ -95,8 +95,11 @@ class MemoryDatabase:
         # entry may not be posted yet.
         self.voucher_totals = VoucherTotals()
         self.unposted: dict[str, Settlement] = {}
-        # The job store's change feeds (JobChanges): each lives as long as its reader.
-        self.feeds: weakref.WeakSet[ChangedJobs] = weakref.WeakSet()
+        # The job store's change feeds (JobChanges): each lives as long as its reader, held
+        # weakly; a feed that is gone is dropped at the next write. (Plain references rather
+        # than a WeakSet: every save notes its job in each feed, and iterating a WeakSet cost
+        # 2.96 us a save against 0.41 for a list.)
+        self.feeds: builtins.list[weakref.ref[ChangedJobs]] = []
 
 
 def _newest_first(job: Job) -> tuple[dt.datetime, JobId]:
@@ -119,8 +122,15 @@ class MemoryJobStore:
                 db.ordered[before.status].remove(_newest_first(before))
         db.jobs[job.id] = job
         db.by_status[job.status][job.id] = job
-        for feed in db.feeds:
-            feed.note(job.id)
+        gone = False
+        for ref in db.feeds:
+            feed = ref()
+            if feed is None:
+                gone = True
+            else:
+                feed.note(job.id)
+        if gone:
+            db.feeds = [ref for ref in db.feeds if ref() is not None]
         if moved:
             db.ordered[job.status].add(_newest_first(job))
         if (
@@ -271,7 +281,7 @@ class MemoryJobStore:
     def follow(self) -> ChangedJobs:
         with self._db.lock:
             feed = ChangedJobs(self._db.lock)
-            self._db.feeds.add(feed)
+            self._db.feeds.append(weakref.ref(feed))
             return feed
 
     def add_events(self, events: Sequence[JobEvent]) -> None:
