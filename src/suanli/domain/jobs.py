@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -11,6 +11,7 @@ from typing import Any
 
 from suanli.domain.i18n import Lang, render
 from suanli.domain.ids import JobId
+from suanli.domain.records import replacer
 from suanli.domain.spec import JobSpec
 from suanli.domain.tenants import DEMO_TENANT
 
@@ -251,3 +252,8 @@ class Job:
     # 0018: a job that checkpoints: the cluster its last started attempt ran on, whose engine
     # holds its checkpoint (placement prefers it for the next attempt; None: none yet).
     checkpoint_cluster: str | None = None
+
+
+# ``dataclasses.replace(job, **changes)``, exactly, ~3x faster: a job is copied at each
+# transition and each store save (``domain.records``).
+job_with: Callable[..., Job] = replacer(Job)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Any
 
 from suanli.domain.errors import IllegalTransition
-from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason
+from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason, job_with
 
 S = JobStatus
 
@@ -48,7 +47,7 @@ def transition(
         stamps["started_at"] = at
     if to.is_terminal:
         stamps["finished_at"] = at
-    new = dataclasses.replace(job, status=to, updated_at=at, **stamps, **changes)
+    new = job_with(job, status=to, updated_at=at, **stamps, **changes)
     return new, JobEvent(job.id, at, job.status, to, reason, new.attempt)
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from suanli.domain.errors import EngineUnavailable, SuanliError
 from suanli.domain.ids import engine_key
-from suanli.domain.jobs import Job, JobStatus, Reason
+from suanli.domain.jobs import Job, JobStatus, Reason, job_with
 from suanli.domain.lifecycle import transition
 from suanli.engines.base import EngineAdapter, LaunchRequest
 from suanli.engines.sharing import share_env
@@ -35,7 +33,7 @@ def dispatch_placed(p: Platform) -> int:
         # STARTING job whose key the reconciler launches (idempotently) or adopts.
         if p.jobs.save(job, after, [event]) is not Outcome.APPLIED:
             continue
-        after = dataclasses.replace(after, version=job.version + 1)
+        after = job_with(after, version=job.version + 1)
         if launch(p, engine, after):
             started += 1
     return started

@@ -9,14 +9,13 @@ job moved on (placed again, or finished) is cancelled, so a job never runs twice
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 from suanli.billing.metering import usage_key
 from suanli.domain.checkpoints import kept_on_start
 from suanli.domain.errors import EngineFailure
 from suanli.domain.ids import parse_engine_key
-from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason
+from suanli.domain.jobs import Job, JobEvent, JobStatus, Reason, job_with
 from suanli.domain.lifecycle import note, transition
 from suanli.engines.base import RunState, RunStatus, inventory_source
 from suanli.engines.checkpoints import drop_checkpoints
@@ -82,7 +81,7 @@ def sweep_cluster(p: Platform, cluster: str) -> tuple[int, int]:
         )
         started = status.started_at or (given_up.usage.started_at if given_up else now)
         after, event = transition(job, S.RUNNING, now, reason)
-        after = dataclasses.replace(after, started_at=started)
+        after = job_with(after, started_at=started)
         if p.jobs.save(job, after, [event]) is Outcome.APPLIED:
             adopted += 1
         elif given_up is not None and p.billing is not None:
@@ -302,7 +301,7 @@ def _preempted(
         decision=None,
         preemptions=job.preemptions + 1,
     )
-    return dataclasses.replace(queued, started_at=None), [event]
+    return job_with(queued, started_at=None), [event]
 
 
 def _service(seconds: float) -> str:
@@ -362,7 +361,7 @@ def _retry_or_fail(
             borrowed=False,
             queued_at=at,
         )
-        return dataclasses.replace(queued, started_at=None), [ev1, ev2]
+        return job_with(queued, started_at=None), [ev1, ev2]
     failed, ev2 = transition(
         recovering,
         S.FAILED,

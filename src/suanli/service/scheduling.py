@@ -17,7 +17,15 @@ from operator import attrgetter
 
 from suanli.domain.checkpoints import placement_note
 from suanli.domain.errors import EngineFailure
-from suanli.domain.jobs import Decision, Estimate, Job, JobStatus, PoolVerdict, Reason
+from suanli.domain.jobs import (
+    Decision,
+    Estimate,
+    Job,
+    JobStatus,
+    PoolVerdict,
+    Reason,
+    job_with,
+)
 from suanli.domain.lifecycle import note, transition
 from suanli.scheduler.fairqueue import fair_turn
 from suanli.scheduler.snapshot import Snapshot, build_snapshot, queue_order
@@ -106,7 +114,7 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
         )
         if p.jobs.save(job, after, [event]) is Outcome.APPLIED:
             admitted += 1
-            queue.append(dataclasses.replace(after, version=job.version + 1))
+            queue.append(job_with(after, version=job.version + 1))
     if not queue:
         return CycleReport(admitted=admitted)
     # 2. Snapshot of free capacity: kept from the last cycle and moved by the jobs that
@@ -173,7 +181,7 @@ def run_scheduling_cycle(p: Platform) -> CycleReport:
     waits.update(turn.waits)
     # The newest explanation, not a history of it.
     for job, decision in news((by_id[job_id], d) for job_id, d in waits.items()):
-        p.jobs.save(job, dataclasses.replace(job, decision=decision), [])
+        p.jobs.save(job, job_with(job, decision=decision), [])
     return CycleReport(admitted, placed, len(waits), preempted)
 
 
@@ -197,7 +205,7 @@ def preempt(p: Platform, job: Job, reason: Reason) -> bool:
         "reason_preempt_asked",
         {"attempt": job.attempt, "grace": round(p.queue_settings.grace_s)},
     )
-    after = dataclasses.replace(job, preempt_at=now, updated_at=now)
+    after = job_with(job, preempt_at=now, updated_at=now)
     if p.jobs.save(job, after, [note(job, now, reason), note(job, now, asked)]) is not (
         Outcome.APPLIED
     ):

@@ -28,7 +28,7 @@ from suanli.billing.model_contracts import ModelContract
 from suanli.billing.redemption import PeriodRedemption
 from suanli.domain.access import ApiToken, AuditEvent, Organisation, User
 from suanli.domain.ids import JobId
-from suanli.domain.jobs import TERMINAL, Decision, Job, JobEvent, JobStatus
+from suanli.domain.jobs import TERMINAL, Decision, Job, JobEvent, JobStatus, job_with
 from suanli.store.base import (
     MeteredUsage,
     Outcome,
@@ -95,8 +95,11 @@ class MemoryDatabase:
         # entry may not be posted yet.
         self.voucher_totals = VoucherTotals()
         self.unposted: dict[str, Settlement] = {}
-        # The job store's change feeds (JobChanges): each lives as long as its reader.
-        self.feeds: weakref.WeakSet[ChangedJobs] = weakref.WeakSet()
+        # The job store's change feeds (JobChanges): each lives as long as its reader, held
+        # weakly; a feed that is gone is dropped at the next write. (Plain references rather
+        # than a WeakSet: every save notes its job in each feed, and iterating a WeakSet cost
+        # 2.96 us a save against 0.41 for a list.)
+        self.feeds: builtins.list[weakref.ref[ChangedJobs]] = []
 
 
 def _newest_first(job: Job) -> tuple[dt.datetime, JobId]:
@@ -119,8 +122,15 @@ class MemoryJobStore:
                 db.ordered[before.status].remove(_newest_first(before))
         db.jobs[job.id] = job
         db.by_status[job.status][job.id] = job
-        for feed in db.feeds:
-            feed.note(job.id)
+        gone = False
+        for ref in db.feeds:
+            feed = ref()
+            if feed is None:
+                gone = True
+            else:
+                feed.note(job.id)
+        if gone:
+            db.feeds = [ref for ref in db.feeds if ref() is not None]
         if moved:
             db.ordered[job.status].add(_newest_first(job))
         if (
@@ -206,8 +216,15 @@ class MemoryJobStore:
         with self._db.lock:
             ordered = self._db.ordered
             chosen = set(statuses) if statuses else set(JobStatus)
-            newest = heapq.merge(*(reversed(ordered[s]) for s in chosen), reverse=True)
             jobs = self._db.jobs
+            one = len(chosen) == 1 and tenant is None and clusters is None
+            if one and offset >= 0 and wanted >= 0:  # (islice refuses negative bounds)
+                # One status (each tick's PLACED, RUNNING...): its keys read by position.
+                keys = ordered[next(iter(chosen))]
+                n = len(keys)
+                newest_first = reversed(keys[max(n - wanted, 0) : max(n - offset, 0)])
+                return [jobs[i] for _, i in newest_first]
+            newest = heapq.merge(*(reversed(ordered[s]) for s in chosen), reverse=True)
             found = self._filtered((jobs[i] for _, i in newest), tenant, clusters)
             return builtins.list(itertools.islice(found, offset, wanted))
 
@@ -259,7 +276,7 @@ class MemoryJobStore:
             stored = self._db.jobs.get(before.id)
             if stored is None or stored.version != before.version:
                 return Outcome.STALE
-            after = dataclasses.replace(after, version=before.version + 1)
+            after = job_with(after, version=before.version + 1)
             self._put(after, stored)
             if events:
                 self._db.events.append(after.id, events)
@@ -271,7 +288,7 @@ class MemoryJobStore:
     def follow(self) -> ChangedJobs:
         with self._db.lock:
             feed = ChangedJobs(self._db.lock)
-            self._db.feeds.add(feed)
+            self._db.feeds.append(weakref.ref(feed))
             return feed
 
     def add_events(self, events: Sequence[JobEvent]) -> None:

@@ -44,7 +44,9 @@ from suanli.domain.jobs import (
     PoolVerdict,
     Reason,
     Verdicts,
+    job_with,
 )
+from suanli.domain.records import replace
 from suanli.store.base import MeteredUsage, Settlement
 
 T = TypeVar("T")
@@ -166,14 +168,14 @@ class SharedValues:
             or key is not charge.key
             or on is not charge.on
         ):
-            charge = dataclasses.replace(charge, key=key, gross=gross, gross_before=before, on=on)
+            charge = replace(charge, key=key, gross=gross, gross_before=before, on=on)
         if type(charge.attributes) is dict and not charge.attributes:
             empty: dict[str, Any] = self.one_empty()
             if charge.attributes is not empty:
-                charge = dataclasses.replace(charge, attributes=empty)
+                charge = replace(charge, attributes=empty)
         if considered is None or (considered is d.considered and charge is d.charge):
-            return d if charge is d.charge else dataclasses.replace(d, charge=charge)
-        return dataclasses.replace(d, charge=charge, considered=considered)
+            return d if charge is d.charge else replace(d, charge=charge)
+        return replace(d, charge=charge, considered=considered)
 
     def one_empty(self) -> dict[str, Any]:
         """The one empty map records without attributes share (never written to)."""
@@ -208,11 +210,11 @@ class SharedValues:
         if type(tags) is dict and tags:
             tags = self.tags({k: self.key(v) if type(v) is str else v for k, v in tags.items()})
         if key is not entry.key or tags is not entry.tags or at is not entry.at:
-            entry = dataclasses.replace(entry, key=key, tags=tags, at=at)
+            entry = replace(entry, key=key, tags=tags, at=at)
         postings = self._kept_tuple(tuple(self._posting(p) for p in entry.postings))
         if postings is entry.postings:
             return entry
-        return dataclasses.replace(entry, postings=postings)
+        return replace(entry, postings=postings)
 
     def _posting(self, p: Posting) -> Posting:
         """The kept posting of this amount on this account (an attempt's charge to its
@@ -245,11 +247,11 @@ class SharedValues:
             nodes = self._many(pl.nodes) if _all(pl.nodes, NodeAssignment) else pl.nodes
             price = self.amount(pl.price_per_hour)
             if nodes is not pl.nodes or price is not pl.price_per_hour:
-                placement = dataclasses.replace(pl, nodes=nodes, price_per_hour=price)
+                placement = replace(pl, nodes=nodes, price_per_hour=price)
             placement = self._placement(placement) if placement is not None else None
         times = tuple(self.instant(getattr(job, n)) for n in _TIMES)
         if any(a is not getattr(job, n) for a, n in zip(times, _TIMES, strict=True)):
-            job = dataclasses.replace(job, **dict(zip(_TIMES, times, strict=True)))
+            job = job_with(job, **dict(zip(_TIMES, times, strict=True)))
         d = decision = job.decision
         if d is not None:
             # The lines as a plain tuple (equal to the ``Verdicts`` they were read from: a
@@ -263,7 +265,7 @@ class SharedValues:
                 decision = Decision(summary, lines, d.chosen)
         if placement is pl and decision is d:
             return job
-        return dataclasses.replace(job, placement=placement, decision=decision)
+        return job_with(job, placement=placement, decision=decision)
 
     def _summary(self, summary: Reason) -> Reason:
         if type(summary) is not Reason:
@@ -296,17 +298,17 @@ class SharedValues:
         u = m.usage
         started, ended = self.instant(u.started_at), self.instant(u.ended_at)
         if started is not u.started_at or ended is not u.ended_at:
-            u = dataclasses.replace(u, started_at=started, ended_at=ended)
+            u = replace(u, started_at=started, ended_at=ended)
         if price is m.price_per_accelerator_hour and u is m.usage:
             return m
-        return dataclasses.replace(m, usage=u, price_per_accelerator_hour=price)
+        return replace(m, usage=u, price_per_accelerator_hour=price)
 
     def settlement(self, s: Settlement) -> Settlement:
         """A settlement with its amounts, refusals and empty maps kept once."""
         line = s.line
         price, gross = self.amount(line.price_per_accelerator_hour), self.amount(line.gross)
         if price is not line.price_per_accelerator_hour or gross is not line.gross:
-            line = dataclasses.replace(line, price_per_accelerator_hour=price, gross=gross)
+            line = replace(line, price_per_accelerator_hour=price, gross=gross)
         deduction = self.deduction(s.deduction)
         entry_key = self.key(s.entry_key) if s.entry_key is not None else None
         at = self.instant(s.settled_at)
@@ -317,9 +319,7 @@ class SharedValues:
             and at is s.settled_at
         ):
             return s
-        return dataclasses.replace(
-            s, line=line, deduction=deduction, entry_key=entry_key, settled_at=at
-        )
+        return replace(s, line=line, deduction=deduction, entry_key=entry_key, settled_at=at)
 
     def _line(self, v: PoolVerdict) -> PoolVerdict:
         done = self._lines.get(id(v))
@@ -332,13 +332,11 @@ class SharedValues:
             kept = tuple(self.amount(a) for a in amounts)
             if any(a is not b for a, b in zip(amounts, kept, strict=True)):
                 gross, voucher, data, net = kept
-                estimate = dataclasses.replace(
-                    e, gross=gross, voucher=voucher, data_cost=data, net=net
-                )
+                estimate = replace(e, gross=gross, voucher=voucher, data_cost=data, net=net)
         price = self.amount(v.price_per_hour) if v.price_per_hour is not None else None
         line = v
         if estimate is not e or price is not v.price_per_hour:
-            line = dataclasses.replace(v, price_per_hour=price, estimate=estimate)
+            line = replace(v, price_per_hour=price, estimate=estimate)
         if len(self._lines) >= KEPT_AT_MOST:
             self._lines.clear()
         self._lines[id(v)] = (v, line)
