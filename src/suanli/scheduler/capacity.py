@@ -8,8 +8,9 @@ back what it held and takes what it holds now, so a cycle costs what changed.
 Exact, not an estimate: a slot's free thousandths are ``max(0, MILLI - shares held on it)``,
 which is what taking each holding job's share away in turn with a floor at zero gives
 (shares are never negative); CPUs and memory are plain sums. Each change of a node is
-logged in its pool's ``touched``, so placement derives again only the nodes that changed. ``tests/unit/test_capacity.py``
-checks that the pools equal ``build_snapshot``'s after every change of a random sequence.
+logged in its pool's ``touched``, so placement derives again only the nodes that changed.
+``tests/unit/test_capacity.py`` checks that the pools equal ``build_snapshot``'s after every
+change of a random sequence.
 """
 
 from __future__ import annotations

@@ -145,8 +145,8 @@ class Censored:
 def _km_remaining(
     done: Sequence[float], censored: Censored, key: object, a: float, sums: Sums
 ) -> float | None:
-    """``E[S - a | S > a]`` from finished services ``done`` and censored ones ``cut`` (both
-    ascending): the area under the Kaplan-Meier survival past ``a`` over the survival at
+    """``E[S - a | S > a]`` from finished services ``done`` and the censored ones of class
+    ``key`` in ``censored`` (both ascending): the area under the Kaplan-Meier survival past ``a`` over the survival at
     ``a``, and where the curve has not fallen to 0 at the last sample ``x``, the rest it
     keeps times ``x`` (run as long again past it). Without censored samples, the plain
     mean over the finished jobs that ran past ``a`` (``_remaining``). None: fewer than
